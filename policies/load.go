@@ -1,0 +1,308 @@
+// Package policies loads the network policies users keep as YAML, one folder
+// per namespace, and refuses bad files before anything is deployed.
+//
+// Layout: <dir>/<namespace>/*.yaml (or .yml). Each file holds one or more
+// YAML documents, each a Namespace (apiVersion v1) or a NetworkPolicy
+// (apiVersion networking.k8s.io/v1) of that namespace.
+//
+// Ownership of the namespace is explicit: a folder that holds a Namespace
+// object (by convention namespace.yaml) makes the program own the namespace —
+// it creates it, and deletes it, with everything in it, on destroy. A folder
+// without one puts its policies into an existing namespace the program never
+// creates nor deletes (kube-system, default, a team's namespace...). Nothing is
+// implied, so no namespace is ever deleted by surprise.
+//
+// Folders named testdata or starting with "." or "_" are skipped, as the Go
+// tool does; files at the top level and files not ending in .yaml/.yml are
+// ignored.
+package policies
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	kjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+)
+
+// Accepted apiVersion and kind pairs.
+const (
+	NamespaceAPIVersion     = "v1"
+	NamespaceKind           = "Namespace"
+	NetworkPolicyAPIVersion = "networking.k8s.io/v1"
+	NetworkPolicyKind       = "NetworkPolicy"
+)
+
+// Namespace is a namespace the program owns, with the file it came from.
+type Namespace struct {
+	Object corev1.Namespace
+	File   string // path as given to Load joined with the file name
+}
+
+// Policy is a NetworkPolicy with the file it came from.
+type Policy struct {
+	Object networkingv1.NetworkPolicy
+	File   string
+}
+
+// Set is every object under a policies folder, validated. Namespaces are
+// sorted by name, policies by namespace then name.
+type Set struct {
+	Namespaces []Namespace
+	Policies   []Policy
+	// Folders are the namespaces that have a folder, owned or not, sorted.
+	Folders []string
+}
+
+// Owns reports whether the set holds a Namespace object named ns, that is
+// whether the program creates and deletes that namespace.
+func (s *Set) Owns(ns string) bool {
+	for _, n := range s.Namespaces {
+		if n.Object.Name == ns {
+			return true
+		}
+	}
+	return false
+}
+
+// PoliciesIn returns the policies of namespace ns.
+func (s *Set) PoliciesIn(ns string) []networkingv1.NetworkPolicy {
+	var out []networkingv1.NetworkPolicy
+	for _, p := range s.Policies {
+		if p.Object.Namespace == ns {
+			out = append(out, p.Object)
+		}
+	}
+	return out
+}
+
+// AllPolicies returns every NetworkPolicy of the set.
+func (s *Set) AllPolicies() []networkingv1.NetworkPolicy {
+	out := make([]networkingv1.NetworkPolicy, 0, len(s.Policies))
+	for _, p := range s.Policies {
+		out = append(out, p.Object)
+	}
+	return out
+}
+
+// Load reads and validates every file under dir. On any bad file it returns
+// all the problems found, each naming the file and the field, and no set.
+func Load(dir string) (*Set, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read policies folder: %w", err)
+	}
+	set := &Set{}
+	var errs []error
+	for _, e := range entries {
+		if !e.IsDir() || skipFolder(e.Name()) {
+			continue
+		}
+		folder := filepath.Join(dir, e.Name())
+		set.Folders = append(set.Folders, e.Name())
+		errs = append(errs, loadFolder(set, folder, e.Name())...)
+	}
+	errs = append(errs, checkDuplicates(set)...)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	sort.Strings(set.Folders)
+	sort.Slice(set.Namespaces, func(i, j int) bool { return set.Namespaces[i].Object.Name < set.Namespaces[j].Object.Name })
+	sort.Slice(set.Policies, func(i, j int) bool {
+		a, b := set.Policies[i].Object, set.Policies[j].Object
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	return set, nil
+}
+
+func skipFolder(name string) bool {
+	return name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
+}
+
+func isYAML(name string) bool {
+	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
+}
+
+// loadFolder reads the files of one namespace folder into set.
+func loadFolder(set *Set, folder, namespace string) []error {
+	var errs []error
+	if msg := namespaceNameProblem(namespace); msg != "" {
+		return []error{fmt.Errorf("%s: folder name %q is not a namespace name: %s", folder, namespace, msg)}
+	}
+	entries, err := os.ReadDir(folder)
+	if err != nil {
+		return []error{fmt.Errorf("read %s: %w", folder, err)}
+	}
+	for _, e := range entries {
+		path := filepath.Join(folder, e.Name())
+		if e.IsDir() {
+			if !skipFolder(e.Name()) {
+				errs = append(errs, fmt.Errorf("%s: nested folders are not read; move its files up into %s", path, folder))
+			}
+			continue
+		}
+		if !isYAML(e.Name()) {
+			continue
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read %s: %w", path, err))
+			continue
+		}
+		errs = append(errs, loadFile(set, path, namespace, data)...)
+	}
+	return errs
+}
+
+// loadFile decodes each YAML document of one file.
+func loadFile(set *Set, path, namespace string, data []byte) []error {
+	docs, err := splitDocuments(data)
+	if err != nil {
+		return []error{fmt.Errorf("%s: %w", path, err)}
+	}
+	var errs []error
+	for i, doc := range docs {
+		where := path
+		if len(docs) > 1 {
+			where = fmt.Sprintf("%s (document %d)", path, i+1)
+		}
+		if err := loadDocument(set, path, where, namespace, doc); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// splitDocuments returns the non-empty YAML documents of data.
+func splitDocuments(data []byte) ([][]byte, error) {
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var docs [][]byte
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if isBlank(doc) {
+			continue
+		}
+		docs = append(docs, doc)
+	}
+}
+
+// isBlank reports whether a document holds only comments and whitespace.
+func isBlank(doc []byte) bool {
+	for _, line := range strings.Split(string(doc), "\n") {
+		t := strings.TrimSpace(line)
+		if t != "" && !strings.HasPrefix(t, "#") && t != "---" {
+			return false
+		}
+	}
+	return true
+}
+
+type typeMeta struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+}
+
+// loadDocument checks one document's type, decodes it strictly (unknown or
+// repeated fields are errors: a misspelt podSelector must not silently select
+// every pod) and validates it.
+func loadDocument(set *Set, file, where, namespace string, doc []byte) error {
+	var tm typeMeta
+	if err := yaml.Unmarshal(doc, &tm); err != nil {
+		return fmt.Errorf("%s: not a YAML object: %w", where, err)
+	}
+	switch tm.Kind {
+	case NamespaceKind:
+		if tm.APIVersion != NamespaceAPIVersion {
+			return fmt.Errorf("%s: apiVersion %q is wrong for kind Namespace; use %q", where, tm.APIVersion, NamespaceAPIVersion)
+		}
+		var ns corev1.Namespace
+		if err := decodeStrict(doc, &ns); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		if errs := validateNamespace(&ns, namespace); len(errs) > 0 {
+			return prefixed(where, errs)
+		}
+		set.Namespaces = append(set.Namespaces, Namespace{Object: ns, File: file})
+	case NetworkPolicyKind:
+		if tm.APIVersion != NetworkPolicyAPIVersion {
+			return fmt.Errorf("%s: apiVersion %q is wrong for kind NetworkPolicy; use %q", where, tm.APIVersion, NetworkPolicyAPIVersion)
+		}
+		var np networkingv1.NetworkPolicy
+		if err := decodeStrict(doc, &np); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		if errs := validatePolicy(&np, namespace); len(errs) > 0 {
+			return prefixed(where, errs)
+		}
+		set.Policies = append(set.Policies, Policy{Object: np, File: file})
+	case "":
+		return fmt.Errorf("%s: kind is missing; use %s or %s", where, NamespaceKind, NetworkPolicyKind)
+	default:
+		return fmt.Errorf("%s: kind %q is not allowed here; a policies folder holds only %s and %s objects", where, tm.Kind, NamespaceKind, NetworkPolicyKind)
+	}
+	return nil
+}
+
+// decodeStrict decodes like the API server does — field names are case
+// sensitive — and refuses unknown and repeated fields, all listed.
+func decodeStrict(doc []byte, into any) error {
+	j, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return err
+	}
+	strict, err := kjson.UnmarshalStrict(j, into, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil {
+		return err
+	}
+	return errors.Join(strict...)
+}
+
+func prefixed(where string, problems []string) error {
+	errs := make([]error, len(problems))
+	for i, p := range problems {
+		errs[i] = fmt.Errorf("%s: %s", where, p)
+	}
+	return errors.Join(errs...)
+}
+
+// checkDuplicates refuses two objects with the same name, naming both files.
+func checkDuplicates(set *Set) []error {
+	var errs []error
+	seenNS := map[string]string{}
+	for _, n := range set.Namespaces {
+		if first, ok := seenNS[n.Object.Name]; ok {
+			errs = append(errs, fmt.Errorf("%s: metadata.name: Namespace %q is already defined in %s", n.File, n.Object.Name, first))
+			continue
+		}
+		seenNS[n.Object.Name] = n.File
+	}
+	seenNP := map[string]string{}
+	for _, p := range set.Policies {
+		key := p.Object.Namespace + "/" + p.Object.Name
+		if first, ok := seenNP[key]; ok {
+			errs = append(errs, fmt.Errorf("%s: metadata.name: NetworkPolicy %q is already defined in %s", p.File, key, first))
+			continue
+		}
+		seenNP[key] = p.File
+	}
+	return errs
+}

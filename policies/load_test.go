@@ -1,0 +1,194 @@
+package policies
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+func TestLoadGood(t *testing.T) {
+	dir := filepath.Join("testdata", "good")
+	set, err := Load(dir)
+	if err != nil {
+		t.Fatalf("Load(%s): %v", dir, err)
+	}
+	if got, want := set.Folders, []string{"empty", "kube-system", "ns-a"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Folders = %v, want %v (testdata, .hidden and _skipped are skipped)", got, want)
+	}
+	if len(set.Namespaces) != 1 {
+		t.Fatalf("Namespaces = %d, want 1 (kube-system has no Namespace object, so it is not owned)", len(set.Namespaces))
+	}
+	ns := set.Namespaces[0]
+	if ns.Object.Name != "ns-a" || ns.Object.Labels["team"] != "blue" || ns.File != filepath.Join(dir, "ns-a", "namespace.yaml") {
+		t.Errorf("namespace = %+v from %s", ns.Object.ObjectMeta, ns.File)
+	}
+	if !set.Owns("ns-a") || set.Owns("kube-system") || set.Owns("empty") {
+		t.Errorf("Owns: ns-a=%v kube-system=%v empty=%v, want true false false", set.Owns("ns-a"), set.Owns("kube-system"), set.Owns("empty"))
+	}
+
+	var names, files []string
+	for _, p := range set.Policies {
+		names = append(names, p.Object.Namespace+"/"+p.Object.Name)
+		files = append(files, filepath.Base(p.File))
+	}
+	if want := []string{"kube-system/allow-dns", "ns-a/web-egress", "ns-a/web-ingress"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("policies = %v, want %v (sorted by namespace, name)", names, want)
+	}
+	if want := []string{"allow-dns.yml", "web.yaml", "web.yaml"}; !reflect.DeepEqual(files, want) {
+		t.Errorf("policy files = %v, want %v", files, want)
+	}
+
+	tcp := corev1.ProtocolTCP
+	end := int32(8080)
+	port := intstr.FromInt32(8000)
+	named := intstr.FromString("http")
+	want := networkingv1.NetworkPolicySpec{
+		PodSelector: metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+			{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"web", "api"}},
+		}},
+		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+		Ingress: []networkingv1.NetworkPolicyIngressRule{{
+			From: []networkingv1.NetworkPolicyPeer{
+				{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8", Except: []string{"10.1.0.0/16"}}},
+				{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "blue"}}},
+			},
+			Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &port, EndPort: &end}, {Port: &named}},
+		}},
+	}
+	if got := set.Policies[2].Object.Spec; !reflect.DeepEqual(got, want) {
+		t.Errorf("web-ingress spec =\n%+v\nwant\n%+v", got, want)
+	}
+	if got := set.PoliciesIn("ns-a"); len(got) != 2 {
+		t.Errorf("PoliciesIn(ns-a) = %d policies, want 2", len(got))
+	}
+	if got := set.AllPolicies(); len(got) != 3 {
+		t.Errorf("AllPolicies = %d policies, want 3", len(got))
+	}
+}
+
+// TestLoadShipped loads the repository's own policies: the tutorial's.
+func TestLoadShipped(t *testing.T) {
+	set, err := Load(".")
+	if err != nil {
+		t.Fatalf("Load(policies): %v", err)
+	}
+	if !set.Owns("ns-1") || len(set.Namespaces) != 1 {
+		t.Errorf("namespaces = %+v, want only ns-1, owned", set.Namespaces)
+	}
+	byName := map[string]networkingv1.NetworkPolicy{}
+	for _, p := range set.Policies {
+		byName[p.Object.Name] = p.Object
+	}
+	for _, name := range []string{"deny-all-by-default", "allow", "deny-egress-except-dns-and-namespace"} {
+		if _, ok := byName[name]; !ok {
+			t.Errorf("shipped policy %q is missing; have %v", name, byName)
+		}
+	}
+	deny := byName["deny-all-by-default"]
+	if len(deny.Spec.PodSelector.MatchLabels)+len(deny.Spec.PodSelector.MatchExpressions) != 0 || len(deny.Spec.Ingress) != 0 {
+		t.Errorf("deny-all-by-default must select every pod and allow nothing: %+v", deny.Spec)
+	}
+	allow := byName["allow"]
+	if allow.Spec.PodSelector.MatchLabels["app"] != "http-echo" || len(allow.Spec.Ingress) != 1 ||
+		allow.Spec.Ingress[0].From[0].PodSelector.MatchLabels["app"] != "busybox" {
+		t.Errorf("allow must let app=busybox reach app=http-echo: %+v", allow.Spec)
+	}
+	egress := byName["deny-egress-except-dns-and-namespace"]
+	if len(egress.Spec.Egress) != 2 {
+		t.Fatalf("egress lock-down: want a DNS rule and a same-namespace rule, got %+v", egress.Spec.Egress)
+	}
+	dns := egress.Spec.Egress[0]
+	if dns.To[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "kube-system" ||
+		dns.To[0].PodSelector.MatchLabels["k8s-app"] != "kube-dns" || len(dns.Ports) != 2 {
+		t.Errorf("DNS rule = %+v", dns)
+	}
+}
+
+func TestLoadBad(t *testing.T) {
+	tests := []struct {
+		dir  string
+		want []string // every substring must appear in the error
+	}{
+		{"namespace-mismatch", []string{"ns-1/allow.yaml: metadata.namespace \"ns-2\" does not match its folder \"ns-1\""}},
+		{"namespace-missing", []string{"ns-1/allow.yaml: metadata.namespace is missing; set it to \"ns-1\""}},
+		{"kind-not-allowed", []string{"ns-1/deploy.yaml: kind \"Deployment\" is not allowed here"}},
+		{"kind-missing", []string{"ns-1/x.yaml: kind is missing"}},
+		{"api-version", []string{"ns-1/allow.yaml: apiVersion \"extensions/v1beta1\" is wrong for kind NetworkPolicy; use \"networking.k8s.io/v1\""}},
+		{"namespace-api-version", []string{"ns-1/namespace.yaml: apiVersion \"core/v1\" is wrong for kind Namespace"}},
+		{"namespace-name", []string{"ns-1/namespace.yaml: metadata.name \"ns-2\" does not match its folder \"ns-1\""}},
+		{"system-namespace", []string{"kube-system/namespace.yaml: metadata.name \"kube-system\" is a system namespace"}},
+		{"selector", []string{"ns-1/allow.yaml: spec.podSelector does not parse", "Like"}},
+		{"selector-label", []string{"ns-1/allow.yaml: spec.podSelector does not parse", "bad key!"}},
+		{"namespace-selector", []string{"ns-1/allow.yaml: spec.ingress[0].from[0].namespaceSelector does not parse"}},
+		{"cidr", []string{"ns-1/allow.yaml: spec.egress[0].to[0].ipBlock.cidr \"10.0.0.0/33\" is not a CIDR"}},
+		{"cidr-except", []string{"spec.egress[0].to[0].ipBlock.except[0] \"10.1.0.0/24\" must be a strict subset of cidr \"10.0.0.0/16\""}},
+		{"ipblock-with-selector", []string{"spec.egress[0].to[0] sets ipBlock together with a selector"}},
+		{"end-port-below", []string{"spec.ingress[0].ports[0].endPort 8000 is below spec.ingress[0].ports[0].port 8080"}},
+		{"end-port-named", []string{"spec.ingress[0].ports[0].endPort needs a numeric spec.ingress[0].ports[0].port"}},
+		{"port-range", []string{"spec.ingress[0].ports[0].port 70000 is invalid"}},
+		{"protocol", []string{"spec.ingress[0].ports[0].protocol \"ICMP\" is not a protocol"}},
+		{"policy-type", []string{"spec.policyTypes[1] \"Outgress\" is not a policy type"}},
+		{"ignored-egress", []string{"spec.egress has rules but spec.policyTypes does not list Egress"}},
+		{"unknown-field", []string{"ns-1/allow.yaml:", "unknown field \"spec.podselector\""}},
+		{"duplicate", []string{"ns-1/b.yaml: metadata.name: NetworkPolicy \"ns-1/allow\" is already defined in", "ns-1/a.yaml"}},
+		{"not-yaml", []string{"ns-1/allow.yaml:"}},
+		{"folder-name", []string{"Ns_1: folder name \"Ns_1\" is not a namespace name"}},
+		{"nested-folder", []string{"ns-1/more: nested folders are not read"}},
+		{"multi-document", []string{"ns-1/two.yaml (document 2): spec.policyTypes[0] \"Sideways\""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			set, err := Load(filepath.Join("testdata", "bad", tt.dir))
+			if err == nil {
+				t.Fatalf("Load accepted a bad folder: %+v", set)
+			}
+			if set != nil {
+				t.Errorf("Load returned a set along with its error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+// TestLoadReportsEveryProblem: one run lists all bad files, not just the first.
+func TestLoadReportsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "ns-1", "a.yaml"), "apiVersion: v1\nkind: Secret\n")
+	write(t, filepath.Join(dir, "ns-2", "b.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: b, namespace: ns-1}\nspec: {podSelector: {}}\n")
+	_, err := Load(dir)
+	if err == nil {
+		t.Fatal("Load accepted two bad files")
+	}
+	for _, w := range []string{"a.yaml: kind \"Secret\"", "b.yaml: metadata.namespace \"ns-1\" does not match its folder \"ns-2\""} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not contain %q:\n%v", w, err)
+		}
+	}
+}
+
+func TestLoadMissingFolder(t *testing.T) {
+	if _, err := Load(filepath.Join(t.TempDir(), "nope")); err == nil || !strings.Contains(err.Error(), "read policies folder") {
+		t.Errorf("Load(missing) error = %v, want a read policies folder error", err)
+	}
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
