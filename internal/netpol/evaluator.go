@@ -1,0 +1,546 @@
+package netpol
+
+import (
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Evaluator answers reachability questions for one Cluster. Build it with
+// NewEvaluator; it is immutable and safe for concurrent use.
+//
+// NewEvaluator does the expensive work once: it parses every selector and
+// CIDR, computes the set of pods each policy selects and each rule's peers
+// (as bitsets over pods), and for every pod the policies isolating it per
+// direction. A single verdict then costs a few bit tests per applicable rule,
+// and a full matrix a few word-wide ORs per pod.
+type Evaluator struct {
+	pods     []Pod // sorted by namespace, then name
+	addrs    []netip.Addr
+	names    []string // "namespace/name", parallel to pods
+	index    map[PodRef]int
+	policies []string // "namespace/name"
+	rules    []rule
+	ingress  []direction // per pod
+	egress   []direction // per pod
+	allPods  bitset
+}
+
+// direction is what applies to one pod in one direction.
+type direction struct {
+	isolatedBy []int // policy indices, ascending
+	rules      []int // rule indices of the isolating policies
+}
+
+type rule struct {
+	policy int
+	peers  bitset      // pods the rule's from/to matches
+	ports  []portMatch // empty: every port and protocol
+	named  bool        // some port is named: the match depends on the destination pod
+}
+
+// portMatch is one NetworkPolicyPort, defaults applied.
+type portMatch struct {
+	protocol corev1.Protocol
+	anyPort  bool   // no port: every port of the protocol
+	from, to int32  // numeric port, or range with endPort
+	name     string // named port, resolved on the destination pod
+}
+
+// NewEvaluator validates and compiles the cluster. Errors name the object and
+// the field, e.g. `NetworkPolicy ns-1/allow: spec.ingress[0].from[1].ipBlock.cidr "10.0.0/8": ...`.
+func NewEvaluator(c Cluster) (*Evaluator, error) {
+	e := &Evaluator{}
+	if err := e.addPods(c.Pods); err != nil {
+		return nil, err
+	}
+	nsLabels, err := namespaceLabels(c)
+	if err != nil {
+		return nil, err
+	}
+	podsByNS := map[string][]int{}
+	for i, p := range e.pods {
+		podsByNS[p.Namespace] = append(podsByNS[p.Namespace], i)
+	}
+	nsNames := slices.Sorted(maps.Keys(nsLabels))
+
+	e.ingress = make([]direction, len(e.pods))
+	e.egress = make([]direction, len(e.pods))
+	e.allPods = newBitset(len(e.pods))
+	e.allPods.setAll(len(e.pods))
+
+	policies := slices.Clone(c.Policies)
+	sort.SliceStable(policies, func(a, b int) bool {
+		na, nb := namespaceOrDefault(policies[a].Namespace), namespaceOrDefault(policies[b].Namespace)
+		if na != nb {
+			return na < nb
+		}
+		return policies[a].Name < policies[b].Name
+	})
+	seen := map[string]bool{}
+	for _, np := range policies {
+		ns := namespaceOrDefault(np.Namespace)
+		ref := ns + "/" + np.Name
+		if np.Name == "" {
+			return nil, fmt.Errorf("NetworkPolicy in namespace %s: metadata.name is empty", ns)
+		}
+		if seen[ref] {
+			return nil, fmt.Errorf("NetworkPolicy %s: defined twice", ref)
+		}
+		seen[ref] = true
+		c := compiler{e: e, ref: ref, ns: ns, nsLabels: nsLabels, nsNames: nsNames, podsByNS: podsByNS}
+		if err := c.compile(np); err != nil {
+			return nil, fmt.Errorf("NetworkPolicy %s: %w", ref, err)
+		}
+	}
+	return e, nil
+}
+
+func (e *Evaluator) addPods(in []Pod) error {
+	e.pods = make([]Pod, len(in))
+	for i, p := range in {
+		p.Namespace = namespaceOrDefault(p.Namespace)
+		p.Ports = slices.Clone(p.Ports)
+		for j := range p.Ports {
+			p.Ports[j].Protocol = protocolOrTCP(p.Ports[j].Protocol)
+		}
+		e.pods[i] = p
+	}
+	sort.SliceStable(e.pods, func(a, b int) bool { return podLess(e.pods[a], e.pods[b]) })
+	e.index = make(map[PodRef]int, len(e.pods))
+	e.names = make([]string, len(e.pods))
+	for i, p := range e.pods {
+		if p.Name == "" {
+			return fmt.Errorf("pod in namespace %s: name is empty", p.Namespace)
+		}
+		if _, dup := e.index[p.Ref()]; dup {
+			return fmt.Errorf("pod %s: defined twice (a Pod and a Deployment of the same name?)", p.Ref())
+		}
+		e.index[p.Ref()] = i
+		e.names[i] = p.Ref().String()
+	}
+	addrs, err := assignSyntheticIPs(e.pods)
+	if err != nil {
+		return err
+	}
+	e.addrs = addrs
+	for i := range e.pods {
+		e.pods[i].IP = addrs[i].String()
+	}
+	return nil
+}
+
+// namespaceLabels returns every namespace's labels, with
+// kubernetes.io/metadata.name set as the API server sets it, and namespaces
+// that pods or policies use but the cluster does not list.
+func namespaceLabels(c Cluster) (map[string]labels.Set, error) {
+	out := map[string]labels.Set{}
+	for _, ns := range c.Namespaces {
+		if ns.Name == "" {
+			return nil, fmt.Errorf("Namespace without metadata.name")
+		}
+		if _, dup := out[ns.Name]; dup {
+			return nil, fmt.Errorf("Namespace %s: defined twice", ns.Name)
+		}
+		l := labels.Set(maps.Clone(ns.Labels))
+		if l == nil {
+			l = labels.Set{}
+		}
+		l[corev1.LabelMetadataName] = ns.Name
+		out[ns.Name] = l
+	}
+	implicit := func(name string) {
+		name = namespaceOrDefault(name)
+		if _, ok := out[name]; !ok {
+			out[name] = labels.Set{corev1.LabelMetadataName: name}
+		}
+	}
+	for _, p := range c.Pods {
+		implicit(p.Namespace)
+	}
+	for _, p := range c.Policies {
+		implicit(p.Namespace)
+	}
+	return out, nil
+}
+
+// compiler turns one NetworkPolicy into rules and isolation entries.
+type compiler struct {
+	e        *Evaluator
+	ref      string
+	ns       string
+	nsLabels map[string]labels.Set
+	nsNames  []string
+	podsByNS map[string][]int
+}
+
+func (c *compiler) compile(np networkingv1.NetworkPolicy) error {
+	e := c.e
+	subject, err := selector(&np.Spec.PodSelector, "spec.podSelector")
+	if err != nil {
+		return err
+	}
+	ingress, egress, err := effectiveTypes(np.Spec)
+	if err != nil {
+		return err
+	}
+	pi := len(e.policies)
+	e.policies = append(e.policies, c.ref)
+
+	var inRules, outRules []int
+	for i, r := range np.Spec.Ingress {
+		idx, err := c.rule(pi, r.Ports, r.From, fmt.Sprintf("spec.ingress[%d]", i), "from")
+		if err != nil {
+			return err
+		}
+		inRules = append(inRules, idx)
+	}
+	for i, r := range np.Spec.Egress {
+		idx, err := c.rule(pi, r.Ports, r.To, fmt.Sprintf("spec.egress[%d]", i), "to")
+		if err != nil {
+			return err
+		}
+		outRules = append(outRules, idx)
+	}
+	for _, i := range c.podsByNS[c.ns] {
+		if !subject.Matches(labels.Set(e.pods[i].Labels)) {
+			continue
+		}
+		// Rules of a direction the policy does not isolate are ignored, as
+		// the API documents for policyTypes.
+		if ingress {
+			e.ingress[i].isolatedBy = append(e.ingress[i].isolatedBy, pi)
+			e.ingress[i].rules = append(e.ingress[i].rules, inRules...)
+		}
+		if egress {
+			e.egress[i].isolatedBy = append(e.egress[i].isolatedBy, pi)
+			e.egress[i].rules = append(e.egress[i].rules, outRules...)
+		}
+	}
+	return nil
+}
+
+// effectiveTypes applies the policyTypes default: Ingress, plus Egress when
+// the policy has egress rules.
+func effectiveTypes(spec networkingv1.NetworkPolicySpec) (ingress, egress bool, err error) {
+	if len(spec.PolicyTypes) == 0 {
+		return true, len(spec.Egress) > 0, nil
+	}
+	for i, t := range spec.PolicyTypes {
+		switch t {
+		case networkingv1.PolicyTypeIngress:
+			ingress = true
+		case networkingv1.PolicyTypeEgress:
+			egress = true
+		default:
+			return false, false, fmt.Errorf("spec.policyTypes[%d] %q: must be Ingress or Egress", i, t)
+		}
+	}
+	return ingress, egress, nil
+}
+
+func (c *compiler) rule(policy int, ports []networkingv1.NetworkPolicyPort, peers []networkingv1.NetworkPolicyPeer, path, peersField string) (int, error) {
+	e := c.e
+	r := rule{policy: policy}
+	for i, p := range ports {
+		m, err := compilePort(p, fmt.Sprintf("%s.ports[%d]", path, i))
+		if err != nil {
+			return 0, err
+		}
+		r.named = r.named || m.name != ""
+		r.ports = append(r.ports, m)
+	}
+	if len(peers) == 0 {
+		r.peers = e.allPods
+	} else {
+		r.peers = newBitset(len(e.pods))
+		for i, peer := range peers {
+			if err := c.addPeer(r.peers, peer, fmt.Sprintf("%s.%s[%d]", path, peersField, i)); err != nil {
+				return 0, err
+			}
+		}
+	}
+	e.rules = append(e.rules, r)
+	return len(e.rules) - 1, nil
+}
+
+func (c *compiler) addPeer(set bitset, peer networkingv1.NetworkPolicyPeer, path string) error {
+	e := c.e
+	if peer.IPBlock != nil {
+		if peer.PodSelector != nil || peer.NamespaceSelector != nil {
+			return fmt.Errorf("%s: ipBlock cannot be combined with podSelector or namespaceSelector; use separate peers", path)
+		}
+		block, err := compileIPBlock(*peer.IPBlock, path+".ipBlock")
+		if err != nil {
+			return err
+		}
+		for i, a := range e.addrs {
+			if block.contains(a) {
+				set.set(i)
+			}
+		}
+		return nil
+	}
+	if peer.PodSelector == nil && peer.NamespaceSelector == nil {
+		return fmt.Errorf("%s: a peer needs podSelector, namespaceSelector or ipBlock", path)
+	}
+	namespaces := []string{c.ns} // absent namespaceSelector: the policy's namespace
+	if peer.NamespaceSelector != nil {
+		sel, err := selector(peer.NamespaceSelector, path+".namespaceSelector")
+		if err != nil {
+			return err
+		}
+		namespaces = namespaces[:0]
+		for _, ns := range c.nsNames {
+			if sel.Matches(c.nsLabels[ns]) {
+				namespaces = append(namespaces, ns)
+			}
+		}
+	}
+	podSel := labels.Everything() // absent podSelector: every pod
+	if peer.PodSelector != nil {
+		sel, err := selector(peer.PodSelector, path+".podSelector")
+		if err != nil {
+			return err
+		}
+		podSel = sel
+	}
+	for _, ns := range namespaces {
+		for _, i := range c.podsByNS[ns] {
+			if podSel.Empty() || podSel.Matches(labels.Set(e.pods[i].Labels)) {
+				set.set(i)
+			}
+		}
+	}
+	return nil
+}
+
+func selector(s *metav1.LabelSelector, path string) (labels.Selector, error) {
+	sel, err := metav1.LabelSelectorAsSelector(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return sel, nil
+}
+
+type ipBlock struct {
+	cidr   netip.Prefix
+	except []netip.Prefix
+}
+
+func (b ipBlock) contains(a netip.Addr) bool {
+	if !b.cidr.Contains(a) {
+		return false
+	}
+	for _, x := range b.except {
+		if x.Contains(a) {
+			return false
+		}
+	}
+	return true
+}
+
+func compileIPBlock(b networkingv1.IPBlock, path string) (ipBlock, error) {
+	cidr, err := netip.ParsePrefix(b.CIDR)
+	if err != nil {
+		return ipBlock{}, fmt.Errorf("%s.cidr %q: not a CIDR such as 10.0.0.0/8", path, b.CIDR)
+	}
+	out := ipBlock{cidr: cidr.Masked()}
+	for i, s := range b.Except {
+		x, err := netip.ParsePrefix(s)
+		if err != nil {
+			return ipBlock{}, fmt.Errorf("%s.except[%d] %q: not a CIDR such as 10.1.0.0/16", path, i, s)
+		}
+		x = x.Masked()
+		if x.Addr().Is4() != cidr.Addr().Is4() || x.Bits() <= out.cidr.Bits() || !out.cidr.Contains(x.Addr()) {
+			return ipBlock{}, fmt.Errorf("%s.except[%d] %q: must be a strict subset of cidr %q", path, i, s, b.CIDR)
+		}
+		out.except = append(out.except, x)
+	}
+	return out, nil
+}
+
+func compilePort(p networkingv1.NetworkPolicyPort, path string) (portMatch, error) {
+	m := portMatch{protocol: corev1.ProtocolTCP}
+	if p.Protocol != nil {
+		m.protocol = *p.Protocol
+		if !validProtocol(m.protocol) {
+			return m, fmt.Errorf("%s.protocol %q: must be TCP, UDP or SCTP", path, m.protocol)
+		}
+	}
+	switch {
+	case p.Port == nil:
+		if p.EndPort != nil {
+			return m, fmt.Errorf("%s.endPort: needs a numeric port", path)
+		}
+		m.anyPort = true
+	case p.Port.Type == intstr.String:
+		if p.EndPort != nil {
+			return m, fmt.Errorf("%s.endPort: not allowed with the named port %q; use a numeric port", path, p.Port.StrVal)
+		}
+		if errs := validation.IsValidPortName(p.Port.StrVal); len(errs) > 0 {
+			return m, fmt.Errorf("%s.port %q: %s", path, p.Port.StrVal, strings.Join(errs, "; "))
+		}
+		m.name = p.Port.StrVal
+	default:
+		m.from, m.to = p.Port.IntVal, p.Port.IntVal
+		if m.from < 1 || m.from > 65535 {
+			return m, fmt.Errorf("%s.port %d: must be from 1 to 65535", path, m.from)
+		}
+		if p.EndPort != nil {
+			m.to = *p.EndPort
+			if m.to < m.from || m.to > 65535 {
+				return m, fmt.Errorf("%s.endPort %d: must be from port (%d) to 65535", path, m.to, m.from)
+			}
+		}
+	}
+	return m, nil
+}
+
+// allows reports whether the rule's ports admit pp to the destination pod.
+func (r *rule) allowsPort(dst *Pod, pp PortProto) bool {
+	if len(r.ports) == 0 {
+		return true
+	}
+	for _, m := range r.ports {
+		if m.protocol != pp.Protocol {
+			continue
+		}
+		switch {
+		case m.anyPort:
+			return true
+		case m.name != "":
+			for _, cp := range dst.Ports {
+				if cp.Name == m.name && cp.Protocol == m.protocol && cp.ContainerPort == pp.Port {
+					return true
+				}
+			}
+		case m.from <= pp.Port && pp.Port <= m.to:
+			return true
+		}
+	}
+	return false
+}
+
+// Pods returns the pods, sorted by namespace then name, with their IPs
+// (synthetic ones included).
+func (e *Evaluator) Pods() []Pod { return slices.Clone(e.pods) }
+
+// ContainerPorts returns every distinct container port of the pods, sorted:
+// the ports a matrix probes by default.
+func (e *Evaluator) ContainerPorts() []PortProto {
+	var out []PortProto
+	for _, p := range e.pods {
+		for _, cp := range p.Ports {
+			out = append(out, PortProto{Port: cp.ContainerPort, Protocol: cp.Protocol})
+		}
+	}
+	return normalisePorts(out)
+}
+
+// Verdict explains one connection.
+type Verdict struct {
+	Allowed bool
+	// Self is set when source and destination are the same pod: always
+	// allowed, whatever the policies say.
+	Self    bool
+	Egress  DirectionVerdict // the source's egress
+	Ingress DirectionVerdict // the destination's ingress
+}
+
+// DirectionVerdict is one side of a connection.
+type DirectionVerdict struct {
+	Allowed bool
+	// IsolatedBy lists the policies ("namespace/name") that select the pod
+	// for this direction; empty means the pod is not isolated and everything
+	// is allowed.
+	IsolatedBy []string
+	// AllowedBy lists the isolating policies with a rule that allows the
+	// connection.
+	AllowedBy []string
+}
+
+// Check decides one connection and says which policies decided it.
+func (e *Evaluator) Check(from, to PodRef, port PortProto) (Verdict, error) {
+	src, ok := e.index[withDefaultNS(from)]
+	if !ok {
+		return Verdict{}, fmt.Errorf("unknown pod %s", from)
+	}
+	dst, ok := e.index[withDefaultNS(to)]
+	if !ok {
+		return Verdict{}, fmt.Errorf("unknown pod %s", to)
+	}
+	port.Protocol = protocolOrTCP(port.Protocol)
+	if !validProtocol(port.Protocol) {
+		return Verdict{}, fmt.Errorf("port %s: protocol must be TCP, UDP or SCTP", port)
+	}
+	v := Verdict{
+		Egress:  e.explain(e.egress[src], dst, dst, port),
+		Ingress: e.explain(e.ingress[dst], src, dst, port),
+		Self:    src == dst,
+	}
+	v.Allowed = v.Self || (v.Egress.Allowed && v.Ingress.Allowed)
+	return v, nil
+}
+
+// Allowed decides one connection.
+func (e *Evaluator) Allowed(from, to PodRef, port PortProto) (bool, error) {
+	v, err := e.Check(from, to, port)
+	return v.Allowed, err
+}
+
+// explain evaluates one direction: d applies to the pod being isolated, peer
+// is the other end, dst the destination (where named ports resolve).
+func (e *Evaluator) explain(d direction, peer, dst int, port PortProto) DirectionVerdict {
+	var v DirectionVerdict
+	for _, p := range d.isolatedBy {
+		v.IsolatedBy = append(v.IsolatedBy, e.policies[p])
+	}
+	if len(d.isolatedBy) == 0 {
+		v.Allowed = true
+		return v
+	}
+	last := -1
+	for _, ri := range d.rules {
+		r := &e.rules[ri]
+		if r.policy == last || !r.peers.has(peer) || !r.allowsPort(&e.pods[dst], port) {
+			continue
+		}
+		v.AllowedBy = append(v.AllowedBy, e.policies[r.policy])
+		last = r.policy
+	}
+	v.Allowed = len(v.AllowedBy) > 0
+	return v
+}
+
+func withDefaultNS(r PodRef) PodRef {
+	r.Namespace = namespaceOrDefault(r.Namespace)
+	return r
+}
+
+// normalisePorts defaults protocols to TCP, sorts by port then protocol and
+// drops duplicates.
+func normalisePorts(ports []PortProto) []PortProto {
+	out := make([]PortProto, 0, len(ports))
+	for _, p := range ports {
+		p.Protocol = protocolOrTCP(p.Protocol)
+		out = append(out, p)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		if out[a].Port != out[b].Port {
+			return out[a].Port < out[b].Port
+		}
+		return out[a].Protocol < out[b].Protocol
+	})
+	return slices.Compact(out)
+}

@@ -1,0 +1,200 @@
+package netpol
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Matrix is the verdict of every ordered pair of pods (a pod to itself
+// included) on every probed port. Its JSON form is
+// {"cases":[{"from":"ns/pod","to":"ns/pod","port":80,"protocol":"TCP","allowed":true}]}.
+type Matrix struct {
+	Cases []Case `json:"cases"`
+}
+
+// Case is one connection and its verdict.
+type Case struct {
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Port     int    `json:"port"`
+	Protocol string `json:"protocol"`
+	Allowed  bool   `json:"allowed"`
+}
+
+// Key identifies the connection of a case: "x/a -> y/b 80/TCP".
+func (c Case) Key() string {
+	return fmt.Sprintf("%s -> %s %d/%s", c.From, c.To, c.Port, c.Protocol)
+}
+
+// Verdict words used by Compact and Diff.
+const (
+	Allow  = "allow"
+	Deny   = "deny"
+	Absent = "absent" // the case does not exist on that side (pod or port added or removed)
+)
+
+func word(allowed bool) string {
+	if allowed {
+		return Allow
+	}
+	return Deny
+}
+
+// Matrix computes every case for the given ports (sorted by port then
+// protocol, duplicates dropped; an empty protocol means TCP). Cases are
+// ordered by source pod, destination pod, then port, pods by namespace then
+// name.
+func (e *Evaluator) Matrix(ports []PortProto) (Matrix, error) {
+	ports = normalisePorts(ports)
+	for _, p := range ports {
+		if !validProtocol(p.Protocol) || p.Port < 1 || p.Port > 65535 {
+			return Matrix{}, fmt.Errorf("port %s: want 1-65535 and TCP, UDP or SCTP", p)
+		}
+	}
+	n := len(e.pods)
+	// For every port: the destinations each source may send to (egress) and
+	// the sources each destination accepts (ingress); nil means "all".
+	egress := make([][]bitset, len(ports))
+	ingress := make([][]bitset, len(ports))
+	for k, pp := range ports {
+		egress[k], ingress[k] = e.directionSets(pp)
+	}
+	m := Matrix{Cases: make([]Case, 0, n*n*len(ports))}
+	for s := 0; s < n; s++ {
+		for d := 0; d < n; d++ {
+			for k, pp := range ports {
+				out, in := egress[k][s], ingress[k][d]
+				allowed := s == d || ((out == nil || out.has(d)) && (in == nil || in.has(s)))
+				m.Cases = append(m.Cases, Case{
+					From:     e.names[s],
+					To:       e.names[d],
+					Port:     int(pp.Port),
+					Protocol: string(pp.Protocol),
+					Allowed:  allowed,
+				})
+			}
+		}
+	}
+	return m, nil
+}
+
+// directionSets computes, for one port, each pod's allowed egress
+// destinations and allowed ingress sources; nil entries mean the pod is not
+// isolated in that direction.
+func (e *Evaluator) directionSets(pp PortProto) (egress, ingress []bitset) {
+	n := len(e.pods)
+	words := len(e.allPods)
+	empty := newBitset(n)
+	// The destinations whose port matches each rule, for this port.
+	portDst := make([]bitset, len(e.rules))
+	for i := range e.rules {
+		r := &e.rules[i]
+		switch {
+		case r.named:
+			b := newBitset(n)
+			for d := range e.pods {
+				if r.allowsPort(&e.pods[d], pp) {
+					b.set(d)
+				}
+			}
+			portDst[i] = b
+		case r.allowsPort(nil, pp): // no named port: the destination does not matter
+			portDst[i] = e.allPods
+		default:
+			portDst[i] = empty
+		}
+	}
+	egress = make([]bitset, n)
+	ingress = make([]bitset, n)
+	slab := make(bitset, 2*n*words)
+	for p := 0; p < n; p++ {
+		if d := e.egress[p]; len(d.isolatedBy) > 0 {
+			b := slab[:words:words]
+			slab = slab[words:]
+			for _, ri := range d.rules {
+				b.orAnd(e.rules[ri].peers, portDst[ri])
+			}
+			egress[p] = b
+		}
+		if d := e.ingress[p]; len(d.isolatedBy) > 0 {
+			b := slab[:words:words]
+			slab = slab[words:]
+			for _, ri := range d.rules {
+				if portDst[ri].has(p) {
+					b.or(e.rules[ri].peers)
+				}
+			}
+			ingress[p] = b
+		}
+	}
+	return egress, ingress
+}
+
+// Compact renders the matrix for a Pulumi stack output: one entry per case,
+// keyed "from -> to port/protocol", valued "allow" or "deny". A map diffs per
+// key, so `pulumi preview --diff` shows exactly the cases a change flips.
+func (m Matrix) Compact() map[string]string {
+	out := make(map[string]string, len(m.Cases))
+	for _, c := range m.Cases {
+		out[c.Key()] = word(c.Allowed)
+	}
+	return out
+}
+
+// Change is a case whose verdict differs between two matrices. Before and
+// After are "allow", "deny", or "absent" when the case exists on one side
+// only (a pod or port added or removed).
+type Change struct {
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Port     int    `json:"port"`
+	Protocol string `json:"protocol"`
+	Before   string `json:"before"`
+	After    string `json:"after"`
+}
+
+// Diff returns the cases whose verdict differs between old and new, sorted by
+// source, destination, port and protocol.
+func Diff(old, new Matrix) []Change {
+	type key struct {
+		from, to string
+		port     int
+		proto    string
+	}
+	before := make(map[key]bool, len(old.Cases))
+	for _, c := range old.Cases {
+		before[key{c.From, c.To, c.Port, c.Protocol}] = c.Allowed
+	}
+	var out []Change
+	seen := make(map[key]bool, len(new.Cases))
+	for _, c := range new.Cases {
+		k := key{c.From, c.To, c.Port, c.Protocol}
+		seen[k] = true
+		was, ok := before[k]
+		switch {
+		case !ok:
+			out = append(out, Change{c.From, c.To, c.Port, c.Protocol, Absent, word(c.Allowed)})
+		case was != c.Allowed:
+			out = append(out, Change{c.From, c.To, c.Port, c.Protocol, word(was), word(c.Allowed)})
+		}
+	}
+	for _, c := range old.Cases {
+		if !seen[key{c.From, c.To, c.Port, c.Protocol}] {
+			out = append(out, Change{c.From, c.To, c.Port, c.Protocol, word(c.Allowed), Absent})
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		x, y := out[a], out[b]
+		if x.From != y.From {
+			return x.From < y.From
+		}
+		if x.To != y.To {
+			return x.To < y.To
+		}
+		if x.Port != y.Port {
+			return x.Port < y.Port
+		}
+		return x.Protocol < y.Protocol
+	})
+	return out
+}
