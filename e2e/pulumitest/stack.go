@@ -1,0 +1,315 @@
+// Package pulumitest runs a Pulumi program (normally infra.Program) through
+// the Automation API as an inline program against a throwaway file backend,
+// with the pulumi CLI and plugins built into .tools/bin, and streams engine
+// output to the test log.
+//
+//	cp := controlplane.Start(t)
+//	s := pulumitest.New(t, infra.Program, pulumitest.Config{
+//		"kopscalico:manageCluster": pulumitest.Plain("false"),
+//		"kopscalico:kubeconfig":    pulumitest.Secret(string(cp.KubeconfigBytes())),
+//	})
+//	s.Up()
+//	s.Preview(optpreview.ExpectNoChanges())
+//	s.Destroy()
+package pulumitest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kopscalico/kopscalico/e2e/controlplane"
+)
+
+// Tools are the binaries a stack needs from .tools/bin.
+var Tools = []string{"pulumi", "pulumi-resource-kubernetes"}
+
+// Passphrase encrypts the test stacks' secrets.
+const Passphrase = "kopscalico-e2e-passphrase"
+
+// DefaultOpTimeout bounds one engine operation (up, preview, ...).
+const DefaultOpTimeout = 10 * time.Minute
+
+// Config is stack configuration by full key ("kopscalico:zones").
+type Config = auto.ConfigMap
+
+// Plain is a plaintext config value.
+func Plain(v string) auto.ConfigValue { return auto.ConfigValue{Value: v} }
+
+// Secret is a config value stored encrypted.
+func Secret(v string) auto.ConfigValue { return auto.ConfigValue{Value: v, Secret: true} }
+
+// Options tune New. The zero value is fine.
+type Options struct {
+	Project   string            // default "kopscalico"
+	StackName string            // default "e2e"
+	Env       map[string]string // extra environment for the CLI and plugins
+	OpTimeout time.Duration     // default DefaultOpTimeout
+}
+
+// Stack is a stack of an inline program in a temp file backend.
+type Stack struct {
+	// Stack is the Automation API stack, for anything not wrapped here.
+	Stack auto.Stack
+	// Dir holds the backend, the workspace and PULUMI_HOME; removed at cleanup.
+	Dir string
+	// Marker is set as KOPSCALICO_E2E_MARKER for the CLI and its plugins.
+	Marker string
+
+	t         testing.TB
+	opTimeout time.Duration
+	project   string
+	mu        sync.Mutex
+	ops       int
+}
+
+// New creates (or selects) the stack and sets cfg. The stack's processes are
+// killed and its directory removed when the test ends.
+func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Stack {
+	t.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Project == "" {
+		o.Project = "kopscalico"
+	}
+	if o.StackName == "" {
+		o.StackName = "e2e"
+	}
+	if o.OpTimeout == 0 {
+		o.OpTimeout = DefaultOpTimeout
+	}
+	tools := controlplane.RequireTools(t, Tools...)
+	cmd, err := newCommand(tools["pulumi"])
+	if err != nil {
+		t.Fatalf("pulumitest: %v", err)
+	}
+
+	dir, err := os.MkdirTemp("", "kopscalico-e2e-pulumi-")
+	if err != nil {
+		t.Fatalf("pulumitest: %v", err)
+	}
+	s := &Stack{Dir: dir, Marker: filepath.Base(dir) + "-" + randomHex(4), t: t, opTimeout: o.OpTimeout, project: o.Project}
+	t.Cleanup(s.cleanup)
+
+	for _, sub := range []string{"backend", "work", "home"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			t.Fatalf("pulumitest: %v", err)
+		}
+	}
+	env := map[string]string{
+		"PULUMI_CONFIG_PASSPHRASE":                    Passphrase,
+		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+		"PULUMI_HOME":                                 filepath.Join(dir, "home"),
+		"PULUMI_BACKEND_URL":                          "file://" + filepath.Join(dir, "backend"),
+		"PULUMI_DIY_BACKEND_NO_LEGACY_WARNING":        "true",
+		controlplane.EnvMarker:                        s.Marker,
+	}
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	// The in-process program reads the passphrase too (secrets in config).
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE", Passphrase)
+
+	ctx, cancel := context.WithTimeout(context.Background(), o.OpTimeout)
+	defer cancel()
+	st, err := auto.UpsertStackInlineSource(ctx, o.StackName, o.Project, program,
+		auto.Pulumi(cmd),
+		auto.WorkDir(filepath.Join(dir, "work")),
+		auto.PulumiHome(filepath.Join(dir, "home")),
+		auto.Project(workspace.Project{
+			Name:    tokens.PackageName(o.Project),
+			Runtime: workspace.NewProjectRuntimeInfo("go", nil),
+			Backend: &workspace.ProjectBackend{URL: "file://" + filepath.Join(dir, "backend")},
+		}),
+		auto.SecretsProvider("passphrase"),
+		auto.EnvVars(env),
+	)
+	if err != nil {
+		t.Fatalf("pulumitest: create stack %s: %v", o.StackName, err)
+	}
+	s.Stack = st
+	if len(cfg) > 0 {
+		s.SetConfig(cfg)
+	}
+	return s
+}
+
+// SetConfig sets (adds or replaces) config values.
+func (s *Stack) SetConfig(cfg Config) {
+	s.t.Helper()
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if err := s.Stack.SetAllConfig(ctx, cfg); err != nil {
+		s.t.Fatalf("pulumitest: set config: %v", err)
+	}
+}
+
+// Up runs `pulumi up` and fails the test on error.
+func (s *Stack) Up(opts ...optup.Option) auto.UpResult {
+	s.t.Helper()
+	res, err := s.TryUp(opts...)
+	if err != nil {
+		s.t.Fatalf("pulumitest: up: %v", err)
+	}
+	return res
+}
+
+// TryUp runs `pulumi up` and returns its error (for tests expecting one).
+func (s *Stack) TryUp(opts ...optup.Option) (auto.UpResult, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	w := s.logWriter("up")
+	defer w.Close()
+	return s.Stack.Up(ctx, append([]optup.Option{optup.ProgressStreams(w), optup.ErrorProgressStreams(w)}, opts...)...)
+}
+
+// Preview runs `pulumi preview` and fails the test on error. Pass
+// optpreview.ExpectNoChanges() to fail on any change.
+func (s *Stack) Preview(opts ...optpreview.Option) auto.PreviewResult {
+	s.t.Helper()
+	res, err := s.TryPreview(opts...)
+	if err != nil {
+		s.t.Fatalf("pulumitest: preview: %v", err)
+	}
+	return res
+}
+
+// TryPreview runs `pulumi preview` and returns its error.
+func (s *Stack) TryPreview(opts ...optpreview.Option) (auto.PreviewResult, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	w := s.logWriter("preview")
+	defer w.Close()
+	return s.Stack.Preview(ctx, append([]optpreview.Option{optpreview.ProgressStreams(w), optpreview.ErrorProgressStreams(w)}, opts...)...)
+}
+
+// Refresh runs `pulumi refresh` and fails the test on error.
+func (s *Stack) Refresh(opts ...optrefresh.Option) auto.RefreshResult {
+	s.t.Helper()
+	ctx, cancel := s.ctx()
+	defer cancel()
+	w := s.logWriter("refresh")
+	defer w.Close()
+	res, err := s.Stack.Refresh(ctx, append([]optrefresh.Option{optrefresh.ProgressStreams(w), optrefresh.ErrorProgressStreams(w)}, opts...)...)
+	if err != nil {
+		s.t.Fatalf("pulumitest: refresh: %v", err)
+	}
+	return res
+}
+
+// Destroy runs `pulumi destroy --run-program` (delete hooks need the
+// program) and fails the test on error.
+func (s *Stack) Destroy(opts ...optdestroy.Option) auto.DestroyResult {
+	s.t.Helper()
+	res, err := s.TryDestroy(opts...)
+	if err != nil {
+		s.t.Fatalf("pulumitest: destroy: %v", err)
+	}
+	return res
+}
+
+// TryDestroy runs `pulumi destroy --run-program` and returns its error.
+func (s *Stack) TryDestroy(opts ...optdestroy.Option) (auto.DestroyResult, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	w := s.logWriter("destroy")
+	defer w.Close()
+	return s.Stack.Destroy(ctx, append([]optdestroy.Option{
+		optdestroy.RunProgram(true), optdestroy.ProgressStreams(w), optdestroy.ErrorProgressStreams(w),
+	}, opts...)...)
+}
+
+// Outputs returns the stack outputs (secret ones marked Secret).
+func (s *Stack) Outputs() auto.OutputMap {
+	s.t.Helper()
+	ctx, cancel := s.ctx()
+	defer cancel()
+	out, err := s.Stack.Outputs(ctx)
+	if err != nil {
+		s.t.Fatalf("pulumitest: outputs: %v", err)
+	}
+	return out
+}
+
+// ExportState writes `pulumi stack export` to a file in Dir and returns its
+// path (secrets inside stay encrypted: assert plaintext never appears).
+func (s *Stack) ExportState() string {
+	s.t.Helper()
+	ctx, cancel := s.ctx()
+	defer cancel()
+	dep, err := s.Stack.Export(ctx)
+	if err != nil {
+		s.t.Fatalf("pulumitest: export: %v", err)
+	}
+	b, err := json.MarshalIndent(dep, "", "  ")
+	if err != nil {
+		s.t.Fatalf("pulumitest: encode export: %v", err)
+	}
+	s.mu.Lock()
+	s.ops++
+	path := filepath.Join(s.Dir, fmt.Sprintf("export-%d.json", s.ops))
+	s.mu.Unlock()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		s.t.Fatalf("pulumitest: %v", err)
+	}
+	return path
+}
+
+// BackendDir is the file backend's directory (its state files sit under
+// .pulumi/stacks/<project>/).
+func (s *Stack) BackendDir() string { return filepath.Join(s.Dir, "backend") }
+
+func (s *Stack) ctx() (context.Context, context.CancelFunc) {
+	timeout := s.opTimeout
+	if d, ok := s.t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if deadline, ok := d.Deadline(); ok {
+			// Leave time for cleanups before `go test` panics.
+			if rest := time.Until(deadline) - 30*time.Second; rest < timeout {
+				timeout = max(rest, time.Second)
+			}
+		}
+	}
+	return context.WithTimeout(context.Background(), timeout)
+}
+
+func (s *Stack) cleanup() {
+	if left, err := controlplane.KillMarked(s.Marker, 5*time.Second); err != nil {
+		s.t.Errorf("pulumitest: %v", err)
+	} else if len(left) > 0 {
+		// The CLI's plugins run in their own process groups; a plugin still
+		// alive after its CLI exited is a leak worth knowing about.
+		s.t.Logf("pulumitest: killed processes left by the pulumi CLI: %v", left)
+	}
+	if os.Getenv("KOPSCALICO_E2E_KEEP") != "" {
+		s.t.Logf("pulumitest: KOPSCALICO_E2E_KEEP set: leaving %s", s.Dir)
+		return
+	}
+	if err := os.RemoveAll(s.Dir); err != nil {
+		s.t.Errorf("pulumitest: remove %s: %v", s.Dir, err)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
