@@ -1,0 +1,213 @@
+package probe
+
+import (
+	"fmt"
+	"maps"
+	"sort"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/ptr"
+
+	"github.com/kopscalico/kopscalico/internal/demo"
+)
+
+// Outcome is what a probe saw, or should see.
+type Outcome string
+
+const (
+	Allowed Outcome = "allowed" // the connection was made (any HTTP answer)
+	Blocked Outcome = "blocked" // every attempt timed out: packets dropped
+	// Failed is neither: DNS failure, connection refused (a Service without
+	// endpoints), anything else. It never matches an expectation, so a probe
+	// cannot pass by accident because the target is down.
+	Failed Outcome = "error"
+)
+
+// Source is a pod a probe impersonates: the probe pod runs in Namespace with
+// exactly Labels, so the policies select it as they select that pod.
+type Source struct {
+	Name      string // short name used in the probe name: busybox, stranger
+	Namespace string
+	Labels    map[string]string
+}
+
+// Ref is the source's pod reference, "namespace/probe-<name>": the pod the
+// expectation function is asked about.
+func (s Source) Ref() string { return s.Namespace + "/" + PodName(s) }
+
+// PodName is the name the source's pod has in the reachability model.
+func PodName(s Source) string { return "probe-" + s.Name }
+
+// Target is a Service a probe connects to, and the workload behind it.
+type Target struct {
+	Name      string // short name used in the probe name: http-echo
+	Namespace string
+	Workload  string // "namespace/name" of the pod behind the Service, as the expectation function knows it
+	Host      string // the Service's DNS name
+	Port      int    // the Service port the probe connects to
+	PodPort   int    // the container port the Service forwards to: what policies see
+	Protocol  string // TCP
+}
+
+// URL is what the probe requests.
+func (t Target) URL() string { return fmt.Sprintf("http://%s:%d/", t.Host, t.Port) }
+
+// Address is the target as the table shows it.
+func (t Target) Address() string { return fmt.Sprintf("%s:%d", t.Host, t.Port) }
+
+// Expect decides whether the policies allow a connection from pod from to pod
+// to ("namespace/name") on port/proto (the destination pod's port, after the
+// Service's translation). It is the one place expected verdicts come from;
+// the reachability evaluator computes it from the manifests.
+type Expect func(from, to string, port int, proto string) (bool, error)
+
+// Probe is one connection to try and its expected outcome.
+type Probe struct {
+	Name   string // also the Job's name
+	From   Source
+	To     Target
+	Expect Outcome
+}
+
+// Plan returns one probe per source and target, sorted by name, each with the
+// outcome expect predicts.
+func Plan(expect Expect, sources []Source, targets []Target) ([]Probe, error) {
+	var probes []Probe
+	seen := map[string]bool{}
+	for _, s := range sources {
+		for _, t := range targets {
+			name := fmt.Sprintf("probe-%s-to-%s", s.Name, t.Name)
+			if msgs := validation.IsDNS1123Label(name); len(msgs) > 0 {
+				return nil, fmt.Errorf("probe %q: not a valid Job name: %s", name, strings.Join(msgs, "; "))
+			}
+			if seen[name] {
+				return nil, fmt.Errorf("probe %q is planned twice: source and target names must be unique", name)
+			}
+			seen[name] = true
+			ok, err := expect(s.Ref(), t.Workload, t.PodPort, t.Protocol)
+			if err != nil {
+				return nil, fmt.Errorf("expected verdict of %s: %w", name, err)
+			}
+			want := Blocked
+			if ok {
+				want = Allowed
+			}
+			probes = append(probes, Probe{Name: name, From: s, To: t, Expect: want})
+		}
+	}
+	sort.Slice(probes, func(i, j int) bool { return probes[i].Name < probes[j].Name })
+	return probes, nil
+}
+
+// DemoSources are the pods the probes impersonate in the demo namespace: the
+// busybox client the policies let in, and a stranger they must keep out.
+func DemoSources(namespace string) []Source {
+	return []Source{
+		{Name: demo.ClientName, Namespace: namespace, Labels: demo.ClientLabels()},
+		{Name: "stranger", Namespace: namespace, Labels: map[string]string{demo.LabelKey: "stranger"}},
+	}
+}
+
+// DemoTargets is the demo's http-echo Service.
+func DemoTargets(namespace string) []Target {
+	return []Target{{
+		Name:      demo.EchoName,
+		Namespace: namespace,
+		Workload:  namespace + "/" + demo.EchoName,
+		Host:      demo.EchoHost(namespace),
+		Port:      demo.EchoPort,
+		PodPort:   demo.EchoContainer,
+		Protocol:  string(corev1.ProtocolTCP),
+	}}
+}
+
+// Job settings.
+const (
+	// Attempts: a pod's policy may be programmed a moment after it starts;
+	// one success among the attempts counts as allowed.
+	Attempts       = 3
+	TimeoutSeconds = 3 // wget -T: connect and read timeout of each attempt
+	// TTLSeconds: finished Jobs stay an hour, for their logs, then go.
+	TTLSeconds = 3600
+	// DeadlineSeconds bounds a probe pod that cannot start its work.
+	DeadlineSeconds = 120
+	// RevisionAnnotation on the pod template carries the caller's revision
+	// (a digest of what the probes prove): when it changes the Job template
+	// changes, the Job is replaced, and the probes run again.
+	RevisionAnnotation = "kopscalico.io/probe-revision"
+	// ResultPrefix starts the verdict line a probe prints.
+	ResultPrefix = "PROBE"
+)
+
+// Job renders the Job that runs probe p in its source's namespace, with its
+// source's labels, and prints one verdict line (see ParseResult). It always
+// exits 0: the verdict is in the log, and a failed pod would fail `up` before
+// the comparison could say what differed.
+func Job(p Probe, revision string) batchv1.Job {
+	container := corev1.Container{
+		Name:            "probe",
+		Image:           demo.BusyboxImage,
+		Command:         []string{"sh", "-c", Script(p)},
+		Resources:       demo.SmallResources(),
+		SecurityContext: demo.Restricted(),
+	}
+	return batchv1.Job{
+		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      p.Name,
+			Namespace: p.From.Namespace,
+			Labels:    map[string]string{"app.kubernetes.io/part-of": "kopscalico-probes"},
+		},
+		Spec: batchv1.JobSpec{
+			BackoffLimit:            ptr.To[int32](0),
+			TTLSecondsAfterFinished: ptr.To[int32](TTLSeconds),
+			ActiveDeadlineSeconds:   ptr.To[int64](DeadlineSeconds),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{
+					Labels:      maps.Clone(p.From.Labels),
+					Annotations: map[string]string{RevisionAnnotation: revision},
+				},
+				Spec: corev1.PodSpec{
+					RestartPolicy:                corev1.RestartPolicyNever,
+					Containers:                   []corev1.Container{container},
+					AutomountServiceAccountToken: ptr.To(false),
+				},
+			},
+		},
+	}
+}
+
+// Script is the probe's shell script: the tutorial's `wget --post-data`,
+// with a timeout, a few attempts, and one verdict line at the end.
+//
+// busybox wget reports "download timed out" when -T expires (connect or
+// read): the policy dropped the packets. "server returned error" means an
+// HTTP answer came back: connected. Anything else is an error, with wget's
+// last line as detail.
+func Script(p Probe) string {
+	return fmt.Sprintf(`name=%s
+url=%s
+verdict=error
+detail=
+i=0
+while [ "$i" -lt %d ]; do
+  i=$((i + 1))
+  if out=$(wget -q -T %d -O- --post-data "probe=$name" "$url" 2>&1); then
+    verdict=allowed; detail=; break
+  fi
+  case "$out" in
+    *"server returned error"*) verdict=allowed; detail=; break ;;
+    *"timed out"*) verdict=blocked; detail= ;;
+    *) verdict=error; detail=$(printf '%%s\n' "$out" | tail -n 1) ;;
+  esac
+  [ "$i" -lt %d ] && sleep 1
+done
+echo "%s $name $verdict $detail"
+`, shellQuote(p.Name), shellQuote(p.To.URL()), Attempts, TimeoutSeconds, Attempts, ResultPrefix)
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -1,0 +1,190 @@
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kopscalico/kopscalico/internal/demo"
+)
+
+// tutorialExpect is what the shipped policies say about the demo: only
+// app=busybox reaches http-echo.
+func tutorialExpect(calls *[]string) Expect {
+	return func(from, to string, port int, proto string) (bool, error) {
+		*calls = append(*calls, fmt.Sprintf("%s -> %s %d/%s", from, to, port, proto))
+		return from == "ns-1/probe-busybox", nil
+	}
+}
+
+func demoPlan(t *testing.T) []Probe {
+	t.Helper()
+	var calls []string
+	probes, err := Plan(tutorialExpect(&calls), DemoSources("ns-1"), DemoTargets("ns-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return probes
+}
+
+func TestPlanAsksExpectAboutEachPodPair(t *testing.T) {
+	var calls []string
+	probes, err := Plan(tutorialExpect(&calls), DemoSources("ns-1"), DemoTargets("ns-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Policies see the pod port behind the Service, not the Service port.
+	wantCalls := []string{
+		"ns-1/probe-busybox -> ns-1/http-echo 5678/TCP",
+		"ns-1/probe-stranger -> ns-1/http-echo 5678/TCP",
+	}
+	if !reflect.DeepEqual(calls, wantCalls) {
+		t.Errorf("expect called with %q, want %q", calls, wantCalls)
+	}
+	got := map[string]Outcome{}
+	for _, p := range probes {
+		got[p.Name] = p.Expect
+	}
+	want := map[string]Outcome{"probe-busybox-to-http-echo": Allowed, "probe-stranger-to-http-echo": Blocked}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("plan = %v, want %v", got, want)
+	}
+	if probes[0].To.URL() != "http://http-echo.ns-1.svc.cluster.local:80/" {
+		t.Errorf("URL = %q", probes[0].To.URL())
+	}
+}
+
+func TestPlanRefusesBadNamesAndExpectErrors(t *testing.T) {
+	boom := func(string, string, int, string) (bool, error) { return false, errors.New("unknown pod") }
+	if _, err := Plan(boom, DemoSources("ns-1"), DemoTargets("ns-1")); err == nil || !strings.Contains(err.Error(), "unknown pod") {
+		t.Errorf("Plan with failing expect: err = %v", err)
+	}
+	ok := func(string, string, int, string) (bool, error) { return true, nil }
+	bad := []Source{{Name: "Not_A_Name", Namespace: "ns-1"}}
+	if _, err := Plan(ok, bad, DemoTargets("ns-1")); err == nil || !strings.Contains(err.Error(), "not a valid Job name") {
+		t.Errorf("Plan with bad source name: err = %v", err)
+	}
+	dup := append(DemoSources("ns-1"), DemoSources("ns-1")[0])
+	if _, err := Plan(ok, dup, DemoTargets("ns-1")); err == nil || !strings.Contains(err.Error(), "planned twice") {
+		t.Errorf("Plan with duplicate source: err = %v", err)
+	}
+}
+
+func TestJobImpersonatesItsSource(t *testing.T) {
+	for _, p := range demoPlan(t) {
+		job := Job(p, "rev-1")
+		if job.Name != p.Name || job.Namespace != "ns-1" {
+			t.Errorf("job %s/%s, want ns-1/%s", job.Namespace, job.Name, p.Name)
+		}
+		// Exactly the source's labels: any other label could change which
+		// policies select the probe pod.
+		if !reflect.DeepEqual(job.Spec.Template.Labels, p.From.Labels) {
+			t.Errorf("%s pod labels = %v, want %v", p.Name, job.Spec.Template.Labels, p.From.Labels)
+		}
+		if job.Spec.BackoffLimit == nil || *job.Spec.BackoffLimit != 0 {
+			t.Errorf("%s backoffLimit = %v, want 0: one run, its verdict in the log", p.Name, job.Spec.BackoffLimit)
+		}
+		if job.Spec.TTLSecondsAfterFinished == nil || *job.Spec.TTLSecondsAfterFinished <= 0 {
+			t.Errorf("%s has no ttlSecondsAfterFinished", p.Name)
+		}
+		if job.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+			t.Errorf("%s restartPolicy = %s", p.Name, job.Spec.Template.Spec.RestartPolicy)
+		}
+		if got := job.Spec.Template.Annotations[RevisionAnnotation]; got != "rev-1" {
+			t.Errorf("%s revision annotation = %q", p.Name, got)
+		}
+		c := job.Spec.Template.Spec.Containers[0]
+		if c.Image != demo.BusyboxImage {
+			t.Errorf("%s image = %s, want %s", p.Name, c.Image, demo.BusyboxImage)
+		}
+		script := c.Command[len(c.Command)-1]
+		for _, want := range []string{`wget -q -T 3 -O- --post-data "probe=$name" "$url"`, "url='http://http-echo.ns-1.svc.cluster.local:80/'", "name='" + p.Name + "'"} {
+			if !strings.Contains(script, want) {
+				t.Errorf("%s script lacks %q:\n%s", p.Name, want, script)
+			}
+		}
+	}
+	a, b := Job(demoPlan(t)[0], "rev-1"), Job(demoPlan(t)[0], "rev-2")
+	if reflect.DeepEqual(a.Spec.Template, b.Spec.Template) {
+		t.Error("a new revision must change the pod template, so the Job is replaced and runs again")
+	}
+}
+
+// TestScript runs the probe script with a stand-in wget that plays busybox's
+// messages, and checks the verdict line it prints. The logs it writes are the
+// recorded outputs in testdata that the comparison tests read.
+func TestScript(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	fake, err := filepath.Abs(filepath.Join("testdata", "fake-wget"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	probes := demoPlan(t)
+	busybox, stranger := probes[0], probes[1]
+	tests := []struct {
+		name     string
+		probe    Probe
+		outcomes string
+		want     string // verdict line
+		calls    int
+		golden   string
+	}{
+		{"first attempt answers", busybox, "ok", "PROBE probe-busybox-to-http-echo allowed ", 1, "busybox-allowed.log"},
+		{"HTTP error still connected", busybox, "http500", "PROBE probe-busybox-to-http-echo allowed ", 1, ""},
+		{"late policy programming", busybox, "timeout ok", "PROBE probe-busybox-to-http-echo allowed ", 2, ""},
+		{"every attempt dropped", stranger, "timeout timeout timeout", "PROBE probe-stranger-to-http-echo blocked ", 3, "stranger-blocked.log"},
+		{"a hole", stranger, "timeout timeout ok", "PROBE probe-stranger-to-http-echo allowed ", 3, "stranger-allowed.log"},
+		{"refused is not blocked", stranger, "refused refused refused", "PROBE probe-stranger-to-http-echo error wget: can't connect to remote host (100.64.1.7): Connection refused", 3, ""},
+		{"DNS failure", busybox, "dns dns dns", "PROBE probe-busybox-to-http-echo error wget: bad address 'http-echo.ns-1.svc.cluster.local'", 3, "busybox-dns-error.log"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			bin := filepath.Join(dir, "bin")
+			if err := os.Mkdir(bin, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(fake, filepath.Join(bin, "wget")); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(sh, "-c", Script(tt.probe))
+			cmd.Env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "FAKE_DIR=" + dir, "FAKE_OUTCOMES=" + tt.outcomes}
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("script failed (it must always exit 0): %v\n%s", err, out)
+			}
+			if got := strings.TrimRight(string(out), "\n"); got != tt.want {
+				t.Errorf("verdict line = %q, want %q", got, tt.want)
+			}
+			calls, _ := os.ReadFile(filepath.Join(dir, "calls"))
+			if got := strings.TrimSpace(string(calls)); got != fmt.Sprint(tt.calls) {
+				t.Errorf("wget called %s times, want %d", got, tt.calls)
+			}
+			args, _ := os.ReadFile(filepath.Join(dir, "args"))
+			wantArgs := fmt.Sprintf("-q -T 3 -O- --post-data probe=%s %s", tt.probe.Name, tt.probe.To.URL())
+			if first := strings.SplitN(string(args), "\n", 2)[0]; first != wantArgs {
+				t.Errorf("wget args = %q, want %q", first, wantArgs)
+			}
+			if tt.golden != "" {
+				recorded, err := os.ReadFile(filepath.Join("testdata", tt.golden))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(recorded) != string(out) {
+					t.Errorf("testdata/%s = %q, but the script now prints %q: update the recording", tt.golden, recorded, out)
+				}
+			}
+		})
+	}
+}
