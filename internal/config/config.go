@@ -1,0 +1,120 @@
+// Package config holds the program's typed stack configuration: every key
+// the program reads, its default, and the validation that runs before any
+// resource is registered. It has no Pulumi dependency in its core: Parse takes
+// a key lookup, so tests feed it plain maps.
+package config
+
+import "time"
+
+// Namespace is the Pulumi config namespace of every key (the project name).
+const Namespace = "kopscalico"
+
+// Encapsulation modes of Calico's cross-subnet overlay.
+const (
+	EncapIPIP  = "ipip"
+	EncapVXLAN = "vxlan"
+)
+
+// Modes of the security-group check.
+const (
+	SGCheckEnforce = "enforce" // a missing expectation fails `pulumi up`
+	SGCheckWarn    = "warn"    // a missing expectation is logged as a warning
+	SGCheckOff     = "off"     // no AWS call at all
+)
+
+// Modes of the legacy Calico upgrade manifest.
+const (
+	ManifestAuto   = "auto"   // apply only where kops's own Calico predates policy support (kops 1.7.x)
+	ManifestAlways = "always" // apply regardless of the kops version
+	ManifestNever  = "never"  // never apply
+)
+
+// Config is the whole validated stack configuration.
+type Config struct {
+	Project string // Pulumi project name
+	Stack   string // Pulumi stack name
+
+	Cluster    Cluster
+	Kops       Kops
+	StateStore StateStore
+	Calico     Calico
+	Workloads  Workloads
+
+	// SecurityGroupCheck is one of SGCheckEnforce, SGCheckWarn, SGCheckOff.
+	SecurityGroupCheck string
+}
+
+// Cluster is the desired kops cluster.
+type Cluster struct {
+	// Manage: when true the program creates/converts/deletes the cluster with
+	// kops; when false it deploys onto an existing cluster reached with
+	// Kubeconfig.
+	Manage bool
+	// Kubeconfig (secret) is only read when Manage is false.
+	Kubeconfig string
+
+	Name              string   // kops cluster name, a DNS name
+	DNSZone           string   // Route53 zone; empty for a gossip (.k8s.local) name
+	Region            string   // AWS region
+	Zones             []string // availability zones, all in Region
+	ControlPlaneCount int      // odd, >= 1 (etcd quorum)
+	NodeCount         int      // >= 1
+	ControlPlaneSize  string   // EC2 instance type
+	NodeSize          string   // EC2 instance type
+	KubernetesVersion string   // empty: kops's default
+	SSHAccess         []string // CIDRs; empty closes SSH entirely
+	AdminAccess       []string // CIDRs allowed to reach the API
+	AllowWorldAccess  bool     // must be true to accept 0.0.0.0/0 or ::/0 above
+	SSHPublicKey      string   // path to an SSH public key; empty: none
+}
+
+// Kops is how the kops CLI is run.
+type Kops struct {
+	// Version is the pinned kops minor ("1.34"): the spec is rendered for it at
+	// preview, and `pulumi up` checks the binary's `kops version` matches.
+	Version              string
+	Binary               string        // path or name on PATH
+	CommandTimeout       time.Duration // each kops command but validate and rolling-update
+	ValidateTimeout      time.Duration // `kops validate cluster --wait`
+	RollingUpdateTimeout time.Duration // `kops rolling-update cluster --yes`
+	AdminCredentialTTL   time.Duration // `kops export kubecfg --admin=<ttl>`
+}
+
+// StateStore is the kops state store.
+type StateStore struct {
+	// ExistingURL, when set, is an existing store (s3://bucket[/prefix], or
+	// file:///path for local testing): no bucket is created.
+	ExistingURL  string
+	Bucket       string // name of the bucket to create when ExistingURL is empty
+	KMSKeyID     string // empty: SSE-S3 (AES256); else SSE-KMS with this key
+	ForceDestroy bool
+	Protect      bool
+}
+
+// Create reports whether the program creates the state-store bucket.
+func (s StateStore) Create() bool { return s.ExistingURL == "" }
+
+// URL is the KOPS_STATE_STORE value when it is known without creating
+// anything (an existing store, or the bucket name from config).
+func (s StateStore) URL() string {
+	if s.ExistingURL != "" {
+		return s.ExistingURL
+	}
+	return "s3://" + s.Bucket
+}
+
+// Calico is the networking configuration.
+type Calico struct {
+	Encapsulation   string // EncapIPIP or EncapVXLAN
+	AWSSrcDstCheck  string // kops spec value: "Disable" (default), "Enable" or "DoNothing"
+	PodCIDR         string // Calico IP pool, e.g. 100.96.0.0/11
+	UpgradeManifest string // ManifestAuto, ManifestAlways, ManifestNever
+	ManifestPath    string // optional manifest (YAML) deployed as-is for networking: cni clusters
+}
+
+// Workloads is what the program deploys on the cluster.
+type Workloads struct {
+	PoliciesDir string // one folder per namespace
+	Demo        bool   // http-echo and busybox demo workloads
+	Probes      bool   // probe Jobs that prove the policies
+}

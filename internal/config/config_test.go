@@ -1,0 +1,278 @@
+package config
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+type fakeFS struct{ dirs, files map[string]bool }
+
+func (f fakeFS) IsDir(p string) bool  { return f.dirs[p] }
+func (f fakeFS) IsFile(p string) bool { return f.files[p] }
+
+var testFS = fakeFS{
+	dirs:  map[string]bool{"policies": true, "other-policies": true},
+	files: map[string]bool{"/home/me/.ssh/id_ed25519.pub": true, "calico.yaml": true},
+}
+
+// good is a complete, valid dev configuration; each case below changes it.
+func good() map[string]string {
+	return map[string]string{
+		KeyClusterName: "calico.dev.example.com",
+		KeyRegion:      "us-east-1",
+		KeyZones:       `["us-east-1a","us-east-1b"]`,
+		KeyAdminAccess: `["203.0.113.0/24"]`,
+		KeyKopsVersion: "1.34",
+	}
+}
+
+func parse(t *testing.T, stack string, m map[string]string) (Config, error) {
+	t.Helper()
+	return Parse("kopscalico", stack, func(k string) (string, bool) { v, ok := m[k]; return v, ok }, testFS)
+}
+
+func TestParseDefaults(t *testing.T) {
+	c, err := parse(t, "dev", good())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Cluster.Manage || c.Cluster.ControlPlaneCount != 1 || c.Cluster.NodeCount != 2 {
+		t.Errorf("cluster defaults: %+v", c.Cluster)
+	}
+	if c.Cluster.ControlPlaneSize != "t3.medium" || c.Cluster.NodeSize != "t3.medium" {
+		t.Errorf("size defaults: %q %q", c.Cluster.ControlPlaneSize, c.Cluster.NodeSize)
+	}
+	if !slices.Equal(c.Cluster.Zones, []string{"us-east-1a", "us-east-1b"}) {
+		t.Errorf("zones: %q", c.Cluster.Zones)
+	}
+	if c.Kops.Binary != "kops" || c.Kops.CommandTimeout != 10*time.Minute || c.Kops.ValidateTimeout != 15*time.Minute ||
+		c.Kops.RollingUpdateTimeout != time.Hour || c.Kops.AdminCredentialTTL != 18*time.Hour {
+		t.Errorf("kops defaults: %+v", c.Kops)
+	}
+	if !c.StateStore.Create() || c.StateStore.Bucket != "kops-state-calico-dev-example-com" || c.StateStore.URL() != "s3://kops-state-calico-dev-example-com" {
+		t.Errorf("state store defaults: %+v", c.StateStore)
+	}
+	if c.StateStore.Protect {
+		t.Error("dev stack: state store must not be protected by default")
+	}
+	if c.Calico.Encapsulation != EncapIPIP || c.Calico.AWSSrcDstCheck != "Disable" || c.Calico.PodCIDR != "100.96.0.0/11" || c.Calico.UpgradeManifest != ManifestAuto {
+		t.Errorf("calico defaults: %+v", c.Calico)
+	}
+	if c.Workloads.PoliciesDir != "policies" || !c.Workloads.Demo || !c.Workloads.Probes {
+		t.Errorf("workload defaults: %+v", c.Workloads)
+	}
+	if c.SecurityGroupCheck != SGCheckEnforce {
+		t.Errorf("sg check default: %q", c.SecurityGroupCheck)
+	}
+}
+
+func TestProtectDefaultsOnOutsideDev(t *testing.T) {
+	c, err := parse(t, "prod", good())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.StateStore.Protect {
+		t.Error("prod stack: state store must be protected by default")
+	}
+	m := good()
+	m[KeyStateStoreProtect] = "false"
+	if c, _ := parse(t, "prod", m); c.StateStore.Protect {
+		t.Error("explicit stateStoreProtect=false ignored")
+	}
+}
+
+func TestExistingStateStore(t *testing.T) {
+	m := good()
+	m[KeyStateStore] = "s3://my-kops-state/clusters"
+	c, err := parse(t, "dev", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StateStore.Create() || c.StateStore.URL() != "s3://my-kops-state/clusters" {
+		t.Errorf("existing store: %+v", c.StateStore)
+	}
+}
+
+func TestUnmanagedClusterNeedsOnlyKubeconfigAndName(t *testing.T) {
+	m := map[string]string{
+		KeyManageCluster:      "false",
+		KeyKubeconfig:         "apiVersion: v1\nkind: Config\n",
+		KeyClusterName:        "local",
+		KeyStateStore:         "file:///tmp/kops-state",
+		KeySecurityGroupCheck: "off",
+	}
+	c, err := parse(t, "e2e", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cluster.Manage || c.Cluster.Kubeconfig == "" {
+		t.Errorf("unmanaged: %+v", c.Cluster)
+	}
+}
+
+func TestCommaSeparatedLists(t *testing.T) {
+	m := good()
+	m[KeyZones] = "us-east-1a, us-east-1c"
+	c, err := parse(t, "dev", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Cluster.Zones, []string{"us-east-1a", "us-east-1c"}) {
+		t.Errorf("zones: %q", c.Cluster.Zones)
+	}
+}
+
+func TestKMSKey(t *testing.T) {
+	m := good()
+	m[KeyStateStoreKMSKeyID] = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	if _, err := parse(t, "dev", m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGossipNameAllowedBefore137(t *testing.T) {
+	m := good()
+	m[KeyClusterName] = "calico.k8s.local"
+	c, err := parse(t, "dev", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if note := GossipNote(c.Cluster.Name, 34); !strings.Contains(note, "DNS-none") {
+		t.Errorf("gossip note for 1.34: %q", note)
+	}
+	if note := GossipNote(c.Cluster.Name, 35); !strings.Contains(note, "creates it as a DNS-none cluster") {
+		t.Errorf("gossip note for 1.35: %q", note)
+	}
+	if note := GossipNote("calico.example.com", 35); note != "" {
+		t.Errorf("DNS name got a gossip note: %q", note)
+	}
+}
+
+// TestBadConfigs: each bad value is refused with an error that names the key,
+// quotes the value and says how to fix it.
+func TestBadConfigs(t *testing.T) {
+	cases := []struct {
+		name    string
+		stack   string
+		set     map[string]string
+		unset   []string
+		wantKey string
+		wantFix string // a fragment of the fix
+	}{
+		{name: "missing cluster name", unset: []string{KeyClusterName}, wantKey: KeyClusterName, wantFix: "is required"},
+		{name: "upper-case cluster name", set: map[string]string{KeyClusterName: "Calico.Example.com"}, wantKey: KeyClusterName, wantFix: "lowercase"},
+		{name: "cluster name without a dot", set: map[string]string{KeyClusterName: "calico"}, wantKey: KeyClusterName, wantFix: "at least one dot"},
+		{name: "cluster name with underscore", set: map[string]string{KeyClusterName: "my_cluster.example.com"}, wantKey: KeyClusterName, wantFix: "DNS label"},
+		{name: "cluster name label ends with dash", set: map[string]string{KeyClusterName: "calico-.example.com"}, wantKey: KeyClusterName, wantFix: "DNS label"},
+		{name: "gossip name on kops 1.37", set: map[string]string{KeyClusterName: "calico.k8s.local", KeyKopsVersion: "1.37"}, wantKey: KeyKopsVersion, wantFix: "not supported"},
+		{name: "cluster outside its DNS zone", set: map[string]string{KeyDNSZone: "other.org"}, wantKey: KeyDNSZone, wantFix: "not inside this zone"},
+		{name: "DNS zone with gossip name", set: map[string]string{KeyClusterName: "a.k8s.local", KeyDNSZone: "example.com"}, wantKey: KeyDNSZone, wantFix: "must be unset"},
+		{name: "bad region", set: map[string]string{KeyRegion: "useast1"}, wantKey: KeyRegion, wantFix: "AWS region"},
+		{name: "zone outside the region", set: map[string]string{KeyZones: `["us-west-2a"]`}, wantKey: KeyZones, wantFix: `not an availability zone of region "us-east-1"`},
+		{name: "no zones", set: map[string]string{KeyZones: `[]`}, wantKey: KeyZones, wantFix: "at least one"},
+		{name: "zone twice", set: map[string]string{KeyZones: `["us-east-1a","us-east-1a"]`}, wantKey: KeyZones, wantFix: "twice"},
+		{name: "zones not a list", set: map[string]string{KeyZones: `["us-east-1a"`}, wantKey: KeyZones, wantFix: "list of strings"},
+		{name: "even control-plane count", set: map[string]string{KeyControlPlaneCount: "2"}, wantKey: KeyControlPlaneCount, wantFix: "odd"},
+		{name: "zero control planes", set: map[string]string{KeyControlPlaneCount: "0"}, wantKey: KeyControlPlaneCount, wantFix: "odd"},
+		{name: "control-plane count not a number", set: map[string]string{KeyControlPlaneCount: "three"}, wantKey: KeyControlPlaneCount, wantFix: "whole number"},
+		{name: "zero nodes", set: map[string]string{KeyNodeCount: "0"}, wantKey: KeyNodeCount, wantFix: "at least 1"},
+		{name: "bad node size", set: map[string]string{KeyNodeSize: "large"}, wantKey: KeyNodeSize, wantFix: "instance type"},
+		{name: "bad kubernetes version", set: map[string]string{KeyKubernetesVersion: "1.32"}, wantKey: KeyKubernetesVersion, wantFix: "full Kubernetes release"},
+		{name: "missing kops version", unset: []string{KeyKopsVersion}, wantKey: KeyKopsVersion, wantFix: "pin the kops release"},
+		{name: "kops version too new", set: map[string]string{KeyKopsVersion: "1.40"}, wantKey: KeyKopsVersion, wantFix: "not supported"},
+		{name: "kops version garbage", set: map[string]string{KeyKopsVersion: "latest"}, wantKey: KeyKopsVersion, wantFix: "pin"},
+		{name: "negative kops timeout", set: map[string]string{KeyKopsTimeout: "-5m"}, wantKey: KeyKopsTimeout, wantFix: "positive"},
+		{name: "unparsable validate timeout", set: map[string]string{KeyValidateTimeout: "15"}, wantKey: KeyValidateTimeout, wantFix: "duration"},
+		{name: "zero rolling-update timeout", set: map[string]string{KeyRollingUpdateTimeout: "0s"}, wantKey: KeyRollingUpdateTimeout, wantFix: "positive"},
+		{name: "empty kops binary", set: map[string]string{KeyKopsBinary: ""}, wantKey: KeyKopsBinary, wantFix: "must name the kops binary"},
+		{name: "invalid bucket name", set: map[string]string{KeyStateStoreBucket: "My_Bucket"}, wantKey: KeyStateStoreBucket, wantFix: "not a valid S3 bucket name"},
+		{name: "bucket name like an IP", set: map[string]string{KeyStateStoreBucket: "192.168.5.4"}, wantKey: KeyStateStoreBucket, wantFix: "IP address"},
+		{name: "dotted bucket name", set: map[string]string{KeyStateStoreBucket: "kops.state"}, wantKey: KeyStateStoreBucket, wantFix: "dot"},
+		{name: "state store URL with wrong scheme", set: map[string]string{KeyStateStore: "https://bucket.s3.amazonaws.com"}, wantKey: KeyStateStore, wantFix: "s3://<bucket>"},
+		{name: "state store URL with bad bucket", set: map[string]string{KeyStateStore: "s3://A"}, wantKey: KeyStateStore, wantFix: "bucket"},
+		{name: "KMS key with an existing store", set: map[string]string{KeyStateStore: "s3://kops-state", KeyStateStoreKMSKeyID: "alias/kops"}, wantKey: KeyStateStoreKMSKeyID, wantFix: "only applies"},
+		{name: "malformed KMS key", set: map[string]string{KeyStateStoreKMSKeyID: "my key"}, wantKey: KeyStateStoreKMSKeyID, wantFix: "KMS key ARN"},
+		{name: "unknown encapsulation", set: map[string]string{KeyEncapsulation: "bgp"}, wantKey: KeyEncapsulation, wantFix: "ipip or vxlan"},
+		{name: "unknown src/dst check", set: map[string]string{KeyAWSSrcDstCheck: "off"}, wantKey: KeyAWSSrcDstCheck, wantFix: "Disable"},
+		{name: "pod CIDR not a network", set: map[string]string{KeyPodCIDR: "100.96.0.1/11"}, wantKey: KeyPodCIDR, wantFix: "CIDR"},
+		{name: "unknown manifest mode", set: map[string]string{KeyCalicoManifest: "sometimes"}, wantKey: KeyCalicoManifest, wantFix: "auto"},
+		{name: "manifest path missing", set: map[string]string{KeyCalicoManifestPath: "nope.yaml"}, wantKey: KeyCalicoManifestPath, wantFix: "no such file"},
+		{name: "policies directory missing", set: map[string]string{KeyPoliciesDir: "no-such-dir"}, wantKey: KeyPoliciesDir, wantFix: "not a directory"},
+		{name: "probes without demo workloads", set: map[string]string{KeyDemoWorkloads: "false"}, wantKey: KeyProbes, wantFix: "demoWorkloads=true"},
+		{name: "unknown sg check mode", set: map[string]string{KeySecurityGroupCheck: "strict"}, wantKey: KeySecurityGroupCheck, wantFix: "enforce, warn or off"},
+		{name: "no admin access", unset: []string{KeyAdminAccess}, wantKey: KeyAdminAccess, wantFix: "CIDRs allowed"},
+		{name: "world-open API", set: map[string]string{KeyAdminAccess: `["0.0.0.0/0"]`}, wantKey: KeyAdminAccess, wantFix: "whole internet"},
+		{name: "world-open IPv6 SSH", set: map[string]string{KeySSHAccess: `["::/0"]`}, wantKey: KeySSHAccess, wantFix: "whole internet"},
+		{name: "SSH CIDR garbage", set: map[string]string{KeySSHAccess: `["10.0.0.0"]`}, wantKey: KeySSHAccess, wantFix: "not a CIDR"},
+		{name: "SSH key file missing", set: map[string]string{KeySSHPublicKey: "/nope.pub"}, wantKey: KeySSHPublicKey, wantFix: "no such file"},
+		{name: "boolean garbage", set: map[string]string{KeyDemoWorkloads: "yes please"}, wantKey: KeyDemoWorkloads, wantFix: "true or false"},
+		{name: "unmanaged without kubeconfig", set: map[string]string{KeyManageCluster: "false"}, wantKey: KeyKubeconfig, wantFix: "pulumi config set --secret"},
+	}
+	if len(cases) < 20 {
+		t.Fatalf("want at least 20 bad configs, have %d", len(cases))
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := good()
+			for k, v := range tc.set {
+				m[k] = v
+			}
+			for _, k := range tc.unset {
+				delete(m, k)
+			}
+			stack := tc.stack
+			if stack == "" {
+				stack = "dev"
+			}
+			_, err := parse(t, stack, m)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !slices.Contains(Keys(err), tc.wantKey) {
+				t.Fatalf("error does not name %s (names %v): %v", tc.wantKey, Keys(err), err)
+			}
+			var ke *KeyError
+			for _, p := range err.(*Error).Problems {
+				if errors.As(p, &ke) && ke.Key == tc.wantKey {
+					break
+				}
+			}
+			msg := ke.Error()
+			if !strings.Contains(msg, "kopscalico:"+tc.wantKey) || !strings.Contains(msg, strconv.Quote(ke.Value)) || !strings.Contains(msg, tc.wantFix) {
+				t.Errorf("message %q lacks the key, the value or the fix %q", msg, tc.wantFix)
+			}
+			if !strings.Contains(err.Error(), "nothing was created") {
+				t.Errorf("error does not say nothing was created: %v", err)
+			}
+		})
+	}
+}
+
+func TestAllProblemsReportedTogether(t *testing.T) {
+	m := good()
+	m[KeyNodeCount] = "0"
+	m[KeyEncapsulation] = "gre"
+	m[KeyRegion] = "mars-1"
+	_, err := parse(t, "dev", m)
+	keys := Keys(err)
+	for _, k := range []string{KeyNodeCount, KeyEncapsulation, KeyRegion} {
+		if !slices.Contains(keys, k) {
+			t.Errorf("problem with %s not reported; got %v", k, keys)
+		}
+	}
+	if !strings.Contains(err.Error(), "problems") {
+		t.Errorf("plural not used: %v", err)
+	}
+}
+
+func TestDefaultBucketNameFitsS3(t *testing.T) {
+	long := strings.Repeat("a", 60) + ".example.com"
+	b := DefaultBucketName(long)
+	if len(b) > 63 || checkBucketName(b) != "" {
+		t.Errorf("derived bucket %q (len %d) invalid: %s", b, len(b), checkBucketName(b))
+	}
+}
