@@ -1,0 +1,168 @@
+package probe
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// fakeAPI serves the two calls the reader makes: list pods by label and
+// read a pod's log, over TLS with a bearer token, like the API server.
+type fakeAPI struct {
+	pods map[string][]corev1.Pod // by job name
+	logs map[string]string       // by pod name
+
+	mu       sync.Mutex
+	requests []string
+}
+
+func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.requests = append(f.requests, r.URL.RequestURI())
+	f.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer probe-token" {
+		http.Error(w, `{"kind":"Status","message":"Unauthorized"}`, http.StatusUnauthorized)
+		return
+	}
+	const prefix = "/api/v1/namespaces/ns-1/pods"
+	switch {
+	case r.URL.Path == prefix:
+		job := strings.TrimPrefix(r.URL.Query().Get("labelSelector"), "job-name=")
+		json.NewEncoder(w).Encode(corev1.PodList{Items: f.pods[job]})
+	case strings.HasPrefix(r.URL.Path, prefix+"/") && strings.HasSuffix(r.URL.Path, "/log"):
+		pod := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, prefix+"/"), "/log")
+		if r.URL.Query().Get("container") != "probe" {
+			http.Error(w, "container?", http.StatusBadRequest)
+			return
+		}
+		log, ok := f.logs[pod]
+		if !ok {
+			http.Error(w, `{"kind":"Status","message":"pods \"`+pod+`\" not found"}`, http.StatusNotFound)
+			return
+		}
+		fmt.Fprint(w, log)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func pod(name string, phase corev1.PodPhase, created time.Time) corev1.Pod {
+	return corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns-1", CreationTimestamp: metav1.NewTime(created)},
+		Status:     corev1.PodStatus{Phase: phase},
+	}
+}
+
+func kubeconfigFor(srv *httptest.Server) string {
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	return fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+users:
+- name: u
+  user:
+    token: probe-token
+contexts:
+- name: x
+  context: {cluster: c, user: u}
+current-context: x
+`, srv.URL, base64.StdEncoding.EncodeToString(ca))
+}
+
+func TestKubeReaderReadsTheNewestFinishedPodOfEachJob(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	api := &fakeAPI{
+		pods: map[string][]corev1.Pod{
+			"probe-busybox-to-http-echo": {
+				pod("busybox-old", corev1.PodSucceeded, t0),
+				pod("busybox-new", corev1.PodSucceeded, t0.Add(time.Minute)),
+				pod("busybox-pending", corev1.PodPending, t0.Add(2*time.Minute)),
+			},
+			"probe-stranger-to-http-echo": {pod("stranger", corev1.PodSucceeded, t0)},
+		},
+		logs: map[string]string{
+			"busybox-old": "PROBE probe-busybox-to-http-echo blocked \n",
+			"busybox-new": recorded(t, "busybox-allowed.log"),
+			"stranger":    recorded(t, "stranger-blocked.log"),
+		},
+	}
+	srv := httptest.NewTLSServer(api)
+	defer srv.Close()
+
+	got, err := KubeReader{}.ReadResults(context.Background(), kubeconfigFor(srv), "ns-1",
+		[]string{"probe-busybox-to-http-echo", "probe-stranger-to-http-echo"})
+	if err != nil {
+		t.Fatalf("ReadResults: %v", err)
+	}
+	want := map[string]string{
+		"probe-busybox-to-http-echo":  recorded(t, "busybox-allowed.log"),
+		"probe-stranger-to-http-echo": recorded(t, "stranger-blocked.log"),
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("result of %s = %q, want %q", k, got[k], v)
+		}
+	}
+	if _, err := Compare(demoPlan(t), got); err != nil {
+		t.Errorf("the read results do not compare as agreeing: %v", err)
+	}
+	if want := "/api/v1/namespaces/ns-1/pods?labelSelector=job-name%3Dprobe-busybox-to-http-echo"; api.requests[0] != want {
+		t.Errorf("first request = %q, want %q", api.requests[0], want)
+	}
+}
+
+func TestKubeReaderErrorsNameTheJob(t *testing.T) {
+	api := &fakeAPI{pods: map[string][]corev1.Pod{
+		"probe-running": {pod("p1", corev1.PodRunning, time.Now())},
+		"probe-nolog":   {pod("p2", corev1.PodSucceeded, time.Now())},
+	}}
+	srv := httptest.NewTLSServer(api)
+	defer srv.Close()
+
+	got, err := KubeReader{}.ReadResults(context.Background(), kubeconfigFor(srv), "ns-1",
+		[]string{"probe-gone", "probe-running", "probe-nolog"})
+	if err == nil {
+		t.Fatal("ReadResults succeeded without any result")
+	}
+	for _, want := range []string{
+		"probe Job ns-1/probe-gone: no pod found",
+		"probe Job ns-1/probe-running: no finished pod (p1=Running)",
+		"probe Job ns-1/probe-nolog: log of pod p2: GET",
+		"404 Not Found",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if len(got) != 0 {
+		t.Errorf("results = %v, want none", got)
+	}
+}
+
+func TestKubeReaderUsesTheKubeconfigCredentials(t *testing.T) {
+	srv := httptest.NewTLSServer(&fakeAPI{})
+	defer srv.Close()
+	bad := strings.Replace(kubeconfigFor(srv), "probe-token", "wrong", 1)
+	_, err := KubeReader{}.ReadResults(context.Background(), bad, "ns-1", []string{"probe-a"})
+	if err == nil || !strings.Contains(err.Error(), "401 Unauthorized") {
+		t.Errorf("wrong token: err = %v, want 401", err)
+	}
+	if _, err := (KubeReader{}).ReadResults(context.Background(), "not: [a kubeconfig", "ns-1", []string{"probe-a"}); err == nil || !strings.Contains(err.Error(), "parse kubeconfig") {
+		t.Errorf("bad kubeconfig: err = %v", err)
+	}
+}
