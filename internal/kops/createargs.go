@@ -1,0 +1,83 @@
+package kops
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// CreateClusterArgs renders `kops create cluster` for the desired cluster on
+// the pinned kops version. The command only writes the spec to the state
+// store (no --yes); the program then sets Calico cross-subnet and access in
+// the spec and applies it with `kops update cluster --yes`.
+//
+// Flags by version: --control-plane-count/--control-plane-size from kops
+// 1.26, --master-count/--master-size before. A gossip (.k8s.local) name gets
+// --dns none from kops 1.35 (what kops turns it into anyway) and is refused
+// from 1.37, where gossip DNS is gone.
+func CreateClusterArgs(d Desired) ([]string, error) {
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	v, _ := d.Version()
+	cp := "control-plane"
+	if !v.atLeast(versionControlPlaneFlags) {
+		cp = "master"
+	}
+	args := []string{
+		"create", "cluster",
+		"--name", d.Name,
+		"--state", d.StateStore,
+		"--cloud", "aws",
+		"--zones", strings.Join(d.Zones, ","),
+		"--networking", "calico",
+		"--" + cp + "-count", strconv.Itoa(d.ControlPlaneCount),
+		"--node-count", strconv.Itoa(d.NodeCount),
+	}
+	if d.ControlPlaneSize != "" {
+		args = append(args, "--"+cp+"-size", d.ControlPlaneSize)
+	}
+	if d.NodeSize != "" {
+		args = append(args, "--node-size", d.NodeSize)
+	}
+	if d.KubernetesVersion != "" {
+		args = append(args, "--kubernetes-version", d.KubernetesVersion)
+	}
+	switch {
+	case d.IsGossip() && v.atLeast(versionGossipIsDNSNone):
+		args = append(args, "--dns", "none")
+	case d.DNSZone != "":
+		args = append(args, "--dns-zone", d.DNSZone)
+	}
+	args = append(args, "--admin-access", strings.Join(d.adminAccess(), ","))
+	// kops has no flag for "no SSH": an empty --ssh-access falls back to
+	// --admin-access. The spec rewrite before the first `update --yes`
+	// removes sshAccess, so SSH is never opened.
+	if len(d.SSHAccess) > 0 {
+		args = append(args, "--ssh-access", strings.Join(d.SSHAccess, ","))
+	}
+	if d.SSHPublicKey != "" {
+		args = append(args, "--ssh-public-key", d.SSHPublicKey)
+	}
+	return args, nil
+}
+
+// GossipNote explains what kops does with a gossip name on the pinned
+// version; empty when the name is not a gossip name.
+func GossipNote(d Desired) string {
+	if !d.IsGossip() {
+		return ""
+	}
+	v, err := d.Version()
+	if err != nil {
+		return ""
+	}
+	switch {
+	case v.atLeast(versionGossipRemoved):
+		return fmt.Sprintf("kops %s removed gossip DNS; %s cannot be created", v.MinorString(), d.Name)
+	case v.atLeast(versionGossipIsDNSNone):
+		return fmt.Sprintf("%s is a gossip (.k8s.local) name: kops %s creates it as a DNS-none cluster (the API behind a load balancer); gossip is removed in kops 1.37, so prefer a name in a Route53 zone (kopscalico:dnsZone)", d.Name, v.MinorString())
+	default:
+		return fmt.Sprintf("%s is a gossip (.k8s.local) name: gossip DNS is deprecated from kops 1.35 and removed in 1.37; prefer a name in a Route53 zone (kopscalico:dnsZone)", d.Name)
+	}
+}

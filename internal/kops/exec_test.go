@@ -1,0 +1,91 @@
+package kops
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type lines struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (l *lines) log(stream, line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.got = append(l.got, stream+": "+line)
+}
+
+func TestExecRunnerStreamsAndReturnsStdout(t *testing.T) {
+	var l lines
+	r := &ExecRunner{Binary: "/bin/sh", Log: l.log, Env: map[string]string{"A": "base"}}
+	ctx := WithEnv(context.Background(), map[string]string{"KOPS_STATE_STORE": "file:///s", "KOPS_CLUSTER_NAME": "c"})
+	out, err := r.Run(ctx, []byte("from-stdin\n"), "-c", `echo "$A $KOPS_STATE_STORE $KOPS_CLUSTER_NAME"; echo progress >&2; cat`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != "base file:///s c\nfrom-stdin\n" {
+		t.Errorf("stdout = %q", out)
+	}
+	want := map[string]bool{"stdout: base file:///s c": true, "stderr: progress": true, "stdout: from-stdin": true}
+	for _, g := range l.got {
+		delete(want, g)
+	}
+	if len(want) != 0 {
+		t.Errorf("lines not logged: %v (logged %v)", want, l.got)
+	}
+}
+
+func TestExecRunnerQuietStdout(t *testing.T) {
+	var l lines
+	r := &ExecRunner{Binary: "/bin/sh", Log: l.log}
+	out, err := r.Run(WithQuietStdout(context.Background()), nil, "-c", "echo data; echo note >&2")
+	if err != nil || string(out) != "data\n" {
+		t.Fatalf("out %q err %v", out, err)
+	}
+	if len(l.got) != 1 || l.got[0] != "stderr: note" {
+		t.Errorf("logged %v; want stderr only", l.got)
+	}
+}
+
+func TestExecRunnerFailureCarriesCommandExitCodeAndStderrTail(t *testing.T) {
+	r := &ExecRunner{Binary: "/bin/sh", StderrTail: 64}
+	_, err := r.Run(context.Background(), nil, "-c", `i=0; while [ $i -lt 50 ]; do echo "noise line $i" >&2; i=$((i+1)); done; echo 'Error: cluster not found "x"' >&2; exit 3`)
+	var ce *CommandError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *CommandError", err)
+	}
+	if ce.ExitCode != 3 || !strings.HasSuffix(ce.Stderr, `Error: cluster not found "x"`) || len(ce.Stderr) > 70 {
+		t.Errorf("CommandError = %+v", ce)
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "kops -c") || !strings.Contains(msg, "exit code 3") || strings.Contains(msg, "noise line 1\n") {
+		t.Errorf("message = %q", msg)
+	}
+}
+
+func TestExecRunnerTimeoutKillsProcessGroup(t *testing.T) {
+	r := &ExecRunner{Binary: "/bin/sh", Timeout: 300 * time.Millisecond}
+	start := time.Now()
+	// The grandchild keeps stdout open: without a group kill Run would hang.
+	_, err := r.Run(context.Background(), nil, "-c", "sleep 30 & sleep 30")
+	if time.Since(start) > 10*time.Second {
+		t.Fatalf("Run returned after %s", time.Since(start))
+	}
+	var ce *CommandError
+	if !errors.As(err, &ce) || ce.Timeout == 0 || !strings.Contains(err.Error(), "timed out after") {
+		t.Fatalf("err = %v; want a timeout CommandError", err)
+	}
+}
+
+func TestExecRunnerMissingBinary(t *testing.T) {
+	r := &ExecRunner{Binary: "/nonexistent/kops"}
+	_, err := r.Run(context.Background(), nil, "version")
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/kops") {
+		t.Errorf("err = %v", err)
+	}
+}

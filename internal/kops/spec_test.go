@@ -1,0 +1,226 @@
+package kops
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+func desired(version string) Desired {
+	return Desired{
+		Name:              "demo.example.com",
+		StateStore:        "s3://demo-kops-state",
+		Region:            "eu-west-1",
+		Zones:             []string{"eu-west-1a", "eu-west-1b"},
+		ControlPlaneCount: 1,
+		NodeCount:         2,
+		ControlPlaneSize:  "t3.medium",
+		NodeSize:          "t3.medium",
+		SSHAccess:         nil,
+		AdminAccess:       []string{"203.0.113.0/24"},
+		Encapsulation:     "ipip",
+		AWSSrcDstCheck:    "Disable",
+		KopsVersion:       version,
+	}
+}
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func parse(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		t.Fatalf("converted spec is not YAML: %v\n%s", err, b)
+	}
+	return m
+}
+
+func path(m map[string]any, keys ...string) any {
+	var cur any = m
+	for _, k := range keys {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[k]
+	}
+	return cur
+}
+
+func TestCalicoNetworkingByVersion(t *testing.T) {
+	for _, tc := range []struct {
+		version, encap string
+		want           map[string]any
+	}{
+		{"1.7", "ipip", map[string]any{"crossSubnet": true}},
+		{"1.21", "ipip", map[string]any{"crossSubnet": true}},
+		{"1.22", "ipip", map[string]any{"encapsulationMode": "ipip", "ipipMode": "CrossSubnet", "awsSrcDstCheck": "Disable"}},
+		{"1.34", "ipip", map[string]any{"encapsulationMode": "ipip", "ipipMode": "CrossSubnet", "awsSrcDstCheck": "Disable"}},
+		{"1.34", "vxlan", map[string]any{"encapsulationMode": "vxlan", "vxlanMode": "CrossSubnet", "awsSrcDstCheck": "Disable"}},
+	} {
+		v, _ := ParseVersion(tc.version)
+		got, err := CalicoNetworking(v, tc.encap, "Disable")
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("CalicoNetworking(%s, %s) = %v, %v; want %v", tc.version, tc.encap, got, err, tc.want)
+		}
+	}
+	if _, err := CalicoNetworking(Version{1, 21, 0}, "vxlan", "Disable"); err == nil {
+		t.Error("vxlan on kops 1.21 was accepted; kops had no vxlanMode then")
+	}
+}
+
+func TestConvertKubenetClusters(t *testing.T) {
+	for _, tc := range []struct{ file, version string }{
+		{"kubenet-1.28.yaml", "1.28"},
+		{"kubenet-1.36.yaml", "1.36"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			in := fixture(t, tc.file)
+			d := desired(tc.version)
+			conv, err := ConvertClusterSpec(in, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if conv.From != "kubenet" || len(conv.Warnings) != 0 {
+				t.Errorf("From=%q Warnings=%v; want kubenet and no warning (kubenet to CNI is safe)", conv.From, conv.Warnings)
+			}
+			out := parse(t, conv.YAML)
+			wantNet := map[string]any{"calico": map[string]any{"encapsulationMode": "ipip", "ipipMode": "CrossSubnet", "awsSrcDstCheck": "Disable"}}
+			if got := path(out, "spec", "networking"); !reflect.DeepEqual(got, wantNet) {
+				t.Errorf("networking = %v, want %v", got, wantNet)
+			}
+			if got := path(out, "spec", "sshAccess"); got != nil {
+				t.Errorf("sshAccess = %v, want none (SSH closed)", got)
+			}
+			if got := path(out, "spec", "kubernetesApiAccess"); !reflect.DeepEqual(got, []any{"203.0.113.0/24"}) {
+				t.Errorf("kubernetesApiAccess = %v", got)
+			}
+			// Everything else is kept as kops printed it.
+			orig := parse(t, in)
+			for _, k := range []string{"etcdClusters", "subnets", "topology", "configBase", "iam", "kubelet", "nonMasqueradeCIDR", "kubernetesVersion"} {
+				if !reflect.DeepEqual(path(out, "spec", k), path(orig, "spec", k)) {
+					t.Errorf("spec.%s changed: %v -> %v", k, path(orig, "spec", k), path(out, "spec", k))
+				}
+			}
+			if !reflect.DeepEqual(out["metadata"], orig["metadata"]) || out["apiVersion"] != orig["apiVersion"] {
+				t.Error("metadata or apiVersion changed")
+			}
+			// Converting the result again changes nothing: re-runs are no-ops.
+			again, err := ConvertClusterSpec(conv.YAML, d)
+			if err != nil || again.Changed() {
+				t.Errorf("second conversion: changes %v, err %v", again.Changes, err)
+			}
+		})
+	}
+}
+
+func TestConvert17CrossSubnetSpec(t *testing.T) {
+	in := fixture(t, "crosssubnet-1.7.yaml")
+	t.Run("to 1.34 modes", func(t *testing.T) {
+		conv, err := ConvertClusterSpec(in, desired("1.34"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := parse(t, conv.YAML)
+		want := map[string]any{"encapsulationMode": "ipip", "ipipMode": "CrossSubnet", "awsSrcDstCheck": "Disable", "logSeverityScreen": "warning"}
+		if got := path(out, "spec", "networking", "calico"); !reflect.DeepEqual(got, want) {
+			t.Errorf("calico = %v, want %v (crossSubnet dropped: deprecated and ignored from 1.22; other settings kept)", got, want)
+		}
+		if out["apiVersion"] != "kops/v1alpha2" {
+			t.Errorf("apiVersion = %v", out["apiVersion"])
+		}
+	})
+	t.Run("on a pre-1.22 kops it is already cross-subnet", func(t *testing.T) {
+		d := desired("1.21")
+		d.AdminAccess = []string{"0.0.0.0/0"}
+		d.SSHAccess = []string{"0.0.0.0/0"}
+		d.AllowWorldAccess = true
+		ok, err := IsCalicoCrossSubnet(in, d)
+		if err != nil || !ok {
+			t.Errorf("IsCalicoCrossSubnet = %v, %v; want true", ok, err)
+		}
+		conv, err := ConvertClusterSpec(in, d)
+		if err != nil || conv.Changed() {
+			t.Errorf("changes %v, err %v; want none", conv.Changes, err)
+		}
+	})
+}
+
+func TestConvertAlreadyCalicoIsNoop(t *testing.T) {
+	in := fixture(t, "calico-1.34.yaml")
+	conv, err := ConvertClusterSpec(in, desired("1.34"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.Changed() {
+		t.Fatalf("changes %v on a cluster already as desired", conv.Changes)
+	}
+	if string(conv.YAML) != string(in) {
+		t.Error("unchanged spec was re-rendered")
+	}
+	// Switching the same cluster to vxlan rewrites only the modes.
+	d := desired("1.34")
+	d.Encapsulation = "vxlan"
+	conv, err = ConvertClusterSpec(in, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"encapsulationMode": "vxlan", "vxlanMode": "CrossSubnet", "awsSrcDstCheck": "Disable", "typhaReplicas": float64(3)}
+	if got := path(parse(t, conv.YAML), "spec", "networking", "calico"); !reflect.DeepEqual(got, want) {
+		t.Errorf("calico = %v, want %v", got, want)
+	}
+}
+
+func TestConvertOtherCNIWarns(t *testing.T) {
+	d := desired("1.34")
+	d.SSHAccess = []string{"198.51.100.7/32"}
+	conv, err := ConvertClusterSpec(fixture(t, "cilium-1.34.yaml"), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := path(parse(t, conv.YAML), "spec", "networking").(map[string]any)
+	if _, ok := net["cilium"]; ok || len(net) != 1 {
+		t.Errorf("networking = %v; want calico only (kops refuses two providers)", net)
+	}
+	if len(conv.Warnings) != 1 || !strings.Contains(conv.Warnings[0], "cilium") {
+		t.Errorf("warnings = %v; want one about leaving cilium behind", conv.Warnings)
+	}
+	if got := path(parse(t, conv.YAML), "spec", "kubeProxy"); got == nil {
+		t.Error("unrelated spec.kubeProxy was dropped")
+	}
+}
+
+func TestConvertRejectsWrongInput(t *testing.T) {
+	d := desired("1.34")
+	for name, in := range map[string]string{
+		"instance group": "apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes\n",
+		"other cluster":  "apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: other.example.com\nspec: {}\n",
+		"v1alpha3":       "apiVersion: kops.k8s.io/v1alpha3\nkind: Cluster\nmetadata:\n  name: demo.example.com\nspec: {}\n",
+		"not yaml":       "{{{",
+	} {
+		if _, err := ConvertClusterSpec([]byte(in), d); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestRenderNetworkingIsDeterministic(t *testing.T) {
+	a, err := RenderNetworking(desired("1.34"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "calico:\n  awsSrcDstCheck: Disable\n  encapsulationMode: ipip\n  ipipMode: CrossSubnet\n"
+	if a != want {
+		t.Errorf("RenderNetworking = %q, want %q", a, want)
+	}
+}
