@@ -116,7 +116,7 @@ func newestFinished(pods []corev1.Pod) (*corev1.Pod, error) {
 	}
 	switch {
 	case len(pods) == 0:
-		return nil, errors.New("no pod found (label job-name); the Job may have been removed after ttlSecondsAfterFinished")
+		return nil, errors.New("no pod found (label job-name): the Job or its pod was deleted outside Pulumi; `pulumi up --refresh` recreates the Job")
 	case best == nil:
 		return nil, fmt.Errorf("no finished pod (%s)", strings.Join(phases, ", "))
 	}

@@ -131,8 +131,6 @@ const (
 	// one success among the attempts counts as allowed.
 	Attempts       = 3
 	TimeoutSeconds = 3 // wget -T: connect and read timeout of each attempt
-	// TTLSeconds: finished Jobs stay an hour, for their logs, then go.
-	TTLSeconds = 3600
 	// DeadlineSeconds bounds a probe pod that cannot start its work.
 	DeadlineSeconds = 120
 	// RevisionAnnotation on the pod template carries the caller's revision
@@ -147,6 +145,12 @@ const (
 // source's labels, and prints one verdict line (see ParseResult). It always
 // exits 0: the verdict is in the log, and a failed pod would fail `up` before
 // the comparison could say what differed.
+//
+// No ttlSecondsAfterFinished: Pulumi owns the Job. A TTL would delete it
+// behind Pulumi's back, and the next refresh would recreate it and run the
+// probes again, forever. The Job and its finished pod stay until the
+// revision changes (the Job is replaced) or the stack is destroyed; each `up`
+// rereads the verdicts from that pod, and `kubectl logs job/<probe>` shows them.
 func Job(p Probe, revision string) batchv1.Job {
 	container := corev1.Container{
 		Name:            "probe",
@@ -164,7 +168,6 @@ func Job(p Probe, revision string) batchv1.Job {
 		},
 		Spec: batchv1.JobSpec{
 			BackoffLimit:            ptr.To[int32](0),
-			TTLSecondsAfterFinished: ptr.To[int32](TTLSeconds),
 			ActiveDeadlineSeconds:   ptr.To[int64](DeadlineSeconds),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
