@@ -7,6 +7,8 @@ package infra
 import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kopscalico/kopscalico/internal/config"
 )
 
 // Deps are the seams where the program meets the outside world. Program uses
@@ -22,6 +24,11 @@ func Program(ctx *pulumi.Context) error {
 	return NewProgram(DefaultDeps())(ctx)
 }
 
+// Outputs are the stack outputs, exported in one place.
+type Outputs struct {
+	StateStore pulumi.StringOutput // the KOPS_STATE_STORE value
+}
+
 // NewProgram returns the program with the given seams.
 func NewProgram(deps Deps) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
@@ -29,26 +36,34 @@ func NewProgram(deps Deps) pulumi.RunFunc {
 		if err != nil {
 			return err
 		}
-
-		store, err := deployStateStore(ctx, cfg)
+		out, err := build(ctx, cfg, deps)
 		if err != nil {
 			return err
 		}
-		ctx.Export("stateStore", store.URL)
-
-		kubeconfig := pulumi.ToSecret(pulumi.String(cfg.Cluster.Kubeconfig)).(pulumi.StringOutput)
-
-		// ClusterIdentifier: the provider is never replaced because its
-		// kubeconfig changed (a renewed admin credential), only when the
-		// cluster itself is another one.
-		provider, err := kubernetes.NewProvider(ctx, "cluster", &kubernetes.ProviderArgs{
-			Kubeconfig:        kubeconfig,
-			ClusterIdentifier: pulumi.String(cfg.Cluster.Name),
-		})
-		if err != nil {
-			return err
-		}
-		_ = provider
+		ctx.Export("stateStore", out.StateStore)
 		return nil
 	}
+}
+
+// build registers every stage for a validated configuration.
+func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (*Outputs, error) {
+	store, err := deployStateStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	kubeconfig := pulumi.ToSecret(pulumi.String(cfg.Cluster.Kubeconfig)).(pulumi.StringOutput)
+
+	// ClusterIdentifier: the provider is never replaced because its
+	// kubeconfig changed (a renewed admin credential), only when the cluster
+	// itself is another one.
+	provider, err := kubernetes.NewProvider(ctx, "cluster", &kubernetes.ProviderArgs{
+		Kubeconfig:        kubeconfig,
+		ClusterIdentifier: pulumi.String(cfg.Cluster.Name),
+	})
+	if err != nil {
+		return nil, err
+	}
+	_ = provider
+	return &Outputs{StateStore: store.URL}, nil
 }

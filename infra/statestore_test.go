@@ -1,0 +1,183 @@
+package infra
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kopscalico/kopscalico/internal/config"
+)
+
+func devConfig() map[string]string {
+	return map[string]string{
+		config.KeyClusterName:        "calico.dev.example.com",
+		config.KeyRegion:             "us-east-1",
+		config.KeyZones:              `["us-east-1a","us-east-1b"]`,
+		config.KeyAdminAccess:        `["203.0.113.0/24"]`,
+		config.KeyKopsVersion:        "1.34",
+		config.KeyPoliciesDir:        "../policies",
+		config.KeySecurityGroupCheck: "off",
+	}
+}
+
+// runStateStore runs only the config and state-store stages under mocks and
+// returns the exported state-store URL.
+func runStateStore(t *testing.T, stack string, cfg map[string]string) (*recorder, string) {
+	t.Helper()
+	rec := &recorder{}
+	var url string
+	err := runMocked(t, stack, cfg, rec, func(ctx *pulumi.Context) error {
+		c, err := loadConfig(ctx)
+		if err != nil {
+			return err
+		}
+		s, err := deployStateStore(ctx, c)
+		if err != nil {
+			return err
+		}
+		url = await[string](t, s.URL)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, url
+}
+
+const (
+	tokBucket     = "aws:s3/bucketV2:BucketV2"
+	tokVersioning = "aws:s3/bucketVersioningV2:BucketVersioningV2"
+	tokSSE        = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+	tokPAB        = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+	tokOwnership  = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+	tokPolicy     = "aws:s3/bucketPolicy:BucketPolicy"
+	tokAWSProv    = "pulumi:providers:aws"
+)
+
+func TestStateStoreBucketAsKopsRecommends(t *testing.T) {
+	rec, url := runStateStore(t, "dev", devConfig())
+
+	if url != "s3://kops-state-calico-dev-example-com" {
+		t.Errorf("stateStore = %q", url)
+	}
+	prov := rec.one(t, tokAWSProv)
+	if got := propString(t, prov.Inputs, "region"); got != "us-east-1" {
+		t.Errorf("provider region = %q", got)
+	}
+
+	b := rec.one(t, tokBucket)
+	if got := propString(t, b.Inputs, "bucket"); got != "kops-state-calico-dev-example-com" {
+		t.Errorf("bucket = %q", got)
+	}
+	if got := propString(t, b.Inputs, "forceDestroy"); got != "false" {
+		t.Errorf("forceDestroy = %q", got)
+	}
+	if b.Protect {
+		t.Error("dev bucket is protected; protect defaults on only outside dev")
+	}
+	if got := propString(t, b.Inputs, "tags", "kopscalico:cluster"); got != "calico.dev.example.com" {
+		t.Errorf("cluster tag = %q", got)
+	}
+	if !strings.HasPrefix(b.Provider, "urn:pulumi:dev::kopscalico::pulumi:providers:aws::aws::") {
+		t.Errorf("bucket not on the explicit aws provider: %q", b.Provider)
+	}
+
+	if got := propString(t, rec.one(t, tokVersioning).Inputs, "versioningConfiguration", "status"); got != "Enabled" {
+		t.Errorf("versioning status = %q", got)
+	}
+
+	sse := rec.one(t, tokSSE).Inputs
+	if got := propString(t, sse, "rules", "0", "applyServerSideEncryptionByDefault", "sseAlgorithm"); got != "AES256" {
+		t.Errorf("sseAlgorithm = %q", got)
+	}
+
+	pab := rec.one(t, tokPAB).Inputs
+	for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+		if got := propString(t, pab, k); got != "true" {
+			t.Errorf("public access block %s = %q", k, got)
+		}
+	}
+
+	if got := propString(t, rec.one(t, tokOwnership).Inputs, "rule", "objectOwnership"); got != "BucketOwnerEnforced" {
+		t.Errorf("objectOwnership = %q", got)
+	}
+
+	var doc struct {
+		Statement []struct {
+			Effect    string
+			Principal any
+			Action    any
+			Resource  []string
+			Condition map[string]map[string]string
+		}
+	}
+	policy := propString(t, rec.one(t, tokPolicy).Inputs, "policy")
+	if err := json.Unmarshal([]byte(policy), &doc); err != nil {
+		t.Fatalf("policy is not JSON: %v\n%s", err, policy)
+	}
+	if len(doc.Statement) != 1 {
+		t.Fatalf("policy statements: %s", policy)
+	}
+	st := doc.Statement[0]
+	if st.Effect != "Deny" || st.Principal != "*" || st.Action != "s3:*" ||
+		st.Condition["Bool"]["aws:SecureTransport"] != "false" {
+		t.Errorf("policy does not deny non-TLS requests: %s", policy)
+	}
+	arn := "arn:aws:s3:::kops-state-calico-dev-example-com"
+	if len(st.Resource) != 2 || st.Resource[0] != arn || st.Resource[1] != arn+"/*" {
+		t.Errorf("policy resources = %v", st.Resource)
+	}
+}
+
+func TestStateStoreKMSAndForceDestroy(t *testing.T) {
+	cfg := devConfig()
+	cfg[config.KeyStateStoreKMSKeyID] = "alias/kops-state"
+	cfg[config.KeyStateStoreForceDest] = "true"
+	cfg[config.KeyStateStoreBucket] = "my-kops-state"
+	rec, url := runStateStore(t, "dev", cfg)
+	if url != "s3://my-kops-state" {
+		t.Errorf("stateStore = %q", url)
+	}
+	sse := rec.one(t, tokSSE).Inputs
+	if got := propString(t, sse, "rules", "0", "applyServerSideEncryptionByDefault", "sseAlgorithm"); got != "aws:kms" {
+		t.Errorf("sseAlgorithm = %q", got)
+	}
+	if got := propString(t, sse, "rules", "0", "applyServerSideEncryptionByDefault", "kmsMasterKeyId"); got != "alias/kops-state" {
+		t.Errorf("kmsMasterKeyId = %q", got)
+	}
+	if got := propString(t, sse, "rules", "0", "bucketKeyEnabled"); got != "true" {
+		t.Errorf("bucketKeyEnabled = %q", got)
+	}
+	if got := propString(t, rec.one(t, tokBucket).Inputs, "forceDestroy"); got != "true" {
+		t.Errorf("forceDestroy = %q", got)
+	}
+}
+
+func TestStateStoreProtectedOutsideDev(t *testing.T) {
+	rec, _ := runStateStore(t, "prod", devConfig())
+	if !rec.one(t, tokBucket).Protect {
+		t.Error("prod bucket must be protected by default")
+	}
+}
+
+func TestTLSPolicyWaitsForPublicAccessBlock(t *testing.T) {
+	rec, _ := runStateStore(t, "dev", devConfig())
+	deps := strings.Join(rec.one(t, tokPolicy).Deps, " ")
+	if !strings.Contains(deps, "BucketPublicAccessBlock") || !strings.Contains(deps, "BucketOwnershipControls") {
+		t.Errorf("bucket policy depends on %s", deps)
+	}
+}
+
+func TestExistingStateStoreCreatesNothing(t *testing.T) {
+	cfg := devConfig()
+	cfg[config.KeyStateStore] = "s3://team-kops-state/clusters"
+	rec, url := runStateStore(t, "dev", cfg)
+	if url != "s3://team-kops-state/clusters" {
+		t.Errorf("stateStore = %q", url)
+	}
+	if n := len(rec.resources); n != 0 {
+		t.Errorf("an existing store must create nothing, got %d resources: %+v", n, rec.resources)
+	}
+}
