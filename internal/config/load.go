@@ -50,6 +50,17 @@ const (
 	KeySecurityGroupCheck   = "securityGroupCheck"
 )
 
+// AllKeys is every key the program reads.
+var AllKeys = []string{
+	KeyManageCluster, KeyKubeconfig, KeyClusterName, KeyDNSZone, KeyRegion, KeyZones,
+	KeyControlPlaneCount, KeyNodeCount, KeyControlPlaneSize, KeyNodeSize, KeyKubernetesVersion,
+	KeySSHAccess, KeyAdminAccess, KeyAllowWorldAccess, KeySSHPublicKey,
+	KeyKopsVersion, KeyKopsBinary, KeyKopsTimeout, KeyValidateTimeout, KeyRollingUpdateTimeout, KeyAdminCredentialTTL,
+	KeyStateStore, KeyStateStoreBucket, KeyStateStoreKMSKeyID, KeyStateStoreForceDest, KeyStateStoreProtect,
+	KeyEncapsulation, KeyAWSSrcDstCheck, KeyPodCIDR, KeyCalicoManifest, KeyCalicoManifestPath,
+	KeyPoliciesDir, KeyDemoWorkloads, KeyProbes, KeySecurityGroupCheck,
+}
+
 // Defaults of the optional keys.
 const (
 	DefaultControlPlaneCount    = 1

@@ -1,0 +1,98 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// repoFS resolves relative paths against the repository root.
+type repoFS struct{}
+
+func (repoFS) IsDir(p string) bool {
+	st, err := os.Stat(filepath.Join("../..", p))
+	return err == nil && st.IsDir()
+}
+
+func (repoFS) IsFile(p string) bool {
+	st, err := os.Stat(filepath.Join("../..", p))
+	return err == nil && st.Mode().IsRegular()
+}
+
+func readYAML(t *testing.T, path string, into any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, into); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// TestPulumiYAMLDeclaresEveryKey: Pulumi.yaml declares exactly the keys the
+// program reads, each with a type and a description.
+func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
+	var project struct {
+		Name   string
+		Config map[string]struct {
+			Type        string
+			Description string
+			Default     any
+		}
+	}
+	readYAML(t, "../../Pulumi.yaml", &project)
+	if project.Name != Namespace {
+		t.Errorf("project name %q, want %q (the config namespace)", project.Name, Namespace)
+	}
+	var declared []string
+	for full, decl := range project.Config {
+		key, ok := strings.CutPrefix(full, Namespace+":")
+		if !ok {
+			t.Errorf("Pulumi.yaml declares %q outside the %s namespace", full, Namespace)
+			continue
+		}
+		declared = append(declared, key)
+		if !slices.Contains(AllKeys, key) {
+			t.Errorf("Pulumi.yaml declares %s, which the program does not read", full)
+		}
+		if decl.Type == "" || decl.Description == "" {
+			t.Errorf("%s lacks a type or a description", full)
+		}
+	}
+	for _, k := range AllKeys {
+		if !slices.Contains(declared, k) {
+			t.Errorf("the program reads %s:%s but Pulumi.yaml does not declare it", Namespace, k)
+		}
+	}
+}
+
+// TestDevStackIsValid: Pulumi.dev.yaml is a working configuration.
+func TestDevStackIsValid(t *testing.T) {
+	var stack struct{ Config map[string]any }
+	readYAML(t, "../../Pulumi.dev.yaml", &stack)
+	values := map[string]string{}
+	for full, v := range stack.Config {
+		key := strings.TrimPrefix(full, Namespace+":")
+		switch v := v.(type) {
+		case []any:
+			b, _ := json.Marshal(v)
+			values[key] = string(b)
+		default:
+			values[key] = fmt.Sprint(v)
+		}
+	}
+	c, err := Parse(Namespace, "dev", func(k string) (string, bool) { v, ok := values[k]; return v, ok }, repoFS{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Cluster.Zones) < 2 {
+		t.Errorf("dev stack should span two zones so cross-subnet has subnets to cross: %v", c.Cluster.Zones)
+	}
+}
