@@ -8,7 +8,26 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/kopscalico/kopscalico/internal/sgcheck/sgchecktest"
 )
+
+// The kops-shaped fake and its fixture (sgchecktest) under short names.
+const (
+	testCluster = "calico.example.com"
+	mastersID   = sgchecktest.MastersID
+	nodesID     = sgchecktest.NodesID
+)
+
+type fakeEC2 = sgchecktest.FakeEC2
+
+var (
+	perm = sgchecktest.Perm
+	pair = sgchecktest.Pair
+	cidr = sgchecktest.CIDR
+)
+
+func completeKopsCluster() *fakeEC2 { return sgchecktest.KopsCluster(testCluster) }
 
 func ipip() Input {
 	return Input{ClusterName: testCluster, Encapsulation: "ipip", AWSSrcDstCheck: "Disable"}
@@ -45,25 +64,13 @@ func ids(es []Expectation) []string {
 	return out
 }
 
-// removePerm drops the IpPermissions of group id that match keep==false.
-func removePerm(f *fakeEC2, id string, drop func(types.IpPermission) bool) {
-	g := f.group(id)
-	var kept []types.IpPermission
-	for _, p := range g.IpPermissions {
-		if !drop(p) {
-			kept = append(kept, p)
-		}
-	}
-	g.IpPermissions = kept
-}
-
 func proto(p types.IpPermission) string { return aws.ToString(p.IpProtocol) }
 
 func TestCompleteKopsClusterPasses(t *testing.T) {
 	for _, in := range []Input{ipip(), vxlan()} {
 		t.Run(in.Encapsulation, func(t *testing.T) {
 			f := completeKopsCluster()
-			f.pageSize = 1 // every describe answer spans several pages
+			f.PageSize = 1 // every describe answer spans several pages
 			r := mustCheck(t, f, in)
 			if r.Failed() {
 				t.Fatalf("complete kops cluster fails:\n%s", r)
@@ -89,10 +96,10 @@ func TestCompleteKopsClusterPasses(t *testing.T) {
 				t.Errorf("group = %q", g)
 			}
 			// 2 groups of this cluster, 3 running instances: paged one by one.
-			if len(f.sgCalls) != 2 || len(f.instCalls) != 3 {
-				t.Errorf("calls: %d DescribeSecurityGroups, %d DescribeInstances; want 2 and 3", len(f.sgCalls), len(f.instCalls))
+			if len(f.SecurityGroupCalls) != 2 || len(f.InstanceCalls) != 3 {
+				t.Errorf("calls: %d DescribeSecurityGroups, %d DescribeInstances; want 2 and 3", len(f.SecurityGroupCalls), len(f.InstanceCalls))
 			}
-			if aws.ToString(f.sgCalls[1].NextToken) != "1" || aws.ToString(f.instCalls[2].NextToken) != "2" {
+			if aws.ToString(f.SecurityGroupCalls[1].NextToken) != "1" || aws.ToString(f.InstanceCalls[2].NextToken) != "2" {
 				t.Errorf("NextToken not passed on")
 			}
 		})
@@ -102,12 +109,12 @@ func TestCompleteKopsClusterPasses(t *testing.T) {
 func TestRequestsFilterByClusterTagNameAndState(t *testing.T) {
 	f := completeKopsCluster()
 	mustCheck(t, f, ipip())
-	sg := f.sgCalls[0].Filters
+	sg := f.SecurityGroupCalls[0].Filters
 	if len(sg) != 2 || aws.ToString(sg[0].Name) != "tag:KubernetesCluster" || sg[0].Values[0] != testCluster ||
 		aws.ToString(sg[1].Name) != "group-name" || strings.Join(sg[1].Values, ",") != "masters."+testCluster+",nodes."+testCluster {
 		t.Errorf("DescribeSecurityGroups filters = %+v", sg)
 	}
-	in := f.instCalls[0].Filters
+	in := f.InstanceCalls[0].Filters
 	if len(in) != 2 || aws.ToString(in[0].Name) != "tag:KubernetesCluster" || in[0].Values[0] != testCluster ||
 		aws.ToString(in[1].Name) != "instance-state-name" || strings.Join(in[1].Values, ",") != "running" {
 		t.Errorf("DescribeInstances filters = %+v", in)
@@ -126,7 +133,7 @@ func TestIncompleteClustersNameWhatIsMissing(t *testing.T) {
 			name: "no IP-in-IP rule nodes to control plane",
 			in:   ipip(),
 			break_: func(f *fakeEC2) {
-				removePerm(f, mastersID, func(p types.IpPermission) bool { return proto(p) == "4" })
+				f.RemovePermissions(mastersID, func(p types.IpPermission) bool { return proto(p) == "4" })
 			},
 			missing: []string{"ipip-nodes-to-control-plane"},
 			says: map[string]string{"ipip-nodes-to-control-plane": "no ingress rule allows IP protocol 4 (IP-in-IP) from nodes." + testCluster + " (" + nodesID + ")" +
@@ -137,7 +144,7 @@ func TestIncompleteClustersNameWhatIsMissing(t *testing.T) {
 			name: "no all-traffic node to node",
 			in:   ipip(),
 			break_: func(f *fakeEC2) {
-				f.group(nodesID).IpPermissions[0].UserIdGroupPairs = []types.UserIdGroupPair{pair(mastersID)}
+				f.Group(nodesID).IpPermissions[0].UserIdGroupPairs = []types.UserIdGroupPair{pair(mastersID)}
 			},
 			missing: []string{"all-nodes-to-nodes", "bgp-nodes-to-nodes"},
 			says: map[string]string{
@@ -149,7 +156,7 @@ func TestIncompleteClustersNameWhatIsMissing(t *testing.T) {
 			name: "no all-traffic control plane to node, only a tcp range",
 			in:   vxlan(),
 			break_: func(f *fakeEC2) {
-				g := f.group(nodesID)
+				g := f.Group(nodesID)
 				g.IpPermissions[0].UserIdGroupPairs = []types.UserIdGroupPair{pair(nodesID)}
 				g.IpPermissions = append(g.IpPermissions, perm("tcp", 1, 65535, []types.UserIdGroupPair{pair(mastersID)}))
 			},
@@ -163,8 +170,8 @@ func TestIncompleteClustersNameWhatIsMissing(t *testing.T) {
 			name: "BGP port cut out of the node to control plane tcp range",
 			in:   ipip(),
 			break_: func(f *fakeEC2) {
-				removePerm(f, mastersID, func(p types.IpPermission) bool { return proto(p) == "tcp" && aws.ToInt32(p.FromPort) == 1 })
-				g := f.group(mastersID)
+				f.RemovePermissions(mastersID, func(p types.IpPermission) bool { return proto(p) == "tcp" && aws.ToInt32(p.FromPort) == 1 })
+				g := f.Group(mastersID)
 				g.IpPermissions = append(g.IpPermissions,
 					perm("tcp", 1, 178, []types.UserIdGroupPair{pair(nodesID)}),
 					perm("tcp", 180, 2379, []types.UserIdGroupPair{pair(nodesID)}))
@@ -178,7 +185,7 @@ func TestIncompleteClustersNameWhatIsMissing(t *testing.T) {
 			name: "VXLAN port blocked node to control plane",
 			in:   vxlan(),
 			break_: func(f *fakeEC2) {
-				removePerm(f, mastersID, func(p types.IpPermission) bool { return proto(p) == "udp" })
+				f.RemovePermissions(mastersID, func(p types.IpPermission) bool { return proto(p) == "udp" })
 			},
 			missing: []string{"vxlan-nodes-to-control-plane"},
 			says:    map[string]string{"vxlan-nodes-to-control-plane": "udp 4789 from nodes." + testCluster + " (" + nodesID + ")"},
@@ -187,7 +194,7 @@ func TestIncompleteClustersNameWhatIsMissing(t *testing.T) {
 			name: "BGP between control-plane members",
 			in:   ipip(),
 			break_: func(f *fakeEC2) {
-				removePerm(f, mastersID, func(p types.IpPermission) bool { return proto(p) == "-1" })
+				f.RemovePermissions(mastersID, func(p types.IpPermission) bool { return proto(p) == "-1" })
 			},
 			missing: []string{"bgp-control-plane-to-control-plane"},
 			says:    map[string]string{"bgp-control-plane-to-control-plane": "from-masters." + testCluster + "-ingress-all-0to0-masters." + testCluster},
@@ -196,7 +203,7 @@ func TestIncompleteClustersNameWhatIsMissing(t *testing.T) {
 			name: "control-plane group missing",
 			in:   ipip(),
 			break_: func(f *fakeEC2) {
-				f.group(mastersID).GroupName = aws.String("custom-masters")
+				f.Group(mastersID).GroupName = aws.String("custom-masters")
 			},
 			missing: []string{"group-control-plane", "ipip-nodes-to-control-plane", "all-control-plane-to-nodes",
 				"bgp-nodes-to-control-plane", "bgp-control-plane-to-nodes", "bgp-control-plane-to-control-plane"},
@@ -210,7 +217,7 @@ func TestIncompleteClustersNameWhatIsMissing(t *testing.T) {
 			name: "group not tagged for the cluster",
 			in:   ipip(),
 			break_: func(f *fakeEC2) {
-				f.group(nodesID).Tags = nil
+				f.Group(nodesID).Tags = nil
 			},
 			missing: []string{"group-nodes", "ipip-nodes-to-control-plane", "all-nodes-to-nodes", "all-control-plane-to-nodes",
 				"bgp-nodes-to-nodes", "bgp-nodes-to-control-plane", "bgp-control-plane-to-nodes"},
@@ -220,9 +227,9 @@ func TestIncompleteClustersNameWhatIsMissing(t *testing.T) {
 			name: "two groups with the kops name",
 			in:   ipip(),
 			break_: func(f *fakeEC2) {
-				dup := *f.group(nodesID)
+				dup := *f.Group(nodesID)
 				dup.GroupId = aws.String("sg-0dup")
-				f.groups = append(f.groups, dup)
+				f.Groups = append(f.Groups, dup)
 			},
 			missing: []string{"group-nodes", "ipip-nodes-to-control-plane", "all-nodes-to-nodes", "all-control-plane-to-nodes",
 				"bgp-nodes-to-nodes", "bgp-nodes-to-control-plane", "bgp-control-plane-to-nodes"},
@@ -232,7 +239,7 @@ func TestIncompleteClustersNameWhatIsMissing(t *testing.T) {
 			name: "source/destination check left on",
 			in:   ipip(),
 			break_: func(f *fakeEC2) {
-				f.instances[2].NetworkInterfaces[0].SourceDestCheck = aws.Bool(true)
+				f.Instances[2].NetworkInterfaces[0].SourceDestCheck = aws.Bool(true)
 			},
 			missing: []string{"srcdst-check-disabled"},
 			says:    map[string]string{"srcdst-check-disabled": "source/destination check is on for 1 of 3 instances: i-0n000000000000002 (eni-0n000000000000002)"},
@@ -241,8 +248,8 @@ func TestIncompleteClustersNameWhatIsMissing(t *testing.T) {
 			name: "no running instance",
 			in:   vxlan(),
 			break_: func(f *fakeEC2) {
-				for i := range f.instances {
-					f.instances[i].State.Name = types.InstanceStateNameStopped
+				for i := range f.Instances {
+					f.Instances[i].State.Name = types.InstanceStateNameStopped
 				}
 			},
 			missing: []string{"srcdst-check-disabled"},
@@ -278,10 +285,10 @@ func TestIncompleteClustersNameWhatIsMissing(t *testing.T) {
 func TestAllTrafficAndCIDRRulesCover(t *testing.T) {
 	t.Run("all traffic from nodes covers IP-in-IP and BGP", func(t *testing.T) {
 		f := completeKopsCluster()
-		removePerm(f, mastersID, func(p types.IpPermission) bool {
+		f.RemovePermissions(mastersID, func(p types.IpPermission) bool {
 			return len(p.UserIdGroupPairs) > 0 && aws.ToString(p.UserIdGroupPairs[0].GroupId) == nodesID
 		})
-		g := f.group(mastersID)
+		g := f.Group(mastersID)
 		g.IpPermissions = append(g.IpPermissions, perm("-1", 0, 0, []types.UserIdGroupPair{pair(nodesID)}))
 		if r := mustCheck(t, f, ipip()); r.Failed() {
 			t.Fatalf("all-traffic rule not accepted:\n%s", r)
@@ -289,8 +296,8 @@ func TestAllTrafficAndCIDRRulesCover(t *testing.T) {
 	})
 	t.Run("IP-in-IP from a CIDR holding every node", func(t *testing.T) {
 		f := completeKopsCluster()
-		removePerm(f, mastersID, func(p types.IpPermission) bool { return proto(p) == "4" })
-		g := f.group(mastersID)
+		f.RemovePermissions(mastersID, func(p types.IpPermission) bool { return proto(p) == "4" })
+		g := f.Group(mastersID)
 		g.IpPermissions = append(g.IpPermissions, perm("4", 0, 0, nil, cidr("172.20.0.0/16")))
 		if r := mustCheck(t, f, ipip()); r.Failed() {
 			t.Fatalf("CIDR rule not accepted:\n%s", r)
@@ -298,8 +305,8 @@ func TestAllTrafficAndCIDRRulesCover(t *testing.T) {
 	})
 	t.Run("IP-in-IP from a CIDR missing a node", func(t *testing.T) {
 		f := completeKopsCluster()
-		removePerm(f, mastersID, func(p types.IpPermission) bool { return proto(p) == "4" })
-		g := f.group(mastersID)
+		f.RemovePermissions(mastersID, func(p types.IpPermission) bool { return proto(p) == "4" })
+		g := f.Group(mastersID)
 		g.IpPermissions = append(g.IpPermissions, perm("4", 0, 0, nil, cidr("172.20.32.0/20")))
 		r := mustCheck(t, f, ipip())
 		e := byID(t, r, "ipip-nodes-to-control-plane")
@@ -309,9 +316,9 @@ func TestAllTrafficAndCIDRRulesCover(t *testing.T) {
 	})
 	t.Run("protocol by number", func(t *testing.T) {
 		f := completeKopsCluster()
-		for i, p := range f.group(mastersID).IpPermissions {
+		for i, p := range f.Group(mastersID).IpPermissions {
 			if proto(p) == "tcp" {
-				f.group(mastersID).IpPermissions[i].IpProtocol = aws.String("6")
+				f.Group(mastersID).IpPermissions[i].IpProtocol = aws.String("6")
 			}
 		}
 		if r := mustCheck(t, f, ipip()); r.Failed() {
@@ -324,8 +331,8 @@ func TestSrcDstModes(t *testing.T) {
 	for _, mode := range []string{"Enable", "DoNothing"} {
 		t.Run(mode, func(t *testing.T) {
 			f := completeKopsCluster()
-			for i := range f.instances {
-				f.instances[i].NetworkInterfaces[0].SourceDestCheck = aws.Bool(true)
+			for i := range f.Instances {
+				f.Instances[i].NetworkInterfaces[0].SourceDestCheck = aws.Bool(true)
 			}
 			in := ipip()
 			in.AWSSrcDstCheck = mode
@@ -341,7 +348,7 @@ func TestSrcDstModes(t *testing.T) {
 	}
 	t.Run("empty means kops's default Disable", func(t *testing.T) {
 		f := completeKopsCluster()
-		f.instances[0].NetworkInterfaces[0].SourceDestCheck = aws.Bool(true)
+		f.Instances[0].NetworkInterfaces[0].SourceDestCheck = aws.Bool(true)
 		in := ipip()
 		in.AWSSrcDstCheck = ""
 		if e := byID(t, mustCheck(t, f, in), "srcdst-check-disabled"); e.OK {
@@ -350,7 +357,7 @@ func TestSrcDstModes(t *testing.T) {
 	})
 	t.Run("secondary interface is not Felix's business", func(t *testing.T) {
 		f := completeKopsCluster()
-		inst := &f.instances[1]
+		inst := &f.Instances[1]
 		inst.NetworkInterfaces = append(inst.NetworkInterfaces, types.InstanceNetworkInterface{
 			NetworkInterfaceId: aws.String("eni-second"), SourceDestCheck: aws.Bool(true),
 			Attachment: &types.InstanceNetworkInterfaceAttachment{DeviceIndex: aws.Int32(1)},
@@ -361,8 +368,8 @@ func TestSrcDstModes(t *testing.T) {
 	})
 	t.Run("instance attribute when no interface is listed", func(t *testing.T) {
 		f := completeKopsCluster()
-		f.instances[1].NetworkInterfaces = nil
-		f.instances[1].SourceDestCheck = aws.Bool(true)
+		f.Instances[1].NetworkInterfaces = nil
+		f.Instances[1].SourceDestCheck = aws.Bool(true)
 		e := byID(t, mustCheck(t, f, ipip()), "srcdst-check-disabled")
 		if e.OK || !strings.Contains(e.Missing, "i-0n000000000000001 (instance attribute)") {
 			t.Fatalf("got %+v", e)
@@ -381,21 +388,21 @@ func TestCheckErrors(t *testing.T) {
 		if _, err := Check(context.Background(), f, in); err == nil {
 			t.Errorf("%+v: no error", in)
 		}
-		if len(f.sgCalls)+len(f.instCalls) != 0 {
+		if len(f.SecurityGroupCalls)+len(f.InstanceCalls) != 0 {
 			t.Errorf("%+v: AWS called before validation", in)
 		}
 	}
 	f := completeKopsCluster()
-	f.err = errors.New("UnauthorizedOperation: You are not authorized to perform this operation")
+	f.Err = errors.New("UnauthorizedOperation: You are not authorized to perform this operation")
 	_, err := Check(context.Background(), f, ipip())
-	if err == nil || !strings.Contains(err.Error(), "describe security groups of cluster "+testCluster) || !errors.Is(err, f.err) {
+	if err == nil || !strings.Contains(err.Error(), "describe security groups of cluster "+testCluster) || !errors.Is(err, f.Err) {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestReportRendering(t *testing.T) {
 	f := completeKopsCluster()
-	removePerm(f, mastersID, func(p types.IpPermission) bool { return proto(p) == "4" })
+	f.RemovePermissions(mastersID, func(p types.IpPermission) bool { return proto(p) == "4" })
 	r := mustCheck(t, f, ipip())
 	s := r.String()
 	if !strings.HasPrefix(s, "Calico security-group expectations for cluster "+testCluster+" (ipip): 10 checked, 1 missing\n") {
