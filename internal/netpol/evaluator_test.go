@@ -158,7 +158,9 @@ func TestPorts(t *testing.T) {
 		pod("x/web81", "", map[string]string{"app": "web"}, corev1.ContainerPort{Name: "web", ContainerPort: 81, Protocol: tcp}),
 		pod("x/plain", "", map[string]string{"app": "web"}, corev1.ContainerPort{ContainerPort: 80}),
 	}
-	named := func(name string, proto *corev1.Protocol) networkingv1.NetworkPolicyPort { return namedPort(name, proto) }
+	named := func(name string, proto *corev1.Protocol) networkingv1.NetworkPolicyPort {
+		return namedPort(name, proto)
+	}
 	rangePort := func(from, to int32) networkingv1.NetworkPolicyPort {
 		p := intPort(from, nil)
 		p.EndPort = &to
