@@ -1,0 +1,252 @@
+package infra
+
+import (
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kopscalico/kopscalico/policies"
+)
+
+// k8sMocks records each registration with its dependencies and parent, which
+// the shared recorder does not keep.
+type k8sMocks struct {
+	mu  sync.Mutex
+	reg []k8sRegistration
+}
+
+type k8sRegistration struct {
+	Token, Name, Provider, Parent string
+	Inputs                        resource.PropertyMap
+	Deps                          []string // URNs
+}
+
+func (m *k8sMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r := k8sRegistration{Token: args.TypeToken, Name: args.Name, Provider: args.Provider, Inputs: args.Inputs}
+	if rpc := args.RegisterRPC; rpc != nil {
+		r.Parent = rpc.GetParent()
+		r.Deps = rpc.GetDependencies()
+	}
+	m.mu.Lock()
+	m.reg = append(m.reg, r)
+	m.mu.Unlock()
+	return args.Name + "-id", args.Inputs, nil
+}
+
+func (m *k8sMocks) Call(pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return resource.PropertyMap{}, nil
+}
+
+func (m *k8sMocks) byToken(token string) []k8sRegistration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []k8sRegistration
+	for _, r := range m.reg {
+		if r.Token == token {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (m *k8sMocks) named(t *testing.T, token, name string) k8sRegistration {
+	t.Helper()
+	for _, r := range m.byToken(token) {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no %s named %q among %v", token, name, names(m.byToken(token)))
+	return k8sRegistration{}
+}
+
+func names(rs []k8sRegistration) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
+const (
+	tokNamespace     = "kubernetes:core/v1:Namespace"
+	tokNetworkPolicy = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+	tokDeployment    = "kubernetes:apps/v1:Deployment"
+	tokService       = "kubernetes:core/v1:Service"
+	tokJob           = "kubernetes:batch/v1:Job"
+	tokK8sProvider   = "pulumi:providers:kubernetes"
+)
+
+// withProvider runs fn with a Kubernetes provider under mocks.
+func withProvider(t *testing.T, m *k8sMocks, opts []pulumi.RunOption, fn func(ctx *pulumi.Context, p pulumi.ProviderResource) error) error {
+	t.Helper()
+	opts = append([]pulumi.RunOption{pulumi.WithMocks("kopscalico", "stack", m)}, opts...)
+	return pulumi.RunErr(func(ctx *pulumi.Context) error {
+		p, err := kubernetes.NewProvider(ctx, "cluster", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		return fn(ctx, p)
+	}, opts...)
+}
+
+func providerRef() string {
+	return "urn:pulumi:stack::kopscalico::pulumi:providers:kubernetes::cluster::cluster-id"
+}
+
+func loadSet(t *testing.T, dir string) *policies.Set {
+	t.Helper()
+	set, err := policies.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+func TestDeployPoliciesShipped(t *testing.T) {
+	m := &k8sMocks{}
+	set := loadSet(t, filepath.Join("..", "policies"))
+	var got *policyResources
+	err := withProvider(t, m, nil, func(ctx *pulumi.Context, p pulumi.ProviderResource) error {
+		var err error
+		got, err = deployPolicies(ctx, set, p)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ns := m.named(t, tokNamespace, "ns-1")
+	if ns.Provider != providerRef() {
+		t.Errorf("namespace provider = %q, want %q", ns.Provider, providerRef())
+	}
+	if got := propString(t, ns.Inputs, "metadata", "name"); got != "ns-1" {
+		t.Errorf("namespace metadata.name = %q", got)
+	}
+
+	pols := m.byToken(tokNetworkPolicy)
+	if want := []string{"ns-1/allow", "ns-1/deny-all-by-default", "ns-1/deny-egress-except-dns-and-namespace"}; !reflect.DeepEqual(names(pols), want) {
+		t.Fatalf("policies = %v, want %v (stable namespace/name Pulumi names)", names(pols), want)
+	}
+	nsURN := "urn:pulumi:stack::kopscalico::kubernetes:core/v1:Namespace::ns-1"
+	for _, p := range pols {
+		if p.Provider != providerRef() {
+			t.Errorf("%s provider = %q", p.Name, p.Provider)
+		}
+		if !contains(p.Deps, nsURN) {
+			t.Errorf("%s depends on %v, want its namespace %s (created first, deleted last)", p.Name, p.Deps, nsURN)
+		}
+		if got := propString(t, p.Inputs, "metadata", "namespace"); got != "ns-1" {
+			t.Errorf("%s metadata.namespace = %q", p.Name, got)
+		}
+	}
+
+	// The inputs are the YAML: the empty podSelector stays (every pod), and
+	// the egress rule keeps its DNS ports.
+	deny := m.named(t, tokNetworkPolicy, "ns-1/deny-all-by-default")
+	sel, ok := deny.Inputs["spec"].ObjectValue()["podSelector"]
+	if !ok || !sel.IsObject() || len(sel.ObjectValue()) != 0 {
+		t.Errorf("deny-all-by-default podSelector = %v, want {} (every pod)", sel)
+	}
+	egress := m.named(t, tokNetworkPolicy, "ns-1/deny-egress-except-dns-and-namespace")
+	if got := propString(t, egress.Inputs, "spec", "egress", "0", "ports", "0", "protocol"); got != "UDP" {
+		t.Errorf("egress DNS port protocol = %q, want UDP", got)
+	}
+	if got := propString(t, egress.Inputs, "spec", "egress", "0", "to", "0", "podSelector", "matchLabels", "k8s-app"); got != "kube-dns" {
+		t.Errorf("egress DNS peer = %q", got)
+	}
+	allow := m.named(t, tokNetworkPolicy, "ns-1/allow")
+	if got := propString(t, allow.Inputs, "spec", "ingress", "0", "from", "0", "podSelector", "matchLabels", "app"); got != "busybox" {
+		t.Errorf("allow from = %q", got)
+	}
+	if _, ok := allow.Inputs["status"]; ok {
+		t.Error("status must not be an input")
+	}
+
+	if len(got.All()) != 4 || got.NamespaceDeps("ns-1") == nil || got.NamespaceDeps("elsewhere") != nil {
+		t.Errorf("policyResources: all=%d deps(ns-1)=%v deps(elsewhere)=%v", len(got.All()), got.NamespaceDeps("ns-1"), got.NamespaceDeps("elsewhere"))
+	}
+}
+
+// TestDeployPoliciesUnownedNamespace: a folder without a Namespace object
+// deploys its policies into the existing namespace, creating no Namespace.
+func TestDeployPoliciesUnownedNamespace(t *testing.T) {
+	m := &k8sMocks{}
+	set := loadSet(t, filepath.Join("..", "policies", "testdata", "good"))
+	err := withProvider(t, m, nil, func(ctx *pulumi.Context, p pulumi.ProviderResource) error {
+		_, err := deployPolicies(ctx, set, p)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(m.byToken(tokNamespace)); !reflect.DeepEqual(got, []string{"ns-a"}) {
+		t.Errorf("namespaces = %v, want only the owned ns-a", got)
+	}
+	dns := m.named(t, tokNetworkPolicy, "kube-system/allow-dns")
+	for _, d := range dns.Deps {
+		if strings.Contains(d, "Namespace") {
+			t.Errorf("kube-system/allow-dns depends on %s; kube-system is not owned", d)
+		}
+	}
+	web := m.named(t, tokNetworkPolicy, "ns-a/web-ingress")
+	if !contains(web.Deps, "urn:pulumi:stack::kopscalico::kubernetes:core/v1:Namespace::ns-a") {
+		t.Errorf("ns-a/web-ingress deps = %v", web.Deps)
+	}
+}
+
+func TestDeployDemo(t *testing.T) {
+	m := &k8sMocks{}
+	err := withProvider(t, m, nil, func(ctx *pulumi.Context, p pulumi.ProviderResource) error {
+		pr, err := deployPolicies(ctx, loadSet(t, filepath.Join("..", "policies")), p)
+		if err != nil {
+			return err
+		}
+		res, err := deployDemo(ctx, "ns-1", p, pr.NamespaceDeps("ns-1"))
+		if len(res) != 3 {
+			t.Errorf("deployDemo returned %d resources, want 3", len(res))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsURN := "urn:pulumi:stack::kopscalico::kubernetes:core/v1:Namespace::ns-1"
+	for _, r := range []k8sRegistration{
+		m.named(t, tokDeployment, "ns-1/http-echo"),
+		m.named(t, tokDeployment, "ns-1/busybox"),
+		m.named(t, tokService, "ns-1/http-echo"),
+	} {
+		if r.Provider != providerRef() || !contains(r.Deps, nsURN) {
+			t.Errorf("%s %s: provider %q deps %v", r.Token, r.Name, r.Provider, r.Deps)
+		}
+		if got := propString(t, r.Inputs, "metadata", "namespace"); got != "ns-1" {
+			t.Errorf("%s namespace = %q", r.Name, got)
+		}
+	}
+	svc := m.named(t, tokService, "ns-1/http-echo")
+	if got := propString(t, svc.Inputs, "spec", "ports", "0", "port"); got != "80" {
+		t.Errorf("service port = %s", got)
+	}
+	echo := m.named(t, tokDeployment, "ns-1/http-echo")
+	if got := propString(t, echo.Inputs, "spec", "template", "metadata", "labels", "app"); got != "http-echo" {
+		t.Errorf("echo pod label = %q", got)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
