@@ -259,7 +259,10 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 		}
 	}
 	if apply {
-		if _, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", d.Name, "--yes"); err != nil {
+		// kops writes a kubeconfig on every `update --yes` unless told not
+		// to, and without --admin that entry has no credential; the cached
+		// kubeconfig is kept by EnsureKubeconfig instead.
+		if _, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", d.Name, "--yes", "--create-kube-config=false"); err != nil {
 			return o, fmt.Errorf("kops update cluster %s: %w", d.Name, err)
 		}
 		o.Applied = true

@@ -154,7 +154,7 @@ func TestEnsureConvertsKubenetWithOneRoll(t *testing.T) {
 		"get cluster demo.example.com -o yaml",
 		"replace -f -",
 		"get instancegroups --name demo.example.com -o yaml",
-		"update cluster demo.example.com --yes",
+		"update cluster demo.example.com --yes --create-kube-config=false",
 		"rolling-update cluster demo.example.com",
 		"rolling-update cluster demo.example.com --yes",
 		"validate cluster --name demo.example.com --wait 10m0s",
@@ -213,7 +213,7 @@ func TestEnsureAppliesPendingUpdateAfterAnInterruptedRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(k.commands(), "\n")
-	for _, want := range []string{"update cluster demo.example.com --yes", "export kubecfg demo.example.com --admin=18h0m0s --kubeconfig " + m.Kubeconfig + ".tmp"} {
+	for _, want := range []string{"update cluster demo.example.com --yes --create-kube-config=false", "export kubecfg demo.example.com --admin=18h0m0s --kubeconfig " + m.Kubeconfig + ".tmp"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing kops %s in:\n%s", want, got)
 		}

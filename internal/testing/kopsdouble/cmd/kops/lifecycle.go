@@ -1,0 +1,435 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+)
+
+// ---- rolling-update ----
+
+func (d *double) rollingUpdateCommand() *cobra.Command {
+	ru := &cobra.Command{Use: "rolling-update", Short: "Rolling update a cluster."}
+	var yes, force, cloudOnly bool
+	var igFilter []string
+	cmd := &cobra.Command{
+		Use:  "cluster [CLUSTER]",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := d.inject("rolling-update cluster", args); err != nil {
+				return err
+			}
+			if err := d.needStore(); err != nil {
+				return err
+			}
+			name, err := d.name(args)
+			if err != nil {
+				return err
+			}
+			if err := d.mustGetCluster(name); err != nil {
+				return err
+			}
+			if !cloudOnly {
+				if _, err := d.kubeconfigFor(""); err != nil {
+					fmt.Fprint(d.stderr, "Unable to reach the kubernetes API.\nUse --cloudonly to do a rolling-update without confirming progress with the k8s API\n\n")
+					return fmt.Errorf("error listing nodes in cluster: %v", err)
+				}
+			}
+			return d.rollingUpdate(name, yes, force, cloudOnly, igFilter)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&yes, "yes", "y", false, "Perform rolling update immediately; without --yes rolling-update executes a dry-run")
+	f.BoolVar(&force, "force", false, "Force rolling update, even if no changes")
+	f.BoolVar(&cloudOnly, "cloudonly", false, "Perform rolling update without confirming progress with Kubernetes")
+	f.Duration("validation-timeout", 15*time.Minute, "Maximum time to wait for a cluster to validate")
+	f.Duration("drain-timeout", 15*time.Minute, "Maximum time to wait for a node to drain")
+	f.Int32("validate-count", 2, "Number of times that a cluster needs to be validated after single node update")
+	f.Duration("master-interval", 15*time.Second, "Time to wait between restarting control plane nodes")
+	if d.ver.atLeast(1, 26) {
+		f.Duration("control-plane-interval", 15*time.Second, "Time to wait between restarting control plane nodes")
+	}
+	f.Duration("node-interval", 15*time.Second, "Time to wait between restarting worker nodes")
+	f.Duration("bastion-interval", 15*time.Second, "Time to wait between restarting bastions")
+	f.Duration("post-drain-delay", 5*time.Second, "Time to wait after draining each node")
+	f.BoolP("interactive", "i", false, "Prompt to continue after each instance is updated")
+	f.StringSliceVar(&igFilter, "instance-group", nil, "Instance groups to update (defaults to all if not specified)")
+	f.StringSlice("instance-group-roles", nil, "Instance group roles to update")
+	f.Bool("fail-on-drain-error", true, "Fail if draining a node fails")
+	f.Bool("fail-on-validate-error", true, "Fail if the cluster fails to validate")
+	if d.ver.atLeast(1, 30) {
+		f.Duration("admin", 0, "a cluster admin user credential with the specified lifetime")
+	}
+	ru.AddCommand(cmd)
+	return ru
+}
+
+func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter []string) error {
+	igs, err := d.instanceGroups(name)
+	if err != nil {
+		return err
+	}
+	cloud := d.readCloud(name)
+	w := tabwriter.NewWriter(d.stdout, 0, 8, 1, '\t', tabwriter.StripEscape)
+	cols := []string{"NAME", "STATUS", "NEEDUPDATE", "READY", "MIN", "TARGET", "MAX"}
+	if !cloudOnly {
+		cols = append(cols, "NODES")
+	}
+	fmt.Fprintln(w, strings.Join(cols, "\t"))
+	needs := map[string]int{}
+	anyNeed := false
+	for _, ig := range igs {
+		n := objName(ig)
+		if len(filter) > 0 && !contains(filter, n) {
+			continue
+		}
+		need := 0
+		for _, h := range cloud.Instances[n] {
+			if h != cloud.Templates[n] || force {
+				need++
+			}
+		}
+		needs[n] = need
+		if need > 0 {
+			anyNeed = true
+		}
+		status := "Ready"
+		if need > 0 {
+			status = "NeedsUpdate"
+		}
+		count := len(cloud.Instances[n])
+		row := []string{n, status, fmt.Sprint(need), fmt.Sprint(count - need), fmt.Sprint(num(get(ig, "spec", "minSize"))), fmt.Sprint(cloud.Sizes[n]), fmt.Sprint(num(get(ig, "spec", "maxSize")))}
+		if !cloudOnly {
+			row = append(row, fmt.Sprint(count))
+		}
+		fmt.Fprintln(w, strings.Join(row, "\t"))
+	}
+	w.Flush()
+	if !anyNeed && !force {
+		fmt.Fprint(d.stdout, "\nNo rolling-update required.\n")
+		return nil
+	}
+	if !yes {
+		fmt.Fprint(d.stdout, "\nMust specify --yes to rolling-update.\n")
+		return nil
+	}
+	for _, ig := range igs {
+		n := objName(ig)
+		if needs[n] == 0 {
+			continue
+		}
+		inst := cloud.Instances[n]
+		for i := range inst {
+			id := fmt.Sprintf("i-%s%02d", hashOf(n)[:10], i)
+			if !cloudOnly {
+				d.klog("Draining the node: %q.", id)
+			}
+			d.klog("Stopping instance %q, node %q, in group %q (this may take a while).", id, id, n+"."+name)
+			inst[i] = cloud.Templates[n]
+			d.klog("waiting for 15s after terminating instance")
+			if !cloudOnly {
+				d.klog("Cluster validated.")
+			}
+		}
+		cloud.Instances[n] = inst
+		// Persist per group: an interrupted roll leaves later groups pending.
+		if err := d.writeCloud(name, cloud); err != nil {
+			return err
+		}
+	}
+	d.klog("Rolling update completed for cluster %q!", name)
+	return nil
+}
+
+// ---- validate ----
+
+func (d *double) validateCommand() *cobra.Command {
+	validate := &cobra.Command{Use: "validate", Short: "Validate a kOps cluster."}
+	var output, kubeconfig string
+	var wait time.Duration
+	cmd := &cobra.Command{
+		Use:  "cluster [CLUSTER]",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := d.inject("validate cluster", args); err != nil {
+				return err
+			}
+			if err := d.needStore(); err != nil {
+				return err
+			}
+			name, err := d.name(args)
+			if err != nil {
+				return err
+			}
+			if err := d.mustGetCluster(name); err != nil {
+				return err
+			}
+			if _, err := d.kubeconfigFor(kubeconfig); err != nil {
+				return fmt.Errorf("cannot load kubecfg settings for %q: %v", name, err)
+			}
+			fmt.Fprintf(d.stdout, "Validating cluster %s\n\n", name)
+			igs, err := d.instanceGroups(name)
+			if err != nil {
+				return err
+			}
+			cloud := d.readCloud(name)
+			w := tabwriter.NewWriter(d.stdout, 0, 8, 1, '\t', tabwriter.StripEscape)
+			fmt.Fprintln(w, "INSTANCE GROUPS")
+			fmt.Fprintln(w, "NAME\tROLE\tMACHINETYPE\tMIN\tMAX\tSUBNETS")
+			var failures []string
+			for _, ig := range igs {
+				n := objName(ig)
+				role := str(get(ig, "spec", "role"))
+				if role == "Master" {
+					role = "ControlPlane"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%s\n", n, role, str(get(ig, "spec", "machineType")), num(get(ig, "spec", "minSize")), num(get(ig, "spec", "maxSize")), strings.Join(asStrings(get(ig, "spec", "subnets")), ","))
+				if have, want := len(cloud.Instances[n]), num(get(ig, "spec", "minSize")); !cloud.Applied || have < want {
+					failures = append(failures, fmt.Sprintf("InstanceGroup\t%s\tInstanceGroup %q did not have enough nodes %d vs %d", n, n, have, want))
+				}
+			}
+			w.Flush()
+			if len(failures) > 0 {
+				fmt.Fprintf(d.stdout, "\nVALIDATION ERRORS\nKIND\tNAME\tMESSAGE\n%s\n\nValidation Failed\n", strings.Join(failures, "\n"))
+				if wait > 0 {
+					return &exitError{2, errors.New("validation failed: wait time exceeded during validation")}
+				}
+				return &exitError{2, errors.New("validation failed: cluster not yet healthy")}
+			}
+			fmt.Fprintf(d.stdout, "\nYour cluster %s is ready\n", name)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&output, "output", "o", "table", "Output format. One of json|yaml|table.")
+	f.DurationVar(&wait, "wait", 0, "Amount of time to wait for the cluster to become ready")
+	f.Int32("count", 0, "Number of consecutive successful validations required")
+	if d.ver.atLeast(1, 33) {
+		f.Duration("interval", 10*time.Second, "Time in duration to wait between validation attempts")
+	}
+	f.StringVar(&kubeconfig, "kubeconfig", "", "Path to the kubeconfig file")
+	validate.AddCommand(cmd)
+	return validate
+}
+
+// kubeconfigFor is the kubeconfig kops would load: --kubeconfig, else the
+// first KUBECONFIG entry. The double never falls back to ~/.kube/config.
+func (d *double) kubeconfigFor(flag string) (string, error) {
+	path := flag
+	if path == "" {
+		path = strings.Split(os.Getenv("KUBECONFIG"), string(os.PathListSeparator))[0]
+	}
+	if path == "" {
+		return "", errors.New("KUBECONFIG is not set (the kops test double never reads ~/.kube/config)")
+	}
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable (%v)", err)
+	}
+	return path, nil
+}
+
+// ---- export kubecfg ----
+
+func (d *double) exportCommand() *cobra.Command {
+	export := &cobra.Command{Use: "export", Short: "Export configuration."}
+	var kubeconfig, user string
+	var admin time.Duration
+	cmd := &cobra.Command{
+		Use:     "kubeconfig [CLUSTER | --all]",
+		Aliases: []string{"kubecfg"},
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := d.inject("export kubecfg", args); err != nil {
+				return err
+			}
+			if err := d.needStore(); err != nil {
+				return err
+			}
+			name, err := d.name(args)
+			if err != nil {
+				return err
+			}
+			if err := d.mustGetCluster(name); err != nil {
+				return err
+			}
+			ttl := time.Duration(0)
+			if cmd.Flags().Changed("admin") {
+				ttl = admin
+			} else if user == "" {
+				d.klog("Exported kubeconfig with no user authentication; use --admin, --user or --auth-plugin flags with `kops export kubeconfig`")
+			}
+			return d.exportKubeconfig(name, kubeconfig, ttl)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "the location of the kubeconfig file to create.")
+	f.Bool("all", false, "export all clusters from the kOps state store")
+	f.DurationVar(&admin, "admin", 0, "export a cluster admin user credential with the given lifetime and add it to the cluster context")
+	f.Lookup("admin").NoOptDefVal = (18 * time.Hour).String()
+	f.StringVar(&user, "user", "", "re-use an existing user in kubeconfig.  Also exports the cluster's kubeconfig")
+	f.Bool("internal", false, "use the cluster's internal DNS name")
+	f.Bool("auth-plugin", false, "use the kOps authentication plugin")
+	export.AddCommand(cmd)
+	return export
+}
+
+type kubeconfigFile struct {
+	APIVersion     string         `json:"apiVersion"`
+	Kind           string         `json:"kind"`
+	Clusters       []namedEntry   `json:"clusters"`
+	Contexts       []namedEntry   `json:"contexts"`
+	CurrentContext string         `json:"current-context"`
+	Preferences    map[string]any `json:"preferences"`
+	Users          []namedEntry   `json:"users"`
+}
+
+type namedEntry struct {
+	Name    string         `json:"name"`
+	Cluster map[string]any `json:"cluster,omitempty"`
+	Context map[string]any `json:"context,omitempty"`
+	User    map[string]any `json:"user,omitempty"`
+}
+
+// exportKubeconfig writes the handed-out kubeconfig (<store>/.kopsdouble/
+// kubeconfig, e.g. a local control plane's) into path or KUBECONFIG, with
+// cluster, context and user named after the kops cluster as kops names
+// them, merged into what the file already holds.
+func (d *double) exportKubeconfig(name, path string, ttl time.Duration) error {
+	cloud := d.readCloud(name)
+	if !cloud.Applied {
+		return fmt.Errorf("cannot find CA certificate")
+	}
+	if path == "" {
+		path = strings.Split(os.Getenv("KUBECONFIG"), string(os.PathListSeparator))[0]
+	}
+	if path == "" {
+		return errors.New("KUBECONFIG is not set (the kops test double never writes ~/.kube/config)")
+	}
+	var src kubeconfigFile
+	if b, err := os.ReadFile(filepath.Join(d.control, "kubeconfig")); err == nil {
+		if err := yaml.Unmarshal(b, &src); err != nil {
+			return fmt.Errorf("kops test double: handed-out kubeconfig: %v", err)
+		}
+	}
+	cluster := map[string]any{"server": "https://api." + name}
+	var user map[string]any
+	for _, c := range src.Contexts {
+		if c.Name != src.CurrentContext {
+			continue
+		}
+		for _, cl := range src.Clusters {
+			if cl.Name == str(c.Context["cluster"]) {
+				cluster = cl.Cluster
+			}
+		}
+		for _, u := range src.Users {
+			if u.Name == str(c.Context["user"]) {
+				user = u.User
+			}
+		}
+	}
+	var dst kubeconfigFile
+	if b, err := os.ReadFile(path); err == nil {
+		_ = yaml.Unmarshal(b, &dst)
+	}
+	upsert := func(list []namedEntry, e namedEntry) []namedEntry {
+		for i := range list {
+			if list[i].Name == e.Name {
+				list[i] = e
+				return list
+			}
+		}
+		return append(list, e)
+	}
+	dst.APIVersion, dst.Kind = "v1", "Config"
+	if dst.Preferences == nil {
+		dst.Preferences = map[string]any{}
+	}
+	dst.Clusters = upsert(dst.Clusters, namedEntry{Name: name, Cluster: cluster})
+	ctx := map[string]any{"cluster": name}
+	if ttl > 0 && user != nil {
+		dst.Users = upsert(dst.Users, namedEntry{Name: name, User: user})
+		ctx["user"] = name
+	}
+	dst.Contexts = upsert(dst.Contexts, namedEntry{Name: name, Context: ctx})
+	dst.CurrentContext = name
+	b, err := yaml.Marshal(dst)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return err
+	}
+	d.klog("kOps has set your kubectl context to %s", name)
+	return nil
+}
+
+// ---- delete ----
+
+func (d *double) deleteCommand() *cobra.Command {
+	del := &cobra.Command{Use: "delete", Short: "Delete clusters, instancegroups, instances, and secrets."}
+	var yes, unregister bool
+	cmd := &cobra.Command{
+		Use:  "cluster [CLUSTER]",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := d.inject("delete cluster", args); err != nil {
+				return err
+			}
+			if err := d.needStore(); err != nil {
+				return err
+			}
+			name, err := d.name(args)
+			if err != nil {
+				return err
+			}
+			if name == "" {
+				return errors.New("--name is required (for safety)")
+			}
+			if err := d.mustGetCluster(name); err != nil {
+				return err
+			}
+			cloud := d.readCloud(name)
+			w := tabwriter.NewWriter(d.stdout, 0, 8, 1, '\t', tabwriter.StripEscape)
+			fmt.Fprintln(w, "TYPE\tNAME\tID")
+			for _, ig := range sortedKeys(cloud.Instances) {
+				fmt.Fprintf(w, "autoscaling-config\t%s.%s\tlt-%s\n", ig, name, hashOf(ig)[:12])
+				fmt.Fprintf(w, "autoscaling-group\t%s.%s\t%s.%s\n", ig, name, ig, name)
+			}
+			w.Flush()
+			if !yes {
+				fmt.Fprint(d.stdout, "\nMust specify --yes to delete cluster\n")
+				return nil
+			}
+			for _, ig := range sortedKeys(cloud.Instances) {
+				fmt.Fprintf(d.stdout, "autoscaling-group:%s.%s\tok\n", ig, name)
+			}
+			if err := os.RemoveAll(d.clusterDir(name)); err != nil {
+				return err
+			}
+			fmt.Fprintf(d.stdout, "\nDeleted cluster: %q\n", name)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Specify --yes to delete the cluster")
+	cmd.Flags().BoolVar(&unregister, "unregister", false, "Don't delete cloud resources, just unregister the cluster")
+	cmd.Flags().Bool("external", false, "Delete an external cluster")
+	cmd.Flags().String("region", "", "External cluster's region")
+	if d.ver.atLeast(1, 33) {
+		cmd.Flags().Duration("wait", 0, "Amount of time to wait for the cloud resources to de-allocate")
+		cmd.Flags().Int("count", 0, "Number of consecutive failures to tolerate when trying to delete resources")
+		cmd.Flags().Duration("interval", 10*time.Second, "Time in duration to wait between deletion attempts")
+	}
+	del.AddCommand(cmd)
+	return del
+}

@@ -1,0 +1,291 @@
+package kopsdouble
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kopscalico/kopscalico/internal/kops"
+	"sigs.k8s.io/yaml"
+)
+
+const name = "demo.example.com"
+
+func kubeconfigEnv(t *testing.T, s *Store) []string {
+	t.Helper()
+	s.SetKubeconfig(t, []byte(`apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster:
+    server: https://127.0.0.1:6443
+    certificate-authority-data: Q0E=
+contexts:
+- name: local
+  context: {cluster: local, user: admin}
+current-context: local
+users:
+- name: admin
+  user:
+    client-certificate-data: Q0VSVA==
+    client-key-data: S0VZ
+`))
+	return []string{"KUBECONFIG=" + t.TempDir() + "/kubeconfig"}
+}
+
+func mustRun(t *testing.T, s *Store, env []string, args ...string) string {
+	t.Helper()
+	o, e, code := s.Run(t, env, args...)
+	if code != 0 {
+		t.Fatalf("kops %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, o, e)
+	}
+	return o
+}
+
+func TestVersionOutputPerRelease(t *testing.T) {
+	for v, want := range map[string]string{
+		"1.34.1": "Client version: 1.34.1 (git-v1.34.1)\n",
+		"1.7.0":  "Version 1.7.0 (git-v1.7.0)\n",
+	} {
+		s := NewStore(t, v)
+		out := mustRun(t, s, nil, "version")
+		if out != want {
+			t.Errorf("%s: %q, want %q", v, out, want)
+		}
+		got, err := kops.ParseVersionOutput(out)
+		if err != nil || got.String() != v {
+			t.Errorf("program parses %q as %v, %v", out, got, err)
+		}
+	}
+}
+
+func TestFlagsPerVersion(t *testing.T) {
+	s := NewStore(t, "1.25.4")
+	_, e, code := s.Run(t, nil, "create", "cluster", "--name", name, "--zones", "eu-west-1a", "--control-plane-count", "1")
+	if code != 1 || !strings.Contains(e, "Error: unknown flag: --control-plane-count") {
+		t.Errorf("kops 1.25 --control-plane-count: exit %d, stderr %q", code, e)
+	}
+	mustRun(t, s, nil, "create", "cluster", "--name", name, "--zones", "eu-west-1a", "--master-count", "1", "--networking", "calico")
+	igs := mustRun(t, s, nil, "get", "ig", "--name", name)
+	if !strings.Contains(igs, "master-eu-west-1a") {
+		t.Errorf("kops 1.25 instance groups:\n%s", igs)
+	}
+
+	s = NewStore(t, "1.34.1")
+	// Deprecated, still accepted (cobra keeps the deprecation note in its flag buffer).
+	if _, e, code = s.Run(t, nil, "create", "cluster", "--name", name, "--zones", "eu-west-1a", "--master-count", "1"); code != 0 {
+		t.Errorf("kops 1.34 --master-count: exit %d, stderr %q", code, e)
+	}
+}
+
+func TestCreateGetAndErrors(t *testing.T) {
+	s := NewStore(t, "")
+	_, e, code := s.Run(t, nil, "get", "cluster", name, "-o", "yaml")
+	if code != 1 || strings.TrimSpace(e) != `Error: cluster not found "demo.example.com"` {
+		t.Errorf("get missing: exit %d, stderr %q", code, e)
+	}
+	args, err := kops.CreateClusterArgs(kops.Desired{
+		Name: name, StateStore: s.URL(), Zones: []string{"eu-west-1a", "eu-west-1b"}, ControlPlaneCount: 1, NodeCount: 3,
+		AdminAccess: []string{"203.0.113.0/24"}, Encapsulation: "ipip", AWSSrcDstCheck: "Disable", KopsVersion: "1.34",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, s, nil, args...)
+	_, e, code = s.Run(t, nil, args...)
+	if code != 1 || !strings.Contains(e, `cluster "demo.example.com" already exists`) {
+		t.Errorf("second create: exit %d, stderr %q", code, e)
+	}
+	spec := mustRun(t, s, nil, "get", "cluster", name, "-o", "yaml")
+	var obj map[string]any
+	if err := yaml.Unmarshal([]byte(spec), &obj); err != nil {
+		t.Fatal(err)
+	}
+	if got := obj["spec"].(map[string]any)["sshAccess"]; len(got.([]any)) != 1 || got.([]any)[0] != "203.0.113.0/24" {
+		t.Errorf("sshAccess %v: kops defaults it to --admin-access", got)
+	}
+	igs := kops.SplitDocuments([]byte(mustRun(t, s, nil, "get", "instancegroups", "--name", name, "-o", "yaml")))
+	if len(igs) != 3 {
+		t.Fatalf("%d instance groups, want control-plane + 2 node groups", len(igs))
+	}
+	_, e, code = s.Run(t, nil, "delete", "cluster", "--name", "missing.example.com", "--yes")
+	if code != 1 || !strings.Contains(e, `Cluster.kops.k8s.io "missing.example.com" not found`) {
+		t.Errorf("delete missing: exit %d, stderr %q", code, e)
+	}
+}
+
+func TestReplaceValidates(t *testing.T) {
+	s := NewStore(t, "1.34.1")
+	s.SeedCluster(t, name, "--zones", "eu-west-1a", "--networking", "kubenet")
+	spec := mustRun(t, s, nil, "get", "cluster", name, "-o", "yaml")
+	two := strings.Replace(spec, "kubenet: {}", "kubenet: {}\n    calico: {}", 1)
+	cmd := s.Bin
+	_ = cmd
+	o, e, code := runStdin(t, s, two, "replace", "-f", "-")
+	if code != 1 || !strings.Contains(e, "only one networking option permitted, found calico, kubenet") {
+		t.Errorf("two providers: exit %d\n%s%s", code, o, e)
+	}
+	bad := strings.Replace(spec, "kubenet: {}", "calico:\n      encapsulationMode: vxlan\n      ipipMode: CrossSubnet", 1)
+	_, e, code = runStdin(t, s, bad, "replace", "-f", "-")
+	if code != 1 || !strings.Contains(e, `IP-in-IP encapsulation requires use of Calico's "ipip" encapsulation mode`) {
+		t.Errorf("ipipMode with vxlan: exit %d, %s", code, e)
+	}
+}
+
+func runStdin(t *testing.T, s *Store, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	return s.RunStdin(t, nil, []byte(stdin), args...)
+}
+
+func TestConvertRollsOnceAndResizeDoesNotRoll(t *testing.T) {
+	s := NewStore(t, "1.34.1")
+	env := kubeconfigEnv(t, s)
+	s.SeedCluster(t, name, "--zones", "eu-west-1a,eu-west-1b", "--networking", "kubenet", "--node-count", "2")
+	mustRun(t, s, env, "export", "kubecfg", name, "--admin")
+
+	plan := func() kops.RollingUpdatePlan {
+		t.Helper()
+		p, err := kops.ParseRollingUpdate(mustRun(t, s, env, "rolling-update", "cluster", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if plan().NeedsRoll() {
+		t.Fatal("a freshly applied cluster needs a roll")
+	}
+	d := kops.Desired{Name: name, StateStore: s.URL(), Zones: []string{"eu-west-1a", "eu-west-1b"}, ControlPlaneCount: 1, NodeCount: 2,
+		AdminAccess: []string{"203.0.113.0/24"}, Encapsulation: "ipip", AWSSrcDstCheck: "Disable", KopsVersion: "1.34"}
+	conv, err := kops.ConvertClusterSpec([]byte(mustRun(t, s, nil, "get", "cluster", name, "-o", "yaml")), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, e, code := s.RunStdin(t, nil, conv.YAML, "replace", "-f", "-"); code != 0 {
+		t.Fatal(e)
+	}
+	// Replaced but not applied: the cloud still runs the old templates.
+	if plan().NeedsRoll() {
+		t.Error("NeedsUpdate before `update cluster --yes`")
+	}
+	if pending, _ := kops.UpdatePending(mustRun(t, s, nil, "update", "cluster", name)); !pending {
+		t.Error("update dry run reports nothing to apply after a replace")
+	}
+	mustRun(t, s, nil, "update", "cluster", name, "--yes", "--create-kube-config=false")
+	p := plan()
+	if !p.NeedsRoll() || len(p.Groups) != 3 {
+		t.Fatalf("after a networking change: %+v", p)
+	}
+	mustRun(t, s, env, "rolling-update", "cluster", name, "--yes")
+	if plan().NeedsRoll() {
+		t.Error("still NeedsUpdate after rolling-update --yes")
+	}
+	if pending, _ := kops.UpdatePending(mustRun(t, s, nil, "update", "cluster", name)); pending {
+		t.Error("update pending after apply")
+	}
+
+	// A node count change is an ASG size change: applied, no roll.
+	d.NodeCount = 4
+	igc, err := kops.ReconcileInstanceGroups([]byte(mustRun(t, s, nil, "get", "ig", "--name", name, "-o", "yaml")), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, e, code := s.RunStdin(t, nil, igc.YAML, "replace", "-f", "-"); code != 0 {
+		t.Fatal(e)
+	}
+	mustRun(t, s, nil, "update", "cluster", name, "--yes", "--create-kube-config=false")
+	if p := plan(); p.NeedsRoll() {
+		t.Errorf("node count change needs a roll: %+v", p)
+	} else if p.Groups[1].Target != 2 || p.Groups[2].Target != 2 {
+		t.Errorf("targets after resize: %+v", p.Groups)
+	}
+	// A node size change is a launch template change: roll.
+	d.NodeSize = "m6i.large"
+	igc, _ = kops.ReconcileInstanceGroups([]byte(mustRun(t, s, nil, "get", "ig", "--name", name, "-o", "yaml")), d)
+	s.RunStdin(t, nil, igc.YAML, "replace", "-f", "-")
+	mustRun(t, s, nil, "update", "cluster", name, "--yes", "--create-kube-config=false")
+	if p := plan(); !p.NeedsRoll() || p.Groups[0].NeedUpdate != 0 {
+		t.Errorf("node size change: %+v (want node groups only)", p.Groups)
+	}
+}
+
+func TestRollingUpdateNeedsTheAPI(t *testing.T) {
+	s := NewStore(t, "")
+	s.SeedCluster(t, name, "--zones", "eu-west-1a")
+	_, e, code := s.Run(t, []string{"KUBECONFIG="}, "rolling-update", "cluster", name)
+	if code != 1 || !strings.Contains(e, "Unable to reach the kubernetes API.") {
+		t.Errorf("exit %d, stderr %q", code, e)
+	}
+	out := mustRun(t, s, []string{"KUBECONFIG="}, "rolling-update", "cluster", name, "--cloudonly")
+	if p, err := kops.ParseRollingUpdate(out); err != nil || p.Groups[0].Nodes != -1 {
+		t.Errorf("--cloudonly table: %+v, %v\n%s", p, err, out)
+	}
+}
+
+func TestValidateAndExport(t *testing.T) {
+	s := NewStore(t, "")
+	env := kubeconfigEnv(t, s)
+	mustRun(t, s, nil, "create", "cluster", "--name", name, "--zones", "eu-west-1a")
+	if _, e, code := s.Run(t, env, "export", "kubecfg", name, "--admin"); code != 1 || !strings.Contains(e, "cannot find CA certificate") {
+		t.Errorf("export before update: exit %d, %q", code, e)
+	}
+	mustRun(t, s, env, "update", "cluster", name, "--yes", "--admin=1h0m0s")
+	kc := strings.TrimPrefix(env[0], "KUBECONFIG=")
+	out := mustRun(t, s, env, "validate", "cluster", "--name", name, "--wait", "1m")
+	if !strings.Contains(out, "Your cluster demo.example.com is ready") {
+		t.Errorf("validate: %s", out)
+	}
+	path := t.TempDir() + "/exported"
+	mustRun(t, s, nil, "export", "kubecfg", name, "--admin=2h0m0s", "--kubeconfig", path)
+	for _, p := range []string{kc, path} {
+		b := readFile(t, p)
+		if !strings.Contains(b, "current-context: "+name) || !strings.Contains(b, "server: https://127.0.0.1:6443") || !strings.Contains(b, "client-certificate-data: Q0VSVA==") {
+			t.Errorf("%s:\n%s", p, b)
+		}
+	}
+}
+
+func TestValidateFailsBeforeApply(t *testing.T) {
+	s := NewStore(t, "")
+	env := kubeconfigEnv(t, s)
+	mustRun(t, s, nil, "create", "cluster", "--name", name, "--zones", "eu-west-1a")
+	writeFile(t, strings.TrimPrefix(env[0], "KUBECONFIG="), "apiVersion: v1\nkind: Config\n")
+	_, e, code := s.Run(t, env, "validate", "cluster", "--name", name, "--wait", "1m")
+	if code != 2 || !strings.Contains(e, "Error: validation failed: wait time exceeded during validation") {
+		t.Errorf("exit %d, stderr %q", code, e)
+	}
+}
+
+func TestInjectedFailureOnceThenSuccess(t *testing.T) {
+	s := NewStore(t, "")
+	s.SeedCluster(t, name, "--zones", "eu-west-1a")
+	s.InjectFailures(t, Failure{Command: "update cluster", ArgsContain: "--yes", Exit: 1, Stderr: "Error: error running tasks: deadline exceeded executing task LaunchTemplate/nodes", Times: 1})
+	mustRun(t, s, nil, "update", "cluster", name) // the dry run is not matched
+	_, e, code := s.Run(t, nil, "update", "cluster", name, "--yes", "--create-kube-config=false")
+	if code != 1 || !strings.Contains(e, "deadline exceeded executing task") {
+		t.Errorf("injected: exit %d, %q", code, e)
+	}
+	mustRun(t, s, nil, "update", "cluster", name, "--yes", "--create-kube-config=false")
+	if fs := s.Failures(t); len(fs) != 0 {
+		t.Errorf("failures left: %v", fs)
+	}
+	got := Commands(s.Calls(t))
+	want := []string{"kops update cluster demo.example.com", "kops update cluster demo.example.com --yes --create-kube-config=false   [exit 1]", "kops update cluster demo.example.com --yes --create-kube-config=false"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if m := Mutating(s.Calls(t)); len(m) != 2 {
+		t.Errorf("mutating calls %v", m)
+	}
+}
+
+func TestDeleteRemovesCluster(t *testing.T) {
+	s := NewStore(t, "")
+	s.SeedCluster(t, name, "--zones", "eu-west-1a")
+	out := mustRun(t, s, nil, "delete", "cluster", "--name", name)
+	if !strings.Contains(out, "Must specify --yes to delete cluster") || !s.Exists(name) {
+		t.Errorf("delete without --yes: %s", out)
+	}
+	mustRun(t, s, nil, "delete", "cluster", "--name", name, "--yes")
+	if s.Exists(name) {
+		t.Error("cluster still in the store")
+	}
+}

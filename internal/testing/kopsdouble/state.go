@@ -1,0 +1,100 @@
+// Package kopsdouble is a test double of the kops CLI: a Go program
+// (./cmd/kops) that keeps its state in a file:// kops state store and
+// honours the real CLI's commands, flags per version, exit codes and output
+// shapes, plus this package's helpers to build it and to read or prepare its
+// state from tests.
+//
+// Where the state lives: everything is under the state store directory
+// (KOPS_STATE_STORE=file:///<dir> or --state):
+//
+//	<dir>/<cluster>/config                   the Cluster spec, as kops stores it (v1alpha2 YAML)
+//	<dir>/<cluster>/instancegroup/<name>     each InstanceGroup
+//	<dir>/<cluster>/cloud.json               the double's "cloud": applied launch templates and running instances
+//	<dir>/.kopsdouble/version                the kops version to emulate (default DefaultVersion)
+//	<dir>/.kopsdouble/kubeconfig             the kubeconfig `export kubecfg` / `update --admin` hand out
+//	<dir>/.kopsdouble/failures.json          injected failures ([]Failure)
+//	<dir>/.kopsdouble/calls.jsonl            every call: args, exit code (one JSON object a line)
+//
+// Real kops ignores the .kopsdouble directory (it is no cluster), so the same
+// store could be pointed at by real kops.
+package kopsdouble
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// DefaultVersion is the kops version emulated when none is set.
+const DefaultVersion = "1.34.1"
+
+// ControlDir is the double's own directory inside the state store.
+const ControlDir = ".kopsdouble"
+
+// Failure makes matching calls fail before they change anything.
+type Failure struct {
+	// Command is the command path, as in "update cluster", "rolling-update
+	// cluster", "create cluster", "replace", "validate cluster",
+	// "export kubecfg", "delete cluster", "get cluster", "version".
+	Command string `json:"command"`
+	// ArgsContain, when set, must be one of the arguments, or a flag's
+	// "--flag=" prefix (e.g. "--yes" fails the applying call, not the dry run).
+	ArgsContain string `json:"argsContain,omitempty"`
+	Exit        int    `json:"exit"`
+	Stderr      string `json:"stderr"`
+	// Times is how many calls fail; 0 means every call.
+	Times int `json:"times,omitempty"`
+}
+
+// Call is one recorded invocation.
+type Call struct {
+	Args []string `json:"args"`
+	Exit int      `json:"exit"`
+}
+
+// Command is the call's command path ("update cluster") and the rest.
+func (c Call) String() string { return strings.Join(c.Args, " ") }
+
+// Mutating reports whether the call changes the state store or the cloud.
+func (c Call) Mutating() bool {
+	s := " " + c.String() + " "
+	switch {
+	case strings.HasPrefix(s, " create "), strings.HasPrefix(s, " replace "), strings.HasPrefix(s, " delete "),
+		strings.HasPrefix(s, " edit "), strings.HasPrefix(s, " set "):
+		return true
+	case strings.HasPrefix(s, " update ") || strings.HasPrefix(s, " rolling-update "):
+		return strings.Contains(s, " --yes ") || strings.Contains(s, " -y ") || strings.Contains(s, " --yes=true ")
+	}
+	return false
+}
+
+// Cloud is the double's model of what runs: per instance group, the launch
+// template applied by the last `update cluster --yes` and the template each
+// running instance was started from.
+type Cloud struct {
+	Applied   bool                `json:"applied"`
+	Templates map[string]string   `json:"templates"`
+	Sizes     map[string]int      `json:"sizes"`
+	Instances map[string][]string `json:"instances"`
+	Access    string              `json:"access"` // hash of ssh/api access applied to security groups
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
