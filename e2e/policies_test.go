@@ -1,0 +1,294 @@
+package e2e_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kopscalico/kopscalico/e2e/controlplane"
+	"github.com/kopscalico/kopscalico/e2e/pulumitest"
+	"github.com/kopscalico/kopscalico/infra"
+	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/policies"
+)
+
+// TestPoliciesLifecycle drives infra.Program against the real API server of
+// the local control plane, on an existing cluster (manageCluster=false), with
+// a temp copy of policies/ so the test can edit and remove files:
+//
+//   - a bad policy file fails `up` before anything is created;
+//   - up creates the namespace, the demo workloads and the policies, and the
+//     objects read back from the API server match the YAML;
+//   - a second up changes nothing;
+//   - editing one policy file updates only that policy;
+//   - removing a file deletes only that policy;
+//   - destroy removes the namespace.
+//
+// Probes are off: without a kubelet no probe Job can run here (their
+// rendering and verdicts are tested in internal/probe and infra).
+func TestPoliciesLifecycle(t *testing.T) {
+	cp := controlplane.Start(t)
+	ctx := context.Background()
+
+	work := t.TempDir()
+	policiesDir := filepath.Join(work, "policies")
+	policiesCopyDir(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(policiesDir, "ns-1"))
+	badDir := filepath.Join(work, "bad-policies")
+	policiesCopyDir(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(badDir, "ns-1"))
+	policiesWrite(t, filepath.Join(badDir, "ns-1", "allow.yaml"),
+		strings.Replace(policiesRead(t, filepath.Join(badDir, "ns-1", "allow.yaml")), "namespace: ns-1", "namespace: ns-2", 1))
+	stateStore := filepath.Join(work, "kops-state")
+	if err := os.Mkdir(stateStore, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	key := func(k string) string { return config.Namespace + ":" + k }
+	s := pulumitest.New(t, infra.Program, pulumitest.Config{
+		key(config.KeyManageCluster):      pulumitest.Plain("false"),
+		key(config.KeyKubeconfig):         pulumitest.Secret(string(cp.KubeconfigBytes())),
+		key(config.KeyClusterName):        pulumitest.Plain("e2e.example.com"),
+		key(config.KeyStateStore):         pulumitest.Plain("file://" + stateStore),
+		key(config.KeySecurityGroupCheck): pulumitest.Plain(config.SGCheckOff),
+		key(config.KeyProbes):             pulumitest.Plain("false"),
+		key(config.KeyPoliciesDir):        pulumitest.Plain(badDir),
+	})
+
+	// A bad policy file: refused, naming the file and the field, and
+	// nothing created.
+	if _, err := s.TryUp(); err == nil {
+		t.Fatal("up accepted a policy whose namespace does not match its folder")
+	} else if want := `allow.yaml: metadata.namespace "ns-2" does not match its folder "ns-1"`; !strings.Contains(err.Error(), want) {
+		t.Errorf("up error does not name the file and field (%q):\n%v", want, err)
+	}
+	if _, err := cp.Client.CoreV1().Namespaces().Get(ctx, "ns-1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("namespace ns-1 after the refused up: err = %v, want NotFound", err)
+	}
+	if n := kubernetesResourcesInState(t, s); n != 0 {
+		t.Errorf("the refused up left %d Kubernetes resources in the state, want 0", n)
+	}
+
+	// First up: namespace, workloads, policies.
+	s.SetConfig(pulumitest.Config{key(config.KeyPoliciesDir): pulumitest.Plain(policiesDir)})
+	s.Up()
+	if _, err := cp.Client.CoreV1().Namespaces().Get(ctx, "ns-1", metav1.GetOptions{}); err != nil {
+		t.Fatalf("namespace ns-1: %v", err)
+	}
+	for _, d := range []string{"http-echo", "busybox"} {
+		if _, err := cp.Client.AppsV1().Deployments("ns-1").Get(ctx, d, metav1.GetOptions{}); err != nil {
+			t.Errorf("Deployment ns-1/%s: %v", d, err)
+		}
+	}
+	if svc, err := cp.Client.CoreV1().Services("ns-1").Get(ctx, "http-echo", metav1.GetOptions{}); err != nil {
+		t.Errorf("Service ns-1/http-echo: %v", err)
+	} else if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 80 {
+		t.Errorf("Service ports = %+v, want 80", svc.Spec.Ports)
+	}
+	assertPoliciesMatchYAML(t, cp.Client, policiesDir)
+	versions := policyVersions(t, cp.Client)
+
+	// Second up: nothing to do.
+	s.Preview(optpreview.ExpectNoChanges())
+	assertUpChanges(t, "second up", s.Up(), map[string]int{})
+
+	// Edit one policy: only it is updated.
+	allow := filepath.Join(policiesDir, "ns-1", "allow.yaml")
+	policiesWrite(t, allow, policiesRead(t, allow)+"      ports:\n        - protocol: TCP\n          port: 5678\n")
+	assertUpChanges(t, "edit allow.yaml", s.Up(), map[string]int{"update": 1})
+	assertPoliciesMatchYAML(t, cp.Client, policiesDir)
+	after := policyVersions(t, cp.Client)
+	for name, v := range versions {
+		if changed := after[name] != v; changed != (name == "allow") {
+			t.Errorf("after editing allow.yaml, %s changed=%v (resourceVersion %s -> %s)", name, changed, v, after[name])
+		}
+	}
+
+	// Remove one file: only its policy is deleted.
+	if err := os.Remove(filepath.Join(policiesDir, "ns-1", "deny-egress-except-dns-and-namespace.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	assertUpChanges(t, "remove a file", s.Up(), map[string]int{"delete": 1})
+	if _, err := cp.Client.NetworkingV1().NetworkPolicies("ns-1").Get(ctx, "deny-egress-except-dns-and-namespace", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("removed policy still there: err = %v", err)
+	}
+	assertPoliciesMatchYAML(t, cp.Client, policiesDir)
+
+	// Destroy: the namespace goes, with everything in it.
+	s.Destroy()
+	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err := wait.PollUntilContextCancel(waitCtx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		_, err := cp.Client.CoreV1().Namespaces().Get(ctx, "ns-1", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	if err != nil {
+		t.Errorf("namespace ns-1 still exists after destroy: %v", err)
+	}
+}
+
+// assertPoliciesMatchYAML loads dir with the program's own loader and checks
+// the API server holds exactly those policies, with those specs.
+func assertPoliciesMatchYAML(t *testing.T, client kubernetes.Interface, dir string) {
+	t.Helper()
+	set, err := policies.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, n := range set.Namespaces {
+		got, err := client.CoreV1().Namespaces().Get(ctx, n.Object.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Errorf("%s: namespace %s: %v", n.File, n.Object.Name, err)
+			continue
+		}
+		for k, v := range n.Object.Labels {
+			if got.Labels[k] != v {
+				t.Errorf("%s: namespace label %s = %q on the server, want %q", n.File, k, got.Labels[k], v)
+			}
+		}
+	}
+	want := map[string]networkingv1.NetworkPolicy{}
+	for _, p := range set.Policies {
+		want[p.Object.Name] = p.Object
+	}
+	list, err := client.NetworkingV1().NetworkPolicies("ns-1").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != len(want) {
+		var names []string
+		for _, p := range list.Items {
+			names = append(names, p.Name)
+		}
+		t.Errorf("server has policies %v, the YAML %d", names, len(want))
+	}
+	for _, got := range list.Items {
+		w, ok := want[got.Name]
+		if !ok {
+			t.Errorf("server has policy %s that no file defines", got.Name)
+			continue
+		}
+		if g, e := policySpecJSON(t, got.Spec), policySpecJSON(t, w.Spec); g != e {
+			t.Errorf("policy %s on the server differs from its YAML:\nserver: %s\nyaml:   %s", got.Name, g, e)
+		}
+		for k, v := range w.Labels {
+			if got.Labels[k] != v {
+				t.Errorf("policy %s label %s = %q, want %q", got.Name, k, got.Labels[k], v)
+			}
+		}
+	}
+}
+
+func policySpecJSON(t *testing.T, spec networkingv1.NetworkPolicySpec) string {
+	t.Helper()
+	b, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func policyVersions(t *testing.T, client kubernetes.Interface) map[string]string {
+	t.Helper()
+	list, err := client.NetworkingV1().NetworkPolicies("ns-1").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, p := range list.Items {
+		out[p.Name] = p.ResourceVersion
+	}
+	return out
+}
+
+// assertChanges checks an up's summary: want lists the non-"same" operations
+// expected (e.g. {"update": 1}); any other operation fails.
+func assertUpChanges(t *testing.T, what string, res auto.UpResult, want map[string]int) {
+	t.Helper()
+	if res.Summary.ResourceChanges == nil {
+		t.Errorf("%s: no resource changes in the summary", what)
+		return
+	}
+	got := map[string]int{}
+	for op, n := range *res.Summary.ResourceChanges {
+		if op != "same" && n != 0 {
+			got[op] = n
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%s: changes %v, want %v", what, got, want)
+		return
+	}
+	for op, n := range want {
+		if got[op] != n {
+			t.Errorf("%s: changes %v, want %v", what, got, want)
+			return
+		}
+	}
+}
+
+// kubernetesResourcesInState counts the Kubernetes objects (not providers)
+// in the stack's state.
+func kubernetesResourcesInState(t *testing.T, s *pulumitest.Stack) int {
+	t.Helper()
+	var dep struct {
+		Deployment struct {
+			Resources []struct {
+				Type string `json:"type"`
+			} `json:"resources"`
+		} `json:"deployment"`
+	}
+	if err := json.Unmarshal([]byte(policiesRead(t, s.ExportState())), &dep); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range dep.Deployment.Resources {
+		if strings.HasPrefix(r.Type, "kubernetes:") {
+			n++
+		}
+	}
+	return n
+}
+
+func policiesCopyDir(t *testing.T, from, to string) {
+	t.Helper()
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			policiesWrite(t, filepath.Join(to, e.Name()), policiesRead(t, filepath.Join(from, e.Name())))
+		}
+	}
+}
+
+func policiesRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func policiesWrite(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
