@@ -1,11 +1,14 @@
 # Targets: tools (build pinned tools into .tools/bin), unit (fast tests),
-# e2e (end-to-end tests only), test (tools + every test), up (local stack).
+# e2e (end-to-end tests only), test (tools + every test),
+# up / preview / destroy (the stack STACK, default dev, through cmd/kopscalico).
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 GO_TEST_FLAGS ?= -timeout 45m
 
-.PHONY: tools test unit e2e up
+STACK ?= dev
+
+.PHONY: tools test unit e2e up preview destroy pulumi-cli
 
 tools:
 	tools/build.sh
@@ -19,5 +22,9 @@ e2e: tools
 test: tools
 	KOPSCALICO_E2E=1 go test $(GO_TEST_FLAGS) ./...
 
-up:
-	pulumi up
+# The pulumi CLI: the one on PATH, else built from source into .tools/bin.
+pulumi-cli:
+	@command -v pulumi >/dev/null || tools/build.sh pulumi
+
+up preview destroy: pulumi-cli
+	go run ./cmd/kopscalico --stack $(STACK) $@
