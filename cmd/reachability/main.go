@@ -18,9 +18,13 @@
 //	                (repeatable); JSON is {"changes":[{...,"before":"deny","after":"allow"}]},
 //	                with "absent" for a case that exists on one side only
 //
-// Pods without status.podIP get synthetic addresses in kops's default pod
-// CIDR 100.96.0.0/11, stable across runs. Exit status: 0 on success, 1 on bad
-// input (the message names the file), 2 on bad usage.
+// Objects without a namespace belong to "default"; namespaces that pods or
+// policies use without a Namespace object are assumed, labelled only with
+// kubernetes.io/metadata.name. Pods without status.podIP get synthetic
+// addresses in kops's default pod CIDR 100.96.0.0/11, stable across runs.
+//
+// Exit status: 0 on success, 1 on bad input (the message names the file),
+// 2 on bad usage.
 package main
 
 import (
