@@ -61,12 +61,18 @@ func policyExpect(set *policies.Set, namespace string) (probe.Expect, error) {
 // probeRevision digests what the probes prove: the probes themselves (with
 // their expected verdicts), the policies and the demo workloads.
 func probeRevision(probes []probe.Probe, set *policies.Set, namespace string) (string, error) {
+	// Objects only, not their file paths: moving the folder (another
+	// checkout, a relative path) must not rerun the probes.
+	var namespaces []corev1.Namespace
+	for _, n := range set.Namespaces {
+		namespaces = append(namespaces, n.Object)
+	}
 	b, err := json.Marshal(struct {
 		Probes     []probe.Probe
-		Namespaces []policies.Namespace
-		Policies   []policies.Policy
+		Namespaces []corev1.Namespace
+		Policies   any
 		Demo       demo.Workloads
-	}{probes, set.Namespaces, set.Policies, demo.New(namespace)})
+	}{probes, namespaces, set.AllPolicies(), demo.New(namespace)})
 	if err != nil {
 		return "", err
 	}

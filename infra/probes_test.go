@@ -212,6 +212,11 @@ func TestProbeRevisionFollowsThePolicies(t *testing.T) {
 	if err := os.WriteFile(f, []byte(strings.Replace(string(data), "port: 53\n", "port: 5353\n", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	moved := t.TempDir()
+	copyTree(t, filepath.Join(shipped, "ns-1"), filepath.Join(moved, "ns-1"))
+	if c := revision(moved); c != a {
+		t.Errorf("revision changed (%q -> %q) when the same files moved to another folder", a, c)
+	}
 	if c := revision(edited); c == a {
 		t.Errorf("revision unchanged (%q) after a policy edit", c)
 	}
