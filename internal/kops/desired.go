@@ -98,7 +98,7 @@ func (d Desired) Validate() error {
 		add("kopscalico:clusterName is empty")
 	}
 	if d.StateStore == "" {
-		add("the kops state store URL is empty (kopscalico:stateStoreBucket or kopscalico:stateStoreUrl)")
+		add("the kops state store URL is empty (kopscalico:stateStoreBucket or kopscalico:stateStore)")
 	}
 	if len(d.Zones) == 0 {
 		add("kopscalico:zones is empty: kops needs at least one availability zone")
@@ -110,10 +110,10 @@ func (d Desired) Validate() error {
 	case config.EncapIPIP:
 	case config.EncapVXLAN:
 		if !v.atLeast(versionCalicoModes) {
-			add("kopscalico:calicoEncapsulation=vxlan needs kops 1.22 or later (kopscalico:kopsVersion is %s): before 1.22 kops only offers calico.crossSubnet with IP-in-IP", d.KopsVersion)
+			add("kopscalico:encapsulation=vxlan needs kops 1.22 or later (kopscalico:kopsVersion is %s): before 1.22 kops only offers calico.crossSubnet with IP-in-IP", d.KopsVersion)
 		}
 	default:
-		add("kopscalico:calicoEncapsulation %q: want %q or %q", d.Encapsulation, config.EncapIPIP, config.EncapVXLAN)
+		add("kopscalico:encapsulation %q: want %q or %q", d.Encapsulation, config.EncapIPIP, config.EncapVXLAN)
 	}
 	switch d.AWSSrcDstCheck {
 	case "Disable", "Enable", "DoNothing":
