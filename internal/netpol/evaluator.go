@@ -407,7 +407,7 @@ func compilePort(p networkingv1.NetworkPolicyPort, path string) (portMatch, erro
 	return m, nil
 }
 
-// allows reports whether the rule's ports admit pp to the destination pod.
+// allowsPort reports whether the rule's ports admit pp to the destination pod.
 func (r *rule) allowsPort(dst *Pod, pp PortProto) bool {
 	if len(r.ports) == 0 {
 		return true
