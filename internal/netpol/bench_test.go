@@ -117,6 +117,18 @@ func BenchmarkMatrix(b *testing.B) {
 	b.ReportMetric(float64(allowed), "allowed")
 }
 
+// BenchmarkNewEvaluator is the compile step alone: parse every selector and
+// CIDR, compute the policies' subjects and rules' peers as bitsets.
+func BenchmarkNewEvaluator(b *testing.B) {
+	c := benchCluster()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := NewEvaluator(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkTable decides the same cases without expanding them into Case
 // values: the compact form, comparable with cyclonus's one bool per case.
 func BenchmarkTable(b *testing.B) {

@@ -125,6 +125,12 @@ func evalOurs(t *testing.T, sc scenario) map[string]bool {
 	out := make(map[string]bool, len(m.Cases))
 	for _, c := range m.Cases {
 		out[c.Key()] = c.Allowed
+		// The single-case path must agree with the matrix.
+		f, _ := ParsePodRef(c.From)
+		to, _ := ParsePodRef(c.To)
+		if got, err := e.Allowed(f, to, PortProto{int32(c.Port), corev1.Protocol(c.Protocol)}); err != nil || got != c.Allowed {
+			t.Fatalf("%s: Matrix says %v, Allowed says %v (%v)", c.Key(), c.Allowed, got, err)
+		}
 	}
 	return out
 }
