@@ -17,6 +17,12 @@
 //	--diff OLD_DIR  print only the cases whose verdict differs between OLD_DIR and DIR...
 //	                (repeatable); JSON is {"changes":[{...,"before":"deny","after":"allow"}]},
 //	                with "absent" for a case that exists on one side only
+//	--demo NS       add the program's demo workloads (busybox, http-echo) in namespace NS,
+//	                on both sides of a diff (repeatable)
+//
+// To review a change of the policies the program deploys:
+//
+//	go run ./cmd/reachability --demo ns-1 --diff OLD_CHECKOUT/policies policies
 //
 // Objects without a namespace belong to "default"; namespaces that pods or
 // policies use without a Namespace object are assumed, labelled only with
@@ -37,6 +43,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/kopscalico/kopscalico/internal/demo"
 	"github.com/kopscalico/kopscalico/internal/netpol"
 	"github.com/kopscalico/kopscalico/internal/netpol/manifest"
 )
@@ -50,6 +57,7 @@ type options struct {
 	ports   []netpol.PortProto
 	oldDirs []string
 	dirs    []string
+	demo    []string // namespaces that get the demo workloads
 }
 
 type listFlag []string
@@ -59,12 +67,12 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 var errUsage = errors.New("usage")
 
-const usage = `usage: reachability [-o table|json] [--ports 80/TCP,81/UDP] [--diff OLD_DIR] DIR...`
+const usage = `usage: reachability [-o table|json] [--ports 80/TCP,81/UDP] [--diff OLD_DIR] [--demo NAMESPACE] DIR...`
 
 func parseArgs(args []string, stderr io.Writer) (options, error) {
 	var o options
 	var ports string
-	var diff listFlag
+	var diff, demoNS listFlag
 	fs := flag.NewFlagSet("reachability", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -74,6 +82,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.output, "o", "table", "output format: table or json")
 	fs.StringVar(&ports, "ports", "", "probed ports, comma-separated PORT/PROTOCOL (default: every container port in the input)")
 	fs.Var(&diff, "diff", "print only the cases whose verdict differs from OLD_DIR (repeatable)")
+	fs.Var(&demoNS, "demo", "add the program's demo workloads in namespace `NAMESPACE` (repeatable)")
 	// Flags may come before or after the directories.
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -86,6 +95,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		args = fs.Args()[1:]
 	}
 	o.oldDirs = diff
+	o.demo = demoNS
 	if len(o.dirs) == 0 {
 		fmt.Fprintln(stderr, "reachability: no DIR given")
 		fmt.Fprintln(stderr, usage)
@@ -119,14 +129,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func reachability(o options, w io.Writer) error {
-	cur, err := evaluator(o.dirs)
+	cur, err := evaluator(o.dirs, o.demo)
 	if err != nil {
 		return err
 	}
 	ports := o.ports
 	var old *netpol.Evaluator
 	if len(o.oldDirs) > 0 {
-		if old, err = evaluator(o.oldDirs); err != nil {
+		if old, err = evaluator(o.oldDirs, o.demo); err != nil {
 			return err
 		}
 	}
@@ -160,10 +170,14 @@ func reachability(o options, w io.Writer) error {
 	return writeChanges(w, changes)
 }
 
-func evaluator(dirs []string) (*netpol.Evaluator, error) {
+func evaluator(dirs, demoNamespaces []string) (*netpol.Evaluator, error) {
 	objs, err := manifest.Load(dirs...)
 	if err != nil {
 		return nil, err
+	}
+	for _, ns := range demoNamespaces {
+		w := demo.New(ns)
+		objs.Deployments = append(objs.Deployments, w.Client, w.Echo)
 	}
 	e, err := netpol.NewEvaluator(objs.Cluster())
 	if err != nil {

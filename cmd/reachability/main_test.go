@@ -176,3 +176,43 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestDemoWorkloads(t *testing.T) {
+	out, errOut, code := runCmd(t, "-o", "json", "--demo", "demo", "testdata/demo-policy")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var m netpol.Matrix
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, c := range m.Cases {
+		got[c.Key()] = c.Allowed
+	}
+	// The demo's container ports: http-echo listens on 5678 (busybox has none).
+	want := map[string]bool{
+		"demo/busybox -> demo/http-echo 5678/TCP":   true,
+		"demo/http-echo -> demo/busybox 5678/TCP":   false,
+		"demo/busybox -> demo/busybox 5678/TCP":     true,
+		"demo/http-echo -> demo/http-echo 5678/TCP": true,
+	}
+	if len(got) != len(want) {
+		t.Errorf("cases %v, want %v", got, want)
+	}
+	for k, w := range want {
+		if g, ok := got[k]; !ok || g != w {
+			t.Errorf("%s: %v (present %v), want %v", k, g, ok, w)
+		}
+	}
+	// With --diff, the demo workloads are on both sides: only the policy's
+	// effect shows.
+	out, errOut, code = runCmd(t, "--demo", "demo", "--diff", "testdata/change", "testdata/demo-policy")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "demo/http-echo") || !strings.Contains(lines[1], "allow") || !strings.HasSuffix(lines[1], "deny") {
+		t.Errorf("diff:\n%s\nwant one change: http-echo -> busybox allow -> deny", out)
+	}
+}

@@ -2,13 +2,13 @@
 // files: Namespaces, Pods, Deployments and NetworkPolicies.
 //
 // Paths may be files or directories; directories are read recursively, in
-// lexical order, taking every *.yaml and *.yml file (folders starting with "."
-// are skipped). A file may hold several documents separated by "---", and a
-// document may be a v1 List whose items are read in turn. Other kinds
-// (Services, ConfigMaps...) are ignored. Documents are decoded strictly: an
-// unknown or repeated field is an error, since a misspelt `podselector` would
-// otherwise silently select every pod. Errors name the file and the document
-// (counted from 1).
+// lexical order, taking every *.yaml and *.yml file; folders named testdata
+// or starting with "." or "_" are skipped, as the Go tool does. A file may
+// hold several documents separated by "---", and a document may be a v1 List
+// whose items are read in turn. Other kinds (Services, ConfigMaps...) are
+// ignored. Documents are decoded strictly: an unknown or repeated field is an
+// error, since a misspelt `podselector` would otherwise silently select every
+// pod. Errors name the file and the document (counted from 1).
 package manifest
 
 import (
@@ -61,7 +61,7 @@ func Load(paths ...string) (Objects, error) {
 				return err
 			}
 			if d.IsDir() {
-				if path != root && strings.HasPrefix(d.Name(), ".") {
+				if path != root && skipDir(d.Name()) {
 					return filepath.SkipDir
 				}
 				return nil
@@ -80,6 +80,12 @@ func Load(paths ...string) (Objects, error) {
 		}
 	}
 	return o, nil
+}
+
+// skipDir follows the Go tool: testdata and folders starting with "." or "_"
+// are not read (policies/ keeps its loader's test files in testdata).
+func skipDir(name string) bool {
+	return name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
 }
 
 func isYAML(path string) bool {

@@ -66,6 +66,8 @@ items:
 `,
 		"README.md":         "not yaml, ignored",
 		".hidden/bad.yaml":  "kind: [",
+		"_skipped/bad.yaml": "kind: [",
+		"testdata/bad.yaml": "kind: [",
 		"nested/notes.txt":  "ignored",
 		"nested/empty.yaml": "",
 	})
