@@ -4,7 +4,7 @@ package infra
 //
 // Wiring for program.go (lead):
 //
-//	cluster, err := deployCluster(ctx, cfg, store.URL, deps.NewKopsRunner,
+//	cluster, err := DeployCluster(ctx, cfg, store.URL, deps.NewKopsRunner,
 //		pulumi.DependsOn(store.Ready))
 //	// cluster.Kubeconfig (secret StringOutput) -> kubernetes.Provider{Kubeconfig, ClusterIdentifier: cfg.Cluster.Name}
 //	// cluster.Name      (StringOutput)
@@ -13,7 +13,7 @@ package infra
 //
 //	NewKopsRunner func(cfg config.Config, log func(stream, line string)) kops.Runner
 //
-// and DefaultDeps setting it to NewKopsExecRunner. deployCluster must be
+// and DefaultDeps setting it to NewKopsExecRunner. DeployCluster must be
 // called at most once per program run (it registers the hooks).
 //
 // The kubeconfig file lives at KubeconfigPath(cfg): .kopscalico/<stack>/kubeconfig
@@ -130,11 +130,11 @@ func desiredFromInputs(props resource.PropertyMap) (kops.Desired, error) {
 	return d, nil
 }
 
-// deployCluster registers the kops cluster component and its hooks, and
+// DeployCluster registers the kops cluster component and its hooks, and
 // returns it with its kubeconfig output. stateStore is the KOPS_STATE_STORE
 // URL (the bucket output, so the component waits for the bucket);
 // newRunner builds the kops runner (Deps.NewKopsRunner).
-func deployCluster(ctx *pulumi.Context, cfg config.Config, stateStore pulumi.StringInput,
+func DeployCluster(ctx *pulumi.Context, cfg config.Config, stateStore pulumi.StringInput,
 	newRunner func(cfg config.Config, log func(stream, line string)) kops.Runner,
 	opts ...pulumi.ResourceOption,
 ) (*KopsCluster, error) {

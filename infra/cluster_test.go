@@ -83,7 +83,7 @@ func runCluster(t *testing.T, cfg config.Config, rec pulumi.MockResourceMonitor,
 		opts = append(opts, clusterDryRun)
 	}
 	return pulumi.RunErr(func(ctx *pulumi.Context) error {
-		c, err := deployCluster(ctx, cfg, pulumi.String("s3://dev-kops-state"), func(config.Config, func(string, string)) kops.Runner { return runner })
+		c, err := DeployCluster(ctx, cfg, pulumi.String("s3://dev-kops-state"), func(config.Config, func(string, string)) kops.Runner { return runner })
 		if err != nil {
 			return err
 		}
