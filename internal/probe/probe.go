@@ -167,8 +167,8 @@ func Job(p Probe, revision string) batchv1.Job {
 			Labels:    map[string]string{"app.kubernetes.io/part-of": "kopscalico-probes"},
 		},
 		Spec: batchv1.JobSpec{
-			BackoffLimit:            ptr.To[int32](0),
-			ActiveDeadlineSeconds:   ptr.To[int64](DeadlineSeconds),
+			BackoffLimit:          ptr.To[int32](0),
+			ActiveDeadlineSeconds: ptr.To[int64](DeadlineSeconds),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
 					Labels:      maps.Clone(p.From.Labels),
