@@ -6,6 +6,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kopscalico/kopscalico/internal/calico"
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 )
@@ -45,6 +46,7 @@ func checkSecurityGroups(ctx *pulumi.Context, cfg config.Config, clusterReady pu
 		ClusterName:    cfg.Cluster.Name,
 		Encapsulation:  cfg.Calico.Encapsulation,
 		AWSSrcDstCheck: cfg.Calico.AWSSrcDstCheck,
+		EtcdDatastore:  calicoUsesEtcd(cfg),
 	}
 
 	if ctx.DryRun() {
@@ -88,4 +90,20 @@ func checkSecurityGroups(ctx *pulumi.Context, cfg config.Config, clusterReady pu
 	out := pulumi.Unsecret(summary).(pulumi.StringMapOutput)
 	ctx.Export(securityGroupCheckOutput, out)
 	return out, nil
+}
+
+// calicoUsesEtcd reports whether the cluster's Calico keeps its data in
+// kops's etcd, so nodes must reach the control plane on TCP 4001: kops 1.7's
+// own Calico 2.2, or the Calico 2.4 upgrade manifest this program applies
+// (calico.Decide with the pinned kops version). A manifest from
+// calicoManifestPath is the owner's business: kops does not open etcd for it.
+func calicoUsesEtcd(cfg config.Config) bool {
+	if cfg.Calico.ManifestPath != "" {
+		return false
+	}
+	if d, err := calico.Decide(cfg.Calico.UpgradeManifest, cfg.Kops.Version, ""); err == nil && d.Apply {
+		return true
+	}
+	minor, err := config.KopsMinor(cfg.Kops.Version)
+	return err == nil && minor == 7
 }

@@ -154,3 +154,34 @@ func TestSecurityGroupCheckAWSErrors(t *testing.T) {
 		t.Errorf("enforce: err = %v", r.err)
 	}
 }
+
+func TestSecurityGroupCheckExpectsEtcdForEtcdBackedCalico(t *testing.T) {
+	tests := []struct {
+		kops, mode, path string
+		want             bool
+	}{
+		{"1.34", config.ManifestAuto, "", false},
+		{"1.34", config.ManifestAlways, "", true}, // Calico 2.4 from the manifest
+		{"1.7.1", config.ManifestAuto, "", true},
+		{"1.7.1", config.ManifestNever, "", true}, // kops 1.7's own Calico 2.2
+		{"1.7.1", config.ManifestAuto, "/tmp/calico.yaml", false},
+		{"1.34", config.ManifestAuto, "/tmp/calico.yaml", false},
+	}
+	for _, tt := range tests {
+		cfg := sgConfig(config.SGCheckWarn)
+		cfg.Kops.Version, cfg.Calico.UpgradeManifest, cfg.Calico.ManifestPath = tt.kops, tt.mode, tt.path
+		f := &ec2Factory{fake: sgchecktest.KopsCluster("calico.dev.example.com")}
+		r := runSGCheck(t, cfg, f, false, true)
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		_, has := r.summary["etcd-nodes-to-control-plane"]
+		if has != tt.want {
+			t.Errorf("kops %s, manifest %s %q: etcd expectation present = %v, want %v", tt.kops, tt.mode, tt.path, has, tt.want)
+		}
+		// The modern kops fixture blocks 4001 from nodes.
+		if has && !strings.HasPrefix(r.summary["etcd-nodes-to-control-plane"], "missing in masters.") {
+			t.Errorf("etcd entry = %q", r.summary["etcd-nodes-to-control-plane"])
+		}
+	}
+}

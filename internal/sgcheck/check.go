@@ -31,6 +31,10 @@ type Input struct {
 	// AWSSrcDstCheck is the kops value: "Disable" (kops's default, also used
 	// when empty), "Enable" or "DoNothing". Only Disable is checked.
 	AWSSrcDstCheck string
+	// EtcdDatastore is true when Calico keeps its data in kops's etcd (kops
+	// 1.7's own Calico, or the Calico 2.4 upgrade manifest): nodes must then
+	// reach the control plane on TCP 4001.
+	EtcdDatastore bool
 }
 
 func (in Input) validate() error {
@@ -102,7 +106,7 @@ func Check(ctx context.Context, api EC2API, in Input) (Report, error) {
 	for r, g := range found {
 		sources[r] = source{name: r.groupName(cluster), id: aws.ToString(g.GroupId), members: membersOf(instances, aws.ToString(g.GroupId))}
 	}
-	for _, x := range ruleExpectations(in.Encapsulation) {
+	for _, x := range ruleExpectations(in.Encapsulation, in.EtcdDatastore) {
 		report.Expectations = append(report.Expectations, checkRule(cluster, x, found, sources))
 	}
 	report.Expectations = append(report.Expectations, checkSrcDst(cluster, in.AWSSrcDstCheck, instances))
@@ -158,7 +162,15 @@ func checkRule(cluster string, x ruleExpectation, found map[role]*types.Security
 	if len(notes) > 0 {
 		fmt.Fprintf(&b, "; %s", strings.Join(notes, "; "))
 	}
-	fmt.Fprintf(&b, "; kops creates it as rule %s (run kops update cluster --yes; do not add it by hand, kops removes rules it did not create)", fmt.Sprintf(x.kopsRule, cluster))
+	rule := x.kopsRule
+	if strings.Contains(rule, "%[1]s") {
+		rule = fmt.Sprintf(rule, cluster)
+	}
+	hint := x.hint
+	if hint == "" {
+		hint = "run kops update cluster --yes; do not add it by hand, kops removes rules it did not create"
+	}
+	fmt.Fprintf(&b, "; kops creates it as rule %s (%s)", rule, hint)
 	e.Missing = b.String()
 	return e
 }

@@ -418,3 +418,36 @@ func TestReportRendering(t *testing.T) {
 		t.Errorf("summary = %v", sum)
 	}
 }
+
+// An etcd-backed Calico (kops 1.7, or the Calico 2.4 upgrade manifest) needs
+// nodes to reach etcd on the control plane: kops 1.7 opened tcp 1-4001, modern
+// kops blocks 4001 (its tcp ranges are 1-2379, 2382-4000, 4003-65535).
+func TestEtcdDatastoreExpectation(t *testing.T) {
+	in := ipip()
+	in.EtcdDatastore = true
+
+	modern := completeKopsCluster()
+	r := mustCheck(t, modern, in)
+	e := byID(t, r, "etcd-nodes-to-control-plane")
+	if e.OK || !strings.Contains(e.Missing, "no ingress rule allows tcp 4001 from nodes."+testCluster) ||
+		!strings.Contains(e.Missing, "kops 1.20+ blocks etcd from nodes") || strings.Contains(e.Missing, "%!") {
+		t.Fatalf("modern kops: %+v", e)
+	}
+	if len(r.Missing()) != 1 {
+		t.Errorf("missing = %v", ids(r.Missing()))
+	}
+
+	kops17 := completeKopsCluster()
+	for i, p := range kops17.Group(mastersID).IpPermissions {
+		if proto(p) == "tcp" && aws.ToInt32(p.FromPort) == 2382 {
+			// kops 1.7 with Calico: node-to-master-tcp-1-4001 instead of 1-2379 and 2382-4000.
+			kops17.Group(mastersID).IpPermissions[i] = perm("tcp", 1, 4001, []types.UserIdGroupPair{pair(nodesID)})
+		}
+	}
+	if r := mustCheck(t, kops17, in); r.Failed() {
+		t.Fatalf("kops 1.7 cluster fails:\n%s", r)
+	}
+	if r := mustCheck(t, completeKopsCluster(), ipip()); len(r.Expectations) != 10 {
+		t.Errorf("without an etcd datastore there is no etcd expectation: %v", ids(r.Expectations))
+	}
+}

@@ -15,6 +15,7 @@ const (
 const (
 	portBGP   = 179  // BIRD's BGP sessions (ipip mode); kops wellknownports.BGP
 	portVXLAN = 4789 // Calico's VXLAN (vxlan mode); kops removes unknown rules on it
+	portEtcd  = 4001 // kops's main etcd client port, Calico's datastore before Calico 3 on kops
 )
 
 // Roles of the two kops security groups. kops names them after the cluster:
@@ -69,6 +70,8 @@ type ruleExpectation struct {
 	// kopsRule is the name kops gives the security-group rule that carries
 	// this traffic on a correct cluster (the rule's Name tag), %s = cluster.
 	kopsRule string
+	// hint is what to do when the rule is missing; empty: let kops restore it.
+	hint string
 	// source says where in kops the rule comes from.
 	source string
 }
@@ -81,6 +84,7 @@ const (
 	srcNodeRules         = "kops pkg/model/awsmodel/firewall.go buildNodeRules (all-node-to-node)"
 	srcMasterToNode      = "kops pkg/model/awsmodel/firewall.go buildMasterRules (all-master-to-node)"
 	srcMasterToMaster    = "kops pkg/model/awsmodel/firewall.go buildMasterRules (all-master-to-master)"
+	srcEtcdLegacy        = "kops pkg/model/firewall.go applyNodeToMasterBlockSpecificPorts before kops 1.20 (\"Calico needs to access etcd\"; kops 1.7: node-to-master-tcp-1-4001)"
 	srcSrcDst            = "kops networking.projectcalico.org addon template (FELIX_AWSSRCDSTCHECK, default Disable); kops 1.7: k8s-ec2-srcdst controller"
 )
 
@@ -101,7 +105,12 @@ const (
 //     2380-2381 and 4001-4002, plus leases/cilium etcd ports when present).
 //   - vxlan mode sends UDP 4789 between every pair; nodes -> control plane is
 //     covered by kops's udp 1-65535 rule.
-func ruleExpectations(encapsulation string) []ruleExpectation {
+//   - an etcd-backed Calico (kops 1.7's own, or the Calico 2.4 upgrade
+//     manifest) runs calico-node on every node against kops's etcd on the
+//     control plane, TCP 4001. kops before 1.20 opened it from nodes when
+//     Calico was on (kops 1.7: tcp 1-4001); kops 1.20+ blocks it and removes
+//     other rules on that port.
+func ruleExpectations(encapsulation string, etcdDatastore bool) []ruleExpectation {
 	exps := []ruleExpectation{
 		{
 			id: "ipip-nodes-to-control-plane", name: "IP-in-IP from nodes to control plane",
@@ -118,6 +127,15 @@ func ruleExpectations(encapsulation string) []ruleExpectation {
 			from: controlPlane, to: nodes, traffic: traffic{proto: protoAll},
 			kopsRule: "from-masters.%[1]s-ingress-all-0to0-nodes.%[1]s", source: srcMasterToNode,
 		},
+	}
+	if etcdDatastore {
+		exps = append(exps, ruleExpectation{
+			id: "etcd-nodes-to-control-plane", name: "Calico's etcd (TCP 4001) from nodes to control plane",
+			from: nodes, to: controlPlane, traffic: traffic{proto: protoTCP, port: portEtcd},
+			kopsRule: "node-to-master-tcp-1-4001 (kops 1.7 to 1.19 with Calico)",
+			hint:     "kops 1.20+ blocks etcd from nodes and removes other rules on port 4001, so an etcd-backed Calico cannot work there: use kops's own Calico",
+			source:   srcEtcdLegacy,
+		})
 	}
 	var t traffic
 	var id, what, nodeToMasterRule string
