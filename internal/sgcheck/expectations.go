@@ -132,7 +132,7 @@ func ruleExpectations(encapsulation string, etcdDatastore bool) []ruleExpectatio
 		exps = append(exps, ruleExpectation{
 			id: "etcd-nodes-to-control-plane", name: "Calico's etcd (TCP 4001) from nodes to control plane",
 			from: nodes, to: controlPlane, traffic: traffic{proto: protoTCP, port: portEtcd},
-			kopsRule: "node-to-master-tcp-1-4001 (kops 1.7 to 1.19 with Calico)",
+			kopsRule: "node-to-master-tcp-1-4001, in kops 1.7 to 1.19 with Calico",
 			hint:     "kops 1.20+ blocks etcd from nodes and removes other rules on port 4001, so an etcd-backed Calico cannot work there: use kops's own Calico",
 			source:   srcEtcdLegacy,
 		})
