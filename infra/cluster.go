@@ -150,8 +150,12 @@ func DeployCluster(ctx *pulumi.Context, cfg config.Config, stateStore pulumi.Str
 	info := func(msg string) { _ = ctx.Log.Info(msg, nil) }
 	warn := func(msg string) { _ = ctx.Log.Warn(msg, nil) }
 	manager := func() *kops.Manager {
-		prefix := "kops " + cfg.Cluster.Name + ": "
-		runner := newRunner(cfg, func(stream, line string) { info(prefix + line) })
+		prefix := cfg.Cluster.Name + ": "
+		runner := newRunner(cfg, func(stream, line string) {
+			if strings.TrimSpace(line) != "" {
+				info(prefix + line)
+			}
+		})
 		return &kops.Manager{
 			Runner:     runner,
 			Timeouts:   kops.TimeoutsFromConfig(cfg.Kops),

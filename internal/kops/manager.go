@@ -95,7 +95,7 @@ func (m *Manager) run(ctx context.Context, d Desired, kind callKind, quiet bool,
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	m.logf("kops %s", strings.Join(args, " "))
+	m.logf("$ kops %s", strings.Join(args, " "))
 	return m.Runner.Run(ctx, stdin, args...)
 }
 
