@@ -23,7 +23,8 @@ type newEC2Func func(ctx context.Context, region string) (sgcheck.EC2API, error)
 // clusterReady resolves (the cluster exists and validates). The report is
 // logged as a table and exported as the securityGroupCheck stack output.
 //
-//   - kopscalico:securityGroupCheck off: nothing (no output, no AWS call).
+//   - kopscalico:securityGroupCheck off: nothing exported, no AWS call; the
+//     returned output is an empty map.
 //   - preview: no AWS call; the output is unknown until `pulumi up`.
 //   - warn: missing expectations (and AWS errors) are logged as warnings.
 //   - enforce: they are logged as errors and fail `pulumi up`.
@@ -34,7 +35,7 @@ func checkSecurityGroups(ctx *pulumi.Context, cfg config.Config, clusterReady pu
 	mode := cfg.SecurityGroupCheck
 	switch mode {
 	case config.SGCheckOff:
-		return pulumi.StringMapOutput{}, nil
+		return pulumi.StringMap{}.ToStringMapOutput(), nil
 	case config.SGCheckWarn, config.SGCheckEnforce:
 	default:
 		return pulumi.StringMapOutput{}, fmt.Errorf("%s:%s %q: want enforce, warn or off", config.Namespace, config.KeySecurityGroupCheck, mode)
