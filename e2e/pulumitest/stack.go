@@ -17,7 +17,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -61,6 +60,9 @@ type Options struct {
 	StackName string            // default "e2e"
 	Env       map[string]string // extra environment for the CLI and plugins
 	OpTimeout time.Duration     // default DefaultOpTimeout
+	// Tools the test needs from .tools/bin; default Tools (the CLI and the
+	// Kubernetes provider).
+	Tools []string
 }
 
 // Stack is a stack of an inline program in a temp file backend.
@@ -75,6 +77,8 @@ type Stack struct {
 	t         testing.TB
 	opTimeout time.Duration
 	project   string
+	cmd       command
+	env       map[string]string
 	mu        sync.Mutex
 	ops       int
 }
@@ -96,7 +100,10 @@ func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Sta
 	if o.OpTimeout == 0 {
 		o.OpTimeout = DefaultOpTimeout
 	}
-	tools := controlplane.RequireTools(t, Tools...)
+	if o.Tools == nil {
+		o.Tools = Tools
+	}
+	tools := controlplane.RequireTools(t, append([]string{"pulumi"}, o.Tools...)...)
 	cmd, err := newCommand(tools["pulumi"])
 	if err != nil {
 		t.Fatalf("pulumitest: %v", err)
@@ -147,6 +154,7 @@ func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Sta
 		t.Fatalf("pulumitest: create stack %s: %v", o.StackName, err)
 	}
 	s.Stack = st
+	s.cmd, s.env = cmd, env
 	if len(cfg) > 0 {
 		s.SetConfig(cfg)
 	}
@@ -250,25 +258,27 @@ func (s *Stack) Outputs() auto.OutputMap {
 	return out
 }
 
-// ExportState writes `pulumi stack export` to a file in Dir and returns its
-// path (secrets inside stay encrypted: assert plaintext never appears).
+// ExportState writes `pulumi stack export` (secrets encrypted, unlike the
+// Automation API's Stack.Export, which passes --show-secrets) to a file in
+// Dir and returns its path: assert that no plaintext secret appears in it.
 func (s *Stack) ExportState() string {
 	s.t.Helper()
 	ctx, cancel := s.ctx()
 	defer cancel()
-	dep, err := s.Stack.Export(ctx)
-	if err != nil {
-		s.t.Fatalf("pulumitest: export: %v", err)
+	var env []string
+	for k, v := range s.env {
+		env = append(env, k+"="+v)
 	}
-	b, err := json.MarshalIndent(dep, "", "  ")
+	stdout, stderr, _, err := s.cmd.Run(ctx, s.Stack.Workspace().WorkDir(), nil, nil, nil, env,
+		"stack", "export", "--stack", s.Stack.Name())
 	if err != nil {
-		s.t.Fatalf("pulumitest: encode export: %v", err)
+		s.t.Fatalf("pulumitest: pulumi stack export: %v\n%s", err, stderr)
 	}
 	s.mu.Lock()
 	s.ops++
 	path := filepath.Join(s.Dir, fmt.Sprintf("export-%d.json", s.ops))
 	s.mu.Unlock()
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(stdout), 0o600); err != nil {
 		s.t.Fatalf("pulumitest: %v", err)
 	}
 	return path
