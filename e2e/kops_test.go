@@ -394,3 +394,37 @@ users:
     client-key-data: %[2]s
 `, b64("CERTIFICATE", der), b64("EC PRIVATE KEY", keyDER))
 }
+
+func TestKopsVersionPinMismatchFailsUp(t *testing.T) {
+	s := newKopsScenario(t, "1.34", nil)
+	s.store.SetVersion(t, "1.33.1")
+	var err error
+	calls := s.step("up with kops 1.33 installed and 1.34 pinned", func() { _, err = s.stack.TryUp() })
+	if err == nil || !strings.Contains(err.Error(), "kopscalico:kopsVersion") || !strings.Contains(err.Error(), "1.33.1") {
+		t.Fatalf("err = %v; want a mismatch naming kopscalico:kopsVersion and the installed 1.33.1", err)
+	}
+	if len(calls) != 1 || calls[0].String() != "version" {
+		t.Errorf("calls after the mismatch: %v", kopsdouble.Commands(calls))
+	}
+}
+
+// TestKopsOlderSupportedRelease runs create and convert on kops 1.28, the
+// oldest release the program supports.
+func TestKopsOlderSupportedRelease(t *testing.T) {
+	s := newKopsScenario(t, "1.28", nil)
+	calls := s.step("up on kops 1.28: create", func() { s.stack.Up() })
+	for _, c := range calls {
+		if strings.HasPrefix(c.String(), "create cluster") && !strings.Contains(c.String(), "--control-plane-count 1") {
+			t.Errorf("create on 1.28: %s", c)
+		}
+	}
+	s.converged()
+
+	conv := newKopsScenario(t, "1.28", nil)
+	conv.store.SeedCluster(t, kopsClusterName, "--zones", "eu-west-1a,eu-west-1b", "--networking", "kubenet", "--node-count", "2")
+	calls = conv.step("up on kops 1.28: convert kubenet", func() { conv.stack.Up() })
+	if n := countCalls(calls, "rolling-update cluster "+kopsClusterName+" --yes"); n != 1 {
+		t.Errorf("%d rolls, want 1", n)
+	}
+	conv.converged()
+}
