@@ -52,6 +52,11 @@ func kopsClusterProgram(ctx *pulumi.Context) error {
 	return nil
 }
 
+// kopsStackOptions: the cluster-only program needs the CLI, no provider plugin.
+func kopsStackOptions(stack string) pulumitest.Options {
+	return pulumitest.Options{StackName: stack, Tools: []string{"pulumi"}}
+}
+
 type hostFS struct{}
 
 func (hostFS) IsDir(p string) bool { st, err := os.Stat(p); return err == nil && st.IsDir() }
@@ -96,7 +101,7 @@ func newKopsScenario(t *testing.T, kopsVersion string, extra pulumitest.Config) 
 		cfg[k] = v
 	}
 	s := &kopsScenario{t: t, store: store, kc: kc}
-	s.stack = pulumitest.New(t, kopsClusterProgram, cfg, pulumitest.Options{StackName: "kops"})
+	s.stack = pulumitest.New(t, kopsClusterProgram, cfg, kopsStackOptions("kops"))
 	return s
 }
 
@@ -278,7 +283,7 @@ func TestKopsAlreadyConvertedClusterIsLeftAlone(t *testing.T) {
 	s.store.SeedCluster(t, kopsClusterName, "--zones", "eu-west-1a,eu-west-1b", "--networking", "kubenet", "--node-count", "2")
 	s.stack.Up()
 	// A new stack adopting the same, already converted cluster.
-	other := pulumitest.New(t, kopsClusterProgram, nil, pulumitest.Options{StackName: "adopt"})
+	other := pulumitest.New(t, kopsClusterProgram, nil, kopsStackOptions("adopt"))
 	cfg, err := s.stack.Stack.GetAllConfig(t.Context())
 	if err != nil {
 		t.Fatal(err)
