@@ -289,3 +289,26 @@ func TestDeleteRemovesCluster(t *testing.T) {
 		t.Error("cluster still in the store")
 	}
 }
+
+func TestGossipNamesPerVersion(t *testing.T) {
+	const gossip = "demo.k8s.local"
+	dnsType := func(s *Store) string {
+		spec := s.ClusterSpec(t, gossip)["spec"].(map[string]any)
+		return spec["topology"].(map[string]any)["dns"].(map[string]any)["type"].(string)
+	}
+	s := NewStore(t, "1.34.1")
+	mustRun(t, s, nil, "create", "cluster", "--name", gossip, "--zones", "eu-west-1a")
+	if got := dnsType(s); got != "Public" {
+		t.Errorf("kops 1.34 gossip dns type %q, want Public (gossip)", got)
+	}
+	s = NewStore(t, "1.35.0")
+	mustRun(t, s, nil, "create", "cluster", "--name", gossip, "--zones", "eu-west-1a")
+	if got := dnsType(s); got != "None" {
+		t.Errorf("kops 1.35 gossip dns type %q, want None", got)
+	}
+	s = NewStore(t, "1.37.0")
+	if _, e, code := s.Run(t, nil, "create", "cluster", "--name", gossip, "--zones", "eu-west-1a", "--dns", "public"); code != 1 || !strings.Contains(e, "gossip DNS support was removed in kOps 1.37") {
+		t.Errorf("kops 1.37 gossip: exit %d, %q", code, e)
+	}
+	mustRun(t, s, nil, "create", "cluster", "--name", gossip, "--zones", "eu-west-1a", "--dns", "none")
+}
