@@ -1,32 +1,53 @@
 // Package infra is the Pulumi layer: it wires the stages of one `pulumi up`
 // (config, state store, kops cluster, Kubernetes provider, security-group
-// check, Calico manifest, policies, workloads, probes) and holds no business
-// logic of its own: that lives in internal/ and policies/.
+// check, Calico manifest, policies, workloads, reachability, probes) and holds
+// no business logic of its own: that lives in internal/ and policies/.
 package infra
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/probe"
+	"github.com/kopscalico/kopscalico/internal/sgcheck"
+	"github.com/kopscalico/kopscalico/policies"
 )
+
+// securityGroupCheckOutput is the stack output of the security-group check.
+const securityGroupCheckOutput = "securityGroupCheck"
+
+// DemoNamespace is where the demo workloads and the probes run: the
+// tutorial's namespace, which the policies folder must hold.
+const DemoNamespace = "ns-1"
 
 // Deps are the seams where the program meets the outside world. Program uses
 // DefaultDeps; tests give fakes.
-type Deps struct{}
+type Deps struct {
+	// NewKopsRunner runs the kops CLI for the cluster component's hooks.
+	NewKopsRunner func(cfg config.Config, log func(stream, line string)) kops.Runner
+	// NewEC2 gives the read-only EC2 client of the security-group check.
+	NewEC2 newEC2Func
+	// ProbeReader reads the probe Jobs' verdicts from the cluster.
+	ProbeReader probe.ResultReader
+}
 
 // DefaultDeps are the real kops CLI, EC2 API and Kubernetes API.
-func DefaultDeps() Deps { return Deps{} }
+func DefaultDeps() Deps {
+	return Deps{
+		NewKopsRunner: NewKopsExecRunner,
+		NewEC2:        sgcheck.NewEC2,
+		ProbeReader:   probe.KubeReader{},
+	}
+}
 
 // Program is the one entry point: `pulumi up`, the unit tests and the
 // end-to-end tests (Automation API inline program) all run it.
 func Program(ctx *pulumi.Context) error {
 	return NewProgram(DefaultDeps())(ctx)
-}
-
-// Outputs are the stack outputs, exported in one place.
-type Outputs struct {
-	StateStore pulumi.StringOutput // the KOPS_STATE_STORE value
 }
 
 // NewProgram returns the program with the given seams.
@@ -36,23 +57,61 @@ func NewProgram(deps Deps) pulumi.RunFunc {
 		if err != nil {
 			return err
 		}
-		out, err := build(ctx, cfg, deps)
+		outputs, err := build(ctx, cfg, deps)
 		if err != nil {
 			return err
 		}
-		ctx.Export("stateStore", out.StateStore)
+		for name, value := range outputs {
+			ctx.Export(name, value)
+		}
 		return nil
 	}
 }
 
-// build registers every stage for a validated configuration.
-func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (*Outputs, error) {
-	store, err := deployStateStore(ctx, cfg)
+// build registers every stage for a validated configuration and returns the
+// stack outputs. Everything that can be refused (config, policy files, the
+// reachability model) is checked before the first resource is registered.
+func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (pulumi.Map, error) {
+	outputs := pulumi.Map{}
+	set, err := policies.Load(cfg.Workloads.PoliciesDir)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%s: %w", config.Namespace, config.KeyPoliciesDir, err)
+	}
+	demoNS := ""
+	if cfg.Workloads.Demo {
+		demoNS = DemoNamespace
+		if !set.Owns(demoNS) {
+			return nil, fmt.Errorf("%s:%s=true deploys the demo workloads into namespace %s, but %s has no %s/ folder with its Namespace: add it, or set %s:%s=false",
+				config.Namespace, config.KeyDemoWorkloads, demoNS, cfg.Workloads.PoliciesDir, demoNS, config.Namespace, config.KeyDemoWorkloads)
+		}
+	}
+	reachability, err := reachabilityOutput(reachabilityModel(set, demoNS))
 	if err != nil {
 		return nil, err
 	}
 
+	store, err := deployStateStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	outputs["stateStore"] = store.URL
+
 	kubeconfig := pulumi.ToSecret(pulumi.String(cfg.Cluster.Kubeconfig)).(pulumi.StringOutput)
+	var clusterDeps []pulumi.Resource
+	if cfg.Cluster.Manage {
+		if note := config.GossipNote(cfg.Cluster.Name, mustKopsMinor(cfg)); note != "" {
+			_ = ctx.Log.Warn(note, nil)
+		}
+		cluster, err := DeployCluster(ctx, cfg, store.URL, deps.NewKopsRunner, pulumi.DependsOn(store.Ready))
+		if err != nil {
+			return nil, err
+		}
+		kubeconfig = cluster.Kubeconfig
+		clusterDeps = []pulumi.Resource{cluster}
+		outputs["clusterName"] = cluster.Name
+		outputs["clusterNetworking"] = cluster.Networking
+		outputs["kubeconfig"] = kubeconfig
+	}
 
 	// ClusterIdentifier: the provider is never replaced because its
 	// kubeconfig changed (a renewed admin credential), only when the cluster
@@ -60,10 +119,65 @@ func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (*Outputs, error) 
 	provider, err := kubernetes.NewProvider(ctx, "cluster", &kubernetes.ProviderArgs{
 		Kubeconfig:        kubeconfig,
 		ClusterIdentifier: pulumi.String(cfg.Cluster.Name),
-	})
+	}, pulumi.DependsOn(clusterDeps))
 	if err != nil {
 		return nil, err
 	}
-	_ = provider
-	return &Outputs{StateStore: store.URL}, nil
+
+	// The check waits for the cluster step (the kubeconfig resolves after it).
+	sgReport, err := checkSecurityGroups(ctx, cfg, kubeconfig, deps.NewEC2)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SecurityGroupCheck != config.SGCheckOff {
+		outputs[securityGroupCheckOutput] = sgReport
+	}
+
+	calicoResources, err := deployCalico(ctx, cfg, cfg.Kops.Version, provider, nil)
+	if err != nil {
+		return nil, err
+	}
+
+	deployed, err := deployPolicies(ctx, set, provider)
+	if err != nil {
+		return nil, err
+	}
+	outputs["reachability"] = reachability
+	if !cfg.Workloads.Demo {
+		return outputs, nil
+	}
+	demoResources, err := deployDemo(ctx, demoNS, provider, deployed.NamespaceDeps(demoNS))
+	if err != nil {
+		return nil, err
+	}
+	if !cfg.Workloads.Probes {
+		return outputs, nil
+	}
+	expect, err := policyExpect(set, demoNS)
+	if err != nil {
+		return nil, err
+	}
+	var after []pulumi.Resource
+	after = append(after, deployed.All()...)
+	after = append(after, demoResources...)
+	after = append(after, calicoResources...)
+	table, err := deployProbes(ctx, probeArgs{
+		Namespace:  demoNS,
+		Set:        set,
+		Expect:     expect,
+		Kubeconfig: kubeconfig,
+		Reader:     deps.ProbeReader,
+		DependsOn:  after,
+	}, provider)
+	if err != nil {
+		return nil, err
+	}
+	outputs["probes"] = table
+	return outputs, nil
+}
+
+// mustKopsMinor is the pinned kops minor of a validated configuration.
+func mustKopsMinor(cfg config.Config) int {
+	minor, _ := config.KopsMinor(cfg.Kops.Version)
+	return minor
 }

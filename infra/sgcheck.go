@@ -11,9 +11,6 @@ import (
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 )
 
-// securityGroupCheckOutput is the stack output holding the check's summary:
-// expectation id -> "ok", "skipped: ..." or "missing in <group>: ...".
-const securityGroupCheckOutput = "securityGroupCheck"
 
 // newEC2Func builds the EC2 client for a region (sgcheck.NewEC2, or a fake).
 type newEC2Func func(ctx context.Context, region string) (sgcheck.EC2API, error)
@@ -21,10 +18,12 @@ type newEC2Func func(ctx context.Context, region string) (sgcheck.EC2API, error)
 // checkSecurityGroups checks, read-only, that the cluster's kops security
 // groups and instances carry what Calico cross-subnet needs, once
 // clusterReady resolves (the cluster exists and validates). The report is
-// logged as a table and exported as the securityGroupCheck stack output.
+// logged as a table and returned (the program exports it as the
+// securityGroupCheck stack output: expectation id -> "ok", "skipped: ..." or
+// "missing in <group>: ...").
 //
-//   - kopscalico:securityGroupCheck off: nothing exported, no AWS call; the
-//     returned output is an empty map.
+//   - kopscalico:securityGroupCheck off: no AWS call; the returned output is
+//     an empty map.
 //   - preview: no AWS call; the output is unknown until `pulumi up`.
 //   - warn: missing expectations (and AWS errors) are logged as warnings.
 //   - enforce: they are logged as errors and fail `pulumi up`.
@@ -53,7 +52,6 @@ func checkSecurityGroups(ctx *pulumi.Context, cfg config.Config, clusterReady pu
 	if ctx.DryRun() {
 		_ = ctx.Log.Info(fmt.Sprintf("security-group check (%s) for cluster %s runs at `pulumi up`: preview makes no AWS call", mode, in.ClusterName), nil)
 		out := pulumi.UnsafeUnknownOutput(nil).ApplyT(func(any) map[string]string { return nil }).(pulumi.StringMapOutput)
-		ctx.Export(securityGroupCheckOutput, out)
 		return out, nil
 	}
 
@@ -89,7 +87,6 @@ func checkSecurityGroups(ctx *pulumi.Context, cfg config.Config, clusterReady pu
 	})
 	// The report holds no secret; clusterReady may be (a kubeconfig).
 	out := pulumi.Unsecret(summary).(pulumi.StringMapOutput)
-	ctx.Export(securityGroupCheckOutput, out)
 	return out, nil
 }
 

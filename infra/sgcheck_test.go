@@ -60,6 +60,8 @@ func runSGCheck(t *testing.T, cfg config.Config, factory *ec2Factory, dryRun, wa
 		if err != nil {
 			return err
 		}
+		// As the program does: an exported output that fails fails the run.
+		ctx.Export(securityGroupCheckOutput, out)
 		if wantSummary {
 			res.summary = await[map[string]string](t, out)
 			res.secret = pulumi.IsSecret(out)

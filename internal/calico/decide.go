@@ -53,6 +53,9 @@ func Decide(mode, kopsVersion, manifestPath string) (Decision, error) {
 	if mode == ModeAlways {
 		return Decision{Apply: true, Source: TemplateName, Reason: "kopscalico:calicoUpgradeManifest is always"}, nil
 	}
+	if kopsVersion == "" {
+		return Decision{Reason: "no kops version is pinned (kopscalico:kopsVersion; the cluster is not driven by kops here): auto applies the manifest only on kops 1.7.x; set kopscalico:calicoUpgradeManifest=always to apply it anyway"}, nil
+	}
 	minor, err := kopsMinor(kopsVersion)
 	if err != nil {
 		return Decision{}, err

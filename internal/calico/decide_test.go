@@ -23,6 +23,8 @@ func TestDecide(t *testing.T) {
 		{"never", "1.34", "/tmp/calico.yaml", false, "", "never"},
 		{"auto", "1.34", "/tmp/calico.yaml", true, "file /tmp/calico.yaml", "networking: cni"},
 		{"always", "1.7.1", "/tmp/calico.yaml", true, "file /tmp/calico.yaml", "calicoManifestPath is set"},
+		{"auto", "", "", false, "", "no kops version is pinned"},
+		{"always", "", "", true, TemplateName, "calicoUpgradeManifest is always"},
 	}
 	for _, tt := range tests {
 		d, err := Decide(tt.mode, tt.kops, tt.path)

@@ -1,0 +1,251 @@
+package infra
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/sgcheck"
+)
+
+// noKops fails the test if the program runs kops at all.
+type noKops struct{ t *testing.T }
+
+func (n noKops) Run(_ context.Context, _ []byte, args ...string) ([]byte, error) {
+	n.t.Errorf("kops %s ran", strings.Join(args, " "))
+	return nil, nil
+}
+
+// runProgram runs the whole program under mocks, as preview (dryRun) or up,
+// and returns the stack outputs it produced.
+func runProgram(t *testing.T, cfg map[string]string, dryRun bool, deps Deps) (*recorder, map[string]any, error) {
+	t.Helper()
+	work := t.TempDir()
+	t.Setenv(EnvWorkdir, work)
+	// A kubeconfig cached by an earlier up: preview uses it (the mocks cannot
+	// carry the unknown secret a preview without one gives; the end-to-end
+	// tests cover that case).
+	if err := os.MkdirAll(filepath.Join(work, "dev"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "dev", "kubeconfig"), []byte(adminKubeconfig(t, "calico.dev.example.com")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	outputs := map[string]any{}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		c, err := loadConfig(ctx)
+		if err != nil {
+			return err
+		}
+		outs, err := build(ctx, c, deps)
+		if err != nil {
+			return err
+		}
+		for name, v := range outs {
+			if dryRun && name != "reachability" && name != "stateStore" {
+				continue // unknown at preview
+			}
+			outputs[name] = await[any](t, pulumi.ToOutput(v))
+		}
+		return nil
+	}, pulumi.WithMocks("kopscalico", "dev", rec), withConfig(cfg), func(info *pulumi.RunInfo) { info.DryRun = dryRun })
+	return rec, outputs, err
+}
+
+func previewDeps(t *testing.T) Deps {
+	return Deps{
+		NewKopsRunner: func(config.Config, func(string, string)) kops.Runner { return noKops{t} },
+		NewEC2: func(context.Context, string) (sgcheck.EC2API, error) {
+			t.Error("preview called AWS")
+			return nil, nil
+		},
+	}
+}
+
+func TestPreviewRegistersEveryStageWithoutKopsOrAWS(t *testing.T) {
+	cfg := devConfig()
+	cfg[config.KeySecurityGroupCheck] = "enforce"
+	rec, outputs, err := runProgram(t, cfg, true, previewDeps(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outputs["stateStore"] != "s3://kops-state-calico-dev-example-com" {
+		t.Errorf("stateStore = %v", outputs["stateStore"])
+	}
+
+	cluster := rec.one(t, ClusterType)
+	if got := propString(t, cluster.Inputs, "name"); got != "calico.dev.example.com" {
+		t.Errorf("cluster name input = %q", got)
+	}
+	if deps := strings.Join(cluster.Deps, " "); !strings.Contains(deps, tokPolicy) || !strings.Contains(deps, tokVersioning) {
+		t.Errorf("the cluster does not wait for the state store's settings: %s", deps)
+	}
+
+	prov := rec.one(t, "pulumi:providers:kubernetes")
+	if got := propString(t, prov.Inputs, "clusterIdentifier"); got != "calico.dev.example.com" {
+		t.Errorf("provider clusterIdentifier = %q", got)
+	}
+
+	ns := rec.one(t, "kubernetes:core/v1:Namespace")
+	if !strings.Contains(ns.Provider, "pulumi:providers:kubernetes::cluster::") {
+		t.Errorf("namespace not on the cluster's provider: %q", ns.Provider)
+	}
+	policies := rec.byType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+	if len(policies) != 3 {
+		t.Errorf("want the 3 shipped policies, got %d", len(policies))
+	}
+	if n := len(rec.byType("kubernetes:apps/v1:Deployment")); n != 2 {
+		t.Errorf("want 2 demo Deployments, got %d", n)
+	}
+	if n := len(rec.byType("kubernetes:batch/v1:Job")); n == 0 {
+		t.Error("no probe Jobs")
+	}
+	if n := len(rec.byType("kubernetes:apps/v1:DaemonSet")); n != 0 {
+		t.Errorf("kops 1.34 manages Calico itself; the upgrade manifest must be skipped, got %d DaemonSets", n)
+	}
+
+	reach, _ := outputs["reachability"].(map[string]string)
+	if reach["ns-1/busybox -> ns-1/http-echo 5678/TCP"] != "allow" || reach["ns-1/http-echo -> ns-1/busybox 5678/TCP"] != "deny" {
+		t.Errorf("reachability = %v", reach)
+	}
+}
+
+// copyPolicies copies the shipped policies into a temp dir a test may edit.
+func copyPolicies(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir("../policies", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("../policies", path)
+		if d.IsDir() {
+			if d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if !strings.HasSuffix(path, ".yaml") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func TestReachabilityOutputFollowsPolicyFiles(t *testing.T) {
+	dir := copyPolicies(t)
+	cfg := devConfig()
+	cfg[config.KeyPoliciesDir] = dir
+	_, before, err := runProgram(t, cfg, true, previewDeps(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "ns-1", "allow.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	_, after, err := runProgram(t, cfg, true, previewDeps(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, a := before["reachability"].(map[string]string), after["reachability"].(map[string]string)
+	key := "ns-1/busybox -> ns-1/http-echo 5678/TCP"
+	if b[key] != "allow" || a[key] != "deny" {
+		t.Errorf("%s: before %v, after %v", key, b[key], a[key])
+	}
+	var changed []string
+	for k := range b {
+		if b[k] != a[k] {
+			changed = append(changed, k)
+		}
+	}
+	if len(changed) != 1 {
+		t.Errorf("removing allow.yaml should change exactly one case, changed %v", changed)
+	}
+}
+
+func TestBadPolicyFileRefusedBeforeAnythingIsRegistered(t *testing.T) {
+	dir := copyPolicies(t)
+	bad := "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: wrong-ns\n  namespace: ns-2\nspec:\n  podSelector: {}\n"
+	if err := os.WriteFile(filepath.Join(dir, "ns-1", "wrong.yaml"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := devConfig()
+	cfg[config.KeyPoliciesDir] = dir
+	rec, _, err := runProgram(t, cfg, true, previewDeps(t))
+	if err == nil || !strings.Contains(err.Error(), "wrong.yaml") || !strings.Contains(err.Error(), "kopscalico:policiesDir") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(rec.resources) != 0 {
+		t.Errorf("%d resources registered before the bad file was refused", len(rec.resources))
+	}
+}
+
+func TestDemoNeedsItsNamespace(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "team-a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ns := "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n"
+	if err := os.WriteFile(filepath.Join(dir, "team-a", "namespace.yaml"), []byte(ns), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := devConfig()
+	cfg[config.KeyPoliciesDir] = dir
+	rec, _, err := runProgram(t, cfg, true, previewDeps(t))
+	if err == nil || !strings.Contains(err.Error(), "kopscalico:demoWorkloads") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(rec.resources) != 0 {
+		t.Errorf("%d resources registered", len(rec.resources))
+	}
+	cfg[config.KeyDemoWorkloads] = "false"
+	cfg[config.KeyProbes] = "false"
+	rec, _, err = runProgram(t, cfg, true, previewDeps(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.byType("kubernetes:apps/v1:Deployment")); n != 0 {
+		t.Errorf("demo off, still %d Deployments", n)
+	}
+}
+
+func TestUnmanagedClusterRunsNoKopsAndKeepsKubeconfigSecret(t *testing.T) {
+	cfg := map[string]string{
+		config.KeyManageCluster:      "false",
+		config.KeyKubeconfig:         "apiVersion: v1\nkind: Config\n# token: s3cr3t\n",
+		config.KeyClusterName:        "local",
+		config.KeyStateStore:         "file:///tmp/kops-state",
+		config.KeySecurityGroupCheck: "off",
+		config.KeyProbes:             "false",
+		config.KeyPoliciesDir:        "../policies",
+	}
+	rec, outputs, err := runProgram(t, cfg, false, previewDeps(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.byType(ClusterType)); n != 0 {
+		t.Errorf("unmanaged cluster registered %d kops components", n)
+	}
+	if _, ok := outputs["kubeconfig"]; ok {
+		t.Error("an unmanaged cluster's kubeconfig is the user's; it must not be exported")
+	}
+	prov := rec.one(t, "pulumi:providers:kubernetes")
+	if !prov.Inputs["kubeconfig"].IsSecret() {
+		t.Error("the provider's kubeconfig input is not secret")
+	}
+}
