@@ -11,7 +11,6 @@ import (
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 )
 
-
 // newEC2Func builds the EC2 client for a region (sgcheck.NewEC2, or a fake).
 type newEC2Func func(ctx context.Context, region string) (sgcheck.EC2API, error)
 
