@@ -120,7 +120,7 @@ func desiredFromInputs(props resource.PropertyMap) (kops.Desired, error) {
 	if props == nil {
 		return d, errors.New("the kops cluster hook got no inputs")
 	}
-	b, err := json.Marshal(props.Mappable())
+	b, err := json.Marshal(plainValue(resource.NewObjectProperty(props)))
 	if err != nil {
 		return d, err
 	}
@@ -128,6 +128,30 @@ func desiredFromInputs(props resource.PropertyMap) (kops.Desired, error) {
 		return d, fmt.Errorf("decode kops cluster inputs: %w", err)
 	}
 	return d, nil
+}
+
+// plainValue is v as plain Go values, secrets unwrapped (the hook needs the
+// values; nothing here is logged).
+func plainValue(v resource.PropertyValue) any {
+	switch {
+	case v.IsSecret():
+		return plainValue(v.SecretValue().Element)
+	case v.IsOutput():
+		return plainValue(v.OutputValue().Element)
+	case v.IsObject():
+		m := map[string]any{}
+		for k, e := range v.ObjectValue() {
+			m[string(k)] = plainValue(e)
+		}
+		return m
+	case v.IsArray():
+		var a []any
+		for _, e := range v.ArrayValue() {
+			a = append(a, plainValue(e))
+		}
+		return a
+	}
+	return v.Mappable()
 }
 
 // DeployCluster registers the kops cluster component and its hooks, and

@@ -227,3 +227,22 @@ func (h *hookRecorder) NewResource(args pulumi.MockResourceArgs) (string, resour
 	}
 	return h.recorder.NewResource(args)
 }
+
+func TestDesiredFromInputsUnwrapsSecrets(t *testing.T) {
+	props := resource.PropertyMap{
+		"name":       resource.NewStringProperty("calico.dev.example.com"),
+		"stateStore": resource.MakeSecret(resource.NewStringProperty("s3://dev-kops-state")),
+		"nodeCount":  resource.NewNumberProperty(3),
+		"zones":      resource.NewArrayProperty([]resource.PropertyValue{resource.NewStringProperty("eu-west-1a")}),
+	}
+	d, err := desiredFromInputs(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.StateStore != "s3://dev-kops-state" || d.NodeCount != 3 || len(d.Zones) != 1 || d.Name != "calico.dev.example.com" {
+		t.Errorf("decoded %+v", d)
+	}
+	if _, err := desiredFromInputs(nil); err == nil {
+		t.Error("nil inputs accepted")
+	}
+}
