@@ -133,8 +133,6 @@ func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Sta
 	for k, v := range o.Env {
 		env[k] = v
 	}
-	// The in-process program reads the passphrase too (secrets in config).
-	t.Setenv("PULUMI_CONFIG_PASSPHRASE", Passphrase)
 
 	ctx, cancel := context.WithTimeout(context.Background(), o.OpTimeout)
 	defer cancel()
