@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -291,4 +292,94 @@ func policiesWrite(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// probeLogReplayer answers with recorded probe logs from internal/probe/testdata.
+type probeLogReplayer struct {
+	mu    sync.Mutex
+	files map[string]string // probe name -> log file
+	calls int
+}
+
+func (r *probeLogReplayer) set(files map[string]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.files = files
+}
+
+func (r *probeLogReplayer) ReadResults(_ context.Context, _, _ string, names []string) (map[string]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	out := map[string]string{}
+	for _, n := range names {
+		if f, ok := r.files[n]; ok {
+			b, err := os.ReadFile(filepath.Join("..", "internal", "probe", "testdata", f))
+			if err != nil {
+				return nil, err
+			}
+			out[n] = string(b)
+		}
+	}
+	return out, nil
+}
+
+// TestProbesThroughTheEngine: probes on, through the real engine and
+// provider. kwok completes the probe Jobs (no container runs here, so there is
+// no log), and the reader replays recorded probe logs: a disagreeing verdict
+// fails `up` with the table, agreeing ones pass, and a second up changes
+// nothing.
+func TestProbesThroughTheEngine(t *testing.T) {
+	cp := controlplane.Start(t)
+	work := t.TempDir()
+	policiesDir := filepath.Join(work, "policies")
+	policiesCopyDir(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(policiesDir, "ns-1"))
+	stateStore := filepath.Join(work, "kops-state")
+	if err := os.Mkdir(stateStore, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	reader := &probeLogReplayer{files: map[string]string{
+		"probe-busybox-to-http-echo":  "busybox-allowed.log",
+		"probe-stranger-to-http-echo": "stranger-allowed.log",
+	}}
+	key := func(k string) string { return config.Namespace + ":" + k }
+	deps := infra.DefaultDeps()
+	deps.ProbeReader = reader
+	s := pulumitest.New(t, infra.NewProgram(deps), pulumitest.Config{
+		key(config.KeyManageCluster):      pulumitest.Plain("false"),
+		key(config.KeyKubeconfig):         pulumitest.Secret(string(cp.KubeconfigBytes())),
+		key(config.KeyClusterName):        pulumitest.Plain("e2e.example.com"),
+		key(config.KeyStateStore):         pulumitest.Plain("file://" + stateStore),
+		key(config.KeySecurityGroupCheck): pulumitest.Plain(config.SGCheckOff),
+		key(config.KeyPoliciesDir):        pulumitest.Plain(policiesDir),
+	})
+	_, err := s.TryUp()
+	if err == nil {
+		t.Fatal("up passed although the stranger got through")
+	}
+	for _, want := range []string{"probe-stranger-to-http-echo", "blocked", "<- differs"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("up error lacks %q:\n%v", want, err)
+		}
+	}
+	if jobs, err := cp.Client.BatchV1().Jobs("ns-1").List(context.Background(), metav1.ListOptions{}); err != nil {
+		t.Errorf("list probe Jobs: %v", err)
+	} else if len(jobs.Items) != 2 {
+		t.Errorf("probe Jobs in ns-1: %d, want 2 (created and completed before the verdicts were read)", len(jobs.Items))
+	}
+
+	reader.set(map[string]string{
+		"probe-busybox-to-http-echo":  "busybox-allowed.log",
+		"probe-stranger-to-http-echo": "stranger-blocked.log",
+	})
+	res := s.Up()
+	if table, _ := res.Outputs["probes"].Value.(string); !strings.Contains(table, "probe-stranger-to-http-echo") {
+		t.Errorf("probes output = %v", res.Outputs["probes"])
+	}
+	s.Preview(optpreview.ExpectNoChanges())
+	if reader.calls < 2 {
+		t.Errorf("the reader was called %d times, want once per up", reader.calls)
+	}
+	s.Destroy()
 }
