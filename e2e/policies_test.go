@@ -378,8 +378,11 @@ func TestProbesThroughTheEngine(t *testing.T) {
 		t.Errorf("probes output = %v", res.Outputs["probes"])
 	}
 	s.Preview(optpreview.ExpectNoChanges())
-	if reader.calls < 2 {
-		t.Errorf("the reader was called %d times, want once per up", reader.calls)
+	reader.mu.Lock()
+	calls := reader.calls
+	reader.mu.Unlock()
+	if calls < 2 {
+		t.Errorf("the reader was called %d times, want once per up", calls)
 	}
 	s.Destroy()
 }
