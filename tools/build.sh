@@ -18,10 +18,11 @@ export GOFLAGS="-mod=mod ${GOFLAGS:-}"
 PARALLEL="${TOOLS_BUILD_P:-$(nproc 2>/dev/null || echo 2)}"
 
 PULUMI_VERSION=v3.274.1
+K8S_PROVIDER_MODULE=v4.0.0-20260115033456-f47bc2d6f199  # github.com/pulumi/pulumi-kubernetes/provider/v4
 K8S_PROVIDER_VERSION=4.32.0   # what the provider reports; = the program's pulumi-kubernetes sdk
 KUBE_VERSION=v1.36.3
 ETCD_VERSION=v3.6.16
-KWOK_VERSION=v0.7.0
+KWOK_VERSION=v0.8.0
 ACTIONLINT_VERSION=v1.7.12
 
 log() { printf '[tools] %s\n' "$*" >&2; }
@@ -31,6 +32,15 @@ stamp_of() {
   local dir="$1"; shift
   { go env GOVERSION; echo "$*"; cat "$dir/go.mod" "$dir/go.sum" 2>/dev/null; \
     find "$dir" -name '*.go' -print0 2>/dev/null | sort -z | xargs -0 cat 2>/dev/null; } | sha256sum | cut -d' ' -f1
+}
+
+# pinned <module dir> <module> <version>: fail when the tool module's go.mod
+# does not pin the version this script names (bump both together).
+pinned() {
+  if ! grep -Eq "^[[:space:]]*(require[[:space:]]+)?$2 $3([[:space:]]|\$)" "$1/go.mod"; then
+    echo "tools/build.sh: $1/go.mod does not require $2 $3; update one of them (cd $1 && go get $2@$3 && go mod tidy)" >&2
+    exit 1
+  fi
 }
 
 # build_tool <name> <module dir> <recipe> <command...>
@@ -52,6 +62,7 @@ build_tool() {
 go_mod_dir() { (cd "$1" && go list -m -f '{{.Dir}}' "$2"); }
 
 build_pulumi() {
+  pinned "$TOOLS/pulumi" github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"
   build_tool pulumi "$TOOLS/pulumi" "pulumi $PULUMI_VERSION" \
     go build -p "$PARALLEL" -o "$BIN/pulumi" \
       -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
@@ -60,6 +71,7 @@ build_pulumi() {
 
 build_k8s_provider() {
   local dir="$TOOLS/k8sprovider"
+  pinned "$dir" github.com/pulumi/pulumi-kubernetes/provider/v4 "$K8S_PROVIDER_MODULE"
   build_tool pulumi-resource-kubernetes "$dir" "pulumi-resource-kubernetes $K8S_PROVIDER_VERSION" \
     bash -c '
       set -euo pipefail
@@ -72,6 +84,7 @@ build_k8s_provider() {
 }
 
 build_etcd() {
+  pinned "$TOOLS/etcd" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
   build_tool etcd "$TOOLS/etcd" "etcd $ETCD_VERSION" \
     go build -p "$PARALLEL" -o "$BIN/etcd" -ldflags "-s -w" .
 }
@@ -80,6 +93,7 @@ build_kube() {
   local cmd="$1"
   local vp=k8s.io/component-base/version
   local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
+  pinned "$TOOLS/kube" k8s.io/kubernetes "$KUBE_VERSION"
   build_tool "$cmd" "$TOOLS/kube" "$cmd $KUBE_VERSION" \
     go build -p "$PARALLEL" -o "$BIN/$cmd" \
       -ldflags "-s -w -X $vp.gitVersion=$KUBE_VERSION -X $vp.gitMajor=1 -X $vp.gitMinor=$minor -X $vp.gitTreeState=clean -X $vp.buildDate=1970-01-01T00:00:00Z" \
@@ -87,6 +101,7 @@ build_kube() {
 }
 
 build_kwok() {
+  pinned "$TOOLS/kwok" sigs.k8s.io/kwok "$KWOK_VERSION"
   build_tool kwok "$TOOLS/kwok" "kwok $KWOK_VERSION" \
     go build -p "$PARALLEL" -o "$BIN/kwok" -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok
   # The stages that make kwok play the kubelet: nodes go Ready and keep their
@@ -100,6 +115,7 @@ build_kwok() {
 }
 
 build_actionlint() {
+  pinned "$TOOLS/actionlint" github.com/rhysd/actionlint "$ACTIONLINT_VERSION"
   build_tool actionlint "$TOOLS/actionlint" "actionlint $ACTIONLINT_VERSION" \
     go build -p "$PARALLEL" -o "$BIN/actionlint" \
       -ldflags "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" \
