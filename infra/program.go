@@ -99,9 +99,6 @@ func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (pulumi.Map, error
 	kubeconfig := pulumi.ToSecret(pulumi.String(cfg.Cluster.Kubeconfig)).(pulumi.StringOutput)
 	var clusterDeps []pulumi.Resource
 	if cfg.Cluster.Manage {
-		if note := config.GossipNote(cfg.Cluster.Name, mustKopsMinor(cfg)); note != "" {
-			_ = ctx.Log.Warn(note, nil)
-		}
 		cluster, err := DeployCluster(ctx, cfg, store.URL, deps.NewKopsRunner, pulumi.DependsOn(store.Ready))
 		if err != nil {
 			return nil, err
@@ -174,10 +171,4 @@ func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (pulumi.Map, error
 	}
 	outputs["probes"] = table
 	return outputs, nil
-}
-
-// mustKopsMinor is the pinned kops minor of a validated configuration.
-func mustKopsMinor(cfg config.Config) int {
-	minor, _ := config.KopsMinor(cfg.Kops.Version)
-	return minor
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"regexp"
@@ -14,7 +13,6 @@ import (
 const (
 	MinKopsMinor          = 7
 	MaxKopsMinor          = 36
-	GossipDNSNoneMinor    = 35 // .k8s.local becomes a DNS-none cluster
 	GossipRemovedMinor    = 37 // .k8s.local refused
 	gossipSuffix          = ".k8s.local"
 	worldIPv4, worldIPv6  = "0.0.0.0/0", "::/0"
@@ -172,22 +170,6 @@ func validateClusterName(name, zone string, kopsMinor int, minorKnown bool) erro
 		return keyErr(KeyDNSZone, zone, "cluster name %q is not inside this zone: use a zone that is a suffix of the name", name)
 	}
 	return nil
-}
-
-// IsGossip reports whether a cluster name is a gossip (.k8s.local) name.
-func IsGossip(name string) bool { return strings.HasSuffix(name, gossipSuffix) }
-
-// GossipNote explains what a gossip name means for the pinned kops minor, or
-// is empty for a DNS name.
-func GossipNote(name string, kopsMinor int) string {
-	if !IsGossip(name) {
-		return ""
-	}
-	if kopsMinor >= GossipDNSNoneMinor {
-		return fmt.Sprintf("%s is a gossip (.k8s.local) name: kops 1.%d creates it as a DNS-none cluster (no gossip, no Route53), and kops 1.%d refuses such names; plan a move to a name in a Route53 zone (%s:%s)",
-			name, kopsMinor, GossipRemovedMinor, Namespace, KeyDNSZone)
-	}
-	return fmt.Sprintf("%s is a gossip (.k8s.local) name: from kops 1.%d such names become DNS-none clusters and kops 1.%d refuses them", name, GossipDNSNoneMinor, GossipRemovedMinor)
 }
 
 func validateRegion(region string) error {
