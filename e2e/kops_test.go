@@ -310,7 +310,7 @@ func TestKopsFailureAtEachStepConverges(t *testing.T) {
 		{name: "create", fail: kopsdouble.Failure{Command: "create cluster"}},
 		{name: "replace", fail: kopsdouble.Failure{Command: "replace"}},
 		{name: "update", fail: kopsdouble.Failure{Command: "update cluster", ArgsContain: "--yes"}},
-		{name: "validate", fail: kopsdouble.Failure{Command: "validate cluster", Exit: 2}},
+		{name: "validate", fail: kopsdouble.Failure{Command: "validate cluster", Exit: 1}},
 		{name: "convert-update", seed: true, fail: kopsdouble.Failure{Command: "update cluster", ArgsContain: "--yes"}},
 		{name: "convert-export", seed: true, fail: kopsdouble.Failure{Command: "export kubecfg"}},
 		{name: "convert-roll", seed: true, fail: kopsdouble.Failure{Command: "rolling-update cluster", ArgsContain: "--yes"}},

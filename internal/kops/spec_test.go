@@ -82,6 +82,10 @@ func TestCalicoNetworkingByVersion(t *testing.T) {
 func TestConvertKubenetClusters(t *testing.T) {
 	for _, tc := range []struct{ file, version string }{
 		{"kubenet-1.28.yaml", "1.28"},
+		// Printed by a real kops 1.34.3 (`kops create cluster --networking
+		// kubenet --dns none`, then `kops get cluster -o yaml`); only the
+		// local channel and store paths were replaced.
+		{"kubenet-1.34-real.yaml", "1.34"},
 		{"kubenet-1.36.yaml", "1.36"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

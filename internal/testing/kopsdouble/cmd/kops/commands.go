@@ -84,8 +84,8 @@ func (d *double) getCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := d.mustGetCluster(name); err != nil {
-				return err
+			if !d.exists(name) {
+				return fmt.Errorf("error fetching cluster %q: Cluster.kops.k8s.io %q not found", name, name)
 			}
 			all, err := d.instanceGroups(name)
 			if err != nil {

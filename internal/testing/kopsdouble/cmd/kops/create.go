@@ -281,6 +281,17 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 		"spec":       spec,
 	}
 	ig := func(igName, role, machineType string, size int, subnets []string) map[string]any {
+		spec := map[string]any{
+			"image":       d.image(),
+			"machineType": machineType,
+			"maxSize":     size,
+			"minSize":     size,
+			"role":        role,
+			"subnets":     toAny(subnets),
+		}
+		if d.ver.atLeast(1, 36) { // kops 1.34 does not write nodeLabels, 1.36 does
+			spec["nodeLabels"] = map[string]any{"kops.k8s.io/instancegroup": igName}
+		}
 		return map[string]any{
 			"apiVersion": "kops.k8s.io/v1alpha2",
 			"kind":       "InstanceGroup",
@@ -289,15 +300,7 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 				"labels":            map[string]any{"kops.k8s.io/cluster": name},
 				"name":              igName,
 			},
-			"spec": map[string]any{
-				"image":       d.image(),
-				"machineType": machineType,
-				"maxSize":     size,
-				"minSize":     size,
-				"nodeLabels":  map[string]any{"kops.k8s.io/instancegroup": igName},
-				"role":        role,
-				"subnets":     toAny(subnets),
-			},
+			"spec": spec,
 		}
 	}
 	cpSize := o.controlPlaneSize

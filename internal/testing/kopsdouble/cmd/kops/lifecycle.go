@@ -168,11 +168,13 @@ func (d *double) validateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Like kops: every error comes back as "validation failed: ...",
+			// exit 1 (cmd/kops/validate_cluster.go).
 			if err := d.mustGetCluster(name); err != nil {
-				return err
+				return fmt.Errorf("validation failed: %v", err)
 			}
 			if _, err := d.kubeconfigFor(kubeconfig); err != nil {
-				return fmt.Errorf("cannot load kubecfg settings for %q: %v", name, err)
+				return fmt.Errorf("validation failed: cannot load kubecfg settings for %q: %v", name, err)
 			}
 			fmt.Fprintf(d.stdout, "Validating cluster %s\n\n", name)
 			igs, err := d.instanceGroups(name)
@@ -199,9 +201,10 @@ func (d *double) validateCommand() *cobra.Command {
 			if len(failures) > 0 {
 				fmt.Fprintf(d.stdout, "\nVALIDATION ERRORS\nKIND\tNAME\tMESSAGE\n%s\n\nValidation Failed\n", strings.Join(failures, "\n"))
 				if wait > 0 {
-					return &exitError{2, errors.New("validation failed: wait time exceeded during validation")}
+					d.klogWarn("(will retry): cluster not yet healthy")
+					return errors.New("validation failed: wait time exceeded during validation")
 				}
-				return &exitError{2, errors.New("validation failed: cluster not yet healthy")}
+				return errors.New("validation failed: cluster not yet healthy")
 			}
 			fmt.Fprintf(d.stdout, "\nYour cluster %s is ready\n", name)
 			return nil

@@ -23,14 +23,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// exitError carries an exit code other than 1 (validate uses 2).
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-
 // silentExit is a failure whose stderr was already written (injected).
 type silentExit struct{ code int }
 
@@ -91,13 +83,9 @@ func (d *double) main(args []string) int {
 	code := 0
 	if err != nil {
 		var se *silentExit
-		var ee *exitError
-		switch {
-		case errors.As(err, &se):
+		if errors.As(err, &se) {
 			code = se.code
-		case errors.As(err, &ee):
-			code = ee.code
-		default:
+		} else {
 			code = 1
 		}
 	}
@@ -428,6 +416,11 @@ func (d *double) mustGetCluster(name string) error {
 func (d *double) klog(format string, args ...any) {
 	now := time.Now()
 	fmt.Fprintf(d.stderr, "I%s %7d double.go:1] %s\n", now.Format("0102 15:04:05.000000"), os.Getpid(), fmt.Sprintf(format, args...))
+}
+
+func (d *double) klogWarn(format string, args ...any) {
+	now := time.Now()
+	fmt.Fprintf(d.stderr, "W%s %7d double.go:1] %s\n", now.Format("0102 15:04:05.000000"), os.Getpid(), fmt.Sprintf(format, args...))
 }
 
 func validCIDR(c string) bool {
