@@ -119,7 +119,7 @@ func (m *Manager) CheckVersion(ctx context.Context, d Desired) (Version, error) 
 	}
 	out, err := m.run(ctx, d, callCommand, false, nil, "version")
 	if err != nil {
-		return Version{}, fmt.Errorf("kops version: %w", err)
+		return Version{}, fmt.Errorf("checking the kops version: %w", err)
 	}
 	got, err := ParseVersionOutput(string(out))
 	if err != nil {
@@ -140,7 +140,7 @@ func (m *Manager) getCluster(ctx context.Context, d Desired) (spec []byte, found
 		if isNotFound(err) {
 			return nil, false, nil
 		}
-		return nil, false, fmt.Errorf("kops get cluster %s: %w", d.Name, err)
+		return nil, false, fmt.Errorf("reading cluster %s: %w", d.Name, err)
 	}
 	return out, true, nil
 }
@@ -175,7 +175,7 @@ func (m *Manager) create(ctx context.Context, d Desired) (Outcome, error) {
 		m.warnf("%s", note)
 	}
 	if _, err := m.run(ctx, d, callCommand, false, nil, args...); err != nil {
-		return o, fmt.Errorf("kops create cluster %s: %w", d.Name, err)
+		return o, fmt.Errorf("creating cluster %s: %w", d.Name, err)
 	}
 	o.Created = true
 	// The spec is in the state store, nothing runs yet: set Calico
@@ -194,12 +194,12 @@ func (m *Manager) create(ctx context.Context, d Desired) (Outcome, error) {
 	if conv.Changed() {
 		m.logf("setting %s", strings.Join(conv.Changes, "; "))
 		if _, err := m.run(ctx, d, callCommand, false, conv.YAML, "replace", "-f", "-"); err != nil {
-			return o, fmt.Errorf("kops replace cluster %s: %w", d.Name, err)
+			return o, fmt.Errorf("writing the spec of cluster %s: %w", d.Name, err)
 		}
 		o.Converted, o.Changes = true, conv.Changes
 	}
 	if _, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", d.Name, "--yes", m.adminFlag()); err != nil {
-		return o, fmt.Errorf("kops update cluster %s: %w", d.Name, err)
+		return o, fmt.Errorf("applying cluster %s: %w", d.Name, err)
 	}
 	o.Applied = true
 	return o, m.validate(ctx, d)
@@ -224,14 +224,14 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 	if conv.Changed() {
 		m.logf("converting cluster %s: %s", d.Name, strings.Join(conv.Changes, "; "))
 		if _, err := m.run(ctx, d, callCommand, false, conv.YAML, "replace", "-f", "-"); err != nil {
-			return o, fmt.Errorf("kops replace cluster %s: %w", d.Name, err)
+			return o, fmt.Errorf("writing the spec of cluster %s: %w", d.Name, err)
 		}
 		o.Converted = true
 		o.Changes = append(o.Changes, conv.Changes...)
 	}
 	igYAML, err := m.run(ctx, d, callCommand, true, nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml")
 	if err != nil {
-		return o, fmt.Errorf("kops get instancegroups %s: %w", d.Name, err)
+		return o, fmt.Errorf("reading the instance groups of cluster %s: %w", d.Name, err)
 	}
 	igs, err := ReconcileInstanceGroups(igYAML, d)
 	if err != nil {
@@ -240,7 +240,7 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 	if igs.Changed() {
 		m.logf("resizing cluster %s: %s", d.Name, strings.Join(igs.Changes, "; "))
 		if _, err := m.run(ctx, d, callCommand, false, igs.YAML, "replace", "-f", "-"); err != nil {
-			return o, fmt.Errorf("kops replace instancegroups %s: %w", d.Name, err)
+			return o, fmt.Errorf("writing the instance groups of cluster %s: %w", d.Name, err)
 		}
 		o.Resized = true
 		o.Changes = append(o.Changes, igs.Changes...)
@@ -252,10 +252,10 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 		// `replace` and `update --yes`: ask kops (a dry run changes nothing).
 		out, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", d.Name)
 		if err != nil {
-			return o, fmt.Errorf("kops update cluster %s (dry run): %w", d.Name, err)
+			return o, fmt.Errorf("asking kops what cluster %s has left to apply: %w", d.Name, err)
 		}
 		if apply, err = UpdatePending(string(out)); err != nil {
-			return o, fmt.Errorf("kops update cluster %s: %w", d.Name, err)
+			return o, fmt.Errorf("applying cluster %s: %w", d.Name, err)
 		}
 	}
 	if apply {
@@ -263,7 +263,7 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 		// to, and without --admin that entry has no credential; the cached
 		// kubeconfig is kept by EnsureKubeconfig instead.
 		if _, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", d.Name, "--yes", "--create-kube-config=false"); err != nil {
-			return o, fmt.Errorf("kops update cluster %s: %w", d.Name, err)
+			return o, fmt.Errorf("applying cluster %s: %w", d.Name, err)
 		}
 		o.Applied = true
 	}
@@ -273,16 +273,16 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 	}
 	out, err := m.run(ctx, d, callCommand, false, nil, "rolling-update", "cluster", d.Name)
 	if err != nil {
-		return o, fmt.Errorf("kops rolling-update cluster %s (dry run): %w", d.Name, err)
+		return o, fmt.Errorf("asking kops which instances of cluster %s need a roll: %w", d.Name, err)
 	}
 	plan, err := ParseRollingUpdate(string(out))
 	if err != nil {
-		return o, fmt.Errorf("kops rolling-update cluster %s: %w", d.Name, err)
+		return o, fmt.Errorf("rolling cluster %s: %w", d.Name, err)
 	}
 	if plan.NeedsRoll() {
 		m.logf("rolling instance groups of %s: %s", d.Name, strings.Join(plan.Pending(), ", "))
 		if _, err := m.run(ctx, d, callRoll, false, nil, "rolling-update", "cluster", d.Name, "--yes"); err != nil {
-			return o, fmt.Errorf("kops rolling-update cluster %s: %w", d.Name, err)
+			return o, fmt.Errorf("rolling cluster %s: %w", d.Name, err)
 		}
 		o.Rolled = true
 	}
@@ -295,7 +295,7 @@ func (m *Manager) validate(ctx context.Context, d Desired) error {
 		wait = 10 * time.Minute
 	}
 	if _, err := m.run(ctx, d, callValidate, false, nil, "validate", "cluster", "--name", d.Name, "--wait", wait.String()); err != nil {
-		return fmt.Errorf("kops validate cluster %s: %w", d.Name, err)
+		return fmt.Errorf("validating cluster %s: %w", d.Name, err)
 	}
 	return nil
 }
@@ -340,7 +340,7 @@ func (m *Manager) Delete(ctx context.Context, d Desired) error {
 		if isNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("kops delete cluster %s: %w", d.Name, err)
+		return fmt.Errorf("deleting cluster %s: %w", d.Name, err)
 	}
 	return nil
 }
@@ -397,7 +397,7 @@ func (m *Manager) ExportKubeconfig(ctx context.Context, d Desired, path string, 
 	}
 	if _, err := m.run(ctx, d, callCommand, false, nil, "export", "kubecfg", d.Name, admin, "--kubeconfig", tmp); err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("kops export kubecfg %s: %w", d.Name, err)
+		return fmt.Errorf("exporting the kubeconfig of cluster %s: %w", d.Name, err)
 	}
 	if err := os.Chmod(tmp, 0o600); err != nil {
 		return fmt.Errorf("kops export kubecfg %s succeeded but wrote no kubeconfig: %w", d.Name, err)

@@ -243,7 +243,7 @@ func TestEnsureFailureCarriesStderr(t *testing.T) {
 		"create cluster": fail(1, "Error: error building cluster: no credentials"),
 	}}
 	_, err := newManager(t, k).Ensure(context.Background(), desired("1.34"))
-	if err == nil || !strings.Contains(err.Error(), "no credentials") || !strings.Contains(err.Error(), "kops create cluster demo.example.com") {
+	if err == nil || !strings.Contains(err.Error(), "no credentials") || !strings.HasPrefix(err.Error(), "creating cluster demo.example.com: ") {
 		t.Errorf("err = %v", err)
 	}
 }

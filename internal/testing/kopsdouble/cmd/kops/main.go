@@ -79,8 +79,15 @@ func (d *double) main(args []string) int {
 	root.SetArgs(args)
 	root.SetOut(d.stdout)
 	root.SetErr(d.stderr)
+	// Errors are printed here, like cobra does ("Error: ..."), except an
+	// injected failure, whose stderr was already written.
+	root.SilenceErrors = true
 	err := root.Execute()
 	code := 0
+	var injected *silentExit
+	if err != nil && !errors.As(err, &injected) {
+		fmt.Fprintln(d.stderr, "Error: "+err.Error())
+	}
 	if err != nil {
 		var se *silentExit
 		if errors.As(err, &se) {
