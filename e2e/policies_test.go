@@ -327,8 +327,8 @@ func (r *probeLogReplayer) ReadResults(_ context.Context, _, _ string, names []s
 // TestProbesThroughTheEngine: probes on, through the real engine and
 // provider. kwok completes the probe Jobs (no container runs here, so there is
 // no log), and the reader replays recorded probe logs: a disagreeing verdict
-// fails `up` with the table, agreeing ones pass, and a second up changes
-// nothing.
+// fails `up` with the table, agreeing ones pass, a second up changes
+// nothing, and a policy edit replaces the probe Jobs so they run again.
 func TestProbesThroughTheEngine(t *testing.T) {
 	cp := controlplane.Start(t)
 	work := t.TempDir()
@@ -378,10 +378,16 @@ func TestProbesThroughTheEngine(t *testing.T) {
 		t.Errorf("probes output = %v", res.Outputs["probes"])
 	}
 	s.Preview(optpreview.ExpectNoChanges())
+
+	// A policy edit reruns the probes: the Jobs are replaced, nothing else.
+	allow := filepath.Join(policiesDir, "ns-1", "allow.yaml")
+	policiesWrite(t, allow, policiesRead(t, allow)+"      ports:\n        - protocol: TCP\n          port: 5678\n")
+	assertUpChanges(t, "edit allow.yaml with probes on", s.Up(), map[string]int{"update": 1, "replace": 2})
+
 	reader.mu.Lock()
 	calls := reader.calls
 	reader.mu.Unlock()
-	if calls < 2 {
+	if calls < 3 {
 		t.Errorf("the reader was called %d times, want once per up", calls)
 	}
 	s.Destroy()
