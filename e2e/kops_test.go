@@ -195,28 +195,7 @@ func TestKopsClusterLifecycle(t *testing.T) {
 	if len(secrets) != 2 {
 		t.Fatalf("test kubeconfig has %d credentials", len(secrets))
 	}
-	files := 0
-	err := filepath.WalkDir(s.stack.BackendDir(), func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if strings.Contains(path, filepath.Join(".pulumi", "stacks")) {
-			files++
-		}
-		for _, secret := range secrets {
-			if strings.Contains(string(b), secret) {
-				t.Errorf("%s holds a kubeconfig credential (%.12s…) in plaintext", path, secret)
-			}
-		}
-		return nil
-	})
-	if err != nil || files == 0 {
-		t.Fatalf("reading the backend's stack files: %d files, %v", files, err)
-	}
+	assertNoPlaintext(t, s.stack.BackendDir(), secrets)
 
 	calls = s.step("up again, nothing changed", func() { s.stack.Up() })
 	if m := kopsdouble.Mutating(calls); len(m) != 0 {
@@ -432,4 +411,32 @@ func TestKopsOlderSupportedRelease(t *testing.T) {
 		t.Errorf("%d rolls, want 1", n)
 	}
 	conv.converged()
+}
+
+// assertNoPlaintext fails when any file the file backend keeps (stack
+// state, history, backups) holds one of the secrets as it is.
+func assertNoPlaintext(t *testing.T, backendDir string, secrets []string) {
+	t.Helper()
+	files := 0
+	err := filepath.WalkDir(backendDir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(path, filepath.Join(".pulumi", "stacks")) {
+			files++
+		}
+		for _, secret := range secrets {
+			if strings.Contains(string(b), secret) {
+				t.Errorf("%s holds a kubeconfig credential (%.12s…) in plaintext", path, secret)
+			}
+		}
+		return nil
+	})
+	if err != nil || files == 0 {
+		t.Fatalf("reading the backend's stack files: %d files, %v", files, err)
+	}
 }
