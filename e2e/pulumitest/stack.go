@@ -121,6 +121,9 @@ func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Sta
 			t.Fatalf("pulumitest: %v", err)
 		}
 	}
+	if err := installPlugins(filepath.Join(dir, "home"), tools); err != nil {
+		t.Fatalf("pulumitest: %v", err)
+	}
 	env := map[string]string{
 		"PULUMI_CONFIG_PASSPHRASE":                    Passphrase,
 		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
@@ -128,7 +131,9 @@ func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Sta
 		"PULUMI_HOME":                                 filepath.Join(dir, "home"),
 		"PULUMI_BACKEND_URL":                          "file://" + filepath.Join(dir, "backend"),
 		"PULUMI_DIY_BACKEND_NO_LEGACY_WARNING":        "true",
-		controlplane.EnvMarker:                        s.Marker,
+		// Plugins come from PULUMI_HOME (installPlugins), never from PATH.
+		"PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
+		controlplane.EnvMarker:          s.Marker,
 	}
 	for k, v := range o.Env {
 		env[k] = v
