@@ -13,7 +13,7 @@ import (
 //
 // Flags by version: --control-plane-count/--control-plane-size from kops
 // 1.26, --master-count/--master-size before. A gossip (.k8s.local) name gets
-// --dns none from kops 1.35 (what kops turns it into anyway) and is refused
+// --dns none from kops 1.29 (what kops turns it into anyway) and is refused
 // from 1.37, where gossip DNS is gone.
 func CreateClusterArgs(d Desired) ([]string, error) {
 	if err := d.Validate(); err != nil {
@@ -78,6 +78,6 @@ func GossipNote(d Desired) string {
 	case v.atLeast(versionGossipIsDNSNone):
 		return fmt.Sprintf("%s is a gossip (.k8s.local) name: kops %s creates it as a DNS-none cluster (the API behind a load balancer); gossip is removed in kops 1.37, so prefer a name in a Route53 zone (kopscalico:dnsZone)", d.Name, v.MinorString())
 	default:
-		return fmt.Sprintf("%s is a gossip (.k8s.local) name: gossip DNS is deprecated from kops 1.35 and removed in 1.37; prefer a name in a Route53 zone (kopscalico:dnsZone)", d.Name)
+		return fmt.Sprintf("%s is a gossip (.k8s.local) name: kops %s creates it with legacy gossip DNS, which kops 1.37 removes; prefer a name in a Route53 zone (kopscalico:dnsZone)", d.Name, v.MinorString())
 	}
 }

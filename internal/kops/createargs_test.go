@@ -43,19 +43,21 @@ func TestCreateClusterArgsOptionalFlags(t *testing.T) {
 }
 
 func TestCreateClusterArgsGossip(t *testing.T) {
-	d := desired("1.34")
+	d := desired("1.28")
 	d.Name = "demo.k8s.local"
 	got, _ := CreateClusterArgs(d)
 	if strings.Contains(strings.Join(got, " "), "--dns") {
-		t.Errorf("kops 1.34 gossip: %v; want no --dns flag", got)
+		t.Errorf("kops 1.28 gossip: %v; want no --dns flag (legacy gossip)", got)
 	}
 	if note := GossipNote(d); !strings.Contains(note, "1.37") {
 		t.Errorf("GossipNote = %q", note)
 	}
-	d.KopsVersion = "1.35"
-	got, _ = CreateClusterArgs(d)
-	if !strings.Contains(strings.Join(got, " "), "--dns none") {
-		t.Errorf("kops 1.35 gossip: %v; want --dns none", got)
+	for _, v := range []string{"1.29", "1.34", "1.36"} {
+		d.KopsVersion = v
+		got, _ = CreateClusterArgs(d)
+		if !strings.Contains(strings.Join(got, " "), "--dns none") {
+			t.Errorf("kops %s gossip: %v; want --dns none", v, got)
+		}
 	}
 	if note := GossipNote(d); !strings.Contains(note, "DNS-none") {
 		t.Errorf("GossipNote = %q", note)

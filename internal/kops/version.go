@@ -36,8 +36,11 @@ var (
 	versionCalicoModes = Version{1, 22, 0}
 	// From 1.26 `--control-plane-*` flags replace `--master-*`.
 	versionControlPlaneFlags = Version{1, 26, 0}
-	// From 1.35 a gossip (.k8s.local) name creates a DNS-none cluster.
-	versionGossipIsDNSNone = Version{1, 35, 0}
+	// From 1.29 `kops create cluster` without --dns-zone makes a DNS-none
+	// cluster, a gossip (.k8s.local) name included ("Gossip is deprecated,
+	// using None DNS instead", upup/pkg/fi/cloudup/new_cluster.go); before,
+	// a gossip name got legacy gossip DNS.
+	versionGossipIsDNSNone = Version{1, 29, 0}
 	// From 1.37 gossip DNS is removed.
 	versionGossipRemoved = Version{1, 37, 0}
 )

@@ -306,15 +306,15 @@ func TestGossipNamesPerVersion(t *testing.T) {
 		spec := s.ClusterSpec(t, gossip)["spec"].(map[string]any)
 		return spec["topology"].(map[string]any)["dns"].(map[string]any)["type"].(string)
 	}
-	s := NewStore(t, "1.34.1")
+	s := NewStore(t, "1.28.5")
 	mustRun(t, s, nil, "create", "cluster", "--name", gossip, "--zones", "eu-west-1a")
-	if got := dnsType(s); got != "Public" {
-		t.Errorf("kops 1.34 gossip dns type %q, want Public (gossip)", got)
+	if got := dnsType(s); got != "Private" {
+		t.Errorf("kops 1.28 gossip dns type %q, want Private (legacy gossip)", got)
 	}
-	s = NewStore(t, "1.35.0")
-	mustRun(t, s, nil, "create", "cluster", "--name", gossip, "--zones", "eu-west-1a")
-	if got := dnsType(s); got != "None" {
-		t.Errorf("kops 1.35 gossip dns type %q, want None", got)
+	s = NewStore(t, "1.29.0")
+	_, e, _ := s.Run(t, nil, "create", "cluster", "--name", gossip, "--zones", "eu-west-1a")
+	if got := dnsType(s); got != "None" || !strings.Contains(e, "Gossip is deprecated, using None DNS instead") {
+		t.Errorf("kops 1.29 gossip dns type %q (stderr %q), want None with the deprecation warning", got, e)
 	}
 	s = NewStore(t, "1.37.0")
 	if _, e, code := s.Run(t, nil, "create", "cluster", "--name", gossip, "--zones", "eu-west-1a", "--dns", "public"); code != 1 || !strings.Contains(e, "gossip DNS support was removed in kOps 1.37") {

@@ -157,15 +157,17 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 	switch strings.ToLower(o.dns) {
 	case "":
 		switch {
-		case isGossip(name) && d.ver.atLeast(1, 35):
-			d.klog("Gossip is deprecated, using None DNS instead")
-			dnsType = "None"
-		case isGossip(name):
-			dnsType = "Public"
+		// upup/pkg/fi/cloudup/new_cluster.go setupDNSTopology: from 1.29
+		// no zone means DNS none; before, gossip names got Private.
 		case o.dnsZone != "":
 			dnsType = "Public"
-		case d.ver.atLeast(1, 35):
+		case d.ver.atLeast(1, 29):
+			if isGossip(name) {
+				d.klogWarn("Gossip is deprecated, using None DNS instead")
+			}
 			dnsType = "None"
+		case isGossip(name):
+			dnsType = "Private"
 		default:
 			dnsType = "Public"
 		}
