@@ -71,8 +71,9 @@ func TestFlagsPerVersion(t *testing.T) {
 	}
 
 	s = NewStore(t, "1.34.1")
-	// Deprecated, still accepted (cobra keeps the deprecation note in its flag buffer).
-	if _, e, code = s.Run(t, nil, "create", "cluster", "--name", name, "--zones", "eu-west-1a", "--master-count", "1"); code != 0 {
+	// Deprecated, still accepted, with the note real kops 1.34.3 prints.
+	_, e, code = s.Run(t, nil, "create", "cluster", "--name", name, "--zones", "eu-west-1a", "--master-count", "1")
+	if code != 0 || !strings.Contains(e, "Flag --master-count has been deprecated, use --control-plane-count instead") {
 		t.Errorf("kops 1.34 --master-count: exit %d, stderr %q", code, e)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 type createOptions struct {
@@ -53,6 +54,12 @@ func (d *double) createCommand() *cobra.Command {
 			if err := d.inject("create cluster", args); err != nil {
 				return err
 			}
+			// pflag's deprecation note; real kops prints it to stderr.
+			cmd.Flags().Visit(func(f *pflag.Flag) {
+				if f.Deprecated != "" {
+					fmt.Fprintf(d.stderr, "Flag --%s has been deprecated, %s\n", f.Name, f.Deprecated)
+				}
+			})
 			return d.createCluster(o, args)
 		},
 	}
