@@ -8,12 +8,10 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/demo"
-	"github.com/kopscalico/kopscalico/internal/netpol"
 	"github.com/kopscalico/kopscalico/internal/probe"
 	"github.com/kopscalico/kopscalico/policies"
 )
@@ -44,18 +42,10 @@ type probeArgs struct {
 }
 
 // policyExpect computes the expected verdicts of the demo probes from the
-// manifests: the policies of set and the demo workloads of namespace.
+// manifests: the same model as the reachability output (the policies of set
+// and the demo workloads of namespace).
 func policyExpect(set *policies.Set, namespace string) (probe.Expect, error) {
-	w := demo.New(namespace)
-	var namespaces []corev1.Namespace
-	for _, n := range set.Namespaces {
-		namespaces = append(namespaces, n.Object)
-	}
-	return probe.PolicyExpect(netpol.Cluster{
-		Namespaces: namespaces,
-		Pods:       netpol.PodsFromDeployments([]appsv1.Deployment{w.Echo, w.Client}),
-		Policies:   set.AllPolicies(),
-	}, probe.DemoSources(namespace))
+	return probe.PolicyExpect(reachabilityModel(set, namespace), probe.DemoSources(namespace))
 }
 
 // probeRevision digests what the probes prove: the probes themselves (with
