@@ -1,8 +1,8 @@
 package e2e_test
 
 import (
-	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -207,9 +207,8 @@ func TestHarnessUpPreviewDestroy(t *testing.T) {
 // pulumi-resource-kubernetes) may remain.
 
 const (
-	envLeakMode    = "KOPSCALICO_LEAK_HELPER_MODE"
-	envLeakReport  = "KOPSCALICO_LEAK_HELPER_REPORT"
-	leakReadyLabel = "ready"
+	envLeakMode   = "KOPSCALICO_LEAK_HELPER_MODE"
+	envLeakReport = "KOPSCALICO_LEAK_HELPER_REPORT"
 )
 
 func TestNoProcessOutlivesATest(t *testing.T) {
@@ -251,15 +250,17 @@ func TestNoProcessOutlivesATest(t *testing.T) {
 			}
 			sawPlugin := false
 			for _, m := range markers {
-				if strings.Contains(m.cmdlines, "pulumi-resource-kubernetes") {
-					sawPlugin = true
+				for _, c := range m.Cmdlines {
+					if strings.Contains(c, "pulumi-resource-kubernetes") {
+						sawPlugin = true
+					}
 				}
 				// The kernel delivers Pdeathsig at once; a plugin whose
 				// engine vanished exits on its next health check.
 				var left []controlplane.Process
 				deadline := time.Now().Add(20 * time.Second)
 				for {
-					left, err = controlplane.MarkedProcesses(m.marker)
+					left, err = controlplane.MarkedProcesses(m.Marker)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -268,16 +269,17 @@ func TestNoProcessOutlivesATest(t *testing.T) {
 					}
 					time.Sleep(200 * time.Millisecond)
 				}
+				t.Logf("mode %s: %d process(es) with marker %s seen midway, %d left after %s", mode, len(m.Cmdlines), m.Marker, len(left), time.Since(deadline.Add(-20*time.Second)).Round(time.Millisecond))
 				if len(left) > 0 {
 					t.Errorf("mode %s: processes outlived the test: %v", mode, left)
-					_, _ = controlplane.KillMarked(m.marker, 5*time.Second)
+					_, _ = controlplane.KillMarked(m.Marker, 5*time.Second)
 				}
 				if mode != "kill" {
-					if _, err := os.Stat(m.dir); !os.IsNotExist(err) {
-						t.Errorf("mode %s: %s still exists (err %v)", mode, m.dir, err)
+					if _, err := os.Stat(m.Dir); !os.IsNotExist(err) {
+						t.Errorf("mode %s: %s still exists (err %v)", mode, m.Dir, err)
 					}
 				}
-				_ = os.RemoveAll(m.dir) // a SIGKILLed test cannot clean up its files
+				_ = os.RemoveAll(m.Dir) // a SIGKILLed test cannot clean up its files
 			}
 			if !sawPlugin {
 				t.Errorf("the helper was not midway an update (no pulumi-resource-kubernetes seen): %+v", markers)
@@ -289,38 +291,52 @@ func TestNoProcessOutlivesATest(t *testing.T) {
 	}
 }
 
-type leakMarker struct{ marker, dir, cmdlines string }
+// leakMarker is one marker of the helper: the processes carrying it and
+// the directory its owner should remove, as the helper saw them midway.
+type leakMarker struct {
+	Marker   string   `json:"marker"`
+	Dir      string   `json:"dir"`
+	Cmdlines []string `json:"cmdlines"`
+}
 
-// waitForReport reads the lines "marker dir" the helper writes, ending with
-// "ready", plus the command lines alive at that moment.
+// waitForReport waits for the helper's report (written atomically).
 func waitForReport(path string, done <-chan error, timeout time.Duration) ([]leakMarker, error) {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(path); err == nil {
+			var ms []leakMarker
+			return ms, json.Unmarshal(b, &ms)
+		}
 		select {
 		case err := <-done:
 			return nil, fmt.Errorf("helper exited early: %v", err)
-		default:
+		case <-time.After(200 * time.Millisecond):
 		}
-		b, err := os.ReadFile(path)
-		if err == nil && strings.HasSuffix(string(b), leakReadyLabel+"\n") {
-			var ms []leakMarker
-			sc := bufio.NewScanner(strings.NewReader(string(b)))
-			for sc.Scan() {
-				f := strings.Fields(sc.Text())
-				if len(f) == 2 {
-					procs, _ := controlplane.MarkedProcesses(f[0])
-					var cmds []string
-					for _, p := range procs {
-						cmds = append(cmds, p.Cmdline)
-					}
-					ms = append(ms, leakMarker{marker: f[0], dir: f[1], cmdlines: strings.Join(cmds, "\n")})
-				}
-			}
-			return ms, nil
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 	return nil, errors.New("timed out")
+}
+
+func writeLeakReport(path string, markers map[string]string) error {
+	var ms []leakMarker
+	for marker, dir := range markers {
+		procs, err := controlplane.MarkedProcesses(marker)
+		if err != nil {
+			return err
+		}
+		m := leakMarker{Marker: marker, Dir: dir}
+		for _, p := range procs {
+			m.Cmdlines = append(m.Cmdlines, p.Cmdline)
+		}
+		ms = append(ms, m)
+	}
+	b, err := json.Marshal(ms)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path+".tmp", b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path)
 }
 
 // TestLeakHelper runs only as TestNoProcessOutlivesATest's child.
@@ -342,7 +358,7 @@ func TestLeakHelper(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		ns.Metadata.Name().ApplyT(func(string) error {
+		ns.Metadata.Name().ApplyT(func(*string) string {
 			close(midway)
 			select {} // midway through the update, forever
 		})
@@ -350,14 +366,16 @@ func TestLeakHelper(t *testing.T) {
 	}
 	s := pulumitest.New(t, blocking, pulumitest.Config{"harness:kubeconfig": pulumitest.Secret(string(cp.KubeconfigBytes()))},
 		pulumitest.Options{Project: "harness"})
-	go func() { _, _ = s.TryUp() }()
+	upErr := make(chan error, 1)
+	go func() { _, err := s.TryUp(); upErr <- err }()
 	select {
 	case <-midway:
+	case err := <-upErr:
+		t.Fatalf("update ended before getting midway: %v", err)
 	case <-time.After(3 * time.Minute):
 		t.Fatal("update never got midway")
 	}
-	lines := fmt.Sprintf("%s %s\n%s %s\n%s\n", cp.Marker, cp.Dir, s.Marker, s.Dir, leakReadyLabel)
-	if err := os.WriteFile(report, []byte(lines), 0o600); err != nil {
+	if err := writeLeakReport(report, map[string]string{cp.Marker: cp.Dir, s.Marker: s.Dir}); err != nil {
 		t.Fatal(err)
 	}
 	switch mode {
