@@ -122,11 +122,12 @@ func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (pulumi.Map, error
 	}
 
 	// The check waits for the cluster step (the kubeconfig resolves after it).
-	sgReport, err := checkSecurityGroups(ctx, cfg, kubeconfig, deps.NewEC2)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.SecurityGroupCheck != config.SGCheckOff {
+	// A teardown checks nothing: the cluster is on its way out.
+	if cfg.SecurityGroupCheck != config.SGCheckOff && !tearingDown() {
+		sgReport, err := checkSecurityGroups(ctx, cfg, kubeconfig, deps.NewEC2)
+		if err != nil {
+			return nil, err
+		}
 		outputs[securityGroupCheckOutput] = sgReport
 	}
 
@@ -147,7 +148,9 @@ func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (pulumi.Map, error
 	if err != nil {
 		return nil, err
 	}
-	if !cfg.Workloads.Probes {
+	if !cfg.Workloads.Probes || tearingDown() {
+		// A teardown deletes the probe Jobs whether or not they are
+		// registered; registering them would read their verdicts back.
 		return outputs, nil
 	}
 	expect, err := policyExpect(set, demoNS)

@@ -249,3 +249,35 @@ func TestUnmanagedClusterRunsNoKopsAndKeepsKubeconfigSecret(t *testing.T) {
 		t.Error("the provider's kubeconfig input is not secret")
 	}
 }
+
+type failingReader struct{ t *testing.T }
+
+func (f failingReader) ReadResults(context.Context, string, string, []string) (map[string]string, error) {
+	f.t.Error("a teardown read the probes back")
+	return nil, nil
+}
+
+func TestTeardownChecksNothing(t *testing.T) {
+	t.Setenv(EnvTeardown, "true")
+	cfg := map[string]string{
+		config.KeyManageCluster:      "false",
+		config.KeyKubeconfig:         "apiVersion: v1\nkind: Config\n",
+		config.KeyClusterName:        "calico.dev.example.com",
+		config.KeyRegion:             "us-east-1",
+		config.KeyStateStore:         "s3://team-kops-state",
+		config.KeySecurityGroupCheck: "enforce",
+		config.KeyPoliciesDir:        "../policies",
+	}
+	deps := previewDeps(t) // fails the test on any kops or EC2 use
+	deps.ProbeReader = failingReader{t}
+	rec, outputs, err := runProgram(t, cfg, false, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := outputs[securityGroupCheckOutput]; ok {
+		t.Error("a teardown exported a security-group report")
+	}
+	if n := len(rec.byType("kubernetes:batch/v1:Job")); n != 0 {
+		t.Errorf("a teardown registered %d probe Jobs", n)
+	}
+}

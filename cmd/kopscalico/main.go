@@ -102,7 +102,11 @@ func operate(ctx context.Context, op, stackName, dir string, diff bool, stdout, 
 		_, err = stack.Up(ctx, opts...)
 	case "destroy":
 		// The kops cluster is deleted by a before-delete hook, which runs
-		// only when the program runs during destroy.
+		// only when the program runs during destroy; the program runs in
+		// this process, and the mark tells it the run is a teardown.
+		if err := os.Setenv(infra.EnvTeardown, "true"); err != nil {
+			return err
+		}
 		_, err = stack.Destroy(ctx, optdestroy.RunProgram(true),
 			optdestroy.ProgressStreams(stdout), optdestroy.ErrorProgressStreams(stderr))
 	case "refresh":
