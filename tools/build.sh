@@ -108,8 +108,8 @@ build_kwok() {
   # lease, pods get IPs and run. Copied so tests need no module cache.
   local src share="$ROOT/.tools/share/kwok"
   src="$(go_mod_dir "$TOOLS/kwok" sigs.k8s.io/kwok)/kustomize/stage"
-  mkdir -p "$share"
-  cp -f "$src"/node/fast/node-initialize.yaml "$src"/node/heartbeat-with-lease/*.yaml \
+  rm -rf "$share" && mkdir -p "$share"
+  cp -f "$src"/node/fast/node-initialize.yaml "$src"/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
     "$src"/pod/fast/pod-*.yaml "$share"/
   chmod u+w "$share"/*.yaml
 }
