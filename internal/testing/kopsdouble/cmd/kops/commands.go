@@ -359,13 +359,7 @@ func (d *double) updateCommand() *cobra.Command {
 		Use:  "cluster [CLUSTER]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := d.inject("update cluster", args); err != nil {
-				return err
-			}
-			if err := d.needStore(); err != nil {
-				return err
-			}
-			name, err := d.name(args)
+			name, err := d.prepare("update cluster", args)
 			if err != nil {
 				return err
 			}

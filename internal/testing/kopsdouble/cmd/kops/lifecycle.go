@@ -23,13 +23,7 @@ func (d *double) rollingUpdateCommand() *cobra.Command {
 		Use:  "cluster [CLUSTER]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := d.inject("rolling-update cluster", args); err != nil {
-				return err
-			}
-			if err := d.needStore(); err != nil {
-				return err
-			}
-			name, err := d.name(args)
+			name, err := d.prepare("rolling-update cluster", args)
 			if err != nil {
 				return err
 			}
@@ -158,13 +152,7 @@ func (d *double) validateCommand() *cobra.Command {
 		Use:  "cluster [CLUSTER]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := d.inject("validate cluster", args); err != nil {
-				return err
-			}
-			if err := d.needStore(); err != nil {
-				return err
-			}
-			name, err := d.name(args)
+			name, err := d.prepare("validate cluster", args)
 			if err != nil {
 				return err
 			}
@@ -249,13 +237,7 @@ func (d *double) exportCommand() *cobra.Command {
 		Aliases: []string{"kubecfg"},
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := d.inject("export kubecfg", args); err != nil {
-				return err
-			}
-			if err := d.needStore(); err != nil {
-				return err
-			}
-			name, err := d.name(args)
+			name, err := d.prepare("export kubecfg", args)
 			if err != nil {
 				return err
 			}
@@ -386,13 +368,7 @@ func (d *double) deleteCommand() *cobra.Command {
 		Use:  "cluster [CLUSTER]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := d.inject("delete cluster", args); err != nil {
-				return err
-			}
-			if err := d.needStore(); err != nil {
-				return err
-			}
-			name, err := d.name(args)
+			name, err := d.prepare("delete cluster", args)
 			if err != nil {
 				return err
 			}

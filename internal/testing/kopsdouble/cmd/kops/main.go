@@ -187,6 +187,19 @@ func kopsdoubleRead(path string, v any) error {
 	return json.Unmarshal(b, v)
 }
 
+// prepare is what every command on one cluster does first, as kops does:
+// an injected failure, then the state store, then the cluster name (the
+// argument, or KOPS_CLUSTER_NAME).
+func (d *double) prepare(command string, args []string) (string, error) {
+	if err := d.inject(command, args); err != nil {
+		return "", err
+	}
+	if err := d.needStore(); err != nil {
+		return "", err
+	}
+	return d.name(args)
+}
+
 func (d *double) needStore() error {
 	if d.state == "" {
 		return errors.New("please set the --state flag or export KOPS_STATE_STORE.\nFor example, a valid value follows the format s3://<bucket>.\nYou can find the supported stores in https://kops.sigs.k8s.io/state.")
