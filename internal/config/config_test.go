@@ -83,6 +83,13 @@ func TestProtectDefaultsOnOutsideDev(t *testing.T) {
 	if c, _ := parse(t, "prod", m); c.StateStore.Protect {
 		t.Error("explicit stateStoreProtect=false ignored")
 	}
+	m[KeyStateStoreProtect] = "auto" // Pulumi.yaml's default
+	if c, _ := parse(t, "prod", m); !c.StateStore.Protect {
+		t.Error("stateStoreProtect=auto must protect outside dev")
+	}
+	if c, _ := parse(t, "dev", m); c.StateStore.Protect {
+		t.Error("stateStoreProtect=auto must not protect dev")
+	}
 }
 
 func TestExistingStateStore(t *testing.T) {

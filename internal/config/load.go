@@ -120,7 +120,11 @@ func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 	c.StateStore.ForceDestroy = r.boolean(KeyStateStoreForceDest, false)
 	// Deleting the bucket that holds every cluster's state is rarely what a
 	// production stack means: protect it by default outside dev.
-	c.StateStore.Protect = r.boolean(KeyStateStoreProtect, stack != "dev")
+	if v, _ := get(KeyStateStoreProtect); strings.TrimSpace(v) == "auto" {
+		c.StateStore.Protect = stack != "dev"
+	} else {
+		c.StateStore.Protect = r.boolean(KeyStateStoreProtect, stack != "dev")
+	}
 
 	c.Calico.Encapsulation = r.str(KeyEncapsulation, EncapIPIP)
 	c.Calico.AWSSrcDstCheck = r.str(KeyAWSSrcDstCheck, "Disable")

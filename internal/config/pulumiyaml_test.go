@@ -71,6 +71,18 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 			t.Errorf("the program reads %s:%s but Pulumi.yaml does not declare it", Namespace, k)
 		}
 	}
+
+	// The CLI refuses to run a stack that lacks a value for a declared key
+	// without a default: the dev stack must set every such key.
+	var stack struct{ Config map[string]any }
+	readYAML(t, "../../Pulumi.dev.yaml", &stack)
+	for full, decl := range project.Config {
+		if decl.Default == nil {
+			if _, ok := stack.Config[full]; !ok {
+				t.Errorf("%s has no default in Pulumi.yaml and no value in Pulumi.dev.yaml: `pulumi up` would refuse the dev stack", full)
+			}
+		}
+	}
 }
 
 // TestDevStackIsValid: Pulumi.dev.yaml is a working configuration.
