@@ -117,33 +117,12 @@ func TestPreviewRegistersEveryStageWithoutKopsOrAWS(t *testing.T) {
 	}
 }
 
-// copyPolicies copies the shipped policies into a temp dir a test may edit.
+// copyPolicies copies the shipped policies (their one folder, ns-1) into a
+// temp dir a test may edit.
 func copyPolicies(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
-	err := filepath.WalkDir("../policies", func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel("../policies", path)
-		if d.IsDir() {
-			if d.Name() == "testdata" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		if !strings.HasSuffix(path, ".yaml") {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	copyTree(t, filepath.Join("..", "policies", DemoNamespace), filepath.Join(dst, DemoNamespace))
 	return dst
 }
 
