@@ -24,6 +24,7 @@ KUBE_VERSION=v1.36.3
 ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 ACTIONLINT_VERSION=v1.7.12
+KOPS_VERSION=v1.36.2   # real kops: contract and differential tests of the kops layer
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -122,7 +123,16 @@ build_actionlint() {
       github.com/rhysd/actionlint/cmd/actionlint
 }
 
-ALL=(pulumi pulumi-resource-kubernetes etcd kube-apiserver kube-controller-manager kube-scheduler kwok actionlint)
+build_kops() {
+  pinned "$TOOLS/kops" k8s.io/kops "$KOPS_VERSION"
+  local v="${KOPS_VERSION#v}"
+  build_tool kops "$TOOLS/kops" "kops $KOPS_VERSION" \
+    go build -p "$PARALLEL" -o "$BIN/kops" \
+      -ldflags "-s -w -X k8s.io/kops.Version=$v -X k8s.io/kops.GitVersion=$KOPS_VERSION" \
+      k8s.io/kops/cmd/kops
+}
+
+ALL=(pulumi pulumi-resource-kubernetes etcd kube-apiserver kube-controller-manager kube-scheduler kwok actionlint kops)
 want=("$@"); [[ ${#want[@]} -gt 0 ]] || want=("${ALL[@]}")
 total=$SECONDS
 for t in "${want[@]}"; do
@@ -133,6 +143,7 @@ for t in "${want[@]}"; do
     kube-apiserver|kube-controller-manager|kube-scheduler) build_kube "$t" ;;
     kwok) build_kwok ;;
     actionlint) build_actionlint ;;
+    kops) build_kops ;;
     *) echo "unknown tool $t (known: ${ALL[*]})" >&2; exit 2 ;;
   esac
 done
