@@ -48,7 +48,8 @@ type fakeKops struct {
 	kc    string
 }
 
-func (f *fakeKops) Run(ctx context.Context, stdin []byte, args ...string) ([]byte, error) {
+func (f *fakeKops) Run(ctx context.Context, c kops.Command) ([]byte, error) {
+	args := c.Args
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, strings.Join(args, " "))

@@ -17,8 +17,8 @@ import (
 // noKops fails the test if the program runs kops at all.
 type noKops struct{ t *testing.T }
 
-func (n noKops) Run(_ context.Context, _ []byte, args ...string) ([]byte, error) {
-	n.t.Errorf("kops %s ran", strings.Join(args, " "))
+func (n noKops) Run(_ context.Context, c kops.Command) ([]byte, error) {
+	n.t.Errorf("kops %s ran", strings.Join(c.Args, " "))
 	return nil, nil
 }
 

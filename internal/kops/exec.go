@@ -25,9 +25,8 @@ const (
 // end-to-end tests (with the kops test double as Binary).
 type ExecRunner struct {
 	Binary string // path, or a name looked up on PATH; "" means "kops"
-	// Env is added to the process environment (KUBECONFIG, and the
-	// KOPS_STATE_STORE/KOPS_CLUSTER_NAME defaults); WithEnv on the context
-	// adds or overrides per call.
+	// Env is added to the process environment; Command.Env adds to or
+	// overrides it per call.
 	Env map[string]string
 	// Timeout bounds a call whose context has no deadline; 0: none.
 	Timeout time.Duration
@@ -39,42 +38,6 @@ type ExecRunner struct {
 }
 
 var _ Runner = (*ExecRunner)(nil)
-
-type ctxKey int
-
-const (
-	envKey ctxKey = iota
-	quietKey
-)
-
-// WithEnv returns a context whose kops calls get these environment variables.
-func WithEnv(ctx context.Context, env map[string]string) context.Context {
-	merged := map[string]string{}
-	if prev, ok := ctx.Value(envKey).(map[string]string); ok {
-		for k, v := range prev {
-			merged[k] = v
-		}
-	}
-	for k, v := range env {
-		merged[k] = v
-	}
-	return context.WithValue(ctx, envKey, merged)
-}
-
-// EnvFrom is the per-call environment set with WithEnv.
-func EnvFrom(ctx context.Context) map[string]string {
-	m, _ := ctx.Value(envKey).(map[string]string)
-	return m
-}
-
-// WithQuietStdout returns a context whose kops calls do not log stdout
-// (stderr still is): for commands whose stdout is data (a spec as YAML), not
-// progress.
-func WithQuietStdout(ctx context.Context) context.Context {
-	return context.WithValue(ctx, quietKey, true)
-}
-
-func quietStdout(ctx context.Context) bool { q, _ := ctx.Value(quietKey).(bool); return q }
 
 // CommandError is a failed kops command.
 type CommandError struct {
@@ -105,7 +68,8 @@ func (e *CommandError) Error() string {
 func (e *CommandError) Unwrap() error { return e.Err }
 
 // Run implements Runner.
-func (r *ExecRunner) Run(ctx context.Context, stdin []byte, args ...string) ([]byte, error) {
+func (r *ExecRunner) Run(ctx context.Context, c Command) ([]byte, error) {
+	args := c.Args
 	bin := r.Binary
 	if bin == "" {
 		bin = "kops"
@@ -121,15 +85,15 @@ func (r *ExecRunner) Run(ctx context.Context, stdin []byte, args ...string) ([]b
 	}
 
 	cmd := exec.Command(bin, args...)
-	cmd.Env = os.Environ()
+	cmd.Env = baseEnv()
 	for k, v := range r.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	for k, v := range EnvFrom(ctx) {
+	for k, v := range c.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
+	if c.Stdin != nil {
+		cmd.Stdin = bytes.NewReader(c.Stdin)
 	}
 	// Own process group, so a timeout ends kops and anything it started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -149,7 +113,7 @@ func (r *ExecRunner) Run(ctx context.Context, stdin []byte, args ...string) ([]b
 	var stdout, stderr bytes.Buffer
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go r.copyLines(&wg, stdoutPipe, &stdout, Stdout, quietStdout(ctx))
+	go r.copyLines(&wg, stdoutPipe, &stdout, Stdout, c.QuietStdout)
 	go r.copyLines(&wg, stderrPipe, &stderr, Stderr, false)
 
 	done := make(chan struct{})
@@ -189,6 +153,19 @@ func (r *ExecRunner) Run(ctx context.Context, stdin []byte, args ...string) ([]b
 		}
 	}
 	return stdout.Bytes(), ce
+}
+
+// baseEnv is the process environment without KOPS_CLUSTER_NAME: the program
+// names the cluster with --name, and kops refuses a positional cluster name
+// when that variable is set as well (cmd/kops/root.go ProcessArgs).
+func baseEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "KOPS_CLUSTER_NAME=") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 func (r *ExecRunner) copyLines(wg *sync.WaitGroup, from io.Reader, to *bytes.Buffer, stream string, quiet bool) {

@@ -23,15 +23,19 @@ func (l *lines) log(stream, line string) {
 func TestExecRunnerStreamsAndReturnsStdout(t *testing.T) {
 	var l lines
 	r := &ExecRunner{Binary: "/bin/sh", Log: l.log, Env: map[string]string{"A": "base"}}
-	ctx := WithEnv(context.Background(), map[string]string{"KOPS_STATE_STORE": "file:///s", "KOPS_CLUSTER_NAME": "c"})
-	out, err := r.Run(ctx, []byte("from-stdin\n"), "-c", `echo "$A $KOPS_STATE_STORE $KOPS_CLUSTER_NAME"; echo progress >&2; cat`)
+	t.Setenv("KOPS_CLUSTER_NAME", "inherited")
+	out, err := r.Run(context.Background(), Command{
+		Args:  []string{"-c", `echo "$A $KOPS_STATE_STORE ${KOPS_CLUSTER_NAME:-unset}"; echo progress >&2; cat`},
+		Env:   map[string]string{"KOPS_STATE_STORE": "file:///s"},
+		Stdin: []byte("from-stdin\n"),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(out) != "base file:///s c\nfrom-stdin\n" {
+	if string(out) != "base file:///s unset\nfrom-stdin\n" {
 		t.Errorf("stdout = %q", out)
 	}
-	want := map[string]bool{"stdout: base file:///s c": true, "stderr: progress": true, "stdout: from-stdin": true}
+	want := map[string]bool{"stdout: base file:///s unset": true, "stderr: progress": true, "stdout: from-stdin": true}
 	for _, g := range l.got {
 		delete(want, g)
 	}
@@ -43,7 +47,7 @@ func TestExecRunnerStreamsAndReturnsStdout(t *testing.T) {
 func TestExecRunnerQuietStdout(t *testing.T) {
 	var l lines
 	r := &ExecRunner{Binary: "/bin/sh", Log: l.log}
-	out, err := r.Run(WithQuietStdout(context.Background()), nil, "-c", "echo data; echo note >&2")
+	out, err := r.Run(context.Background(), Command{Args: []string{"-c", "echo data; echo note >&2"}, QuietStdout: true})
 	if err != nil || string(out) != "data\n" {
 		t.Fatalf("out %q err %v", out, err)
 	}
@@ -54,7 +58,7 @@ func TestExecRunnerQuietStdout(t *testing.T) {
 
 func TestExecRunnerFailureCarriesCommandExitCodeAndStderrTail(t *testing.T) {
 	r := &ExecRunner{Binary: "/bin/sh", StderrTail: 64}
-	_, err := r.Run(context.Background(), nil, "-c", `i=0; while [ $i -lt 50 ]; do echo "noise line $i" >&2; i=$((i+1)); done; echo 'Error: cluster not found "x"' >&2; exit 3`)
+	_, err := r.Run(context.Background(), Command{Args: []string{"-c", `i=0; while [ $i -lt 50 ]; do echo "noise line $i" >&2; i=$((i+1)); done; echo 'Error: cluster not found "x"' >&2; exit 3`}})
 	var ce *CommandError
 	if !errors.As(err, &ce) {
 		t.Fatalf("err = %v, want *CommandError", err)
@@ -72,7 +76,7 @@ func TestExecRunnerTimeoutKillsProcessGroup(t *testing.T) {
 	r := &ExecRunner{Binary: "/bin/sh", Timeout: 300 * time.Millisecond}
 	start := time.Now()
 	// The grandchild keeps stdout open: without a group kill Run would hang.
-	_, err := r.Run(context.Background(), nil, "-c", "sleep 30 & sleep 30")
+	_, err := r.Run(context.Background(), Command{Args: []string{"-c", "sleep 30 & sleep 30"}})
 	if time.Since(start) > 10*time.Second {
 		t.Fatalf("Run returned after %s", time.Since(start))
 	}
@@ -84,7 +88,7 @@ func TestExecRunnerTimeoutKillsProcessGroup(t *testing.T) {
 
 func TestExecRunnerMissingBinary(t *testing.T) {
 	r := &ExecRunner{Binary: "/nonexistent/kops"}
-	_, err := r.Run(context.Background(), nil, "version")
+	_, err := r.Run(context.Background(), Command{Args: []string{"version"}})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/kops") {
 		t.Errorf("err = %v", err)
 	}

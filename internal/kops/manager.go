@@ -74,13 +74,11 @@ func (m *Manager) now() time.Time {
 
 // run runs one kops command for cluster d with its environment and timeout.
 func (m *Manager) run(ctx context.Context, d Desired, kind callKind, quiet bool, stdin []byte, args ...string) ([]byte, error) {
-	env := map[string]string{"KOPS_STATE_STORE": d.StateStore, "KOPS_CLUSTER_NAME": d.Name}
+	// The cluster is named by --name in args only: kops refuses a name given
+	// two ways (a positional argument and KOPS_CLUSTER_NAME).
+	env := map[string]string{"KOPS_STATE_STORE": d.StateStore}
 	if m.Kubeconfig != "" {
 		env["KUBECONFIG"] = m.Kubeconfig
-	}
-	ctx = WithEnv(ctx, env)
-	if quiet {
-		ctx = WithQuietStdout(ctx)
 	}
 	timeout := m.Timeouts.Command
 	switch kind {
@@ -96,7 +94,7 @@ func (m *Manager) run(ctx context.Context, d Desired, kind callKind, quiet bool,
 		defer cancel()
 	}
 	m.logf("$ kops %s", strings.Join(args, " "))
-	return m.Runner.Run(ctx, stdin, args...)
+	return m.Runner.Run(ctx, Command{Args: args, Env: env, Stdin: stdin, QuietStdout: quiet})
 }
 
 // isNotFound reports whether kops failed because the cluster is not in the
@@ -135,7 +133,7 @@ func (m *Manager) CheckVersion(ctx context.Context, d Desired) (Version, error) 
 // getCluster returns the cluster spec as `kops get cluster <name> -o yaml`
 // prints it; found is false when the state store has no such cluster.
 func (m *Manager) getCluster(ctx context.Context, d Desired) (spec []byte, found bool, err error) {
-	out, err := m.run(ctx, d, callCommand, true, nil, "get", "cluster", d.Name, "-o", "yaml")
+	out, err := m.run(ctx, d, callCommand, true, nil, "get", "cluster", "--name", d.Name, "-o", "yaml")
 	if err != nil {
 		if isNotFound(err) {
 			return nil, false, nil
@@ -198,7 +196,7 @@ func (m *Manager) create(ctx context.Context, d Desired) (Outcome, error) {
 		}
 		o.Converted, o.Changes = true, conv.Changes
 	}
-	if _, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", d.Name, "--yes", m.adminFlag()); err != nil {
+	if _, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", "--name", d.Name, "--yes", m.adminFlag()); err != nil {
 		return o, fmt.Errorf("applying cluster %s: %w", d.Name, err)
 	}
 	o.Applied = true
@@ -250,7 +248,7 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 	if !apply {
 		// Nothing to rewrite; a previous run may still have stopped between
 		// `replace` and `update --yes`: ask kops (a dry run changes nothing).
-		out, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", d.Name)
+		out, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", "--name", d.Name)
 		if err != nil {
 			return o, fmt.Errorf("asking kops what cluster %s has left to apply: %w", d.Name, err)
 		}
@@ -262,7 +260,7 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 		// kops writes a kubeconfig on every `update --yes` unless told not
 		// to, and without --admin that entry has no credential; the cached
 		// kubeconfig is kept by EnsureKubeconfig instead.
-		if _, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", d.Name, "--yes", "--create-kube-config=false"); err != nil {
+		if _, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", "--name", d.Name, "--yes", "--create-kube-config=false"); err != nil {
 			return o, fmt.Errorf("applying cluster %s: %w", d.Name, err)
 		}
 		o.Applied = true
@@ -271,7 +269,7 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 	if err := m.EnsureKubeconfig(ctx, d); err != nil {
 		return o, err
 	}
-	out, err := m.run(ctx, d, callCommand, false, nil, "rolling-update", "cluster", d.Name)
+	out, err := m.run(ctx, d, callCommand, false, nil, "rolling-update", "cluster", "--name", d.Name)
 	if err != nil {
 		return o, fmt.Errorf("asking kops which instances of cluster %s need a roll: %w", d.Name, err)
 	}
@@ -281,7 +279,7 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 	}
 	if plan.NeedsRoll() {
 		m.logf("rolling instance groups of %s: %s", d.Name, strings.Join(plan.Pending(), ", "))
-		if _, err := m.run(ctx, d, callRoll, false, nil, "rolling-update", "cluster", d.Name, "--yes"); err != nil {
+		if _, err := m.run(ctx, d, callRoll, false, nil, "rolling-update", "cluster", "--name", d.Name, "--yes"); err != nil {
 			return o, fmt.Errorf("rolling cluster %s: %w", d.Name, err)
 		}
 		o.Rolled = true
@@ -395,7 +393,7 @@ func (m *Manager) ExportKubeconfig(ctx context.Context, d Desired, path string, 
 	if ttl > 0 {
 		admin = "--admin=" + ttl.String()
 	}
-	if _, err := m.run(ctx, d, callCommand, false, nil, "export", "kubecfg", d.Name, admin, "--kubeconfig", tmp); err != nil {
+	if _, err := m.run(ctx, d, callCommand, false, nil, "export", "kubecfg", "--name", d.Name, admin, "--kubeconfig", tmp); err != nil {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("exporting the kubeconfig of cluster %s: %w", d.Name, err)
 	}

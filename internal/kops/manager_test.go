@@ -24,9 +24,9 @@ type scriptedKops struct {
 	answers map[string]func(stdin []byte) ([]byte, error)
 }
 
-func (s *scriptedKops) Run(ctx context.Context, stdin []byte, args ...string) ([]byte, error) {
-	joined := strings.Join(args, " ")
-	s.calls = append(s.calls, call{args: joined, stdin: string(stdin), env: EnvFrom(ctx)})
+func (s *scriptedKops) Run(ctx context.Context, c Command) ([]byte, error) {
+	joined := strings.Join(c.Args, " ")
+	s.calls = append(s.calls, call{args: joined, stdin: string(c.Stdin), env: c.Env})
 	if _, ok := ctx.Deadline(); !ok {
 		s.t.Errorf("kops %s ran without a deadline", joined)
 	}
@@ -39,7 +39,7 @@ func (s *scriptedKops) Run(ctx context.Context, stdin []byte, args ...string) ([
 	if best == "" {
 		s.t.Fatalf("unexpected command: kops %s", joined)
 	}
-	return s.answers[best](stdin)
+	return s.answers[best](c.Stdin)
 }
 
 func (s *scriptedKops) commands() []string {
@@ -75,7 +75,7 @@ func TestEnsureCreates(t *testing.T) {
 	spec := strings.ReplaceAll(string(fixture(t, "kubenet-1.36.yaml")), "kubenet: {}", "calico: {}")
 	k := &scriptedKops{t: t, answers: map[string]func([]byte) ([]byte, error){
 		"version": ok("Client version: 1.34.1 (git-v1.34.1)\n"),
-		"get cluster demo.example.com -o yaml": func([]byte) ([]byte, error) {
+		"get cluster --name demo.example.com -o yaml": func([]byte) ([]byte, error) {
 			gets++
 			if gets == 1 {
 				return nil, &CommandError{ExitCode: 1, Stderr: notFound}
@@ -95,11 +95,11 @@ func TestEnsureCreates(t *testing.T) {
 	create, _ := CreateClusterArgs(d)
 	want := []string{
 		"version",
-		"get cluster demo.example.com -o yaml",
+		"get cluster --name demo.example.com -o yaml",
 		strings.Join(create, " "),
-		"get cluster demo.example.com -o yaml",
+		"get cluster --name demo.example.com -o yaml",
 		"replace -f -",
-		"update cluster demo.example.com --yes --admin=18h0m0s",
+		"update cluster --name demo.example.com --yes --admin=18h0m0s",
 		"validate cluster --name demo.example.com --wait 10m0s",
 	}
 	if got := k.commands(); !reflect.DeepEqual(got, want) {
@@ -113,8 +113,12 @@ func TestEnsureCreates(t *testing.T) {
 		t.Errorf("replaced spec networking=%v sshAccess=%v", path(replaced, "spec", "networking"), path(replaced, "spec", "sshAccess"))
 	}
 	for _, c := range k.calls {
-		if c.env["KOPS_STATE_STORE"] != d.StateStore || c.env["KOPS_CLUSTER_NAME"] != d.Name || c.env["KUBECONFIG"] != m.Kubeconfig {
+		if _, set := c.env["KOPS_CLUSTER_NAME"]; set || c.env["KOPS_STATE_STORE"] != d.StateStore || c.env["KUBECONFIG"] != m.Kubeconfig {
 			t.Errorf("kops %s: env %v", c.args, c.env)
+		}
+		// kops refuses a cluster named two ways; the name goes as --name only.
+		if c.args != "version" && strings.Count(c.args, d.Name) != strings.Count(c.args, "--name "+d.Name) {
+			t.Errorf("kops %s: the cluster name is passed other than as --name", c.args)
 		}
 	}
 }
@@ -131,12 +135,12 @@ func TestEnsureConvertsKubenetWithOneRoll(t *testing.T) {
 	rolled := false
 	k := &scriptedKops{t: t, answers: map[string]func([]byte) ([]byte, error){
 		"version":                                 ok("Client version: 1.28.4 (git-v1.28.4)\n"),
-		"get cluster demo.example.com -o yaml":    ok(string(fixture(t, "kubenet-1.28.yaml"))),
+		"get cluster --name demo.example.com -o yaml":    ok(string(fixture(t, "kubenet-1.28.yaml"))),
 		"get instancegroups":                      ok(string(fixture(t, "instancegroups-1.34.yaml"))),
 		"replace -f -":                            ok(""),
-		"update cluster demo.example.com --yes":   ok("Changes may require instances to restart: kops rolling-update cluster\n"),
-		"rolling-update cluster demo.example.com": ok(rollNeeded),
-		"rolling-update cluster demo.example.com --yes": func([]byte) ([]byte, error) {
+		"update cluster --name demo.example.com --yes":   ok("Changes may require instances to restart: kops rolling-update cluster\n"),
+		"rolling-update cluster --name demo.example.com": ok(rollNeeded),
+		"rolling-update cluster --name demo.example.com --yes": func([]byte) ([]byte, error) {
 			rolled = true
 			return []byte("Rolling update completed for cluster \"demo.example.com\"!\n"), nil
 		},
@@ -151,12 +155,12 @@ func TestEnsureConvertsKubenetWithOneRoll(t *testing.T) {
 	}
 	want := []string{
 		"version",
-		"get cluster demo.example.com -o yaml",
+		"get cluster --name demo.example.com -o yaml",
 		"replace -f -",
 		"get instancegroups --name demo.example.com -o yaml",
-		"update cluster demo.example.com --yes --create-kube-config=false",
-		"rolling-update cluster demo.example.com",
-		"rolling-update cluster demo.example.com --yes",
+		"update cluster --name demo.example.com --yes --create-kube-config=false",
+		"rolling-update cluster --name demo.example.com",
+		"rolling-update cluster --name demo.example.com --yes",
 		"validate cluster --name demo.example.com --wait 10m0s",
 	}
 	if got := k.commands(); !reflect.DeepEqual(got, want) {
@@ -171,10 +175,10 @@ func TestEnsureAlreadyConvertedRunsNothingMutating(t *testing.T) {
 	d := desired("1.34")
 	k := &scriptedKops{t: t, answers: map[string]func([]byte) ([]byte, error){
 		"version":                                 ok("Client version: 1.34.1 (git-v1.34.1)\n"),
-		"get cluster demo.example.com -o yaml":    ok(string(fixture(t, "calico-1.34.yaml"))),
+		"get cluster --name demo.example.com -o yaml":    ok(string(fixture(t, "calico-1.34.yaml"))),
 		"get instancegroups":                      ok(string(fixture(t, "instancegroups-1.34.yaml"))),
-		"update cluster demo.example.com":         ok("\nNo changes need to be applied\n"),
-		"rolling-update cluster demo.example.com": ok(rollNotNeeded),
+		"update cluster --name demo.example.com":         ok("\nNo changes need to be applied\n"),
+		"rolling-update cluster --name demo.example.com": ok(rollNotNeeded),
 		"validate cluster":                        ok("Your cluster demo.example.com is ready\n"),
 	}}
 	m := newManager(t, k)
@@ -197,12 +201,12 @@ func TestEnsureAppliesPendingUpdateAfterAnInterruptedRun(t *testing.T) {
 	d := desired("1.34")
 	k := &scriptedKops{t: t, answers: map[string]func([]byte) ([]byte, error){
 		"version":                                 ok("Client version: 1.34.1 (git-v1.34.1)\n"),
-		"get cluster demo.example.com -o yaml":    ok(string(fixture(t, "calico-1.34.yaml"))),
+		"get cluster --name demo.example.com -o yaml":    ok(string(fixture(t, "calico-1.34.yaml"))),
 		"get instancegroups":                      ok(string(fixture(t, "instancegroups-1.34.yaml"))),
-		"update cluster demo.example.com":         ok("Will modify resources:\n\nMust specify --yes to apply changes\n"),
-		"update cluster demo.example.com --yes":   ok(""),
+		"update cluster --name demo.example.com":         ok("Will modify resources:\n\nMust specify --yes to apply changes\n"),
+		"update cluster --name demo.example.com --yes":   ok(""),
 		"export kubecfg":                          ok(""),
-		"rolling-update cluster demo.example.com": ok(rollNotNeeded),
+		"rolling-update cluster --name demo.example.com": ok(rollNotNeeded),
 		"validate cluster":                        ok(""),
 	}}
 	m := newManager(t, k)
@@ -213,12 +217,12 @@ func TestEnsureAppliesPendingUpdateAfterAnInterruptedRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(k.commands(), "\n")
-	for _, want := range []string{"update cluster demo.example.com --yes --create-kube-config=false", "export kubecfg demo.example.com --admin=18h0m0s --kubeconfig " + m.Kubeconfig + ".tmp"} {
+	for _, want := range []string{"update cluster --name demo.example.com --yes --create-kube-config=false", "export kubecfg --name demo.example.com --admin=18h0m0s --kubeconfig " + m.Kubeconfig + ".tmp"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing kops %s in:\n%s", want, got)
 		}
 	}
-	if strings.Contains(got, "rolling-update cluster demo.example.com --yes") {
+	if strings.Contains(got, "rolling-update cluster --name demo.example.com --yes") {
 		t.Error("rolled although kops reported no instance group needing it")
 	}
 }
@@ -272,7 +276,7 @@ func TestDeleteIsIdempotent(t *testing.T) {
 	if err := newManager(t, k).Delete(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
-	if got := k.commands(); !reflect.DeepEqual(got, []string{"get cluster demo.example.com -o yaml", "delete cluster --name demo.example.com --yes"}) {
+	if got := k.commands(); !reflect.DeepEqual(got, []string{"get cluster --name demo.example.com -o yaml", "delete cluster --name demo.example.com --yes"}) {
 		t.Errorf("commands %q", got)
 	}
 	gone := &scriptedKops{t: t, answers: map[string]func([]byte) ([]byte, error){"get cluster": fail(1, notFound)}}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/blang/semver"
 	"sigs.k8s.io/yaml"
 )
 
@@ -193,6 +194,10 @@ func ConvertClusterSpec(in []byte, d Desired) (Conversion, error) {
 
 	if d.KubernetesVersion != "" {
 		have, _ := spec["kubernetesVersion"].(string)
+		if isDowngrade(have, d.KubernetesVersion) {
+			return Conversion{}, fmt.Errorf("kopscalico:kubernetesVersion is %s but cluster %s runs Kubernetes %s: kops does not downgrade a cluster; "+
+				"set kopscalico:kubernetesVersion to %s or later, or leave it empty to keep the cluster's version", d.KubernetesVersion, d.Name, have, strings.TrimPrefix(have, "v"))
+		}
 		if strings.TrimPrefix(have, "v") != strings.TrimPrefix(d.KubernetesVersion, "v") {
 			spec["kubernetesVersion"] = d.KubernetesVersion
 			conv.Changes = append(conv.Changes, fmt.Sprintf("kubernetesVersion: %q -> %q", have, d.KubernetesVersion))
@@ -224,6 +229,15 @@ func IsCalicoCrossSubnet(in []byte, d Desired) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// isDowngrade reports whether moving a cluster from Kubernetes version have
+// to want goes back. Versions that are not plain x.y.z (kops also takes a URL
+// of a custom build) are not compared.
+func isDowngrade(have, want string) bool {
+	h, errH := semver.ParseTolerant(have)
+	w, errW := semver.ParseTolerant(want)
+	return errH == nil && errW == nil && w.LT(h)
 }
 
 func compact(before, after map[string]any) string {

@@ -228,3 +228,33 @@ func TestRenderNetworkingIsDeterministic(t *testing.T) {
 		t.Errorf("RenderNetworking = %q, want %q", a, want)
 	}
 }
+
+// Real kops accepts a lower kubernetesVersion in `replace`; the conversion
+// refuses it before any command runs, naming the key and the version to set.
+func TestConvertRefusesKubernetesDowngrade(t *testing.T) {
+	in := fixture(t, "kubenet-1.36.yaml") // runs v1.36.0
+	cases := []struct {
+		want    string
+		refused bool
+	}{
+		{"1.35.9", true},
+		{"v1.36.0", false},
+		{"1.36.0", false},
+		{"1.36.1", false},
+		{"https://example.com/custom-build/", false},
+	}
+	for _, c := range cases {
+		d := desired("1.36")
+		d.KubernetesVersion = c.want
+		_, err := ConvertClusterSpec(in, d)
+		if c.refused {
+			if err == nil || !strings.Contains(err.Error(), "kopscalico:kubernetesVersion is 1.35.9") || !strings.Contains(err.Error(), "to 1.36.0 or later") {
+				t.Errorf("%s: err = %v; want a downgrade refusal naming the key and 1.36.0", c.want, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.want, err)
+		}
+	}
+}

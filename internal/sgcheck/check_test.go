@@ -426,6 +426,8 @@ func TestEtcdDatastoreExpectation(t *testing.T) {
 	in := ipip()
 	in.EtcdDatastore = true
 
+	// A kops 1.20+ cluster without the rule (what kops always makes) on a
+	// kops 1.7-era checker: the rule is missing.
 	modern := completeKopsCluster()
 	r := mustCheck(t, modern, in)
 	e := byID(t, r, "etcd-nodes-to-control-plane")
@@ -436,6 +438,19 @@ func TestEtcdDatastoreExpectation(t *testing.T) {
 	if len(r.Missing()) != 1 {
 		t.Errorf("missing = %v", ids(r.Missing()))
 	}
+
+	// Told that kops blocks etcd, the checker reports why instead of a
+	// missing rule, and the report does not fail on it.
+	in.KopsBlocksEtcd = true
+	r = mustCheck(t, modern, in)
+	e = byID(t, r, "etcd-nodes-to-control-plane")
+	if e.Missing != "" || e.Blocked == "" || !strings.Contains(e.Blocked, "never opens TCP 4001") || r.Failed() || len(r.BlockedByKops()) != 1 {
+		t.Fatalf("kops 1.20+: %+v (failed %v)", e, r.Failed())
+	}
+	if !strings.HasPrefix(r.Summary()["etcd-nodes-to-control-plane"], "blocked by kops: ") || !strings.Contains(r.String(), "BLOCKED-BY-KOPS") {
+		t.Errorf("summary %q; table:\n%s", r.Summary()["etcd-nodes-to-control-plane"], r)
+	}
+	in.KopsBlocksEtcd = false
 
 	kops17 := completeKopsCluster()
 	for i, p := range kops17.Group(mastersID).IpPermissions {

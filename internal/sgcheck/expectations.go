@@ -74,6 +74,9 @@ type ruleExpectation struct {
 	hint string
 	// source says where in kops the rule comes from.
 	source string
+	// blockedByKops, when set, says why kops from 1.20 never opens this
+	// traffic: such an expectation is reported, not checked.
+	blockedByKops string
 }
 
 // Where the expectations come from. All of them are in kops
@@ -135,6 +138,8 @@ func ruleExpectations(encapsulation string, etcdDatastore bool) []ruleExpectatio
 			kopsRule: "node-to-master-tcp-1-4001, in kops 1.7 to 1.19 with Calico",
 			hint:     "kops 1.20+ blocks etcd from nodes and removes other rules on port 4001, so an etcd-backed Calico cannot work there: use kops's own Calico",
 			source:   srcEtcdLegacy,
+			blockedByKops: "kops 1.20+ never opens TCP 4001 from nodes to the control plane (pkg/model/awsmodel/firewall.go applyNodeToMasterBlockSpecificPorts leaves 2380-2381 and 4001-4002 out) and removes rules added there by hand, " +
+				"so an etcd-backed Calico (the legacy upgrade manifest) cannot reach its datastore: use kops's own Calico (kopscalico:calicoUpgradeManifest=auto or never)",
 		})
 	}
 	var t traffic

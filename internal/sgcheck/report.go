@@ -15,6 +15,9 @@ type Expectation struct {
 	OK      bool
 	Missing string // when !OK: what is missing and how kops would provide it
 	Skipped string // when the cluster's config makes the expectation moot: why
+	// Blocked, when set, says why kops will never provide this: no rule can
+	// be added (kops removes it), so it is reported, not counted as missing.
+	Blocked string
 	Source  string // where in kops the expectation comes from
 }
 
@@ -26,20 +29,22 @@ type Report struct {
 }
 
 // Failed reports whether any expectation is missing.
-func (r Report) Failed() bool {
-	for _, e := range r.Expectations {
-		if !e.OK {
-			return true
-		}
-	}
-	return false
+func (r Report) Failed() bool { return len(r.Missing()) > 0 }
+
+// Missing returns the expectations that do not hold and a rule could fix.
+func (r Report) Missing() []Expectation {
+	return r.filter(func(e Expectation) bool { return !e.OK && e.Blocked == "" })
 }
 
-// Missing returns the expectations that do not hold.
-func (r Report) Missing() []Expectation {
+// BlockedByKops returns the expectations kops will never provide.
+func (r Report) BlockedByKops() []Expectation {
+	return r.filter(func(e Expectation) bool { return e.Blocked != "" })
+}
+
+func (r Report) filter(keep func(Expectation) bool) []Expectation {
 	var out []Expectation
 	for _, e := range r.Expectations {
-		if !e.OK {
+		if keep(e) {
 			out = append(out, e)
 		}
 	}
@@ -50,6 +55,8 @@ func (e Expectation) status() string {
 	switch {
 	case e.Skipped != "":
 		return "skipped"
+	case e.Blocked != "":
+		return "BLOCKED-BY-KOPS"
 	case e.OK:
 		return "ok"
 	default:
@@ -67,8 +74,11 @@ func (r Report) String() string {
 	fmt.Fprintln(w, "STATUS\tEXPECTATION\tGROUP\tDETAIL")
 	for _, e := range r.Expectations {
 		detail := e.Missing
-		if e.Skipped != "" {
+		switch {
+		case e.Skipped != "":
 			detail = e.Skipped
+		case e.Blocked != "":
+			detail = e.Blocked
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", e.status(), e.Name, e.Group, detail)
 	}
@@ -77,13 +87,15 @@ func (r Report) String() string {
 }
 
 // Summary is the compact form for a stack output: expectation id -> "ok",
-// "skipped: <why>" or "missing in <group>: <what>".
+// "skipped: <why>" or "missing in <group>: <what>", "blocked by kops: <why>".
 func (r Report) Summary() map[string]string {
 	out := make(map[string]string, len(r.Expectations))
 	for _, e := range r.Expectations {
 		switch {
 		case e.Skipped != "":
 			out[e.ID] = "skipped: " + e.Skipped
+		case e.Blocked != "":
+			out[e.ID] = "blocked by kops: " + e.Blocked
 		case e.OK:
 			out[e.ID] = "ok"
 		default:
