@@ -1,14 +1,19 @@
-# Targets: tools (build pinned tools into .tools/bin), unit (fast tests),
-# e2e (end-to-end tests only), test (tools + every test),
-# up / preview / destroy (the stack STACK, default dev, through cmd/kopscalico).
+# Targets: plugin (the provider plugin into bin/), tools (pinned tools into
+# .tools/bin), unit (fast tests), e2e (end-to-end tests only), test (tools +
+# every test), up / preview / destroy / refresh (the stack STACK, default dev,
+# through cmd/kopscalico).
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-GO_TEST_FLAGS ?= -timeout 45m
+GO_TEST_FLAGS ?= -timeout 60m
 
 STACK ?= dev
 
-.PHONY: tools test unit e2e up preview destroy pulumi-cli
+.PHONY: plugin tools test unit e2e up preview destroy refresh pulumi-cli
+
+# The provider plugin Pulumi.yaml points the engine at (plugins.providers).
+plugin:
+	go build -o bin/pulumi-resource-kopscalico ./cmd/pulumi-resource-kopscalico
 
 tools:
 	tools/build.sh
@@ -26,5 +31,5 @@ test: tools
 pulumi-cli:
 	@command -v pulumi >/dev/null || tools/build.sh pulumi
 
-up preview destroy: pulumi-cli
+up preview destroy refresh: pulumi-cli plugin
 	go run ./cmd/kopscalico --stack $(STACK) $@

@@ -11,9 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kopscalico/kopscalico/internal/config"
-	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/probe"
-	"github.com/kopscalico/kopscalico/internal/sgcheck"
 	"github.com/kopscalico/kopscalico/policies"
 )
 
@@ -24,24 +22,16 @@ const securityGroupCheckOutput = "securityGroupCheck"
 // tutorial's namespace, which the policies folder must hold.
 const DemoNamespace = "ns-1"
 
-// Deps are the seams where the program meets the outside world. Program uses
-// DefaultDeps; tests give fakes.
+// Deps are the seams where the program meets the outside world (kops and
+// EC2 are the plugin's). Program uses DefaultDeps; tests give fakes.
 type Deps struct {
-	// NewKopsRunner runs the kops CLI for the cluster component's hooks.
-	NewKopsRunner func(cfg config.Config, log func(stream, line string)) kops.Runner
-	// NewEC2 gives the read-only EC2 client of the security-group check.
-	NewEC2 newEC2Func
 	// ProbeReader reads the probe Jobs' verdicts from the cluster.
 	ProbeReader probe.ResultReader
 }
 
-// DefaultDeps are the real kops CLI, EC2 API and Kubernetes API.
+// DefaultDeps read the probes from the Kubernetes API.
 func DefaultDeps() Deps {
-	return Deps{
-		NewKopsRunner: NewKopsExecRunner,
-		NewEC2:        sgcheck.NewEC2,
-		ProbeReader:   probe.KubeReader{},
-	}
+	return Deps{ProbeReader: probe.KubeReader{}}
 }
 
 // Program is the one entry point: `pulumi up`, the unit tests and the
@@ -98,16 +88,31 @@ func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (pulumi.Map, error
 
 	kubeconfig := pulumi.ToSecret(pulumi.String(cfg.Cluster.Kubeconfig)).(pulumi.StringOutput)
 	var clusterDeps []pulumi.Resource
+	var revision pulumi.StringInput
+	var kopsProvider pulumi.ProviderResource
+	if cfg.Cluster.Manage || cfg.SecurityGroupCheck != config.SGCheckOff {
+		if kopsProvider, err = newKopsProvider(ctx, cfg, store.URL); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Cluster.Manage {
-		cluster, err := DeployCluster(ctx, cfg, store.URL, deps.NewKopsRunner, pulumi.DependsOn(store.Ready))
+		cluster, err := deployCluster(ctx, cfg, kopsProvider, store.URL, pulumi.DependsOn(store.Ready))
 		if err != nil {
 			return nil, err
 		}
 		kubeconfig = cluster.Kubeconfig
 		clusterDeps = []pulumi.Resource{cluster}
+		revision = cluster.Revision
 		outputs["clusterName"] = cluster.Name
 		outputs["clusterNetworking"] = cluster.Networking
 		outputs["kubeconfig"] = kubeconfig
+	}
+	if cfg.SecurityGroupCheck != config.SGCheckOff {
+		check, err := checkSecurityGroups(ctx, cfg, kopsProvider, revision, clusterDeps)
+		if err != nil {
+			return nil, err
+		}
+		outputs[securityGroupCheckOutput] = check.Summary
 	}
 
 	// ClusterIdentifier: the provider is never replaced because its
@@ -119,16 +124,6 @@ func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (pulumi.Map, error
 	}, pulumi.DependsOn(clusterDeps))
 	if err != nil {
 		return nil, err
-	}
-
-	// The check waits for the cluster step (the kubeconfig resolves after it).
-	// A teardown checks nothing: the cluster is on its way out.
-	if cfg.SecurityGroupCheck != config.SGCheckOff && !tearingDown() {
-		sgReport, err := checkSecurityGroups(ctx, cfg, kubeconfig, deps.NewEC2)
-		if err != nil {
-			return nil, err
-		}
-		outputs[securityGroupCheckOutput] = sgReport
 	}
 
 	calicoResources, err := deployCalico(ctx, cfg, cfg.Kops.Version, provider, nil)
@@ -148,9 +143,7 @@ func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (pulumi.Map, error
 	if err != nil {
 		return nil, err
 	}
-	if !cfg.Workloads.Probes || tearingDown() {
-		// A teardown deletes the probe Jobs whether or not they are
-		// registered; registering them would read their verdicts back.
+	if !cfg.Workloads.Probes {
 		return outputs, nil
 	}
 	expect, err := policyExpect(set, demoNS)

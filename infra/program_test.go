@@ -1,7 +1,6 @@
 package infra
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,33 +9,18 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kopscalico/kopscalico/internal/config"
-	"github.com/kopscalico/kopscalico/internal/kops"
-	"github.com/kopscalico/kopscalico/internal/sgcheck"
+	"github.com/kopscalico/kopscalico/internal/provider"
 )
 
-// noKops fails the test if the program runs kops at all.
-type noKops struct{ t *testing.T }
-
-func (n noKops) Run(_ context.Context, c kops.Command) ([]byte, error) {
-	n.t.Errorf("kops %s ran", strings.Join(c.Args, " "))
-	return nil, nil
-}
-
-// runProgram runs the whole program under mocks, as preview (dryRun) or up,
-// and returns the stack outputs it produced.
+// runProgram runs the whole program of the dev stack under mocks, as
+// preview (dryRun) or up, and returns the stack outputs it produced.
 func runProgram(t *testing.T, cfg map[string]string, dryRun bool, deps Deps) (*recorder, map[string]any, error) {
 	t.Helper()
-	work := t.TempDir()
-	t.Setenv(EnvWorkdir, work)
-	// A kubeconfig cached by an earlier up: preview uses it (the mocks cannot
-	// carry the unknown secret a preview without one gives; the end-to-end
-	// tests cover that case).
-	if err := os.MkdirAll(filepath.Join(work, "dev"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(work, "dev", "kubeconfig"), []byte(adminKubeconfig(t, "calico.dev.example.com")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	return runProgramOn(t, "dev", cfg, dryRun, deps)
+}
+
+func runProgramOn(t *testing.T, stack string, cfg map[string]string, dryRun bool, deps Deps) (*recorder, map[string]any, error) {
+	t.Helper()
 	rec := &recorder{}
 	outputs := map[string]any{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
@@ -55,24 +39,14 @@ func runProgram(t *testing.T, cfg map[string]string, dryRun bool, deps Deps) (*r
 			outputs[name] = await[any](t, pulumi.ToOutput(v))
 		}
 		return nil
-	}, pulumi.WithMocks("kopscalico", "dev", rec), withConfig(cfg), func(info *pulumi.RunInfo) { info.DryRun = dryRun })
+	}, pulumi.WithMocks("kopscalico", stack, rec), withConfig(cfg), func(info *pulumi.RunInfo) { info.DryRun = dryRun })
 	return rec, outputs, err
 }
 
-func previewDeps(t *testing.T) Deps {
-	return Deps{
-		NewKopsRunner: func(config.Config, func(string, string)) kops.Runner { return noKops{t} },
-		NewEC2: func(context.Context, string) (sgcheck.EC2API, error) {
-			t.Error("preview called AWS")
-			return nil, nil
-		},
-	}
-}
-
-func TestPreviewRegistersEveryStageWithoutKopsOrAWS(t *testing.T) {
+func TestPreviewRegistersEveryStage(t *testing.T) {
 	cfg := devConfig()
 	cfg[config.KeySecurityGroupCheck] = "enforce"
-	rec, outputs, err := runProgram(t, cfg, true, previewDeps(t))
+	rec, outputs, err := runProgram(t, cfg, true, Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,13 +54,11 @@ func TestPreviewRegistersEveryStageWithoutKopsOrAWS(t *testing.T) {
 		t.Errorf("stateStore = %v", outputs["stateStore"])
 	}
 
-	cluster := rec.one(t, ClusterType)
-	if got := propString(t, cluster.Inputs, "name"); got != "calico.dev.example.com" {
+	cluster := rec.one(t, provider.ClusterType)
+	if got := propString(t, cluster.Inputs, "clusterName"); got != "calico.dev.example.com" {
 		t.Errorf("cluster name input = %q", got)
 	}
-	if deps := strings.Join(cluster.Deps, " "); !strings.Contains(deps, tokPolicy) || !strings.Contains(deps, tokVersioning) {
-		t.Errorf("the cluster does not wait for the state store's settings: %s", deps)
-	}
+	rec.one(t, provider.SecurityGroupCheckType)
 
 	prov := rec.one(t, "pulumi:providers:kubernetes")
 	if got := propString(t, prov.Inputs, "clusterIdentifier"); got != "calico.dev.example.com" {
@@ -130,14 +102,14 @@ func TestReachabilityOutputFollowsPolicyFiles(t *testing.T) {
 	dir := copyPolicies(t)
 	cfg := devConfig()
 	cfg[config.KeyPoliciesDir] = dir
-	_, before, err := runProgram(t, cfg, true, previewDeps(t))
+	_, before, err := runProgram(t, cfg, true, Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(filepath.Join(dir, "ns-1", "allow.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	_, after, err := runProgram(t, cfg, true, previewDeps(t))
+	_, after, err := runProgram(t, cfg, true, Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +137,7 @@ func TestBadPolicyFileRefusedBeforeAnythingIsRegistered(t *testing.T) {
 	}
 	cfg := devConfig()
 	cfg[config.KeyPoliciesDir] = dir
-	rec, _, err := runProgram(t, cfg, true, previewDeps(t))
+	rec, _, err := runProgram(t, cfg, true, Deps{})
 	if err == nil || !strings.Contains(err.Error(), "wrong.yaml") || !strings.Contains(err.Error(), "kopscalico:policiesDir") {
 		t.Fatalf("err = %v", err)
 	}
@@ -185,7 +157,7 @@ func TestDemoNeedsItsNamespace(t *testing.T) {
 	}
 	cfg := devConfig()
 	cfg[config.KeyPoliciesDir] = dir
-	rec, _, err := runProgram(t, cfg, true, previewDeps(t))
+	rec, _, err := runProgram(t, cfg, true, Deps{})
 	if err == nil || !strings.Contains(err.Error(), "kopscalico:demoWorkloads") {
 		t.Fatalf("err = %v", err)
 	}
@@ -194,7 +166,7 @@ func TestDemoNeedsItsNamespace(t *testing.T) {
 	}
 	cfg[config.KeyDemoWorkloads] = "false"
 	cfg[config.KeyProbes] = "false"
-	rec, _, err = runProgram(t, cfg, true, previewDeps(t))
+	rec, _, err = runProgram(t, cfg, true, Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,11 +185,11 @@ func TestUnmanagedClusterRunsNoKopsAndKeepsKubeconfigSecret(t *testing.T) {
 		config.KeyProbes:             "false",
 		config.KeyPoliciesDir:        "../policies",
 	}
-	rec, outputs, err := runProgram(t, cfg, false, previewDeps(t))
+	rec, outputs, err := runProgram(t, cfg, false, Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(rec.byType(ClusterType)); n != 0 {
+	if n := len(rec.byType(provider.ClusterType)); n != 0 {
 		t.Errorf("unmanaged cluster registered %d kops components", n)
 	}
 	if _, ok := outputs["kubeconfig"]; ok {
@@ -229,34 +201,3 @@ func TestUnmanagedClusterRunsNoKopsAndKeepsKubeconfigSecret(t *testing.T) {
 	}
 }
 
-type failingReader struct{ t *testing.T }
-
-func (f failingReader) ReadResults(context.Context, string, string, []string) (map[string]string, error) {
-	f.t.Error("a teardown read the probes back")
-	return nil, nil
-}
-
-func TestTeardownChecksNothing(t *testing.T) {
-	t.Setenv(EnvTeardown, "true")
-	cfg := map[string]string{
-		config.KeyManageCluster:      "false",
-		config.KeyKubeconfig:         "apiVersion: v1\nkind: Config\n",
-		config.KeyClusterName:        "calico.dev.example.com",
-		config.KeyRegion:             "us-east-1",
-		config.KeyStateStore:         "s3://team-kops-state",
-		config.KeySecurityGroupCheck: "enforce",
-		config.KeyPoliciesDir:        "../policies",
-	}
-	deps := previewDeps(t) // fails the test on any kops or EC2 use
-	deps.ProbeReader = failingReader{t}
-	rec, outputs, err := runProgram(t, cfg, false, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := outputs[securityGroupCheckOutput]; ok {
-		t.Error("a teardown exported a security-group report")
-	}
-	if n := len(rec.byType("kubernetes:batch/v1:Job")); n != 0 {
-		t.Errorf("a teardown registered %d probe Jobs", n)
-	}
-}

@@ -33,8 +33,8 @@ const usage = `usage: kopscalico [flags] up|preview|destroy|refresh
            the policies and workloads); like 'pulumi up --yes'
   preview  show what up would change; runs no kops command and no AWS call of
            the program's own
-  destroy  delete everything, running the program so the kops cluster is
-           deleted by its delete hook (like 'pulumi destroy --run-program')
+  destroy  delete everything from the recorded state (like 'pulumi destroy');
+           the plugin deletes the kops cluster, then the bucket goes
   refresh  reconcile the state with the cloud
 
 flags:
@@ -101,14 +101,7 @@ func operate(ctx context.Context, op, stackName, dir string, diff bool, stdout, 
 		}
 		_, err = stack.Up(ctx, opts...)
 	case "destroy":
-		// The kops cluster is deleted by a before-delete hook, which runs
-		// only when the program runs during destroy; the program runs in
-		// this process, and the mark tells it the run is a teardown.
-		if err := os.Setenv(infra.EnvTeardown, "true"); err != nil {
-			return err
-		}
-		_, err = stack.Destroy(ctx, optdestroy.RunProgram(true),
-			optdestroy.ProgressStreams(stdout), optdestroy.ErrorProgressStreams(stderr))
+		_, err = stack.Destroy(ctx, optdestroy.ProgressStreams(stdout), optdestroy.ErrorProgressStreams(stderr))
 	case "refresh":
 		_, err = stack.Refresh(ctx, optrefresh.ProgressStreams(stdout), optrefresh.ErrorProgressStreams(stderr))
 	}

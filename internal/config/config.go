@@ -66,6 +66,15 @@ type Cluster struct {
 	AdminAccess       []string // CIDRs allowed to reach the API
 	AllowWorldAccess  bool     // must be true to accept 0.0.0.0/0 or ::/0 above
 	SSHPublicKey      string   // path to an SSH public key; empty: none
+	// Protect is Pulumi's protect on the cluster: it cannot be deleted or
+	// replaced until unprotected.
+	Protect bool
+	// AdoptExisting lets the program take over a cluster of this name that
+	// is already in the state store (converting it); off, one is refused.
+	AdoptExisting bool
+	// AllowReplacement lets a change of the name, region, zones, DNS zone,
+	// state store or control-plane count replace the cluster.
+	AllowReplacement bool
 }
 
 // Kops is how the kops CLI is run.
@@ -77,7 +86,6 @@ type Kops struct {
 	CommandTimeout       time.Duration // each kops command but validate and rolling-update
 	ValidateTimeout      time.Duration // `kops validate cluster --wait`
 	RollingUpdateTimeout time.Duration // `kops rolling-update cluster --yes`
-	AdminCredentialTTL   time.Duration // `kops export kubecfg --admin=<ttl>`
 }
 
 // StateStore is the kops state store.

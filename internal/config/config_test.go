@@ -50,7 +50,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Errorf("zones: %q", c.Cluster.Zones)
 	}
 	if c.Kops.Binary != "kops" || c.Kops.CommandTimeout != 10*time.Minute || c.Kops.ValidateTimeout != 15*time.Minute ||
-		c.Kops.RollingUpdateTimeout != time.Hour || c.Kops.AdminCredentialTTL != 18*time.Hour {
+		c.Kops.RollingUpdateTimeout != time.Hour {
 		t.Errorf("kops defaults: %+v", c.Kops)
 	}
 	if !c.StateStore.Create() || c.StateStore.Bucket != "kops-state-calico-dev-example-com" || c.StateStore.URL() != "s3://kops-state-calico-dev-example-com" {
@@ -71,24 +71,32 @@ func TestParseDefaults(t *testing.T) {
 }
 
 func TestProtectDefaultsOnOutsideDev(t *testing.T) {
-	c, err := parse(t, "prod", good())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !c.StateStore.Protect {
-		t.Error("prod stack: state store must be protected by default")
-	}
-	m := good()
-	m[KeyStateStoreProtect] = "false"
-	if c, _ := parse(t, "prod", m); c.StateStore.Protect {
-		t.Error("explicit stateStoreProtect=false ignored")
-	}
-	m[KeyStateStoreProtect] = "auto" // Pulumi.yaml's default
-	if c, _ := parse(t, "prod", m); !c.StateStore.Protect {
-		t.Error("stateStoreProtect=auto must protect outside dev")
-	}
-	if c, _ := parse(t, "dev", m); c.StateStore.Protect {
-		t.Error("stateStoreProtect=auto must not protect dev")
+	for _, p := range []struct {
+		key       string
+		protected func(Config) bool
+	}{
+		{KeyStateStoreProtect, func(c Config) bool { return c.StateStore.Protect }},
+		{KeyClusterProtect, func(c Config) bool { return c.Cluster.Protect }},
+	} {
+		c, err := parse(t, "prod", good())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !p.protected(c) {
+			t.Errorf("prod stack: %s must default to protected", p.key)
+		}
+		m := good()
+		m[p.key] = "false"
+		if c, _ := parse(t, "prod", m); p.protected(c) {
+			t.Errorf("explicit %s=false ignored", p.key)
+		}
+		m[p.key] = "auto" // Pulumi.yaml's default
+		if c, _ := parse(t, "prod", m); !p.protected(c) {
+			t.Errorf("%s=auto must protect outside dev", p.key)
+		}
+		if c, _ := parse(t, "dev", m); p.protected(c) {
+			t.Errorf("%s=auto must not protect dev", p.key)
+		}
 	}
 }
 

@@ -28,12 +28,14 @@ const (
 	KeyAdminAccess          = "adminAccess"
 	KeyAllowWorldAccess     = "allowWorldAccess"
 	KeySSHPublicKey         = "sshPublicKey"
+	KeyClusterProtect       = "clusterProtect"
+	KeyAdoptExisting        = "adoptExistingCluster"
+	KeyAllowReplacement     = "allowClusterReplacement"
 	KeyKopsVersion          = "kopsVersion"
 	KeyKopsBinary           = "kopsBinary"
 	KeyKopsTimeout          = "kopsTimeout"
 	KeyValidateTimeout      = "validateTimeout"
 	KeyRollingUpdateTimeout = "rollingUpdateTimeout"
-	KeyAdminCredentialTTL   = "adminCredentialTTL"
 	KeyStateStore           = "stateStore"
 	KeyStateStoreBucket     = "stateStoreBucket"
 	KeyStateStoreKMSKeyID   = "stateStoreKmsKeyId"
@@ -55,7 +57,8 @@ var AllKeys = []string{
 	KeyManageCluster, KeyKubeconfig, KeyClusterName, KeyDNSZone, KeyRegion, KeyZones,
 	KeyControlPlaneCount, KeyNodeCount, KeyControlPlaneSize, KeyNodeSize, KeyKubernetesVersion,
 	KeySSHAccess, KeyAdminAccess, KeyAllowWorldAccess, KeySSHPublicKey,
-	KeyKopsVersion, KeyKopsBinary, KeyKopsTimeout, KeyValidateTimeout, KeyRollingUpdateTimeout, KeyAdminCredentialTTL,
+	KeyClusterProtect, KeyAdoptExisting, KeyAllowReplacement,
+	KeyKopsVersion, KeyKopsBinary, KeyKopsTimeout, KeyValidateTimeout, KeyRollingUpdateTimeout,
 	KeyStateStore, KeyStateStoreBucket, KeyStateStoreKMSKeyID, KeyStateStoreForceDest, KeyStateStoreProtect,
 	KeyEncapsulation, KeyAWSSrcDstCheck, KeyPodCIDR, KeyCalicoManifest, KeyCalicoManifestPath,
 	KeyPoliciesDir, KeyDemoWorkloads, KeyProbes, KeySecurityGroupCheck,
@@ -70,7 +73,6 @@ const (
 	DefaultKopsTimeout          = 10 * time.Minute
 	DefaultValidateTimeout      = 15 * time.Minute
 	DefaultRollingUpdateTimeout = 60 * time.Minute
-	DefaultAdminCredentialTTL   = 18 * time.Hour
 	DefaultPodCIDR              = "100.96.0.0/11"
 	DefaultPoliciesDir          = "policies"
 )
@@ -83,6 +85,15 @@ type Lookup func(key string) (string, bool)
 type FS interface {
 	IsDir(path string) bool
 	IsFile(path string) bool
+}
+
+// protect reads a protect key: true, false, or auto (protected on every
+// stack but dev).
+func (r *reader) protect(key, stack string) bool {
+	if v, _ := r.get(key); strings.TrimSpace(v) == "auto" {
+		return stack != "dev"
+	}
+	return r.boolean(key, stack != "dev")
 }
 
 // Parse reads every key once, applies defaults and validates the result. All
@@ -112,19 +123,17 @@ func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 	c.Kops.CommandTimeout = r.duration(KeyKopsTimeout, DefaultKopsTimeout)
 	c.Kops.ValidateTimeout = r.duration(KeyValidateTimeout, DefaultValidateTimeout)
 	c.Kops.RollingUpdateTimeout = r.duration(KeyRollingUpdateTimeout, DefaultRollingUpdateTimeout)
-	c.Kops.AdminCredentialTTL = r.duration(KeyAdminCredentialTTL, DefaultAdminCredentialTTL)
 
 	c.StateStore.ExistingURL = r.str(KeyStateStore, "")
 	c.StateStore.Bucket = r.str(KeyStateStoreBucket, "")
 	c.StateStore.KMSKeyID = r.str(KeyStateStoreKMSKeyID, "")
 	c.StateStore.ForceDestroy = r.boolean(KeyStateStoreForceDest, false)
-	// Deleting the bucket that holds every cluster's state is rarely what a
-	// production stack means: protect it by default outside dev.
-	if v, _ := get(KeyStateStoreProtect); strings.TrimSpace(v) == "auto" {
-		c.StateStore.Protect = stack != "dev"
-	} else {
-		c.StateStore.Protect = r.boolean(KeyStateStoreProtect, stack != "dev")
-	}
+	// Deleting a cluster, or the bucket that holds every cluster's state, is
+	// rarely what a production stack means: both are protected outside dev.
+	c.StateStore.Protect = r.protect(KeyStateStoreProtect, stack)
+	c.Cluster.Protect = r.protect(KeyClusterProtect, stack)
+	c.Cluster.AdoptExisting = r.boolean(KeyAdoptExisting, false)
+	c.Cluster.AllowReplacement = r.boolean(KeyAllowReplacement, false)
 
 	c.Calico.Encapsulation = r.str(KeyEncapsulation, EncapIPIP)
 	c.Calico.AWSSrcDstCheck = r.str(KeyAWSSrcDstCheck, "Disable")

@@ -7,7 +7,8 @@ import (
 )
 
 // CreateClusterArgs renders `kops create cluster` for the desired cluster on
-// the pinned kops version. The command only writes the spec to the state
+// the pinned kops version (without --ssh-public-key: the Manager writes the
+// key to a file and adds it). The command only writes the spec to the state
 // store (no --yes); the program then sets Calico cross-subnet and access in
 // the spec and applies it with `kops update cluster --yes`.
 //
@@ -55,9 +56,6 @@ func CreateClusterArgs(d Desired) ([]string, error) {
 	// removes sshAccess, so SSH is never opened.
 	if len(d.SSHAccess) > 0 {
 		args = append(args, "--ssh-access", strings.Join(d.SSHAccess, ","))
-	}
-	if d.SSHPublicKey != "" {
-		args = append(args, "--ssh-public-key", d.SSHPublicKey)
 	}
 	return args, nil
 }

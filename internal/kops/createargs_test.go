@@ -29,13 +29,12 @@ func TestCreateClusterArgsOptionalFlags(t *testing.T) {
 	d.SSHAccess = []string{"198.51.100.7/32", "pl-0123456789abcdef0"}
 	d.DNSZone = "example.com"
 	d.KubernetesVersion = "1.34.2"
-	d.SSHPublicKey = "/home/ops/.ssh/id_ed25519.pub"
 	got, err := CreateClusterArgs(d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := strings.Join(got, " ")
-	for _, want := range []string{"--ssh-access 198.51.100.7/32,pl-0123456789abcdef0", "--dns-zone example.com", "--kubernetes-version 1.34.2", "--ssh-public-key /home/ops/.ssh/id_ed25519.pub"} {
+	for _, want := range []string{"--ssh-access 198.51.100.7/32,pl-0123456789abcdef0", "--dns-zone example.com", "--kubernetes-version 1.34.2"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("%s: missing %q", s, want)
 		}

@@ -10,11 +10,9 @@ import (
 )
 
 // Desired is the cluster the program wants kops to run. Its JSON form is the
-// kops cluster component's inputs, so the hooks see the old and new desired
-// cluster, and the preview shows every field (including the rendered
-// networking spec and create arguments) before anything runs.
+// provider's Cluster inputs; the names are the kopscalico config keys.
 type Desired struct {
-	Name              string   `json:"name"`
+	Name              string   `json:"clusterName"`
 	StateStore        string   `json:"stateStore"`
 	Region            string   `json:"region"`
 	Zones             []string `json:"zones"`
@@ -27,7 +25,7 @@ type Desired struct {
 	SSHAccess         []string `json:"sshAccess"`
 	AdminAccess       []string `json:"adminAccess"`
 	AllowWorldAccess  bool     `json:"allowWorldAccess,omitempty"`
-	SSHPublicKey      string   `json:"sshPublicKey,omitempty"`
+	SSHPublicKey      string   `json:"sshPublicKey,omitempty"` // the key itself, not a path
 	Encapsulation     string   `json:"encapsulation"`
 	AWSSrcDstCheck    string   `json:"awsSrcDstCheck"`
 	// KopsVersion is the pinned kops minor ("1.34") everything is rendered for.

@@ -37,12 +37,17 @@ func JoinDocuments(docs [][]byte) []byte {
 
 // IGConversion is the result of reconciling instance groups.
 type IGConversion struct {
-	YAML    []byte   // the changed InstanceGroup documents only, for `kops replace -f -`
-	Changes []string // one line per change; empty: nothing to replace
+	YAML    []byte   // the changed existing InstanceGroup documents, for `kops replace -f -`
+	Restore []byte   // InstanceGroups to create again, for `kops create -f -`
+	Changes []string // one line per change; empty: nothing to write
+	names   []string // of the restored groups
 }
 
-// Changed reports whether some instance group needs a `kops replace`.
+// Changed reports whether some instance group needs writing.
 func (c IGConversion) Changed() bool { return len(c.Changes) > 0 }
+
+// RestoredNames names the instance groups in Restore.
+func (c IGConversion) RestoredNames() []string { return c.names }
 
 func isControlPlaneRole(role string) bool {
 	return role == "Master" || role == "ControlPlane" || role == "APIServer"
@@ -50,10 +55,13 @@ func isControlPlaneRole(role string) bool {
 
 // ReconcileInstanceGroups sets the worker count and the instance types of
 // the desired cluster on the instance groups `kops get instancegroups -o
-// yaml` printed. The node count is spread over the Node groups the way `kops
-// create cluster` spreads it over zones, but only when their total differs,
-// so an operator's uneven split is kept. The control-plane count cannot be
-// changed this way (etcd membership): a difference is an error.
+// yaml` printed. A zone of the cluster that no Node group covers (its group
+// was deleted behind the program's back) gets one again, `nodes-<zone>` as
+// kops names it, cloned from another Node group. The node count is spread
+// over the Node groups the way `kops create cluster` spreads it over zones,
+// but only when their total differs, so an operator's uneven split is kept.
+// The control-plane count cannot be changed this way (etcd membership): a
+// difference is an error.
 func ReconcileInstanceGroups(in []byte, d Desired) (IGConversion, error) {
 	type ig struct {
 		obj  map[string]any
@@ -112,7 +120,28 @@ func ReconcileInstanceGroups(in []byte, d Desired) (IGConversion, error) {
 			d.Name, cpTotal, d.ControlPlaneCount, cpTotal)
 	}
 	if len(nodes) == 0 {
-		return IGConversion{}, fmt.Errorf("kops cluster %s has no Node instance group to run kopscalico:nodeCount=%d workers", d.Name, d.NodeCount)
+		return IGConversion{}, fmt.Errorf("kops cluster %s has no Node instance group to run kopscalico:nodeCount=%d workers; create one with `kops create instancegroup`", d.Name, d.NodeCount)
+	}
+	covered := map[string]bool{}
+	for _, g := range nodes {
+		for _, z := range toStrings(g.spec["subnets"]) {
+			covered[z] = true
+		}
+	}
+	restored := map[*ig]bool{}
+	for _, zone := range d.Zones {
+		if covered[zone] {
+			continue
+		}
+		obj, err := cloneInstanceGroup(nodes[0].obj, "nodes-"+zone, zone)
+		if err != nil {
+			return IGConversion{}, err
+		}
+		g := &ig{obj: obj, spec: obj["spec"].(map[string]any), name: "nodes-" + zone, role: "Node"}
+		nodes = append(nodes, g)
+		all = append(all, g)
+		restored[g] = true
+		conv.Changes = append(conv.Changes, fmt.Sprintf("instancegroup %s: restored for zone %s (from %s)", g.name, zone, nodes[0].name))
 	}
 	total, balanced := 0, true
 	for _, g := range nodes {
@@ -137,19 +166,50 @@ func ReconcileInstanceGroups(in []byte, d Desired) (IGConversion, error) {
 			}
 		}
 	}
-	var docs [][]byte
+	var replaced, created [][]byte
 	for _, g := range all {
-		if !changed[g] {
+		if !changed[g] && !restored[g] {
 			continue
 		}
 		b, err := yaml.Marshal(g.obj)
 		if err != nil {
 			return IGConversion{}, fmt.Errorf("render instance group %s: %w", g.name, err)
 		}
-		docs = append(docs, b)
+		if restored[g] {
+			created = append(created, b)
+			conv.names = append(conv.names, g.name)
+		} else {
+			replaced = append(replaced, b)
+		}
 	}
-	conv.YAML = JoinDocuments(docs)
+	conv.YAML = JoinDocuments(replaced)
+	conv.Restore = JoinDocuments(created)
 	return conv, nil
+}
+
+// cloneInstanceGroup copies an InstanceGroup under a new name for one zone,
+// without the fields the state store assigns.
+func cloneInstanceGroup(src map[string]any, name, zone string) (map[string]any, error) {
+	b, err := yaml.Marshal(src)
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]any
+	if err := yaml.Unmarshal(b, &obj); err != nil {
+		return nil, err
+	}
+	meta, _ := obj["metadata"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		obj["metadata"] = meta
+	}
+	for _, k := range []string{"creationTimestamp", "generation", "uid", "resourceVersion"} {
+		delete(meta, k)
+	}
+	meta["name"] = name
+	spec, _ := obj["spec"].(map[string]any)
+	spec["subnets"] = []any{zone}
+	return obj, nil
 }
 
 func intOf(v any) int {

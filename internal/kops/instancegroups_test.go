@@ -1,6 +1,7 @@
 package kops
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,45 @@ func TestReconcileInstanceGroupsRefusesControlPlaneCount(t *testing.T) {
 	_, err := ReconcileInstanceGroups(fixture(t, "instancegroups-1.34.yaml"), d)
 	if err == nil || !strings.Contains(err.Error(), "kopscalico:controlPlaneCount") {
 		t.Errorf("err = %v; want a refusal naming kopscalico:controlPlaneCount", err)
+	}
+}
+
+// A Node group deleted behind the program's back is created again for its
+// zone, cloned from a surviving Node group, and only it is created.
+func TestReconcileInstanceGroupsRestoresAZonesNodeGroup(t *testing.T) {
+	d := desired("1.34")
+	var kept [][]byte
+	for _, doc := range SplitDocuments(fixture(t, "instancegroups-1.34.yaml")) {
+		if !strings.Contains(string(doc), "name: nodes-eu-west-1b") {
+			kept = append(kept, doc)
+		}
+	}
+	conv, err := ReconcileInstanceGroups(JoinDocuments(kept), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := conv.RestoredNames(); len(got) != 1 || got[0] != "nodes-eu-west-1b" {
+		t.Fatalf("restored %v", got)
+	}
+	restored := SplitDocuments(conv.Restore)
+	if len(restored) != 1 {
+		t.Fatalf("restore %q", conv.Restore)
+	}
+	obj := parse(t, restored[0])
+	if path(obj, "metadata", "name") != "nodes-eu-west-1b" || path(obj, "metadata", "creationTimestamp") != nil ||
+		!reflect.DeepEqual(path(obj, "spec", "subnets"), []any{"eu-west-1b"}) || path(obj, "spec", "role") != "Node" {
+		t.Errorf("restored group %v", obj)
+	}
+	if len(conv.YAML) != 0 {
+		t.Errorf("replaced existing groups too: %s", conv.YAML)
+	}
+	// The node count is spread over the restored group as well.
+	d.NodeCount = 4
+	conv, err = ReconcileInstanceGroups(JoinDocuments(kept), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := path(parse(t, SplitDocuments(conv.Restore)[0]), "spec", "minSize"); got != float64(2) {
+		t.Errorf("restored group minSize = %v, want 2", got)
 	}
 }

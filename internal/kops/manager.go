@@ -10,21 +10,23 @@ import (
 	"time"
 )
 
-// Manager drives a kops cluster through its lifecycle over a Runner. It is
-// what the kops cluster component's hooks call: Ensure before create, Update
-// before update, Delete before delete. Every step is safe to re-run after a
-// failure at any point: each run reads the state store and does only what is
-// still missing.
+// Manager drives one kops cluster through its lifecycle over a Runner: it is
+// what the provider's Cluster resource calls. Every step is safe to re-run
+// after a failure at any point: each run reads the state store and does only
+// what is still missing.
 type Manager struct {
 	Runner   Runner
 	Timeouts Timeouts
-	// Kubeconfig is the file the program controls: KUBECONFIG of every kops
-	// call (so `update --admin`, `validate` and `rolling-update` use it and
-	// never touch ~/.kube/config) and the target of ExportKubeconfig.
+	// Kubeconfig is the KUBECONFIG of every kops call, so kops never reads or
+	// writes ~/.kube/config. validate and rolling-update talk to the cluster
+	// through it; it is exported (credential-free, --auth-plugin) when missing.
 	Kubeconfig string
-	// AdminTTL is the lifetime of the admin credential kops exports.
-	AdminTTL time.Duration
-	Now      func() time.Time // nil: time.Now
+	// Owner marks the cluster as this stack's (OwnerAnnotation in its spec):
+	// a cluster marked by another owner is refused. "": no mark, no check.
+	Owner string
+	// Claim marks an unmarked existing cluster (an adoption); a created
+	// cluster is always marked.
+	Claim bool
 	// Logf and Warnf report progress; nil: silent.
 	Logf, Warnf func(format string, args ...any)
 }
@@ -33,7 +35,7 @@ type Manager struct {
 type Outcome struct {
 	Created   bool     // `kops create cluster` ran
 	Converted bool     // the cluster spec was rewritten (networking, access, version)
-	Resized   bool     // instance groups were rewritten
+	Resized   bool     // instance groups were rewritten or restored
 	Applied   bool     // `kops update cluster --yes` ran
 	Rolled    bool     // `kops rolling-update cluster --yes` ran
 	Changes   []string // what was rewritten
@@ -42,6 +44,12 @@ type Outcome struct {
 // Mutated reports whether any command that changes the cluster ran.
 func (o Outcome) Mutated() bool {
 	return o.Created || o.Converted || o.Resized || o.Applied || o.Rolled
+}
+
+// Observed is a cluster as kops prints it: the inputs of Diff and Read.
+type Observed struct {
+	Spec           []byte // `kops get cluster -o yaml`
+	InstanceGroups []byte // `kops get instancegroups -o yaml`
 }
 
 type callKind int
@@ -63,13 +71,6 @@ func (m *Manager) warnf(format string, args ...any) {
 	if m.Warnf != nil {
 		m.Warnf(format, args...)
 	}
-}
-
-func (m *Manager) now() time.Time {
-	if m.Now != nil {
-		return m.Now()
-	}
-	return time.Now()
 }
 
 // run runs one kops command for cluster d with its environment and timeout.
@@ -97,15 +98,27 @@ func (m *Manager) run(ctx context.Context, d Desired, kind callKind, quiet bool,
 	return m.Runner.Run(ctx, Command{Args: args, Env: env, Stdin: stdin, QuietStdout: quiet})
 }
 
-// isNotFound reports whether kops failed because the cluster is not in the
-// state store: `cluster not found "X"` (get cluster) or `Cluster.kops.k8s.io
-// "X" not found` (commands that read the cluster first).
-func isNotFound(err error) bool {
+// isNotFound reports whether a failed command says that this cluster is not
+// in the state store, in the words kops uses for it: `cluster not found "N"`
+// (get cluster) or `Cluster.kops.k8s.io "N" not found` (commands that read
+// the cluster first). Any other failure, even one mentioning "not found",
+// is an error: a cluster wrongly taken for gone is a cluster orphaned.
+func isNotFound(err error, name string) bool {
 	var ce *CommandError
 	if !errors.As(err, &ce) || ce.ExitCode != 1 {
 		return false
 	}
-	return strings.Contains(ce.Stderr, "not found")
+	return strings.Contains(ce.Stderr, fmt.Sprintf("cluster not found %q", name)) ||
+		strings.Contains(ce.Stderr, fmt.Sprintf("Cluster.kops.k8s.io %q not found", name))
+}
+
+// BinaryVersion runs `kops version`.
+func (m *Manager) BinaryVersion(ctx context.Context, d Desired) (Version, error) {
+	out, err := m.run(ctx, d, callCommand, false, nil, "version")
+	if err != nil {
+		return Version{}, fmt.Errorf("checking the kops version: %w", err)
+	}
+	return ParseVersionOutput(string(out))
 }
 
 // CheckVersion runs `kops version` and fails unless the binary is the pinned
@@ -115,11 +128,7 @@ func (m *Manager) CheckVersion(ctx context.Context, d Desired) (Version, error) 
 	if err != nil {
 		return Version{}, err
 	}
-	out, err := m.run(ctx, d, callCommand, false, nil, "version")
-	if err != nil {
-		return Version{}, fmt.Errorf("checking the kops version: %w", err)
-	}
-	got, err := ParseVersionOutput(string(out))
+	got, err := m.BinaryVersion(ctx, d)
 	if err != nil {
 		return Version{}, err
 	}
@@ -130,17 +139,45 @@ func (m *Manager) CheckVersion(ctx context.Context, d Desired) (Version, error) 
 	return got, nil
 }
 
-// getCluster returns the cluster spec as `kops get cluster <name> -o yaml`
+// getCluster returns the cluster spec as `kops get cluster --name N -o yaml`
 // prints it; found is false when the state store has no such cluster.
 func (m *Manager) getCluster(ctx context.Context, d Desired) (spec []byte, found bool, err error) {
 	out, err := m.run(ctx, d, callCommand, true, nil, "get", "cluster", "--name", d.Name, "-o", "yaml")
 	if err != nil {
-		if isNotFound(err) {
+		if isNotFound(err, d.Name) {
 			return nil, false, nil
 		}
 		return nil, false, fmt.Errorf("reading cluster %s: %w", d.Name, err)
 	}
 	return out, true, nil
+}
+
+func (m *Manager) getInstanceGroups(ctx context.Context, d Desired) ([]byte, error) {
+	out, err := m.run(ctx, d, callCommand, true, nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml")
+	if err != nil {
+		return nil, fmt.Errorf("reading the instance groups of cluster %s: %w", d.Name, err)
+	}
+	return out, nil
+}
+
+// Observe reads the cluster's spec and instance groups; found is false when
+// the state store has no such cluster. It changes nothing.
+func (m *Manager) Observe(ctx context.Context, d Desired) (Observed, bool, error) {
+	spec, found, err := m.getCluster(ctx, d)
+	if err != nil || !found {
+		return Observed{}, found, err
+	}
+	igs, err := m.getInstanceGroups(ctx, d)
+	if err != nil {
+		return Observed{}, true, err
+	}
+	return Observed{Spec: spec, InstanceGroups: igs}, true, nil
+}
+
+// Exists reports whether the state store holds the cluster.
+func (m *Manager) Exists(ctx context.Context, d Desired) (bool, error) {
+	_, found, err := m.getCluster(ctx, d)
+	return found, err
 }
 
 // Ensure makes the cluster exist as desired: it creates it when the state
@@ -172,6 +209,15 @@ func (m *Manager) create(ctx context.Context, d Desired) (Outcome, error) {
 	if note := GossipNote(d); note != "" {
 		m.warnf("%s", note)
 	}
+	var sshKey string
+	if d.SSHPublicKey != "" {
+		// kops reads the key from a file; the desired cluster carries its content.
+		if sshKey, err = writeTemp("kops-ssh-key-*.pub", []byte(d.SSHPublicKey)); err != nil {
+			return o, fmt.Errorf("creating cluster %s: %w", d.Name, err)
+		}
+		defer os.Remove(sshKey)
+		args = append(args, "--ssh-public-key", sshKey)
+	}
 	if _, err := m.run(ctx, d, callCommand, false, nil, args...); err != nil {
 		return o, fmt.Errorf("creating cluster %s: %w", d.Name, err)
 	}
@@ -185,9 +231,9 @@ func (m *Manager) create(ctx context.Context, d Desired) (Outcome, error) {
 	if !found {
 		return o, fmt.Errorf("kops create cluster %s succeeded but `kops get cluster` does not find it in %s", d.Name, d.StateStore)
 	}
-	conv, err := ConvertClusterSpec(spec, d)
+	conv, err := m.convert(spec, d, true)
 	if err != nil {
-		return o, fmt.Errorf("kops cluster %s: %w", d.Name, err)
+		return o, err
 	}
 	if conv.Changed() {
 		m.logf("setting %s", strings.Join(conv.Changes, "; "))
@@ -196,25 +242,55 @@ func (m *Manager) create(ctx context.Context, d Desired) (Outcome, error) {
 		}
 		o.Converted, o.Changes = true, conv.Changes
 	}
-	if _, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", "--name", d.Name, "--yes", m.adminFlag()); err != nil {
-		return o, fmt.Errorf("applying cluster %s: %w", d.Name, err)
+	if err := m.apply(ctx, d); err != nil {
+		return o, err
 	}
 	o.Applied = true
 	return o, m.validate(ctx, d)
 }
 
-func (m *Manager) adminFlag() string {
-	if m.AdminTTL > 0 {
-		return "--admin=" + m.AdminTTL.String()
+// apply runs `kops update cluster --yes`. kops writes no kubeconfig: the
+// program uses the credential-free one from ExportKubeconfig.
+func (m *Manager) apply(ctx context.Context, d Desired) error {
+	if _, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", "--name", d.Name, "--yes", "--create-kube-config=false"); err != nil {
+		return fmt.Errorf("applying cluster %s: %w", d.Name, err)
 	}
-	return "--admin"
+	return nil
+}
+
+// convert is ConvertClusterSpec plus the owner mark: a cluster marked by
+// another owner is refused; an unmarked one is marked when claimed.
+func (m *Manager) convert(spec []byte, d Desired, claim bool) (Conversion, error) {
+	conv, err := ConvertClusterSpec(spec, d)
+	if err != nil {
+		return Conversion{}, fmt.Errorf("kops cluster %s: %w", d.Name, err)
+	}
+	if m.Owner == "" {
+		return conv, nil
+	}
+	live, err := Describe(Observed{Spec: spec})
+	if err != nil {
+		return Conversion{}, err
+	}
+	switch {
+	case live.Owner == m.Owner:
+	case live.Owner != "":
+		return Conversion{}, fmt.Errorf("kops cluster %s in %s belongs to another stack (annotation %s=%s): two stacks must not drive one cluster; "+
+			"pick another kopscalico:clusterName, or manage it from the stack that owns it", d.Name, d.StateStore, OwnerAnnotation, live.Owner)
+	case claim:
+		if conv.YAML, err = MarkOwner(conv.YAML, m.Owner); err != nil {
+			return Conversion{}, err
+		}
+		conv.Changes = append(conv.Changes, fmt.Sprintf("metadata.annotations[%s]: %s", OwnerAnnotation, m.Owner))
+	}
+	return conv, nil
 }
 
 func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcome, error) {
 	var o Outcome
-	conv, err := ConvertClusterSpec(spec, d)
+	conv, err := m.convert(spec, d, m.Claim)
 	if err != nil {
-		return o, fmt.Errorf("kops cluster %s: %w", d.Name, err)
+		return o, err
 	}
 	for _, w := range conv.Warnings {
 		m.warnf("%s", w)
@@ -227,22 +303,29 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 		o.Converted = true
 		o.Changes = append(o.Changes, conv.Changes...)
 	}
-	igYAML, err := m.run(ctx, d, callCommand, true, nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml")
+	igYAML, err := m.getInstanceGroups(ctx, d)
 	if err != nil {
-		return o, fmt.Errorf("reading the instance groups of cluster %s: %w", d.Name, err)
+		return o, err
 	}
 	igs, err := ReconcileInstanceGroups(igYAML, d)
 	if err != nil {
 		return o, err
 	}
-	if igs.Changed() {
+	if len(igs.Restore) > 0 {
+		m.logf("restoring instance groups of %s: %s", d.Name, strings.Join(igs.RestoredNames(), ", "))
+		if _, err := m.run(ctx, d, callCommand, false, igs.Restore, "create", "-f", "-"); err != nil {
+			return o, fmt.Errorf("restoring the instance groups of cluster %s: %w", d.Name, err)
+		}
+		o.Resized = true
+	}
+	if len(igs.YAML) > 0 {
 		m.logf("resizing cluster %s: %s", d.Name, strings.Join(igs.Changes, "; "))
 		if _, err := m.run(ctx, d, callCommand, false, igs.YAML, "replace", "-f", "-"); err != nil {
 			return o, fmt.Errorf("writing the instance groups of cluster %s: %w", d.Name, err)
 		}
 		o.Resized = true
-		o.Changes = append(o.Changes, igs.Changes...)
 	}
+	o.Changes = append(o.Changes, igs.Changes...)
 
 	apply := o.Converted || o.Resized
 	if !apply {
@@ -257,16 +340,13 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 		}
 	}
 	if apply {
-		// kops writes a kubeconfig on every `update --yes` unless told not
-		// to, and without --admin that entry has no credential; the cached
-		// kubeconfig is kept by EnsureKubeconfig instead.
-		if _, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", "--name", d.Name, "--yes", "--create-kube-config=false"); err != nil {
-			return o, fmt.Errorf("applying cluster %s: %w", d.Name, err)
+		if err := m.apply(ctx, d); err != nil {
+			return o, err
 		}
 		o.Applied = true
 	}
 	// rolling-update and validate talk to the Kubernetes API.
-	if err := m.EnsureKubeconfig(ctx, d); err != nil {
+	if err := m.ensureKubeconfig(ctx, d); err != nil {
 		return o, err
 	}
 	out, err := m.run(ctx, d, callCommand, false, nil, "rolling-update", "cluster", "--name", d.Name)
@@ -288,6 +368,9 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 }
 
 func (m *Manager) validate(ctx context.Context, d Desired) error {
+	if err := m.ensureKubeconfig(ctx, d); err != nil {
+		return err
+	}
 	wait := m.Timeouts.Validate
 	if wait <= 0 {
 		wait = 10 * time.Minute
@@ -298,35 +381,12 @@ func (m *Manager) validate(ctx context.Context, d Desired) error {
 	return nil
 }
 
-// Update applies a changed desired cluster. What kops cannot change in
-// place (name, state store, region, zones) is refused with the reason.
-func (m *Manager) Update(ctx context.Context, old, new Desired) (Outcome, error) {
-	var errs []string
-	if old.Name != new.Name {
-		errs = append(errs, fmt.Sprintf("kopscalico:clusterName changed from %q to %q: kops cannot rename a cluster", old.Name, new.Name))
-	}
-	if old.StateStore != new.StateStore {
-		errs = append(errs, fmt.Sprintf("the kops state store changed from %s to %s: move the state with `kops` tooling (copy the bucket) rather than through this program", old.StateStore, new.StateStore))
-	}
-	if old.Region != new.Region {
-		errs = append(errs, fmt.Sprintf("kopscalico:region changed from %s to %s: a kops cluster cannot move regions", old.Region, new.Region))
-	}
-	if strings.Join(old.Zones, ",") != strings.Join(new.Zones, ",") {
-		errs = append(errs, fmt.Sprintf("kopscalico:zones changed from %v to %v: subnets are created with the cluster; add zones with `kops create instancegroup` by hand", old.Zones, new.Zones))
-	}
-	if old.DNSZone != new.DNSZone {
-		errs = append(errs, fmt.Sprintf("kopscalico:dnsZone changed from %q to %q: the DNS zone is chosen at creation", old.DNSZone, new.DNSZone))
-	}
-	if len(errs) > 0 {
-		return Outcome{}, fmt.Errorf("kops cluster %s: %s", old.Name, strings.Join(errs, "; "))
-	}
-	return m.Ensure(ctx, new)
-}
-
 // Delete deletes the cluster and its cloud resources. A cluster already gone
-// from the state store is success, so a retried destroy converges.
+// from the state store is success, so a retried destroy converges; a delete
+// that kops reports as failed counts only when a second `get cluster` no
+// longer finds the cluster.
 func (m *Manager) Delete(ctx context.Context, d Desired) error {
-	_, found, err := m.getCluster(ctx, d)
+	found, err := m.Exists(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -334,74 +394,70 @@ func (m *Manager) Delete(ctx context.Context, d Desired) error {
 		m.logf("kops cluster %s is not in %s: nothing to delete", d.Name, d.StateStore)
 		return nil
 	}
-	if _, err := m.run(ctx, d, callDelete, false, nil, "delete", "cluster", "--name", d.Name, "--yes"); err != nil {
-		if isNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("deleting cluster %s: %w", d.Name, err)
+	_, delErr := m.run(ctx, d, callDelete, false, nil, "delete", "cluster", "--name", d.Name, "--yes")
+	if delErr == nil {
+		return nil
+	}
+	if !isNotFound(delErr, d.Name) {
+		return fmt.Errorf("deleting cluster %s: %w", d.Name, delErr)
+	}
+	still, err := m.Exists(ctx, d)
+	switch {
+	case err != nil:
+		return fmt.Errorf("deleting cluster %s: %w; and confirming it is gone: %v", d.Name, delErr, err)
+	case still:
+		return fmt.Errorf("deleting cluster %s: %w; the cluster is still in %s", d.Name, delErr, d.StateStore)
 	}
 	return nil
 }
 
-// KubeconfigRenewBefore is how long before its client certificate expires
-// a cached kubeconfig is exported again: a quarter of the credential's TTL.
-func (m *Manager) KubeconfigRenewBefore() time.Duration {
-	if m.AdminTTL <= 0 {
-		return time.Hour
-	}
-	return m.AdminTTL / 4
-}
-
-// KubeconfigStale reports why the cached kubeconfig must be exported again,
-// "" when it can be used as it is.
-func (m *Manager) KubeconfigStale(d Desired) string {
-	b, err := os.ReadFile(m.Kubeconfig)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return "no kubeconfig exported yet"
-		}
-		return err.Error()
-	}
-	return KubeconfigFreshness(b, d.Name, m.now(), m.KubeconfigRenewBefore())
-}
-
-// EnsureKubeconfig exports the admin kubeconfig into m.Kubeconfig when the
-// cached file is missing, for another cluster, or about to expire; a fresh
-// file is left alone, so its content (and every consumer's inputs) stays
-// the same between runs.
-func (m *Manager) EnsureKubeconfig(ctx context.Context, d Desired) error {
+// ensureKubeconfig exports the cluster's kubeconfig into m.Kubeconfig unless
+// the file is there.
+func (m *Manager) ensureKubeconfig(ctx context.Context, d Desired) error {
 	if m.Kubeconfig == "" {
 		return fmt.Errorf("kops cluster %s: no kubeconfig path set", d.Name)
 	}
-	reason := m.KubeconfigStale(d)
-	if reason == "" {
+	if _, err := os.Stat(m.Kubeconfig); err == nil {
 		return nil
 	}
-	m.logf("exporting the kubeconfig of %s: %s", d.Name, reason)
-	return m.ExportKubeconfig(ctx, d, m.Kubeconfig, m.AdminTTL)
+	_, err := m.ExportKubeconfig(ctx, d)
+	return err
 }
 
-// ExportKubeconfig writes the cluster's admin kubeconfig to path (mode 0600),
-// atomically: a failed export leaves the previous file as it was.
-func (m *Manager) ExportKubeconfig(ctx context.Context, d Desired, path string, ttl time.Duration) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("kops export kubecfg %s: %w", d.Name, err)
+// ExportKubeconfig writes the cluster's kubeconfig with no long-lived
+// credential (`kops export kubecfg --auth-plugin`: server, CA, and an exec of
+// `kops helpers kubectl-auth`, which issues a short-lived certificate) into
+// m.Kubeconfig and returns it. Its content depends only on the cluster, so it
+// is the same from run to run.
+func (m *Manager) ExportKubeconfig(ctx context.Context, d Desired) ([]byte, error) {
+	if err := os.MkdirAll(filepath.Dir(m.Kubeconfig), 0o700); err != nil {
+		return nil, fmt.Errorf("kops export kubecfg %s: %w", d.Name, err)
 	}
-	tmp := path + ".tmp"
+	tmp := m.Kubeconfig + ".tmp"
 	_ = os.Remove(tmp) // kops merges into an existing file; start clean
-	admin := "--admin"
-	if ttl > 0 {
-		admin = "--admin=" + ttl.String()
-	}
-	if _, err := m.run(ctx, d, callCommand, false, nil, "export", "kubecfg", "--name", d.Name, admin, "--kubeconfig", tmp); err != nil {
+	if _, err := m.run(ctx, d, callCommand, false, nil, "export", "kubecfg", "--name", d.Name, "--auth-plugin", "--kubeconfig", tmp); err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("exporting the kubeconfig of cluster %s: %w", d.Name, err)
+		return nil, fmt.Errorf("exporting the kubeconfig of cluster %s: %w", d.Name, err)
 	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return fmt.Errorf("kops export kubecfg %s succeeded but wrote no kubeconfig: %w", d.Name, err)
+	b, err := os.ReadFile(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("kops export kubecfg %s succeeded but wrote no kubeconfig: %w", d.Name, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("kops export kubecfg %s: %w", d.Name, err)
+	if err := os.Rename(tmp, m.Kubeconfig); err != nil {
+		return nil, fmt.Errorf("kops export kubecfg %s: %w", d.Name, err)
 	}
-	return nil
+	return b, nil
+}
+
+func writeTemp(pattern string, content []byte) (string, error) {
+	f, err := os.CreateTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(content); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), f.Close()
 }

@@ -5,23 +5,11 @@ import (
 	"testing"
 )
 
-// Shaped like kops's tables.Table (tabwriter, '\t' padding) output.
-const rollNeeded = "NAME\t\t\t\tSTATUS\t\tNEEDUPDATE\tREADY\tMIN\tTARGET\tMAX\tNODES\n" +
-	"control-plane-eu-west-1a\tNeedsUpdate\t1\t\t0\t1\t1\t1\t1\n" +
-	"nodes-eu-west-1a\t\tNeedsUpdate\t2\t\t0\t2\t2\t2\t2\n" +
-	"nodes-eu-west-1b\t\tReady\t\t0\t\t1\t1\t1\t1\t1\n" +
-	"\nMust specify --yes to rolling-update.\n"
-
-const rollNotNeeded = "NAME\t\t\tSTATUS\tNEEDUPDATE\tREADY\tMIN\tTARGET\tMAX\tNODES\n" +
-	"control-plane-eu-west-1a\tReady\t0\t\t1\t1\t1\t1\t1\n" +
-	"nodes-eu-west-1a\tReady\t0\t\t1\t1\t1\t1\t1\n" +
-	"\nNo rolling-update required.\n"
-
 const rollCloudOnly = "NAME\t\t\tSTATUS\t\tNEEDUPDATE\tREADY\tMIN\tTARGET\tMAX\n" +
 	"nodes-eu-west-1a\tNeedsUpdate\t1\t\t0\t1\t1\t1\n"
 
 func TestParseRollingUpdate(t *testing.T) {
-	p, err := ParseRollingUpdate(rollNeeded)
+	p, err := ParseRollingUpdate(string(fixture(t, "rolling-update-needed.txt")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +23,7 @@ func TestParseRollingUpdate(t *testing.T) {
 		t.Errorf("Pending = %q", got)
 	}
 
-	p, err = ParseRollingUpdate(rollNotNeeded)
+	p, err = ParseRollingUpdate(string(fixture(t, "rolling-update-not-needed.txt")))
 	if err != nil || p.NeedsRoll() || len(p.Groups) != 2 {
 		t.Errorf("plan %+v, err %v; want 2 ready groups", p, err)
 	}

@@ -1,0 +1,314 @@
+// Package provider is the resource provider plugin pulumi-resource-kopscalico:
+// the kops cluster as a Pulumi custom resource (Cluster) and the read-only
+// security-group check (SecurityGroupCheck). The engine owns their state, so
+// a failed create is recorded, delete runs from recorded state, `protect` is
+// honoured, refresh reads the cluster, and preview runs no kops command.
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/blang/semver"
+
+	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/sgcheck"
+)
+
+// Name is the package name: resource types are kopscalico:index:<Type>,
+// the plugin binary is pulumi-resource-kopscalico.
+const Name = "kopscalico"
+
+// Resource type tokens.
+const (
+	ClusterType            = Name + ":index:Cluster"
+	SecurityGroupCheckType = Name + ":index:SecurityGroupCheck"
+)
+
+// Version is the plugin's version, reported to the engine.
+const Version = "0.1.0"
+
+// Logger is where progress goes: the engine's log, attached to a resource
+// (provider.HostClient in the plugin).
+type Logger interface {
+	Log(ctx context.Context, sev diag.Severity, urn resource.URN, msg string) error
+}
+
+// Deps are the seams where the provider meets the outside world.
+type Deps struct {
+	// NewKopsRunner runs the kops CLI; log receives every output line.
+	NewKopsRunner func(binary string, log func(stream, line string)) kops.Runner
+	// NewEC2 gives the read-only EC2 client of the security-group check.
+	NewEC2 func(ctx context.Context, region string) (sgcheck.EC2API, error)
+}
+
+// DefaultDeps are the real kops CLI and EC2 API.
+func DefaultDeps() Deps {
+	return Deps{
+		NewKopsRunner: func(binary string, log func(stream, line string)) kops.Runner {
+			return &kops.ExecRunner{Binary: binary, Log: log}
+		},
+		NewEC2: sgcheck.NewEC2,
+	}
+}
+
+// Provider implements plugin.Provider for the kopscalico resources.
+type Provider struct {
+	plugin.UnimplementedProvider
+
+	log  Logger
+	deps Deps
+
+	mu     sync.Mutex
+	config Config
+	// cancel ends every running operation (kops commands are stopped) when
+	// the engine signals cancellation.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+var _ plugin.Provider = (*Provider)(nil)
+
+// New returns a provider that logs to log (nil: nowhere).
+func New(log Logger, deps Deps) *Provider {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Provider{log: log, deps: deps, config: DefaultConfig(), ctx: ctx, cancel: cancel}
+}
+
+func (p *Provider) logf(ctx context.Context, sev diag.Severity, urn resource.URN, format string, args ...any) {
+	if p.log != nil {
+		_ = p.log.Log(ctx, sev, urn, fmt.Sprintf(format, args...))
+	}
+}
+
+// operation is the context of one engine call: it ends when the engine
+// cancels (SignalCancellation) or the call's own context ends.
+func (p *Provider) operation(ctx context.Context) (context.Context, context.CancelFunc) {
+	op, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(p.ctx, cancel)
+	return op, func() { stop(); cancel() }
+}
+
+func (p *Provider) configured() Config {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.config
+}
+
+// GetPluginInfo implements plugin.Provider.
+func (p *Provider) GetPluginInfo(context.Context) (plugin.PluginInfo, error) {
+	v := semver.MustParse(Version)
+	return plugin.PluginInfo{Version: &v}, nil
+}
+
+// GetSchema implements plugin.Provider: the package name and version, so
+// `pulumi import` can name what it imports.
+func (p *Provider) GetSchema(context.Context, plugin.GetSchemaRequest) (plugin.GetSchemaResponse, error) {
+	return plugin.GetSchemaResponse{Schema: []byte(fmt.Sprintf(`{"name":%q,"version":%q}`, Name, Version))}, nil
+}
+
+// CheckConfig implements plugin.Provider.
+func (p *Provider) CheckConfig(_ context.Context, req plugin.CheckConfigRequest) (plugin.CheckConfigResponse, error) {
+	if _, failures := parseConfig(req.News); len(failures) > 0 {
+		return plugin.CheckConfigResponse{Failures: failures}, nil
+	}
+	return plugin.CheckConfigResponse{Properties: req.News}, nil
+}
+
+// DiffConfig implements plugin.Provider. A change of the provider's settings
+// never replaces it: replacing the provider would replace every cluster it
+// manages.
+func (p *Provider) DiffConfig(_ context.Context, req plugin.DiffConfigRequest) (plugin.DiffConfigResponse, error) {
+	var changed []resource.PropertyKey
+	detailed := map[string]plugin.PropertyDiff{}
+	for _, k := range configKeys {
+		key := resource.PropertyKey(k)
+		if !req.OldInputs[key].DeepEquals(req.NewInputs[key]) {
+			changed = append(changed, key)
+			detailed[k] = plugin.PropertyDiff{Kind: plugin.DiffUpdate, InputDiff: true}
+		}
+	}
+	if len(changed) == 0 {
+		return plugin.DiffResult{Changes: plugin.DiffNone}, nil
+	}
+	return plugin.DiffResult{Changes: plugin.DiffSome, ChangedKeys: changed, DetailedDiff: detailed}, nil
+}
+
+// Configure implements plugin.Provider.
+func (p *Provider) Configure(_ context.Context, req plugin.ConfigureRequest) (plugin.ConfigureResponse, error) {
+	cfg, failures := parseConfig(req.Inputs)
+	if len(failures) > 0 {
+		return plugin.ConfigureResponse{}, fmt.Errorf("kopscalico provider: %s: %s", failures[0].Property, failures[0].Reason)
+	}
+	p.mu.Lock()
+	p.config = cfg
+	p.mu.Unlock()
+	return plugin.ConfigureResponse{}, nil
+}
+
+// SignalCancellation implements plugin.Provider: running kops commands are
+// stopped (their process groups get SIGTERM, then SIGKILL).
+func (p *Provider) SignalCancellation(context.Context) error {
+	p.cancel()
+	return nil
+}
+
+// resourceFor returns the handler of a resource type.
+func (p *Provider) resourceFor(t tokens.Type) (handler, error) {
+	switch string(t) {
+	case ClusterType:
+		return &cluster{p: p}, nil
+	case SecurityGroupCheckType:
+		return &securityGroupCheck{p: p}, nil
+	}
+	return nil, fmt.Errorf("kopscalico provider: unknown resource type %q", t)
+}
+
+// handler is one resource type's CRUD.
+type handler interface {
+	check(ctx context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error)
+	diff(ctx context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error)
+	create(ctx context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error)
+	read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadResponse, error)
+	update(ctx context.Context, req plugin.UpdateRequest) (plugin.UpdateResponse, error)
+	delete(ctx context.Context, req plugin.DeleteRequest) (plugin.DeleteResponse, error)
+}
+
+// Check implements plugin.Provider.
+func (p *Provider) Check(ctx context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
+	h, err := p.resourceFor(req.Type)
+	if err != nil {
+		return plugin.CheckResponse{}, err
+	}
+	return h.check(ctx, req)
+}
+
+// Diff implements plugin.Provider.
+func (p *Provider) Diff(ctx context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
+	h, err := p.resourceFor(req.Type)
+	if err != nil {
+		return plugin.DiffResponse{}, err
+	}
+	return h.diff(ctx, req)
+}
+
+// Create implements plugin.Provider.
+func (p *Provider) Create(ctx context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
+	h, err := p.resourceFor(req.Type)
+	if err != nil {
+		return plugin.CreateResponse{}, err
+	}
+	ctx, done := p.operation(ctx)
+	defer done()
+	return h.create(ctx, req)
+}
+
+// Read implements plugin.Provider.
+func (p *Provider) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadResponse, error) {
+	h, err := p.resourceFor(req.Type)
+	if err != nil {
+		return plugin.ReadResponse{}, err
+	}
+	ctx, done := p.operation(ctx)
+	defer done()
+	return h.read(ctx, req)
+}
+
+// Update implements plugin.Provider.
+func (p *Provider) Update(ctx context.Context, req plugin.UpdateRequest) (plugin.UpdateResponse, error) {
+	h, err := p.resourceFor(req.Type)
+	if err != nil {
+		return plugin.UpdateResponse{}, err
+	}
+	ctx, done := p.operation(ctx)
+	defer done()
+	return h.update(ctx, req)
+}
+
+// Delete implements plugin.Provider.
+func (p *Provider) Delete(ctx context.Context, req plugin.DeleteRequest) (plugin.DeleteResponse, error) {
+	h, err := p.resourceFor(req.Type)
+	if err != nil {
+		return plugin.DeleteResponse{}, err
+	}
+	ctx, done := p.operation(ctx)
+	defer done()
+	return h.delete(ctx, req)
+}
+
+// Config is the provider's own configuration (the inputs of its
+// pulumi:providers:kopscalico resource): how to run kops, not what to build.
+type Config struct {
+	KopsBinary           string
+	CommandTimeout       time.Duration
+	ValidateTimeout      time.Duration
+	RollingUpdateTimeout time.Duration
+	// StateStore is where `pulumi import` of a Cluster looks for it: an
+	// import gives only the cluster name. A Cluster's own operations use the
+	// store recorded in its state.
+	StateStore string
+}
+
+// DefaultConfig is the configuration of an unconfigured provider.
+func DefaultConfig() Config {
+	return Config{KopsBinary: "kops", CommandTimeout: 10 * time.Minute, ValidateTimeout: 15 * time.Minute, RollingUpdateTimeout: 60 * time.Minute}
+}
+
+// Provider configuration keys.
+const (
+	ConfigKopsBinary           = "kopsBinary"
+	ConfigCommandTimeout       = "kopsTimeout"
+	ConfigValidateTimeout      = "validateTimeout"
+	ConfigRollingUpdateTimeout = "rollingUpdateTimeout"
+	ConfigStateStore           = "stateStore"
+)
+
+var configKeys = []string{ConfigKopsBinary, ConfigCommandTimeout, ConfigValidateTimeout, ConfigRollingUpdateTimeout, ConfigStateStore}
+
+// parseConfig reads the provider's inputs; unset keys keep their defaults.
+func parseConfig(props resource.PropertyMap) (Config, []plugin.CheckFailure) {
+	cfg := DefaultConfig()
+	var failures []plugin.CheckFailure
+	str := func(key string) (string, bool) {
+		v, ok := props[resource.PropertyKey(key)]
+		if !ok || v.IsNull() || v.ContainsUnknowns() {
+			return "", false
+		}
+		s, _ := plain(v).(string)
+		return s, s != ""
+	}
+	if s, ok := str(ConfigKopsBinary); ok {
+		cfg.KopsBinary = s
+	}
+	for _, d := range []struct {
+		key string
+		dst *time.Duration
+	}{{ConfigCommandTimeout, &cfg.CommandTimeout}, {ConfigValidateTimeout, &cfg.ValidateTimeout}, {ConfigRollingUpdateTimeout, &cfg.RollingUpdateTimeout}} {
+		s, ok := str(d.key)
+		if !ok {
+			continue
+		}
+		v, err := time.ParseDuration(s)
+		if err != nil || v <= 0 {
+			failures = append(failures, plugin.CheckFailure{Property: resource.PropertyKey(d.key), Reason: fmt.Sprintf("%q is not a positive duration (e.g. 10m)", s)})
+			continue
+		}
+		*d.dst = v
+	}
+	if s, ok := str(ConfigStateStore); ok {
+		cfg.StateStore = s
+	}
+	return cfg, failures
+}
+
+// timeouts are the kops timeouts of a configuration.
+func (c Config) timeouts() kops.Timeouts {
+	return kops.Timeouts{Command: c.CommandTimeout, Validate: c.ValidateTimeout, RollingUpdate: c.RollingUpdateTimeout}
+}
+

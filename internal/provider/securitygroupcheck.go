@@ -1,0 +1,155 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+
+	"github.com/kopscalico/kopscalico/internal/sgcheck"
+)
+
+// SecurityGroupCheckArgs are the SecurityGroupCheck's inputs: which cluster
+// to check and how its Calico is configured. ClusterRevision is the
+// Cluster's revision output, so the check runs again whenever kops changed
+// the cluster, and not on runs that change nothing.
+type SecurityGroupCheckArgs struct {
+	ClusterName     string `json:"clusterName"`
+	Region          string `json:"region"`
+	Encapsulation   string `json:"encapsulation"`
+	AWSSrcDstCheck  string `json:"awsSrcDstCheck"`
+	EtcdDatastore   bool   `json:"etcdDatastore,omitempty"`
+	KopsBlocksEtcd  bool   `json:"kopsBlocksEtcd,omitempty"`
+	Mode            string `json:"mode"` // "enforce": a missing expectation fails; "warn"
+	ClusterRevision string `json:"clusterRevision,omitempty"`
+}
+
+// SecurityGroupCheckState is the recorded result.
+type SecurityGroupCheckState struct {
+	SecurityGroupCheckArgs
+	// Summary is expectation id -> "ok", "skipped: …", "missing in …: …" or
+	// "blocked by kops: …".
+	Summary map[string]string `json:"summary"`
+}
+
+// Modes of the check.
+const (
+	CheckEnforce = "enforce"
+	CheckWarn    = "warn"
+)
+
+// securityGroupCheck runs the read-only EC2 check at create and update; its
+// delete does nothing (kops owns the groups).
+type securityGroupCheck struct{ p *Provider }
+
+func (s *securityGroupCheck) check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
+	var args SecurityGroupCheckArgs
+	if err := decode(req.News, &args); err != nil {
+		return plugin.CheckResponse{}, err
+	}
+	var failures []plugin.CheckFailure
+	unknown := unknownKeys(req.News)
+	if !unknown["mode"] && args.Mode != CheckEnforce && args.Mode != CheckWarn {
+		failures = append(failures, plugin.CheckFailure{Property: "mode", Reason: fmt.Sprintf("%q: want %s or %s", args.Mode, CheckEnforce, CheckWarn)})
+	}
+	if !unknown["clusterName"] && args.ClusterName == "" {
+		failures = append(failures, plugin.CheckFailure{Property: "clusterName", Reason: "required"})
+	}
+	if !unknown["region"] && args.Region == "" {
+		failures = append(failures, plugin.CheckFailure{Property: "region", Reason: "required"})
+	}
+	return plugin.CheckResponse{Properties: req.News, Failures: failures}, nil
+}
+
+func (s *securityGroupCheck) diff(_ context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
+	var changed []resource.PropertyKey
+	detailed := map[string]plugin.PropertyDiff{}
+	for _, k := range propertyKeys(req.OldInputs, req.NewInputs) {
+		key := resource.PropertyKey(k)
+		if req.NewInputs[key].ContainsUnknowns() || !req.OldInputs[key].DeepEquals(req.NewInputs[key]) {
+			changed = append(changed, key)
+			detailed[k] = plugin.PropertyDiff{Kind: plugin.DiffUpdate, InputDiff: true}
+		}
+	}
+	if len(changed) == 0 {
+		return plugin.DiffResponse{Changes: plugin.DiffNone}, nil
+	}
+	return plugin.DiffResponse{Changes: plugin.DiffSome, ChangedKeys: changed, DetailedDiff: detailed}, nil
+}
+
+func (s *securityGroupCheck) create(ctx context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
+	props, err := s.run(ctx, req.URN, req.Properties, req.Preview)
+	if err != nil {
+		return plugin.CreateResponse{}, err
+	}
+	var args SecurityGroupCheckArgs
+	if err := decode(req.Properties, &args); err != nil {
+		return plugin.CreateResponse{}, err
+	}
+	return plugin.CreateResponse{ID: resource.ID(args.ClusterName), Properties: props}, nil
+}
+
+func (s *securityGroupCheck) update(ctx context.Context, req plugin.UpdateRequest) (plugin.UpdateResponse, error) {
+	props, err := s.run(ctx, req.URN, req.NewInputs, req.Preview)
+	return plugin.UpdateResponse{Properties: props}, err
+}
+
+// read keeps the recorded result: the check is what was true when the
+// cluster last changed; `pulumi up --replace` runs it again.
+func (s *securityGroupCheck) read(_ context.Context, req plugin.ReadRequest) (plugin.ReadResponse, error) {
+	return plugin.ReadResponse{ReadResult: plugin.ReadResult{ID: req.ID, Inputs: req.Inputs, Outputs: req.State}}, nil
+}
+
+func (s *securityGroupCheck) delete(context.Context, plugin.DeleteRequest) (plugin.DeleteResponse, error) {
+	return plugin.DeleteResponse{}, nil
+}
+
+func (s *securityGroupCheck) inspect(ctx context.Context, args SecurityGroupCheckArgs) (sgcheck.Report, error) {
+	api, err := s.p.deps.NewEC2(ctx, args.Region)
+	if err != nil {
+		return sgcheck.Report{}, err
+	}
+	return sgcheck.Check(ctx, api, sgcheck.Input{
+		ClusterName:    args.ClusterName,
+		Encapsulation:  args.Encapsulation,
+		AWSSrcDstCheck: args.AWSSrcDstCheck,
+		EtcdDatastore:  args.EtcdDatastore,
+		KopsBlocksEtcd: args.KopsBlocksEtcd,
+	})
+}
+
+// run checks the groups, logs the table and returns the state; in enforce
+// mode a missing expectation is an error (nothing is recorded, so the next
+// up checks again).
+func (s *securityGroupCheck) run(ctx context.Context, urn resource.URN, inputs resource.PropertyMap, preview bool) (resource.PropertyMap, error) {
+	var args SecurityGroupCheckArgs
+	if err := decode(inputs, &args); err != nil {
+		return nil, err
+	}
+	if preview {
+		out := inputs.Copy()
+		out["summary"] = resource.MakeComputed(resource.NewStringProperty(""))
+		return out, nil
+	}
+	report, err := s.inspect(ctx, args)
+	if err != nil {
+		if args.Mode == CheckEnforce {
+			return nil, fmt.Errorf("security-group check: %w (set kopscalico:securityGroupCheck=warn to only warn)", err)
+		}
+		s.p.logf(ctx, diag.Warning, urn, "security-group check: %v", err)
+		return encode(SecurityGroupCheckState{SecurityGroupCheckArgs: args, Summary: map[string]string{"error": err.Error()}})
+	}
+	switch {
+	case report.Failed() && args.Mode == CheckEnforce:
+		s.p.logf(ctx, diag.Error, urn, "%s", report)
+		return nil, fmt.Errorf("security-group check: cluster %s misses %d of %d expectations Calico cross-subnet needs (see the table above); fix them through kops (kops update cluster --yes), not by hand, or set kopscalico:securityGroupCheck=warn to only warn",
+			args.ClusterName, len(report.Missing()), len(report.Expectations))
+	case report.Failed() || len(report.BlockedByKops()) > 0:
+		s.p.logf(ctx, diag.Warning, urn, "%s", report)
+	default:
+		s.p.logf(ctx, diag.Info, urn, "%s", report)
+	}
+	return encode(SecurityGroupCheckState{SecurityGroupCheckArgs: args, Summary: report.Summary()})
+}
