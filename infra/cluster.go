@@ -33,7 +33,6 @@ type KopsCluster struct {
 	Networking pulumi.StringOutput `pulumi:"networking"`
 	// Revision changes whenever kops changed the spec or instance groups.
 	Revision pulumi.StringOutput `pulumi:"revision"`
-
 }
 
 // toPlainMap is v's JSON form as a map.

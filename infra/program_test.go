@@ -200,4 +200,3 @@ func TestUnmanagedClusterRunsNoKopsAndKeepsKubeconfigSecret(t *testing.T) {
 		t.Error("the provider's kubeconfig input is not secret")
 	}
 }
-

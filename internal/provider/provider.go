@@ -11,11 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
-	"github.com/blang/semver"
 
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
@@ -311,4 +311,3 @@ func parseConfig(props resource.PropertyMap) (Config, []plugin.CheckFailure) {
 func (c Config) timeouts() kops.Timeouts {
 	return kops.Timeouts{Command: c.CommandTimeout, Validate: c.ValidateTimeout, RollingUpdate: c.RollingUpdateTimeout}
 }
-
