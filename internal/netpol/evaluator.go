@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Evaluator answers reachability questions for one Cluster. Build it with
@@ -57,9 +56,13 @@ type portMatch struct {
 	name     string // named port, resolved on the destination pod
 }
 
-// NewEvaluator validates and compiles the cluster. Errors name the object and
-// the field, e.g. `NetworkPolicy ns-1/allow: spec.ingress[0].from[1].ipBlock.cidr "10.0.0/8": ...`.
+// NewEvaluator validates (ValidateNamespace, ValidatePolicy) and compiles the
+// cluster. Errors name the object and the field, e.g.
+// `NetworkPolicy ns-1/allow: spec.ingress[0].from[1].ipBlock.cidr "10.0.0/8" is not a CIDR ...`.
 func NewEvaluator(c Cluster) (*Evaluator, error) {
+	if err := validateCluster(c); err != nil {
+		return nil, err
+	}
 	e := &Evaluator{}
 	if err := e.addPods(c.Pods); err != nil {
 		return nil, err
@@ -91,9 +94,6 @@ func NewEvaluator(c Cluster) (*Evaluator, error) {
 	for _, np := range policies {
 		ns := namespaceOrDefault(np.Namespace)
 		ref := ns + "/" + np.Name
-		if np.Name == "" {
-			return nil, fmt.Errorf("NetworkPolicy in namespace %s: metadata.name is empty", ns)
-		}
 		if seen[ref] {
 			return nil, fmt.Errorf("NetworkPolicy %s: defined twice", ref)
 		}
@@ -104,6 +104,23 @@ func NewEvaluator(c Cluster) (*Evaluator, error) {
 		}
 	}
 	return e, nil
+}
+
+// validateCluster refuses invalid Namespaces and NetworkPolicies, every
+// problem of an object at once.
+func validateCluster(c Cluster) error {
+	for i := range c.Namespaces {
+		if p := ValidateNamespace(&c.Namespaces[i]); len(p) > 0 {
+			return fmt.Errorf("Namespace %s: %s", c.Namespaces[i].Name, strings.Join(p, "; "))
+		}
+	}
+	for i := range c.Policies {
+		np := &c.Policies[i]
+		if p := ValidatePolicy(np); len(p) > 0 {
+			return fmt.Errorf("NetworkPolicy %s/%s: %s", namespaceOrDefault(np.Namespace), np.Name, strings.Join(p, "; "))
+		}
+	}
+	return nil
 }
 
 func (e *Evaluator) addPods(in []Pod) error {
@@ -146,9 +163,6 @@ func (e *Evaluator) addPods(in []Pod) error {
 func namespaceLabels(c Cluster) (map[string]labels.Set, error) {
 	out := map[string]labels.Set{}
 	for _, ns := range c.Namespaces {
-		if ns.Name == "" {
-			return nil, fmt.Errorf("Namespace without metadata.name")
-		}
 		if _, dup := out[ns.Name]; dup {
 			return nil, fmt.Errorf("Namespace %s: defined twice", ns.Name)
 		}
@@ -190,10 +204,7 @@ func (c *compiler) compile(np networkingv1.NetworkPolicy) error {
 	if err != nil {
 		return err
 	}
-	ingress, egress, err := effectiveTypes(np.Spec)
-	if err != nil {
-		return err
-	}
+	ingress, egress := effectiveTypes(np.Spec)
 	pi := len(e.policies)
 	e.policies = append(e.policies, c.ref)
 
@@ -232,31 +243,22 @@ func (c *compiler) compile(np networkingv1.NetworkPolicy) error {
 
 // effectiveTypes applies the policyTypes default: Ingress, plus Egress when
 // the policy has egress rules.
-func effectiveTypes(spec networkingv1.NetworkPolicySpec) (ingress, egress bool, err error) {
+func effectiveTypes(spec networkingv1.NetworkPolicySpec) (ingress, egress bool) {
 	if len(spec.PolicyTypes) == 0 {
-		return true, len(spec.Egress) > 0, nil
+		return true, len(spec.Egress) > 0
 	}
-	for i, t := range spec.PolicyTypes {
-		switch t {
-		case networkingv1.PolicyTypeIngress:
-			ingress = true
-		case networkingv1.PolicyTypeEgress:
-			egress = true
-		default:
-			return false, false, fmt.Errorf("spec.policyTypes[%d] %q: must be Ingress or Egress", i, t)
-		}
+	for _, t := range spec.PolicyTypes {
+		ingress = ingress || t == networkingv1.PolicyTypeIngress
+		egress = egress || t == networkingv1.PolicyTypeEgress
 	}
-	return ingress, egress, nil
+	return ingress, egress
 }
 
 func (c *compiler) rule(policy int, ports []networkingv1.NetworkPolicyPort, peers []networkingv1.NetworkPolicyPeer, path, peersField string) (int, error) {
 	e := c.e
 	r := rule{policy: policy}
-	for i, p := range ports {
-		m, err := compilePort(p, fmt.Sprintf("%s.ports[%d]", path, i))
-		if err != nil {
-			return 0, err
-		}
+	for _, p := range ports {
+		m := compilePort(p)
 		r.named = r.named || m.name != ""
 		r.ports = append(r.ports, m)
 	}
@@ -277,9 +279,6 @@ func (c *compiler) rule(policy int, ports []networkingv1.NetworkPolicyPort, peer
 func (c *compiler) addPeer(set bitset, peer networkingv1.NetworkPolicyPeer, path string) error {
 	e := c.e
 	if peer.IPBlock != nil {
-		if peer.PodSelector != nil || peer.NamespaceSelector != nil {
-			return fmt.Errorf("%s: ipBlock cannot be combined with podSelector or namespaceSelector; use separate peers", path)
-		}
 		block, err := compileIPBlock(*peer.IPBlock, path+".ipBlock")
 		if err != nil {
 			return err
@@ -290,9 +289,6 @@ func (c *compiler) addPeer(set bitset, peer networkingv1.NetworkPolicyPeer, path
 			}
 		}
 		return nil
-	}
-	if peer.PodSelector == nil && peer.NamespaceSelector == nil {
-		return fmt.Errorf("%s: a peer needs podSelector, namespaceSelector or ipBlock", path)
 	}
 	namespaces := []string{c.ns} // absent namespaceSelector: the policy's namespace
 	if peer.NamespaceSelector != nil {
@@ -350,61 +346,42 @@ func (b ipBlock) contains(a netip.Addr) bool {
 	return true
 }
 
+// compileIPBlock parses a validated ipBlock.
 func compileIPBlock(b networkingv1.IPBlock, path string) (ipBlock, error) {
 	cidr, err := netip.ParsePrefix(b.CIDR)
 	if err != nil {
-		return ipBlock{}, fmt.Errorf("%s.cidr %q: not a CIDR such as 10.0.0.0/8", path, b.CIDR)
+		return ipBlock{}, fmt.Errorf("%s.cidr: %w", path, err)
 	}
 	out := ipBlock{cidr: cidr.Masked()}
 	for i, s := range b.Except {
 		x, err := netip.ParsePrefix(s)
 		if err != nil {
-			return ipBlock{}, fmt.Errorf("%s.except[%d] %q: not a CIDR such as 10.1.0.0/16", path, i, s)
+			return ipBlock{}, fmt.Errorf("%s.except[%d]: %w", path, i, err)
 		}
-		x = x.Masked()
-		if x.Addr().Is4() != cidr.Addr().Is4() || x.Bits() <= out.cidr.Bits() || !out.cidr.Contains(x.Addr()) {
-			return ipBlock{}, fmt.Errorf("%s.except[%d] %q: must be a strict subset of cidr %q", path, i, s, b.CIDR)
-		}
-		out.except = append(out.except, x)
+		out.except = append(out.except, x.Masked())
 	}
 	return out, nil
 }
 
-func compilePort(p networkingv1.NetworkPolicyPort, path string) (portMatch, error) {
+// compilePort applies the defaults to a validated port: TCP, every port of
+// the protocol when none is given, a single port when endPort is absent.
+func compilePort(p networkingv1.NetworkPolicyPort) portMatch {
 	m := portMatch{protocol: corev1.ProtocolTCP}
 	if p.Protocol != nil {
 		m.protocol = *p.Protocol
-		if !validProtocol(m.protocol) {
-			return m, fmt.Errorf("%s.protocol %q: must be TCP, UDP or SCTP", path, m.protocol)
-		}
 	}
 	switch {
 	case p.Port == nil:
-		if p.EndPort != nil {
-			return m, fmt.Errorf("%s.endPort: needs a numeric port", path)
-		}
 		m.anyPort = true
 	case p.Port.Type == intstr.String:
-		if p.EndPort != nil {
-			return m, fmt.Errorf("%s.endPort: not allowed with the named port %q; use a numeric port", path, p.Port.StrVal)
-		}
-		if errs := validation.IsValidPortName(p.Port.StrVal); len(errs) > 0 {
-			return m, fmt.Errorf("%s.port %q: %s", path, p.Port.StrVal, strings.Join(errs, "; "))
-		}
 		m.name = p.Port.StrVal
 	default:
 		m.from, m.to = p.Port.IntVal, p.Port.IntVal
-		if m.from < 1 || m.from > 65535 {
-			return m, fmt.Errorf("%s.port %d: must be from 1 to 65535", path, m.from)
-		}
 		if p.EndPort != nil {
 			m.to = *p.EndPort
-			if m.to < m.from || m.to > 65535 {
-				return m, fmt.Errorf("%s.endPort %d: must be from port (%d) to 65535", path, m.to, m.from)
-			}
 		}
 	}
-	return m, nil
+	return m
 }
 
 // allowsPort reports whether the rule's ports admit pp to the destination pod.

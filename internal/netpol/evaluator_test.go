@@ -353,8 +353,8 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 	}{
 		{"bad pod selector", networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"a b": "c"}}}, "NetworkPolicy x/p: spec.podSelector"},
 		{"bad policy type", networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{"Sideways"}}, `spec.policyTypes[0] "Sideways"`},
-		{"empty peer", peer(networkingv1.NetworkPolicyPeer{}), "spec.egress[1].to[1]: a peer needs"},
-		{"ipBlock with selector", peer(networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}, PodSelector: &metav1.LabelSelector{}}), "spec.egress[1].to[1]: ipBlock cannot"},
+		{"empty peer", peer(networkingv1.NetworkPolicyPeer{}), "spec.egress[1].to[1] is empty"},
+		{"ipBlock with selector", peer(networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}, PodSelector: &metav1.LabelSelector{}}), "spec.egress[1].to[1] sets ipBlock together with a selector"},
 		{"valid peer (control)", peer(networkingv1.NetworkPolicyPeer{PodSelector: &metav1.LabelSelector{}}), ""},
 		{"bad cidr text", networkingv1.NetworkPolicySpec{Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0/8"}}}}}}, `spec.egress[0].to[0].ipBlock.cidr "10.0.0/8"`},
 		{"except outside cidr", networkingv1.NetworkPolicySpec{Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8", Except: []string{"11.0.0.0/16"}}}}}}}, "ipBlock.except[0]"},
@@ -363,9 +363,9 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 		{"bad named port", port(networkingv1.NetworkPolicyPort{Port: &bad}), `spec.ingress[0].ports[0].port "Not_A_Port"`},
 		{"port zero", port(networkingv1.NetworkPolicyPort{Port: &zero}), "spec.ingress[0].ports[0].port 0"},
 		{"endPort with named port", port(networkingv1.NetworkPolicyPort{Port: &named, EndPort: &seventy}), "spec.ingress[0].ports[0].endPort"},
-		{"endPort below port", port(networkingv1.NetworkPolicyPort{Port: &eighty, EndPort: &seventy}), "endPort 70"},
+		{"endPort below port", port(networkingv1.NetworkPolicyPort{Port: &eighty, EndPort: &seventy}), "endPort 70 is below"},
 		{"endPort too big", port(networkingv1.NetworkPolicyPort{Port: &eighty, EndPort: &big}), "endPort 70000"},
-		{"endPort without port", port(networkingv1.NetworkPolicyPort{EndPort: &big}), "needs a numeric port"},
+		{"endPort without port", port(networkingv1.NetworkPolicyPort{EndPort: &big}), "endPort needs a numeric"},
 		{"bad protocol", port(networkingv1.NetworkPolicyPort{Protocol: &weird}), `spec.ingress[0].ports[0].protocol "ICMP"`},
 	}
 	for _, tc := range cases {
