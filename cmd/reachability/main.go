@@ -149,7 +149,7 @@ func reachability(o options, w io.Writer) error {
 			return errors.New("no container ports in the input to probe; pass --ports, e.g. --ports 80/TCP")
 		}
 	}
-	table, err := cur.Table(ports)
+	table, err := cur.Grid(ports)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func reachability(o options, w io.Writer) error {
 		}
 		return writeGrid(w, table)
 	}
-	oldTable, err := old.Table(ports)
+	oldTable, err := old.Grid(ports)
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func writeJSONList(w io.Writer, key string, n int, item func(int) any) error {
 
 // writeGrid prints one grid per port: a row per source, a column per
 // destination.
-func writeGrid(w io.Writer, t *netpol.Table) error {
+func writeGrid(w io.Writer, t *netpol.Grid) error {
 	pods := t.Pods()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for k, pp := range t.Ports() {

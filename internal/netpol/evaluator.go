@@ -64,7 +64,7 @@ func NewEvaluator(c Cluster) (*Evaluator, error) {
 		return nil, err
 	}
 	e := &Evaluator{}
-	if err := e.addPods(c.Pods); err != nil {
+	if err := e.addPods(c.Pods, c.Outside); err != nil {
 		return nil, err
 	}
 	nsLabels, err := namespaceLabels(c)
@@ -123,15 +123,20 @@ func validateCluster(c Cluster) error {
 	return nil
 }
 
-func (e *Evaluator) addPods(in []Pod) error {
-	e.pods = make([]Pod, len(in))
-	for i, p := range in {
+// addPods takes the pods, and the outside addresses as endpoints in
+// OutsideNamespace, sorted by namespace then name.
+func (e *Evaluator) addPods(in []Pod, outside []netip.Addr) error {
+	e.pods = make([]Pod, 0, len(in)+len(outside))
+	for _, p := range in {
 		p.Namespace = namespaceOrDefault(p.Namespace)
 		p.Ports = slices.Clone(p.Ports)
 		for j := range p.Ports {
 			p.Ports[j].Protocol = protocolOrTCP(p.Ports[j].Protocol)
 		}
-		e.pods[i] = p
+		e.pods = append(e.pods, p)
+	}
+	for _, a := range outside {
+		e.pods = append(e.pods, Pod{Namespace: OutsideNamespace, Name: a.String(), IP: a.String()})
 	}
 	sort.SliceStable(e.pods, func(a, b int) bool { return podLess(e.pods[a], e.pods[b]) })
 	e.index = make(map[PodRef]int, len(e.pods))
@@ -422,21 +427,21 @@ func (e *Evaluator) ContainerPorts() []PortProto {
 			out = append(out, PortProto{Port: cp.ContainerPort, Protocol: cp.Protocol})
 		}
 	}
-	return normalisePorts(out)
+	return NormalisePorts(out)
 }
 
-// Verdict explains one connection.
-type Verdict struct {
+// Decision is the verdict on one connection and the policies behind it.
+type Decision struct {
 	Allowed bool
 	// Self is set when source and destination are the same pod: always
 	// allowed, whatever the policies say.
 	Self    bool
-	Egress  DirectionVerdict // the source's egress
-	Ingress DirectionVerdict // the destination's ingress
+	Egress  DirectionDecision // the source's egress
+	Ingress DirectionDecision // the destination's ingress
 }
 
-// DirectionVerdict is one side of a connection.
-type DirectionVerdict struct {
+// DirectionDecision is one side of a connection.
+type DirectionDecision struct {
 	Allowed bool
 	// IsolatedBy lists the policies ("namespace/name") that select the pod
 	// for this direction; empty means the pod is not isolated and everything
@@ -447,39 +452,65 @@ type DirectionVerdict struct {
 	AllowedBy []string
 }
 
-// Check decides one connection and says which policies decided it.
-func (e *Evaluator) Check(from, to PodRef, port PortProto) (Verdict, error) {
+// Reason says in words which policies decide the connection: those that
+// allow it on each isolated side, or those whose default deny stops it, e.g.
+// "ingress: default deny by ns-1/deny-all".
+func (d Decision) Reason() string {
+	if d.Self {
+		return "a pod always reaches itself"
+	}
+	var parts []string
+	for _, side := range []struct {
+		name string
+		d    DirectionDecision
+	}{{"egress", d.Egress}, {"ingress", d.Ingress}} {
+		switch {
+		case len(side.d.IsolatedBy) == 0:
+		case side.d.Allowed && d.Allowed:
+			parts = append(parts, side.name+": allowed by "+strings.Join(side.d.AllowedBy, ", "))
+		case !side.d.Allowed:
+			parts = append(parts, side.name+": default deny by "+strings.Join(side.d.IsolatedBy, ", "))
+		}
+	}
+	if len(parts) == 0 {
+		return "no policy selects either end"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Decide decides one connection and says which policies decided it.
+func (e *Evaluator) Decide(from, to PodRef, port PortProto) (Decision, error) {
 	src, ok := e.index[withDefaultNS(from)]
 	if !ok {
-		return Verdict{}, fmt.Errorf("unknown pod %s", from)
+		return Decision{}, fmt.Errorf("unknown pod %s", from)
 	}
 	dst, ok := e.index[withDefaultNS(to)]
 	if !ok {
-		return Verdict{}, fmt.Errorf("unknown pod %s", to)
+		return Decision{}, fmt.Errorf("unknown pod %s", to)
 	}
 	port.Protocol = protocolOrTCP(port.Protocol)
 	if !validProtocol(port.Protocol) {
-		return Verdict{}, fmt.Errorf("port %s: protocol must be TCP, UDP or SCTP", port)
+		return Decision{}, fmt.Errorf("port %s: protocol must be TCP, UDP or SCTP", port)
 	}
-	v := Verdict{
+	d := Decision{
 		Egress:  e.explain(e.egress[src], dst, dst, port),
 		Ingress: e.explain(e.ingress[dst], src, dst, port),
 		Self:    src == dst,
 	}
-	v.Allowed = v.Self || (v.Egress.Allowed && v.Ingress.Allowed)
-	return v, nil
+	d.Allowed = d.Self || (d.Egress.Allowed && d.Ingress.Allowed)
+	return d, nil
 }
 
 // Allowed decides one connection.
 func (e *Evaluator) Allowed(from, to PodRef, port PortProto) (bool, error) {
-	v, err := e.Check(from, to, port)
-	return v.Allowed, err
+	d, err := e.Decide(from, to, port)
+	return d.Allowed, err
 }
 
 // explain evaluates one direction: d applies to the pod being isolated, peer
 // is the other end, dst the destination (where named ports resolve).
-func (e *Evaluator) explain(d direction, peer, dst int, port PortProto) DirectionVerdict {
-	var v DirectionVerdict
+func (e *Evaluator) explain(d direction, peer, dst int, port PortProto) DirectionDecision {
+	var v DirectionDecision
 	for _, p := range d.isolatedBy {
 		v.IsolatedBy = append(v.IsolatedBy, e.policies[p])
 	}
@@ -505,9 +536,9 @@ func withDefaultNS(r PodRef) PodRef {
 	return r
 }
 
-// normalisePorts defaults protocols to TCP, sorts by port then protocol and
+// NormalisePorts defaults protocols to TCP, sorts by port then protocol and
 // drops duplicates.
-func normalisePorts(ports []PortProto) []PortProto {
+func NormalisePorts(ports []PortProto) []PortProto {
 	out := make([]PortProto, 0, len(ports))
 	for _, p := range ports {
 		p.Protocol = protocolOrTCP(p.Protocol)

@@ -50,7 +50,7 @@ func assertProbes(t *testing.T, e *Evaluator, probes []probeWant) {
 			t.Fatal(err)
 		}
 		if got != p.want {
-			v, _ := e.Check(f, to, p.port)
+			v, _ := e.Decide(f, to, p.port)
 			t.Errorf("%s -> %s %s: allowed=%v, want %v (%+v)", p.from, p.to, p.port, got, p.want, v)
 		}
 	}
@@ -92,7 +92,7 @@ func TestRulesOfAnUnlistedPolicyTypeAreIgnored(t *testing.T) {
 		Egress:      []networkingv1.NetworkPolicyEgressRule{{}},
 	})}})
 	assertProbes(t, e, []probeWant{{"x/b", "x/a", p80, true}, {"x/a", "x/b", p80, true}})
-	v, _ := e.Check(PodRef{"x", "b"}, PodRef{"x", "a"}, p80)
+	v, _ := e.Decide(PodRef{"x", "b"}, PodRef{"x", "a"}, p80)
 	if len(v.Ingress.IsolatedBy) != 0 || !reflect.DeepEqual(v.Egress.IsolatedBy, []string(nil)) {
 		t.Errorf("x/b -> x/a: %+v, want no isolation", v)
 	}
@@ -260,7 +260,7 @@ func TestSelfAlwaysAllowed(t *testing.T) {
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
 		})},
 	})
-	v, err := e.Check(PodRef{"x", "a"}, PodRef{"x", "a"}, p80)
+	v, err := e.Decide(PodRef{"x", "a"}, PodRef{"x", "a"}, p80)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +393,7 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 	}
 }
 
-func TestCheckExplains(t *testing.T) {
+func TestDecideExplains(t *testing.T) {
 	e := mustEval(t, Cluster{
 		Pods: []Pod{pod("x/a", "", map[string]string{"pod": "a"}), pod("x/b", "", map[string]string{"pod": "b"})},
 		Policies: []networkingv1.NetworkPolicy{
@@ -403,23 +403,57 @@ func TestCheckExplains(t *testing.T) {
 			}}),
 		},
 	})
-	v, err := e.Check(PodRef{"x", "b"}, PodRef{"x", "a"}, p80)
+	v, err := e.Decide(PodRef{"x", "b"}, PodRef{"x", "a"}, p80)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Verdict{
+	want := Decision{
 		Allowed: true,
-		Egress:  DirectionVerdict{Allowed: true},
-		Ingress: DirectionVerdict{Allowed: true, IsolatedBy: []string{"x/allow-b", "x/deny"}, AllowedBy: []string{"x/allow-b"}},
+		Egress:  DirectionDecision{Allowed: true},
+		Ingress: DirectionDecision{Allowed: true, IsolatedBy: []string{"x/allow-b", "x/deny"}, AllowedBy: []string{"x/allow-b"}},
 	}
 	if !reflect.DeepEqual(v, want) {
-		t.Errorf("Check = %+v\nwant    %+v", v, want)
+		t.Errorf("Decide = %+v\nwant    %+v", v, want)
 	}
-	if _, err := e.Check(PodRef{"x", "nope"}, PodRef{"x", "a"}, p80); err == nil || !strings.Contains(err.Error(), "x/nope") {
+	if _, err := e.Decide(PodRef{"x", "nope"}, PodRef{"x", "a"}, p80); err == nil || !strings.Contains(err.Error(), "x/nope") {
 		t.Errorf("unknown pod: %v", err)
 	}
-	if _, err := e.Check(PodRef{"x", "a"}, PodRef{"x", "b"}, PortProto{80, "ICMP"}); err == nil {
+	if _, err := e.Decide(PodRef{"x", "a"}, PodRef{"x", "b"}, PortProto{80, "ICMP"}); err == nil {
 		t.Error("bad protocol accepted")
+	}
+}
+
+func TestDecisionReason(t *testing.T) {
+	e := mustEval(t, Cluster{
+		Pods: []Pod{pod("x/a", "", map[string]string{"app": "a"}), pod("x/b", "", map[string]string{"app": "b"}), pod("y/c", "", nil)},
+		Policies: []networkingv1.NetworkPolicy{
+			policy("x/deny", networkingv1.NetworkPolicySpec{}),
+			policy("x/a-from-b", networkingv1.NetworkPolicySpec{PodSelector: *ml("app", "a"), Ingress: []networkingv1.NetworkPolicyIngressRule{
+				from(networkingv1.NetworkPolicyPeer{PodSelector: ml("app", "b")}),
+			}}),
+			policy("x/b-out", networkingv1.NetworkPolicySpec{
+				PodSelector: *ml("app", "b"),
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+				Egress:      []networkingv1.NetworkPolicyEgressRule{to(networkingv1.NetworkPolicyPeer{PodSelector: ml("app", "a")})},
+			}),
+		},
+	})
+	for _, tc := range []struct{ from, to, want string }{
+		{"x/b", "x/a", "egress: allowed by x/b-out; ingress: allowed by x/a-from-b"},
+		{"y/c", "x/a", "ingress: default deny by x/a-from-b, x/deny"},
+		{"x/b", "y/c", "egress: default deny by x/b-out"},
+		{"x/a", "y/c", "no policy selects either end"},
+		{"x/a", "x/a", "a pod always reaches itself"},
+	} {
+		f, _ := ParsePodRef(tc.from)
+		to, _ := ParsePodRef(tc.to)
+		d, err := e.Decide(f, to, p80)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.Reason(); got != tc.want {
+			t.Errorf("%s -> %s: %q, want %q", tc.from, tc.to, got, tc.want)
+		}
 	}
 }
 
