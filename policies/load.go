@@ -19,8 +19,9 @@
 // cannot be read is an error naming the path and the fix. Only notes (.md)
 // are not read, and, at the top, the loader's own Go files and testdata.
 //
-// NetworkPolicies and Namespaces are validated with the evaluator's own
-// checks (netpol.ValidatePolicy).
+// This is the one loader of policy files: the program and cmd/reachability
+// both read policies through it, and it validates NetworkPolicies and
+// Namespaces with the evaluator's own checks (netpol.ValidatePolicy).
 package policies
 
 import (

@@ -484,14 +484,6 @@ func TestPodsFromDeployment(t *testing.T) {
 	if got := PodsFromDeployment(d); len(got) != 0 {
 		t.Errorf("scaled to zero: %+v, want no pod", got)
 	}
-	p := PodFromPod(corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "a", Labels: map[string]string{"pod": "a"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Ports: []corev1.ContainerPort{{ContainerPort: 80}}}}},
-		Status:     corev1.PodStatus{PodIP: "10.1.2.3"},
-	})
-	if p.Ref().String() != "x/a" || p.IP != "10.1.2.3" || p.Ports[0].Protocol != tcp || p.Labels["pod"] != "a" {
-		t.Errorf("PodFromPod = %+v", p)
-	}
 }
 
 func TestDiffAndCompact(t *testing.T) {
