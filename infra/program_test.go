@@ -102,31 +102,80 @@ func TestReachabilityOutputFollowsPolicyFiles(t *testing.T) {
 	dir := copyPolicies(t)
 	cfg := devConfig()
 	cfg[config.KeyPoliciesDir] = dir
-	_, before, err := runProgram(t, cfg, true, Deps{})
-	if err != nil {
-		t.Fatal(err)
+	reachability := func() map[string]string {
+		t.Helper()
+		_, outputs, err := runProgram(t, cfg, true, Deps{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return outputs["reachability"].(map[string]string)
 	}
+	before := reachability()
 	if err := os.Remove(filepath.Join(dir, "ns-1", "allow.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	_, after, err := runProgram(t, cfg, true, Deps{})
+	after := reachability()
+	// allow.yaml let app=busybox reach app=http-echo on every port: exactly
+	// those cases close, one per probed port.
+	var changed []string
+	for k := range before {
+		if before[k] != after[k] {
+			changed = append(changed, k)
+			if !strings.HasPrefix(k, "ns-1/busybox -> ns-1/http-echo ") || before[k] != "allow" || after[k] != "deny" {
+				t.Errorf("%s: %s -> %s; removing allow.yaml closes busybox -> http-echo only", k, before[k], after[k])
+			}
+		}
+	}
+	if len(changed) != 4 || len(after) != len(before) {
+		t.Errorf("changed %v (of %d cases, then %d), want busybox -> http-echo on 53/TCP, 53/UDP, 443/TCP, 5678/TCP", changed, len(before), len(after))
+	}
+
+	// A policy in a namespace where nothing of the program runs shows too,
+	// on the synthetic pods of the label sets it selects.
+	if err := os.MkdirAll(filepath.Join(dir, "team-a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	web := "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: team-a}\n" +
+		"spec:\n  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: api}}}]\n    ports: [{port: 8080}]\n"
+	if err := os.WriteFile(filepath.Join(dir, "team-a", "web.yaml"), []byte(web), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	assertCases(t, reachability(), map[string]string{
+		"team-a/[app=api] -> team-a/[app=web] 8080/TCP":   "allow",
+		"team-a/[no labels] -> team-a/[app=web] 8080/TCP": "deny",
+		"ns-1/busybox -> team-a/[app=web] 8080/TCP":       "deny",
+	})
+}
+
+// assertCases checks the verdicts of the cases in want in a reachability
+// output.
+func assertCases(t *testing.T, reach, want map[string]string) {
+	t.Helper()
+	for key, w := range want {
+		if reach[key] != w {
+			t.Errorf("%s: %q, want %q (of %d cases)", key, reach[key], w, len(reach))
+		}
+	}
+}
+
+// Without the demo workloads the matrix still covers the policies: their
+// synthetic pods, the cluster DNS and the outside address.
+func TestReachabilityWithoutDemoWorkloads(t *testing.T) {
+	cfg := devConfig()
+	cfg[config.KeyDemoWorkloads] = "false"
+	cfg[config.KeyProbes] = "false"
+	_, outputs, err := runProgram(t, cfg, true, Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, a := before["reachability"].(map[string]string), after["reachability"].(map[string]string)
-	key := "ns-1/busybox -> ns-1/http-echo 5678/TCP"
-	if b[key] != "allow" || a[key] != "deny" {
-		t.Errorf("%s: before %v, after %v", key, b[key], a[key])
-	}
-	var changed []string
-	for k := range b {
-		if b[k] != a[k] {
-			changed = append(changed, k)
-		}
-	}
-	if len(changed) != 1 {
-		t.Errorf("removing allow.yaml should change exactly one case, changed %v", changed)
-	}
+	reach, _ := outputs["reachability"].(map[string]string)
+	assertCases(t, reach, map[string]string{
+		"ns-1/[app=busybox] -> ns-1/[app=http-echo] 443/TCP":           "allow",
+		"ns-1/[no labels] -> ns-1/[app=http-echo] 443/TCP":             "deny",
+		"ns-1/[no labels] -> kube-system/[k8s-app=kube-dns] 53/UDP":    "allow",
+		"ns-1/[app=busybox] -> [outside]/203.0.113.10 443/TCP":         "deny",
+		"kube-system/[k8s-app=kube-dns] -> ns-1/[app=busybox] 443/TCP": "deny",
+	})
 }
 
 func TestBadPolicyFileRefusedBeforeAnythingIsRegistered(t *testing.T) {

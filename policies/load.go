@@ -12,9 +12,16 @@
 // creates nor deletes (kube-system, default, a team's namespace...). Nothing is
 // implied, so no namespace is ever deleted by surprise.
 //
-// Folders named testdata or starting with "." or "_" are skipped, as the Go
-// tool does; files at the top level and files not ending in .yaml/.yml are
-// ignored.
+// Nothing is skipped silently, since a folder the loader skipped would be a
+// namespace deleted on the next up: a symbolic link, a folder whose name is
+// not a namespace name (such as _ns-1 or .ns-1), a nested folder, a hidden
+// file, a file with another extension (.YAML, .json, .txt) or one that
+// cannot be read is an error naming the path and the fix. Only notes (.md)
+// are not read, and, at the top, the loader's own Go files and testdata.
+//
+// This is the one loader of policy files: the program and cmd/reachability
+// both read policies through it, and it validates NetworkPolicies and
+// Namespaces with the evaluator's own checks (netpol.ValidatePolicy).
 package policies
 
 import (
@@ -23,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,6 +38,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -98,25 +107,41 @@ func (s *Set) AllPolicies() []networkingv1.NetworkPolicy {
 // Load reads and validates every file under dir. On any bad file it returns
 // all the problems found, each naming the file and the field, and no set.
 func Load(dir string) (*Set, error) {
-	entries, err := os.ReadDir(dir)
+	return load(os.DirFS(dir), dir)
+}
+
+// load reads the tree fsys, whose paths errors show under dir. Nothing is
+// skipped silently: an entry the loader does not read as policies is either
+// documentation (isTopLevelDoc, .md notes) or an error naming it and the fix.
+func load(fsys fs.FS, dir string) (*Set, error) {
+	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
-		return nil, fmt.Errorf("read policies folder: %w", err)
+		return nil, fmt.Errorf("read policies folder %s: %w", dir, pathErrorCause(err))
 	}
 	set := &Set{}
 	var errs []error
 	for _, e := range entries {
-		if !e.IsDir() || skipFolder(e.Name()) {
-			continue
+		path := filepath.Join(dir, e.Name())
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			errs = append(errs, fmt.Errorf("%s: %s", path, symlinkProblem))
+		case e.IsDir() && e.Name() == testdataFolder:
+			// The loader's own test files (Go's convention), never a namespace.
+		case e.IsDir():
+			set.Folders = append(set.Folders, e.Name())
+			errs = append(errs, loadFolder(set, fsys, dir, e.Name())...)
+		case looksLikeManifest(e.Name()):
+			errs = append(errs, fmt.Errorf("%s: a policy file belongs in a namespace folder; move it to %s", path, filepath.Join(dir, "<namespace>", e.Name())))
+		case !e.Type().IsRegular():
+			errs = append(errs, fmt.Errorf("%s: not a folder nor a regular file; remove it from %s", path, dir))
+		case !isTopLevelDoc(e.Name()):
+			errs = append(errs, fmt.Errorf("%s: the top of %s holds only namespace folders and documentation (.md); move it into a namespace folder or out of %s", path, dir, dir))
 		}
-		folder := filepath.Join(dir, e.Name())
-		set.Folders = append(set.Folders, e.Name())
-		errs = append(errs, loadFolder(set, folder, e.Name())...)
 	}
 	errs = append(errs, checkDuplicates(set)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	sort.Strings(set.Folders)
 	sort.Slice(set.Namespaces, func(i, j int) bool { return set.Namespaces[i].Object.Name < set.Namespaces[j].Object.Name })
 	sort.Slice(set.Policies, func(i, j int) bool {
 		a, b := set.Policies[i].Object, set.Policies[j].Object
@@ -128,43 +153,88 @@ func Load(dir string) (*Set, error) {
 	return set, nil
 }
 
-func skipFolder(name string) bool {
-	return name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
+// testdataFolder is the one folder at the top that is not a namespace: the
+// Go package of the loader lives in policies/ and keeps its test files there.
+const testdataFolder = "testdata"
+
+// symlinkProblem: links are refused, not followed, anywhere in the tree.
+const symlinkProblem = "a symbolic link, which is not followed (its target could move and take policies with it); replace it with the folder or file itself"
+
+// looksLikeManifest reports names a person means as a Kubernetes manifest
+// (YAML or JSON), whatever the case.
+func looksLikeManifest(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".yaml" || ext == ".yml" || ext == ".json"
 }
 
-func isYAML(name string) bool {
-	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
+// isTopLevelDoc: the top of the shipped folder holds this README and the
+// loader's Go files, which are not policies.
+func isTopLevelDoc(name string) bool {
+	return strings.HasSuffix(name, ".md") || strings.HasSuffix(name, ".go")
+}
+
+// pathErrorCause drops the fs.FS-relative path of err ("open .") so that the
+// message names the folder as the user gave it.
+func pathErrorCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // loadFolder reads the files of one namespace folder into set.
-func loadFolder(set *Set, folder, namespace string) []error {
-	var errs []error
-	if msg := namespaceNameProblem(namespace); msg != "" {
-		return []error{fmt.Errorf("%s: folder name %q is not a namespace name: %s", folder, namespace, msg)}
+func loadFolder(set *Set, fsys fs.FS, dir, namespace string) []error {
+	folder := filepath.Join(dir, namespace)
+	if msgs := validation.IsDNS1123Label(namespace); len(msgs) > 0 {
+		return []error{fmt.Errorf("%s: folder name %q is not a namespace name (%s); rename it to the name of its namespace, or delete it to stop deploying that namespace (no folder is skipped)",
+			folder, namespace, strings.Join(msgs, "; "))}
 	}
-	entries, err := os.ReadDir(folder)
+	entries, err := fs.ReadDir(fsys, namespace)
 	if err != nil {
-		return []error{fmt.Errorf("read %s: %w", folder, err)}
+		return []error{fmt.Errorf("read %s: %w; make the folder readable", folder, pathErrorCause(err))}
 	}
+	var errs []error
 	for _, e := range entries {
 		path := filepath.Join(folder, e.Name())
-		if e.IsDir() {
-			if !skipFolder(e.Name()) {
-				errs = append(errs, fmt.Errorf("%s: nested folders are not read; move its files up into %s", path, folder))
-			}
+		if problem := folderEntryProblem(e, folder); problem != "" {
+			errs = append(errs, fmt.Errorf("%s: %s", path, problem))
 			continue
 		}
-		if !isYAML(e.Name()) {
-			continue
+		if strings.HasSuffix(e.Name(), ".md") {
+			continue // notes about the namespace
 		}
-		data, err := os.ReadFile(path)
+		data, err := fs.ReadFile(fsys, namespace+"/"+e.Name())
 		if err != nil {
-			errs = append(errs, fmt.Errorf("read %s: %w", path, err))
+			errs = append(errs, fmt.Errorf("read %s: %w; make the file readable", path, pathErrorCause(err)))
 			continue
 		}
 		errs = append(errs, loadFile(set, path, namespace, data)...)
 	}
 	return errs
+}
+
+// folderEntryProblem says why an entry of a namespace folder cannot be read,
+// with the fix, or "" for a policy file (.yaml, .yml) or notes (.md).
+func folderEntryProblem(e fs.DirEntry, folder string) string {
+	name := e.Name()
+	ext := filepath.Ext(name)
+	switch {
+	case e.Type()&fs.ModeSymlink != 0:
+		return symlinkProblem
+	case e.IsDir():
+		return fmt.Sprintf("nested folders are not read; move its files up into %s", folder)
+	case !e.Type().IsRegular():
+		return fmt.Sprintf("not a regular file; remove it from %s", folder)
+	case strings.HasPrefix(name, "."):
+		return "hidden files are not read (a hidden policy would silently not be deployed); rename it without the leading dot, or delete it"
+	case ext == ".yaml" || ext == ".yml" || ext == ".md":
+		return ""
+	case looksLikeManifest(name) && strings.ToLower(ext) != ".json":
+		return fmt.Sprintf("the extension must be .yaml or .yml in lower case; rename it to %s", strings.TrimSuffix(name, ext)+strings.ToLower(ext))
+	default:
+		return "a namespace folder holds only policy files (.yaml, .yml) and notes (.md); convert it to YAML, or move it out"
+	}
 }
 
 // loadFile decodes each YAML document of one file.

@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,7 +21,7 @@ func TestLoadGood(t *testing.T) {
 		t.Fatalf("Load(%s): %v", dir, err)
 	}
 	if got, want := set.Folders, []string{"empty", "kube-system", "ns-a"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("Folders = %v, want %v (testdata, .hidden and _skipped are skipped)", got, want)
+		t.Errorf("Folders = %v, want %v", got, want)
 	}
 	if len(set.Namespaces) != 1 {
 		t.Fatalf("Namespaces = %d, want 1 (kube-system has no Namespace object, so it is not owned)", len(set.Namespaces))
@@ -141,6 +142,13 @@ func TestLoadBad(t *testing.T) {
 		{"not-yaml", []string{"ns-1/allow.yaml:"}},
 		{"folder-name", []string{"Ns_1: folder name \"Ns_1\" is not a namespace name"}},
 		{"nested-folder", []string{"ns-1/more: nested folders are not read"}},
+		{"renamed-underscore", []string{"_ns-1: folder name \"_ns-1\" is not a namespace name", "rename it to the name of its namespace, or delete it"}},
+		{"renamed-dot", []string{".ns-1: folder name \".ns-1\" is not a namespace name"}},
+		{"top-level-yaml", []string{"top-level-yaml/deny.yaml: a policy file belongs in a namespace folder; move it to"}},
+		{"uppercase-extension", []string{"ns-1/deny.YAML: the extension must be .yaml or .yml in lower case; rename it to deny.yaml"}},
+		{"hidden-file", []string{"ns-1/.deny.yaml: hidden files are not read", "rename it without the leading dot"}},
+		{"other-file", []string{"ns-1/notes.txt: a namespace folder holds only policy files (.yaml, .yml) and notes (.md)"}},
+		{"json-file", []string{"ns-1/deny.json: a namespace folder holds only policy files", "convert it to YAML"}},
 		{"multi-document", []string{"ns-1/two.yaml (document 2): spec.policyTypes[0] \"Sideways\""}},
 	}
 	for _, tt := range tests {
@@ -178,8 +186,82 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 }
 
 func TestLoadMissingFolder(t *testing.T) {
-	if _, err := Load(filepath.Join(t.TempDir(), "nope")); err == nil || !strings.Contains(err.Error(), "read policies folder") {
-		t.Errorf("Load(missing) error = %v, want a read policies folder error", err)
+	dir := filepath.Join(t.TempDir(), "nope")
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "read policies folder "+dir+": ") {
+		t.Errorf("Load(missing) error = %v, want a read policies folder error naming %s", err, dir)
+	}
+}
+
+// A symbolic link, to a folder or to a file, is refused: its target may move
+// and take a namespace's policies with it.
+func TestLoadRefusesSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	target := t.TempDir()
+	write(t, filepath.Join(target, "ns-2", "deny.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns-2}\nspec: {podSelector: {}}\n")
+	if err := os.Symlink(filepath.Join(target, "ns-2"), filepath.Join(dir, "ns-2")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "ns-1", "namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns-1}\n")
+	if err := os.Symlink(filepath.Join(target, "ns-2", "deny.yaml"), filepath.Join(dir, "ns-1", "deny.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(dir)
+	if err == nil {
+		t.Fatal("Load followed symbolic links")
+	}
+	for _, w := range []string{
+		filepath.Join(dir, "ns-2") + ": a symbolic link, which is not followed",
+		filepath.Join(dir, "ns-1", "deny.yaml") + ": a symbolic link, which is not followed",
+		"replace it with the",
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not contain %q:\n%v", w, err)
+		}
+	}
+}
+
+// deniedFS fails to open one path with a permission error, as os does for a
+// file or folder its user cannot read (TestLoadUnreadableOnDisk holds it to
+// that where the tests do not run as root).
+type deniedFS struct {
+	fs.FS
+	denied string
+}
+
+func (d deniedFS) Open(name string) (fs.File, error) {
+	if name == d.denied {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
+	}
+	return d.FS.Open(name)
+}
+
+func TestLoadUnreadable(t *testing.T) {
+	dir := filepath.Join("testdata", "good")
+	for _, tc := range []struct{ denied, want string }{
+		{"ns-a/web.yaml", "read " + filepath.Join(dir, "ns-a", "web.yaml") + ": permission denied; make the file readable"},
+		{"ns-a", "read " + filepath.Join(dir, "ns-a") + ": permission denied; make the folder readable"},
+		{".", "read policies folder " + dir + ": permission denied"},
+	} {
+		_, err := load(deniedFS{os.DirFS(dir), tc.denied}, dir)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s unreadable: error %v, want %q", tc.denied, err, tc.want)
+		}
+	}
+}
+
+func TestLoadUnreadableOnDisk(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads files whatever their mode; TestLoadUnreadable covers the error path")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ns-1", "deny.yaml")
+	write(t, file, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns-1}\nspec: {podSelector: {}}\n")
+	if err := os.Chmod(file, 0); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(dir)
+	if want := "read " + file + ": permission denied; make the file readable"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want %q", err, want)
 	}
 }
 

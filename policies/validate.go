@@ -2,15 +2,11 @@ package policies
 
 import (
 	"fmt"
-	"net/netip"
-	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kopscalico/kopscalico/internal/netpol"
 )
 
 // systemNamespaces exist in every cluster and must never be owned (and so
@@ -23,195 +19,36 @@ var systemNamespaces = map[string]bool{
 	"kube-node-lease": true,
 }
 
-func namespaceNameProblem(name string) string {
-	if msgs := validation.IsDNS1123Label(name); len(msgs) > 0 {
-		return strings.Join(msgs, "; ")
-	}
-	return ""
-}
-
-// validateNamespace checks a Namespace object found in folder.
+// validateNamespace checks a Namespace object found in folder: the
+// evaluator's checks, plus the folder's rules (the name is the folder's, and
+// never a system namespace).
 func validateNamespace(ns *corev1.Namespace, folder string) []string {
-	var p []string
+	if ns.Name == "" {
+		named := ns.DeepCopy()
+		named.Name = folder
+		return append([]string{fmt.Sprintf("metadata.name is missing; set it to %q (its folder)", folder)}, netpol.ValidateNamespace(named)...)
+	}
+	p := netpol.ValidateNamespace(ns)
 	switch {
-	case ns.Name == "":
-		p = append(p, fmt.Sprintf("metadata.name is missing; set it to %q (its folder)", folder))
 	case ns.Name != folder:
 		p = append(p, fmt.Sprintf("metadata.name %q does not match its folder %q", ns.Name, folder))
 	case systemNamespaces[ns.Name]:
 		p = append(p, fmt.Sprintf("metadata.name %q is a system namespace the program must not own (destroy would delete it); remove this Namespace object to keep policies in the existing namespace", ns.Name))
 	}
-	if ns.GenerateName != "" {
-		p = append(p, "metadata.generateName is not supported; use metadata.name")
-	}
-	if ns.Namespace != "" {
-		p = append(p, fmt.Sprintf("metadata.namespace %q must be empty: a Namespace is not namespaced", ns.Namespace))
-	}
-	p = append(p, validateLabels("metadata.labels", ns.Labels)...)
 	return p
 }
 
-// validatePolicy checks a NetworkPolicy found in folder, the checks the API
-// server would make and a few it would not (rules a policyTypes list ignores).
+// validatePolicy checks a NetworkPolicy found in folder: the evaluator's
+// checks (those of the API server), rules a policyTypes list would ignore,
+// and the namespace, which must be the folder's.
 func validatePolicy(np *networkingv1.NetworkPolicy, folder string) []string {
 	var p []string
-	if np.Name == "" {
-		p = append(p, "metadata.name is missing")
-	} else if msgs := validation.IsDNS1123Subdomain(np.Name); len(msgs) > 0 {
-		p = append(p, fmt.Sprintf("metadata.name %q is invalid: %s", np.Name, strings.Join(msgs, "; ")))
-	}
-	if np.GenerateName != "" {
-		p = append(p, "metadata.generateName is not supported; use metadata.name")
-	}
 	switch {
 	case np.Namespace == "":
 		p = append(p, fmt.Sprintf("metadata.namespace is missing; set it to %q (its folder)", folder))
 	case np.Namespace != folder:
 		p = append(p, fmt.Sprintf("metadata.namespace %q does not match its folder %q", np.Namespace, folder))
 	}
-	p = append(p, validateLabels("metadata.labels", np.Labels)...)
-	p = append(p, validateSelector("spec.podSelector", &np.Spec.PodSelector)...)
-
-	seen := map[networkingv1.PolicyType]bool{}
-	for i, t := range np.Spec.PolicyTypes {
-		field := fmt.Sprintf("spec.policyTypes[%d]", i)
-		switch {
-		case t != networkingv1.PolicyTypeIngress && t != networkingv1.PolicyTypeEgress:
-			p = append(p, fmt.Sprintf("%s %q is not a policy type; use Ingress or Egress", field, t))
-		case seen[t]:
-			p = append(p, fmt.Sprintf("%s %q is listed twice", field, t))
-		}
-		seen[t] = true
-	}
-	if len(np.Spec.PolicyTypes) > 0 {
-		if len(np.Spec.Ingress) > 0 && !seen[networkingv1.PolicyTypeIngress] {
-			p = append(p, "spec.ingress has rules but spec.policyTypes does not list Ingress, so they would be ignored; add Ingress to spec.policyTypes")
-		}
-		if len(np.Spec.Egress) > 0 && !seen[networkingv1.PolicyTypeEgress] {
-			p = append(p, "spec.egress has rules but spec.policyTypes does not list Egress, so they would be ignored; add Egress to spec.policyTypes")
-		}
-	}
-
-	for i, rule := range np.Spec.Ingress {
-		field := fmt.Sprintf("spec.ingress[%d]", i)
-		p = append(p, validatePorts(field+".ports", rule.Ports)...)
-		for j := range rule.From {
-			p = append(p, validatePeer(fmt.Sprintf("%s.from[%d]", field, j), &rule.From[j])...)
-		}
-	}
-	for i, rule := range np.Spec.Egress {
-		field := fmt.Sprintf("spec.egress[%d]", i)
-		p = append(p, validatePorts(field+".ports", rule.Ports)...)
-		for j := range rule.To {
-			p = append(p, validatePeer(fmt.Sprintf("%s.to[%d]", field, j), &rule.To[j])...)
-		}
-	}
-	return p
-}
-
-func validateLabels(field string, labels map[string]string) []string {
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var p []string
-	for _, k := range keys {
-		v := labels[k]
-		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
-			p = append(p, fmt.Sprintf("%s key %q is invalid: %s", field, k, strings.Join(msgs, "; ")))
-		}
-		if msgs := validation.IsValidLabelValue(v); len(msgs) > 0 {
-			p = append(p, fmt.Sprintf("%s[%q] value %q is invalid: %s", field, k, v, strings.Join(msgs, "; ")))
-		}
-	}
-	return p
-}
-
-func validateSelector(field string, sel *metav1.LabelSelector) []string {
-	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
-		return []string{fmt.Sprintf("%s does not parse: %v", field, err)}
-	}
-	return nil
-}
-
-func validatePeer(field string, peer *networkingv1.NetworkPolicyPeer) []string {
-	var p []string
-	selectors := peer.PodSelector != nil || peer.NamespaceSelector != nil
-	switch {
-	case peer.IPBlock != nil && selectors:
-		p = append(p, fmt.Sprintf("%s sets ipBlock together with a selector; use separate peers", field))
-	case peer.IPBlock == nil && !selectors:
-		p = append(p, fmt.Sprintf("%s is empty; set podSelector, namespaceSelector or ipBlock", field))
-	}
-	if peer.PodSelector != nil {
-		p = append(p, validateSelector(field+".podSelector", peer.PodSelector)...)
-	}
-	if peer.NamespaceSelector != nil {
-		p = append(p, validateSelector(field+".namespaceSelector", peer.NamespaceSelector)...)
-	}
-	if peer.IPBlock != nil {
-		p = append(p, validateIPBlock(field+".ipBlock", peer.IPBlock)...)
-	}
-	return p
-}
-
-func validateIPBlock(field string, b *networkingv1.IPBlock) []string {
-	cidr, err := netip.ParsePrefix(b.CIDR)
-	if err != nil {
-		return []string{fmt.Sprintf("%s.cidr %q is not a CIDR (like 10.0.0.0/16): %v", field, b.CIDR, err)}
-	}
-	var p []string
-	for i, e := range b.Except {
-		ef := fmt.Sprintf("%s.except[%d]", field, i)
-		ex, err := netip.ParsePrefix(e)
-		if err != nil {
-			p = append(p, fmt.Sprintf("%s %q is not a CIDR: %v", ef, e, err))
-			continue
-		}
-		if ex.Addr().Is4() != cidr.Addr().Is4() || ex.Bits() <= cidr.Bits() || !cidr.Contains(ex.Addr()) {
-			p = append(p, fmt.Sprintf("%s %q must be a strict subset of cidr %q", ef, e, b.CIDR))
-		}
-	}
-	return p
-}
-
-func validatePorts(field string, ports []networkingv1.NetworkPolicyPort) []string {
-	var p []string
-	for i, port := range ports {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		if port.Protocol != nil {
-			switch *port.Protocol {
-			case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
-			default:
-				p = append(p, fmt.Sprintf("%s.protocol %q is not a protocol; use TCP, UDP or SCTP", f, *port.Protocol))
-			}
-		}
-		if port.Port == nil {
-			if port.EndPort != nil {
-				p = append(p, fmt.Sprintf("%s.endPort needs a numeric %s.port", f, f))
-			}
-			continue
-		}
-		if port.Port.Type == intstr.String {
-			if msgs := validation.IsValidPortName(port.Port.StrVal); len(msgs) > 0 {
-				p = append(p, fmt.Sprintf("%s.port %q is neither a number nor a port name: %s", f, port.Port.StrVal, strings.Join(msgs, "; ")))
-			}
-			if port.EndPort != nil {
-				p = append(p, fmt.Sprintf("%s.endPort needs a numeric %s.port, not the name %q", f, f, port.Port.StrVal))
-			}
-			continue
-		}
-		if msgs := validation.IsValidPortNum(int(port.Port.IntVal)); len(msgs) > 0 {
-			p = append(p, fmt.Sprintf("%s.port %d is invalid: %s", f, port.Port.IntVal, strings.Join(msgs, "; ")))
-		}
-		if port.EndPort != nil {
-			if msgs := validation.IsValidPortNum(int(*port.EndPort)); len(msgs) > 0 {
-				p = append(p, fmt.Sprintf("%s.endPort %d is invalid: %s", f, *port.EndPort, strings.Join(msgs, "; ")))
-			} else if *port.EndPort < port.Port.IntVal {
-				p = append(p, fmt.Sprintf("%s.endPort %d is below %s.port %d", f, *port.EndPort, f, port.Port.IntVal))
-			}
-		}
-	}
-	return p
+	p = append(p, netpol.ValidatePolicy(np)...)
+	return append(p, netpol.IgnoredRules(np)...)
 }

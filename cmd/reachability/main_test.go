@@ -4,28 +4,40 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/kopscalico/kopscalico/internal/netpol"
+	"github.com/kopscalico/kopscalico/internal/reachability"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
-// The fixture (testdata/before): namespaces x and y; Deployments x/a, x/b,
-// y/a and a Pod y/c with IP 10.20.30.40. x denies all ingress, except from
-// namespace y to x/a on the named port serve-80-tcp, and from 10.20.30.0/24
-// to x/b on any TCP port. testdata/change adds x/b -> x/a on 81/UDP and an
-// egress policy for y/c (with no policyTypes, so it isolates y/c's ingress
-// too, as the API defaults policyTypes).
+// The fixtures are policies folders. testdata/base: namespaces x (team
+// blue) and y; x denies all ingress, except from namespace y to pod=a on
+// 80/TCP, and from outside 100.64.0.0/10 to pod=b on any TCP port.
+// testdata/head adds pod=b -> pod=a on 81/UDP, and an egress policy that
+// lets y's pod=c reach only team blue's namespaces.
 
 func runCmd(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := run(args, &out, &errOut)
 	return out.String(), errOut.String(), code
+}
+
+// mustRun runs the command, fails the test unless it exits 0, and returns
+// its output.
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, code := runCmd(t, args...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, errOut)
+	}
+	return out
 }
 
 func golden(t *testing.T, name, got string) {
@@ -46,60 +58,68 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
+// cutLimit is below the 1,526 bytes of the whole base -> head report
+// (diff.md), so the table is cut.
+const cutLimit = "1300"
+
 func TestGolden(t *testing.T) {
 	cases := []struct {
 		golden string
 		args   []string
 	}{
-		{"before.json", []string{"-o", "json", "testdata/before"}},
-		{"before.txt", []string{"testdata/before"}},
-		{"ports.json", []string{"testdata/before", "--ports", "81/udp,80", "-o", "json"}},
-		{"diff.json", []string{"-o", "json", "--diff", "testdata/before", "testdata/before", "testdata/change"}},
-		{"diff.txt", []string{"--diff", "testdata/before", "testdata/before", "testdata/change"}},
-		{"nodiff.txt", []string{"--diff", "testdata/before", "testdata/before"}},
+		{"matrix.json", []string{"-o", "json", "testdata/base"}},
+		{"matrix.txt", []string{"testdata/base"}},
+		{"ports.json", []string{"testdata/base", "--ports", "81/udp,80", "-o", "json"}},
+		{"diff.json", []string{"diff", "-o", "json", "testdata/base", "testdata/head"}},
+		{"diff.txt", []string{"diff", "testdata/base", "testdata/head"}},
+		{"diff.md", []string{"diff", "-o", "markdown", "testdata/base", "testdata/head"}},
+		{"diff-cut.md", []string{"diff", "-o", "markdown", "--limit", cutLimit, "testdata/base", "testdata/head"}},
+		{"nodiff.txt", []string{"diff", "testdata/base", "testdata/base"}},
+		{"nodiff.md", []string{"diff", "-o", "markdown", "testdata/base", "testdata/base"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.golden, func(t *testing.T) {
-			out, errOut, code := runCmd(t, tc.args...)
-			if code != 0 {
-				t.Fatalf("exit %d: %s", code, errOut)
-			}
+			out := mustRun(t, tc.args...)
 			golden(t, tc.golden, out)
 		})
 	}
 }
 
-// The JSON matrix is checked against the fixture's semantics, not only
-// against the golden file.
-func TestMatrixJSON(t *testing.T) {
-	out, errOut, code := runCmd(t, "-o", "json", "testdata/before")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
+func decodeMatrix(t *testing.T, out string) map[string]bool {
+	t.Helper()
 	var m netpol.Matrix
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
 		t.Fatal(err)
 	}
-	// 4 pods, ordered pairs including self, 2 ports (every container port).
-	if len(m.Cases) != 4*4*2 {
-		t.Fatalf("%d cases, want 32", len(m.Cases))
-	}
 	got := map[string]bool{}
 	for _, c := range m.Cases {
 		got[c.Key()] = c.Allowed
 	}
+	return got
+}
+
+// The JSON matrix is checked against the fixture's semantics, not only
+// against the golden file.
+func TestMatrixJSON(t *testing.T) {
+	out := mustRun(t, "-o", "json", "testdata/base")
+	got := decodeMatrix(t, out)
+	// Endpoints: x/[no labels], x/[pod=a], x/[pod=b], y/[no labels], the
+	// DNS, the outside address; ports 53/TCP, 53/UDP, 80/TCP, 443/TCP.
+	if len(got) != 6*6*4 {
+		t.Fatalf("%d cases, want 144", len(got))
+	}
 	want := map[string]bool{
-		"y/a -> x/a 80/TCP": true,  // namespace y, named port serve-80-tcp
-		"y/c -> x/a 80/TCP": true,  // same
-		"x/b -> x/a 80/TCP": false, // default deny in x
-		"y/a -> x/a 81/UDP": false, // the named port is 80/TCP only
-		"y/c -> x/b 80/TCP": true,  // 10.20.30.40 is in the ipBlock
-		"y/a -> x/b 80/TCP": false, // a synthetic IP outside it
-		"y/c -> x/b 81/UDP": false, // the ipBlock rule is TCP only
-		"x/a -> y/c 81/UDP": true,  // y is not isolated
-		"x/a -> x/a 80/TCP": true,  // a pod reaches itself
+		"y/[no labels] -> x/[pod=a] 80/TCP":                  true,  // namespace y on 80
+		"y/[no labels] -> x/[pod=a] 443/TCP":                 false, // only 80
+		"x/[pod=b] -> x/[pod=a] 80/TCP":                      false, // default deny in x
+		"[outside]/203.0.113.10 -> x/[pod=b] 443/TCP":        true,  // 0.0.0.0/0 except the cluster
+		"x/[no labels] -> x/[pod=b] 443/TCP":                 false, // a pod address, excepted
+		"[outside]/203.0.113.10 -> x/[pod=b] 53/UDP":         false, // the ipBlock rule is TCP only
+		"x/[pod=a] -> y/[no labels] 53/UDP":                  true,  // y is not isolated
+		"x/[pod=a] -> kube-system/[k8s-app=kube-dns] 53/UDP": true,
+		"x/[pod=a] -> x/[pod=a] 80/TCP":                      true, // a pod reaches itself
 	}
 	for k, w := range want {
 		if g, ok := got[k]; !ok || g != w {
@@ -107,57 +127,202 @@ func TestMatrixJSON(t *testing.T) {
 		}
 	}
 	// Synthetic addresses are stable: a second run prints the same.
-	again, _, _ := runCmd(t, "-o", "json", "testdata/before")
+	again, _, _ := runCmd(t, "-o", "json", "testdata/base")
 	if again != out {
 		t.Error("two runs differ")
 	}
 }
 
-func TestDiffJSON(t *testing.T) {
-	out, errOut, code := runCmd(t, "-o", "json", "--diff", "testdata/before", "testdata/before", "testdata/change")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
+func decodeChanges(t *testing.T, out string) map[string]reachability.Change {
+	t.Helper()
 	var d struct {
-		Changes []netpol.Change `json:"changes"`
+		Changes []reachability.Change `json:"changes"`
 	}
-	if err := json.Unmarshal([]byte(out), &d); err != nil {
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
+	got := map[string]reachability.Change{}
 	for _, c := range d.Changes {
-		got[netpol.Case{From: c.From, To: c.To, Port: c.Port, Protocol: c.Protocol}.Key()] = c.Before + " -> " + c.After
+		got[netpol.Case{From: c.From, To: c.To, Port: c.Port, Protocol: c.Protocol}.Key()] = c
 	}
+	return got
+}
+
+func TestDiffJSON(t *testing.T) {
+	out := mustRun(t, "diff", "-o", "json", "testdata/base", "testdata/head")
+	got := decodeChanges(t, out)
 	for k, w := range map[string]string{
-		"x/b -> x/a 81/UDP": "deny -> allow", // the new ingress rule
-		"y/c -> y/a 80/TCP": "allow -> deny", // y/c's egress now only to x
-		"x/a -> y/c 80/TCP": "allow -> deny", // ...and its ingress isolated by default
+		"x/[pod=b] -> x/[pod=a] 81/UDP": "deny -> allow: ingress: allowed by x/allow-b-to-a-udp",
+		// y/[pod=c] is only selected in head; the base is evaluated over it too.
+		"y/[pod=c] -> y/[no labels] 80/TCP":                  "allow -> deny: egress: default deny by y/c-egress-to-blue-only",
+		"y/[pod=c] -> kube-system/[k8s-app=kube-dns] 53/UDP": "allow -> deny: egress: default deny by y/c-egress-to-blue-only",
 	} {
-		if got[k] != w {
-			t.Errorf("%s: %q, want %q", k, got[k], w)
+		c, ok := got[k]
+		if g := c.Before + " -> " + c.After + ": " + c.DecidedBy; !ok || g != w {
+			t.Errorf("%s: %q, want %q", k, g, w)
 		}
 	}
-	if _, ok := got["y/c -> x/a 80/TCP"]; ok {
-		t.Error("y/c -> x/a 80/TCP reported though still allowed")
+	if c, ok := got["y/[pod=c] -> x/[pod=a] 80/TCP"]; ok {
+		t.Errorf("y/[pod=c] -> x/[pod=a] 80/TCP reported (%+v) though team blue is still allowed", c)
+	}
+}
+
+// Past the limit the table is cut at a row, under the limit, with a note
+// naming the file --full wrote, which holds the uncut report.
+func TestMarkdownCutOff(t *testing.T) {
+	full := filepath.Join(t.TempDir(), "reachability-diff.md")
+	out := mustRun(t, "diff", "-o", "markdown", "--limit", cutLimit, "--full", full, "testdata/base", "testdata/head")
+	uncut, _, _ := runCmd(t, "diff", "-o", "markdown", "testdata/base", "testdata/head")
+	written, err := os.ReadFile(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(written) != uncut {
+		t.Errorf("--full wrote\n%s\nwant the uncut report\n%s", written, uncut)
+	}
+	if len(out) > 1300 || len(uncut) <= 1300 {
+		t.Fatalf("cut %d bytes, uncut %d: want the cut within 1300 and the uncut beyond", len(out), len(uncut))
+	}
+	if !strings.HasPrefix(out, commentMarker+"\n") {
+		t.Errorf("first line is not the marker:\n%s", out)
+	}
+	var rows []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "| `") {
+			rows = append(rows, line)
+			if !strings.Contains(uncut, line+"\n") {
+				t.Errorf("row %q is not in the uncut table", line)
+			}
+		}
+	}
+	note := fmt.Sprintf("> The table is cut after %d of its 4 rows to fit in a comment; the whole report is in `reachability-diff.md`, kept as the workflow run's artifact.", len(rows))
+	if len(rows) == 0 || len(rows) == 4 || !strings.Contains(out, note) {
+		t.Errorf("%d rows shown; want some, not all, and the note %q:\n%s", len(rows), note, out)
+	}
+	// Without --full, the note says how to get the whole table.
+	out, _, _ = runCmd(t, "diff", "-o", "markdown", "--limit", cutLimit, "testdata/base", "testdata/head")
+	if !strings.Contains(out, "run `reachability diff --full FILE` for the whole report") {
+		t.Errorf("note without --full:\n%s", out)
+	}
+}
+
+// copyFolder copies the namespace folder src into dst.
+func copyFolder(t *testing.T, src, dst string) {
+	t.Helper()
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A policy added in a namespace where no demo pod runs changes the matrix
+// and shows in the markdown diff, on the synthetic pods of its label sets.
+func TestPolicyInNamespaceWithoutPods(t *testing.T) {
+	base, head := t.TempDir(), t.TempDir()
+	for _, dir := range []string{base, head} {
+		copyFolder(t, filepath.Join("..", "..", "policies", "ns-1"), filepath.Join(dir, "ns-1"))
+		writeFile(t, filepath.Join(dir, "team-a", "namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
+	}
+	writeFile(t, filepath.Join(head, "team-a", "web.yaml"), `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-api, namespace: team-a}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: api}}}]
+    ports: [{port: 8080}]
+`)
+	matrix := func(dir string) map[string]bool {
+		out := mustRun(t, "-o", "json", "--demo", "ns-1", dir)
+		return decodeMatrix(t, out)
+	}
+	before, after := matrix(base), matrix(head)
+	if v, ok := after["team-a/[app=api] -> team-a/[app=web] 8080/TCP"]; !ok || !v {
+		t.Errorf("head: api -> web 8080/TCP = %v (present %v), want allowed", v, ok)
+	}
+	if v, ok := after["team-a/[no labels] -> team-a/[app=web] 8080/TCP"]; !ok || v {
+		t.Errorf("head: [no labels] -> web 8080/TCP = %v (present %v), want denied", v, ok)
+	}
+	if _, ok := before["team-a/[app=api] -> team-a/[app=web] 8080/TCP"]; ok {
+		t.Error("base has the head's synthetic pods: the matrix does not follow the policies")
+	}
+
+	out := mustRun(t, "diff", "-o", "markdown", "--demo", "ns-1", base, head)
+	for _, w := range []string{
+		"### Reachability: 0 connections opened, ",
+		"| `team-a/[no labels]` | `team-a/[app=web]` | 53/TCP, 53/UDP, 443/TCP, 5678/TCP, 8080/TCP | allow → **deny** | ingress: default deny by team-a/web-from-api |",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("markdown lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "`team-a/[app=api]` | `team-a/[app=web]` | 53/TCP, 53/UDP, 443/TCP, 5678/TCP, 8080/TCP |") {
+		t.Errorf("api -> web 8080/TCP reported closed though the policy allows it:\n%s", out)
+	}
+}
+
+func TestDemoWorkloads(t *testing.T) {
+	out := mustRun(t, "-o", "json", "--demo", "demo", "testdata/demo")
+	got := decodeMatrix(t, out)
+	// The demo's container port: http-echo listens on 5678 (busybox has none).
+	for k, w := range map[string]bool{
+		"demo/busybox -> demo/http-echo 5678/TCP":   true,
+		"demo/http-echo -> demo/busybox 5678/TCP":   false,
+		"demo/[no labels] -> demo/busybox 5678/TCP": false,
+		"demo/busybox -> demo/busybox 5678/TCP":     true,
+	} {
+		if g, ok := got[k]; !ok || g != w {
+			t.Errorf("%s: %v (present %v), want %v", k, g, ok, w)
+		}
+	}
+	for k := range got {
+		if strings.Contains(k, "[app=busybox]") {
+			t.Errorf("%s: the demo pod already has the selected labels; no synthetic pod is due", k)
+		}
 	}
 }
 
 func TestErrors(t *testing.T) {
+	renamed := t.TempDir()
+	copyFolder(t, filepath.Join("testdata", "base", "x"), filepath.Join(renamed, "_x"))
+	upper := t.TempDir()
+	copyFolder(t, filepath.Join("testdata", "base", "x"), filepath.Join(upper, "x"))
+	if err := os.Rename(filepath.Join(upper, "x", "policies.yaml"), filepath.Join(upper, "x", "policies.YAML")); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
 		code int
 		want []string
 	}{
-		{"malformed file", []string{"testdata/malformed"}, 1, []string{"testdata/malformed/policy.yaml", "document 2", `unknown field "spec.podselector"`}},
-		{"invalid policy", []string{"testdata/invalid"}, 1, []string{"testdata/invalid", "NetworkPolicy x/bad-cidr", "spec.egress[0].to[0].ipBlock.except[0]"}},
-		{"malformed old side", []string{"--diff", "testdata/malformed", "testdata/before"}, 1, []string{"testdata/malformed/policy.yaml"}},
+		{"malformed file", []string{"testdata/malformed"}, 1, []string{"testdata/malformed/x/policy.yaml (document 2)", `unknown field "spec.podselector"`}},
+		{"invalid policy", []string{"testdata/invalid"}, 1, []string{"testdata/invalid/x/policy.yaml", `spec.egress[0].to[0].ipBlock.except[0] "192.168.0.0/16" must be a strict subset`}},
+		{"malformed base", []string{"diff", "testdata/malformed", "testdata/base"}, 1, []string{"testdata/malformed/x/policy.yaml"}},
+		{"renamed folder, as the program refuses it", []string{renamed}, 1, []string{"_x: folder name \"_x\" is not a namespace name"}},
+		{"upper-case extension, as the program refuses it", []string{upper}, 1, []string{"policies.YAML: the extension must be .yaml or .yml"}},
 		{"missing dir", []string{"testdata/nope"}, 1, []string{"testdata/nope"}},
-		{"no ports to probe", []string{"testdata/change"}, 1, []string{"--ports"}},
-		{"no dir", []string{"-o", "json"}, 2, []string{"no DIR"}},
-		{"bad format", []string{"-o", "xml", "testdata/before"}, 2, []string{"table or json"}},
-		{"bad ports", []string{"--ports", "80/ICMP", "testdata/before"}, 2, []string{"--ports"}},
-		{"unknown flag", []string{"--nope", "testdata/before"}, 2, []string{"usage"}},
+		{"unwritable --full", []string{"diff", "--full", filepath.Join(t.TempDir(), "no", "such", "dir"), "testdata/base", "testdata/head"}, 1, []string{"--full"}},
+		{"no dir", []string{"-o", "json"}, 2, []string{"want one policies folder"}},
+		{"two dirs", []string{"testdata/base", "testdata/head"}, 2, []string{"want one policies folder"}},
+		{"diff of one dir", []string{"diff", "testdata/base"}, 2, []string{"BASE and HEAD"}},
+		{"old --diff flag", []string{"--diff", "testdata/base", "testdata/head"}, 2, []string{"reachability diff OLD DIR"}},
+		{"markdown matrix", []string{"-o", "markdown", "testdata/base"}, 2, []string{"table or json"}},
+		{"bad format", []string{"diff", "-o", "xml", "testdata/base", "testdata/head"}, 2, []string{"table or json or markdown"}},
+		{"tiny limit", []string{"diff", "--limit", "10", "testdata/base", "testdata/head"}, 2, []string{"--limit"}},
+		{"bad ports", []string{"--ports", "80/ICMP", "testdata/base"}, 2, []string{"--ports"}},
+		{"unknown flag", []string{"--nope", "testdata/base"}, 2, []string{"usage"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,42 +342,21 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func TestDemoWorkloads(t *testing.T) {
-	out, errOut, code := runCmd(t, "-o", "json", "--demo", "demo", "testdata/demo-policy")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
+// When even the list of endpoints does not fit, the details drop it, and
+// the comment stays within the limit.
+func TestMarkdownCutDropsTheEndpointList(t *testing.T) {
+	cmp := reachability.Comparison{Ports: []netpol.PortProto{{Port: 80, Protocol: "TCP"}}}
+	for i := 0; i < 100; i++ {
+		cmp.Pods = append(cmp.Pods, fmt.Sprintf("team-%03d/[app=a-rather-long-application-name]", i))
 	}
-	var m netpol.Matrix
-	if err := json.Unmarshal([]byte(out), &m); err != nil {
+	cmp.Cases = len(cmp.Pods) * len(cmp.Pods)
+	cmp.Changes = []reachability.Change{{Change: netpol.Change{From: cmp.Pods[0], To: cmp.Pods[1], Port: 80, Protocol: "TCP", Before: "allow", After: "deny"}, DecidedBy: "ingress: default deny by team-001/deny"}}
+	var b bytes.Buffer
+	if err := writeMarkdown(&b, cmp, 2000, ""); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]bool{}
-	for _, c := range m.Cases {
-		got[c.Key()] = c.Allowed
-	}
-	// The demo's container ports: http-echo listens on 5678 (busybox has none).
-	want := map[string]bool{
-		"demo/busybox -> demo/http-echo 5678/TCP":   true,
-		"demo/http-echo -> demo/busybox 5678/TCP":   false,
-		"demo/busybox -> demo/busybox 5678/TCP":     true,
-		"demo/http-echo -> demo/http-echo 5678/TCP": true,
-	}
-	if len(got) != len(want) {
-		t.Errorf("cases %v, want %v", got, want)
-	}
-	for k, w := range want {
-		if g, ok := got[k]; !ok || g != w {
-			t.Errorf("%s: %v (present %v), want %v", k, g, ok, w)
-		}
-	}
-	// With --diff, the demo workloads are on both sides: only the policy's
-	// effect shows.
-	out, errOut, code = runCmd(t, "--demo", "demo", "--diff", "testdata/change", "testdata/demo-policy")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[1], "demo/http-echo") || !strings.Contains(lines[1], "allow") || !strings.HasSuffix(lines[1], "deny") {
-		t.Errorf("diff:\n%s\nwant one change: http-echo -> busybox allow -> deny", out)
+	out := b.String()
+	if len(out) > 2000 || strings.Contains(out, "- endpoints:") || !strings.Contains(out, "The list of endpoints is left out to fit in a comment") {
+		t.Errorf("%d bytes, want at most 2000 without the endpoint list, one row kept:\n%s", len(out), out)
 	}
 }

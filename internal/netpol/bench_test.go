@@ -129,9 +129,9 @@ func BenchmarkNewEvaluator(b *testing.B) {
 	}
 }
 
-// BenchmarkTable decides the same cases without expanding them into Case
+// BenchmarkGrid decides the same cases without expanding them into Case
 // values: the compact form, comparable with cyclonus's one bool per case.
-func BenchmarkTable(b *testing.B) {
+func BenchmarkGrid(b *testing.B) {
 	c := benchCluster()
 	b.ReportAllocs()
 	allowed := 0
@@ -140,7 +140,7 @@ func BenchmarkTable(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		t, err := e.Table(benchPorts)
+		t, err := e.Grid(benchPorts)
 		if err != nil {
 			b.Fatal(err)
 		}

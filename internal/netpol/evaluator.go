@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Evaluator answers reachability questions for one Cluster. Build it with
@@ -57,11 +56,15 @@ type portMatch struct {
 	name     string // named port, resolved on the destination pod
 }
 
-// NewEvaluator validates and compiles the cluster. Errors name the object and
-// the field, e.g. `NetworkPolicy ns-1/allow: spec.ingress[0].from[1].ipBlock.cidr "10.0.0/8": ...`.
+// NewEvaluator validates (ValidateNamespace, ValidatePolicy) and compiles the
+// cluster. Errors name the object and the field, e.g.
+// `NetworkPolicy ns-1/allow: spec.ingress[0].from[1].ipBlock.cidr "10.0.0/8" is not a CIDR ...`.
 func NewEvaluator(c Cluster) (*Evaluator, error) {
+	if err := validateCluster(c); err != nil {
+		return nil, err
+	}
 	e := &Evaluator{}
-	if err := e.addPods(c.Pods); err != nil {
+	if err := e.addPods(c.Pods, c.Outside); err != nil {
 		return nil, err
 	}
 	nsLabels, err := namespaceLabels(c)
@@ -91,9 +94,6 @@ func NewEvaluator(c Cluster) (*Evaluator, error) {
 	for _, np := range policies {
 		ns := namespaceOrDefault(np.Namespace)
 		ref := ns + "/" + np.Name
-		if np.Name == "" {
-			return nil, fmt.Errorf("NetworkPolicy in namespace %s: metadata.name is empty", ns)
-		}
 		if seen[ref] {
 			return nil, fmt.Errorf("NetworkPolicy %s: defined twice", ref)
 		}
@@ -106,15 +106,37 @@ func NewEvaluator(c Cluster) (*Evaluator, error) {
 	return e, nil
 }
 
-func (e *Evaluator) addPods(in []Pod) error {
-	e.pods = make([]Pod, len(in))
-	for i, p := range in {
+// validateCluster refuses invalid Namespaces and NetworkPolicies, every
+// problem of an object at once.
+func validateCluster(c Cluster) error {
+	for i := range c.Namespaces {
+		if p := ValidateNamespace(&c.Namespaces[i]); len(p) > 0 {
+			return fmt.Errorf("Namespace %s: %s", c.Namespaces[i].Name, strings.Join(p, "; "))
+		}
+	}
+	for i := range c.Policies {
+		np := &c.Policies[i]
+		if p := ValidatePolicy(np); len(p) > 0 {
+			return fmt.Errorf("NetworkPolicy %s/%s: %s", namespaceOrDefault(np.Namespace), np.Name, strings.Join(p, "; "))
+		}
+	}
+	return nil
+}
+
+// addPods takes the pods, and the outside addresses as endpoints in
+// OutsideNamespace, sorted by namespace then name.
+func (e *Evaluator) addPods(in []Pod, outside []netip.Addr) error {
+	e.pods = make([]Pod, 0, len(in)+len(outside))
+	for _, p := range in {
 		p.Namespace = namespaceOrDefault(p.Namespace)
 		p.Ports = slices.Clone(p.Ports)
 		for j := range p.Ports {
 			p.Ports[j].Protocol = protocolOrTCP(p.Ports[j].Protocol)
 		}
-		e.pods[i] = p
+		e.pods = append(e.pods, p)
+	}
+	for _, a := range outside {
+		e.pods = append(e.pods, Pod{Namespace: OutsideNamespace, Name: a.String(), IP: a.String()})
 	}
 	sort.SliceStable(e.pods, func(a, b int) bool { return podLess(e.pods[a], e.pods[b]) })
 	e.index = make(map[PodRef]int, len(e.pods))
@@ -146,9 +168,6 @@ func (e *Evaluator) addPods(in []Pod) error {
 func namespaceLabels(c Cluster) (map[string]labels.Set, error) {
 	out := map[string]labels.Set{}
 	for _, ns := range c.Namespaces {
-		if ns.Name == "" {
-			return nil, fmt.Errorf("Namespace without metadata.name")
-		}
 		if _, dup := out[ns.Name]; dup {
 			return nil, fmt.Errorf("Namespace %s: defined twice", ns.Name)
 		}
@@ -190,10 +209,7 @@ func (c *compiler) compile(np networkingv1.NetworkPolicy) error {
 	if err != nil {
 		return err
 	}
-	ingress, egress, err := effectiveTypes(np.Spec)
-	if err != nil {
-		return err
-	}
+	ingress, egress := effectiveTypes(np.Spec)
 	pi := len(e.policies)
 	e.policies = append(e.policies, c.ref)
 
@@ -232,31 +248,22 @@ func (c *compiler) compile(np networkingv1.NetworkPolicy) error {
 
 // effectiveTypes applies the policyTypes default: Ingress, plus Egress when
 // the policy has egress rules.
-func effectiveTypes(spec networkingv1.NetworkPolicySpec) (ingress, egress bool, err error) {
+func effectiveTypes(spec networkingv1.NetworkPolicySpec) (ingress, egress bool) {
 	if len(spec.PolicyTypes) == 0 {
-		return true, len(spec.Egress) > 0, nil
+		return true, len(spec.Egress) > 0
 	}
-	for i, t := range spec.PolicyTypes {
-		switch t {
-		case networkingv1.PolicyTypeIngress:
-			ingress = true
-		case networkingv1.PolicyTypeEgress:
-			egress = true
-		default:
-			return false, false, fmt.Errorf("spec.policyTypes[%d] %q: must be Ingress or Egress", i, t)
-		}
+	for _, t := range spec.PolicyTypes {
+		ingress = ingress || t == networkingv1.PolicyTypeIngress
+		egress = egress || t == networkingv1.PolicyTypeEgress
 	}
-	return ingress, egress, nil
+	return ingress, egress
 }
 
 func (c *compiler) rule(policy int, ports []networkingv1.NetworkPolicyPort, peers []networkingv1.NetworkPolicyPeer, path, peersField string) (int, error) {
 	e := c.e
 	r := rule{policy: policy}
-	for i, p := range ports {
-		m, err := compilePort(p, fmt.Sprintf("%s.ports[%d]", path, i))
-		if err != nil {
-			return 0, err
-		}
+	for _, p := range ports {
+		m := compilePort(p)
 		r.named = r.named || m.name != ""
 		r.ports = append(r.ports, m)
 	}
@@ -277,9 +284,6 @@ func (c *compiler) rule(policy int, ports []networkingv1.NetworkPolicyPort, peer
 func (c *compiler) addPeer(set bitset, peer networkingv1.NetworkPolicyPeer, path string) error {
 	e := c.e
 	if peer.IPBlock != nil {
-		if peer.PodSelector != nil || peer.NamespaceSelector != nil {
-			return fmt.Errorf("%s: ipBlock cannot be combined with podSelector or namespaceSelector; use separate peers", path)
-		}
 		block, err := compileIPBlock(*peer.IPBlock, path+".ipBlock")
 		if err != nil {
 			return err
@@ -290,9 +294,6 @@ func (c *compiler) addPeer(set bitset, peer networkingv1.NetworkPolicyPeer, path
 			}
 		}
 		return nil
-	}
-	if peer.PodSelector == nil && peer.NamespaceSelector == nil {
-		return fmt.Errorf("%s: a peer needs podSelector, namespaceSelector or ipBlock", path)
 	}
 	namespaces := []string{c.ns} // absent namespaceSelector: the policy's namespace
 	if peer.NamespaceSelector != nil {
@@ -350,61 +351,42 @@ func (b ipBlock) contains(a netip.Addr) bool {
 	return true
 }
 
+// compileIPBlock parses a validated ipBlock.
 func compileIPBlock(b networkingv1.IPBlock, path string) (ipBlock, error) {
 	cidr, err := netip.ParsePrefix(b.CIDR)
 	if err != nil {
-		return ipBlock{}, fmt.Errorf("%s.cidr %q: not a CIDR such as 10.0.0.0/8", path, b.CIDR)
+		return ipBlock{}, fmt.Errorf("%s.cidr: %w", path, err)
 	}
 	out := ipBlock{cidr: cidr.Masked()}
 	for i, s := range b.Except {
 		x, err := netip.ParsePrefix(s)
 		if err != nil {
-			return ipBlock{}, fmt.Errorf("%s.except[%d] %q: not a CIDR such as 10.1.0.0/16", path, i, s)
+			return ipBlock{}, fmt.Errorf("%s.except[%d]: %w", path, i, err)
 		}
-		x = x.Masked()
-		if x.Addr().Is4() != cidr.Addr().Is4() || x.Bits() <= out.cidr.Bits() || !out.cidr.Contains(x.Addr()) {
-			return ipBlock{}, fmt.Errorf("%s.except[%d] %q: must be a strict subset of cidr %q", path, i, s, b.CIDR)
-		}
-		out.except = append(out.except, x)
+		out.except = append(out.except, x.Masked())
 	}
 	return out, nil
 }
 
-func compilePort(p networkingv1.NetworkPolicyPort, path string) (portMatch, error) {
+// compilePort applies the defaults to a validated port: TCP, every port of
+// the protocol when none is given, a single port when endPort is absent.
+func compilePort(p networkingv1.NetworkPolicyPort) portMatch {
 	m := portMatch{protocol: corev1.ProtocolTCP}
 	if p.Protocol != nil {
 		m.protocol = *p.Protocol
-		if !validProtocol(m.protocol) {
-			return m, fmt.Errorf("%s.protocol %q: must be TCP, UDP or SCTP", path, m.protocol)
-		}
 	}
 	switch {
 	case p.Port == nil:
-		if p.EndPort != nil {
-			return m, fmt.Errorf("%s.endPort: needs a numeric port", path)
-		}
 		m.anyPort = true
 	case p.Port.Type == intstr.String:
-		if p.EndPort != nil {
-			return m, fmt.Errorf("%s.endPort: not allowed with the named port %q; use a numeric port", path, p.Port.StrVal)
-		}
-		if errs := validation.IsValidPortName(p.Port.StrVal); len(errs) > 0 {
-			return m, fmt.Errorf("%s.port %q: %s", path, p.Port.StrVal, strings.Join(errs, "; "))
-		}
 		m.name = p.Port.StrVal
 	default:
 		m.from, m.to = p.Port.IntVal, p.Port.IntVal
-		if m.from < 1 || m.from > 65535 {
-			return m, fmt.Errorf("%s.port %d: must be from 1 to 65535", path, m.from)
-		}
 		if p.EndPort != nil {
 			m.to = *p.EndPort
-			if m.to < m.from || m.to > 65535 {
-				return m, fmt.Errorf("%s.endPort %d: must be from port (%d) to 65535", path, m.to, m.from)
-			}
 		}
 	}
-	return m, nil
+	return m
 }
 
 // allowsPort reports whether the rule's ports admit pp to the destination pod.
@@ -445,21 +427,21 @@ func (e *Evaluator) ContainerPorts() []PortProto {
 			out = append(out, PortProto{Port: cp.ContainerPort, Protocol: cp.Protocol})
 		}
 	}
-	return normalisePorts(out)
+	return NormalisePorts(out)
 }
 
-// Verdict explains one connection.
-type Verdict struct {
+// Decision is the verdict on one connection and the policies behind it.
+type Decision struct {
 	Allowed bool
 	// Self is set when source and destination are the same pod: always
 	// allowed, whatever the policies say.
 	Self    bool
-	Egress  DirectionVerdict // the source's egress
-	Ingress DirectionVerdict // the destination's ingress
+	Egress  DirectionDecision // the source's egress
+	Ingress DirectionDecision // the destination's ingress
 }
 
-// DirectionVerdict is one side of a connection.
-type DirectionVerdict struct {
+// DirectionDecision is one side of a connection.
+type DirectionDecision struct {
 	Allowed bool
 	// IsolatedBy lists the policies ("namespace/name") that select the pod
 	// for this direction; empty means the pod is not isolated and everything
@@ -470,39 +452,65 @@ type DirectionVerdict struct {
 	AllowedBy []string
 }
 
-// Check decides one connection and says which policies decided it.
-func (e *Evaluator) Check(from, to PodRef, port PortProto) (Verdict, error) {
+// Reason says in words which policies decide the connection: those that
+// allow it on each isolated side, or those whose default deny stops it, e.g.
+// "ingress: default deny by ns-1/deny-all".
+func (d Decision) Reason() string {
+	if d.Self {
+		return "a pod always reaches itself"
+	}
+	var parts []string
+	for _, side := range []struct {
+		name string
+		d    DirectionDecision
+	}{{"egress", d.Egress}, {"ingress", d.Ingress}} {
+		switch {
+		case len(side.d.IsolatedBy) == 0:
+		case side.d.Allowed && d.Allowed:
+			parts = append(parts, side.name+": allowed by "+strings.Join(side.d.AllowedBy, ", "))
+		case !side.d.Allowed:
+			parts = append(parts, side.name+": default deny by "+strings.Join(side.d.IsolatedBy, ", "))
+		}
+	}
+	if len(parts) == 0 {
+		return "no policy selects either end"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Decide decides one connection and says which policies decided it.
+func (e *Evaluator) Decide(from, to PodRef, port PortProto) (Decision, error) {
 	src, ok := e.index[withDefaultNS(from)]
 	if !ok {
-		return Verdict{}, fmt.Errorf("unknown pod %s", from)
+		return Decision{}, fmt.Errorf("unknown pod %s", from)
 	}
 	dst, ok := e.index[withDefaultNS(to)]
 	if !ok {
-		return Verdict{}, fmt.Errorf("unknown pod %s", to)
+		return Decision{}, fmt.Errorf("unknown pod %s", to)
 	}
 	port.Protocol = protocolOrTCP(port.Protocol)
 	if !validProtocol(port.Protocol) {
-		return Verdict{}, fmt.Errorf("port %s: protocol must be TCP, UDP or SCTP", port)
+		return Decision{}, fmt.Errorf("port %s: protocol must be TCP, UDP or SCTP", port)
 	}
-	v := Verdict{
+	d := Decision{
 		Egress:  e.explain(e.egress[src], dst, dst, port),
 		Ingress: e.explain(e.ingress[dst], src, dst, port),
 		Self:    src == dst,
 	}
-	v.Allowed = v.Self || (v.Egress.Allowed && v.Ingress.Allowed)
-	return v, nil
+	d.Allowed = d.Self || (d.Egress.Allowed && d.Ingress.Allowed)
+	return d, nil
 }
 
 // Allowed decides one connection.
 func (e *Evaluator) Allowed(from, to PodRef, port PortProto) (bool, error) {
-	v, err := e.Check(from, to, port)
-	return v.Allowed, err
+	d, err := e.Decide(from, to, port)
+	return d.Allowed, err
 }
 
 // explain evaluates one direction: d applies to the pod being isolated, peer
 // is the other end, dst the destination (where named ports resolve).
-func (e *Evaluator) explain(d direction, peer, dst int, port PortProto) DirectionVerdict {
-	var v DirectionVerdict
+func (e *Evaluator) explain(d direction, peer, dst int, port PortProto) DirectionDecision {
+	var v DirectionDecision
 	for _, p := range d.isolatedBy {
 		v.IsolatedBy = append(v.IsolatedBy, e.policies[p])
 	}
@@ -528,9 +536,9 @@ func withDefaultNS(r PodRef) PodRef {
 	return r
 }
 
-// normalisePorts defaults protocols to TCP, sorts by port then protocol and
+// NormalisePorts defaults protocols to TCP, sorts by port then protocol and
 // drops duplicates.
-func normalisePorts(ports []PortProto) []PortProto {
+func NormalisePorts(ports []PortProto) []PortProto {
 	out := make([]PortProto, 0, len(ports))
 	for _, p := range ports {
 		p.Protocol = protocolOrTCP(p.Protocol)

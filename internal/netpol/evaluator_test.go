@@ -50,7 +50,7 @@ func assertProbes(t *testing.T, e *Evaluator, probes []probeWant) {
 			t.Fatal(err)
 		}
 		if got != p.want {
-			v, _ := e.Check(f, to, p.port)
+			v, _ := e.Decide(f, to, p.port)
 			t.Errorf("%s -> %s %s: allowed=%v, want %v (%+v)", p.from, p.to, p.port, got, p.want, v)
 		}
 	}
@@ -92,7 +92,7 @@ func TestRulesOfAnUnlistedPolicyTypeAreIgnored(t *testing.T) {
 		Egress:      []networkingv1.NetworkPolicyEgressRule{{}},
 	})}})
 	assertProbes(t, e, []probeWant{{"x/b", "x/a", p80, true}, {"x/a", "x/b", p80, true}})
-	v, _ := e.Check(PodRef{"x", "b"}, PodRef{"x", "a"}, p80)
+	v, _ := e.Decide(PodRef{"x", "b"}, PodRef{"x", "a"}, p80)
 	if len(v.Ingress.IsolatedBy) != 0 || !reflect.DeepEqual(v.Egress.IsolatedBy, []string(nil)) {
 		t.Errorf("x/b -> x/a: %+v, want no isolation", v)
 	}
@@ -260,7 +260,7 @@ func TestSelfAlwaysAllowed(t *testing.T) {
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
 		})},
 	})
-	v, err := e.Check(PodRef{"x", "a"}, PodRef{"x", "a"}, p80)
+	v, err := e.Decide(PodRef{"x", "a"}, PodRef{"x", "a"}, p80)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,8 +353,8 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 	}{
 		{"bad pod selector", networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"a b": "c"}}}, "NetworkPolicy x/p: spec.podSelector"},
 		{"bad policy type", networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{"Sideways"}}, `spec.policyTypes[0] "Sideways"`},
-		{"empty peer", peer(networkingv1.NetworkPolicyPeer{}), "spec.egress[1].to[1]: a peer needs"},
-		{"ipBlock with selector", peer(networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}, PodSelector: &metav1.LabelSelector{}}), "spec.egress[1].to[1]: ipBlock cannot"},
+		{"empty peer", peer(networkingv1.NetworkPolicyPeer{}), "spec.egress[1].to[1] is empty"},
+		{"ipBlock with selector", peer(networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}, PodSelector: &metav1.LabelSelector{}}), "spec.egress[1].to[1] sets ipBlock together with a selector"},
 		{"valid peer (control)", peer(networkingv1.NetworkPolicyPeer{PodSelector: &metav1.LabelSelector{}}), ""},
 		{"bad cidr text", networkingv1.NetworkPolicySpec{Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0/8"}}}}}}, `spec.egress[0].to[0].ipBlock.cidr "10.0.0/8"`},
 		{"except outside cidr", networkingv1.NetworkPolicySpec{Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8", Except: []string{"11.0.0.0/16"}}}}}}}, "ipBlock.except[0]"},
@@ -363,9 +363,9 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 		{"bad named port", port(networkingv1.NetworkPolicyPort{Port: &bad}), `spec.ingress[0].ports[0].port "Not_A_Port"`},
 		{"port zero", port(networkingv1.NetworkPolicyPort{Port: &zero}), "spec.ingress[0].ports[0].port 0"},
 		{"endPort with named port", port(networkingv1.NetworkPolicyPort{Port: &named, EndPort: &seventy}), "spec.ingress[0].ports[0].endPort"},
-		{"endPort below port", port(networkingv1.NetworkPolicyPort{Port: &eighty, EndPort: &seventy}), "endPort 70"},
+		{"endPort below port", port(networkingv1.NetworkPolicyPort{Port: &eighty, EndPort: &seventy}), "endPort 70 is below"},
 		{"endPort too big", port(networkingv1.NetworkPolicyPort{Port: &eighty, EndPort: &big}), "endPort 70000"},
-		{"endPort without port", port(networkingv1.NetworkPolicyPort{EndPort: &big}), "needs a numeric port"},
+		{"endPort without port", port(networkingv1.NetworkPolicyPort{EndPort: &big}), "endPort needs a numeric"},
 		{"bad protocol", port(networkingv1.NetworkPolicyPort{Protocol: &weird}), `spec.ingress[0].ports[0].protocol "ICMP"`},
 	}
 	for _, tc := range cases {
@@ -393,7 +393,7 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 	}
 }
 
-func TestCheckExplains(t *testing.T) {
+func TestDecideExplains(t *testing.T) {
 	e := mustEval(t, Cluster{
 		Pods: []Pod{pod("x/a", "", map[string]string{"pod": "a"}), pod("x/b", "", map[string]string{"pod": "b"})},
 		Policies: []networkingv1.NetworkPolicy{
@@ -403,23 +403,57 @@ func TestCheckExplains(t *testing.T) {
 			}}),
 		},
 	})
-	v, err := e.Check(PodRef{"x", "b"}, PodRef{"x", "a"}, p80)
+	v, err := e.Decide(PodRef{"x", "b"}, PodRef{"x", "a"}, p80)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Verdict{
+	want := Decision{
 		Allowed: true,
-		Egress:  DirectionVerdict{Allowed: true},
-		Ingress: DirectionVerdict{Allowed: true, IsolatedBy: []string{"x/allow-b", "x/deny"}, AllowedBy: []string{"x/allow-b"}},
+		Egress:  DirectionDecision{Allowed: true},
+		Ingress: DirectionDecision{Allowed: true, IsolatedBy: []string{"x/allow-b", "x/deny"}, AllowedBy: []string{"x/allow-b"}},
 	}
 	if !reflect.DeepEqual(v, want) {
-		t.Errorf("Check = %+v\nwant    %+v", v, want)
+		t.Errorf("Decide = %+v\nwant    %+v", v, want)
 	}
-	if _, err := e.Check(PodRef{"x", "nope"}, PodRef{"x", "a"}, p80); err == nil || !strings.Contains(err.Error(), "x/nope") {
+	if _, err := e.Decide(PodRef{"x", "nope"}, PodRef{"x", "a"}, p80); err == nil || !strings.Contains(err.Error(), "x/nope") {
 		t.Errorf("unknown pod: %v", err)
 	}
-	if _, err := e.Check(PodRef{"x", "a"}, PodRef{"x", "b"}, PortProto{80, "ICMP"}); err == nil {
+	if _, err := e.Decide(PodRef{"x", "a"}, PodRef{"x", "b"}, PortProto{80, "ICMP"}); err == nil {
 		t.Error("bad protocol accepted")
+	}
+}
+
+func TestDecisionReason(t *testing.T) {
+	e := mustEval(t, Cluster{
+		Pods: []Pod{pod("x/a", "", map[string]string{"app": "a"}), pod("x/b", "", map[string]string{"app": "b"}), pod("y/c", "", nil)},
+		Policies: []networkingv1.NetworkPolicy{
+			policy("x/deny", networkingv1.NetworkPolicySpec{}),
+			policy("x/a-from-b", networkingv1.NetworkPolicySpec{PodSelector: *ml("app", "a"), Ingress: []networkingv1.NetworkPolicyIngressRule{
+				from(networkingv1.NetworkPolicyPeer{PodSelector: ml("app", "b")}),
+			}}),
+			policy("x/b-out", networkingv1.NetworkPolicySpec{
+				PodSelector: *ml("app", "b"),
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+				Egress:      []networkingv1.NetworkPolicyEgressRule{to(networkingv1.NetworkPolicyPeer{PodSelector: ml("app", "a")})},
+			}),
+		},
+	})
+	for _, tc := range []struct{ from, to, want string }{
+		{"x/b", "x/a", "egress: allowed by x/b-out; ingress: allowed by x/a-from-b"},
+		{"y/c", "x/a", "ingress: default deny by x/a-from-b, x/deny"},
+		{"x/b", "y/c", "egress: default deny by x/b-out"},
+		{"x/a", "y/c", "no policy selects either end"},
+		{"x/a", "x/a", "a pod always reaches itself"},
+	} {
+		f, _ := ParsePodRef(tc.from)
+		to, _ := ParsePodRef(tc.to)
+		d, err := e.Decide(f, to, p80)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.Reason(); got != tc.want {
+			t.Errorf("%s -> %s: %q, want %q", tc.from, tc.to, got, tc.want)
+		}
 	}
 }
 
@@ -449,14 +483,6 @@ func TestPodsFromDeployment(t *testing.T) {
 	d.Spec.Replicas = &zero
 	if got := PodsFromDeployment(d); len(got) != 0 {
 		t.Errorf("scaled to zero: %+v, want no pod", got)
-	}
-	p := PodFromPod(corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "a", Labels: map[string]string{"pod": "a"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Ports: []corev1.ContainerPort{{ContainerPort: 80}}}}},
-		Status:     corev1.PodStatus{PodIP: "10.1.2.3"},
-	})
-	if p.Ref().String() != "x/a" || p.IP != "10.1.2.3" || p.Ports[0].Protocol != tcp || p.Labels["pod"] != "a" {
-		t.Errorf("PodFromPod = %+v", p)
 	}
 }
 

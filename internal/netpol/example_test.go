@@ -62,15 +62,15 @@ func ExampleEvaluator_Matrix() {
 	// ns-1/http-echo -> ns-1/http-echo 5678/TCP: allow
 }
 
-// Check says which policies decided a connection.
-func ExampleEvaluator_Check() {
+// Decide says which policies decided a connection.
+func ExampleEvaluator_Decide() {
 	e, _ := netpol.NewEvaluator(netpol.Cluster{
 		Pods: netpol.PodsFromDeployments([]appsv1.Deployment{deployment("x", "a", 80), deployment("x", "b", 80)}),
 		Policies: []networkingv1.NetworkPolicy{{
 			ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "default-deny"},
 		}},
 	})
-	v, _ := e.Check(netpol.PodRef{Namespace: "x", Name: "a"}, netpol.PodRef{Namespace: "x", Name: "b"}, netpol.PortProto{Port: 80, Protocol: corev1.ProtocolTCP})
+	v, _ := e.Decide(netpol.PodRef{Namespace: "x", Name: "a"}, netpol.PodRef{Namespace: "x", Name: "b"}, netpol.PortProto{Port: 80, Protocol: corev1.ProtocolTCP})
 	fmt.Println(v.Allowed, v.Ingress.IsolatedBy, v.Ingress.AllowedBy)
 	// Output: false [x/default-deny] []
 }

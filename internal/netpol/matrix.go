@@ -44,37 +44,37 @@ func word(allowed bool) string {
 // Matrix computes every case for the given ports (sorted by port then
 // protocol, duplicates dropped; an empty protocol means TCP). Cases are
 // ordered by source pod, destination pod, then port, pods by namespace then
-// name. It is Table(ports).Matrix().
+// name. It is Grid(ports).Matrix().
 func (e *Evaluator) Matrix(ports []PortProto) (Matrix, error) {
-	t, err := e.Table(ports)
+	t, err := e.Grid(ports)
 	if err != nil {
 		return Matrix{}, err
 	}
 	return t.Matrix(), nil
 }
 
-// Table holds the verdicts of a full matrix compactly, one bit per case:
+// Grid holds the verdicts of a full matrix compactly, one bit per case:
 // 2,000,000 cases take 250 kB, against 128 MB as a Matrix.
-type Table struct {
+type Grid struct {
 	pods  []string // "namespace/name", sorted by namespace then name
 	ports []PortProto
 	bits  bitset // index (from*len(pods)+to)*len(ports)+port
 }
 
-// Pods returns the pods ("namespace/name") in table order.
-func (t *Table) Pods() []string { return slices.Clone(t.pods) }
+// Pods returns the pods ("namespace/name") in grid order.
+func (t *Grid) Pods() []string { return slices.Clone(t.pods) }
 
-// Ports returns the probed ports in table order.
-func (t *Table) Ports() []PortProto { return slices.Clone(t.ports) }
+// Ports returns the probed ports in grid order.
+func (t *Grid) Ports() []PortProto { return slices.Clone(t.ports) }
 
 // Allowed returns the verdict for the pods and port at the given indices of
 // Pods and Ports.
-func (t *Table) Allowed(from, to, port int) bool {
+func (t *Grid) Allowed(from, to, port int) bool {
 	return t.bits.has((from*len(t.pods)+to)*len(t.ports) + port)
 }
 
-// Matrix expands the table into cases.
-func (t *Table) Matrix() Matrix {
+// Matrix expands the grid into cases.
+func (t *Grid) Matrix() Matrix {
 	n, k := len(t.pods), len(t.ports)
 	m := Matrix{Cases: make([]Case, n*n*k)}
 	i := 0
@@ -89,16 +89,16 @@ func (t *Table) Matrix() Matrix {
 	return m
 }
 
-// Table decides every case for the given ports (normalised as for Matrix).
-func (e *Evaluator) Table(ports []PortProto) (*Table, error) {
-	ports = normalisePorts(ports)
+// Grid decides every case for the given ports (normalised as for Matrix).
+func (e *Evaluator) Grid(ports []PortProto) (*Grid, error) {
+	ports = NormalisePorts(ports)
 	for _, p := range ports {
 		if !validProtocol(p.Protocol) || p.Port < 1 || p.Port > 65535 {
 			return nil, fmt.Errorf("port %s: want 1-65535 and TCP, UDP or SCTP", p)
 		}
 	}
 	n, k := len(e.pods), len(ports)
-	t := &Table{pods: e.names, ports: ports, bits: newBitset(n * n * k)}
+	t := &Grid{pods: e.names, ports: ports, bits: newBitset(n * n * k)}
 	for p, pp := range ports {
 		// The destinations each source may send to (egress) and the sources
 		// each destination accepts (ingress); nil means "all".

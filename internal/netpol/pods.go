@@ -46,18 +46,6 @@ func PodsFromDeployments(ds []appsv1.Deployment) []Pod {
 	return out
 }
 
-// PodFromPod converts a Pod object: its namespace ("default" when empty),
-// name, labels, status.podIP and container ports.
-func PodFromPod(p corev1.Pod) Pod {
-	return Pod{
-		Namespace: namespaceOrDefault(p.Namespace),
-		Name:      p.Name,
-		Labels:    maps.Clone(p.Labels),
-		IP:        p.Status.PodIP,
-		Ports:     containerPorts(p.Spec),
-	}
-}
-
 // containerPorts collects the ports of the regular containers, which is where
 // Calico reads a workload's named ports from.
 func containerPorts(spec corev1.PodSpec) []corev1.ContainerPort {

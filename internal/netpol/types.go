@@ -27,12 +27,14 @@
 //     API server sets it.
 //
 // Inputs are k8s.io/api types (corev1.Namespace, networkingv1.NetworkPolicy)
-// plus a small Pod struct; build Pods from Deployments with
-// PodsFromDeployment and from corev1.Pod with PodFromPod.
+// plus a small Pod struct (PodsFromDeployment builds them from Deployments)
+// and addresses outside the cluster. ValidateNamespace and ValidatePolicy are
+// the checks NewEvaluator makes; loaders call them to refuse bad files early.
 package netpol
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -49,7 +51,16 @@ type Cluster struct {
 	Namespaces []corev1.Namespace
 	Pods       []Pod
 	Policies   []networkingv1.NetworkPolicy
+	// Outside are addresses outside the cluster, endpoints of the matrix
+	// like pods (named OutsideNamespace/<address>): ipBlock peers match them,
+	// selectors never do, and no policy isolates them.
+	Outside []netip.Addr
 }
+
+// OutsideNamespace is the namespace part of an outside address's reference,
+// "[outside]/203.0.113.10"; the brackets keep it apart from every real
+// namespace name.
+const OutsideNamespace = "[outside]"
 
 // Pod is what NetworkPolicy evaluation needs to know about a pod.
 type Pod struct {
