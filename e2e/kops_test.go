@@ -1,9 +1,11 @@
 package e2e_test
 
-// End-to-end scenarios of the kops cluster component through the real
-// Pulumi engine (Automation API, inline program) with the kops test double
-// as the kops binary (kopscalico:kopsBinary). Each scenario logs the kops
-// command sequence it caused ("kops sequence" lines in `go test -v`).
+// End-to-end scenarios of the kops cluster through the real Pulumi engine
+// (Automation API, inline program) and the real provider plugin
+// (cmd/pulumi-resource-kopscalico, found through the project's
+// plugins.providers), with the kops test double as the kops binary. Each
+// scenario logs the kops command sequence it caused ("kops sequence" lines
+// in `go test -v`).
 
 import (
 	"crypto/ecdsa"
@@ -22,27 +24,34 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kopscalico/kopscalico/e2e/controlplane"
 	"github.com/kopscalico/kopscalico/e2e/pulumitest"
 	"github.com/kopscalico/kopscalico/infra"
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/provider"
 	"github.com/kopscalico/kopscalico/internal/testing/kopsdouble"
 )
 
 const kopsClusterName = "calico.e2e.example.com"
 
-// kopsClusterProgram is the state store + kops cluster part of the program:
-// the config as infra.Program reads it, infra.DeployCluster with the real
-// exec runner, and the cluster's outputs exported.
+// kopsClusterProgram is the kops part of the program: the config as
+// infra.Program reads it, the plugin's provider and the Cluster on an
+// existing state store, and the cluster's outputs exported.
 func kopsClusterProgram(ctx *pulumi.Context) error {
 	lookup := func(key string) (string, bool) { return ctx.GetConfig(config.Namespace + ":" + key) }
 	cfg, err := config.Parse(ctx.Project(), ctx.Stack(), lookup, hostFS{})
 	if err != nil {
 		return err
 	}
-	c, err := infra.DeployCluster(ctx, cfg, pulumi.String(cfg.StateStore.URL()), infra.NewKopsExecRunner)
+	store := pulumi.String(cfg.StateStore.URL())
+	prov, err := infra.NewKopsProvider(ctx, cfg, store)
+	if err != nil {
+		return err
+	}
+	c, err := infra.DeployCluster(ctx, cfg, prov, store)
 	if err != nil {
 		return err
 	}
@@ -52,7 +61,7 @@ func kopsClusterProgram(ctx *pulumi.Context) error {
 	return nil
 }
 
-// kopsStackOptions: the cluster-only program needs the CLI, no provider plugin.
+// kopsStackOptions: the cluster-only program needs the CLI and the plugin.
 func kopsStackOptions(stack string) pulumitest.Options {
 	return pulumitest.Options{StackName: stack, Tools: []string{"pulumi"}}
 }
@@ -70,20 +79,16 @@ type kopsScenario struct {
 	t     *testing.T
 	store *kopsdouble.Store
 	stack *pulumitest.Stack
+	cfg   pulumitest.Config
 	kc    string // the kubeconfig the double hands out
 }
 
-func newKopsScenario(t *testing.T, kopsVersion string, extra pulumitest.Config) *kopsScenario {
-	t.Helper()
-	store := kopsdouble.NewStore(t, kopsVersion+".2")
-	kc := e2eKubeconfig(t)
-	store.SetKubeconfig(t, []byte(kc))
-	t.Setenv(infra.EnvWorkdir, t.TempDir())
+func kopsConfig(t *testing.T, store *kopsdouble.Store, kopsVersion string) pulumitest.Config {
 	root, err := controlplane.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := pulumitest.Config{
+	return pulumitest.Config{
 		"kopscalico:policiesDir":        pulumitest.Plain(filepath.Join(root, "policies")),
 		"kopscalico:clusterName":        pulumitest.Plain(kopsClusterName),
 		"kopscalico:region":             pulumitest.Plain("eu-west-1"),
@@ -97,10 +102,18 @@ func newKopsScenario(t *testing.T, kopsVersion string, extra pulumitest.Config) 
 		"kopscalico:demoWorkloads":      pulumitest.Plain("false"),
 		"kopscalico:probes":             pulumitest.Plain("false"),
 	}
+}
+
+func newKopsScenario(t *testing.T, kopsVersion string, extra pulumitest.Config) *kopsScenario {
+	t.Helper()
+	store := kopsdouble.NewStore(t, kopsVersion+".2")
+	kc := e2eKubeconfig(t)
+	store.SetKubeconfig(t, []byte(kc))
+	cfg := kopsConfig(t, store, kopsVersion)
 	for k, v := range extra {
 		cfg[k] = v
 	}
-	s := &kopsScenario{t: t, store: store, kc: kc}
+	s := &kopsScenario{t: t, store: store, kc: kc, cfg: cfg}
 	s.stack = pulumitest.New(t, kopsClusterProgram, cfg, kopsStackOptions("kops"))
 	return s
 }
@@ -162,6 +175,11 @@ func (s *kopsScenario) converged() {
 	}
 }
 
+// clusterURN is the Cluster's URN in a stack of the cluster program.
+func clusterURN(stack string) string {
+	return fmt.Sprintf("urn:pulumi:%s::kopscalico::%s::cluster", stack, provider.ClusterType)
+}
+
 func TestKopsClusterLifecycle(t *testing.T) {
 	s := newKopsScenario(t, "1.34", nil)
 
@@ -181,27 +199,23 @@ func TestKopsClusterLifecycle(t *testing.T) {
 	}
 	s.converged()
 	out := s.stack.Outputs()
-	if kc := out["kubeconfig"]; !kc.Secret || !strings.Contains(fmt.Sprint(kc.Value), "current-context: "+kopsClusterName) {
-		t.Errorf("kubeconfig output secret=%v", kc.Secret)
+	kc := fmt.Sprint(out["kubeconfig"].Value)
+	if !strings.Contains(kc, "kubectl-auth") || strings.Contains(kc, "client-key-data") || strings.Contains(kc, "client-certificate-data") {
+		t.Errorf("kubeconfig output is not the credential-free one:\n%s", kc)
 	}
 	if !strings.Contains(fmt.Sprint(out["networking"].Value), "ipipMode: CrossSubnet") {
 		t.Errorf("networking output %v", out["networking"].Value)
 	}
-
-	// No kubeconfig credential in plaintext in the state the backend keeps
-	// (`stack export` through the Automation API decrypts secrets, so the
-	// stack's files are read as they are on disk).
-	secrets := kubeconfigSecrets(s.kc)
-	if len(secrets) != 2 {
-		t.Fatalf("test kubeconfig has %d credentials", len(secrets))
-	}
-	assertNoPlaintext(t, s.stack.BackendDir(), secrets)
+	assertNoCredentialInState(t, s.stack, s.kc)
 
 	calls = s.step("up again, nothing changed", func() { s.stack.Up() })
 	if m := kopsdouble.Mutating(calls); len(m) != 0 {
 		t.Errorf("second up mutated: %v", kopsdouble.Commands(m))
 	}
-	s.stack.Preview(optpreview.ExpectNoChanges())
+	calls = s.step("preview, nothing changed", func() { s.stack.Preview(optpreview.ExpectNoChanges()) })
+	if len(calls) != 0 {
+		t.Errorf("preview ran kops: %v", kopsdouble.Commands(calls))
+	}
 
 	s.stack.SetConfig(pulumitest.Config{"kopscalico:nodeCount": pulumitest.Plain("4")})
 	calls = s.step("preview of a node count change", func() { s.stack.Preview() })
@@ -209,13 +223,13 @@ func TestKopsClusterLifecycle(t *testing.T) {
 		t.Errorf("preview ran kops: %v", kopsdouble.Commands(calls))
 	}
 	calls = s.step("up: node count 2 -> 4", func() { s.stack.Up() })
-	if countCalls(calls, "update cluster "+kopsClusterName+" --yes") != 1 || countCalls(calls, "replace") != 1 {
+	if countCalls(calls, "update cluster --name "+kopsClusterName+" --yes") != 1 || countCalls(calls, "replace") != 1 {
 		t.Errorf("node count change: want one replace and one update --yes")
 	}
-	if n := countCalls(calls, "rolling-update cluster "+kopsClusterName+" --yes"); n != 0 {
+	if n := countCalls(calls, "rolling-update cluster --name "+kopsClusterName+" --yes"); n != 0 {
 		t.Errorf("a node count change rolled %d times; kops reports no instance group needing it", n)
 	}
-	if countCalls(calls, "rolling-update cluster "+kopsClusterName) != 1 {
+	if countCalls(calls, "rolling-update cluster --name "+kopsClusterName) != 1 {
 		t.Error("kops was not asked whether a roll is needed")
 	}
 	if c := s.store.Cloud(t, kopsClusterName); len(c.Instances["nodes-eu-west-1a"])+len(c.Instances["nodes-eu-west-1b"]) != 4 {
@@ -224,29 +238,44 @@ func TestKopsClusterLifecycle(t *testing.T) {
 
 	s.stack.SetConfig(pulumitest.Config{"kopscalico:nodeSize": pulumitest.Plain("m6i.large")})
 	calls = s.step("up: node size t3.medium -> m6i.large", func() { s.stack.Up() })
-	if n := countCalls(calls, "rolling-update cluster "+kopsClusterName+" --yes"); n != 1 {
+	if n := countCalls(calls, "rolling-update cluster --name "+kopsClusterName+" --yes"); n != 1 {
 		t.Errorf("a node size change rolled %d times, want 1", n)
 	}
 	s.converged()
 
-	calls = s.step("destroy --run-program", func() { s.stack.Destroy() })
-	if n := countCalls(calls, "delete cluster"); n != 1 {
-		t.Errorf("%d `kops delete cluster`, want 1", n)
+	// A config change the program has not applied, then destroy: destroy
+	// works from the state, so the only mutating command is the delete.
+	s.stack.SetConfig(pulumitest.Config{"kopscalico:nodeCount": pulumitest.Plain("3")})
+	calls = s.step("destroy", func() { s.stack.Destroy() })
+	if m := kopsdouble.Mutating(calls); len(m) != 1 || !strings.HasPrefix(m[0].String(), "delete cluster --name "+kopsClusterName+" --yes") {
+		t.Errorf("mutating kops commands of destroy: %v; want exactly the delete", kopsdouble.Commands(m))
 	}
 	if s.store.Exists(kopsClusterName) {
 		t.Error("cluster still in the state store after destroy")
 	}
 }
 
-func TestKopsConvertsKubenetCluster(t *testing.T) {
+// A kubenet cluster made by hand is taken over only when the stack says so
+// (adoptExistingCluster), and then converted with exactly one roll.
+func TestKopsConvertsKubenetClusterOnlyWhenAdopted(t *testing.T) {
 	s := newKopsScenario(t, "1.34", nil)
 	s.store.SeedCluster(t, kopsClusterName, "--zones", "eu-west-1a,eu-west-1b", "--networking", "kubenet", "--node-count", "2")
 
-	calls := s.step("up: convert a kubenet cluster", func() { s.stack.Up() })
+	var err error
+	calls := s.step("up over an existing cluster, not adopted", func() { _, err = s.stack.TryUp() })
+	if err == nil || !strings.Contains(err.Error(), "kopscalico:adoptExistingCluster") {
+		t.Fatalf("err = %v; want a refusal naming kopscalico:adoptExistingCluster", err)
+	}
+	if m := kopsdouble.Mutating(calls); len(m) != 0 {
+		t.Errorf("a refused adoption ran %v", kopsdouble.Commands(m))
+	}
+
+	s.stack.SetConfig(pulumitest.Config{"kopscalico:adoptExistingCluster": pulumitest.Plain("true")})
+	calls = s.step("up: adopt and convert a kubenet cluster", func() { s.stack.Up() })
 	if n := countCalls(calls, "create cluster"); n != 0 {
 		t.Errorf("created an existing cluster")
 	}
-	if n := countCalls(calls, "rolling-update cluster "+kopsClusterName+" --yes"); n != 1 {
+	if n := countCalls(calls, "rolling-update cluster --name "+kopsClusterName+" --yes"); n != 1 {
 		t.Errorf("%d rolling updates, want exactly 1", n)
 	}
 	s.converged()
@@ -255,33 +284,27 @@ func TestKopsConvertsKubenetCluster(t *testing.T) {
 	if m := kopsdouble.Mutating(calls); len(m) != 0 {
 		t.Errorf("second up mutated: %v", kopsdouble.Commands(m))
 	}
-}
 
-func TestKopsAlreadyConvertedClusterIsLeftAlone(t *testing.T) {
-	s := newKopsScenario(t, "1.34", nil)
-	s.store.SeedCluster(t, kopsClusterName, "--zones", "eu-west-1a,eu-west-1b", "--networking", "kubenet", "--node-count", "2")
-	s.stack.Up()
-	// A new stack adopting the same, already converted cluster.
-	other := pulumitest.New(t, kopsClusterProgram, nil, kopsStackOptions("adopt"))
-	cfg, err := s.stack.Stack.GetAllConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
+	// A second stack with the same cluster name is refused, even when it
+	// asks to adopt: the first stack's mark is in the cluster spec.
+	other := pulumitest.New(t, kopsClusterProgram, s.cfg, kopsStackOptions("other"))
+	other.SetConfig(pulumitest.Config{"kopscalico:adoptExistingCluster": pulumitest.Plain("true")})
+	calls = s.step("up of a second stack over the same cluster", func() { _, err = other.TryUp() })
+	if err == nil || !strings.Contains(err.Error(), "belongs to another stack") {
+		t.Errorf("second stack: err = %v", err)
 	}
-	other.SetConfig(cfg)
-	calls := s.step("up of a new stack over a converted cluster", func() { other.Up() })
 	if m := kopsdouble.Mutating(calls); len(m) != 0 {
-		t.Errorf("mutating kops commands on a converted cluster: %v", kopsdouble.Commands(m))
+		t.Errorf("second stack mutated: %v", kopsdouble.Commands(m))
 	}
 }
 
 // TestKopsFailureAtEachStepConverges injects a kops failure at every step
-// the program runs: up (or destroy) fails with kops's stderr in the error,
+// the plugin runs: up (or destroy) fails with kops's stderr in the error,
 // and running it again converges.
 func TestKopsFailureAtEachStepConverges(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		seed    bool // a kubenet cluster exists before the first up
-		prepare func(s *kopsScenario)
 		fail    kopsdouble.Failure
 		destroy bool
 	}{
@@ -296,7 +319,7 @@ func TestKopsFailureAtEachStepConverges(t *testing.T) {
 		{name: "delete", destroy: true, fail: kopsdouble.Failure{Command: "delete cluster"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newKopsScenario(t, "1.34", nil)
+			s := newKopsScenario(t, "1.34", pulumitest.Config{"kopscalico:adoptExistingCluster": pulumitest.Plain(fmt.Sprint(tc.seed))})
 			if tc.seed {
 				s.store.SeedCluster(t, kopsClusterName, "--zones", "eu-west-1a,eu-west-1b", "--networking", "kubenet", "--node-count", "2")
 			}
@@ -335,15 +358,144 @@ func TestKopsFailureAtEachStepConverges(t *testing.T) {
 			if n := countCalls(calls, "create cluster"); n != 0 && tc.name != "version" && tc.name != "create" {
 				t.Errorf("re-run created the cluster again")
 			}
-			if n := countCalls(calls, "rolling-update cluster "+kopsClusterName+" --yes"); n > 1 {
+			if n := countCalls(calls, "rolling-update cluster --name "+kopsClusterName+" --yes"); n > 1 {
 				t.Errorf("re-run rolled %d times", n)
 			}
 		})
 	}
 }
 
+// A first up that fails after kops made the cluster (validate times out)
+// still records it: a plain destroy, from a workspace with no program,
+// deletes it exactly once.
+func TestKopsFailedFirstUpIsRecordedAndDestroyed(t *testing.T) {
+	s := newKopsScenario(t, "1.34", nil)
+	s.store.InjectFailures(t, kopsdouble.Failure{Command: "validate cluster", Exit: 1, Stderr: "Error: validation failed: wait time exceeded during validation"})
+	var err error
+	s.step("up: validate times out", func() { _, err = s.stack.TryUp() })
+	if err == nil || !strings.Contains(err.Error(), "wait time exceeded") {
+		t.Fatalf("err = %v", err)
+	}
+	if !s.store.Exists(kopsClusterName) {
+		t.Fatal("the double made no cluster; the test proves nothing")
+	}
+	s.store.InjectFailures(t)
+	calls := s.step("destroy without the program", func() { s.stack.Destroy() })
+	if n := countCalls(calls, "delete cluster --name "+kopsClusterName+" --yes"); n != 1 {
+		t.Errorf("%d deletes, want exactly 1: %v", n, kopsdouble.Commands(calls))
+	}
+	if s.store.Exists(kopsClusterName) {
+		t.Error("the cluster of the failed up survived destroy")
+	}
+}
+
+// Changing clusterName, or `up --replace` on a protected stack, would delete
+// the running cluster: both are refused before any kops command runs.
+func TestKopsReplacementIsRefused(t *testing.T) {
+	s := newKopsScenario(t, "1.34", nil)
+	s.stack.Up()
+
+	s.stack.SetConfig(pulumitest.Config{"kopscalico:clusterName": pulumitest.Plain("renamed.e2e.example.com")})
+	var err error
+	calls := s.step("preview of a clusterName change", func() { _, err = s.stack.TryPreview() })
+	if err == nil || !strings.Contains(err.Error(), "clusterName") || !strings.Contains(err.Error(), "refusing to replace") {
+		t.Errorf("preview: err = %v; want the replacement refused naming clusterName", err)
+	}
+	calls = append(calls, s.step("up with a clusterName change", func() { _, err = s.stack.TryUp() })...)
+	if err == nil || !strings.Contains(err.Error(), "kopscalico:allowClusterReplacement") {
+		t.Errorf("up: err = %v", err)
+	}
+	if len(calls) != 0 {
+		t.Errorf("kops ran: %v", kopsdouble.Commands(calls))
+	}
+	if !s.store.Exists(kopsClusterName) {
+		t.Fatal("the running cluster is gone")
+	}
+
+	prod := newKopsScenario(t, "1.34", pulumitest.Config{"kopscalico:clusterProtect": pulumitest.Plain("true")})
+	prod.stack.Up()
+	calls = prod.step("up --replace of a protected cluster", func() {
+		_, err = prod.stack.TryUp(optup.Replace([]string{clusterURN("kops")}))
+	})
+	if err == nil || !strings.Contains(err.Error(), "protect") {
+		t.Errorf("up --replace: err = %v; want the engine's protect refusal", err)
+	}
+	if len(calls) != 0 {
+		t.Errorf("kops ran: %v", kopsdouble.Commands(calls))
+	}
+	if !prod.store.Exists(kopsClusterName) {
+		t.Error("the protected cluster is gone")
+	}
+	prod.stack.SetConfig(pulumitest.Config{"kopscalico:clusterProtect": pulumitest.Plain("false")})
+	prod.stack.Up()
+}
+
+// A cluster changed behind Pulumi's back shows as drift on refresh, and up
+// puts it back.
+func TestKopsDriftIsRefreshedAndRepaired(t *testing.T) {
+	s := newKopsScenario(t, "1.34", nil)
+	s.stack.Up()
+
+	// An operator opens SSH with `kops edit cluster` and deletes a node group.
+	spec := s.store.ClusterSpec(t, kopsClusterName)
+	spec["spec"].(map[string]any)["sshAccess"] = []any{"0.0.0.0/0"}
+	s.store.WriteClusterSpec(t, kopsClusterName, spec)
+	s.store.DeleteInstanceGroup(t, kopsClusterName, "nodes-eu-west-1b")
+
+	res := s.stack.Preview(optpreview.Refresh(), optpreview.Diff())
+	if res.ChangeSummary["update"] != 1 {
+		t.Errorf("preview --refresh: %v; want the Cluster updated", res.ChangeSummary)
+	}
+	for _, want := range []string{"sshAccess", "nodeCount"} {
+		if !strings.Contains(res.StdOut, want) {
+			t.Errorf("preview --refresh does not show the drift of %s:\n%s", want, res.StdOut)
+		}
+	}
+	calls := s.step("up puts it back", func() { s.stack.Up(optup.Refresh()) })
+	if countCalls(calls, "replace") == 0 {
+		t.Errorf("up did not rewrite the cluster: %v", kopsdouble.Commands(calls))
+	}
+	s.converged()
+	if _, err := os.Stat(filepath.Join(s.store.Dir, kopsClusterName, "instancegroup", "nodes-eu-west-1b")); err != nil {
+		t.Errorf("the deleted node group is not back: %v", err)
+	}
+	s.stack.Preview(optpreview.Refresh(), optpreview.ExpectNoChanges())
+}
+
+// A cluster whose stack lost its state (the owner mark cleared by hand) is
+// refused by a new stack's up, imported by its name, and then previews with
+// no change.
+func TestKopsImportByName(t *testing.T) {
+	s := newKopsScenario(t, "1.34", nil)
+	s.stack.Up()
+	spec := s.store.ClusterSpec(t, kopsClusterName)
+	delete(spec["metadata"].(map[string]any), "annotations")
+	s.store.WriteClusterSpec(t, kopsClusterName, spec)
+
+	next := pulumitest.New(t, kopsClusterProgram, s.cfg, kopsStackOptions("next"))
+	var err error
+	calls := s.step("up of a new stack over the existing cluster", func() { _, err = next.TryUp() })
+	if err == nil || !strings.Contains(err.Error(), "pulumi import") {
+		t.Fatalf("err = %v; want a refusal that says how to import", err)
+	}
+	if m := kopsdouble.Mutating(calls); len(m) != 0 {
+		t.Errorf("a refused up mutated: %v", kopsdouble.Commands(m))
+	}
+	calls = s.step("pulumi import by name", func() {
+		next.Import(kopsClusterName, "urn:pulumi:next::kopscalico::pulumi:providers:"+provider.Name+"::kops", provider.ClusterType, "cluster")
+	})
+	if m := kopsdouble.Mutating(calls); len(m) != 0 {
+		t.Errorf("import mutated: %v", kopsdouble.Commands(m))
+	}
+	calls = s.step("preview after import", func() { next.Preview(optpreview.ExpectNoChanges()) })
+	if len(calls) != 0 {
+		t.Errorf("preview ran kops: %v", kopsdouble.Commands(calls))
+	}
+}
+
 // e2eKubeconfig is an admin kubeconfig with a client certificate valid for
-// a day, as `kops export kubecfg --admin` writes one.
+// a day, as `kops export kubecfg --admin` writes one: what the double hands
+// out through `kops helpers kubectl-auth`.
 func e2eKubeconfig(t *testing.T) string {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -404,39 +556,40 @@ func TestKopsOlderSupportedRelease(t *testing.T) {
 	}
 	s.converged()
 
-	conv := newKopsScenario(t, "1.28", nil)
+	conv := newKopsScenario(t, "1.28", pulumitest.Config{"kopscalico:adoptExistingCluster": pulumitest.Plain("true")})
 	conv.store.SeedCluster(t, kopsClusterName, "--zones", "eu-west-1a,eu-west-1b", "--networking", "kubenet", "--node-count", "2")
 	calls = conv.step("up on kops 1.28: convert kubenet", func() { conv.stack.Up() })
-	if n := countCalls(calls, "rolling-update cluster "+kopsClusterName+" --yes"); n != 1 {
+	if n := countCalls(calls, "rolling-update cluster --name "+kopsClusterName+" --yes"); n != 1 {
 		t.Errorf("%d rolls, want 1", n)
 	}
 	conv.converged()
 }
 
-// assertNoPlaintext fails when any file the file backend keeps (stack
-// state, history, backups) holds one of the secrets as it is.
-func assertNoPlaintext(t *testing.T, backendDir string, secrets []string) {
+// assertNoCredentialInState scans the exported state for the handed-out
+// kubeconfig's certificate and key, in any encoding, and for any private key
+// or client credential at all.
+func assertNoCredentialInState(t *testing.T, s *pulumitest.Stack, kubeconfig string) {
 	t.Helper()
-	files := 0
-	err := filepath.WalkDir(backendDir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if strings.Contains(path, filepath.Join(".pulumi", "stacks")) {
-			files++
-		}
-		for _, secret := range secrets {
-			if strings.Contains(string(b), secret) {
-				t.Errorf("%s holds a kubeconfig credential (%.12s…) in plaintext", path, secret)
+	b, err := os.ReadFile(s.ExportState())
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := string(b)
+	secrets := kubeconfigSecrets(kubeconfig)
+	if len(secrets) != 2 {
+		t.Fatalf("test kubeconfig has %d credentials", len(secrets))
+	}
+	for _, secret := range secrets {
+		pemText, _ := base64.StdEncoding.DecodeString(secret)
+		for _, form := range []string{secret, string(pemText), strings.ReplaceAll(string(pemText), "\n", `\n`)} {
+			if form != "" && strings.Contains(state, form) {
+				t.Errorf("the exported state holds a kubeconfig credential (%.16s…)", form)
 			}
 		}
-		return nil
-	})
-	if err != nil || files == 0 {
-		t.Fatalf("reading the backend's stack files: %d files, %v", files, err)
+	}
+	for _, marker := range []string{"PRIVATE KEY", "client-key-data", "client-certificate-data", "clientKeyData"} {
+		if strings.Contains(state, marker) {
+			t.Errorf("the exported state holds %q", marker)
+		}
 	}
 }

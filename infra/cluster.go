@@ -79,9 +79,9 @@ func clusterInputs(cfg config.Config, d kops.Desired, stateStore pulumi.StringIn
 	return inputs, nil
 }
 
-// newKopsProvider registers the plugin's provider: how kops is run, and the
+// NewKopsProvider registers the plugin's provider: how kops is run, and the
 // state store `pulumi import` looks in.
-func newKopsProvider(ctx *pulumi.Context, cfg config.Config, stateStore pulumi.StringInput) (pulumi.ProviderResource, error) {
+func NewKopsProvider(ctx *pulumi.Context, cfg config.Config, stateStore pulumi.StringInput) (pulumi.ProviderResource, error) {
 	prov := &kopsProvider{}
 	err := ctx.RegisterResource("pulumi:providers:"+provider.Name, "kops", pulumi.Map{
 		provider.ConfigKopsBinary:           pulumi.String(cfg.Kops.Binary),
@@ -93,9 +93,9 @@ func newKopsProvider(ctx *pulumi.Context, cfg config.Config, stateStore pulumi.S
 	return prov, err
 }
 
-// deployCluster registers the Cluster with the plugin's provider. Its state
+// DeployCluster registers the Cluster with the plugin's provider. Its state
 // store is the bucket's URL, so it waits for the bucket.
-func deployCluster(ctx *pulumi.Context, cfg config.Config, prov pulumi.ProviderResource, stateStore pulumi.StringInput, opts ...pulumi.ResourceOption) (*KopsCluster, error) {
+func DeployCluster(ctx *pulumi.Context, cfg config.Config, prov pulumi.ProviderResource, stateStore pulumi.StringInput, opts ...pulumi.ResourceOption) (*KopsCluster, error) {
 	d, err := clusterDesired(cfg)
 	if err != nil {
 		return nil, err

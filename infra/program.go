@@ -91,12 +91,12 @@ func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (pulumi.Map, error
 	var revision pulumi.StringInput
 	var kopsProvider pulumi.ProviderResource
 	if cfg.Cluster.Manage || cfg.SecurityGroupCheck != config.SGCheckOff {
-		if kopsProvider, err = newKopsProvider(ctx, cfg, store.URL); err != nil {
+		if kopsProvider, err = NewKopsProvider(ctx, cfg, store.URL); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.Cluster.Manage {
-		cluster, err := deployCluster(ctx, cfg, kopsProvider, store.URL, pulumi.DependsOn(store.Ready))
+		cluster, err := DeployCluster(ctx, cfg, kopsProvider, store.URL, pulumi.DependsOn(store.Ready))
 		if err != nil {
 			return nil, err
 		}

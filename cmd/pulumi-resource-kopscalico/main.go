@@ -16,7 +16,11 @@ import (
 
 func main() {
 	err := pulumiprovider.Main(provider.Name, func(host *pulumiprovider.HostClient) (pulumirpc.ResourceProviderServer, error) {
-		return plugin.NewProviderServer(provider.New(host, provider.DefaultDeps())), nil
+		var log provider.Logger
+		if host != nil { // nil when started apart from the engine: Attach sets it
+			log = host
+		}
+		return plugin.NewProviderServer(provider.New(log, provider.DefaultDeps())), nil
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", os.Args[0], err)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optimport"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
@@ -34,6 +35,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kopscalico/kopscalico/e2e/controlplane"
+	"github.com/kopscalico/kopscalico/internal/provider"
 )
 
 // Tools are the binaries a stack needs from .tools/bin.
@@ -63,6 +65,16 @@ type Options struct {
 	// Tools the test needs from .tools/bin; default Tools (the CLI and the
 	// Kubernetes provider).
 	Tools []string
+	// Backend, when set, is the file backend directory to use (another
+	// Stack's BackendDir); default: a new one.
+	Backend string
+	// ConfigFrom, when set, is a Pulumi.<stack>.yaml copied into the new
+	// work directory as a checkout holds it (encryption salt included).
+	ConfigFrom string
+	// ProviderDeps, when set, serves the kopscalico provider in the test
+	// process with these seams (the engine attaches to it) instead of
+	// running the built plugin binary.
+	ProviderDeps *provider.Deps
 }
 
 // Stack is a stack of an inline program in a temp file backend.
@@ -77,6 +89,7 @@ type Stack struct {
 	t         testing.TB
 	opTimeout time.Duration
 	project   string
+	backend   string
 	cmd       command
 	env       map[string]string
 	mu        sync.Mutex
@@ -113,7 +126,10 @@ func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Sta
 	if err != nil {
 		t.Fatalf("pulumitest: %v", err)
 	}
-	s := &Stack{Dir: dir, Marker: filepath.Base(dir) + "-" + randomHex(4), t: t, opTimeout: o.OpTimeout, project: o.Project}
+	s := &Stack{Dir: dir, Marker: filepath.Base(dir) + "-" + randomHex(4), t: t, opTimeout: o.OpTimeout, project: o.Project, backend: o.Backend}
+	if s.backend == "" {
+		s.backend = filepath.Join(dir, "backend")
+	}
 	t.Cleanup(s.cleanup)
 
 	for _, sub := range []string{"backend", "work", "home"} {
@@ -129,7 +145,7 @@ func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Sta
 		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
 		"PULUMI_HOME":                                 filepath.Join(dir, "home"),
-		"PULUMI_BACKEND_URL":                          "file://" + filepath.Join(dir, "backend"),
+		"PULUMI_BACKEND_URL":                          "file://" + s.backend,
 		"PULUMI_DIY_BACKEND_NO_LEGACY_WARNING":        "true",
 		// Plugins come from PULUMI_HOME (installPlugins), never from PATH.
 		"PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
@@ -137,6 +153,22 @@ func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Sta
 	}
 	for k, v := range o.Env {
 		env[k] = v
+	}
+	plugins := &workspace.Plugins{}
+	if o.ProviderDeps != nil {
+		env["PULUMI_DEBUG_PROVIDERS"] = fmt.Sprintf("%s:%d", provider.Name, serveProvider(t, *o.ProviderDeps))
+	} else {
+		plugins.Providers = []workspace.PluginOptions{{Name: provider.Name, Path: ProviderPluginDir(t)}}
+	}
+
+	if o.ConfigFrom != "" {
+		b, err := os.ReadFile(o.ConfigFrom)
+		if err != nil {
+			t.Fatalf("pulumitest: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "work", "Pulumi."+o.StackName+".yaml"), b, 0o600); err != nil {
+			t.Fatalf("pulumitest: %v", err)
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), o.OpTimeout)
@@ -148,7 +180,8 @@ func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Sta
 		auto.Project(workspace.Project{
 			Name:    tokens.PackageName(o.Project),
 			Runtime: workspace.NewProjectRuntimeInfo("go", nil),
-			Backend: &workspace.ProjectBackend{URL: "file://" + filepath.Join(dir, "backend")},
+			Backend: &workspace.ProjectBackend{URL: "file://" + s.backend},
+			Plugins: plugins,
 		}),
 		auto.SecretsProvider("passphrase"),
 		auto.EnvVars(env),
@@ -227,8 +260,8 @@ func (s *Stack) Refresh(opts ...optrefresh.Option) auto.RefreshResult {
 	return res
 }
 
-// Destroy runs `pulumi destroy --run-program` (delete hooks need the
-// program) and fails the test on error.
+// Destroy runs `pulumi destroy` (from the state alone, as a user without the
+// program's checkout would) and fails the test on error.
 func (s *Stack) Destroy(opts ...optdestroy.Option) auto.DestroyResult {
 	s.t.Helper()
 	res, err := s.TryDestroy(opts...)
@@ -238,15 +271,34 @@ func (s *Stack) Destroy(opts ...optdestroy.Option) auto.DestroyResult {
 	return res
 }
 
-// TryDestroy runs `pulumi destroy --run-program` and returns its error.
+// TryDestroy runs `pulumi destroy` and returns its error.
 func (s *Stack) TryDestroy(opts ...optdestroy.Option) (auto.DestroyResult, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	w := s.logWriter("destroy")
 	defer w.Close()
 	return s.Stack.Destroy(ctx, append([]optdestroy.Option{
-		optdestroy.RunProgram(true), optdestroy.ProgressStreams(w), optdestroy.ErrorProgressStreams(w),
+		optdestroy.ProgressStreams(w), optdestroy.ErrorProgressStreams(w),
 	}, opts...)...)
+}
+
+// Import runs `pulumi import <type> <name> <id> --provider name=<providerURN>`
+// without generating code, and fails the test on error.
+func (s *Stack) Import(id, providerURN, typ, name string) auto.ImportResult {
+	s.t.Helper()
+	ctx, cancel := s.ctx()
+	defer cancel()
+	w := s.logWriter("import")
+	defer w.Close()
+	res, err := s.Stack.ImportResources(ctx,
+		optimport.Resources([]*optimport.ImportResource{{Type: typ, Name: name, ID: id, Provider: "p"}}),
+		optimport.NameTable(map[string]string{"p": providerURN}),
+		optimport.GenerateCode(false), optimport.Protect(false),
+		optimport.ProgressStreams(w), optimport.ErrorProgressStreams(w))
+	if err != nil {
+		s.t.Fatalf("pulumitest: import: %v", err)
+	}
+	return res
 }
 
 // Outputs returns the stack outputs (secret ones marked Secret).
@@ -289,7 +341,18 @@ func (s *Stack) ExportState() string {
 
 // BackendDir is the file backend's directory (its state files sit under
 // .pulumi/stacks/<project>/).
-func (s *Stack) BackendDir() string { return filepath.Join(s.Dir, "backend") }
+func (s *Stack) BackendDir() string { return s.backend }
+
+// FreshCheckout is the same stack as seen from another machine's checkout:
+// the same backend and stack config file, and a new work directory and
+// PULUMI_HOME (no local file of this one's). opts tune the new one.
+func (s *Stack) FreshCheckout(program pulumi.RunFunc, opts Options) *Stack {
+	s.t.Helper()
+	opts.Project, opts.StackName = s.project, s.Stack.Name()
+	opts.Backend = s.backend
+	opts.ConfigFrom = filepath.Join(s.Stack.Workspace().WorkDir(), "Pulumi."+s.Stack.Name()+".yaml")
+	return New(s.t, program, nil, opts)
+}
 
 func (s *Stack) ctx() (context.Context, context.CancelFunc) {
 	timeout := s.opTimeout

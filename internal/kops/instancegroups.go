@@ -38,7 +38,7 @@ func JoinDocuments(docs [][]byte) []byte {
 // IGConversion is the result of reconciling instance groups.
 type IGConversion struct {
 	YAML    []byte   // the changed existing InstanceGroup documents, for `kops replace -f -`
-	Restore []byte   // InstanceGroups to create again, for `kops create -f -`
+	Restore []byte   // InstanceGroups to create again, for `kops replace --force -f -`
 	Changes []string // one line per change; empty: nothing to write
 	names   []string // of the restored groups
 }

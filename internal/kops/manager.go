@@ -313,7 +313,7 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 	}
 	if len(igs.Restore) > 0 {
 		m.logf("restoring instance groups of %s: %s", d.Name, strings.Join(igs.RestoredNames(), ", "))
-		if _, err := m.run(ctx, d, callCommand, false, igs.Restore, "create", "-f", "-"); err != nil {
+		if _, err := m.run(ctx, d, callCommand, false, igs.Restore, "replace", "--force", "-f", "-"); err != nil {
 			return o, fmt.Errorf("restoring the instance groups of cluster %s: %w", d.Name, err)
 		}
 		o.Resized = true

@@ -247,7 +247,8 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 	if exists && !args.AdoptExisting {
 		return plugin.CreateResponse{}, fmt.Errorf("kops cluster %s already exists in %s and this stack did not create it: "+
 			"to take it over (converted to Calico cross-subnet; this stack's destroy then deletes it) set adoptExisting (kopscalico:adoptExistingCluster=true); "+
-			"to manage it as it is, `pulumi import %s <name> %s`; or pick another kopscalico:clusterName", d.Name, d.StateStore, ClusterType, d.Name)
+			"to manage it as it is, `pulumi import %s %s %s --provider %s=<URN of the kops provider, from pulumi stack --show-urns>`; or pick another kopscalico:clusterName",
+			d.Name, d.StateStore, ClusterType, req.URN.Name(), d.Name, "kops")
 	}
 	outcome, ensureErr := m.Ensure(ctx, d)
 	if ensureErr != nil && !outcome.Mutated() {
@@ -370,14 +371,14 @@ func (c *cluster) read(ctx context.Context, req plugin.ReadRequest) (plugin.Read
 	}
 	if importing {
 		if live.Owner != "" {
-			return plugin.ReadResponse{}, fmt.Errorf("kops cluster %s belongs to another stack (annotation %s=%s): two stacks must not drive one cluster", args.Name, kops.OwnerAnnotation, live.Owner)
+			return plugin.ReadResponse{}, fmt.Errorf("kops cluster %s belongs to another stack (annotation %s=%s): two stacks must not drive one cluster; "+
+				"if that stack is gone for good, remove the annotation with `kops edit cluster %s` and import again", args.Name, kops.OwnerAnnotation, live.Owner, args.Name)
 		}
 		v, err := m.BinaryVersion(ctx, args.Desired)
 		if err != nil {
 			return plugin.ReadResponse{}, err
 		}
 		args.KopsVersion = v.MinorString()
-		args.KubernetesVersion = live.KubernetesVersion
 		args.ControlPlaneSize, args.NodeSize = live.ControlPlaneSize, live.NodeSize
 	}
 	args.Desired = refreshed(args.Desired, live)

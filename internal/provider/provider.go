@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	pulumiprovider "github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
@@ -73,7 +74,24 @@ type Provider struct {
 	cancel context.CancelFunc
 }
 
-var _ plugin.Provider = (*Provider)(nil)
+var _ plugin.GrpcProvider = (*Provider)(nil)
+
+// Attach implements plugin.GrpcProvider: a provider started apart from the
+// engine (PULUMI_DEBUG_PROVIDERS) is told the engine's address here, and
+// logs there unless it was given a logger.
+func (p *Provider) Attach(address string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.log != nil {
+		return nil
+	}
+	host, err := pulumiprovider.NewHostClient(address)
+	if err != nil {
+		return err
+	}
+	p.log = host
+	return nil
+}
 
 // New returns a provider that logs to log (nil: nowhere).
 func New(log Logger, deps Deps) *Provider {
@@ -82,8 +100,11 @@ func New(log Logger, deps Deps) *Provider {
 }
 
 func (p *Provider) logf(ctx context.Context, sev diag.Severity, urn resource.URN, format string, args ...any) {
-	if p.log != nil {
-		_ = p.log.Log(ctx, sev, urn, fmt.Sprintf(format, args...))
+	p.mu.Lock()
+	log := p.log
+	p.mu.Unlock()
+	if log != nil {
+		_ = log.Log(ctx, sev, urn, fmt.Sprintf(format, args...))
 	}
 }
 

@@ -378,7 +378,7 @@ func (d *double) updateCommand() *cobra.Command {
 				return err
 			}
 			if ttl > 0 || createKubeConfig {
-				return d.exportKubeconfig(name, "", ttl)
+				return d.exportKubeconfig(name, "", ttl, false)
 			}
 			return nil
 		},

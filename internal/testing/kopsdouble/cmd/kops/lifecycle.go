@@ -232,6 +232,7 @@ func (d *double) exportCommand() *cobra.Command {
 	export := &cobra.Command{Use: "export", Short: "Export configuration."}
 	var kubeconfig, user string
 	var admin time.Duration
+	var authPlugin bool
 	cmd := &cobra.Command{
 		Use:     "kubeconfig [CLUSTER | --all]",
 		Aliases: []string{"kubecfg"},
@@ -247,10 +248,10 @@ func (d *double) exportCommand() *cobra.Command {
 			ttl := time.Duration(0)
 			if cmd.Flags().Changed("admin") {
 				ttl = admin
-			} else if user == "" {
+			} else if user == "" && !authPlugin {
 				d.klog("Exported kubeconfig with no user authentication; use --admin, --user or --auth-plugin flags with `kops export kubeconfig`")
 			}
-			return d.exportKubeconfig(name, kubeconfig, ttl)
+			return d.exportKubeconfig(name, kubeconfig, ttl, authPlugin)
 		},
 	}
 	f := cmd.Flags()
@@ -260,7 +261,7 @@ func (d *double) exportCommand() *cobra.Command {
 	f.Lookup("admin").NoOptDefVal = (18 * time.Hour).String()
 	f.StringVar(&user, "user", "", "re-use an existing user in kubeconfig.  Also exports the cluster's kubeconfig")
 	f.Bool("internal", false, "use the cluster's internal DNS name")
-	f.Bool("auth-plugin", false, "use the kOps authentication plugin")
+	f.BoolVar(&authPlugin, "auth-plugin", false, "Use the kOps authentication plugin")
 	export.AddCommand(cmd)
 	return export
 }
@@ -286,7 +287,7 @@ type namedEntry struct {
 // kubeconfig, e.g. a local control plane's) into path or KUBECONFIG, with
 // cluster, context and user named after the kops cluster as kops names
 // them, merged into what the file already holds.
-func (d *double) exportKubeconfig(name, path string, ttl time.Duration) error {
+func (d *double) exportKubeconfig(name, path string, ttl time.Duration, authPlugin bool) error {
 	cloud := d.readCloud(name)
 	if !cloud.Applied {
 		return fmt.Errorf("cannot find CA certificate")
@@ -339,7 +340,17 @@ func (d *double) exportKubeconfig(name, path string, ttl time.Duration) error {
 	}
 	dst.Clusters = upsert(dst.Clusters, namedEntry{Name: name, Cluster: cluster})
 	ctx := map[string]any{"cluster": name}
-	if ttl > 0 && user != nil {
+	switch {
+	case authPlugin:
+		// As kops's pkg/kubeconfig (CreateKubecfg, KubeconfigBuilder): no
+		// credential, an exec of `kops helpers kubectl-auth`.
+		dst.Users = upsert(dst.Users, namedEntry{Name: name, User: map[string]any{"exec": map[string]any{
+			"apiVersion": "client.authentication.k8s.io/v1beta1",
+			"command":    "kops",
+			"args":       []string{"helpers", "kubectl-auth", "--cluster=" + name, "--state=" + d.state},
+		}}})
+		ctx["user"] = name
+	case ttl > 0 && user != nil:
 		dst.Users = upsert(dst.Users, namedEntry{Name: name, User: user})
 		ctx["user"] = name
 	}

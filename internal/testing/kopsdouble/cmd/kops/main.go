@@ -241,7 +241,7 @@ func (d *double) rootCommand() *cobra.Command {
 	root.PersistentFlags().String("config", "", "yaml config file (default is $HOME/.kops.yaml)")
 
 	root.AddCommand(d.versionCommand(), d.createCommand(), d.getCommand(), d.replaceCommand(), d.updateCommand(),
-		d.rollingUpdateCommand(), d.validateCommand(), d.exportCommand(), d.deleteCommand())
+		d.rollingUpdateCommand(), d.validateCommand(), d.exportCommand(), d.deleteCommand(), d.helpersCommand())
 	return root
 }
 

@@ -1,0 +1,75 @@
+package pulumitest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/grpc"
+
+	"github.com/kopscalico/kopscalico/internal/provider"
+)
+
+var (
+	pluginOnce sync.Once
+	pluginDir  string
+	pluginErr  error
+)
+
+// ProviderPluginDir builds cmd/pulumi-resource-kopscalico once per test
+// process and returns the directory holding it, for the project's
+// plugins.providers (as Pulumi.yaml lists ./bin).
+func ProviderPluginDir(t testing.TB) string {
+	t.Helper()
+	pluginOnce.Do(func() {
+		pluginDir, pluginErr = os.MkdirTemp("", "kopscalico-plugin-")
+		if pluginErr != nil {
+			return
+		}
+		bin := filepath.Join(pluginDir, "pulumi-resource-"+provider.Name)
+		cmd := exec.Command("go", "build", "-o", bin, "github.com/kopscalico/kopscalico/cmd/pulumi-resource-kopscalico")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			pluginErr = fmt.Errorf("build the provider plugin: %v\n%s", err, out)
+		}
+	})
+	if pluginErr != nil {
+		t.Fatal(pluginErr)
+	}
+	return pluginDir
+}
+
+// serveProvider runs the provider in this test process with deps, for the
+// engine to attach to (PULUMI_DEBUG_PROVIDERS), and returns its port; it
+// stops when the test ends. Its log goes to the test log.
+func serveProvider(t testing.TB, deps provider.Deps) int {
+	t.Helper()
+	cancel := make(chan bool)
+	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Cancel: cancel,
+		Init: func(srv *grpc.Server) error {
+			pulumirpc.RegisterResourceProviderServer(srv, plugin.NewProviderServer(provider.New(testLogger{t}, deps)))
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatalf("pulumitest: serve the provider: %v", err)
+	}
+	t.Cleanup(func() { close(cancel); <-handle.Done })
+	return handle.Port
+}
+
+type testLogger struct{ t testing.TB }
+
+func (l testLogger) Log(_ context.Context, sev diag.Severity, urn resource.URN, msg string) error {
+	l.t.Logf("provider %s %s: %s", sev, urn.Name(), msg)
+	return nil
+}

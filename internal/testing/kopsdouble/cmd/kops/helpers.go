@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+)
+
+// helpersCommand is `kops helpers kubectl-auth`, the exec credential plugin
+// of a kubeconfig exported with --auth-plugin. Real kops issues a client
+// certificate from the cluster CA in the state store (pkg/commands/helpers
+// kubectl_auth.go RunKubectlAuthHelper); the double hands out the
+// credential of the kubeconfig it was given (<store>/.kopsdouble/kubeconfig).
+func (d *double) helpersCommand() *cobra.Command {
+	helpers := &cobra.Command{Use: "helpers", Short: "Commands for use with other tools.", Hidden: true}
+	var cluster, apiVersion string
+	var lifetime time.Duration
+	cmd := &cobra.Command{
+		Use: "kubectl-auth",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := d.inject("helpers kubectl-auth", args); err != nil {
+				return err
+			}
+			if cluster == "" {
+				return errors.New("ClusterName is required")
+			}
+			if apiVersion != "v1beta1" && apiVersion != "v1alpha1" {
+				return fmt.Errorf("api-version %q is not supported", apiVersion)
+			}
+			if err := d.needStore(); err != nil {
+				return err
+			}
+			if !d.exists(cluster) {
+				return fmt.Errorf("cluster not found %q", cluster)
+			}
+			cert, key, err := d.handedOutCredential()
+			if err != nil {
+				return err
+			}
+			b, err := json.MarshalIndent(map[string]any{
+				"apiVersion": "client.authentication.k8s.io/" + apiVersion,
+				"kind":       "ExecCredential",
+				"status": map[string]any{
+					"clientCertificateData": cert,
+					"clientKeyData":         key,
+					"expirationTimestamp":   time.Now().Add(lifetime).UTC().Format(time.RFC3339),
+				},
+			}, "", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = d.stdout.Write(b)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&apiVersion, "api-version", "v1beta1", "version of client.authentication.k8s.io schema in use")
+	f.StringVar(&cluster, "cluster", "", "cluster to target")
+	f.DurationVar(&lifetime, "lifetime", time.Hour, "lifetime of the credential to issue")
+	helpers.AddCommand(cmd)
+	return helpers
+}
+
+// handedOutCredential is the PEM client certificate and key of the handed-out
+// kubeconfig's current user.
+func (d *double) handedOutCredential() (cert, key string, err error) {
+	var src kubeconfigFile
+	b, err := os.ReadFile(filepath.Join(d.control, "kubeconfig"))
+	if err != nil {
+		return "", "", fmt.Errorf("unable to issue certificate: %v", err)
+	}
+	if err := yaml.Unmarshal(b, &src); err != nil {
+		return "", "", fmt.Errorf("kops test double: handed-out kubeconfig: %v", err)
+	}
+	for _, c := range src.Contexts {
+		if c.Name != src.CurrentContext {
+			continue
+		}
+		for _, u := range src.Users {
+			if u.Name != str(c.Context["user"]) {
+				continue
+			}
+			certPEM, err1 := base64.StdEncoding.DecodeString(str(u.User["client-certificate-data"]))
+			keyPEM, err2 := base64.StdEncoding.DecodeString(str(u.User["client-key-data"]))
+			if err1 != nil || err2 != nil || len(certPEM) == 0 || len(keyPEM) == 0 {
+				return "", "", errors.New("kops test double: the handed-out kubeconfig's user has no client certificate")
+			}
+			return string(certPEM), string(keyPEM), nil
+		}
+	}
+	return "", "", errors.New("kops test double: the handed-out kubeconfig has no current user")
+}
