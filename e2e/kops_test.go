@@ -101,6 +101,8 @@ func kopsConfig(t *testing.T, store *kopsdouble.Store, kopsVersion string) pulum
 		"kopscalico:securityGroupCheck": pulumitest.Plain("off"),
 		"kopscalico:demoWorkloads":      pulumitest.Plain("false"),
 		"kopscalico:probes":             pulumitest.Plain("false"),
+		// The stacks here are not dev: protection is asked for where tested.
+		"kopscalico:clusterProtect": pulumitest.Plain("false"),
 	}
 }
 
