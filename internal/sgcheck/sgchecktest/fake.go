@@ -1,7 +1,8 @@
 // Package sgchecktest is a fake EC2 API for the security-group check: it
 // answers DescribeSecurityGroups and DescribeInstances like EC2 does for a
-// kops cluster with Calico, so tests (the check's own, and the Pulumi
-// program's) run without AWS.
+// kops cluster with Calico, so tests run without AWS. FakeEC2 serves callers
+// in the process; Handler and Serve put it on HTTP in EC2's query protocol
+// for the real SDK client, such as the provider plugin's.
 package sgchecktest
 
 import (
@@ -9,11 +10,13 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
 )
 
 // FakeEC2 answers DescribeSecurityGroups and DescribeInstances from fixed
@@ -23,8 +26,11 @@ import (
 type FakeEC2 struct {
 	Groups    []types.SecurityGroup
 	Instances []types.Instance
-	PageSize  int   // answers are paged this many items at a time; 0: one page
-	Err       error // returned by every call when set
+	PageSize  int // answers are paged this many items at a time; 0: one page
+	// Err, when set, is returned by every call; over HTTP a
+	// *smithy.GenericAPIError is answered with its code, anything else as
+	// InternalError.
+	Err error
 
 	mu                 sync.Mutex
 	SecurityGroupCalls []*ec2.DescribeSecurityGroupsInput
@@ -47,15 +53,19 @@ func (f *FakeEC2) DescribeSecurityGroups(_ context.Context, in *ec2.DescribeSecu
 	}
 	var match []types.SecurityGroup
 	for _, g := range f.Groups {
-		if filtersMatch(in.Filters, func(name string) []string {
+		ok, err := filtersMatch(in.Filters, func(name string) ([]string, error) {
 			switch name {
 			case "group-name":
-				return []string{aws.ToString(g.GroupName)}
+				return []string{aws.ToString(g.GroupName)}, nil
 			case "group-id":
-				return []string{aws.ToString(g.GroupId)}
+				return []string{aws.ToString(g.GroupId)}, nil
 			}
 			return tagValue(g.Tags, name)
-		}) {
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			match = append(match, g)
 		}
 	}
@@ -75,12 +85,16 @@ func (f *FakeEC2) DescribeInstances(_ context.Context, in *ec2.DescribeInstances
 	}
 	var match []types.Instance
 	for _, inst := range f.Instances {
-		if filtersMatch(in.Filters, func(name string) []string {
+		ok, err := filtersMatch(in.Filters, func(name string) ([]string, error) {
 			if name == "instance-state-name" {
-				return []string{string(inst.State.Name)}
+				return []string{string(inst.State.Name)}, nil
 			}
 			return tagValue(inst.Tags, name)
-		}) {
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			match = append(match, inst)
 		}
 	}
@@ -101,7 +115,7 @@ func (f *FakeEC2) page(n int, token *string) ([2]int, *string, error) {
 	if token != nil {
 		s, err := strconv.Atoi(*token)
 		if err != nil || s > n {
-			return [2]int{}, nil, fmt.Errorf("InvalidParameterValue: bad NextToken %q", *token)
+			return [2]int{}, nil, &smithy.GenericAPIError{Code: "InvalidParameterValue", Message: fmt.Sprintf("bad NextToken %q", *token)}
 		}
 		start = s
 	}
@@ -117,42 +131,34 @@ func (f *FakeEC2) page(n int, token *string) ([2]int, *string, error) {
 	return [2]int{start, end}, next, nil
 }
 
-func tagValue(tags []types.Tag, filterName string) []string {
-	key, ok := cutPrefix(filterName, "tag:")
+// tagValue answers a tag:<key> filter; any other filter name is refused as
+// EC2 refuses a name it does not know.
+func tagValue(tags []types.Tag, filterName string) ([]string, error) {
+	key, ok := strings.CutPrefix(filterName, "tag:")
 	if !ok {
-		panic("fake EC2: unsupported filter " + filterName)
+		return nil, &smithy.GenericAPIError{Code: "InvalidParameterValue", Message: fmt.Sprintf("The filter '%s' is invalid", filterName)}
 	}
 	for _, t := range tags {
 		if aws.ToString(t.Key) == key {
-			return []string{aws.ToString(t.Value)}
+			return []string{aws.ToString(t.Value)}, nil
 		}
 	}
-	return nil
-}
-
-func cutPrefix(s, p string) (string, bool) {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return s[len(p):], true
-	}
-	return s, false
+	return nil, nil
 }
 
 // filtersMatch applies EC2 filter semantics: every filter must match, a
 // filter matches when any of its values equals any of the object's values.
-func filtersMatch(filters []types.Filter, values func(name string) []string) bool {
+func filtersMatch(filters []types.Filter, values func(name string) ([]string, error)) (bool, error) {
 	for _, f := range filters {
-		have := values(aws.ToString(f.Name))
-		ok := false
-		for _, v := range f.Values {
-			if slices.Contains(have, v) {
-				ok = true
-			}
+		have, err := values(aws.ToString(f.Name))
+		if err != nil {
+			return false, err
 		}
-		if !ok {
-			return false
+		if !slices.ContainsFunc(f.Values, func(v string) bool { return slices.Contains(have, v) }) {
+			return false, nil
 		}
 	}
-	return true
+	return true, nil
 }
 
 // Fixture: what EC2 answers for a correct kops 1.28+ cluster with Calico,
