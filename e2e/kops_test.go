@@ -477,15 +477,18 @@ func TestKopsImportByName(t *testing.T) {
 	next := pulumitest.New(t, kopsClusterProgram, s.cfg, kopsStackOptions("next"))
 	var err error
 	calls := s.step("up of a new stack over the existing cluster", func() { _, err = next.TryUp() })
-	if err == nil || !strings.Contains(err.Error(), "pulumi import") {
+	if err == nil || !strings.Contains(err.Error(), "kopscalico:importExistingCluster") {
 		t.Fatalf("err = %v; want a refusal that says how to import", err)
 	}
 	if m := kopsdouble.Mutating(calls); len(m) != 0 {
 		t.Errorf("a refused up mutated: %v", kopsdouble.Commands(m))
 	}
-	calls = s.step("pulumi import by name", func() {
-		next.Import(kopsClusterName, "urn:pulumi:next::kopscalico::pulumi:providers:"+provider.Name+"::kops", provider.ClusterType, "cluster")
-	})
+	next.SetConfig(pulumitest.Config{"kopscalico:importExistingCluster": pulumitest.Plain("true")})
+	res := next.Preview()
+	if res.ChangeSummary["import"] != 1 {
+		t.Errorf("preview of the import: %v", res.ChangeSummary)
+	}
+	calls = s.step("import by name", func() { next.Up() })
 	if m := kopsdouble.Mutating(calls); len(m) != 0 {
 		t.Errorf("import mutated: %v", kopsdouble.Commands(m))
 	}
@@ -511,6 +514,12 @@ func e2eKubeconfig(t *testing.T) string {
 		t.Fatal(err)
 	}
 	keyDER, _ := x509.MarshalECPrivateKey(key)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kubernetes-ca"}, IsCA: true,
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(24 * time.Hour)}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	b64 := func(typ string, der []byte) string {
 		return base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
 	}
@@ -520,7 +529,7 @@ clusters:
 - name: local
   cluster:
     server: https://127.0.0.1:6443
-    certificate-authority-data: %[1]s
+    certificate-authority-data: %[3]s
 contexts:
 - name: local
   context: {cluster: local, user: admin}
@@ -530,7 +539,7 @@ users:
   user:
     client-certificate-data: %[1]s
     client-key-data: %[2]s
-`, b64("CERTIFICATE", der), b64("EC PRIVATE KEY", keyDER))
+`, b64("CERTIFICATE", der), b64("EC PRIVATE KEY", keyDER), b64("CERTIFICATE", caDER))
 }
 
 func TestKopsVersionPinMismatchFailsUp(t *testing.T) {

@@ -109,6 +109,11 @@ func DeployCluster(ctx *pulumi.Context, cfg config.Config, prov pulumi.ProviderR
 	}
 	c := &KopsCluster{}
 	opts = append(opts, pulumi.Provider(prov), pulumi.Protect(cfg.Cluster.Protect))
+	if cfg.Cluster.ImportExisting {
+		// The engine reads the cluster by name and takes it into the state
+		// only if it matches the inputs; once in the state this is a no-op.
+		opts = append(opts, pulumi.Import(pulumi.ID(cfg.Cluster.Name)))
+	}
 	if err := ctx.RegisterResource(provider.ClusterType, "cluster", inputs, c, opts...); err != nil {
 		return nil, err
 	}

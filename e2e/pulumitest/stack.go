@@ -26,7 +26,6 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optimport"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
@@ -280,25 +279,6 @@ func (s *Stack) TryDestroy(opts ...optdestroy.Option) (auto.DestroyResult, error
 	return s.Stack.Destroy(ctx, append([]optdestroy.Option{
 		optdestroy.ProgressStreams(w), optdestroy.ErrorProgressStreams(w),
 	}, opts...)...)
-}
-
-// Import runs `pulumi import <type> <name> <id> --provider name=<providerURN>`
-// without generating code, and fails the test on error.
-func (s *Stack) Import(id, providerURN, typ, name string) auto.ImportResult {
-	s.t.Helper()
-	ctx, cancel := s.ctx()
-	defer cancel()
-	w := s.logWriter("import")
-	defer w.Close()
-	res, err := s.Stack.ImportResources(ctx,
-		optimport.Resources([]*optimport.ImportResource{{Type: typ, Name: name, ID: id, Provider: "p"}}),
-		optimport.NameTable(map[string]string{"p": providerURN}),
-		optimport.GenerateCode(false), optimport.Protect(false),
-		optimport.ProgressStreams(w), optimport.ErrorProgressStreams(w))
-	if err != nil {
-		s.t.Fatalf("pulumitest: import: %v", err)
-	}
-	return res
 }
 
 // Outputs returns the stack outputs (secret ones marked Secret).

@@ -72,6 +72,9 @@ type Cluster struct {
 	// AdoptExisting lets the program take over a cluster of this name that
 	// is already in the state store (converting it); off, one is refused.
 	AdoptExisting bool
+	// ImportExisting imports a cluster of this name from the state store as
+	// it is (pulumi import by name): refused unless it matches the config.
+	ImportExisting bool
 	// AllowReplacement lets a change of the name, region, zones, DNS zone,
 	// state store or control-plane count replace the cluster.
 	AllowReplacement bool

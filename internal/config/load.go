@@ -30,6 +30,7 @@ const (
 	KeySSHPublicKey         = "sshPublicKey"
 	KeyClusterProtect       = "clusterProtect"
 	KeyAdoptExisting        = "adoptExistingCluster"
+	KeyImportExisting       = "importExistingCluster"
 	KeyAllowReplacement     = "allowClusterReplacement"
 	KeyKopsVersion          = "kopsVersion"
 	KeyKopsBinary           = "kopsBinary"
@@ -57,7 +58,7 @@ var AllKeys = []string{
 	KeyManageCluster, KeyKubeconfig, KeyClusterName, KeyDNSZone, KeyRegion, KeyZones,
 	KeyControlPlaneCount, KeyNodeCount, KeyControlPlaneSize, KeyNodeSize, KeyKubernetesVersion,
 	KeySSHAccess, KeyAdminAccess, KeyAllowWorldAccess, KeySSHPublicKey,
-	KeyClusterProtect, KeyAdoptExisting, KeyAllowReplacement,
+	KeyClusterProtect, KeyAdoptExisting, KeyImportExisting, KeyAllowReplacement,
 	KeyKopsVersion, KeyKopsBinary, KeyKopsTimeout, KeyValidateTimeout, KeyRollingUpdateTimeout,
 	KeyStateStore, KeyStateStoreBucket, KeyStateStoreKMSKeyID, KeyStateStoreForceDest, KeyStateStoreProtect,
 	KeyEncapsulation, KeyAWSSrcDstCheck, KeyPodCIDR, KeyCalicoManifest, KeyCalicoManifestPath,
@@ -133,6 +134,7 @@ func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 	c.StateStore.Protect = r.protect(KeyStateStoreProtect, stack)
 	c.Cluster.Protect = r.protect(KeyClusterProtect, stack)
 	c.Cluster.AdoptExisting = r.boolean(KeyAdoptExisting, false)
+	c.Cluster.ImportExisting = r.boolean(KeyImportExisting, false)
 	c.Cluster.AllowReplacement = r.boolean(KeyAllowReplacement, false)
 
 	c.Calico.Encapsulation = r.str(KeyEncapsulation, EncapIPIP)

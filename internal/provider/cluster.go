@@ -247,8 +247,8 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 	if exists && !args.AdoptExisting {
 		return plugin.CreateResponse{}, fmt.Errorf("kops cluster %s already exists in %s and this stack did not create it: "+
 			"to take it over (converted to Calico cross-subnet; this stack's destroy then deletes it) set adoptExisting (kopscalico:adoptExistingCluster=true); "+
-			"to manage it as it is, `pulumi import %s %s %s --provider %s=<URN of the kops provider, from pulumi stack --show-urns>`; or pick another kopscalico:clusterName",
-			d.Name, d.StateStore, ClusterType, req.URN.Name(), d.Name, "kops")
+			"to manage it as it is, import it by name (kopscalico:importExistingCluster=true, or `pulumi import %s %s %s` with this stack's kops provider); or pick another kopscalico:clusterName",
+			d.Name, d.StateStore, ClusterType, req.URN.Name(), d.Name)
 	}
 	outcome, ensureErr := m.Ensure(ctx, d)
 	if ensureErr != nil && !outcome.Mutated() {
