@@ -174,6 +174,30 @@ func (m *Manager) Observe(ctx context.Context, d Desired) (Observed, bool, error
 	return Observed{Spec: spec, InstanceGroups: igs}, true, nil
 }
 
+// ListClusters names every cluster in a state store (`kops get clusters`),
+// whoever made them.
+func (m *Manager) ListClusters(ctx context.Context, stateStore string) ([]string, error) {
+	store := Desired{StateStore: stateStore}
+	out, err := m.run(ctx, store, callCommand, true, nil, "get", "clusters", "-o", "yaml")
+	if err != nil {
+		// kops says so, exit 1, when the store holds none (cmd/kops/get_cluster.go RunGetClusters).
+		var ce *CommandError
+		if errors.As(err, &ce) && ce.ExitCode == 1 && strings.Contains(ce.Stderr, "no clusters found") {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("listing the clusters in %s: %w", stateStore, err)
+	}
+	var names []string
+	for _, doc := range SplitDocuments(out) {
+		live, err := Describe(Observed{Spec: doc})
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, live.Name)
+	}
+	return names, nil
+}
+
 // Exists reports whether the state store holds the cluster.
 func (m *Manager) Exists(ctx context.Context, d Desired) (bool, error) {
 	_, found, err := m.getCluster(ctx, d)

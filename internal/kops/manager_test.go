@@ -331,3 +331,26 @@ func TestEnsureRespectsTheOwnerMark(t *testing.T) {
 		t.Errorf("claimed spec owner %q, %v", live.Owner, err)
 	}
 }
+
+func TestListClusters(t *testing.T) {
+	two := string(kopstest.Fixture(t, "calico-1.34.yaml")) + "\n---\n" +
+		strings.ReplaceAll(string(kopstest.Fixture(t, "kubenet-1.28.yaml")), "demo.example.com", "other.example.com")
+	for _, c := range []struct {
+		answer  kopstest.Answer
+		want    []string
+		wantErr string
+	}{
+		{kopstest.OK(two), []string{"demo.example.com", "other.example.com"}, ""},
+		{kopstest.Fail(1, "Error: no clusters found"), nil, ""},
+		{kopstest.Fail(1, "Error: error listing clusters: AccessDenied"), nil, "AccessDenied"},
+	} {
+		k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{"get clusters -o yaml": c.answer}}
+		got, err := newManager(t, k).ListClusters(context.Background(), "s3://store")
+		if (err == nil) != (c.wantErr == "") || (err != nil && !strings.Contains(err.Error(), c.wantErr)) || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("got %v, %v; want %v, error %q", got, err, c.want, c.wantErr)
+		}
+		if calls := k.Calls(); len(calls) != 1 || calls[0].Env["KOPS_STATE_STORE"] != "s3://store" {
+			t.Errorf("calls %+v", calls)
+		}
+	}
+}

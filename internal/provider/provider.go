@@ -2,7 +2,9 @@
 // the kops cluster as a Pulumi custom resource (Cluster) and the read-only
 // security-group check (SecurityGroupCheck). The engine owns their state, so
 // a failed create is recorded, delete runs from recorded state, `protect` is
-// honoured, refresh reads the cluster, and preview runs no kops command.
+// honoured, refresh reads the cluster, and preview runs no kops command; and
+// the guard that keeps the state store while it holds a cluster
+// (StateStoreGuard).
 package provider
 
 import (
@@ -30,6 +32,7 @@ const Name = "kopscalico"
 const (
 	ClusterType            = Name + ":index:Cluster"
 	SecurityGroupCheckType = Name + ":index:SecurityGroupCheck"
+	StateStoreGuardType    = Name + ":index:StateStoreGuard"
 )
 
 // Version is the plugin's version, reported to the engine.
@@ -187,6 +190,8 @@ func (p *Provider) resourceFor(t tokens.Type) (handler, error) {
 		return &cluster{p: p}, nil
 	case SecurityGroupCheckType:
 		return &securityGroupCheck{p: p}, nil
+	case StateStoreGuardType:
+		return &stateStoreGuard{p: p}, nil
 	}
 	return nil, fmt.Errorf("kopscalico provider: unknown resource type %q", t)
 }
