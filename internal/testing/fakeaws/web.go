@@ -12,6 +12,8 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -26,6 +28,14 @@ import (
 type WebRequest struct {
 	URL    string
 	Status int
+}
+
+// internetHosts are the hosts the proxy stands in for: where kops reads its
+// channel and asset hashes, and the registries it asks for image digests
+// (answered 404; kops then keeps the tag). Any other host is unreachable.
+var internetHosts = map[string]bool{
+	"raw.githubusercontent.com": true, "artifacts.k8s.io": true, "dl.k8s.io": true, "github.com": true,
+	"registry.k8s.io": true, "public.ecr.aws": true, "index.docker.io": true, "quay.io": true, "ghcr.io": true,
 }
 
 // webProxy is an HTTP proxy that answers every request itself: plain HTTP
@@ -83,10 +93,11 @@ func newWebProxy(dir string) (*webProxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.srv = &http.Server{Handler: p}
+	quiet := log.New(io.Discard, "", 0) // clients that give up on a handshake are no news
+	p.srv = &http.Server{Handler: p, ErrorLog: quiet}
 	go p.srv.Serve(p.ln)
 	p.tlsConns = &connListener{conns: make(chan net.Conn), closed: make(chan struct{}), addr: p.ln.Addr()}
-	p.tlsSrv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveFile(w, r, "https") })}
+	p.tlsSrv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveFile(w, r, "https") }), ErrorLog: quiet}
 	go p.tlsSrv.Serve(p.tlsConns)
 	return p, nil
 }
@@ -150,6 +161,13 @@ func (p *webProxy) connect(w http.ResponseWriter, r *http.Request) {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
+	}
+	if !internetHosts[host] {
+		p.mu.Lock()
+		p.reqs = append(p.reqs, WebRequest{URL: "https://" + r.Host, Status: http.StatusBadGateway})
+		p.mu.Unlock()
+		http.Error(w, "fakeaws: no route to "+host, http.StatusBadGateway)
+		return
 	}
 	cert, err := p.certFor(host)
 	if err != nil {
