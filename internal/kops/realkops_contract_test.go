@@ -1,0 +1,293 @@
+package kops
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Contract tests: every command shape the Manager issues, run against real
+// kops 1.36.2 offline (skipped when .tools/bin/kops is not built, failed
+// under KOPSCALICO_E2E=1), and what the program reads from it.
+
+func TestRealKopsVersion(t *testing.T) {
+	w := realKops(t)
+	d := w.desired("ipip")
+	m := &Manager{Runner: &ExecRunner{Binary: w.Bin, Env: w.Vars()}, Timeouts: Timeouts{Command: time.Minute}}
+	got, err := m.CheckVersion(context.Background(), d)
+	if err != nil || got.String() != "1.36.2" {
+		t.Fatalf("CheckVersion: %v, %v", got, err)
+	}
+	d.KopsVersion = "1.34"
+	if _, err := m.CheckVersion(context.Background(), d); err == nil || !strings.Contains(err.Error(), "the kops binary is 1.36.2 but kopscalico:kopsVersion pins 1.34") {
+		t.Errorf("CheckVersion against a 1.34 pin: %v", err)
+	}
+}
+
+// TestRealKopsMissingCluster holds isNotFound to what real kops says about
+// a cluster the store does not have, command by command.
+func TestRealKopsMissingCluster(t *testing.T) {
+	w := realKops(t)
+	const name = "calico.k8s.local"
+	for _, c := range []struct {
+		args     string
+		stderr   string
+		notFound bool
+	}{
+		{"get cluster --name " + name + " -o yaml", `Error: cluster not found "calico.k8s.local"`, true},
+		{"get instancegroups --name " + name + " -o yaml", `Error: error fetching cluster "calico.k8s.local": Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
+		{"update cluster --name " + name, `Error: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
+		{"rolling-update cluster --name " + name, `Error: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
+		{"export kubecfg --name " + name + " --admin=18h0m0s --kubeconfig " + filepath.Join(t.TempDir(), "kc"), `Error: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
+		{"delete cluster --name " + name, `Error: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
+		{"validate cluster --name " + name + " --wait 10s", `Error: validation failed: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
+		// An empty store has no clusters to list: an error, and not a
+		// missing-cluster one.
+		{"get clusters -o yaml", `Error: no clusters found`, false},
+	} {
+		r := w.run(nil, strings.Fields(c.args)...)
+		if r.exit != 1 || !strings.Contains(r.stderr, c.stderr) {
+			t.Errorf("kops %s: exit %d, stderr:\n%s\nwant exit 1 and %q", c.args, r.exit, r.stderr, c.stderr)
+		}
+		r.classifiedAs(t, c.notFound)
+	}
+	if calls := w.AWS.Calls(); len(calls) != 0 {
+		t.Errorf("commands on a missing cluster called AWS: %v", calls)
+	}
+}
+
+// TestRealKopsRefusesNameTwice: kops binds KOPS_CLUSTER_NAME to --name, and
+// refuses a positional name next to it (cmd/kops/root.go ProcessArgs,
+// cmd/kops/get_cluster.go), even when both say the same.
+func TestRealKopsRefusesNameTwice(t *testing.T) {
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, mustCreateArgs(t, d)...)
+	for args, want := range map[string]string{
+		"get cluster " + d.Name + " -o yaml": "Error: cannot mix --name for cluster with positional arguments",
+		"update cluster " + d.Name:           "Error: cannot specify cluster via --name and positional argument",
+	} {
+		r := w.RunEnv(t, map[string]string{"KOPS_CLUSTER_NAME": d.Name}, nil, strings.Fields(args)...)
+		if r.Exit != 1 || !strings.Contains(r.Stderr, want) || isNotFound(&CommandError{ExitCode: r.Exit, Stderr: r.Stderr}) {
+			t.Errorf("KOPS_CLUSTER_NAME=%s kops %s: exit %d, stderr:\n%s\nwant %q", d.Name, args, r.Exit, r.Stderr, want)
+		}
+	}
+}
+
+func mustCreateArgs(t *testing.T, d Desired) []string {
+	t.Helper()
+	args, err := CreateClusterArgs(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return args
+}
+
+// TestRealKopsCreateConvertPlan is the program's create path up to the
+// first `update --yes`: create, read, convert to Calico cross-subnet,
+// replace, and the update plan; for each encapsulation, and for a cluster
+// kops created with kubenet that the program converts.
+func TestRealKopsCreateConvertPlan(t *testing.T) {
+	for _, c := range []struct{ encapsulation, createdWith string }{
+		{"ipip", "calico"}, {"vxlan", "calico"}, {"ipip", "kubenet"},
+	} {
+		t.Run(c.encapsulation+"-from-"+c.createdWith, func(t *testing.T) {
+			w := realKops(t)
+			d := w.desired(c.encapsulation)
+			created := w.create(d, c.createdWith)
+			if created.exit != 0 || !strings.Contains(created.stdout, "Cluster configuration has been created.") {
+				t.Fatalf("create: exit %d\n%s\n%s", created.exit, created.stdout, created.stderr)
+			}
+			spec := w.must(nil, "get", "cluster", "--name", d.Name, "-o", "yaml").stdout
+			before := w.must(nil, "update", "cluster", "--name", d.Name).stdout
+			if got := ipipNodeToControlPlane(before, d.Name); got != (c.createdWith == "calico") {
+				t.Errorf("plan of the %s cluster as created opens protocol 4 node->control-plane: %v", c.createdWith, got)
+			}
+
+			conv, err := ConvertClusterSpec([]byte(spec), d)
+			if err != nil || !conv.Changed() {
+				t.Fatalf("convert: %+v, %v", conv.Changes, err)
+			}
+			t.Logf("conversion: %s", strings.Join(conv.Changes, "; "))
+			w.must(conv.YAML, "replace", "-f", "-")
+			stored := w.must(nil, "get", "cluster", "--name", d.Name, "-o", "yaml").stdout
+			if again, err := ConvertClusterSpec([]byte(stored), d); err != nil || again.Changed() {
+				t.Errorf("the spec kops stored after replace still needs %v (%v):\n%s", again.Changes, err, stored)
+			}
+			assertCalicoCrossSubnet(t, stored, c.encapsulation)
+
+			plan := w.must(nil, "update", "cluster", "--name", d.Name).stdout
+			if pending, err := UpdatePending(plan); err != nil || !pending {
+				t.Errorf("UpdatePending on the dry-run plan: %v, %v", pending, err)
+			}
+			if !ipipNodeToControlPlane(plan, d.Name) {
+				t.Errorf("the plan opens no IP protocol 4 from nodes to the control plane; planned rules: %+v", plannedRules(plan))
+			}
+			if refused := w.AWS.Refused(); len(refused) != 0 {
+				t.Errorf("dry runs called mutating AWS APIs: %v", refused)
+			}
+		})
+	}
+}
+
+func assertCalicoCrossSubnet(t *testing.T, spec, encapsulation string) {
+	t.Helper()
+	var obj struct {
+		Spec struct {
+			Networking map[string]map[string]any `json:"networking"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal([]byte(spec), &obj); err != nil {
+		t.Fatal(err)
+	}
+	calico := obj.Spec.Networking["calico"]
+	mode := map[string]string{"ipip": "ipipMode", "vxlan": "vxlanMode"}[encapsulation]
+	if len(obj.Spec.Networking) != 1 || calico["encapsulationMode"] != encapsulation || calico[mode] != "CrossSubnet" {
+		t.Errorf("stored networking %v, want only calico with %s in CrossSubnet mode", obj.Spec.Networking, encapsulation)
+	}
+}
+
+// TestRealKopsUpdateValidatesTheCompletedSpec: replace stores a spec that
+// update then refuses when it completes the cluster (a VXLAN mode without
+// VXLAN encapsulation), so the program must not write one.
+func TestRealKopsUpdateValidatesTheCompletedSpec(t *testing.T) {
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, mustCreateArgs(t, d)...)
+	spec := w.must(nil, "get", "cluster", "--name", d.Name, "-o", "yaml").stdout
+	bad := strings.Replace(spec, "calico: {}", "calico:\n      vxlanMode: CrossSubnet", 1)
+	w.must([]byte(bad), "replace", "-f", "-")
+	u := w.run(nil, "update", "cluster", "--name", d.Name)
+	const want = `Error: completed cluster failed validation: spec.networking.calico.vxlanMode: Forbidden: VXLAN encapsulation requires use of Calico's "vxlan" encapsulation mode`
+	if u.exit != 1 || !strings.Contains(u.stderr, want) {
+		t.Errorf("update of a VXLAN mode without VXLAN encapsulation: exit %d\n%s\nwant %s", u.exit, u.stderr, want)
+	}
+}
+
+// TestRealKopsInstanceGroups: what `get instancegroups` prints is what
+// ReconcileInstanceGroups reads, and kops takes back what it writes.
+func TestRealKopsInstanceGroups(t *testing.T) {
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, mustCreateArgs(t, d)...)
+	igs := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
+	if same, err := ReconcileInstanceGroups([]byte(igs), d); err != nil || same.Changed() {
+		t.Fatalf("instance groups as created need %v (%v):\n%s", same.Changes, err, igs)
+	}
+	d.NodeCount, d.NodeSize = 5, "m6i.large"
+	conv, err := ReconcileInstanceGroups([]byte(igs), d)
+	if err != nil || !conv.Changed() {
+		t.Fatalf("resize: %+v, %v", conv.Changes, err)
+	}
+	w.must(conv.YAML, "replace", "-f", "-")
+	after := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
+	if again, err := ReconcileInstanceGroups([]byte(after), d); err != nil || again.Changed() {
+		t.Errorf("after replace still %v (%v)", again.Changes, err)
+	}
+	if pending, err := UpdatePending(w.must(nil, "update", "cluster", "--name", d.Name).stdout); err != nil || !pending {
+		t.Errorf("UpdatePending after a resize: %v, %v", pending, err)
+	}
+}
+
+// TestRealKopsExportKubeconfig: export needs the cluster CA, which `update
+// --yes` creates; offline `kops create keypair kubernetes-ca` stands in for
+// that step of it.
+func TestRealKopsExportKubeconfig(t *testing.T) {
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, mustCreateArgs(t, d)...)
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	before := w.run(nil, "export", "kubecfg", "--name", d.Name, "--admin=18h0m0s", "--kubeconfig", path)
+	if before.exit != 1 || !strings.Contains(before.stderr, "Error: cannot find CA certificate") {
+		t.Errorf("export before the CA exists: exit %d, stderr %s", before.exit, before.stderr)
+	}
+	before.classifiedAs(t, false)
+	w.must(nil, "create", "keypair", "kubernetes-ca", "--name", d.Name, "--primary")
+
+	w.must(nil, "export", "kubecfg", "--name", d.Name, "--admin=18h0m0s", "--kubeconfig", path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if why := KubeconfigFreshness(b, d.Name, now, 18*time.Hour/4); why != "" {
+		t.Errorf("fresh admin kubeconfig judged stale: %s\n%s", why, b)
+	}
+	if why := KubeconfigFreshness(b, d.Name, now.Add(17*time.Hour), 18*time.Hour/4); !strings.Contains(why, "within the renewal window") {
+		t.Errorf("an 18h credential 17h later: %q", why)
+	}
+
+	plugin := filepath.Join(t.TempDir(), "kubeconfig")
+	w.must(nil, "export", "kubecfg", "--name", d.Name, "--auth-plugin", "--kubeconfig", plugin)
+	b, err = os.ReadFile(plugin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := KubeconfigFreshness(b, d.Name, now, time.Hour); why != "" || !strings.Contains(string(b), "kubectl-auth") {
+		t.Errorf("auth-plugin kubeconfig: %q\n%s", why, b)
+	}
+}
+
+// TestRealKopsNeedsTheAPI: rolling-update and validate build their own
+// credentials from the state store (kops >= 1.30: not from KUBECONFIG) and
+// then need the Kubernetes API, which does not exist offline.
+func TestRealKopsNeedsTheAPI(t *testing.T) {
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, mustCreateArgs(t, d)...)
+	for args, want := range map[string]string{
+		"rolling-update cluster --name " + d.Name:          "Error: getting rest config: cannot find CA certificate",
+		"validate cluster --name " + d.Name + " --wait 1s": "Error: validation failed: getting rest config: cannot find CA certificate",
+	} {
+		r := w.run(nil, strings.Fields(args)...)
+		if r.exit != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("kops %s without the CA: exit %d\n%s", args, r.exit, r.stderr)
+		}
+		r.classifiedAs(t, false)
+	}
+	w.must(nil, "create", "keypair", "kubernetes-ca", "--name", d.Name, "--primary")
+	r := w.run(nil, "rolling-update", "cluster", "--name", d.Name)
+	if r.exit != 1 || !strings.Contains(r.stderr, "Unable to reach the kubernetes API.") {
+		t.Errorf("rolling-update without an API: exit %d\n%s", r.exit, r.stderr)
+	}
+	r.classifiedAs(t, false)
+	r = w.run(nil, "validate", "cluster", "--name", d.Name, "--wait", "10s")
+	if r.exit != 1 || !strings.Contains(r.stderr, "Error: validation failed: wait time exceeded during validation") {
+		t.Errorf("validate without an API: exit %d\n%s", r.exit, r.stderr)
+	}
+	r.classifiedAs(t, false)
+}
+
+// TestRealKopsDelete: without --yes delete lists what it would remove and
+// changes nothing; with --yes a cluster that never ran (no cloud resources)
+// is unregistered offline, and deleting it again is the missing-cluster
+// error Manager.Delete takes as done.
+func TestRealKopsDelete(t *testing.T) {
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, mustCreateArgs(t, d)...)
+	r := w.must(nil, "delete", "cluster", "--name", d.Name)
+	if !strings.Contains(r.stdout, "No cloud resources to delete") || !strings.Contains(r.stdout, "Must specify --yes to unregister the cluster") {
+		t.Errorf("delete dry run:\n%s", r.stdout)
+	}
+	w.must(nil, "get", "cluster", "--name", d.Name, "-o", "yaml")
+
+	r = w.must(nil, "delete", "cluster", "--name", d.Name, "--yes")
+	if !strings.Contains(r.stdout, `Deleted cluster: "calico.k8s.local"`) {
+		t.Errorf("delete --yes:\n%s", r.stdout)
+	}
+	w.run(nil, "get", "cluster", "--name", d.Name, "-o", "yaml").classifiedAs(t, true)
+	again := w.run(nil, "delete", "cluster", "--name", d.Name, "--yes")
+	if again.exit != 1 {
+		t.Errorf("second delete --yes: exit %d", again.exit)
+	}
+	again.classifiedAs(t, true)
+	if refused := w.AWS.Refused(); len(refused) != 0 {
+		t.Errorf("deleting a cluster that never ran called mutating AWS APIs: %v", refused)
+	}
+}
