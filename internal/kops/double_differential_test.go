@@ -1,0 +1,225 @@
+package kops
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// The differential test holds the kops test double to real kops 1.36.2: the
+// same command shapes, in the same order, against the same kind of offline
+// world, must give the same exit code, stdout the program parses to the same
+// values, and errors the program's matching classifies the same way.
+
+type kopsPair struct {
+	t            *testing.T
+	real, double kopsWorld
+}
+
+func newKopsPair(t *testing.T) kopsPair {
+	return kopsPair{t: t, real: realKops(t), double: doubleKops(t)}
+}
+
+// both runs one shape in each world (fn builds it from the world: its store
+// and paths differ) and compares exit codes and error classification.
+func (p kopsPair) both(fn func(w kopsWorld) kopsRun) (real, double kopsRun) {
+	p.t.Helper()
+	real, double = fn(p.real), fn(p.double)
+	if real.exit != double.exit {
+		p.t.Errorf("kops %s: real kops exits %d, the double %d\nreal stdout:\n%s\nreal stderr:\n%s\ndouble stdout:\n%s\ndouble stderr:\n%s",
+			real.args, real.exit, double.exit, real.stdout, real.stderr, double.stdout, double.stderr)
+	}
+	if a, b := isNotFound(real.err), isNotFound(double.err); a != b {
+		p.t.Errorf("kops %s: isNotFound is %v on real kops's error, %v on the double's\nreal stderr:\n%s\ndouble stderr:\n%s", real.args, a, b, real.stderr, double.stderr)
+	}
+	return real, double
+}
+
+func (p kopsPair) args(args ...string) (real, double kopsRun) {
+	p.t.Helper()
+	return p.both(func(w kopsWorld) kopsRun { return w.run(nil, args...) })
+}
+
+// normalizedObjects parses `kops get ... -o yaml` output and drops what
+// differs between two worlds without the program depending on it.
+func normalizedObjects(t *testing.T, w kopsWorld, out string) []map[string]any {
+	t.Helper()
+	var objs []map[string]any
+	for _, doc := range SplitDocuments([]byte(out)) {
+		var obj map[string]any
+		if err := yaml.Unmarshal(doc, &obj); err != nil {
+			t.Fatalf("%s printed YAML the program cannot parse: %v\n%s", w.Label, err, doc)
+		}
+		if meta, ok := obj["metadata"].(map[string]any); ok {
+			// The time of creation: ConvertClusterSpec and
+			// ReconcileInstanceGroups pass it through untouched.
+			delete(meta, "creationTimestamp")
+		}
+		if spec, ok := obj["spec"].(map[string]any); ok {
+			if base, ok := spec["configBase"].(string); ok {
+				// The store's own directory differs between the worlds; the
+				// rest of the value must agree.
+				spec["configBase"] = strings.Replace(base, w.StoreDir, "<store>", 1)
+			}
+		}
+		objs = append(objs, obj)
+	}
+	return objs
+}
+
+func (p kopsPair) sameObjects(real, double kopsRun) {
+	p.t.Helper()
+	a, b := normalizedObjects(p.t, p.real, real.stdout), normalizedObjects(p.t, p.double, double.stdout)
+	if !reflect.DeepEqual(a, b) {
+		ya, _ := yaml.Marshal(a)
+		yb, _ := yaml.Marshal(b)
+		p.t.Errorf("kops %s: the double prints other objects than real kops\n%s", real.args, lineDiff(string(ya), string(yb)))
+	}
+}
+
+// lineDiff lists the lines only real kops (-) or only the double (+) printed.
+func lineDiff(real, double string) string {
+	count := map[string]int{}
+	for _, l := range strings.Split(double, "\n") {
+		count[l]++
+	}
+	var out []string
+	for _, l := range strings.Split(real, "\n") {
+		if count[l] > 0 {
+			count[l]--
+			continue
+		}
+		out = append(out, "- "+l)
+	}
+	for _, l := range strings.Split(double, "\n") {
+		if count[l] > 0 {
+			count[l]--
+			out = append(out, "+ "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestDoubleMatchesRealKops(t *testing.T) {
+	p := newKopsPair(t)
+	d := func(w kopsWorld) Desired { return w.desired("ipip") }
+	name := d(p.real).Name
+
+	r, o := p.args("version")
+	if a, b := mustVersion(t, r.stdout), mustVersion(t, o.stdout); a != b {
+		t.Errorf("version: real %v, double %v", a, b)
+	}
+
+	// Every shape on a store without the cluster.
+	kc := func(w kopsWorld) string { return filepath.Join(w.Home, "exported") }
+	for _, shape := range [][]string{
+		{"get", "cluster", "--name", name, "-o", "yaml"},
+		{"get", "clusters", "-o", "yaml"},
+		{"get", "instancegroups", "--name", name, "-o", "yaml"},
+		{"update", "cluster", "--name", name},
+		{"rolling-update", "cluster", "--name", name},
+		{"delete", "cluster", "--name", name},
+		{"validate", "cluster", "--name", name, "--wait", "10s"},
+	} {
+		p.args(shape...)
+	}
+	p.both(func(w kopsWorld) kopsRun {
+		return w.run(nil, "export", "kubecfg", "--name", name, "--admin=18h0m0s", "--kubeconfig", kc(w))
+	})
+
+	// Created with the program's arguments.
+	p.both(func(w kopsWorld) kopsRun { return w.run(nil, mustCreateArgs(t, d(w))...) })
+	p.sameObjects(p.args("get", "cluster", "--name", name, "-o", "yaml"))
+	p.sameObjects(p.args("get", "clusters", "-o", "yaml"))
+	p.sameObjects(p.args("get", "instancegroups", "--name", name, "-o", "yaml"))
+	p.samePending(p.args("update", "cluster", "--name", name))
+
+	// Converted and replaced.
+	p.both(func(w kopsWorld) kopsRun {
+		conv, err := ConvertClusterSpec([]byte(w.must(nil, "get", "cluster", "--name", name, "-o", "yaml").stdout), d(w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.run(conv.YAML, "replace", "-f", "-")
+	})
+	p.sameObjects(p.args("get", "cluster", "--name", name, "-o", "yaml"))
+	p.samePending(p.args("update", "cluster", "--name", name))
+
+	// Resized.
+	p.both(func(w kopsWorld) kopsRun {
+		want := d(w)
+		want.NodeCount, want.NodeSize = 3, "m6i.large"
+		conv, err := ReconcileInstanceGroups([]byte(w.must(nil, "get", "instancegroups", "--name", name, "-o", "yaml").stdout), want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.run(conv.YAML, "replace", "-f", "-")
+	})
+	p.sameObjects(p.args("get", "instancegroups", "--name", name, "-o", "yaml"))
+
+	// Credentials: none before the cluster CA exists; `create keypair`
+	// stands in offline for the step of `update --yes` that makes it.
+	p.both(func(w kopsWorld) kopsRun {
+		return w.run(nil, "export", "kubecfg", "--name", name, "--admin=18h0m0s", "--kubeconfig", kc(w))
+	})
+	p.args("rolling-update", "cluster", "--name", name)
+	p.args("validate", "cluster", "--name", name, "--wait", "1s")
+	p.args("create", "keypair", "kubernetes-ca", "--name", name, "--primary")
+	p.both(func(w kopsWorld) kopsRun {
+		return w.run(nil, "export", "kubecfg", "--name", name, "--admin=18h0m0s", "--kubeconfig", kc(w))
+	})
+	p.sameFreshness(name, kc)
+	p.both(func(w kopsWorld) kopsRun {
+		return w.run(nil, "export", "kubecfg", "--name", name, "--auth-plugin", "--kubeconfig", kc(w)+"-plugin")
+	})
+	p.sameFreshness(name, func(w kopsWorld) string { return kc(w) + "-plugin" })
+
+	// The API does not exist offline.
+	p.args("rolling-update", "cluster", "--name", name)
+	p.args("validate", "cluster", "--name", name, "--wait", "10s")
+
+	// Deleted: listed, then unregistered (nothing ran in the cloud).
+	p.args("delete", "cluster", "--name", name)
+	p.args("delete", "cluster", "--name", name, "--yes")
+	p.args("get", "cluster", "--name", name, "-o", "yaml")
+	p.args("delete", "cluster", "--name", name, "--yes")
+}
+
+func mustVersion(t *testing.T, out string) Version {
+	t.Helper()
+	v, err := ParseVersionOutput(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (p kopsPair) samePending(real, double kopsRun) {
+	p.t.Helper()
+	a, errA := UpdatePending(real.stdout)
+	b, errB := UpdatePending(double.stdout)
+	if a != b || (errA == nil) != (errB == nil) {
+		p.t.Errorf("kops %s: UpdatePending %v (%v) on real kops's plan, %v (%v) on the double's", real.args, a, errA, b, errB)
+	}
+}
+
+func (p kopsPair) sameFreshness(name string, path func(kopsWorld) string) {
+	p.t.Helper()
+	var why [2]string
+	for i, w := range []kopsWorld{p.real, p.double} {
+		b, err := os.ReadFile(path(w))
+		if err != nil {
+			p.t.Errorf("%s wrote no kubeconfig: %v", w.Label, err)
+			return
+		}
+		why[i] = KubeconfigFreshness(b, name, time.Now(), time.Hour)
+	}
+	if why[0] != why[1] {
+		p.t.Errorf("KubeconfigFreshness: %q on real kops's kubeconfig, %q on the double's", why[0], why[1])
+	}
+}
