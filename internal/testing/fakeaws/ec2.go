@@ -26,6 +26,8 @@ func ec2Answer(q *apiRequest) (string, bool) {
 		return items("availabilityZoneInfo", zones(q)...), true
 	case "DescribeImages":
 		return items("imagesSet", images(q)...), true
+	case "DescribeReservedInstancesOfferings":
+		return items("reservedInstancesOfferingsSet", offerings(q)...), true
 	case "DescribeInstanceTypes":
 		var entries []string
 		for _, t := range indexed(q.params, "InstanceType") {
@@ -88,6 +90,24 @@ func images(q *apiRequest) []string {
 			el("enaSupport", "true")+el("sriovNetSupport", "simple")+el("bootMode", "uefi-preferred")+
 			items("blockDeviceMapping", el("deviceName", "/dev/sda1")+
 				el("ebs", el("snapshotId", "snap-0fakeaws")+el("volumeSize", "8")+el("deleteOnTermination", "true")+el("volumeType", "gp3")+el("encrypted", "false"))))
+	}
+	return out
+}
+
+// offerings offers the instance type asked about in every zone of the
+// region: kops checks where a default machine type is sold with
+// DescribeReservedInstancesOfferings (awsup zonesWithInstanceType).
+func offerings(q *apiRequest) []string {
+	t := q.params.Get("InstanceType")
+	if t == "" {
+		return nil
+	}
+	var out []string
+	for _, l := range zoneLetters {
+		zone := q.region + string(l)
+		out = append(out, el("reservedInstancesOfferingId", "fakeaws-"+escape(t)+"-"+zone)+el("instanceType", escape(t))+
+			el("availabilityZone", zone)+el("duration", "31536000")+el("instanceTenancy", "default")+
+			el("productDescription", "Linux/UNIX (Amazon VPC)")+el("offeringClass", "standard")+el("offeringType", "No Upfront"))
 	}
 	return out
 }
