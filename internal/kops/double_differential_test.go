@@ -34,7 +34,7 @@ func (p kopsPair) both(fn func(w kopsWorld) kopsRun) (real, double kopsRun) {
 		p.t.Errorf("kops %s: real kops exits %d, the double %d\nreal stdout:\n%s\nreal stderr:\n%s\ndouble stdout:\n%s\ndouble stderr:\n%s",
 			real.args, real.exit, double.exit, real.stdout, real.stderr, double.stdout, double.stderr)
 	}
-	if a, b := isNotFound(real.err), isNotFound(double.err); a != b {
+	if a, b := isNotFound(real.err, clusterName), isNotFound(double.err, clusterName); a != b {
 		p.t.Errorf("kops %s: isNotFound is %v on real kops's error, %v on the double's\nreal stderr:\n%s\ndouble stderr:\n%s", real.args, a, b, real.stderr, double.stderr)
 	}
 	return real, double
@@ -106,6 +106,7 @@ func lineDiff(real, double string) string {
 }
 
 func TestDoubleMatchesRealKops(t *testing.T) {
+	t.Parallel()
 	p := newKopsPair(t)
 	d := func(w kopsWorld) Desired { return w.desired("ipip") }
 	name := d(p.real).Name
@@ -116,7 +117,6 @@ func TestDoubleMatchesRealKops(t *testing.T) {
 	}
 
 	// Every shape on a store without the cluster.
-	kc := func(w kopsWorld) string { return filepath.Join(w.Home, "exported") }
 	for _, shape := range [][]string{
 		{"get", "cluster", "--name", name, "-o", "yaml"},
 		{"get", "clusters", "-o", "yaml"},
@@ -129,7 +129,7 @@ func TestDoubleMatchesRealKops(t *testing.T) {
 		p.args(shape...)
 	}
 	p.both(func(w kopsWorld) kopsRun {
-		return w.run(nil, "export", "kubecfg", "--name", name, "--admin=18h0m0s", "--kubeconfig", kc(w))
+		return w.run(nil, "export", "kubecfg", "--name", name, "--auth-plugin", "--kubeconfig", filepath.Join(w.Home, "missing"))
 	})
 
 	// Created with the program's arguments.
@@ -164,20 +164,23 @@ func TestDoubleMatchesRealKops(t *testing.T) {
 
 	// Credentials: none before the cluster CA exists; `create keypair`
 	// stands in offline for the step of `update --yes` that makes it.
-	p.both(func(w kopsWorld) kopsRun {
-		return w.run(nil, "export", "kubecfg", "--name", name, "--admin=18h0m0s", "--kubeconfig", kc(w))
-	})
+	export := func(flag, file string) func(w kopsWorld) kopsRun {
+		return func(w kopsWorld) kopsRun {
+			return w.run(nil, "export", "kubecfg", "--name", name, flag, "--kubeconfig", filepath.Join(w.Home, file))
+		}
+	}
+	p.both(export("--auth-plugin", "before-ca"))
 	p.args("rolling-update", "cluster", "--name", name)
 	p.args("validate", "cluster", "--name", name, "--wait", "1s")
 	p.args("create", "keypair", "kubernetes-ca", "--name", name, "--primary")
-	p.both(func(w kopsWorld) kopsRun {
-		return w.run(nil, "export", "kubecfg", "--name", name, "--admin=18h0m0s", "--kubeconfig", kc(w))
-	})
-	p.sameFreshness(name, kc)
-	p.both(func(w kopsWorld) kopsRun {
-		return w.run(nil, "export", "kubecfg", "--name", name, "--auth-plugin", "--kubeconfig", kc(w)+"-plugin")
-	})
-	p.sameFreshness(name, func(w kopsWorld) string { return kc(w) + "-plugin" })
+	p.both(export("--auth-plugin", "kubeconfig"))
+	p.sameKubeconfig("kubeconfig")
+	p.both(export("--admin=18h0m0s", "admin"))
+	for _, w := range []kopsWorld{p.real, p.double} {
+		if left := time.Until(clientCertExpiry(t, filepath.Join(w.Home, "admin"))); left < 17*time.Hour || left > 19*time.Hour {
+			t.Errorf("%s: the --admin=18h0m0s certificate expires in %s", w.Label, left)
+		}
+	}
 
 	// The API does not exist offline.
 	p.args("rolling-update", "cluster", "--name", name)
@@ -208,18 +211,33 @@ func (p kopsPair) samePending(real, double kopsRun) {
 	}
 }
 
-func (p kopsPair) sameFreshness(name string, path func(kopsWorld) string) {
+// sameKubeconfig compares the kubeconfigs both wrote to file under their
+// HOME, as the program uses them: context, server, CA and exec plugin.
+func (p kopsPair) sameKubeconfig(file string) {
 	p.t.Helper()
-	var why [2]string
+	type view struct {
+		Context, Server string
+		HasCA           bool
+		Exec            *execPlugin
+	}
+	var views [2]view
 	for i, w := range []kopsWorld{p.real, p.double} {
-		b, err := os.ReadFile(path(w))
+		b, err := os.ReadFile(filepath.Join(w.Home, file))
 		if err != nil {
 			p.t.Errorf("%s wrote no kubeconfig: %v", w.Label, err)
 			return
 		}
-		why[i] = KubeconfigFreshness(b, name, time.Now(), time.Hour)
+		kc := parseKubeconfig(p.t, b)
+		v := view{Context: kc.CurrentContext, Server: kc.server(), HasCA: kc.caData() != "", Exec: kc.exec()}
+		if v.Exec != nil {
+			for j, a := range v.Exec.Args {
+				// Each world's own store; the flag must agree.
+				v.Exec.Args[j] = strings.Replace(a, w.StoreURL(), "<store>", 1)
+			}
+		}
+		views[i] = v
 	}
-	if why[0] != why[1] {
-		p.t.Errorf("KubeconfigFreshness: %q on real kops's kubeconfig, %q on the double's", why[0], why[1])
+	if !reflect.DeepEqual(views[0], views[1]) {
+		p.t.Errorf("exported kubeconfig: real kops %+v %+v, the double %+v %+v", views[0], views[0].Exec, views[1], views[1].Exec)
 	}
 }

@@ -23,6 +23,10 @@ type kopsWorld struct {
 func realKops(t *testing.T) kopsWorld   { return kopsWorld{t, realkops.Real(t)} }
 func doubleKops(t *testing.T) kopsWorld { return kopsWorld{t, realkops.Double(t)} }
 
+// clusterName is the cluster of every contract and differential test: a
+// gossip name, created with --dns none, so Route53 and DNS stay out of it.
+const clusterName = "calico.k8s.local"
+
 // kopsRun is one finished command.
 type kopsRun struct {
 	args   string
@@ -37,7 +41,7 @@ type kopsRun struct {
 // logs warnings such as "CA private key was not found" on the way).
 func (r kopsRun) classifiedAs(t *testing.T, notFound bool) {
 	t.Helper()
-	if got := isNotFound(r.err); got != notFound {
+	if got := isNotFound(r.err, clusterName); got != notFound {
 		t.Errorf("isNotFound(kops %s) = %v, want %v; stderr:\n%s", r.args, got, notFound, r.stderr)
 	}
 }
@@ -46,7 +50,7 @@ func (w kopsWorld) run(stdin []byte, args ...string) kopsRun {
 	w.t.Helper()
 	runner := &ExecRunner{Binary: w.Bin, Env: w.Vars(), Timeout: 2 * time.Minute, StderrTail: 4096}
 	start := time.Now()
-	out, err := runner.Run(context.Background(), stdin, args...)
+	out, err := runner.Run(context.Background(), Command{Args: args, Stdin: stdin})
 	r := kopsRun{args: strings.Join(args, " "), stdout: string(out), err: err}
 	var ce *CommandError
 	if errors.As(err, &ce) {
@@ -70,12 +74,11 @@ func (w kopsWorld) must(stdin []byte, args ...string) kopsRun {
 	return r
 }
 
-// desired is the program's desired cluster for this world's store: a
-// gossip name (created with --dns none: Route53 and DNS stay out of it),
-// two zones, SSH closed, the API open to one documentation range.
+// desired is the program's desired cluster for this world's store: two
+// zones, SSH closed, the API open to one documentation range.
 func (w kopsWorld) desired(encapsulation string) Desired {
 	return Desired{
-		Name: "calico.k8s.local", StateStore: w.StoreURL(), Region: "us-east-1", Zones: []string{"us-east-1a", "us-east-1b"},
+		Name: clusterName, StateStore: w.StoreURL(), Region: "us-east-1", Zones: []string{"us-east-1a", "us-east-1b"},
 		ControlPlaneCount: 1, NodeCount: 2, ControlPlaneSize: "t3.medium", NodeSize: "t3.medium",
 		AdminAccess: []string{"203.0.113.0/24"}, Encapsulation: encapsulation, AWSSrcDstCheck: "Disable", KopsVersion: "1.36",
 	}

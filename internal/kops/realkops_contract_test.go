@@ -2,8 +2,12 @@ package kops
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +20,7 @@ import (
 // under KOPSCALICO_E2E=1), and what the program reads from it.
 
 func TestRealKopsVersion(t *testing.T) {
+	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
 	m := &Manager{Runner: &ExecRunner{Binary: w.Bin, Env: w.Vars()}, Timeouts: Timeouts{Command: time.Minute}}
@@ -32,6 +37,7 @@ func TestRealKopsVersion(t *testing.T) {
 // TestRealKopsMissingCluster holds isNotFound to what real kops says about
 // a cluster the store does not have, command by command.
 func TestRealKopsMissingCluster(t *testing.T) {
+	t.Parallel()
 	w := realKops(t)
 	const name = "calico.k8s.local"
 	for _, c := range []struct {
@@ -65,6 +71,7 @@ func TestRealKopsMissingCluster(t *testing.T) {
 // refuses a positional name next to it (cmd/kops/root.go ProcessArgs,
 // cmd/kops/get_cluster.go), even when both say the same.
 func TestRealKopsRefusesNameTwice(t *testing.T) {
+	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
 	w.must(nil, mustCreateArgs(t, d)...)
@@ -73,7 +80,7 @@ func TestRealKopsRefusesNameTwice(t *testing.T) {
 		"update cluster " + d.Name:           "Error: cannot specify cluster via --name and positional argument",
 	} {
 		r := w.RunEnv(t, map[string]string{"KOPS_CLUSTER_NAME": d.Name}, nil, strings.Fields(args)...)
-		if r.Exit != 1 || !strings.Contains(r.Stderr, want) || isNotFound(&CommandError{ExitCode: r.Exit, Stderr: r.Stderr}) {
+		if r.Exit != 1 || !strings.Contains(r.Stderr, want) || isNotFound(&CommandError{ExitCode: r.Exit, Stderr: r.Stderr}, d.Name) {
 			t.Errorf("KOPS_CLUSTER_NAME=%s kops %s: exit %d, stderr:\n%s\nwant %q", d.Name, args, r.Exit, r.Stderr, want)
 		}
 	}
@@ -93,10 +100,12 @@ func mustCreateArgs(t *testing.T, d Desired) []string {
 // replace, and the update plan; for each encapsulation, and for a cluster
 // kops created with kubenet that the program converts.
 func TestRealKopsCreateConvertPlan(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ encapsulation, createdWith string }{
 		{"ipip", "calico"}, {"vxlan", "calico"}, {"ipip", "kubenet"},
 	} {
 		t.Run(c.encapsulation+"-from-"+c.createdWith, func(t *testing.T) {
+			t.Parallel()
 			w := realKops(t)
 			d := w.desired(c.encapsulation)
 			created := w.create(d, c.createdWith)
@@ -156,6 +165,7 @@ func assertCalicoCrossSubnet(t *testing.T, spec, encapsulation string) {
 // update then refuses when it completes the cluster (a VXLAN mode without
 // VXLAN encapsulation), so the program must not write one.
 func TestRealKopsUpdateValidatesTheCompletedSpec(t *testing.T) {
+	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
 	w.must(nil, mustCreateArgs(t, d)...)
@@ -172,6 +182,7 @@ func TestRealKopsUpdateValidatesTheCompletedSpec(t *testing.T) {
 // TestRealKopsInstanceGroups: what `get instancegroups` prints is what
 // ReconcileInstanceGroups reads, and kops takes back what it writes.
 func TestRealKopsInstanceGroups(t *testing.T) {
+	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
 	w.must(nil, mustCreateArgs(t, d)...)
@@ -194,49 +205,129 @@ func TestRealKopsInstanceGroups(t *testing.T) {
 	}
 }
 
-// TestRealKopsExportKubeconfig: export needs the cluster CA, which `update
-// --yes` creates; offline `kops create keypair kubernetes-ca` stands in for
-// that step of it.
+// TestRealKopsExportKubeconfig: the program's kubeconfig (export
+// --auth-plugin) needs the cluster CA, which `update --yes` creates; offline
+// `kops create keypair kubernetes-ca` stands in for that step of it. The
+// file holds no credential, is the same from export to export, and its exec
+// plugin (`kops helpers kubectl-auth`) issues one.
 func TestRealKopsExportKubeconfig(t *testing.T) {
+	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
 	w.must(nil, mustCreateArgs(t, d)...)
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	before := w.run(nil, "export", "kubecfg", "--name", d.Name, "--admin=18h0m0s", "--kubeconfig", path)
-	if before.exit != 1 || !strings.Contains(before.stderr, "Error: cannot find CA certificate") {
-		t.Errorf("export before the CA exists: exit %d, stderr %s", before.exit, before.stderr)
+	m := &Manager{Runner: &ExecRunner{Binary: w.Bin, Env: w.Vars()}, Timeouts: Timeouts{Command: time.Minute}, Kubeconfig: filepath.Join(t.TempDir(), "kubeconfig")}
+	ctx := context.Background()
+	_, err := m.ExportKubeconfig(ctx, d)
+	if err == nil || !strings.Contains(err.Error(), "Error: cannot find CA certificate") || isNotFound(err, d.Name) {
+		t.Errorf("export before the CA exists: %v", err)
 	}
-	before.classifiedAs(t, false)
 	w.must(nil, "create", "keypair", "kubernetes-ca", "--name", d.Name, "--primary")
 
-	w.must(nil, "export", "kubecfg", "--name", d.Name, "--admin=18h0m0s", "--kubeconfig", path)
+	first, err := m.ExportKubeconfig(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := parseKubeconfig(t, first)
+	if kc.CurrentContext != d.Name || kc.server() != "https://api."+d.Name || kc.caData() == "" {
+		t.Errorf("exported kubeconfig:\n%s", first)
+	}
+	exec := kc.exec()
+	if want := []string{"helpers", "kubectl-auth", "--cluster=" + d.Name, "--state=" + w.StoreURL()}; exec == nil || exec.Command != "kops" || !reflect.DeepEqual(exec.Args, want) {
+		t.Errorf("exec plugin %+v, want kops %v", exec, want)
+	}
+	if strings.Contains(string(first), "client-certificate") || strings.Contains(string(first), "token") {
+		t.Errorf("the --auth-plugin kubeconfig holds a credential:\n%s", first)
+	}
+	if again, err := m.ExportKubeconfig(ctx, d); err != nil || string(again) != string(first) {
+		t.Errorf("a second export differs (%v):\n%s\nfirst:\n%s", err, again, first)
+	}
+
+	cred := w.must(nil, exec.Args...).stdout
+	var ec struct {
+		Kind   string `json:"kind"`
+		Status struct {
+			ClientCertificateData string    `json:"clientCertificateData"`
+			ExpirationTimestamp   time.Time `json:"expirationTimestamp"`
+		} `json:"status"`
+	}
+	if err := yaml.Unmarshal([]byte(cred), &ec); err != nil || ec.Kind != "ExecCredential" || !strings.Contains(ec.Status.ClientCertificateData, "BEGIN CERTIFICATE") ||
+		!ec.Status.ExpirationTimestamp.After(time.Now()) {
+		t.Errorf("kops helpers kubectl-auth: %v\n%s", err, cred)
+	}
+	missing := w.run(nil, "helpers", "kubectl-auth", "--cluster=missing.k8s.local")
+	if missing.exit != 1 || !strings.Contains(missing.stderr, `Cluster.kops.k8s.io "missing.k8s.local" not found`) {
+		t.Errorf("kubectl-auth for a missing cluster: exit %d\n%s", missing.exit, missing.stderr)
+	}
+
+	// --admin: a client certificate valid for the given lifetime.
+	admin := filepath.Join(t.TempDir(), "admin")
+	w.must(nil, "export", "kubecfg", "--name", d.Name, "--admin=18h0m0s", "--kubeconfig", admin)
+	if left := time.Until(clientCertExpiry(t, admin)); left < 17*time.Hour || left > 19*time.Hour {
+		t.Errorf("--admin=18h0m0s certificate expires in %s", left)
+	}
+}
+
+// kubeconfigFile is what the tests read of a kubeconfig.
+type kubeconfigFile struct {
+	CurrentContext string `json:"current-context"`
+	Clusters       []struct {
+		Cluster struct {
+			Server string `json:"server"`
+			CAData string `json:"certificate-authority-data"`
+		} `json:"cluster"`
+	} `json:"clusters"`
+	Users []struct {
+		User struct {
+			ClientCertificateData string      `json:"client-certificate-data"`
+			Exec                  *execPlugin `json:"exec"`
+		} `json:"user"`
+	} `json:"users"`
+}
+
+type execPlugin struct {
+	Command string   `json:"command"`
+	Args    []string `json:"args"`
+}
+
+func parseKubeconfig(t *testing.T, b []byte) kubeconfigFile {
+	t.Helper()
+	var kc kubeconfigFile
+	if err := yaml.Unmarshal(b, &kc); err != nil || len(kc.Clusters) != 1 || len(kc.Users) != 1 {
+		t.Fatalf("not a kubeconfig of one cluster and user (%v):\n%s", err, b)
+	}
+	return kc
+}
+
+func (kc kubeconfigFile) server() string    { return kc.Clusters[0].Cluster.Server }
+func (kc kubeconfigFile) caData() string    { return kc.Clusters[0].Cluster.CAData }
+func (kc kubeconfigFile) exec() *execPlugin { return kc.Users[0].User.Exec }
+
+func clientCertExpiry(t *testing.T, path string) time.Time {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
-	if why := KubeconfigFreshness(b, d.Name, now, 18*time.Hour/4); why != "" {
-		t.Errorf("fresh admin kubeconfig judged stale: %s\n%s", why, b)
-	}
-	if why := KubeconfigFreshness(b, d.Name, now.Add(17*time.Hour), 18*time.Hour/4); !strings.Contains(why, "within the renewal window") {
-		t.Errorf("an 18h credential 17h later: %q", why)
-	}
-
-	plugin := filepath.Join(t.TempDir(), "kubeconfig")
-	w.must(nil, "export", "kubecfg", "--name", d.Name, "--auth-plugin", "--kubeconfig", plugin)
-	b, err = os.ReadFile(plugin)
+	der, err := base64.StdEncoding.DecodeString(parseKubeconfig(t, b).Users[0].User.ClientCertificateData)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if why := KubeconfigFreshness(b, d.Name, now, time.Hour); why != "" || !strings.Contains(string(b), "kubectl-auth") {
-		t.Errorf("auth-plugin kubeconfig: %q\n%s", why, b)
+	block, _ := pem.Decode(der)
+	if block == nil {
+		t.Fatalf("client certificate is not PEM:\n%s", b)
 	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert.NotAfter
 }
 
 // TestRealKopsNeedsTheAPI: rolling-update and validate build their own
 // credentials from the state store (kops >= 1.30: not from KUBECONFIG) and
 // then need the Kubernetes API, which does not exist offline.
 func TestRealKopsNeedsTheAPI(t *testing.T) {
+	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
 	w.must(nil, mustCreateArgs(t, d)...)
@@ -268,6 +359,7 @@ func TestRealKopsNeedsTheAPI(t *testing.T) {
 // is unregistered offline, and deleting it again is the missing-cluster
 // error Manager.Delete takes as done.
 func TestRealKopsDelete(t *testing.T) {
+	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
 	w.must(nil, mustCreateArgs(t, d)...)
