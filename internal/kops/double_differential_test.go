@@ -1,6 +1,8 @@
 package kops
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -78,7 +80,11 @@ func (p kopsPair) sameObjects(real, double kopsRun) {
 	if !reflect.DeepEqual(a, b) {
 		ya, _ := yaml.Marshal(a)
 		yb, _ := yaml.Marshal(b)
-		p.t.Errorf("kops %s: the double prints other objects than real kops\n%s", real.args, lineDiff(string(ya), string(yb)))
+		diff := lineDiff(string(ya), string(yb))
+		if diff == "" { // the same lines in another order
+			diff = "real kops:\n" + string(ya) + "\nthe double:\n" + string(yb)
+		}
+		p.t.Errorf("kops %s: the double prints other objects than real kops\n%s", real.args, diff)
 	}
 }
 
@@ -240,4 +246,110 @@ func (p kopsPair) sameKubeconfig(file string) {
 	if !reflect.DeepEqual(views[0], views[1]) {
 		p.t.Errorf("exported kubeconfig: real kops %+v %+v, the double %+v %+v", views[0], views[0].Exec, views[1], views[1].Exec)
 	}
+}
+
+// TestDoubleMatchesRealKopsOnMistakes: what each refuses, and how.
+func TestDoubleMatchesRealKopsOnMistakes(t *testing.T) {
+	t.Parallel()
+	p := newKopsPair(t)
+	d := func(w kopsWorld) Desired { return w.desired("ipip") }
+	name := d(p.real).Name
+
+	// The cluster named two ways, and only by KOPS_CLUSTER_NAME.
+	byEnv := func(args ...string) func(w kopsWorld) kopsRun {
+		return func(w kopsWorld) kopsRun {
+			env := w.Vars()
+			env["KOPS_CLUSTER_NAME"] = name
+			runner := &ExecRunner{Binary: w.Bin, Env: env, StderrTail: 1 << 16}
+			out, err := runner.Run(context.Background(), Command{Args: args})
+			r := kopsRun{args: "KOPS_CLUSTER_NAME=" + name + " " + strings.Join(args, " "), stdout: string(out), err: err}
+			var ce *CommandError
+			if errors.As(err, &ce) {
+				r.exit, r.stderr = ce.ExitCode, ce.Stderr
+			}
+			return r
+		}
+	}
+	r, o := p.both(byEnv("get", "cluster", "-o", "yaml"))
+	for _, x := range []kopsRun{r, o} {
+		if !strings.Contains(x.stderr, `cluster not found "calico.k8s.local"`) {
+			t.Errorf("%s: %s", x.args, x.stderr)
+		}
+	}
+	p.both(func(w kopsWorld) kopsRun {
+		args := mustCreateArgs(t, d(w))
+		for i := range args {
+			if args[i] == "--cloud" {
+				return w.run(nil, append(args[:i:i], args[i+2:]...)...)
+			}
+		}
+		t.Fatal("no --cloud in the create arguments")
+		return kopsRun{}
+	})
+	p.both(func(w kopsWorld) kopsRun {
+		bad := d(w)
+		bad.AdminAccess = []string{"10.0.0.0/33"}
+		args := []string{"create", "cluster", "--name", name, "--cloud", "aws", "--zones", "us-east-1a", "--dns", "none", "--admin-access", "10.0.0.0/33"}
+		return w.run(nil, args...)
+	})
+	p.both(func(w kopsWorld) kopsRun { return w.run(nil, mustCreateArgs(t, d(w))...) })
+	p.both(byEnv("get", "cluster", name, "-o", "yaml"))
+	p.both(byEnv("update", "cluster", name))
+	p.args("replace")
+
+	spec := func(w kopsWorld) string { return w.must(nil, "get", "cluster", "--name", name, "-o", "yaml").stdout }
+	p.both(func(w kopsWorld) kopsRun {
+		return w.run([]byte(strings.Replace(spec(w), "- 203.0.113.0/24\n  kubernetesVersion", "- bogus\n  kubernetesVersion", 1)), "replace", "-f", "-")
+	})
+	// Stored by replace, refused by update once completed.
+	p.both(func(w kopsWorld) kopsRun {
+		return w.run([]byte(strings.Replace(spec(w), "calico: {}", "calico:\n      vxlanMode: CrossSubnet", 1)), "replace", "-f", "-")
+	})
+	r, o = p.args("update", "cluster", "--name", name)
+	for _, x := range []kopsRun{r, o} {
+		if !strings.Contains(x.stderr, `completed cluster failed validation: spec.networking.calico.vxlanMode: Forbidden: VXLAN encapsulation requires use of Calico's "vxlan" encapsulation mode`) {
+			t.Errorf("update: %s", x.stderr)
+		}
+	}
+}
+
+// TestDoubleMatchesRealKopsOnOtherClusters: a kubenet cluster the program
+// converts, three zones with three control-plane nodes next to it in the
+// same store, and an instance group deleted behind the program's back.
+func TestDoubleMatchesRealKopsOnOtherClusters(t *testing.T) {
+	t.Parallel()
+	p := newKopsPair(t)
+	d := func(w kopsWorld) Desired { return w.desired("vxlan") }
+	three := func(w kopsWorld) Desired {
+		x := w.desired("ipip")
+		x.Name, x.Zones, x.ControlPlaneCount, x.NodeCount = "three.k8s.local", []string{"us-east-1c", "us-east-1a", "us-east-1b"}, 3, 4
+		return x
+	}
+	name := d(p.real).Name
+
+	p.both(func(w kopsWorld) kopsRun { return w.create(d(w), "kubenet") })
+	p.both(func(w kopsWorld) kopsRun { return w.create(three(w), "") })
+	p.sameObjects(p.args("get", "clusters", "-o", "yaml"))
+	p.sameObjects(p.args("get", "instancegroups", "--name", "three.k8s.local", "-o", "yaml"))
+	p.both(func(w kopsWorld) kopsRun {
+		conv, err := ConvertClusterSpec([]byte(w.must(nil, "get", "cluster", "--name", name, "-o", "yaml").stdout), d(w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.run(conv.YAML, "replace", "-f", "-")
+	})
+	p.sameObjects(p.args("get", "cluster", "--name", name, "-o", "yaml"))
+	p.samePending(p.args("update", "cluster", "--name", name))
+
+	p.both(func(w kopsWorld) kopsRun {
+		if err := os.Remove(filepath.Join(w.StoreDir, name, "instancegroup", "nodes-us-east-1b")); err != nil {
+			t.Fatal(err)
+		}
+		conv, err := ReconcileInstanceGroups([]byte(w.must(nil, "get", "instancegroups", "--name", name, "-o", "yaml").stdout), d(w))
+		if err != nil || len(conv.Restore) == 0 {
+			t.Fatalf("%s: restore %v, %v", w.Label, conv.Changes, err)
+		}
+		return w.run(conv.Restore, "replace", "--force", "-f", "-")
+	})
+	p.sameObjects(p.args("get", "instancegroups", "--name", name, "-o", "yaml"))
 }

@@ -203,6 +203,39 @@ func TestRealKopsInstanceGroups(t *testing.T) {
 	if pending, err := UpdatePending(w.must(nil, "update", "cluster", "--name", d.Name).stdout); err != nil || !pending {
 		t.Errorf("UpdatePending after a resize: %v, %v", pending, err)
 	}
+
+	// A Node group deleted behind the program's back is restored with
+	// `replace --force`, which a retry may repeat (`create -f` would fail
+	// with "file already exists"), and is as kops makes it: its node label
+	// names the group itself.
+	if err := os.Remove(filepath.Join(w.StoreDir, d.Name, "instancegroup", "nodes-us-east-1b")); err != nil {
+		t.Fatal(err)
+	}
+	lost := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
+	restore, err := ReconcileInstanceGroups([]byte(lost), d)
+	if err != nil || len(restore.Restore) == 0 {
+		t.Fatalf("restore: %+v, %v", restore.Changes, err)
+	}
+	w.must(restore.Restore, "replace", "--force", "-f", "-")
+	w.must(restore.Restore, "replace", "--force", "-f", "-")
+	restored := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
+	if again, err := ReconcileInstanceGroups([]byte(restored), d); err != nil || again.Changed() {
+		t.Errorf("after the restore still %v (%v)", again.Changes, err)
+	}
+	for _, doc := range SplitDocuments([]byte(restored)) {
+		var ig struct {
+			Metadata struct{ Name string } `json:"metadata"`
+			Spec     struct {
+				NodeLabels map[string]string `json:"nodeLabels"`
+			} `json:"spec"`
+		}
+		if err := yaml.Unmarshal(doc, &ig); err != nil {
+			t.Fatal(err)
+		}
+		if got := ig.Spec.NodeLabels["kops.k8s.io/instancegroup"]; got != ig.Metadata.Name {
+			t.Errorf("instance group %s labels its nodes kops.k8s.io/instancegroup=%s", ig.Metadata.Name, got)
+		}
+	}
 }
 
 // TestRealKopsExportKubeconfig: the program's kubeconfig (export

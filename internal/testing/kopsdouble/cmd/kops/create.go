@@ -327,7 +327,9 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 	}
 	cidrs := subnetCIDRs(o.zones)
 	var subnets []any
-	for _, z := range o.zones {
+	zones := append([]string(nil), o.zones...)
+	sort.Strings(zones) // NewCluster walks the zones as a sorted set
+	for _, z := range zones {
 		subnets = append(subnets, map[string]any{"cidr": cidrs[z], "name": z, "type": "Public", "zone": z})
 	}
 	spec := map[string]any{
