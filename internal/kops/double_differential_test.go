@@ -146,15 +146,7 @@ func TestDoubleMatchesRealKops(t *testing.T) {
 	p.samePending(p.args("update", "cluster", "--name", name))
 
 	// Converted and replaced.
-	p.both(func(w kopsWorld) kopsRun {
-		conv, err := ConvertClusterSpec([]byte(w.must(nil, "get", "cluster", "--name", name, "-o", "yaml").stdout), d(w))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return w.run(conv.YAML, "replace", "-f", "-")
-	})
-	p.sameObjects(p.args("get", "cluster", "--name", name, "-o", "yaml"))
-	p.samePending(p.args("update", "cluster", "--name", name))
+	p.convertAndPlan(d)
 
 	// Resized.
 	p.both(func(w kopsWorld) kopsRun {
@@ -197,6 +189,22 @@ func TestDoubleMatchesRealKops(t *testing.T) {
 	p.args("delete", "cluster", "--name", name, "--yes")
 	p.args("get", "cluster", "--name", name, "-o", "yaml")
 	p.args("delete", "cluster", "--name", name, "--yes")
+}
+
+// convertAndPlan runs the program's conversion of the desired cluster in
+// each world, compares the stored specs and the update plans.
+func (p kopsPair) convertAndPlan(d func(kopsWorld) Desired) {
+	p.t.Helper()
+	name := d(p.real).Name
+	p.both(func(w kopsWorld) kopsRun {
+		conv, err := ConvertClusterSpec([]byte(w.must(nil, "get", "cluster", "--name", name, "-o", "yaml").stdout), d(w))
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		return w.run(conv.YAML, "replace", "-f", "-")
+	})
+	p.sameObjects(p.args("get", "cluster", "--name", name, "-o", "yaml"))
+	p.samePending(p.args("update", "cluster", "--name", name))
 }
 
 func mustVersion(t *testing.T, out string) Version {
@@ -331,15 +339,7 @@ func TestDoubleMatchesRealKopsOnOtherClusters(t *testing.T) {
 	p.both(func(w kopsWorld) kopsRun { return w.create(three(w), "") })
 	p.sameObjects(p.args("get", "clusters", "-o", "yaml"))
 	p.sameObjects(p.args("get", "instancegroups", "--name", "three.k8s.local", "-o", "yaml"))
-	p.both(func(w kopsWorld) kopsRun {
-		conv, err := ConvertClusterSpec([]byte(w.must(nil, "get", "cluster", "--name", name, "-o", "yaml").stdout), d(w))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return w.run(conv.YAML, "replace", "-f", "-")
-	})
-	p.sameObjects(p.args("get", "cluster", "--name", name, "-o", "yaml"))
-	p.samePending(p.args("update", "cluster", "--name", name))
+	p.convertAndPlan(d)
 
 	p.both(func(w kopsWorld) kopsRun {
 		if err := os.Remove(filepath.Join(w.StoreDir, name, "instancegroup", "nodes-us-east-1b")); err != nil {
