@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kopscalico/kopscalico/internal/testing/fakeaws"
 	"github.com/kopscalico/kopscalico/internal/testing/realkops"
 )
 
@@ -157,4 +158,15 @@ func ipipNodeToControlPlane(plan, name string) bool {
 		}
 	}
 	return false
+}
+
+// runningGroups are the groups of cluster name as kops would run them after
+// a change to nodes-us-east-1a's launch template that has not rolled: its
+// instance started from the previous version, the others are current.
+func runningGroups(name string) []fakeaws.AutoScalingGroup {
+	group := func(ig string, controlPlane bool, instanceVersion int) fakeaws.AutoScalingGroup {
+		return fakeaws.AutoScalingGroup{Cluster: name, InstanceGroup: ig, ControlPlane: controlPlane, Min: 1, Max: 1, Desired: 1,
+			TemplateVersion: 2, Instances: []fakeaws.Instance{{ID: "i-" + strings.ReplaceAll(ig, "-", ""), TemplateVersion: instanceVersion}}}
+	}
+	return []fakeaws.AutoScalingGroup{group("control-plane-us-east-1a", true, 2), group("nodes-us-east-1a", false, 1), group("nodes-us-east-1b", false, 2)}
 }

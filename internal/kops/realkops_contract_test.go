@@ -416,3 +416,43 @@ func TestRealKopsDelete(t *testing.T) {
 		t.Errorf("deleting a cluster that never ran called mutating AWS APIs: %v", refused)
 	}
 }
+
+// TestRealKopsRollingUpdatePlan: the table a dry-run rolling-update prints,
+// which the program parses to decide on a roll, for a cluster whose API
+// answers (fakeaws's, trusted through the cluster CA) and whose groups run
+// in the fake's account.
+func TestRealKopsRollingUpdatePlan(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, mustCreateArgs(t, d)...)
+	cert, key := w.AWS.CA()
+	w.must(nil, "create", "keypair", "kubernetes-ca", "--name", d.Name, "--cert", cert, "--key", key, "--primary")
+	w.AWS.ServeClusterAPI(d.Name)
+
+	none := w.must(nil, "rolling-update", "cluster", "--name", d.Name).stdout
+	if plan, err := ParseRollingUpdate(none); err != nil || len(plan.Groups) != 0 || plan.NeedsRoll() || !strings.Contains(none, "No rolling-update required.") {
+		t.Errorf("nothing running: %+v, %v\n%s", plan, err, none)
+	}
+
+	for _, g := range runningGroups(d.Name) {
+		w.AWS.AddAutoScalingGroup(g)
+	}
+	out := w.must(nil, "rolling-update", "cluster", "--name", d.Name).stdout
+	plan, err := ParseRollingUpdate(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []GroupStatus{
+		{Name: "control-plane-us-east-1a", Status: "Ready", NeedUpdate: 0, Ready: 1, Min: 1, Target: 1, Max: 1, Nodes: 0},
+		{Name: "nodes-us-east-1a", Status: "NeedsUpdate", NeedUpdate: 1, Ready: 0, Min: 1, Target: 1, Max: 1, Nodes: 0},
+		{Name: "nodes-us-east-1b", Status: "Ready", NeedUpdate: 0, Ready: 1, Min: 1, Target: 1, Max: 1, Nodes: 0},
+	}
+	if !reflect.DeepEqual(plan.Groups, want) || !plan.NeedsRoll() || strings.Join(plan.Pending(), ",") != "nodes-us-east-1a (1 of 1)" ||
+		!strings.Contains(out, "Must specify --yes to rolling-update.") {
+		t.Errorf("rolling-update plan %+v\n%s", plan.Groups, out)
+	}
+	if refused := w.AWS.Refused(); len(refused) != 0 {
+		t.Errorf("a dry-run rolling-update called mutating AWS APIs: %v", refused)
+	}
+}

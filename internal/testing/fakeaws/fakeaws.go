@@ -45,6 +45,7 @@ type Server struct {
 	mu          sync.Mutex
 	calls       []Call
 	hostedZones []hostedZone
+	groups      []AutoScalingGroup
 }
 
 // Start starts the fake; it stops when the test ends.
@@ -90,6 +91,19 @@ func (s *Server) Env() map[string]string {
 		"SSL_CERT_FILE":                       s.proxy.caFile,
 		"SSL_CERT_DIR":                        s.proxy.emptyDir,
 	}
+}
+
+// CA is the PEM certificate and private key files of the CA the proxy
+// signs its hosts' certificates with: installed as a cluster's CA (`kops
+// create keypair kubernetes-ca --cert --key`), kops trusts the cluster API
+// ServeClusterAPI stands up.
+func (s *Server) CA() (certFile, keyFile string) { return s.proxy.caFile, s.proxy.caKeyFile }
+
+// ServeClusterAPI makes the Kubernetes API of kops cluster name answer at
+// https://api.<name> (and as api.internal.<name>, the name kops checks its
+// certificate against): a cluster with no nodes and no pods.
+func (s *Server) ServeClusterAPI(name string) {
+	s.proxy.addAPI("api."+name, "api.internal."+name)
 }
 
 // ServeWebFile makes https URL u (e.g. a kops channel) answer with content.
@@ -197,7 +211,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 func (s *Server) answer(w http.ResponseWriter, req *apiRequest) {
 	switch req.service {
 	case "ec2":
+		if req.action == "DescribeInstances" {
+			req.ok(w, s.instancesAnswer(req))
+			return
+		}
 		if body, ok := ec2Answer(req); ok {
+			req.ok(w, body)
+			return
+		}
+	case "autoscaling":
+		if body, ok := s.autoscalingAnswer(req); ok {
 			req.ok(w, body)
 			return
 		}

@@ -42,17 +42,19 @@ var internetHosts = map[string]bool{
 // by absolute URL, HTTPS by CONNECT, terminating TLS with a certificate for
 // the requested host from its own CA. Nothing leaves the machine.
 type webProxy struct {
-	ln       net.Listener
-	srv      *http.Server
-	tlsSrv   *http.Server // serves the CONNECTed connections
-	tlsConns *connListener
-	caFile   string // PEM of the CA (SSL_CERT_FILE)
-	emptyDir string // SSL_CERT_DIR: no system roots
-	ca       *x509.Certificate
-	caKey    *ecdsa.PrivateKey
+	ln        net.Listener
+	srv       *http.Server
+	tlsSrv    *http.Server // serves the CONNECTed connections
+	tlsConns  *connListener
+	caFile    string // PEM of the CA (SSL_CERT_FILE)
+	caKeyFile string
+	emptyDir  string // SSL_CERT_DIR: no system roots
+	ca        *x509.Certificate
+	caKey     *ecdsa.PrivateKey
 
 	mu    sync.Mutex
-	files map[string][]byte // URL without scheme: host/path
+	files map[string][]byte   // URL without scheme: host/path
+	apis  map[string][]string // cluster API hosts, with their other names
 	certs map[string]*tls.Certificate
 	reqs  []WebRequest
 }
@@ -81,9 +83,17 @@ func newWebProxy(dir string) (*webProxy, error) {
 	}
 	p := &webProxy{
 		caFile: filepath.Join(dir, "fakeaws-ca.pem"), emptyDir: filepath.Join(dir, "no-system-certs"),
-		ca: ca, caKey: key, files: map[string][]byte{}, certs: map[string]*tls.Certificate{},
+		ca: ca, caKey: key, files: map[string][]byte{}, apis: map[string][]string{}, certs: map[string]*tls.Certificate{},
+		caKeyFile: filepath.Join(dir, "fakeaws-ca-key.pem"),
 	}
 	if err := os.WriteFile(p.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return nil, err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(p.caKeyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(p.emptyDir, 0o755); err != nil {
@@ -97,7 +107,7 @@ func newWebProxy(dir string) (*webProxy, error) {
 	p.srv = &http.Server{Handler: p, ErrorLog: quiet}
 	go p.srv.Serve(p.ln)
 	p.tlsConns = &connListener{conns: make(chan net.Conn), closed: make(chan struct{}), addr: p.ln.Addr()}
-	p.tlsSrv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveFile(w, r, "https") }), ErrorLog: quiet}
+	p.tlsSrv = &http.Server{Handler: http.HandlerFunc(p.serveTLS), ErrorLog: quiet}
 	go p.tlsSrv.Serve(p.tlsConns)
 	return p, nil
 }
@@ -105,6 +115,48 @@ func newWebProxy(dir string) (*webProxy, error) {
 func (p *webProxy) URL() string { return "http://" + p.ln.Addr().String() }
 
 func (p *webProxy) Close() { p.srv.Close(); p.tlsSrv.Close() }
+
+func (p *webProxy) addAPI(host string, aliases ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.apis[host] = aliases
+}
+
+func (p *webProxy) isAPI(host string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.apis[host]
+	return ok
+}
+
+func (p *webProxy) serveTLS(w http.ResponseWriter, r *http.Request) {
+	if p.isAPI(r.Host) {
+		p.serveClusterAPI(w, r)
+		return
+	}
+	p.serveFile(w, r, "https")
+}
+
+// serveClusterAPI answers as the API of a cluster with no nodes and no
+// pods: empty lists, 404 for the rest.
+func (p *webProxy) serveClusterAPI(w http.ResponseWriter, r *http.Request) {
+	status, body := http.StatusOK, ""
+	switch r.URL.Path {
+	case "/api/v1/nodes":
+		body = `{"kind":"NodeList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}`
+	case "/api/v1/pods", "/api/v1/namespaces/kube-system/pods":
+		body = `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}`
+	default:
+		status = http.StatusNotFound
+		body = `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","reason":"NotFound","code":404}`
+	}
+	p.mu.Lock()
+	p.reqs = append(p.reqs, WebRequest{URL: "https://" + r.Host + r.URL.Path, Status: status})
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
 
 func (p *webProxy) setFile(u string, content []byte) {
 	p.mu.Lock()
@@ -162,7 +214,7 @@ func (p *webProxy) connect(w http.ResponseWriter, r *http.Request) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	if !internetHosts[host] {
+	if !internetHosts[host] && !p.isAPI(host) {
 		p.mu.Lock()
 		p.reqs = append(p.reqs, WebRequest{URL: "https://" + r.Host, Status: http.StatusBadGateway})
 		p.mu.Unlock()
@@ -205,7 +257,7 @@ func (p *webProxy) certFor(host string) (*tls.Certificate, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(int64(len(p.certs) + 2)),
 		Subject:      pkix.Name{CommonName: host},
-		DNSNames:     []string{host},
+		DNSNames:     append([]string{host}, p.apis[host]...),
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
