@@ -322,8 +322,9 @@ func TestDoubleMatchesRealKopsOnMistakes(t *testing.T) {
 }
 
 // TestDoubleMatchesRealKopsOnOtherClusters: a kubenet cluster the program
-// converts, three zones with three control-plane nodes next to it in the
-// same store, and an instance group deleted behind the program's back.
+// converts, three zones with three control-plane nodes and default machine
+// types next to it in the same store, and an instance group deleted behind
+// the program's back.
 func TestDoubleMatchesRealKopsOnOtherClusters(t *testing.T) {
 	t.Parallel()
 	p := newKopsPair(t)
@@ -331,6 +332,7 @@ func TestDoubleMatchesRealKopsOnOtherClusters(t *testing.T) {
 	three := func(w kopsWorld) Desired {
 		x := w.desired("ipip")
 		x.Name, x.Zones, x.ControlPlaneCount, x.NodeCount = "three.k8s.local", []string{"us-east-1c", "us-east-1a", "us-east-1b"}, 3, 4
+		x.ControlPlaneSize, x.NodeSize = "", "" // kops's default machine type
 		return x
 	}
 	name := d(p.real).Name

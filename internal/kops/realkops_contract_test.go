@@ -456,3 +456,53 @@ func TestRealKopsRollingUpdatePlan(t *testing.T) {
 		t.Errorf("a dry-run rolling-update called mutating AWS APIs: %v", refused)
 	}
 }
+
+// TestRealKopsDNSZoneNeedsDNS: a cluster in a Route53 zone cannot be planned
+// offline. kops finds the zone through Route53 (fakeaws answers), then
+// checks the zone's NS records in public DNS (upup/pkg/fi/cloudup/dns.go
+// validateDNS, on every create and update), which a .invalid name never
+// has. create fails after it stored the spec, so the program's next run
+// finds the cluster and converts it.
+func TestRealKopsDNSZoneNeedsDNS(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	d.Name, d.DNSZone = "calico.example.invalid", "example.invalid"
+	w.AWS.AddHostedZone(d.DNSZone)
+	r := w.create(d, "")
+	if r.exit != 1 || !strings.Contains(r.stderr, `error doing DNS lookup for NS records for "example.invalid"`) {
+		t.Errorf("create in a zone offline: exit %d\n%s", r.exit, r.stderr)
+	}
+	var spec struct {
+		Spec struct {
+			DNSZone string `json:"dnsZone"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal([]byte(w.must(nil, "get", "cluster", "--name", d.Name, "-o", "yaml").stdout), &spec); err != nil || spec.Spec.DNSZone != d.DNSZone {
+		t.Errorf("stored spec: %+v, %v", spec, err)
+	}
+	var route53 []string
+	for _, c := range w.AWS.Calls() {
+		if c.Service == "route53" {
+			route53 = append(route53, c.Action)
+		}
+	}
+	if len(route53) == 0 {
+		t.Error("kops looked the zone up without Route53")
+	}
+	t.Logf("Route53 reads: %v", route53)
+}
+
+// TestRealKopsDefaultMachineTypes: without sizes kops picks a machine type
+// sold in every zone of the cluster (fakeaws offers each one everywhere).
+func TestRealKopsDefaultMachineTypes(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	d.ControlPlaneSize, d.NodeSize = "", ""
+	w.must(nil, mustCreateArgs(t, d)...)
+	igs := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
+	if n := strings.Count(igs, "machineType: t3.medium"); n != 3 {
+		t.Errorf("%d of 3 groups on t3.medium:\n%s", n, igs)
+	}
+}

@@ -49,10 +49,17 @@ type Env struct {
 	Kubeconfig string // KUBECONFIG (a file under Home, absent until written)
 }
 
-// Real is real kops in a new offline world (skipped when not built).
+// Real is real kops in a new offline world (skipped when not built), its
+// "stable" channel the one shipped in the kops module.
 func Real(t testing.TB) *Env {
 	t.Helper()
-	return NewEnv(t, "kops "+Version, Binary(t))
+	e := NewEnv(t, "kops "+Version, Binary(t))
+	channel, err := stableChannel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.AWS.ServeWebFile(ChannelURL, channel)
+	return e
 }
 
 // Double is the kops test double, emulating Version, in a new offline world
@@ -66,17 +73,12 @@ func Double(t testing.TB) *Env {
 	return e
 }
 
-// NewEnv starts the fake AWS, serves kops's stable channel, and makes an
-// empty state store for the kops binary bin.
+// NewEnv starts the fake AWS and makes an empty state store for the kops
+// binary bin.
 func NewEnv(t testing.TB, label, bin string) *Env {
 	t.Helper()
 	e := &Env{Bin: bin, Label: label, AWS: fakeaws.Start(t), Home: t.TempDir(), StoreDir: t.TempDir()}
 	e.Kubeconfig = filepath.Join(e.Home, ".kube", "config")
-	channel, err := stableChannel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.AWS.ServeWebFile(ChannelURL, channel)
 	return e
 }
 
