@@ -502,9 +502,13 @@ func (d *double) planUpdate(name string) error {
 	return nil
 }
 
-// apply is `update cluster --yes`: launch templates and group sizes take
-// the spec's values; running instances keep the template they started with
-// (a roll replaces them); new instances start from the new template.
+// apply is `update cluster --yes`, a path real kops cannot take offline:
+// launch templates and group sizes take the spec's values; running
+// instances keep the template they started with (a roll replaces them); new
+// instances start from the new template. What it prints follows
+// cmd/kops/update_cluster.go RunUpdateCluster: the first run's "Cluster is
+// starting", later runs' "Cluster changes have been applied" and, on every
+// later run, the rolling-update hint.
 func (d *double) apply(name string, _ string) error {
 	tmpl, sizes, access, err := d.templates(name)
 	if err != nil {
@@ -524,18 +528,12 @@ func (d *double) apply(name string, _ string) error {
 			delete(cloud.Sizes, ig)
 		}
 	}
-	stale := false
 	for ig, t := range tmpl {
 		inst := cloud.Instances[ig]
 		for len(inst) < sizes[ig] {
 			inst = append(inst, t)
 		}
 		inst = inst[:sizes[ig]]
-		for _, h := range inst {
-			if h != t {
-				stale = true
-			}
-		}
 		cloud.Instances[ig] = inst
 		cloud.Templates[ig] = t
 		cloud.Sizes[ig] = sizes[ig]
@@ -549,10 +547,7 @@ func (d *double) apply(name string, _ string) error {
 		fmt.Fprint(d.stdout, "\nCluster is starting.  It should be ready in a few minutes.\n\nSuggestions:\n * validate cluster: kops validate cluster --wait 10m\n * list nodes: kubectl get nodes --show-labels\n\n")
 		return nil
 	}
-	fmt.Fprint(d.stdout, "\nCluster changes have been applied to the cloud.\n\n")
-	if stale {
-		fmt.Fprint(d.stdout, "\nChanges may require instances to restart: kops rolling-update cluster\n\n")
-	}
+	fmt.Fprint(d.stdout, "\nCluster changes have been applied to the cloud.\n\n\nChanges may require instances to restart: kops rolling-update cluster\n\n")
 	return nil
 }
 

@@ -127,6 +127,9 @@ func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter [
 		fmt.Fprint(d.stdout, "\nMust specify --yes to rolling-update.\n")
 		return nil
 	}
+	// --yes, a path real kops cannot take offline: each stale instance is
+	// drained, stopped and replaced, then the cluster validated, logged as
+	// pkg/instancegroups/instancegroups.go (RollingUpdateCluster) logs it.
 	for _, ig := range igs {
 		n := objName(ig)
 		if needs[n] == 0 {
@@ -151,7 +154,6 @@ func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter [
 			return err
 		}
 	}
-	d.klog("Rolling update completed for cluster %q!", name)
 	return nil
 }
 
@@ -221,6 +223,8 @@ func (d *double) validateCommand() *cobra.Command {
 				}
 				return errors.New("validation failed: cluster not yet healthy")
 			}
+			// A healthy cluster, which real kops cannot reach offline:
+			// cmd/kops/validate_cluster.go validateClusterOutputTable.
 			fmt.Fprintf(d.stdout, "\nYour cluster %s is ready\n", name)
 			return nil
 		},
