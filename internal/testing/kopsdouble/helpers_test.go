@@ -2,8 +2,15 @@ package kopsdouble
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
+
+// lastLine is the error line of a kops stderr (klog lines come first).
+func lastLine(stderr string) string {
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	return lines[len(lines)-1]
+}
 
 func readFile(t *testing.T, p string) string {
 	t.Helper()

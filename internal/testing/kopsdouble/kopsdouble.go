@@ -147,12 +147,12 @@ func (s *Store) Run(t testing.TB, env []string, args ...string) (stdout, stderr 
 	return o.String(), e.String(), exit
 }
 
-// SeedCluster creates and applies a running cluster with the given
+// SeedCluster creates and applies a running AWS cluster with the given
 // `kops create cluster` flags (e.g. "--networking", "kubenet"), as if it had
 // been made by hand before the program ran, then forgets those calls.
 func (s *Store) SeedCluster(t testing.TB, name string, createFlags ...string) {
 	t.Helper()
-	args := append([]string{"create", "cluster", "--name", name}, createFlags...)
+	args := append([]string{"create", "cluster", "--name", name, "--cloud", "aws"}, createFlags...)
 	if o, e, code := s.Run(t, nil, args...); code != 0 {
 		t.Fatalf("seed: kops %s: exit %d\n%s%s", strings.Join(args, " "), code, o, e)
 	}

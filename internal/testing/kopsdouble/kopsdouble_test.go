@@ -60,11 +60,11 @@ func TestVersionOutputPerRelease(t *testing.T) {
 
 func TestFlagsPerVersion(t *testing.T) {
 	s := NewStore(t, "1.25.4")
-	_, e, code := s.Run(t, nil, "create", "cluster", "--name", name, "--zones", "eu-west-1a", "--control-plane-count", "1")
+	_, e, code := s.Run(t, nil, "create", "cluster", "--name", name, "--cloud", "aws", "--zones", "eu-west-1a", "--control-plane-count", "1")
 	if code != 1 || !strings.Contains(e, "Error: unknown flag: --control-plane-count") {
 		t.Errorf("kops 1.25 --control-plane-count: exit %d, stderr %q", code, e)
 	}
-	mustRun(t, s, nil, "create", "cluster", "--name", name, "--zones", "eu-west-1a", "--master-count", "1", "--networking", "calico")
+	mustRun(t, s, nil, "create", "cluster", "--name", name, "--cloud", "aws", "--zones", "eu-west-1a", "--master-count", "1", "--networking", "calico")
 	igs := mustRun(t, s, nil, "get", "ig", "--name", name)
 	if !strings.Contains(igs, "master-eu-west-1a") {
 		t.Errorf("kops 1.25 instance groups:\n%s", igs)
@@ -72,7 +72,7 @@ func TestFlagsPerVersion(t *testing.T) {
 
 	s = NewStore(t, "1.34.1")
 	// Deprecated, still accepted, with the note real kops 1.34.3 prints.
-	_, e, code = s.Run(t, nil, "create", "cluster", "--name", name, "--zones", "eu-west-1a", "--master-count", "1")
+	_, e, code = s.Run(t, nil, "create", "cluster", "--name", name, "--cloud", "aws", "--zones", "eu-west-1a", "--master-count", "1")
 	if code != 0 || !strings.Contains(e, "Flag --master-count has been deprecated, use --control-plane-count instead") {
 		t.Errorf("kops 1.34 --master-count: exit %d, stderr %q", code, e)
 	}
@@ -81,7 +81,7 @@ func TestFlagsPerVersion(t *testing.T) {
 func TestCreateGetAndErrors(t *testing.T) {
 	s := NewStore(t, "")
 	_, e, code := s.Run(t, nil, "get", "cluster", name, "-o", "yaml")
-	if code != 1 || strings.TrimSpace(e) != `Error: cluster not found "demo.example.com"` {
+	if code != 1 || lastLine(e) != `Error: cluster not found "demo.example.com"` {
 		t.Errorf("get missing: exit %d, stderr %q", code, e)
 	}
 	args, err := kops.CreateClusterArgs(kops.Desired{
@@ -118,7 +118,7 @@ func TestCreateGetAndErrors(t *testing.T) {
 		"create cluster --name demo.example.com --zones a-1a": `Error: cluster "demo.example.com" already exists; use 'kops update cluster' to apply changes`,
 	} {
 		_, e, code := s.Run(t, nil, strings.Fields(args)...)
-		if code != 1 || strings.TrimSpace(e) != want {
+		if code != 1 || lastLine(e) != want {
 			t.Errorf("kops %s: exit %d, stderr %q\nwant exit 1, %q", args, code, e, want)
 		}
 	}
@@ -234,7 +234,7 @@ func TestRollingUpdateNeedsTheAPI(t *testing.T) {
 func TestValidateAndExport(t *testing.T) {
 	s := NewStore(t, "")
 	env := kubeconfigEnv(t, s)
-	mustRun(t, s, nil, "create", "cluster", "--name", name, "--zones", "eu-west-1a")
+	mustRun(t, s, nil, "create", "cluster", "--name", name, "--cloud", "aws", "--zones", "eu-west-1a")
 	if _, e, code := s.Run(t, env, "export", "kubecfg", name, "--admin"); code != 1 || !strings.Contains(e, "cannot find CA certificate") {
 		t.Errorf("export before update: exit %d, %q", code, e)
 	}
@@ -254,14 +254,20 @@ func TestValidateAndExport(t *testing.T) {
 	}
 }
 
+// TestValidateFailsBeforeApply: before the first `update --yes` there is no
+// cluster CA to make credentials from; once applied, an API that does not
+// answer fails the wait (the double's API is a handed-out kubeconfig).
 func TestValidateFailsBeforeApply(t *testing.T) {
 	s := NewStore(t, "")
-	env := kubeconfigEnv(t, s)
-	mustRun(t, s, nil, "create", "cluster", "--name", name, "--zones", "eu-west-1a")
-	writeFile(t, strings.TrimPrefix(env[0], "KUBECONFIG="), "apiVersion: v1\nkind: Config\n")
-	_, e, code := s.Run(t, env, "validate", "cluster", "--name", name, "--wait", "1m")
-	if code != 1 || !strings.Contains(e, "Error: validation failed: wait time exceeded during validation") {
-		t.Errorf("exit %d, stderr %q", code, e)
+	mustRun(t, s, nil, "create", "cluster", "--name", name, "--cloud", "aws", "--zones", "eu-west-1a")
+	_, e, code := s.Run(t, nil, "validate", "cluster", "--name", name, "--wait", "1m")
+	if code != 1 || lastLine(e) != "Error: validation failed: getting rest config: cannot find CA certificate" {
+		t.Errorf("before apply: exit %d, stderr %q", code, e)
+	}
+	mustRun(t, s, nil, "update", "cluster", name, "--yes", "--create-kube-config=false")
+	_, e, code = s.Run(t, nil, "validate", "cluster", "--name", name, "--wait", "1m")
+	if code != 1 || lastLine(e) != "Error: validation failed: wait time exceeded during validation" {
+		t.Errorf("without an API: exit %d, stderr %q", code, e)
 	}
 }
 
@@ -308,18 +314,18 @@ func TestGossipNamesPerVersion(t *testing.T) {
 		return spec["topology"].(map[string]any)["dns"].(map[string]any)["type"].(string)
 	}
 	s := NewStore(t, "1.28.5")
-	mustRun(t, s, nil, "create", "cluster", "--name", gossip, "--zones", "eu-west-1a")
+	mustRun(t, s, nil, "create", "cluster", "--name", gossip, "--cloud", "aws", "--zones", "eu-west-1a")
 	if got := dnsType(s); got != "Private" {
 		t.Errorf("kops 1.28 gossip dns type %q, want Private (legacy gossip)", got)
 	}
 	s = NewStore(t, "1.29.0")
-	_, e, _ := s.Run(t, nil, "create", "cluster", "--name", gossip, "--zones", "eu-west-1a")
+	_, e, _ := s.Run(t, nil, "create", "cluster", "--name", gossip, "--cloud", "aws", "--zones", "eu-west-1a")
 	if got := dnsType(s); got != "None" || !strings.Contains(e, "Gossip is deprecated, using None DNS instead") {
 		t.Errorf("kops 1.29 gossip dns type %q (stderr %q), want None with the deprecation warning", got, e)
 	}
 	s = NewStore(t, "1.37.0")
-	if _, e, code := s.Run(t, nil, "create", "cluster", "--name", gossip, "--zones", "eu-west-1a", "--dns", "public"); code != 1 || !strings.Contains(e, "gossip DNS support was removed in kOps 1.37") {
+	if _, e, code := s.Run(t, nil, "create", "cluster", "--name", gossip, "--cloud", "aws", "--zones", "eu-west-1a", "--dns", "public"); code != 1 || !strings.Contains(e, "gossip DNS support was removed in kOps 1.37") {
 		t.Errorf("kops 1.37 gossip: exit %d, %q", code, e)
 	}
-	mustRun(t, s, nil, "create", "cluster", "--name", gossip, "--zones", "eu-west-1a", "--dns", "none")
+	mustRun(t, s, nil, "create", "cluster", "--name", gossip, "--cloud", "aws", "--zones", "eu-west-1a", "--dns", "none")
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -111,19 +114,84 @@ func (d *double) createCommand() *cobra.Command {
 		f.StringSliceVar(&o.controlPlaneZones, "master-zones", nil, "Zones in which to run masters (must be an odd number)")
 		f.StringVar(&o.controlPlaneImage, "master-image", "", "Machine image for masters. Takes precedence over --image")
 	}
-	create.AddCommand(cmd)
+	create.AddCommand(cmd, d.createKeypairCommand())
 	return create
 }
 
-func (d *double) image() string {
-	switch {
-	case d.ver.atLeast(1, 31):
-		return "099720109477/ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250115"
-	case d.ver.atLeast(1, 26):
-		return "099720109477/ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20240126"
-	default:
-		return "099720109477/ubuntu/images/hvm-ssd/ubuntu-focal-20.04-amd64-server-20220404"
+// stableKubernetes is the Kubernetes version channels/stable (as shipped
+// in the kops 1.36.2 module) gives a new cluster on kops minor release v.
+func stableKubernetes(v version) string {
+	for _, r := range []struct {
+		minor int
+		k8s   string
+	}{{35, "1.35.5"}, {34, "1.34.8"}, {33, "1.33.12"}, {32, "1.32.13"}, {31, "1.31.14"}, {30, "1.30.14"},
+		{29, "1.29.15"}, {28, "1.28.15"}, {27, "1.27.16"}, {26, "1.26.15"}} {
+		if v.atLeast(1, r.minor) {
+			return r.k8s
+		}
 	}
+	return fmt.Sprintf("1.%d.0", v.minor)
+}
+
+// imageFor is the amd64 AWS image channels/stable (kops 1.36.2) picks for
+// Kubernetes version k8s.
+func imageFor(k8s string) string {
+	minor := 0
+	if parts := strings.Split(strings.TrimPrefix(k8s, "v"), "."); len(parts) > 1 {
+		minor, _ = strconv.Atoi(parts[1])
+	}
+	switch {
+	case minor >= 32:
+		return "099720109477/ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20260218"
+	case minor >= 27:
+		return "099720109477/ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20260410"
+	default:
+		return "099720109477/ubuntu/images/hvm-ssd/ubuntu-focal-20.04-amd64-server-20250624"
+	}
+}
+
+// trimCommonPrefix names etcd members after their zones without the
+// prefix the zones share ("a", "b"), as createEtcdCluster does
+// (upup/pkg/fi/cloudup/new_cluster.go).
+func trimCommonPrefix(names []string) []string {
+	for len(names) != 0 && len(names[0]) > 1 {
+		prefix := names[0][:1]
+		for _, n := range names {
+			if !strings.HasPrefix(n, prefix) {
+				return digitsPrefixed(names)
+			}
+		}
+		for i := range names {
+			names[i] = strings.TrimPrefix(names[i], prefix)
+		}
+	}
+	return digitsPrefixed(names)
+}
+
+func digitsPrefixed(names []string) []string {
+	for i, n := range names {
+		if n != "" && n[0] >= '0' && n[0] <= '9' {
+			names[i] = "etcd-" + n
+		}
+	}
+	return names
+}
+
+// subnetCIDRs splits the network CIDR 172.20.0.0/16 into 1, 2, 4 or 8
+// blocks and hands them out in zone order (upup/pkg/fi/cloudup/subnets.go
+// assignCIDRsToSubnets).
+func subnetCIDRs(zones []string) map[string]string {
+	bits := 0
+	for 1<<bits < len(zones) && bits < 3 {
+		bits++
+	}
+	sorted := append([]string(nil), zones...)
+	sort.Strings(sorted)
+	out := map[string]string{}
+	for i, z := range sorted {
+		out[z] = fmt.Sprintf("172.20.%d.0/%d", i*(256>>bits), 16+bits)
+	}
+	return out
 }
 
 func isGossip(name string) bool {
@@ -145,7 +213,9 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 		return fmt.Errorf("must specify at least one zone for the cluster (use --zones)")
 	}
 	if o.cloud == "" {
-		o.cloud = "aws"
+		// upup/pkg/fi/cloudup/new_cluster.go NewCluster guesses the cloud
+		// from the store's path, and a local path says nothing.
+		return fmt.Errorf("pass in the cloud provider explicitly using --cloud: cannot infer cloud provider from path: %q", filepath.Join(d.store, name))
 	}
 	if o.cloud != "aws" {
 		return fmt.Errorf("the kops test double emulates AWS only, not --cloud=%s", o.cloud)
@@ -153,11 +223,6 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 	if o.sshPublicKey != "" {
 		if _, err := os.ReadFile(o.sshPublicKey); err != nil {
 			return fmt.Errorf("error reading SSH key file %q: %v", o.sshPublicKey, err)
-		}
-	}
-	for _, c := range append(append([]string{}, o.adminAccess...), o.sshAccess...) {
-		if !validCIDR(c) {
-			return fmt.Errorf("Invalid value: %q: Could not be parsed as a CIDR", c)
 		}
 	}
 	dnsType := ""
@@ -219,9 +284,15 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 	if len(sshAccess) == 0 {
 		sshAccess = adminAccess
 	}
+	// The completed spec is validated before anything is written: both
+	// lists are checked, so a bad --admin-access that --ssh-access
+	// defaulted to is reported twice, as kops does.
+	if errs := accessErrors(map[string]any{"sshAccess": toAny(sshAccess), "kubernetesApiAccess": toAny(adminAccess)}); len(errs) > 0 {
+		return errors.New(formatErrs(errs))
+	}
 	k8sVersion := o.kubernetesVersion
 	if k8sVersion == "" {
-		k8sVersion = fmt.Sprintf("1.%d.0", d.ver.minor)
+		k8sVersion = stableKubernetes(d.ver)
 	}
 
 	cpCount := int(o.controlPlaneCount)
@@ -245,19 +316,27 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 		}
 		cpNames = append(cpNames, n)
 	}
-	etcdMembers := []any{}
+	var memberNames []string
 	for _, n := range cpNames {
-		etcdMembers = append(etcdMembers, map[string]any{"encryptedVolume": true, "instanceGroup": n, "name": strings.TrimPrefix(n, cpPrefix+"-")})
+		memberNames = append(memberNames, strings.TrimPrefix(n, cpPrefix+"-"))
 	}
+	memberNames = trimCommonPrefix(memberNames)
+	etcdMembers := []any{}
+	for i, n := range cpNames {
+		etcdMembers = append(etcdMembers, map[string]any{"encryptedVolume": true, "instanceGroup": n, "name": memberNames[i]})
+	}
+	cidrs := subnetCIDRs(o.zones)
 	var subnets []any
-	for i, z := range o.zones {
-		subnets = append(subnets, map[string]any{"cidr": fmt.Sprintf("172.20.%d.0/19", 32*(i+1)), "name": z, "type": "Public", "zone": z})
+	zones := append([]string(nil), o.zones...)
+	sort.Strings(zones) // NewCluster walks the zones as a sorted set
+	for _, z := range zones {
+		subnets = append(subnets, map[string]any{"cidr": cidrs[z], "name": z, "type": "Public", "zone": z})
 	}
 	spec := map[string]any{
 		"authorization": map[string]any{"rbac": map[string]any{}},
 		"channel":       o.channel,
 		"cloudProvider": "aws",
-		"configBase":    d.state + "/" + name,
+		"configBase":    filepath.Join(d.store, name), // kops stores the store's path, not its URL
 		"etcdClusters": []any{
 			map[string]any{"cpuRequest": "200m", "etcdMembers": etcdMembers, "manager": map[string]any{"backupRetentionDays": 90}, "memoryRequest": "100Mi", "name": "main"},
 			map[string]any{"cpuRequest": "100m", "etcdMembers": etcdMembers, "manager": map[string]any{"backupRetentionDays": 90}, "memoryRequest": "100Mi", "name": "events"},
@@ -291,7 +370,7 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 	}
 	ig := func(igName, role, machineType string, size int, subnets []string) map[string]any {
 		spec := map[string]any{
-			"image":       d.image(),
+			"image":       imageFor(k8sVersion),
 			"machineType": machineType,
 			"maxSize":     size,
 			"minSize":     size,
@@ -348,6 +427,12 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 	}
 	if o.yes {
 		return d.apply(name, "")
+	}
+	// cmd/kops/create_cluster.go RunCreateCluster: the plan of a dry-run
+	// update, then the suggestions.
+	fmt.Fprint(d.stdout, "Previewing changes that will be made:\n\n")
+	if err := d.planUpdate(name); err != nil {
+		return err
 	}
 	fmt.Fprintf(d.stdout, "\nCluster configuration has been created.\n\nSuggestions:\n * list clusters with: kops get cluster\n * edit this cluster with: kops edit cluster %s\n * edit your node instance group: kops edit ig --name=%s nodes-%s\n * edit your control-plane instance group: kops edit ig --name=%s %s\n\nFinally configure your cluster with: kops update cluster --name %s --yes --admin\n\n", name, name, o.zones[0], name, cpNames[0], name)
 	return nil

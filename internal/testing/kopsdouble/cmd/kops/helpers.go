@@ -14,10 +14,11 @@ import (
 )
 
 // helpersCommand is `kops helpers kubectl-auth`, the exec credential plugin
-// of a kubeconfig exported with --auth-plugin. Real kops issues a client
-// certificate from the cluster CA in the state store (pkg/commands/helpers
-// kubectl_auth.go RunKubectlAuthHelper); the double hands out the
-// credential of the kubeconfig it was given (<store>/.kopsdouble/kubeconfig).
+// of a kubeconfig exported with --auth-plugin: a client certificate issued
+// from the cluster CA in the state store, as real kops does
+// (pkg/commands/helpers/kubectl_auth.go RunKubectlAuthHelper), or, when a
+// test handed out a kubeconfig (<store>/.kopsdouble/kubeconfig, a local
+// control plane's), that kubeconfig's credential.
 func (d *double) helpersCommand() *cobra.Command {
 	helpers := &cobra.Command{Use: "helpers", Short: "Commands for use with other tools.", Hidden: true}
 	var cluster, apiVersion string
@@ -38,9 +39,9 @@ func (d *double) helpersCommand() *cobra.Command {
 				return err
 			}
 			if !d.exists(cluster) {
-				return fmt.Errorf("cluster not found %q", cluster)
+				return fmt.Errorf("Cluster.kops.k8s.io %q not found", cluster)
 			}
-			cert, key, err := d.handedOutCredential()
+			cert, key, err := d.credential(cluster, lifetime)
 			if err != nil {
 				return err
 			}
@@ -68,14 +69,21 @@ func (d *double) helpersCommand() *cobra.Command {
 	return helpers
 }
 
-// handedOutCredential is the PEM client certificate and key of the handed-out
-// kubeconfig's current user.
-func (d *double) handedOutCredential() (cert, key string, err error) {
-	var src kubeconfigFile
+// credential is the PEM client certificate and key kubectl-auth hands out.
+func (d *double) credential(cluster string, lifetime time.Duration) (cert, key string, err error) {
 	b, err := os.ReadFile(filepath.Join(d.control, "kubeconfig"))
-	if err != nil {
-		return "", "", fmt.Errorf("unable to issue certificate: %v", err)
+	if errors.Is(err, os.ErrNotExist) {
+		ca, err := d.loadCA(cluster)
+		if err != nil {
+			return "", "", fmt.Errorf("unable to issue certificate: %v", err)
+		}
+		c, k, err := ca.adminCredential(lifetime)
+		return string(c), string(k), err
 	}
+	if err != nil {
+		return "", "", err
+	}
+	var src kubeconfigFile
 	if err := yaml.Unmarshal(b, &src); err != nil {
 		return "", "", fmt.Errorf("kops test double: handed-out kubeconfig: %v", err)
 	}

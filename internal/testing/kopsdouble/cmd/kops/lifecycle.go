@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -31,7 +33,12 @@ func (d *double) rollingUpdateCommand() *cobra.Command {
 				return err
 			}
 			if !cloudOnly {
-				if _, err := d.kubeconfigFor(""); err != nil {
+				// cmd/kops/rolling-update_cluster.go: credentials first,
+				// then the node list.
+				if err := d.restConfig(name); err != nil {
+					return err
+				}
+				if err := d.reachAPI(name, ""); err != nil {
 					fmt.Fprint(d.stderr, "Unable to reach the kubernetes API.\nUse --cloudonly to do a rolling-update without confirming progress with the k8s API\n\n")
 					return fmt.Errorf("error listing nodes in cluster: %v", err)
 				}
@@ -79,9 +86,15 @@ func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter [
 	fmt.Fprintln(w, strings.Join(cols, "\t"))
 	needs := map[string]int{}
 	anyNeed := false
+	// Rows are the groups found in the cloud (GetCloudGroups), sorted by
+	// their cells, so by name (util/pkg/tables).
+	sort.SliceStable(igs, func(i, j int) bool { return objName(igs[i]) < objName(igs[j]) })
 	for _, ig := range igs {
 		n := objName(ig)
 		if len(filter) > 0 && !contains(filter, n) {
+			continue
+		}
+		if _, inCloud := cloud.Templates[n]; !inCloud {
 			continue
 		}
 		need := 0
@@ -114,6 +127,9 @@ func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter [
 		fmt.Fprint(d.stdout, "\nMust specify --yes to rolling-update.\n")
 		return nil
 	}
+	// --yes, a path real kops cannot take offline: each stale instance is
+	// drained, stopped and replaced, then the cluster validated, logged as
+	// pkg/instancegroups/instancegroups.go (RollingUpdateCluster) logs it.
 	for _, ig := range igs {
 		n := objName(ig)
 		if needs[n] == 0 {
@@ -138,7 +154,6 @@ func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter [
 			return err
 		}
 	}
-	d.klog("Rolling update completed for cluster %q!", name)
 	return nil
 }
 
@@ -161,10 +176,24 @@ func (d *double) validateCommand() *cobra.Command {
 			if err := d.mustGetCluster(name); err != nil {
 				return fmt.Errorf("validation failed: %v", err)
 			}
-			if _, err := d.kubeconfigFor(kubeconfig); err != nil {
-				return fmt.Errorf("validation failed: cannot load kubecfg settings for %q: %v", name, err)
+			// cmd/kops/validate_cluster.go RunValidateCluster: the
+			// heading, credentials, then the API (retried until --wait).
+			if !d.ver.atLeast(1, 30) {
+				if _, err := d.kubeconfigFor(kubeconfig); err != nil {
+					return fmt.Errorf("validation failed: cannot load kubecfg settings for %q: %v", name, err)
+				}
 			}
 			fmt.Fprintf(d.stdout, "Validating cluster %s\n\n", name)
+			if err := d.restConfig(name); err != nil {
+				return fmt.Errorf("validation failed: %v", err)
+			}
+			if err := d.reachAPI(name, kubeconfig); err != nil {
+				if wait > 0 {
+					d.klogWarnAt("validate_cluster.go:193", "(will retry): unexpected error during validation: error listing nodes: %v", err)
+					return errors.New("validation failed: wait time exceeded during validation")
+				}
+				return fmt.Errorf("validation failed: unexpected error during validation: error listing nodes: %v", err)
+			}
 			igs, err := d.instanceGroups(name)
 			if err != nil {
 				return err
@@ -194,6 +223,8 @@ func (d *double) validateCommand() *cobra.Command {
 				}
 				return errors.New("validation failed: cluster not yet healthy")
 			}
+			// A healthy cluster, which real kops cannot reach offline:
+			// cmd/kops/validate_cluster.go validateClusterOutputTable.
 			fmt.Fprintf(d.stdout, "\nYour cluster %s is ready\n", name)
 			return nil
 		},
@@ -210,8 +241,39 @@ func (d *double) validateCommand() *cobra.Command {
 	return validate
 }
 
-// kubeconfigFor is the kubeconfig kops would load: --kubeconfig, else the
-// first KUBECONFIG entry. The double never falls back to ~/.kube/config.
+// restConfig is where rolling-update and validate get their credentials.
+// From kops 1.30 they make them from the state store, as `export kubecfg
+// --admin` does, so the cluster CA must exist (cmd/kops/util/factory.go
+// buildRESTConfig; read in kops 1.33.1 and 1.36.2, and the --admin flag of
+// these commands dates from 1.30). Before, they loaded the kubeconfig.
+func (d *double) restConfig(name string) error {
+	if !d.ver.atLeast(1, 30) {
+		return nil
+	}
+	if _, err := d.loadCA(name); err != nil {
+		return fmt.Errorf("getting rest config: %v", err)
+	}
+	return nil
+}
+
+// reachAPI stands for the Kubernetes API call. From kops 1.30 it answers
+// when a test handed out a kubeconfig (a local control plane); else the
+// API's name does not resolve, as offline. Before, the kubeconfig kops
+// loads must exist.
+func (d *double) reachAPI(name, kubeconfigFlag string) error {
+	if !d.ver.atLeast(1, 30) {
+		_, err := d.kubeconfigFor(kubeconfigFlag)
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(d.control, "kubeconfig")); err != nil {
+		return fmt.Errorf("Get \"https://api.%s/api/v1/nodes\": dial tcp: lookup api.%s: no such host", name, name)
+	}
+	return nil
+}
+
+// kubeconfigFor is the kubeconfig kops before 1.30 would load: --kubeconfig,
+// else the first KUBECONFIG entry. The double never falls back to
+// ~/.kube/config.
 func (d *double) kubeconfigFor(flag string) (string, error) {
 	path := flag
 	if path == "" {
@@ -261,7 +323,7 @@ func (d *double) exportCommand() *cobra.Command {
 	f.Lookup("admin").NoOptDefVal = (18 * time.Hour).String()
 	f.StringVar(&user, "user", "", "re-use an existing user in kubeconfig.  Also exports the cluster's kubeconfig")
 	f.Bool("internal", false, "use the cluster's internal DNS name")
-	f.BoolVar(&authPlugin, "auth-plugin", false, "Use the kOps authentication plugin")
+	f.BoolVar(&authPlugin, "auth-plugin", false, "use the kOps authentication plugin")
 	export.AddCommand(cmd)
 	return export
 }
@@ -283,14 +345,18 @@ type namedEntry struct {
 	User    map[string]any `json:"user,omitempty"`
 }
 
-// exportKubeconfig writes the handed-out kubeconfig (<store>/.kopsdouble/
-// kubeconfig, e.g. a local control plane's) into path or KUBECONFIG, with
-// cluster, context and user named after the kops cluster as kops names
-// them, merged into what the file already holds.
+// exportKubeconfig writes the cluster's kubeconfig into path or KUBECONFIG,
+// merged into what the file already holds, with cluster, context and user
+// named after the kops cluster, as kubeconfig.BuildKubecfg
+// (pkg/kubeconfig/create_kubecfg.go) builds it: it needs the cluster CA;
+// --admin adds a client certificate valid for ttl, --auth-plugin the kops
+// exec plugin instead. A kubeconfig handed out by a test (<store>/
+// .kopsdouble/kubeconfig, a local control plane's) gives the server and the
+// admin credential in their place.
 func (d *double) exportKubeconfig(name, path string, ttl time.Duration, authPlugin bool) error {
-	cloud := d.readCloud(name)
-	if !cloud.Applied {
-		return fmt.Errorf("cannot find CA certificate")
+	ca, err := d.loadCA(name)
+	if err != nil {
+		return err
 	}
 	if path == "" {
 		path = strings.Split(os.Getenv("KUBECONFIG"), string(os.PathListSeparator))[0]
@@ -298,14 +364,25 @@ func (d *double) exportKubeconfig(name, path string, ttl time.Duration, authPlug
 	if path == "" {
 		return errors.New("KUBECONFIG is not set (the kops test double never writes ~/.kube/config)")
 	}
+	cluster := map[string]any{
+		"server":                     "https://api." + name,
+		"tls-server-name":            "api.internal." + name,
+		"certificate-authority-data": base64.StdEncoding.EncodeToString(ca.pem),
+	}
+	var user map[string]any
+	if ttl > 0 {
+		certPEM, keyPEM, err := ca.adminCredential(ttl)
+		if err != nil {
+			return err
+		}
+		user = map[string]any{"client-certificate-data": base64.StdEncoding.EncodeToString(certPEM), "client-key-data": base64.StdEncoding.EncodeToString(keyPEM)}
+	}
 	var src kubeconfigFile
 	if b, err := os.ReadFile(filepath.Join(d.control, "kubeconfig")); err == nil {
 		if err := yaml.Unmarshal(b, &src); err != nil {
 			return fmt.Errorf("kops test double: handed-out kubeconfig: %v", err)
 		}
 	}
-	cluster := map[string]any{"server": "https://api." + name}
-	var user map[string]any
 	for _, c := range src.Contexts {
 		if c.Name != src.CurrentContext {
 			continue
@@ -316,10 +393,16 @@ func (d *double) exportKubeconfig(name, path string, ttl time.Duration, authPlug
 			}
 		}
 		for _, u := range src.Users {
-			if u.Name == str(c.Context["user"]) {
+			if u.Name == str(c.Context["user"]) && ttl > 0 {
 				user = u.User
 			}
 		}
+	}
+	if authPlugin {
+		user = map[string]any{"exec": map[string]any{
+			"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "kops",
+			"args": toAny([]string{"helpers", "kubectl-auth", "--cluster=" + name, "--state=" + d.state}),
+		}}
 	}
 	var dst kubeconfigFile
 	if b, err := os.ReadFile(path); err == nil {
@@ -340,17 +423,7 @@ func (d *double) exportKubeconfig(name, path string, ttl time.Duration, authPlug
 	}
 	dst.Clusters = upsert(dst.Clusters, namedEntry{Name: name, Cluster: cluster})
 	ctx := map[string]any{"cluster": name}
-	switch {
-	case authPlugin:
-		// As kops's pkg/kubeconfig (CreateKubecfg, KubeconfigBuilder): no
-		// credential, an exec of `kops helpers kubectl-auth`.
-		dst.Users = upsert(dst.Users, namedEntry{Name: name, User: map[string]any{"exec": map[string]any{
-			"apiVersion": "client.authentication.k8s.io/v1beta1",
-			"command":    "kops",
-			"args":       []string{"helpers", "kubectl-auth", "--cluster=" + name, "--state=" + d.state},
-		}}})
-		ctx["user"] = name
-	case ttl > 0 && user != nil:
+	if user != nil {
 		dst.Users = upsert(dst.Users, namedEntry{Name: name, User: user})
 		ctx["user"] = name
 	}
@@ -366,7 +439,7 @@ func (d *double) exportKubeconfig(name, path string, ttl time.Duration, authPlug
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return err
 	}
-	d.klog("kOps has set your kubectl context to %s", name)
+	fmt.Fprintf(d.stdout, "kOps has set your kubectl context to %s\n", name)
 	return nil
 }
 
@@ -389,20 +462,33 @@ func (d *double) deleteCommand() *cobra.Command {
 			if err := d.mustGetCluster(name); err != nil {
 				return err
 			}
+			// cmd/kops/delete_cluster.go RunDeleteCluster: the cloud
+			// resources (none for a cluster that never ran), then the
+			// cluster is unregistered from the store.
 			cloud := d.readCloud(name)
-			w := tabwriter.NewWriter(d.stdout, 0, 8, 1, '\t', tabwriter.StripEscape)
-			fmt.Fprintln(w, "TYPE\tNAME\tID")
-			for _, ig := range sortedKeys(cloud.Instances) {
-				fmt.Fprintf(w, "autoscaling-config\t%s.%s\tlt-%s\n", ig, name, hashOf(ig)[:12])
-				fmt.Fprintf(w, "autoscaling-group\t%s.%s\t%s.%s\n", ig, name, ig, name)
-			}
-			w.Flush()
-			if !yes {
-				fmt.Fprint(d.stdout, "\nMust specify --yes to delete cluster\n")
-				return nil
-			}
-			for _, ig := range sortedKeys(cloud.Instances) {
-				fmt.Fprintf(d.stdout, "autoscaling-group:%s.%s\tok\n", ig, name)
+			d.klogAt('I', "delete_cluster.go:143", "Looking for cloud resources to delete")
+			if len(cloud.Instances) == 0 {
+				fmt.Fprint(d.stdout, "No cloud resources to delete\n")
+				if !yes {
+					fmt.Fprint(d.stdout, "\nMust specify --yes to unregister the cluster\n")
+					return nil
+				}
+			} else {
+				w := tabwriter.NewWriter(d.stdout, 0, 8, 1, '\t', tabwriter.StripEscape)
+				fmt.Fprintln(w, "TYPE\tNAME\tID")
+				for _, ig := range sortedKeys(cloud.Instances) {
+					fmt.Fprintf(w, "autoscaling-config\t%s.%s\tlt-%s\n", ig, name, hashOf(ig)[:12])
+					fmt.Fprintf(w, "autoscaling-group\t%s.%s\t%s.%s\n", ig, name, ig, name)
+				}
+				w.Flush()
+				if !yes {
+					fmt.Fprint(d.stdout, "\nMust specify --yes to delete cluster\n")
+					return nil
+				}
+				fmt.Fprint(d.stdout, "\n")
+				for _, ig := range sortedKeys(cloud.Instances) {
+					fmt.Fprintf(d.stdout, "autoscaling-group:%s.%s\tok\n", ig, name)
+				}
 			}
 			if err := os.RemoveAll(d.clusterDir(name)); err != nil {
 				return err

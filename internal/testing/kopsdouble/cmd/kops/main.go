@@ -207,22 +207,33 @@ func (d *double) needStore() error {
 	if d.store == "" {
 		return fmt.Errorf("the kops test double only supports file:// state stores, not %q", d.state)
 	}
+	d.klogWarnAt("factory.go:152", "The local filesystem state store is not functional for running clusters")
 	return nil
 }
 
-// name resolves the cluster name like kops: positional, --name, KOPS_CLUSTER_NAME.
+// name resolves the cluster name like kops's RootCmd.ProcessArgs
+// (cmd/kops/root.go): a positional name, or --name, whose default is
+// KOPS_CLUSTER_NAME. Both at once are refused, even when they agree.
 func (d *double) name(args []string) (string, error) {
 	if len(args) > 0 {
-		if d.clusterName != "" && d.clusterName != args[0] {
-			return "", fmt.Errorf("cannot specify cluster via --name and positional argument")
+		if d.clusterName != "" || len(args) > 1 {
+			fmt.Fprintf(d.stdout, "\nFound multiple arguments which look like a cluster name\n")
+			if d.clusterName != "" {
+				fmt.Fprintf(d.stdout, "\t%q (via flag)\n", d.clusterName)
+			}
+			for _, a := range args {
+				fmt.Fprintf(d.stdout, "\t%q (as argument)\n", a)
+			}
+			fmt.Fprintf(d.stdout, "\nThis often happens if you specify an argument to a boolean flag without using =\nFor example: use `--bastion=true` or `--bastion`, not `--bastion true`\n\n")
+			if len(args) == 1 {
+				return "", errors.New("cannot specify cluster via --name and positional argument")
+			}
+			return "", errors.New("expected a single <clustername> to be passed as an argument")
 		}
 		return args[0], nil
 	}
 	if d.clusterName != "" {
 		return d.clusterName, nil
-	}
-	if env := os.Getenv("KOPS_CLUSTER_NAME"); env != "" {
-		return env, nil
 	}
 	return "", errors.New("--name is required")
 }
@@ -236,7 +247,7 @@ func (d *double) rootCommand() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&d.state, "state", d.state, "Location of state storage (kops 'config' file). Overrides KOPS_STATE_STORE environment variable")
-	root.PersistentFlags().StringVar(&d.clusterName, "name", "", "Name of cluster. Overrides KOPS_CLUSTER_NAME environment variable")
+	root.PersistentFlags().StringVar(&d.clusterName, "name", os.Getenv("KOPS_CLUSTER_NAME"), "Name of cluster. Overrides KOPS_CLUSTER_NAME environment variable")
 	root.PersistentFlags().Int32P("v", "v", 0, "number for the log level verbosity")
 	root.PersistentFlags().String("config", "", "yaml config file (default is $HOME/.kops.yaml)")
 
@@ -433,14 +444,19 @@ func (d *double) mustGetCluster(name string) error {
 	return nil
 }
 
-func (d *double) klog(format string, args ...any) {
-	now := time.Now()
-	fmt.Fprintf(d.stderr, "I%s %7d double.go:1] %s\n", now.Format("0102 15:04:05.000000"), os.Getpid(), fmt.Sprintf(format, args...))
+func (d *double) klog(format string, args ...any) { d.klogAt('I', "double.go:1", format, args...) }
+
+func (d *double) klogWarn(format string, args ...any) { d.klogAt('W', "double.go:1", format, args...) }
+
+// klogWarnAt logs a warning as kops logs it from source (file:line), for
+// the lines that matter to readers of stderr.
+func (d *double) klogWarnAt(source, format string, args ...any) {
+	d.klogAt('W', source, format, args...)
 }
 
-func (d *double) klogWarn(format string, args ...any) {
+func (d *double) klogAt(level byte, source, format string, args ...any) {
 	now := time.Now()
-	fmt.Fprintf(d.stderr, "W%s %7d double.go:1] %s\n", now.Format("0102 15:04:05.000000"), os.Getpid(), fmt.Sprintf(format, args...))
+	fmt.Fprintf(d.stderr, "%c%s %7d %s] %s\n", level, now.Format("0102 15:04:05.000000"), os.Getpid(), source, fmt.Sprintf(format, args...))
 }
 
 func validCIDR(c string) bool {

@@ -1,0 +1,508 @@
+package kops
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Contract tests: every command shape the Manager issues, run against real
+// kops 1.36.2 offline (skipped when .tools/bin/kops is not built, failed
+// under KOPSCALICO_E2E=1), and what the program reads from it.
+
+func TestRealKopsVersion(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	m := &Manager{Runner: &ExecRunner{Binary: w.Bin, Env: w.Vars()}, Timeouts: Timeouts{Command: time.Minute}}
+	got, err := m.CheckVersion(context.Background(), d)
+	if err != nil || got.String() != "1.36.2" {
+		t.Fatalf("CheckVersion: %v, %v", got, err)
+	}
+	d.KopsVersion = "1.34"
+	if _, err := m.CheckVersion(context.Background(), d); err == nil || !strings.Contains(err.Error(), "the kops binary is 1.36.2 but kopscalico:kopsVersion pins 1.34") {
+		t.Errorf("CheckVersion against a 1.34 pin: %v", err)
+	}
+}
+
+// TestRealKopsMissingCluster holds isNotFound to what real kops says about
+// a cluster the store does not have, command by command.
+func TestRealKopsMissingCluster(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	const name = "calico.k8s.local"
+	for _, c := range []struct {
+		args     string
+		stderr   string
+		notFound bool
+	}{
+		{"get cluster --name " + name + " -o yaml", `Error: cluster not found "calico.k8s.local"`, true},
+		{"get instancegroups --name " + name + " -o yaml", `Error: error fetching cluster "calico.k8s.local": Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
+		{"update cluster --name " + name, `Error: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
+		{"rolling-update cluster --name " + name, `Error: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
+		{"export kubecfg --name " + name + " --admin=18h0m0s --kubeconfig " + filepath.Join(t.TempDir(), "kc"), `Error: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
+		{"delete cluster --name " + name, `Error: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
+		{"validate cluster --name " + name + " --wait 10s", `Error: validation failed: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
+		// An empty store has no clusters to list: an error, and not a
+		// missing-cluster one.
+		{"get clusters -o yaml", `Error: no clusters found`, false},
+	} {
+		r := w.run(nil, strings.Fields(c.args)...)
+		if r.exit != 1 || !strings.Contains(r.stderr, c.stderr) {
+			t.Errorf("kops %s: exit %d, stderr:\n%s\nwant exit 1 and %q", c.args, r.exit, r.stderr, c.stderr)
+		}
+		r.classifiedAs(t, c.notFound)
+	}
+	if calls := w.AWS.Calls(); len(calls) != 0 {
+		t.Errorf("commands on a missing cluster called AWS: %v", calls)
+	}
+}
+
+// TestRealKopsRefusesNameTwice: kops binds KOPS_CLUSTER_NAME to --name, and
+// refuses a positional name next to it (cmd/kops/root.go ProcessArgs,
+// cmd/kops/get_cluster.go), even when both say the same.
+func TestRealKopsRefusesNameTwice(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, mustCreateArgs(t, d)...)
+	for args, want := range map[string]string{
+		"get cluster " + d.Name + " -o yaml": "Error: cannot mix --name for cluster with positional arguments",
+		"update cluster " + d.Name:           "Error: cannot specify cluster via --name and positional argument",
+	} {
+		r := w.RunEnv(t, map[string]string{"KOPS_CLUSTER_NAME": d.Name}, nil, strings.Fields(args)...)
+		if r.Exit != 1 || !strings.Contains(r.Stderr, want) || isNotFound(&CommandError{ExitCode: r.Exit, Stderr: r.Stderr}, d.Name) {
+			t.Errorf("KOPS_CLUSTER_NAME=%s kops %s: exit %d, stderr:\n%s\nwant %q", d.Name, args, r.Exit, r.Stderr, want)
+		}
+	}
+}
+
+func mustCreateArgs(t *testing.T, d Desired) []string {
+	t.Helper()
+	args, err := CreateClusterArgs(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return args
+}
+
+// TestRealKopsCreateConvertPlan is the program's create path up to the
+// first `update --yes`: create, read, convert to Calico cross-subnet,
+// replace, and the update plan; for each encapsulation, and for a cluster
+// kops created with kubenet that the program converts.
+func TestRealKopsCreateConvertPlan(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ encapsulation, createdWith string }{
+		{"ipip", "calico"}, {"vxlan", "calico"}, {"ipip", "kubenet"},
+	} {
+		t.Run(c.encapsulation+"-from-"+c.createdWith, func(t *testing.T) {
+			t.Parallel()
+			w := realKops(t)
+			d := w.desired(c.encapsulation)
+			created := w.create(d, c.createdWith)
+			if created.exit != 0 || !strings.Contains(created.stdout, "Cluster configuration has been created.") {
+				t.Fatalf("create: exit %d\n%s\n%s", created.exit, created.stdout, created.stderr)
+			}
+			spec := w.must(nil, "get", "cluster", "--name", d.Name, "-o", "yaml").stdout
+			before := w.must(nil, "update", "cluster", "--name", d.Name).stdout
+			if got := ipipNodeToControlPlane(before, d.Name); got != (c.createdWith == "calico") {
+				t.Errorf("plan of the %s cluster as created opens protocol 4 node->control-plane: %v", c.createdWith, got)
+			}
+
+			conv, err := ConvertClusterSpec([]byte(spec), d)
+			if err != nil || !conv.Changed() {
+				t.Fatalf("convert: %+v, %v", conv.Changes, err)
+			}
+			t.Logf("conversion: %s", strings.Join(conv.Changes, "; "))
+			w.must(conv.YAML, "replace", "-f", "-")
+			stored := w.must(nil, "get", "cluster", "--name", d.Name, "-o", "yaml").stdout
+			if again, err := ConvertClusterSpec([]byte(stored), d); err != nil || again.Changed() {
+				t.Errorf("the spec kops stored after replace still needs %v (%v):\n%s", again.Changes, err, stored)
+			}
+			assertCalicoCrossSubnet(t, stored, c.encapsulation)
+
+			plan := w.must(nil, "update", "cluster", "--name", d.Name).stdout
+			if pending, err := UpdatePending(plan); err != nil || !pending {
+				t.Errorf("UpdatePending on the dry-run plan: %v, %v", pending, err)
+			}
+			if !ipipNodeToControlPlane(plan, d.Name) {
+				t.Errorf("the plan opens no IP protocol 4 from nodes to the control plane; planned rules: %+v", plannedRules(plan))
+			}
+			if refused := w.AWS.Refused(); len(refused) != 0 {
+				t.Errorf("dry runs called mutating AWS APIs: %v", refused)
+			}
+		})
+	}
+}
+
+func assertCalicoCrossSubnet(t *testing.T, spec, encapsulation string) {
+	t.Helper()
+	var obj struct {
+		Spec struct {
+			Networking map[string]map[string]any `json:"networking"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal([]byte(spec), &obj); err != nil {
+		t.Fatal(err)
+	}
+	calico := obj.Spec.Networking["calico"]
+	mode := map[string]string{"ipip": "ipipMode", "vxlan": "vxlanMode"}[encapsulation]
+	if len(obj.Spec.Networking) != 1 || calico["encapsulationMode"] != encapsulation || calico[mode] != "CrossSubnet" {
+		t.Errorf("stored networking %v, want only calico with %s in CrossSubnet mode", obj.Spec.Networking, encapsulation)
+	}
+}
+
+// TestRealKopsUpdateValidatesTheCompletedSpec: replace stores a spec that
+// update then refuses when it completes the cluster (a VXLAN mode without
+// VXLAN encapsulation), so the program must not write one.
+func TestRealKopsUpdateValidatesTheCompletedSpec(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, mustCreateArgs(t, d)...)
+	spec := w.must(nil, "get", "cluster", "--name", d.Name, "-o", "yaml").stdout
+	bad := strings.Replace(spec, "calico: {}", "calico:\n      vxlanMode: CrossSubnet", 1)
+	w.must([]byte(bad), "replace", "-f", "-")
+	u := w.run(nil, "update", "cluster", "--name", d.Name)
+	const want = `Error: completed cluster failed validation: spec.networking.calico.vxlanMode: Forbidden: VXLAN encapsulation requires use of Calico's "vxlan" encapsulation mode`
+	if u.exit != 1 || !strings.Contains(u.stderr, want) {
+		t.Errorf("update of a VXLAN mode without VXLAN encapsulation: exit %d\n%s\nwant %s", u.exit, u.stderr, want)
+	}
+}
+
+// TestRealKopsInstanceGroups: what `get instancegroups` prints is what
+// ReconcileInstanceGroups reads, and kops takes back what it writes.
+func TestRealKopsInstanceGroups(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, mustCreateArgs(t, d)...)
+	igs := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
+	if same, err := ReconcileInstanceGroups([]byte(igs), d); err != nil || same.Changed() {
+		t.Fatalf("instance groups as created need %v (%v):\n%s", same.Changes, err, igs)
+	}
+	d.NodeCount, d.NodeSize = 5, "m6i.large"
+	conv, err := ReconcileInstanceGroups([]byte(igs), d)
+	if err != nil || !conv.Changed() {
+		t.Fatalf("resize: %+v, %v", conv.Changes, err)
+	}
+	w.must(conv.YAML, "replace", "-f", "-")
+	after := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
+	if again, err := ReconcileInstanceGroups([]byte(after), d); err != nil || again.Changed() {
+		t.Errorf("after replace still %v (%v)", again.Changes, err)
+	}
+	if pending, err := UpdatePending(w.must(nil, "update", "cluster", "--name", d.Name).stdout); err != nil || !pending {
+		t.Errorf("UpdatePending after a resize: %v, %v", pending, err)
+	}
+
+	// A Node group deleted behind the program's back is restored with
+	// `replace --force`, which a retry may repeat (`create -f` would fail
+	// with "file already exists"), and is as kops makes it: its node label
+	// names the group itself.
+	if err := os.Remove(filepath.Join(w.StoreDir, d.Name, "instancegroup", "nodes-us-east-1b")); err != nil {
+		t.Fatal(err)
+	}
+	lost := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
+	restore, err := ReconcileInstanceGroups([]byte(lost), d)
+	if err != nil || len(restore.Restore) == 0 {
+		t.Fatalf("restore: %+v, %v", restore.Changes, err)
+	}
+	w.must(restore.Restore, "replace", "--force", "-f", "-")
+	w.must(restore.Restore, "replace", "--force", "-f", "-")
+	restored := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
+	if again, err := ReconcileInstanceGroups([]byte(restored), d); err != nil || again.Changed() {
+		t.Errorf("after the restore still %v (%v)", again.Changes, err)
+	}
+	for _, doc := range SplitDocuments([]byte(restored)) {
+		var ig struct {
+			Metadata struct{ Name string } `json:"metadata"`
+			Spec     struct {
+				NodeLabels map[string]string `json:"nodeLabels"`
+			} `json:"spec"`
+		}
+		if err := yaml.Unmarshal(doc, &ig); err != nil {
+			t.Fatal(err)
+		}
+		if got := ig.Spec.NodeLabels["kops.k8s.io/instancegroup"]; got != ig.Metadata.Name {
+			t.Errorf("instance group %s labels its nodes kops.k8s.io/instancegroup=%s", ig.Metadata.Name, got)
+		}
+	}
+}
+
+// TestRealKopsExportKubeconfig: the program's kubeconfig (export
+// --auth-plugin) needs the cluster CA, which `update --yes` creates; offline
+// `kops create keypair kubernetes-ca` stands in for that step of it. The
+// file holds no credential, is the same from export to export, and its exec
+// plugin (`kops helpers kubectl-auth`) issues one.
+func TestRealKopsExportKubeconfig(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, mustCreateArgs(t, d)...)
+	m := &Manager{Runner: &ExecRunner{Binary: w.Bin, Env: w.Vars()}, Timeouts: Timeouts{Command: time.Minute}, Kubeconfig: filepath.Join(t.TempDir(), "kubeconfig")}
+	ctx := context.Background()
+	_, err := m.ExportKubeconfig(ctx, d)
+	if err == nil || !strings.Contains(err.Error(), "Error: cannot find CA certificate") || isNotFound(err, d.Name) {
+		t.Errorf("export before the CA exists: %v", err)
+	}
+	w.must(nil, "create", "keypair", "kubernetes-ca", "--name", d.Name, "--primary")
+
+	first, err := m.ExportKubeconfig(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := parseKubeconfig(t, first)
+	if kc.CurrentContext != d.Name || kc.server() != "https://api."+d.Name || kc.caData() == "" {
+		t.Errorf("exported kubeconfig:\n%s", first)
+	}
+	exec := kc.exec()
+	if want := []string{"helpers", "kubectl-auth", "--cluster=" + d.Name, "--state=" + w.StoreURL()}; exec == nil || exec.Command != "kops" || !reflect.DeepEqual(exec.Args, want) {
+		t.Errorf("exec plugin %+v, want kops %v", exec, want)
+	}
+	if strings.Contains(string(first), "client-certificate") || strings.Contains(string(first), "token") {
+		t.Errorf("the --auth-plugin kubeconfig holds a credential:\n%s", first)
+	}
+	if again, err := m.ExportKubeconfig(ctx, d); err != nil || string(again) != string(first) {
+		t.Errorf("a second export differs (%v):\n%s\nfirst:\n%s", err, again, first)
+	}
+
+	cred := w.must(nil, exec.Args...).stdout
+	var ec struct {
+		Kind   string `json:"kind"`
+		Status struct {
+			ClientCertificateData string    `json:"clientCertificateData"`
+			ExpirationTimestamp   time.Time `json:"expirationTimestamp"`
+		} `json:"status"`
+	}
+	if err := yaml.Unmarshal([]byte(cred), &ec); err != nil || ec.Kind != "ExecCredential" || !strings.Contains(ec.Status.ClientCertificateData, "BEGIN CERTIFICATE") ||
+		!ec.Status.ExpirationTimestamp.After(time.Now()) {
+		t.Errorf("kops helpers kubectl-auth: %v\n%s", err, cred)
+	}
+	missing := w.run(nil, "helpers", "kubectl-auth", "--cluster=missing.k8s.local")
+	if missing.exit != 1 || !strings.Contains(missing.stderr, `Cluster.kops.k8s.io "missing.k8s.local" not found`) {
+		t.Errorf("kubectl-auth for a missing cluster: exit %d\n%s", missing.exit, missing.stderr)
+	}
+
+	// --admin: a client certificate valid for the given lifetime.
+	admin := filepath.Join(t.TempDir(), "admin")
+	w.must(nil, "export", "kubecfg", "--name", d.Name, "--admin=18h0m0s", "--kubeconfig", admin)
+	if left := time.Until(clientCertExpiry(t, admin)); left < 17*time.Hour || left > 19*time.Hour {
+		t.Errorf("--admin=18h0m0s certificate expires in %s", left)
+	}
+}
+
+// kubeconfigFile is what the tests read of a kubeconfig.
+type kubeconfigFile struct {
+	CurrentContext string `json:"current-context"`
+	Clusters       []struct {
+		Cluster struct {
+			Server string `json:"server"`
+			CAData string `json:"certificate-authority-data"`
+		} `json:"cluster"`
+	} `json:"clusters"`
+	Users []struct {
+		User struct {
+			ClientCertificateData string      `json:"client-certificate-data"`
+			Exec                  *execPlugin `json:"exec"`
+		} `json:"user"`
+	} `json:"users"`
+}
+
+type execPlugin struct {
+	Command string   `json:"command"`
+	Args    []string `json:"args"`
+}
+
+func parseKubeconfig(t *testing.T, b []byte) kubeconfigFile {
+	t.Helper()
+	var kc kubeconfigFile
+	if err := yaml.Unmarshal(b, &kc); err != nil || len(kc.Clusters) != 1 || len(kc.Users) != 1 {
+		t.Fatalf("not a kubeconfig of one cluster and user (%v):\n%s", err, b)
+	}
+	return kc
+}
+
+func (kc kubeconfigFile) server() string    { return kc.Clusters[0].Cluster.Server }
+func (kc kubeconfigFile) caData() string    { return kc.Clusters[0].Cluster.CAData }
+func (kc kubeconfigFile) exec() *execPlugin { return kc.Users[0].User.Exec }
+
+func clientCertExpiry(t *testing.T, path string) time.Time {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := base64.StdEncoding.DecodeString(parseKubeconfig(t, b).Users[0].User.ClientCertificateData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(der)
+	if block == nil {
+		t.Fatalf("client certificate is not PEM:\n%s", b)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert.NotAfter
+}
+
+// TestRealKopsNeedsTheAPI: rolling-update and validate build their own
+// credentials from the state store (kops >= 1.30: not from KUBECONFIG) and
+// then need the Kubernetes API, which does not exist offline.
+func TestRealKopsNeedsTheAPI(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, mustCreateArgs(t, d)...)
+	for args, want := range map[string]string{
+		"rolling-update cluster --name " + d.Name:          "Error: getting rest config: cannot find CA certificate",
+		"validate cluster --name " + d.Name + " --wait 1s": "Error: validation failed: getting rest config: cannot find CA certificate",
+	} {
+		r := w.run(nil, strings.Fields(args)...)
+		if r.exit != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("kops %s without the CA: exit %d\n%s", args, r.exit, r.stderr)
+		}
+		r.classifiedAs(t, false)
+	}
+	w.must(nil, "create", "keypair", "kubernetes-ca", "--name", d.Name, "--primary")
+	r := w.run(nil, "rolling-update", "cluster", "--name", d.Name)
+	if r.exit != 1 || !strings.Contains(r.stderr, "Unable to reach the kubernetes API.") {
+		t.Errorf("rolling-update without an API: exit %d\n%s", r.exit, r.stderr)
+	}
+	r.classifiedAs(t, false)
+	r = w.run(nil, "validate", "cluster", "--name", d.Name, "--wait", "10s")
+	if r.exit != 1 || !strings.Contains(r.stderr, "Error: validation failed: wait time exceeded during validation") {
+		t.Errorf("validate without an API: exit %d\n%s", r.exit, r.stderr)
+	}
+	r.classifiedAs(t, false)
+}
+
+// TestRealKopsDelete: without --yes delete lists what it would remove and
+// changes nothing; with --yes a cluster that never ran (no cloud resources)
+// is unregistered offline, and deleting it again is the missing-cluster
+// error Manager.Delete takes as done.
+func TestRealKopsDelete(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, mustCreateArgs(t, d)...)
+	r := w.must(nil, "delete", "cluster", "--name", d.Name)
+	if !strings.Contains(r.stdout, "No cloud resources to delete") || !strings.Contains(r.stdout, "Must specify --yes to unregister the cluster") {
+		t.Errorf("delete dry run:\n%s", r.stdout)
+	}
+	w.must(nil, "get", "cluster", "--name", d.Name, "-o", "yaml")
+
+	r = w.must(nil, "delete", "cluster", "--name", d.Name, "--yes")
+	if !strings.Contains(r.stdout, `Deleted cluster: "calico.k8s.local"`) {
+		t.Errorf("delete --yes:\n%s", r.stdout)
+	}
+	w.run(nil, "get", "cluster", "--name", d.Name, "-o", "yaml").classifiedAs(t, true)
+	again := w.run(nil, "delete", "cluster", "--name", d.Name, "--yes")
+	if again.exit != 1 {
+		t.Errorf("second delete --yes: exit %d", again.exit)
+	}
+	again.classifiedAs(t, true)
+	if refused := w.AWS.Refused(); len(refused) != 0 {
+		t.Errorf("deleting a cluster that never ran called mutating AWS APIs: %v", refused)
+	}
+}
+
+// TestRealKopsRollingUpdatePlan: the table a dry-run rolling-update prints,
+// which the program parses to decide on a roll, for a cluster whose API
+// answers (fakeaws's, trusted through the cluster CA) and whose groups run
+// in the fake's account.
+func TestRealKopsRollingUpdatePlan(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, mustCreateArgs(t, d)...)
+	cert, key := w.AWS.CA()
+	w.must(nil, "create", "keypair", "kubernetes-ca", "--name", d.Name, "--cert", cert, "--key", key, "--primary")
+	w.AWS.ServeClusterAPI(d.Name)
+
+	none := w.must(nil, "rolling-update", "cluster", "--name", d.Name).stdout
+	if plan, err := ParseRollingUpdate(none); err != nil || len(plan.Groups) != 0 || plan.NeedsRoll() || !strings.Contains(none, "No rolling-update required.") {
+		t.Errorf("nothing running: %+v, %v\n%s", plan, err, none)
+	}
+
+	for _, g := range runningGroups(d.Name) {
+		w.AWS.AddAutoScalingGroup(g)
+	}
+	out := w.must(nil, "rolling-update", "cluster", "--name", d.Name).stdout
+	plan, err := ParseRollingUpdate(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []GroupStatus{
+		{Name: "control-plane-us-east-1a", Status: "Ready", NeedUpdate: 0, Ready: 1, Min: 1, Target: 1, Max: 1, Nodes: 0},
+		{Name: "nodes-us-east-1a", Status: "NeedsUpdate", NeedUpdate: 1, Ready: 0, Min: 1, Target: 1, Max: 1, Nodes: 0},
+		{Name: "nodes-us-east-1b", Status: "Ready", NeedUpdate: 0, Ready: 1, Min: 1, Target: 1, Max: 1, Nodes: 0},
+	}
+	if !reflect.DeepEqual(plan.Groups, want) || !plan.NeedsRoll() || strings.Join(plan.Pending(), ",") != "nodes-us-east-1a (1 of 1)" ||
+		!strings.Contains(out, "Must specify --yes to rolling-update.") {
+		t.Errorf("rolling-update plan %+v\n%s", plan.Groups, out)
+	}
+	if refused := w.AWS.Refused(); len(refused) != 0 {
+		t.Errorf("a dry-run rolling-update called mutating AWS APIs: %v", refused)
+	}
+}
+
+// TestRealKopsDNSZoneNeedsDNS: a cluster in a Route53 zone cannot be planned
+// offline. kops finds the zone through Route53 (fakeaws answers), then
+// checks the zone's NS records in public DNS (upup/pkg/fi/cloudup/dns.go
+// validateDNS, on every create and update), which a .invalid name never
+// has. create fails after it stored the spec, so the program's next run
+// finds the cluster and converts it.
+func TestRealKopsDNSZoneNeedsDNS(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	d.Name, d.DNSZone = "calico.example.invalid", "example.invalid"
+	w.AWS.AddHostedZone(d.DNSZone)
+	r := w.create(d, "")
+	if r.exit != 1 || !strings.Contains(r.stderr, `error doing DNS lookup for NS records for "example.invalid"`) {
+		t.Errorf("create in a zone offline: exit %d\n%s", r.exit, r.stderr)
+	}
+	var spec struct {
+		Spec struct {
+			DNSZone string `json:"dnsZone"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal([]byte(w.must(nil, "get", "cluster", "--name", d.Name, "-o", "yaml").stdout), &spec); err != nil || spec.Spec.DNSZone != d.DNSZone {
+		t.Errorf("stored spec: %+v, %v", spec, err)
+	}
+	var route53 []string
+	for _, c := range w.AWS.Calls() {
+		if c.Service == "route53" {
+			route53 = append(route53, c.Action)
+		}
+	}
+	if len(route53) == 0 {
+		t.Error("kops looked the zone up without Route53")
+	}
+	t.Logf("Route53 reads: %v", route53)
+}
+
+// TestRealKopsDefaultMachineTypes: without sizes kops picks a machine type
+// sold in every zone of the cluster (fakeaws offers each one everywhere).
+func TestRealKopsDefaultMachineTypes(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	d.ControlPlaneSize, d.NodeSize = "", ""
+	w.must(nil, mustCreateArgs(t, d)...)
+	igs := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
+	if n := strings.Count(igs, "machineType: t3.medium"); n != 3 {
+		t.Errorf("%d of 3 groups on t3.medium:\n%s", n, igs)
+	}
+}
