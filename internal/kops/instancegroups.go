@@ -187,6 +187,9 @@ func ReconcileInstanceGroups(in []byte, d Desired) (IGConversion, error) {
 	return conv, nil
 }
 
+// igLabel is the node label kops sets to the instance group's name.
+const igLabel = "kops.k8s.io/instancegroup"
+
 // cloneInstanceGroup copies an InstanceGroup under a new name for one zone,
 // without the fields the state store assigns.
 func cloneInstanceGroup(src map[string]any, name, zone string) (map[string]any, error) {
@@ -209,6 +212,13 @@ func cloneInstanceGroup(src map[string]any, name, zone string) (map[string]any, 
 	meta["name"] = name
 	spec, _ := obj["spec"].(map[string]any)
 	spec["subnets"] = []any{zone}
+	// kops labels a group's nodes with the group's name; a copied label
+	// would put the new nodes in the old group.
+	if labels, ok := spec["nodeLabels"].(map[string]any); ok {
+		if _, set := labels[igLabel]; set {
+			labels[igLabel] = name
+		}
+	}
 	return obj, nil
 }
 

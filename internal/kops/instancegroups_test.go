@@ -63,7 +63,9 @@ func TestReconcileInstanceGroupsRestoresAZonesNodeGroup(t *testing.T) {
 	var kept [][]byte
 	for _, doc := range SplitDocuments(fixture(t, "instancegroups-1.34.yaml")) {
 		if !strings.Contains(string(doc), "name: nodes-eu-west-1b") {
-			kept = append(kept, doc)
+			// kops labels a group's nodes with its name (from kops 1.36 too).
+			labelled := strings.Replace(string(doc), "  role: Node\n", "  nodeLabels:\n    kops.k8s.io/instancegroup: nodes-eu-west-1a\n  role: Node\n", 1)
+			kept = append(kept, []byte(labelled))
 		}
 	}
 	conv, err := ReconcileInstanceGroups(JoinDocuments(kept), d)
@@ -81,6 +83,9 @@ func TestReconcileInstanceGroupsRestoresAZonesNodeGroup(t *testing.T) {
 	if path(obj, "metadata", "name") != "nodes-eu-west-1b" || path(obj, "metadata", "creationTimestamp") != nil ||
 		!reflect.DeepEqual(path(obj, "spec", "subnets"), []any{"eu-west-1b"}) || path(obj, "spec", "role") != "Node" {
 		t.Errorf("restored group %v", obj)
+	}
+	if got := path(obj, "spec", "nodeLabels", "kops.k8s.io/instancegroup"); got != "nodes-eu-west-1b" {
+		t.Errorf("restored group's nodes labelled %v, want its own name", got)
 	}
 	if len(conv.YAML) != 0 {
 		t.Errorf("replaced existing groups too: %s", conv.YAML)
