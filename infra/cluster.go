@@ -119,3 +119,18 @@ func DeployCluster(ctx *pulumi.Context, cfg config.Config, prov pulumi.ProviderR
 	}
 	return c, nil
 }
+
+// GuardStateStore registers the plugin's StateStoreGuard for a store this
+// stack owns: it depends on the store's resources and the clusters depend on
+// it, so on destroy it is deleted after the clusters and before the store,
+// and refuses while kops lists any cluster in the store.
+func GuardStateStore(ctx *pulumi.Context, prov pulumi.ProviderResource, stateStore pulumi.StringInput, store []pulumi.Resource) (pulumi.Resource, error) {
+	guard := &stateStoreGuard{}
+	err := ctx.RegisterResource(provider.StateStoreGuardType, "state-store-guard", pulumi.Map{"stateStore": stateStore},
+		guard, pulumi.Provider(prov), pulumi.DependsOn(store))
+	return guard, err
+}
+
+type stateStoreGuard struct {
+	pulumi.CustomResourceState
+}

@@ -56,8 +56,9 @@ func TestClusterIsAPluginResource(t *testing.T) {
 				t.Errorf("input %s = %q, want %q", path, got, want)
 			}
 		}
-		if deps := strings.Join(c.Deps, " "); !strings.Contains(deps, tokPolicy) || !strings.Contains(deps, tokVersioning) {
-			t.Errorf("the cluster does not wait for the state store's settings: %s", deps)
+		// Through the guard, which waits for every setting of the store.
+		if deps := strings.Join(c.Deps, " "); !strings.Contains(deps, provider.StateStoreGuardType) {
+			t.Errorf("the cluster does not wait for the state store guard: %s", deps)
 		}
 	}
 }

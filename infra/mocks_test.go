@@ -24,6 +24,7 @@ type recorded struct {
 	Inputs   resource.PropertyMap
 	Provider string
 	Protect  bool
+	Retain   bool     // retainOnDelete
 	Deps     []string // URNs this resource depends on
 	Parent   string
 }
@@ -33,6 +34,7 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	rec := recorded{Token: args.TypeToken, Name: args.Name, Inputs: args.Inputs, Provider: args.Provider}
 	if rpc := args.RegisterRPC; rpc != nil {
 		rec.Protect = rpc.GetProtect()
+		rec.Retain = rpc.GetRetainOnDelete()
 		rec.Deps = rpc.GetDependencies()
 		rec.Parent = rpc.GetParent()
 	}

@@ -96,7 +96,16 @@ func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (pulumi.Map, error
 		}
 	}
 	if cfg.Cluster.Manage {
-		cluster, err := DeployCluster(ctx, cfg, kopsProvider, store.URL, pulumi.DependsOn(store.Ready))
+		// A bucket this stack owns goes only after every cluster in it.
+		ready := store.Ready
+		if cfg.StateStore.Create() {
+			guard, err := GuardStateStore(ctx, kopsProvider, store.URL, store.Ready)
+			if err != nil {
+				return nil, err
+			}
+			ready = []pulumi.Resource{guard}
+		}
+		cluster, err := DeployCluster(ctx, cfg, kopsProvider, store.URL, pulumi.DependsOn(ready))
 		if err != nil {
 			return nil, err
 		}

@@ -39,7 +39,11 @@ func deployStateStore(ctx *pulumi.Context, cfg config.Config) (*stateStore, erro
 	if err != nil {
 		return nil, err
 	}
-	opts := []pulumi.ResourceOption{pulumi.Provider(provider)}
+	// A versioned bucket keeps every old object version, so deleting it can
+	// only succeed by emptying it: without stateStoreForceDestroy, destroy
+	// leaves the bucket and its settings as they are (retained), never
+	// half-stripped.
+	opts := []pulumi.ResourceOption{pulumi.Provider(provider), pulumi.RetainOnDelete(!s.ForceDestroy)}
 
 	bucket, err := s3.NewBucketV2(ctx, "kops-state-store", &s3.BucketV2Args{
 		Bucket:       pulumi.String(s.Bucket),

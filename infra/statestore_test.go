@@ -2,12 +2,14 @@ package infra
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/provider"
 )
 
 func devConfig() map[string]string {
@@ -179,5 +181,57 @@ func TestExistingStateStoreCreatesNothing(t *testing.T) {
 	}
 	if n := len(rec.resources); n != 0 {
 		t.Errorf("an existing store must create nothing, got %d resources: %+v", n, rec.resources)
+	}
+}
+
+// Without stateStoreForceDestroy, destroy keeps the bucket and every setting
+// on it (a versioned bucket cannot be deleted unless emptied); with it, all
+// of them go.
+func TestStateStoreRetainedUnlessForceDestroyed(t *testing.T) {
+	for _, force := range []bool{false, true} {
+		cfg := devConfig()
+		cfg[config.KeyStateStoreForceDest] = fmt.Sprint(force)
+		rec, _ := runStateStore(t, "dev", cfg)
+		n := 0
+		for _, r := range rec.resources {
+			if !strings.HasPrefix(r.Token, "aws:s3") {
+				continue
+			}
+			n++
+			if r.Retain == force {
+				t.Errorf("forceDestroy=%v: %s %s retainOnDelete=%v", force, r.Token, r.Name, r.Retain)
+			}
+		}
+		if n != 6 {
+			t.Errorf("%d state-store resources, want the bucket and its 5 settings", n)
+		}
+	}
+}
+
+// The cluster waits for the guard, which waits for the whole store: destroy
+// deletes the cluster, then checks the store is empty, then the store.
+func TestStateStoreGuardStandsBetweenClusterAndBucket(t *testing.T) {
+	rec, _, err := runProgram(t, devConfig(), true, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard := rec.one(t, provider.StateStoreGuardType)
+	if got := propString(t, guard.Inputs, "stateStore"); got != "s3://kops-state-calico-dev-example-com" {
+		t.Errorf("guard stateStore = %q", got)
+	}
+	if deps := strings.Join(guard.Deps, " "); !strings.Contains(deps, tokBucket) || !strings.Contains(deps, tokPolicy) || !strings.Contains(deps, tokVersioning) {
+		t.Errorf("guard deps %s", deps)
+	}
+	if deps := strings.Join(rec.one(t, provider.ClusterType).Deps, " "); !strings.Contains(deps, provider.StateStoreGuardType) {
+		t.Errorf("cluster deps %s", deps)
+	}
+	cfg := devConfig()
+	cfg[config.KeyStateStore] = "s3://shared-kops-state"
+	rec, _, err = runProgram(t, cfg, true, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.byType(provider.StateStoreGuardType)); n != 0 {
+		t.Errorf("an existing (shared) store got %d guards: other clusters in it are normal", n)
 	}
 }
