@@ -40,7 +40,13 @@ const kopsClusterName = "calico.e2e.example.com"
 // kopsClusterProgram is the kops part of the program: the config as
 // infra.Program reads it, the plugin's provider and the Cluster on an
 // existing state store, and the cluster's outputs exported.
-func kopsClusterProgram(ctx *pulumi.Context) error {
+func kopsClusterProgram(ctx *pulumi.Context) error { return kopsProgram(ctx, false) }
+
+// kopsGuardedProgram is kopsClusterProgram with the store guarded as the
+// program guards a bucket it owns (a file:// store stands in for it).
+func kopsGuardedProgram(ctx *pulumi.Context) error { return kopsProgram(ctx, true) }
+
+func kopsProgram(ctx *pulumi.Context, guarded bool) error {
 	lookup := func(key string) (string, bool) { return ctx.GetConfig(config.Namespace + ":" + key) }
 	cfg, err := config.Parse(ctx.Project(), ctx.Stack(), lookup, hostFS{})
 	if err != nil {
@@ -51,7 +57,15 @@ func kopsClusterProgram(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	c, err := infra.DeployCluster(ctx, cfg, prov, store)
+	var opts []pulumi.ResourceOption
+	if guarded {
+		guard, err := infra.GuardStateStore(ctx, prov, store, nil)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, pulumi.DependsOn([]pulumi.Resource{guard}))
+	}
+	c, err := infra.DeployCluster(ctx, cfg, prov, store, opts...)
 	if err != nil {
 		return err
 	}
@@ -496,6 +510,55 @@ func TestKopsImportByName(t *testing.T) {
 	if len(calls) != 0 {
 		t.Errorf("preview ran kops: %v", kopsdouble.Commands(calls))
 	}
+}
+
+// The store's guard outlives the cluster: a delete that fails for another
+// reason, even one mentioning "not found", keeps the store; so does another
+// cluster in it; once the store is empty, destroy completes.
+func TestKopsStateStoreKeptWhileItHoldsACluster(t *testing.T) {
+	s := newKopsScenario(t, "1.34", nil)
+	s.stack = pulumitest.New(t, kopsGuardedProgram, s.cfg, kopsStackOptions("guarded"))
+	s.stack.Up()
+
+	s.store.InjectFailures(t, kopsdouble.Failure{Command: "delete cluster", ArgsContain: "--yes", Times: 1,
+		Stderr: "Error: error deleting resources: InvalidGroup.NotFound: The security group 'sg-0123' does not exist"})
+	var err error
+	s.step("destroy, the delete failing", func() { _, err = s.stack.TryDestroy() })
+	if err == nil || !strings.Contains(err.Error(), "InvalidGroup.NotFound") {
+		t.Fatalf("err = %v", err)
+	}
+	if !s.store.Exists(kopsClusterName) || !stateHolds(t, s.stack, provider.StateStoreGuardType) {
+		t.Fatal("a failed delete let the store's guard go")
+	}
+
+	s.store.SeedCluster(t, "other.e2e.example.com", "--zones", "eu-west-1a", "--networking", "kubenet")
+	calls := s.step("destroy with another cluster in the store", func() { _, err = s.stack.TryDestroy() })
+	if err == nil || !strings.Contains(err.Error(), "still holds cluster(s) other.e2e.example.com") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := countCalls(calls, "delete cluster --name "+kopsClusterName+" --yes"); n != 1 || s.store.Exists(kopsClusterName) {
+		t.Errorf("this stack's cluster: %d deletes, still there %v", n, s.store.Exists(kopsClusterName))
+	}
+	if !stateHolds(t, s.stack, provider.StateStoreGuardType) {
+		t.Error("the guard left the state while the store holds a cluster")
+	}
+	if _, stderr, code := s.store.Run(t, nil, "delete", "cluster", "--name", "other.e2e.example.com", "--yes"); code != 0 {
+		t.Fatalf("delete the other cluster: %s", stderr)
+	}
+	s.stack.Destroy()
+	if stateHolds(t, s.stack, provider.StateStoreGuardType) {
+		t.Error("the guard is still in the state after the store was emptied")
+	}
+}
+
+// stateHolds reports whether the stack's state has a resource of a type.
+func stateHolds(t *testing.T, s *pulumitest.Stack, typ string) bool {
+	t.Helper()
+	b, err := os.ReadFile(s.ExportState())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(b), `"type": "`+typ+`"`)
 }
 
 // e2eKubeconfig is an admin kubeconfig with a client certificate valid for
