@@ -5,6 +5,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/calico"
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"github.com/kopscalico/kopscalico/internal/provider"
 )
 
@@ -23,7 +24,7 @@ type securityGroupCheck struct {
 // checkSecurityGroups registers the check of the named cluster; revision is
 // the Cluster's (nil for a cluster the program does not manage: checked once).
 func checkSecurityGroups(ctx *pulumi.Context, cfg config.Config, prov pulumi.ProviderResource, revision pulumi.StringInput, after []pulumi.Resource) (*securityGroupCheck, error) {
-	minor, _ := config.KopsMinor(cfg.Kops.Version)
+	release, _ := kopsrelease.Parse(cfg.Kops.Version) // validated by config
 	if revision == nil {
 		revision = pulumi.String("")
 	}
@@ -34,7 +35,7 @@ func checkSecurityGroups(ctx *pulumi.Context, cfg config.Config, prov pulumi.Pro
 		"encapsulation":   pulumi.String(cfg.Calico.Encapsulation),
 		"awsSrcDstCheck":  pulumi.String(cfg.Calico.AWSSrcDstCheck),
 		"etcdDatastore":   pulumi.Bool(calicoUsesEtcd(cfg)),
-		"kopsBlocksEtcd":  pulumi.Bool(minor >= 20),
+		"kopsBlocksEtcd":  pulumi.Bool(release.AtLeast(kopsrelease.EtcdBlockedFromNodes)),
 		"mode":            pulumi.String(cfg.SecurityGroupCheck),
 		"clusterRevision": revision,
 	}, check, pulumi.Provider(prov), pulumi.DependsOn(after))
@@ -56,6 +57,6 @@ func calicoUsesEtcd(cfg config.Config) bool {
 	if d, err := calico.Decide(cfg.Calico.UpgradeManifest, cfg.Kops.Version, ""); err == nil && d.Apply {
 		return true
 	}
-	minor, err := config.KopsMinor(cfg.Kops.Version)
-	return err == nil && minor == 7
+	release, err := kopsrelease.Parse(cfg.Kops.Version)
+	return err == nil && !release.AtLeast(kopsrelease.CalicoAddon)
 }

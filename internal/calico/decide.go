@@ -2,8 +2,8 @@ package calico
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
+
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
 // Modes of the upgrade manifest (config kopscalico:calicoUpgradeManifest).
@@ -22,8 +22,6 @@ type Decision struct {
 	ManifestPath string
 	Reason       string
 }
-
-var kopsVersionPattern = regexp.MustCompile(`^v?1\.([0-9]+)(\.[0-9]+)?([-+].*)?$`)
 
 // Decide applies the manifest only where it applies:
 //
@@ -56,27 +54,19 @@ func Decide(mode, kopsVersion, manifestPath string) (Decision, error) {
 	if kopsVersion == "" {
 		return Decision{Reason: "no kops version is pinned (kopscalico:kopsVersion; the cluster is not driven by kops here): auto applies the manifest only on kops 1.7.x; set kopscalico:calicoUpgradeManifest=always to apply it anyway"}, nil
 	}
-	minor, err := kopsMinor(kopsVersion)
+	v, err := kopsrelease.Parse(kopsVersion)
 	if err != nil {
-		return Decision{}, err
+		return Decision{}, fmt.Errorf("kopscalico:kopsVersion: %w", err)
 	}
 	switch {
-	case minor == 7:
+	case v.AtLeast(kopsrelease.Oldest) && !v.AtLeast(kopsrelease.CalicoAddon):
 		return Decision{Apply: true, Source: TemplateName,
 			Reason: fmt.Sprintf("kops %s ships Calico 2.2 (calico/node v1.2.1), which predates the policy support; upgrading it to Calico 2.4.1", kopsVersion)}, nil
-	case minor < 7:
+	case !v.AtLeast(kopsrelease.Oldest):
 		return Decision{Reason: fmt.Sprintf("kops %s is older than 1.7: the upgrade manifest is written for kops 1.7's Calico; set kopscalico:calicoUpgradeManifest=always to apply it anyway", kopsVersion)}, nil
-	case minor >= 23:
+	case v.AtLeast(kopsrelease.ForcedServerSideApply):
 		return Decision{Reason: fmt.Sprintf("kops %s manages Calico as an addon and re-applies it with forced server-side apply; applying this manifest would fight it", kopsVersion)}, nil
 	default:
 		return Decision{Reason: fmt.Sprintf("kops %s manages Calico as an addon (with policy support) and re-applies it on every kops update; applying this manifest would fight it", kopsVersion)}, nil
 	}
-}
-
-func kopsMinor(v string) (int, error) {
-	m := kopsVersionPattern.FindStringSubmatch(v)
-	if m == nil {
-		return 0, fmt.Errorf("kops version %q: want a release such as 1.7.1 or 1.34 (kopscalico:kopsVersion)", v)
-	}
-	return strconv.Atoi(m[1])
 }

@@ -2,6 +2,7 @@ package kops
 
 import (
 	"fmt"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"strconv"
 	"strings"
 )
@@ -22,7 +23,7 @@ func CreateClusterArgs(d Desired) ([]string, error) {
 	}
 	v, _ := d.Version()
 	cp := "control-plane"
-	if !v.atLeast(versionControlPlaneFlags) {
+	if !v.AtLeast(kopsrelease.ControlPlaneFlags) {
 		cp = "master"
 	}
 	args := []string{
@@ -45,7 +46,7 @@ func CreateClusterArgs(d Desired) ([]string, error) {
 		args = append(args, "--kubernetes-version", d.KubernetesVersion)
 	}
 	switch {
-	case d.IsGossip() && v.atLeast(versionGossipIsDNSNone):
+	case d.IsGossip() && v.AtLeast(kopsrelease.GossipIsDNSNone):
 		args = append(args, "--dns", "none")
 	case d.DNSZone != "":
 		args = append(args, "--dns-zone", d.DNSZone)
@@ -71,9 +72,9 @@ func GossipNote(d Desired) string {
 		return ""
 	}
 	switch {
-	case v.atLeast(versionGossipRemoved):
+	case v.AtLeast(kopsrelease.GossipRemoved):
 		return fmt.Sprintf("kops %s removed gossip DNS; %s cannot be created", v.MinorString(), d.Name)
-	case v.atLeast(versionGossipIsDNSNone):
+	case v.AtLeast(kopsrelease.GossipIsDNSNone):
 		return fmt.Sprintf("%s is a gossip (.k8s.local) name: kops %s creates it as a DNS-none cluster (the API behind a load balancer); gossip is removed in kops 1.37, so prefer a name in a Route53 zone (kopscalico:dnsZone)", d.Name, v.MinorString())
 	default:
 		return fmt.Sprintf("%s is a gossip (.k8s.local) name: kops %s creates it with legacy gossip DNS, which kops 1.37 removes; prefer a name in a Route53 zone (kopscalico:dnsZone)", d.Name, v.MinorString())

@@ -2,6 +2,7 @@ package kops
 
 import (
 	"fmt"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"net/netip"
 	"strings"
 	"time"
@@ -70,10 +71,10 @@ func TimeoutsFromConfig(k config.Kops) Timeouts {
 }
 
 // Version is the parsed pinned kops version.
-func (d Desired) Version() (Version, error) {
-	v, err := ParseVersion(d.KopsVersion)
+func (d Desired) Version() (kopsrelease.Version, error) {
+	v, err := kopsrelease.Parse(d.KopsVersion)
 	if err != nil {
-		return Version{}, fmt.Errorf("kopscalico:kopsVersion: %w", err)
+		return kopsrelease.Version{}, fmt.Errorf("kopscalico:kopsVersion: %w", err)
 	}
 	return v, nil
 }
@@ -107,7 +108,7 @@ func (d Desired) Validate() error {
 	switch d.Encapsulation {
 	case config.EncapIPIP:
 	case config.EncapVXLAN:
-		if !v.atLeast(versionCalicoModes) {
+		if !v.AtLeast(kopsrelease.CalicoModes) {
 			add("kopscalico:encapsulation=vxlan needs kops 1.22 or later (kopscalico:kopsVersion is %s): before 1.22 kops only offers calico.crossSubnet with IP-in-IP", d.KopsVersion)
 		}
 	default:
@@ -118,7 +119,7 @@ func (d Desired) Validate() error {
 	default:
 		add("kopscalico:awsSrcDstCheck %q: want Disable, Enable or DoNothing", d.AWSSrcDstCheck)
 	}
-	if d.IsGossip() && v.atLeast(versionGossipRemoved) {
+	if d.IsGossip() && v.AtLeast(kopsrelease.GossipRemoved) {
 		add("kopscalico:clusterName %q is a gossip (.k8s.local) name, and kops %s removed gossip DNS (from 1.37): "+
 			"use a name inside a Route53 zone and set kopscalico:dnsZone, or pin kops 1.36 or older to create a DNS-none cluster", d.Name, d.KopsVersion)
 	}

@@ -3,6 +3,7 @@ package kops
 import (
 	"context"
 	"errors"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -207,9 +208,9 @@ func (p kopsPair) convertAndPlan(d func(kopsWorld) Desired) {
 	p.samePending(p.args("update", "cluster", "--name", name))
 }
 
-func mustVersion(t *testing.T, out string) Version {
+func mustVersion(t *testing.T, out string) kopsrelease.Version {
 	t.Helper()
-	v, err := ParseVersionOutput(out)
+	v, err := kopsrelease.ParseOutput(out)
 	if err != nil {
 		t.Fatal(err)
 	}

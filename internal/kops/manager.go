@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,24 +114,24 @@ func isNotFound(err error, name string) bool {
 }
 
 // BinaryVersion runs `kops version`.
-func (m *Manager) BinaryVersion(ctx context.Context, d Desired) (Version, error) {
+func (m *Manager) BinaryVersion(ctx context.Context, d Desired) (kopsrelease.Version, error) {
 	out, err := m.run(ctx, d, callCommand, false, nil, "version")
 	if err != nil {
-		return Version{}, fmt.Errorf("checking the kops version: %w", err)
+		return kopsrelease.Version{}, fmt.Errorf("checking the kops version: %w", err)
 	}
-	return ParseVersionOutput(string(out))
+	return kopsrelease.ParseOutput(string(out))
 }
 
 // CheckVersion runs `kops version` and fails unless the binary is the pinned
 // minor release the spec was rendered for.
-func (m *Manager) CheckVersion(ctx context.Context, d Desired) (Version, error) {
+func (m *Manager) CheckVersion(ctx context.Context, d Desired) (kopsrelease.Version, error) {
 	pinned, err := d.Version()
 	if err != nil {
-		return Version{}, err
+		return kopsrelease.Version{}, err
 	}
 	got, err := m.BinaryVersion(ctx, d)
 	if err != nil {
-		return Version{}, err
+		return kopsrelease.Version{}, err
 	}
 	if !got.SameMinor(pinned) {
 		return got, fmt.Errorf("the kops binary is %s but kopscalico:kopsVersion pins %s: the cluster spec and flags are rendered for the pinned version; "+

@@ -2,6 +2,7 @@ package kops
 
 import (
 	"fmt"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"reflect"
 	"sort"
 	"strings"
@@ -33,8 +34,8 @@ func disruptiveSource(provider string) bool {
 //	< 1.22: crossSubnet: true (the only switch kops had)
 //	>= 1.22: crossSubnet is deprecated and ignored; the encapsulation mode
 //	         with CrossSubnet and the AWS source/destination check decide it.
-func CalicoNetworking(v Version, encapsulation, awsSrcDstCheck string) (map[string]any, error) {
-	if !v.atLeast(versionCalicoModes) {
+func CalicoNetworking(v kopsrelease.Version, encapsulation, awsSrcDstCheck string) (map[string]any, error) {
+	if !v.AtLeast(kopsrelease.CalicoModes) {
 		if encapsulation == "vxlan" {
 			return nil, fmt.Errorf("vxlan cross-subnet needs kops 1.22 or later, kops %s only has calico.crossSubnet (IP-in-IP)", v.MinorString())
 		}
@@ -140,7 +141,7 @@ func ConvertClusterSpec(in []byte, d Desired) (Conversion, error) {
 	for k, val := range calico { // keep the operator's other Calico settings
 		newCalico[k] = val
 	}
-	if v.atLeast(versionCalicoModes) {
+	if v.AtLeast(kopsrelease.CalicoModes) {
 		// Deprecated and ignored from 1.22; modes that contradict the
 		// desired encapsulation would be refused by kops validation.
 		delete(newCalico, "crossSubnet")

@@ -1,6 +1,7 @@
 package kops
 
 import (
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"os"
 	"reflect"
 	"strings"
@@ -68,13 +69,13 @@ func TestCalicoNetworkingByVersion(t *testing.T) {
 		{"1.34", "ipip", map[string]any{"encapsulationMode": "ipip", "ipipMode": "CrossSubnet", "awsSrcDstCheck": "Disable"}},
 		{"1.34", "vxlan", map[string]any{"encapsulationMode": "vxlan", "vxlanMode": "CrossSubnet", "awsSrcDstCheck": "Disable"}},
 	} {
-		v, _ := ParseVersion(tc.version)
+		v, _ := kopsrelease.Parse(tc.version)
 		got, err := CalicoNetworking(v, tc.encap, "Disable")
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("CalicoNetworking(%s, %s) = %v, %v; want %v", tc.version, tc.encap, got, err, tc.want)
 		}
 	}
-	if _, err := CalicoNetworking(Version{1, 21, 0}, "vxlan", "Disable"); err == nil {
+	if _, err := CalicoNetworking(kopsrelease.Version{Major: 1, Minor: 21}, "vxlan", "Disable"); err == nil {
 		t.Error("vxlan on kops 1.21 was accepted; kops had no vxlanMode then")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"sigs.k8s.io/yaml"
 )
 
@@ -51,7 +52,7 @@ func TestVersionOutputPerRelease(t *testing.T) {
 		if out != want {
 			t.Errorf("%s: %q, want %q", v, out, want)
 		}
-		got, err := kops.ParseVersionOutput(out)
+		got, err := kopsrelease.ParseOutput(out)
 		if err != nil || got.String() != v {
 			t.Errorf("program parses %q as %v, %v", out, got, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -312,7 +313,7 @@ func (d *double) validateCluster(obj map[string]any) []string {
 	if len(found) == 0 {
 		errs = append(errs, "spec.networking: Required value: no networking mode set")
 	}
-	if calico, ok := net["calico"].(map[string]any); ok && d.ver.atLeast(1, 22) {
+	if calico, ok := net["calico"].(map[string]any); ok && d.ver.AtLeast(kopsrelease.CalicoModes) {
 		path := "spec.networking.calico"
 		oneOf := func(field string, valid ...string) string {
 			v, ok := calico[field]
@@ -338,7 +339,7 @@ func (d *double) validateCluster(obj map[string]any) []string {
 		}
 	}
 	errs = append(errs, accessErrors(spec)...)
-	if isGossip(objName(obj)) && d.ver.atLeast(1, 37) && str(get(spec, "topology", "dns", "type")) != "None" {
+	if isGossip(objName(obj)) && d.ver.AtLeast(kopsrelease.GossipRemoved) && str(get(spec, "topology", "dns", "type")) != "None" {
 		errs = append(errs, "spec.networking.topology.dns.type: Forbidden: gossip DNS support was removed in kOps 1.37; migrate the cluster to dns=none or a hosted DNS zone using kOps 1.36 before upgrading (see https://kops.sigs.k8s.io/gossip/)")
 	}
 	return errs
@@ -421,7 +422,7 @@ func (d *double) updateCommand() *cobra.Command {
 	f.StringSlice("phase", nil, "Subset of tasks to run")
 	f.StringSlice("lifecycle-overrides", nil, "comma separated list of phase overrides")
 	f.String("ssh-public-key", "", "SSH public key to use (deprecated: use kops create secret instead)")
-	if d.ver.atLeast(1, 30) {
+	if d.ver.AtLeast(since(30)) {
 		f.StringSlice("instance-group", nil, "Instance groups to update (defaults to all if not specified)")
 		f.StringSlice("instance-group-roles", nil, "Instance group roles to update (control-plane,apiserver,node,bastion)")
 		f.String("prune", "", "Delete old revisions of cloud resources that were needed during an upgrade")

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"os"
 	"path/filepath"
 	"sort"
@@ -96,7 +97,7 @@ func (d *double) createCommand() *cobra.Command {
 	f.StringVar(&o.containerRuntime, "container-runtime", "", "Container runtime to use: containerd, docker")
 	f.StringVar(&o.cloudLabels, "cloud-labels", "", "A list of key/value pairs used to tag all instance groups")
 	f.BoolVar(&o.encryptEtcdStorage, "encrypt-etcd-storage", true, "Generate key in AWS KMS and use it for encrypt etcd volumes")
-	if d.ver.atLeast(1, 26) {
+	if d.ver.AtLeast(kopsrelease.ControlPlaneFlags) {
 		f.Int32Var(&o.controlPlaneCount, "control-plane-count", 0, "Number of control-plane nodes. Defaults to one control-plane node per control-plane-zone")
 		f.StringVar(&o.controlPlaneSize, "control-plane-size", "", "Machine type(s) for control-plane nodes")
 		f.StringSliceVar(&o.controlPlaneZones, "control-plane-zones", nil, "Zones in which to run control-plane nodes. (must be an odd number)")
@@ -120,17 +121,17 @@ func (d *double) createCommand() *cobra.Command {
 
 // stableKubernetes is the Kubernetes version channels/stable (as shipped
 // in the kops 1.36.2 module) gives a new cluster on kops minor release v.
-func stableKubernetes(v version) string {
+func stableKubernetes(v kopsrelease.Version) string {
 	for _, r := range []struct {
 		minor int
 		k8s   string
 	}{{35, "1.35.5"}, {34, "1.34.8"}, {33, "1.33.12"}, {32, "1.32.13"}, {31, "1.31.14"}, {30, "1.30.14"},
 		{29, "1.29.15"}, {28, "1.28.15"}, {27, "1.27.16"}, {26, "1.26.15"}} {
-		if v.atLeast(1, r.minor) {
+		if v.AtLeast(since(r.minor)) {
 			return r.k8s
 		}
 	}
-	return fmt.Sprintf("1.%d.0", v.minor)
+	return fmt.Sprintf("1.%d.0", v.Minor)
 }
 
 // imageFor is the amd64 AWS image channels/stable (kops 1.36.2) picks for
@@ -233,7 +234,7 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 		// no zone means DNS none; before, gossip names got Private.
 		case o.dnsZone != "":
 			dnsType = "Public"
-		case d.ver.atLeast(1, 29):
+		case d.ver.AtLeast(kopsrelease.GossipIsDNSNone):
 			if isGossip(name) {
 				d.klogWarn("Gossip is deprecated, using None DNS instead")
 			}
@@ -248,21 +249,21 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 	case "private":
 		dnsType = "Private"
 	case "none":
-		if !d.ver.atLeast(1, 26) {
+		if !d.ver.AtLeast(kopsrelease.ControlPlaneFlags) {
 			return fmt.Errorf("unknown DNSType: %q", o.dns)
 		}
 		dnsType = "None"
 	default:
 		return fmt.Errorf("unknown DNSType: %q", o.dns)
 	}
-	if isGossip(name) && dnsType != "None" && d.ver.atLeast(1, 37) {
+	if isGossip(name) && dnsType != "None" && d.ver.AtLeast(kopsrelease.GossipRemoved) {
 		return fmt.Errorf("spec.networking.topology.dns.type: Forbidden: gossip DNS support was removed in kOps 1.37; migrate the cluster to dns=none or a hosted DNS zone using kOps 1.36 before upgrading (see https://kops.sigs.k8s.io/gossip/)")
 	}
 
 	networking := o.networking
 	if networking == "" {
 		networking = "kubenet"
-		if d.ver.atLeast(1, 26) {
+		if d.ver.AtLeast(kopsrelease.ControlPlaneFlags) {
 			networking = "cilium"
 		}
 	}
@@ -300,7 +301,7 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 		cpCount = 1
 	}
 	cpPrefix := "master"
-	if d.ver.atLeast(1, 26) {
+	if d.ver.AtLeast(kopsrelease.ControlPlaneFlags) {
 		cpPrefix = "control-plane"
 	}
 	cpZones := o.controlPlaneZones
@@ -377,7 +378,7 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 			"role":        role,
 			"subnets":     toAny(subnets),
 		}
-		if d.ver.atLeast(1, 36) { // kops 1.34 does not write nodeLabels, 1.36 does
+		if d.ver.AtLeast(since(36)) { // kops 1.34 does not write nodeLabels, 1.36 does
 			spec["nodeLabels"] = map[string]any{"kops.k8s.io/instancegroup": igName}
 		}
 		return map[string]any{

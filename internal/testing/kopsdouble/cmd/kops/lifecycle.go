@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"os"
 	"path/filepath"
 	"sort"
@@ -54,7 +55,7 @@ func (d *double) rollingUpdateCommand() *cobra.Command {
 	f.Duration("drain-timeout", 15*time.Minute, "Maximum time to wait for a node to drain")
 	f.Int32("validate-count", 2, "Number of times that a cluster needs to be validated after single node update")
 	f.Duration("master-interval", 15*time.Second, "Time to wait between restarting control plane nodes")
-	if d.ver.atLeast(1, 26) {
+	if d.ver.AtLeast(kopsrelease.ControlPlaneFlags) {
 		f.Duration("control-plane-interval", 15*time.Second, "Time to wait between restarting control plane nodes")
 	}
 	f.Duration("node-interval", 15*time.Second, "Time to wait between restarting worker nodes")
@@ -65,7 +66,7 @@ func (d *double) rollingUpdateCommand() *cobra.Command {
 	f.StringSlice("instance-group-roles", nil, "Instance group roles to update")
 	f.Bool("fail-on-drain-error", true, "Fail if draining a node fails")
 	f.Bool("fail-on-validate-error", true, "Fail if the cluster fails to validate")
-	if d.ver.atLeast(1, 30) {
+	if d.ver.AtLeast(since(30)) {
 		f.Duration("admin", 0, "a cluster admin user credential with the specified lifetime")
 	}
 	ru.AddCommand(cmd)
@@ -178,7 +179,7 @@ func (d *double) validateCommand() *cobra.Command {
 			}
 			// cmd/kops/validate_cluster.go RunValidateCluster: the
 			// heading, credentials, then the API (retried until --wait).
-			if !d.ver.atLeast(1, 30) {
+			if !d.ver.AtLeast(since(30)) {
 				if _, err := d.kubeconfigFor(kubeconfig); err != nil {
 					return fmt.Errorf("validation failed: cannot load kubecfg settings for %q: %v", name, err)
 				}
@@ -233,7 +234,7 @@ func (d *double) validateCommand() *cobra.Command {
 	f.StringVarP(&output, "output", "o", "table", "Output format. One of json|yaml|table.")
 	f.DurationVar(&wait, "wait", 0, "Amount of time to wait for the cluster to become ready")
 	f.Int32("count", 0, "Number of consecutive successful validations required")
-	if d.ver.atLeast(1, 33) {
+	if d.ver.AtLeast(since(33)) {
 		f.Duration("interval", 10*time.Second, "Time in duration to wait between validation attempts")
 	}
 	f.StringVar(&kubeconfig, "kubeconfig", "", "Path to the kubeconfig file")
@@ -247,7 +248,7 @@ func (d *double) validateCommand() *cobra.Command {
 // buildRESTConfig; read in kops 1.33.1 and 1.36.2, and the --admin flag of
 // these commands dates from 1.30). Before, they loaded the kubeconfig.
 func (d *double) restConfig(name string) error {
-	if !d.ver.atLeast(1, 30) {
+	if !d.ver.AtLeast(since(30)) {
 		return nil
 	}
 	if _, err := d.loadCA(name); err != nil {
@@ -261,7 +262,7 @@ func (d *double) restConfig(name string) error {
 // API's name does not resolve, as offline. Before, the kubeconfig kops
 // loads must exist.
 func (d *double) reachAPI(name, kubeconfigFlag string) error {
-	if !d.ver.atLeast(1, 30) {
+	if !d.ver.AtLeast(since(30)) {
 		_, err := d.kubeconfigFor(kubeconfigFlag)
 		return err
 	}
@@ -501,7 +502,7 @@ func (d *double) deleteCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&unregister, "unregister", false, "Don't delete cloud resources, just unregister the cluster")
 	cmd.Flags().Bool("external", false, "Delete an external cluster")
 	cmd.Flags().String("region", "", "External cluster's region")
-	if d.ver.atLeast(1, 33) {
+	if d.ver.AtLeast(since(33)) {
 		cmd.Flags().Duration("wait", 0, "Amount of time to wait for the cloud resources to de-allocate")
 		cmd.Flags().Int("count", 0, "Number of consecutive failures to tolerate when trying to delete resources")
 		cmd.Flags().Duration("interval", 10*time.Second, "Time in duration to wait between deletion attempts")

@@ -9,12 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,21 +28,14 @@ type silentExit struct{ code int }
 
 func (e *silentExit) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
-type version struct{ major, minor, patch int }
-
-func (v version) atLeast(major, minor int) bool {
-	if v.major != major {
-		return v.major > major
-	}
-	return v.minor >= minor
-}
-
-func (v version) String() string { return fmt.Sprintf("%d.%d.%d", v.major, v.minor, v.patch) }
+// since is kops 1.<minor>: a release where the double's emulation of kops
+// changes (the program's own cut-offs are kopsrelease's).
+func since(minor int) kopsrelease.Version { return kopsrelease.Version{Major: 1, Minor: minor} }
 
 type double struct {
 	store   string // state store directory
 	control string // <store>/.kopsdouble
-	ver     version
+	ver     kopsrelease.Version
 	stdout  io.Writer
 	stderr  io.Writer
 	rawArgs []string // the whole command line, for failure matching
@@ -100,7 +93,7 @@ func (d *double) main(args []string) int {
 	return code
 }
 
-func (d *double) emulatedVersion() version {
+func (d *double) emulatedVersion() kopsrelease.Version {
 	s := kopsdouble.DefaultVersion
 	if env := os.Getenv("KOPSDOUBLE_VERSION"); env != "" {
 		s = env
@@ -109,15 +102,7 @@ func (d *double) emulatedVersion() version {
 			s = strings.TrimSpace(string(b))
 		}
 	}
-	var v version
-	parts := strings.SplitN(strings.TrimPrefix(s, "v"), ".", 3)
-	v.major, _ = strconv.Atoi(parts[0])
-	if len(parts) > 1 {
-		v.minor, _ = strconv.Atoi(parts[1])
-	}
-	if len(parts) > 2 {
-		v.patch, _ = strconv.Atoi(strings.SplitN(parts[2], "-", 2)[0])
-	}
+	v, _ := kopsrelease.Parse(s)
 	return v
 }
 
@@ -268,7 +253,7 @@ func (d *double) versionCommand() *cobra.Command {
 			switch {
 			case short:
 				fmt.Fprintln(d.stdout, v)
-			case d.ver.atLeast(1, 19):
+			case d.ver.AtLeast(since(19)):
 				fmt.Fprintf(d.stdout, "Client version: %s (git-v%s)\n", v, v)
 			default:
 				fmt.Fprintf(d.stdout, "Version %s (git-v%s)\n", v, v)
@@ -276,7 +261,7 @@ func (d *double) versionCommand() *cobra.Command {
 			return nil
 		},
 	}
-	if d.ver.atLeast(1, 19) {
+	if d.ver.AtLeast(since(19)) {
 		cmd.Flags().BoolVar(&short, "short", false, "only print the main kOps version. Useful for scripting.")
 	}
 	return cmd
