@@ -3,7 +3,6 @@ package kops
 import (
 	"context"
 	"errors"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -99,65 +98,6 @@ func (w kopsWorld) create(d Desired, networking string) kopsRun {
 		}
 	}
 	return w.run(nil, args...)
-}
-
-// plannedRule is a SecurityGroupRule task of an `update cluster` dry run.
-type plannedRule struct {
-	id, securityGroup, sourceGroup, protocol, fromPort, toPort, cidr string
-	egress                                                           bool
-}
-
-var planTask = regexp.MustCompile(`^  ([A-Za-z0-9]+)/(.*)$`)
-
-// plannedRules reads the SecurityGroupRule tasks of a dry-run plan as
-// kops prints them (upup/pkg/fi/dryrun_target.go, PrintReport): a task
-// line "  Kind/id", then "  \tField  \tvalue" lines.
-func plannedRules(plan string) []plannedRule {
-	var rules []plannedRule
-	var cur *plannedRule
-	for _, line := range strings.Split(plan, "\n") {
-		if m := planTask.FindStringSubmatch(line); m != nil {
-			cur = nil
-			if m[1] == "SecurityGroupRule" {
-				rules = append(rules, plannedRule{id: m[2]})
-				cur = &rules[len(rules)-1]
-			}
-			continue
-		}
-		f := strings.Fields(line)
-		if cur == nil || len(f) < 2 {
-			continue
-		}
-		v := strings.TrimPrefix(f[1], "name:")
-		switch f[0] {
-		case "SecurityGroup":
-			cur.securityGroup = v
-		case "SourceGroup":
-			cur.sourceGroup = v
-		case "Protocol":
-			cur.protocol = v
-		case "FromPort":
-			cur.fromPort = v
-		case "ToPort":
-			cur.toPort = v
-		case "CIDR", "IPv6CIDR":
-			cur.cidr = v
-		case "Egress":
-			cur.egress = v == "true"
-		}
-	}
-	return rules
-}
-
-// ipipNodeToControlPlane reports whether a plan opens IP protocol 4 from
-// the nodes to the control plane of cluster name.
-func ipipNodeToControlPlane(plan, name string) bool {
-	for _, r := range plannedRules(plan) {
-		if r.protocol == "4" && r.sourceGroup == "nodes."+name && r.securityGroup == "masters."+name && !r.egress {
-			return true
-		}
-	}
-	return false
 }
 
 // runningGroups are the groups of cluster name as kops would run them after

@@ -8,11 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kopscalico/kopscalico/internal/sgcheck"
 )
 
 // Contract tests: every command shape the Manager issues, run against real
@@ -98,7 +101,9 @@ func mustCreateArgs(t *testing.T, d Desired) []string {
 // TestRealKopsCreateConvertPlan is the program's create path up to the
 // first `update --yes`: create, read, convert to Calico cross-subnet,
 // replace, and the update plan; for each encapsulation, and for a cluster
-// kops created with kubenet that the program converts.
+// kops created with kubenet that the program converts. The program's
+// security-group check runs on the groups, rules and instances each plan
+// creates.
 func TestRealKopsCreateConvertPlan(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ encapsulation, createdWith string }{
@@ -114,8 +119,14 @@ func TestRealKopsCreateConvertPlan(t *testing.T) {
 			}
 			spec := w.must(nil, "get", "cluster", "--name", d.Name, "-o", "yaml").stdout
 			before := w.must(nil, "update", "cluster", "--name", d.Name).stdout
-			if got := ipipNodeToControlPlane(before, d.Name); got != (c.createdWith == "calico") {
-				t.Errorf("plan of the %s cluster as created opens protocol 4 node->control-plane: %v", c.createdWith, got)
+			if c.createdWith == "kubenet" {
+				// The negative control: kops opens IP-in-IP to the control
+				// plane only for Calico, and the check on its plan says so.
+				in := sgcheck.Input{ClusterName: d.Name, Encapsulation: d.Encapsulation, AWSSrcDstCheck: d.AWSSrcDstCheck, KopsBlocksEtcd: true}
+				if missing := missingInPlan(t, checkPlan(t, before, in)); !slices.Equal(missing, []string{"ipip-nodes-to-control-plane"}) {
+					t.Errorf("the plan of the kubenet cluster as created misses %v, want only ipip-nodes-to-control-plane", missing)
+				}
+				w.holdPlanTestdata(before, "update-kubenet-as-created-1.36.2.txt")
 			}
 
 			conv, err := ConvertClusterSpec([]byte(spec), d)
@@ -134,8 +145,9 @@ func TestRealKopsCreateConvertPlan(t *testing.T) {
 			if pending, err := UpdatePending(plan); err != nil || !pending {
 				t.Errorf("UpdatePending on the dry-run plan: %v, %v", pending, err)
 			}
-			if !ipipNodeToControlPlane(plan, d.Name) {
-				t.Errorf("the plan opens no IP protocol 4 from nodes to the control plane; planned rules: %+v", plannedRules(plan))
+			assertPlanMeetsExpectations(t, plan, d)
+			if c.encapsulation == "ipip" && c.createdWith == "calico" {
+				w.holdPlanTestdata(plan, "update-calico-ipip-1.36.2.txt")
 			}
 			if refused := w.AWS.Refused(); len(refused) != 0 {
 				t.Errorf("dry runs called mutating AWS APIs: %v", refused)
