@@ -205,10 +205,29 @@ func (m *Manager) Exists(ctx context.Context, d Desired) (bool, error) {
 	return found, err
 }
 
+// ExistsError is a create refused because the state store already holds a
+// cluster of that name.
+type ExistsError struct{ Name, StateStore string }
+
+func (e *ExistsError) Error() string {
+	return fmt.Sprintf("kops cluster %s already exists in %s", e.Name, e.StateStore)
+}
+
+// Create makes the cluster. A cluster of that name already in the state
+// store is an *ExistsError, unless adopt: then it is converted to Calico
+// cross-subnet and any other drift applied, as Ensure does.
+func (m *Manager) Create(ctx context.Context, d Desired, adopt bool) (Outcome, error) {
+	return m.ensure(ctx, d, !adopt)
+}
+
 // Ensure makes the cluster exist as desired: it creates it when the state
 // store has none, else converts it to Calico cross-subnet and applies any
 // other drift. A cluster already as desired gets read-only commands only.
 func (m *Manager) Ensure(ctx context.Context, d Desired) (Outcome, error) {
+	return m.ensure(ctx, d, false)
+}
+
+func (m *Manager) ensure(ctx context.Context, d Desired, refuseExisting bool) (Outcome, error) {
 	if err := d.Validate(); err != nil {
 		return Outcome{}, err
 	}
@@ -216,11 +235,13 @@ func (m *Manager) Ensure(ctx context.Context, d Desired) (Outcome, error) {
 		return Outcome{}, err
 	}
 	spec, found, err := m.getCluster(ctx, d)
-	if err != nil {
+	switch {
+	case err != nil:
 		return Outcome{}, err
-	}
-	if !found {
+	case !found:
 		return m.create(ctx, d)
+	case refuseExisting:
+		return Outcome{}, &ExistsError{Name: d.Name, StateStore: d.StateStore}
 	}
 	return m.reconcile(ctx, d, spec)
 }

@@ -237,20 +237,14 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 	m := c.manager(ctx, req.URN, kubeconfig)
 	m.Owner, m.Claim = owner, args.AdoptExisting
 	d := args.Desired
-	if _, err := m.CheckVersion(ctx, d); err != nil {
-		return plugin.CreateResponse{}, err
-	}
-	exists, err := m.Exists(ctx, d)
-	if err != nil {
-		return plugin.CreateResponse{}, err
-	}
-	if exists && !args.AdoptExisting {
-		return plugin.CreateResponse{}, fmt.Errorf("kops cluster %s already exists in %s and this stack did not create it: "+
+	outcome, ensureErr := m.Create(ctx, d, args.AdoptExisting)
+	var exists *kops.ExistsError
+	if errors.As(ensureErr, &exists) {
+		return plugin.CreateResponse{}, fmt.Errorf("%w and this stack did not create it: "+
 			"to take it over (converted to Calico cross-subnet; this stack's destroy then deletes it) set adoptExisting (kopscalico:adoptExistingCluster=true); "+
 			"to manage it as it is, import it by name (kopscalico:importExistingCluster=true, or `pulumi import %s %s %s` with this stack's kops provider); or pick another kopscalico:clusterName",
-			d.Name, d.StateStore, ClusterType, req.URN.Name(), d.Name)
+			ensureErr, ClusterType, req.URN.Name(), d.Name)
 	}
-	outcome, ensureErr := m.Ensure(ctx, d)
 	if ensureErr != nil && !outcome.Mutated() {
 		return plugin.CreateResponse{}, ensureErr
 	}

@@ -41,6 +41,9 @@ type Call struct {
 type Runner struct {
 	T       testing.TB
 	Answers map[string]Answer
+	// Kubeconfig, when set, is what `kops export kubecfg` writes to its
+	// --kubeconfig path, as kops does, before its answer.
+	Kubeconfig string
 
 	mu    sync.Mutex
 	calls []Call
@@ -67,6 +70,15 @@ func (r *Runner) Run(ctx context.Context, c kops.Command) ([]byte, error) {
 	if best == "" {
 		r.T.Errorf("unexpected command: kops %s", joined)
 		return nil, &kops.CommandError{Args: c.Args, ExitCode: 2, Stderr: "kopstest: unexpected command"}
+	}
+	if r.Kubeconfig != "" && strings.HasPrefix(joined, "export kubecfg") {
+		for i, a := range c.Args {
+			if a == "--kubeconfig" && i+1 < len(c.Args) {
+				if err := os.WriteFile(c.Args[i+1], []byte(r.Kubeconfig), 0o600); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
 	return answer(c.Stdin)
 }

@@ -1,0 +1,242 @@
+package provider_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil/rpcerror"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+
+	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/kops/kopstest"
+	"github.com/kopscalico/kopscalico/internal/provider"
+)
+
+const clusterURN = resource.URN("urn:pulumi:dev::kopscalico::" + provider.ClusterType + "::cluster")
+
+const kopsVersionOut = "Client version: 1.34.1 (git-v1.34.1)\n"
+
+// newClusterProvider is a provider whose kops is the scripted runner.
+func newClusterProvider(t *testing.T, k *kopstest.Runner) *provider.Provider {
+	return provider.New(&recordedLogs{}, provider.Deps{
+		NewKopsRunner: func(string, func(string, string)) kops.Runner { return k },
+	})
+}
+
+func clusterInputs(t *testing.T, mutate func(*provider.ClusterArgs)) resource.PropertyMap {
+	t.Helper()
+	args := provider.ClusterArgs{Desired: kopstest.Desired("1.34")}
+	if mutate != nil {
+		mutate(&args)
+	}
+	return props(t, args)
+}
+
+func props(t *testing.T, v any) resource.PropertyMap {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return resource.NewPropertyMapFromMap(m)
+}
+
+// recordedState is what a create of the fixture cluster records.
+func recordedState(t *testing.T, inputs resource.PropertyMap, spec string) resource.PropertyMap {
+	t.Helper()
+	out := inputs.Copy()
+	out["spec"] = resource.NewStringProperty(spec)
+	out["instanceGroups"] = resource.NewStringProperty(string(kopstest.Fixture(t, "instancegroups-1.34.yaml")))
+	out["kubeconfig"] = resource.NewStringProperty("kubeconfig")
+	out["owner"] = resource.NewStringProperty("stack-a")
+	return out
+}
+
+func TestClusterDiffRefusesIdentityChanges(t *testing.T) {
+	p := newClusterProvider(t, &kopstest.Runner{T: t})
+	old := clusterInputs(t, nil)
+	state := recordedState(t, old, string(kopstest.Fixture(t, "calico-1.34.yaml")))
+	diff := func(news resource.PropertyMap) (plugin.DiffResponse, error) {
+		return p.Diff(context.Background(), plugin.DiffRequest{URN: clusterURN, Type: provider.ClusterType, ID: "demo.example.com",
+			OldInputs: old, OldOutputs: state, NewInputs: news})
+	}
+
+	res, err := diff(old)
+	if err != nil || res.Changes != plugin.DiffNone {
+		t.Errorf("unchanged: %+v, %v", res, err)
+	}
+
+	renamed := clusterInputs(t, func(a *provider.ClusterArgs) { a.Name = "other.example.com"; a.Zones = []string{"eu-west-1a"} })
+	_, err = diff(renamed)
+	if err == nil || !strings.Contains(err.Error(), "clusterName: demo.example.com -> other.example.com") ||
+		!strings.Contains(err.Error(), "zones:") || !strings.Contains(err.Error(), "kopscalico:allowClusterReplacement") {
+		t.Errorf("rename: err = %v", err)
+	}
+
+	allowed := clusterInputs(t, func(a *provider.ClusterArgs) { a.Name = "other.example.com"; a.AllowReplacement = true })
+	res, err = diff(allowed)
+	if err != nil || len(res.ReplaceKeys) != 1 || res.ReplaceKeys[0] != "clusterName" {
+		t.Errorf("rename with allowReplacement: %+v, %v", res, err)
+	}
+
+	// An unknown identity field (preview, from a resource still to be made)
+	// is neither refused nor replaced: Diff runs again once it is known.
+	unknown := clusterInputs(t, nil)
+	unknown["stateStore"] = resource.MakeComputed(resource.NewStringProperty(""))
+	if res, err = diff(unknown); err != nil || len(res.ReplaceKeys) != 0 || res.Changes != plugin.DiffSome {
+		t.Errorf("unknown store: %+v, %v", res, err)
+	}
+
+	// The switches alone change nothing.
+	switched := clusterInputs(t, func(a *provider.ClusterArgs) { a.AdoptExisting = true })
+	if res, err = diff(switched); err != nil || res.Changes != plugin.DiffNone {
+		t.Errorf("adoptExisting alone: %+v, %v", res, err)
+	}
+}
+
+// A spec that drifted (found by refresh) is an update even with the same
+// inputs.
+func TestClusterDiffShowsDrift(t *testing.T) {
+	p := newClusterProvider(t, &kopstest.Runner{T: t})
+	inputs := clusterInputs(t, nil)
+	drifted := strings.Replace(string(kopstest.Fixture(t, "calico-1.34.yaml")), "ipipMode: CrossSubnet", "ipipMode: Always", 1)
+	res, err := p.Diff(context.Background(), plugin.DiffRequest{URN: clusterURN, Type: provider.ClusterType,
+		OldInputs: inputs, OldOutputs: recordedState(t, inputs, drifted), NewInputs: inputs})
+	if err != nil || res.Changes != plugin.DiffSome || res.DetailedDiff["spec"].Kind != plugin.DiffUpdate {
+		t.Errorf("drift: %+v, %v", res, err)
+	}
+}
+
+// kops made the cluster, then validate failed: the error carries the ID and
+// the state, so the engine records the cluster and destroy can delete it.
+func TestClusterCreateRecordsAPartialFailure(t *testing.T) {
+	gets := 0
+	spec := strings.ReplaceAll(string(kopstest.Fixture(t, "kubenet-1.36.yaml")), "kubenet: {}", "calico: {}")
+	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+		"version": kopstest.OK(kopsVersionOut),
+		"get cluster": func([]byte) ([]byte, error) {
+			gets++
+			if gets == 1 {
+				return kopstest.Fail(1, `Error: cluster not found "demo.example.com"`)(nil)
+			}
+			return []byte(spec), nil
+		},
+		"create cluster":     kopstest.OK(""),
+		"replace -f -":       kopstest.OK(""),
+		"update cluster":     kopstest.OK(""),
+		"export kubecfg":     kopstest.OK(""),
+		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+		"validate cluster":   kopstest.Fail(1, "Error: validation failed: wait time exceeded during validation"),
+	}, Kubeconfig: "apiVersion: v1\nkind: Config\n"}
+	p := newClusterProvider(t, k)
+	_, err := p.Create(context.Background(), plugin.CreateRequest{URN: clusterURN, Type: provider.ClusterType, Properties: clusterInputs(t, nil)})
+	if err == nil {
+		t.Fatal("create passed")
+	}
+	var initErr *pulumirpc.ErrorResourceInitFailed
+	for _, d := range rpcerror.Convert(err).Details() {
+		if e, ok := d.(*pulumirpc.ErrorResourceInitFailed); ok {
+			initErr = e
+		}
+	}
+	if initErr == nil {
+		t.Fatalf("err = %v: not a partial failure, the engine would not record the cluster", err)
+	}
+	if initErr.GetId() != "demo.example.com" || !strings.Contains(strings.Join(initErr.GetReasons(), " "), "wait time exceeded") {
+		t.Errorf("partial failure id %q reasons %v", initErr.GetId(), initErr.GetReasons())
+	}
+	state := initErr.GetProperties().AsMap()
+	if state["stateStore"] != "s3://demo-kops-state" || state["clusterName"] != "demo.example.com" || state["owner"] == "" {
+		t.Errorf("recorded state %v", state)
+	}
+}
+
+// A cluster already in the store is not taken over unless asked; nothing
+// mutating runs.
+func TestClusterCreateRefusesAnExistingCluster(t *testing.T) {
+	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+		"version":     kopstest.OK(kopsVersionOut),
+		"get cluster": kopstest.OK(string(kopstest.Fixture(t, "calico-1.34.yaml"))),
+	}}
+	_, err := newClusterProvider(t, k).Create(context.Background(), plugin.CreateRequest{URN: clusterURN, Type: provider.ClusterType, Properties: clusterInputs(t, nil)})
+	if err == nil || !strings.Contains(err.Error(), "kopscalico:adoptExistingCluster") || !strings.Contains(err.Error(), "kopscalico:importExistingCluster") {
+		t.Errorf("err = %v", err)
+	}
+	if got := k.Commands(); len(got) != 2 {
+		t.Errorf("commands %v", got)
+	}
+}
+
+func TestClusterCreatePreviewRunsNoKops(t *testing.T) {
+	k := &kopstest.Runner{T: t}
+	res, err := newClusterProvider(t, k).Create(context.Background(), plugin.CreateRequest{URN: clusterURN, Type: provider.ClusterType,
+		Properties: clusterInputs(t, nil), Preview: true})
+	if err != nil || !res.Properties["kubeconfig"].IsComputed() || len(k.Calls()) != 0 {
+		t.Errorf("preview: %+v, %v, calls %v", res, err, k.Commands())
+	}
+}
+
+// Refresh reads the cluster as kops reports it, in the terms of the inputs;
+// a cluster gone from the store reads as gone.
+func TestClusterRead(t *testing.T) {
+	inputs := clusterInputs(t, nil)
+	state := recordedState(t, inputs, string(kopstest.Fixture(t, "calico-1.34.yaml")))
+	opened := strings.Replace(string(kopstest.Fixture(t, "calico-1.34.yaml")), "  kubernetesApiAccess:\n", "  sshAccess:\n  - 0.0.0.0/0\n  kubernetesApiAccess:\n", 1)
+	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+		"get cluster":        kopstest.OK(opened),
+		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+	}}
+	res, err := newClusterProvider(t, k).Read(context.Background(), plugin.ReadRequest{URN: clusterURN, Type: provider.ClusterType,
+		ID: "demo.example.com", Inputs: inputs, State: state})
+	if err != nil || res.Outputs == nil {
+		t.Fatalf("read: %+v, %v", res, err)
+	}
+	if got := res.Inputs["sshAccess"].ArrayValue(); len(got) != 1 || got[0].StringValue() != "0.0.0.0/0" {
+		t.Errorf("refreshed sshAccess %v", res.Inputs["sshAccess"])
+	}
+	if res.Outputs["kubeconfig"].StringValue() != "kubeconfig" || res.Outputs["owner"].StringValue() != "stack-a" {
+		t.Errorf("refresh lost recorded outputs: %v", res.Outputs)
+	}
+
+	gone := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{"get cluster": kopstest.Fail(1, `Error: cluster not found "demo.example.com"`)}}
+	res, err = newClusterProvider(t, gone).Read(context.Background(), plugin.ReadRequest{URN: clusterURN, Type: provider.ClusterType,
+		ID: "demo.example.com", Inputs: inputs, State: state})
+	if err != nil || res.Outputs != nil {
+		t.Errorf("a deleted cluster: %+v, %v", res, err)
+	}
+}
+
+// Delete runs from the recorded state: the name and store kops was driven
+// with, whatever the inputs say now.
+func TestClusterDeleteUsesTheRecordedState(t *testing.T) {
+	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+		"get cluster":    kopstest.OK(string(kopstest.Fixture(t, "calico-1.34.yaml"))),
+		"delete cluster": kopstest.OK(""),
+	}}
+	state := recordedState(t, clusterInputs(t, nil), "spec")
+	_, err := newClusterProvider(t, k).Delete(context.Background(), plugin.DeleteRequest{URN: clusterURN, Type: provider.ClusterType,
+		ID: "demo.example.com", Inputs: clusterInputs(t, func(a *provider.ClusterArgs) { a.Name = "renamed.example.com" }), Outputs: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := k.Calls()
+	if len(calls) != 2 || calls[1].Args != "delete cluster --name demo.example.com --yes" || calls[1].Env["KOPS_STATE_STORE"] != "s3://demo-kops-state" {
+		t.Errorf("calls %+v", calls)
+	}
+}
+
+func TestClusterCheckNamesTheProblem(t *testing.T) {
+	res, err := newClusterProvider(t, &kopstest.Runner{T: t}).Check(context.Background(), plugin.CheckRequest{URN: clusterURN, Type: provider.ClusterType,
+		News: clusterInputs(t, func(a *provider.ClusterArgs) { a.AdminAccess = []string{"0.0.0.0/0"} })})
+	if err != nil || len(res.Failures) != 1 || !strings.Contains(res.Failures[0].Reason, "allowWorldAccess") {
+		t.Errorf("check: %+v, %v", res, err)
+	}
+}
