@@ -41,18 +41,21 @@ func TestProgramManagesKopsCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The workstation that deploys: kops (the double) on PATH, as the
-	// kubeconfig's exec and the plugin need it.
-	withKops := map[string]string{"PATH": filepath.Dir(store.Bin) + string(os.PathListSeparator) + os.Getenv("PATH")}
+	// kubeconfig's exec needs it; a CI runner: no kops at all.
+	withKops := map[string]string{"PATH": filepath.Dir(store.Bin) + string(os.PathListSeparator) + "/usr/bin:/bin"}
+	withoutKops := map[string]string{"PATH": "/usr/bin:/bin"}
 	s := pulumitest.New(t, infra.Program, pulumitest.Config{
 		"kopscalico:clusterName":        pulumitest.Plain(kopsClusterName),
 		"kopscalico:region":             pulumitest.Plain("us-east-1"),
 		"kopscalico:zones":              pulumitest.Plain(`["us-east-1a","us-east-1b"]`),
 		"kopscalico:adminAccess":        pulumitest.Plain(`["203.0.113.0/24"]`),
 		"kopscalico:kopsVersion":        pulumitest.Plain("1.34"),
+		"kopscalico:kopsBinary":         pulumitest.Plain(store.Bin),
 		"kopscalico:stateStore":         pulumitest.Plain(store.URL()),
 		"kopscalico:securityGroupCheck": pulumitest.Plain("off"),
 		"kopscalico:probes":             pulumitest.Plain("false"),
 		"kopscalico:policiesDir":        pulumitest.Plain(policiesDir),
+		"kopscalico:clusterProtect":     pulumitest.Plain("false"),
 	}, pulumitest.Options{Env: withKops})
 	ctx := context.Background()
 	sc := &kopsScenario{t: t, store: store, stack: s}
@@ -87,7 +90,7 @@ func TestProgramManagesKopsCluster(t *testing.T) {
 		failures = append(failures, kopsdouble.Failure{Command: cmd, Exit: 1, Stderr: "preview must not run kops"})
 	}
 	store.InjectFailures(t, failures...)
-	ci := s.FreshCheckout(infra.Program, pulumitest.Options{})
+	ci := s.FreshCheckout(infra.Program, pulumitest.Options{Env: withoutKops})
 	var res = ci.Preview(optpreview.ExpectNoChanges())
 	t.Logf("preview from a fresh checkout: %v", res.ChangeSummary)
 	for op := range res.ChangeSummary {
@@ -100,7 +103,7 @@ func TestProgramManagesKopsCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(allow, []byte(strings.Replace(string(b), "port: 5678", "port: 5679", 1)), 0o644); err != nil {
+	if err := os.WriteFile(allow, append(b, "      ports:\n        - protocol: TCP\n          port: 5678\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	res = ci.Preview()

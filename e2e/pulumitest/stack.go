@@ -116,12 +116,22 @@ func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Sta
 		o.Tools = Tools
 	}
 	tools := controlplane.RequireTools(t, append([]string{"pulumi"}, o.Tools...)...)
-	cmd, err := newCommand(tools["pulumi"])
+
+	dir, err := os.MkdirTemp("", "kopscalico-e2e-pulumi-")
 	if err != nil {
 		t.Fatalf("pulumitest: %v", err)
 	}
-
-	dir, err := os.MkdirTemp("", "kopscalico-e2e-pulumi-")
+	// The CLI runs from a folder of its own: the command puts the CLI's
+	// folder first on PATH, and .tools/bin also holds a real kops, which
+	// must not shadow the kops a test puts on PATH.
+	cli := filepath.Join(dir, "cli", "pulumi")
+	if err := os.MkdirAll(filepath.Dir(cli), 0o700); err != nil {
+		t.Fatalf("pulumitest: %v", err)
+	}
+	if err := os.Symlink(tools["pulumi"], cli); err != nil {
+		t.Fatalf("pulumitest: %v", err)
+	}
+	cmd, err := newCommand(cli)
 	if err != nil {
 		t.Fatalf("pulumitest: %v", err)
 	}
