@@ -93,3 +93,15 @@ func TestExecRunnerMissingBinary(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestExecRunnerTimeoutOnlyBoundsCallsWithoutDeadline(t *testing.T) {
+	// The manager gives slow steps (validate, rolling-update) a deadline of
+	// their own, longer than the runner's per-command Timeout.
+	r := &ExecRunner{Binary: "/bin/sh", Timeout: 50 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := r.Run(ctx, Command{Args: []string{"-c", "sleep 0.3; echo done"}})
+	if err != nil || string(out) != "done\n" {
+		t.Fatalf("out %q, err %v: the context's deadline, not Timeout, bounds this call", out, err)
+	}
+}
