@@ -6,6 +6,7 @@ package childproc
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -72,12 +73,14 @@ func Environ(add ...string) []string {
 type Error struct {
 	Path     string
 	Args     []string
-	ExitCode int    // -1 when the child did not exit by itself (or never ran)
+	ExitCode int    // the child's exit status; -1 when a signal ended it or it never ran
 	Stderr   string // the end of stderr
 	// StartFailed says the child never ran; Err says why.
 	StartFailed bool
-	// TimedOut says the context's deadline or Timeout passed; Timeout is
-	// the time the child had.
+	// Stopped says the context ended before the child did; Err is the
+	// context's error. TimedOut says it ended by its deadline (or Timeout),
+	// and Timeout is the time the child had.
+	Stopped  bool
 	TimedOut bool
 	Timeout  time.Duration
 	Err      error // the start error, the exit status, or the context's error
@@ -91,6 +94,8 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, ": did not start: %v", e.Err)
 	case e.TimedOut:
 		fmt.Fprintf(&b, ": timed out after %s", e.Timeout)
+	case e.Stopped:
+		fmt.Fprintf(&b, ": stopped: %v", e.Err)
 	case e.ExitCode >= 0:
 		fmt.Fprintf(&b, ": exit code %d", e.ExitCode)
 	default:
@@ -119,14 +124,15 @@ func CommandLine(path string, args []string) string {
 
 // Process is a started child.
 type Process struct {
-	c       Cmd
-	pid     int
-	limit   time.Duration // the time the child had when Start returned; 0: unbounded
-	done    chan struct{}
-	stdout  *bytes.Buffer // nil unless captured
-	stderr  *tailBuffer
-	waitErr error
-	ctxErr  error // the context's error when the child ended
+	c        Cmd
+	pid      int
+	limit    time.Duration // the time the child had when Start returned; 0: unbounded
+	done     chan struct{}
+	stdout   *bytes.Buffer // nil unless captured
+	stderr   *tailBuffer
+	waitErr  error
+	exitCode int   // as in Error
+	ctxErr   error // the context's error when the child ended
 }
 
 // Run starts c, waits for it and returns its stdout.
@@ -161,13 +167,9 @@ func (p *Process) Wait() error {
 		// group held the output open; that has been killed.
 		return nil
 	}
-	e := &Error{Path: p.c.Path, Args: p.c.Args, ExitCode: -1, Stderr: p.stderr.String(), Err: p.waitErr}
-	var ee *exec.ExitError
-	if errors.As(p.waitErr, &ee) && ee.Exited() {
-		e.ExitCode = ee.ExitCode()
-	}
+	e := &Error{Path: p.c.Path, Args: p.c.Args, ExitCode: p.exitCode, Stderr: p.stderr.String(), Err: p.waitErr}
 	if p.ctxErr != nil {
-		e.ExitCode, e.Err = -1, p.ctxErr
+		e.Stopped, e.Err = true, p.ctxErr
 		if errors.Is(p.ctxErr, context.DeadlineExceeded) {
 			e.TimedOut, e.Timeout = true, p.limit.Round(time.Millisecond)
 		}
@@ -182,7 +184,7 @@ func start(ctx context.Context, c Cmd, captureStdout bool) (*Process, error) {
 	} else {
 		ctx, cancel = context.WithCancel(ctx)
 	}
-	p := &Process{c: c, done: make(chan struct{}), stderr: newTailBuffer(orDefault(c.StderrTail, DefaultStderrTail))}
+	p := &Process{c: c, done: make(chan struct{}), stderr: newTailBuffer(cmp.Or(c.StderrTail, DefaultStderrTail))}
 	if dl, ok := ctx.Deadline(); ok {
 		p.limit = time.Until(dl)
 	}
@@ -204,11 +206,11 @@ func start(ctx context.Context, c Cmd, captureStdout bool) (*Process, error) {
 	cmd.Stdout, cmd.Stderr = stdoutW, stderrW
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid:   true,
-		Pdeathsig: orDefault(c.ParentDeathSignal, syscall.SIGTERM),
+		Pdeathsig: cmp.Or(c.ParentDeathSignal, syscall.SIGTERM),
 	}
-	stop := orDefault(c.StopSignal, syscall.SIGTERM)
+	stop := cmp.Or(c.StopSignal, syscall.SIGTERM)
 	cmd.Cancel = func() error { return signalGroup(cmd.Process.Pid, stop) }
-	cmd.WaitDelay = orDefault(c.Grace, DefaultGrace)
+	cmd.WaitDelay = cmp.Or(c.Grace, DefaultGrace)
 
 	started := make(chan error, 1)
 	go func() {
@@ -224,6 +226,10 @@ func start(ctx context.Context, c Cmd, captureStdout bool) (*Process, error) {
 		started <- nil
 		p.waitErr = cmd.Wait()
 		p.ctxErr = ctx.Err()
+		p.exitCode = -1
+		if cmd.ProcessState != nil {
+			p.exitCode = cmd.ProcessState.ExitCode()
+		}
 		// Whatever the child left in its group goes with it.
 		_ = signalGroup(cmd.Process.Pid, syscall.SIGKILL)
 		stdoutW.flush()

@@ -241,7 +241,7 @@ func TestTimeoutStopsTheWholeGroup(t *testing.T) {
 		t.Fatalf("Run returned after %s", took)
 	}
 	var e *Error
-	if !errors.As(err, &e) || !e.TimedOut || e.Timeout != 300*time.Millisecond || e.ExitCode != -1 || !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.As(err, &e) || !e.Stopped || !e.TimedOut || e.Timeout != 300*time.Millisecond || e.ExitCode != -1 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %#v, want a timeout after 300ms", err)
 	}
 	if !strings.Contains(err.Error(), "timed out after 300ms") {
@@ -278,8 +278,11 @@ func TestCancelIsNotATimeout(t *testing.T) {
 	}
 	_, err := Run(ctx, c)
 	var e *Error
-	if !errors.As(err, &e) || e.TimedOut || !errors.Is(err, context.Canceled) || e.ExitCode != -1 {
+	if !errors.As(err, &e) || !e.Stopped || e.TimedOut || !errors.Is(err, context.Canceled) || e.ExitCode != -1 {
 		t.Fatalf("err = %#v, want canceled", err)
+	}
+	if !strings.HasSuffix(err.Error(), "stopped: context canceled") {
+		t.Errorf("message = %q", err)
 	}
 }
 
@@ -335,8 +338,9 @@ func TestInterruptSendsOneSIGINTAndLetsTheChildRun(t *testing.T) {
 	default:
 	}
 	cancel() // SIGTERM: the helper exits 0
-	if err := p.Wait(); !errors.Is(err, context.Canceled) {
-		t.Errorf("wait = %v, want canceled", err)
+	var e *Error
+	if err := p.Wait(); !errors.As(err, &e) || !e.Stopped || e.ExitCode != 0 {
+		t.Errorf("wait = %#v, want stopped with the helper's own exit code 0", err)
 	}
 	if got := l.all(); len(got) != 2 {
 		t.Errorf("lines = %q, want ready and one SIGINT", got)

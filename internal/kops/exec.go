@@ -39,7 +39,7 @@ var _ Runner = (*ExecRunner)(nil)
 // CommandError is a failed kops command.
 type CommandError struct {
 	Args     []string      // without the binary
-	ExitCode int           // -1 when the process did not exit by itself
+	ExitCode int           // -1 when a signal ended kops or it never ran
 	Stderr   string        // the end of stderr
 	Timeout  time.Duration // non-zero when the call ran out of time
 	Err      error
