@@ -11,10 +11,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kopscalico/kopscalico/internal/childproc/childproctest"
 )
 
 // The test binary doubles as the children of these tests: with envHelper
@@ -69,44 +70,6 @@ func helper(mode string) Cmd {
 	return Cmd{Path: os.Args[0], Env: Environ(envHelper + "=" + mode)}
 }
 
-// lines records what Lines receives.
-type lines struct {
-	mu  sync.Mutex
-	got []string
-	new chan string
-}
-
-func newLines() *lines { return &lines{new: make(chan string, 100)} }
-
-func (l *lines) add(stream, line string) {
-	l.mu.Lock()
-	l.got = append(l.got, stream+": "+line)
-	l.mu.Unlock()
-	l.new <- stream + ": " + line
-}
-
-func (l *lines) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.got...)
-}
-
-// waitFor waits for a line, failing the test when it does not come.
-func (l *lines) waitFor(t *testing.T, want string) {
-	t.Helper()
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case got := <-l.new:
-			if got == want {
-				return
-			}
-		case <-timeout:
-			t.Fatalf("no line %q; got %q", want, l.all())
-		}
-	}
-}
-
 func sh(script string) Cmd {
 	return Cmd{Path: "/bin/sh", Args: []string{"-c", script}, Env: []string{"PATH=" + os.Getenv("PATH")}}
 }
@@ -145,12 +108,12 @@ func waitPrintedPidGone(t *testing.T, stdout []byte, what string) {
 }
 
 func TestRunStreamsLinesAndReturnsStdout(t *testing.T) {
-	l := newLines()
+	var l childproctest.Lines
 	c := sh(`echo "$A ${HOME:-no-home} $(pwd)"; echo progress >&2; cat; printf 'no line end'`)
 	c.Env = append(c.Env, "A=given")
 	c.Dir = t.TempDir()
 	c.Stdin = strings.NewReader("from stdin\n")
-	c.Lines = l.add
+	c.Lines = l.Add
 	out, err := Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +126,7 @@ func TestRunStreamsLinesAndReturnsStdout(t *testing.T) {
 		"stdout: given no-home " + c.Dir: true, "stderr: progress": true,
 		"stdout: from stdin": true, "stdout: no line end": true,
 	}
-	for _, g := range l.all() {
+	for _, g := range l.All() {
 		if !wantLines[g] {
 			t.Errorf("unexpected line %q", g)
 		}
@@ -182,13 +145,13 @@ func TestRunCapturesStdoutWithoutStreaming(t *testing.T) {
 }
 
 func TestLongLineArrivesInPieces(t *testing.T) {
-	l := newLines()
+	var l childproctest.Lines
 	c := sh(fmt.Sprintf("head -c %d /dev/zero | tr '\\0' x", maxLine+10))
-	c.Lines = l.add
+	c.Lines = l.Add
 	if _, err := Run(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	got := l.all()
+	got := l.All()
 	if len(got) != 2 || len(got[0]) != len("stdout: ")+maxLine || got[1] != "stdout: xxxxxxxxxx" {
 		t.Errorf("got %d lines of lengths %v", len(got), lengths(got))
 	}
@@ -318,9 +281,9 @@ func TestMissingBinary(t *testing.T) {
 }
 
 func TestInterruptSendsOneSIGINTAndLetsTheChildRun(t *testing.T) {
-	l := newLines()
+	var l childproctest.Lines
 	c := helper("count-sigint")
-	c.Lines = l.add
+	c.Lines = l.Add
 	interrupt := make(chan struct{})
 	c.Interrupt = interrupt
 	ctx, cancel := context.WithCancel(context.Background())
@@ -329,9 +292,9 @@ func TestInterruptSendsOneSIGINTAndLetsTheChildRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.waitFor(t, "stdout: ready")
+	l.WaitFor(t, "stdout: ready", p.Done())
 	close(interrupt)
-	l.waitFor(t, "stdout: SIGINT 1")
+	l.WaitFor(t, "stdout: SIGINT 1", p.Done())
 	select {
 	case <-p.Done():
 		t.Fatal("the child ended on the interrupt")
@@ -342,27 +305,22 @@ func TestInterruptSendsOneSIGINTAndLetsTheChildRun(t *testing.T) {
 	if err := p.Wait(); !errors.As(err, &e) || !e.Stopped || e.ExitCode != 0 {
 		t.Errorf("wait = %#v, want stopped with the helper's own exit code 0", err)
 	}
-	if got := l.all(); len(got) != 2 {
+	if got := l.All(); len(got) != 2 {
 		t.Errorf("lines = %q, want ready and one SIGINT", got)
 	}
 }
 
 func TestChildDiesWithItsParent(t *testing.T) {
-	l := newLines()
+	var l childproctest.Lines
 	parentCmd := helper("parent")
-	parentCmd.Lines = l.add
+	parentCmd.Lines = l.Add
 	parent, err := Start(context.Background(), parentCmd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var child int
-	select {
-	case line := <-l.new:
-		if _, err := fmt.Sscanf(line, "stdout: child %d", &child); err != nil {
-			t.Fatalf("parent printed %q", line)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("parent printed no child pid: %q", l.all())
+	if _, err := fmt.Sscanf(l.WaitFor(t, "stdout: child ", parent.Done()), "stdout: child %d", &child); err != nil {
+		t.Fatalf("parent printed %q", l.All())
 	}
 	if !alive(child) {
 		t.Fatalf("child %d not running before its parent dies", child)
@@ -381,9 +339,9 @@ func TestChildDiesWithItsParent(t *testing.T) {
 // goroutine is locked to its thread and returns right after Start ends that
 // thread; the child must not take this for its parent's death.
 func TestChildOutlivesTheStartingThread(t *testing.T) {
-	l := newLines()
+	var l childproctest.Lines
 	c := helper("sleep")
-	c.Lines = l.add
+	c.Lines = l.Add
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var p *Process
@@ -404,7 +362,7 @@ func TestChildOutlivesTheStartingThread(t *testing.T) {
 		t.Fatalf("the child died with the thread that started it: %v", p.Wait())
 	case <-time.After(time.Second):
 	}
-	if got := l.all(); len(got) != 1 || got[0] != "stdout: ready" {
+	if got := l.All(); len(got) != 1 || got[0] != "stdout: ready" {
 		t.Errorf("child printed %q, want ready", got)
 	}
 	cancel()
