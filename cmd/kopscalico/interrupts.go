@@ -11,8 +11,8 @@ import (
 )
 
 const (
-	firstInterruptNotice = "kopscalico: interrupted: the update stops once the steps running now finish " +
-		"(a kops rolling update can take many minutes); interrupt again to stop now"
+	firstInterruptNotice = "kopscalico: interrupted: cancelling; the running steps are asked to stop and " +
+		"the state records how they end; interrupt again to stop now"
 	secondInterruptNotice = "kopscalico: interrupted again: stopping now; steps cut short stay pending in the " +
 		"stack's state: run `kopscalico repair` afterwards (and `kopscalico cancel --yes` if the backend " +
 		"still reports an update in progress)"

@@ -46,8 +46,9 @@ const usage = `usage: kopscalico [flags] up|preview|destroy|refresh
            with --yes, refresh the stack and drop the pending creates (first
            check that what they were creating does not exist, or import it)
 
-Interrupt (Ctrl-C) once: the update stops after the steps running now finish.
-Twice: it stops now, and what it cut short is left pending (see repair).
+Interrupt (Ctrl-C) once: the update is cancelled; running steps are asked to
+stop and the state records how they end. Twice: it stops now, and what it cuts
+short is left pending (see repair).
 
 flags:
 `

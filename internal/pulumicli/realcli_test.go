@@ -42,8 +42,7 @@ func TestTheRealCLIAnswersSignalsAsTheFake(t *testing.T) {
 	running, release := make(chan struct{}), make(chan struct{})
 	defer close(release)
 	var once sync.Once
-	// A step whose hook runs until the test ends, as a kops rolling update
-	// in the cluster's hook does.
+	// A step that does not end by itself: its hook runs until the test ends.
 	program := func(ctx *pulumi.Context) error {
 		slow, err := ctx.RegisterResourceHook("slow", func(*pulumi.ResourceHookArgs) error {
 			once.Do(func() { close(running) })
