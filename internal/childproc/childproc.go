@@ -84,6 +84,8 @@ type Error struct {
 	TimedOut bool
 	Timeout  time.Duration
 	Err      error // the start error, the exit status, or the context's error
+	// Hint, when set, says after the reason what to do about it.
+	Hint string
 }
 
 func (e *Error) Error() string {
@@ -100,6 +102,9 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, ": exit code %d", e.ExitCode)
 	default:
 		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	if e.Hint != "" {
+		fmt.Fprintf(&b, " (%s)", e.Hint)
 	}
 	if s := strings.TrimSpace(e.Stderr); s != "" {
 		b.WriteString("; stderr:\n" + s)

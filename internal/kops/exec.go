@@ -46,20 +46,12 @@ type CommandError struct {
 }
 
 func (e *CommandError) Error() string {
-	var b strings.Builder
-	b.WriteString(childproc.CommandLine("kops", e.Args))
-	switch {
-	case e.Timeout > 0:
-		fmt.Fprintf(&b, ": timed out after %s (raise the kops timeouts in config if this step legitimately takes longer)", e.Timeout)
-	case e.ExitCode >= 0:
-		fmt.Fprintf(&b, ": exit code %d", e.ExitCode)
-	default:
-		fmt.Fprintf(&b, ": %v", e.Err)
+	pe := childproc.Error{Path: "kops", Args: e.Args, ExitCode: e.ExitCode, Stderr: e.Stderr, Err: e.Err}
+	if e.Timeout > 0 {
+		pe.TimedOut, pe.Timeout = true, e.Timeout
+		pe.Hint = "raise the kops timeouts in config if this step legitimately takes longer"
 	}
-	if s := strings.TrimSpace(e.Stderr); s != "" {
-		b.WriteString("; stderr:\n" + s)
-	}
-	return b.String()
+	return pe.Error()
 }
 
 func (e *CommandError) Unwrap() error { return e.Err }

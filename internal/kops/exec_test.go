@@ -71,7 +71,7 @@ func TestExecRunnerTimeoutKillsProcessGroup(t *testing.T) {
 		t.Fatalf("Run returned after %s", time.Since(start))
 	}
 	var ce *CommandError
-	if !errors.As(err, &ce) || ce.Timeout == 0 || !strings.Contains(err.Error(), "timed out after") {
+	if !errors.As(err, &ce) || ce.Timeout == 0 || !strings.Contains(err.Error(), "timed out after 300ms (raise the kops timeouts in config") {
 		t.Fatalf("err = %v; want a timeout CommandError", err)
 	}
 }
