@@ -269,14 +269,6 @@ func signalGroup(pgid int, sig syscall.Signal) error {
 	return err
 }
 
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 // lineSink serialises the line callback of both streams.
 type lineSink struct {
 	mu   sync.Mutex
