@@ -218,7 +218,9 @@ func TestNoProcessOutlivesATest(t *testing.T) {
 			report := filepath.Join(t.TempDir(), "report")
 			cmd := exec.Command(os.Args[0], "-test.run=^TestLeakHelper$", "-test.v", "-test.timeout=5m")
 			cmd.Env = append(os.Environ(), envLeakMode+"="+mode, envLeakReport+"="+report)
-			cmd.SysProcAttr = controlplane.SysProcAttr()
+			// Plain exec, not childproc: childproc kills the helper's
+			// process group after it exits, which would hide a leak there.
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 			var out strings.Builder
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Start(); err != nil {

@@ -439,12 +439,12 @@ func (c *ControlPlane) Stop() {
 				continue
 			}
 			wg.Add(1)
-			go func() { defer wg.Done(); p.stop(stopGrace) }()
+			go func() { defer wg.Done(); p.stop() }()
 		}
 		wg.Wait()
 		for i := len(procs) - 1; i >= 0; i-- {
 			if procs[i].name == "kube-apiserver" || procs[i].name == "etcd" {
-				procs[i].stop(stopGrace)
+				procs[i].stop()
 			}
 		}
 		if left, err := KillMarked(c.Marker, 5*time.Second); err != nil || len(left) > 0 {

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kopscalico/kopscalico/internal/childproc"
 )
 
 // EnvMarker is set in the environment of every process the harness starts;
@@ -98,21 +99,13 @@ func KillMarked(marker string, timeout time.Duration) ([]Process, error) {
 	return procs, fmt.Errorf("processes still alive after SIGKILL: %v", left)
 }
 
-// SysProcAttr puts a child in its own process group (so the group can be
-// killed with everything it started) and has the kernel SIGKILL it when the
-// test binary dies, even by SIGKILL or a test timeout.
-func SysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-}
-
-// process is one control-plane component.
+// process is one control-plane component, started with childproc: its own
+// process group, SIGKILLed by the kernel when the test binary dies.
 type process struct {
 	name    string
-	cmd     *exec.Cmd
+	proc    *childproc.Process
+	stop    func() // SIGTERM to the group, SIGKILL after stopGrace; waits
 	logPath string
-	logFile *os.File
-	done    chan struct{}
-	waitErr error
 }
 
 func startProcess(name, bin string, args, env []string, logDir string) (*process, error) {
@@ -121,44 +114,51 @@ func startProcess(name, bin string, args, env []string, logDir string) (*process
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = env
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	cmd.SysProcAttr = SysProcAttr()
-	if err := cmd.Start(); err != nil {
+	ctx, cancel := context.WithCancel(context.Background())
+	proc, err := childproc.Start(ctx, childproc.Cmd{
+		Path: bin, Args: args, Env: env,
+		Lines:             func(_, line string) { fmt.Fprintln(logFile, line) },
+		Grace:             stopGrace,
+		ParentDeathSignal: syscall.SIGKILL,
+	})
+	if err != nil {
+		cancel()
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, logFile: logFile, done: make(chan struct{})}
 	go func() {
-		p.waitErr = cmd.Wait()
+		<-proc.Done()
 		logFile.Close()
-		close(p.done)
 	}()
-	return p, nil
+	stop := func() {
+		cancel()
+		<-proc.Done()
+	}
+	return &process{name: name, proc: proc, stop: stop, logPath: logPath}, nil
 }
 
 func (p *process) exited() bool {
 	select {
-	case <-p.done:
+	case <-p.proc.Done():
 		return true
 	default:
 		return false
 	}
 }
 
-// stop sends SIGTERM to the process group, then SIGKILL after grace.
-func (p *process) stop(grace time.Duration) {
-	pgid := p.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
+// exitStatus says how an exited process ended.
+func (p *process) exitStatus() string {
+	err := p.proc.Wait()
+	var e *childproc.Error
+	switch {
+	case err == nil:
+		return "exit code 0"
+	case errors.As(err, &e) && e.ExitCode >= 0:
+		return fmt.Sprintf("exit code %d", e.ExitCode)
+	case errors.As(err, &e):
+		return e.Err.Error()
 	}
-	// Kill the group even after the leader exited: a child may remain.
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	<-p.done
+	return err.Error()
 }
 
 // logTail returns the last n bytes of the process log.
@@ -182,7 +182,7 @@ func waitFor(ctx context.Context, what string, watch []*process, check func(cont
 	for {
 		for _, p := range watch {
 			if p.exited() {
-				return fmt.Errorf("waiting for %s: %s exited (%v); log tail:\n%s", what, p.name, p.waitErr, p.logTail(4000))
+				return fmt.Errorf("waiting for %s: %s exited (%s); log tail:\n%s", what, p.name, p.exitStatus(), p.logTail(4000))
 			}
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)

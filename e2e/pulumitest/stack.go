@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/e2e/controlplane"
 	"github.com/kopscalico/kopscalico/internal/provider"
+	"github.com/kopscalico/kopscalico/internal/pulumicli"
 )
 
 // Tools are the binaries a stack needs from .tools/bin.
@@ -89,7 +91,7 @@ type Stack struct {
 	opTimeout time.Duration
 	project   string
 	backend   string
-	cmd       command
+	cmd       pulumicli.Command
 	env       map[string]string
 	mu        sync.Mutex
 	ops       int
@@ -131,10 +133,12 @@ func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Sta
 	if err := os.Symlink(tools["pulumi"], cli); err != nil {
 		t.Fatalf("pulumitest: %v", err)
 	}
-	cmd, err := newCommand(cli)
+	cmd, err := pulumicli.New(context.Background(), cli)
 	if err != nil {
 		t.Fatalf("pulumitest: %v", err)
 	}
+	// No CLI may outlive the test binary, not even to finish a step.
+	cmd.ParentDeathSignal, cmd.Grace = syscall.SIGKILL, 15*time.Second
 	s := &Stack{Dir: dir, Marker: filepath.Base(dir) + "-" + randomHex(4), t: t, opTimeout: o.OpTimeout, project: o.Project, backend: o.Backend}
 	if s.backend == "" {
 		s.backend = filepath.Join(dir, "backend")

@@ -1,24 +1,21 @@
 package kops
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
+
+	"github.com/kopscalico/kopscalico/internal/childproc"
 )
 
 // Streams a logged line comes from.
 const (
-	Stdout = "stdout"
-	Stderr = "stderr"
+	Stdout = childproc.Stdout
+	Stderr = childproc.Stderr
 )
 
 // ExecRunner runs the kops binary. It is the Runner of real runs and of the
@@ -42,117 +39,70 @@ var _ Runner = (*ExecRunner)(nil)
 // CommandError is a failed kops command.
 type CommandError struct {
 	Args     []string      // without the binary
-	ExitCode int           // -1 when the process did not exit by itself
+	ExitCode int           // -1 when a signal ended kops or it never ran
 	Stderr   string        // the end of stderr
 	Timeout  time.Duration // non-zero when the call ran out of time
 	Err      error
 }
 
 func (e *CommandError) Error() string {
-	var b strings.Builder
-	b.WriteString("kops " + strings.Join(e.Args, " "))
-	switch {
-	case e.Timeout > 0:
-		fmt.Fprintf(&b, ": timed out after %s (raise the kops timeouts in config if this step legitimately takes longer)", e.Timeout)
-	case e.ExitCode >= 0:
-		fmt.Fprintf(&b, ": exit code %d", e.ExitCode)
-	default:
-		fmt.Fprintf(&b, ": %v", e.Err)
+	pe := childproc.Error{Path: "kops", Args: e.Args, ExitCode: e.ExitCode, Stderr: e.Stderr, Err: e.Err}
+	if e.Timeout > 0 {
+		pe.TimedOut, pe.Timeout = true, e.Timeout
+		pe.Hint = "raise the kops timeouts in config if this step legitimately takes longer"
 	}
-	if s := strings.TrimSpace(e.Stderr); s != "" {
-		b.WriteString("; stderr:\n" + s)
-	}
-	return b.String()
+	return pe.Error()
 }
 
 func (e *CommandError) Unwrap() error { return e.Err }
 
-// Run implements Runner.
+// Run implements Runner on childproc: kops runs in its own process group,
+// which gets SIGTERM then SIGKILL when ctx ends, and SIGTERM when this
+// process dies.
 func (r *ExecRunner) Run(ctx context.Context, c Command) ([]byte, error) {
-	args := c.Args
 	bin := r.Binary
 	if bin == "" {
 		bin = "kops"
 	}
-	var timeout time.Duration
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-	} else if r.Timeout > 0 {
-		timeout = r.Timeout
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
-		defer cancel()
-	}
-
-	cmd := exec.Command(bin, args...)
-	cmd.Env = baseEnv()
-	for k, v := range r.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	for k, v := range c.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	cmd := childproc.Cmd{Path: bin, Args: c.Args, Env: r.env(c.Env), StderrTail: r.StderrTail}
+	if _, ok := ctx.Deadline(); !ok {
+		cmd.Timeout = r.Timeout
 	}
 	if c.Stdin != nil {
 		cmd.Stdin = bytes.NewReader(c.Stdin)
 	}
-	// Own process group, so a timeout ends kops and anything it started.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-
-	stdoutPipe, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	stderrPipe, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, &CommandError{Args: args, ExitCode: -1, Err: fmt.Errorf("start %s: %w", bin, err)}
-	}
-
-	var stdout, stderr bytes.Buffer
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go r.copyLines(&wg, stdoutPipe, &stdout, Stdout, c.QuietStdout)
-	go r.copyLines(&wg, stderrPipe, &stderr, Stderr, false)
-
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	if r.Log != nil {
+		cmd.Lines = func(stream, line string) {
+			if stream != Stdout || !c.QuietStdout {
+				r.Log(stream, line)
 			}
-		case <-done:
 		}
-	}()
-	wg.Wait() // pipes drain before Wait closes them
-	waitErr := cmd.Wait()
-	close(done)
+	}
+	out, err := childproc.Run(ctx, cmd)
+	var pe *childproc.Error
+	if !errors.As(err, &pe) {
+		return out, err
+	}
+	ce := &CommandError{Args: c.Args, ExitCode: pe.ExitCode, Stderr: pe.Stderr, Err: pe.Err}
+	if pe.StartFailed {
+		ce.Err = fmt.Errorf("start %s: %w", bin, pe.Err)
+	}
+	if pe.TimedOut {
+		ce.Timeout = pe.Timeout
+	}
+	return out, ce
+}
 
-	if waitErr == nil && ctx.Err() == nil {
-		return stdout.Bytes(), nil
-	}
-	max := r.StderrTail
-	if max <= 0 {
-		max = 2048
-	}
-	ce := &CommandError{Args: args, ExitCode: -1, Stderr: tail(stderr.String(), max), Err: waitErr}
-	var ee *exec.ExitError
-	if errors.As(waitErr, &ee) && ee.Exited() {
-		ce.ExitCode = ee.ExitCode()
-	}
-	if ctx.Err() != nil {
-		ce.Err = ctx.Err()
-		ce.ExitCode = -1
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			ce.Timeout = timeout.Round(time.Millisecond)
+// env is kops's whole environment: this process's (see baseEnv), then the
+// runner's, then the call's.
+func (r *ExecRunner) env(call map[string]string) []string {
+	env := baseEnv()
+	for _, m := range []map[string]string{r.Env, call} {
+		for k, v := range m {
+			env = append(env, k+"="+v)
 		}
 	}
-	return stdout.Bytes(), ce
+	return env
 }
 
 // baseEnv is the process environment without KOPS_CLUSTER_NAME: the program
@@ -166,21 +116,4 @@ func baseEnv() []string {
 		}
 	}
 	return env
-}
-
-func (r *ExecRunner) copyLines(wg *sync.WaitGroup, from io.Reader, to *bytes.Buffer, stream string, quiet bool) {
-	defer wg.Done()
-	br := bufio.NewReaderSize(from, 64*1024)
-	for {
-		line, err := br.ReadString('\n')
-		if line != "" {
-			to.WriteString(line)
-			if r.Log != nil && !quiet {
-				r.Log(stream, strings.TrimRight(line, "\r\n"))
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
 }

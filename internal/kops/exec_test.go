@@ -4,25 +4,15 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/kopscalico/kopscalico/internal/childproc/childproctest"
 )
 
-type lines struct {
-	mu  sync.Mutex
-	got []string
-}
-
-func (l *lines) log(stream, line string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.got = append(l.got, stream+": "+line)
-}
-
 func TestExecRunnerStreamsAndReturnsStdout(t *testing.T) {
-	var l lines
-	r := &ExecRunner{Binary: "/bin/sh", Log: l.log, Env: map[string]string{"A": "base"}}
+	var l childproctest.Lines
+	r := &ExecRunner{Binary: "/bin/sh", Log: l.Add, Env: map[string]string{"A": "base"}}
 	t.Setenv("KOPS_CLUSTER_NAME", "inherited")
 	out, err := r.Run(context.Background(), Command{
 		Args:  []string{"-c", `echo "$A $KOPS_STATE_STORE ${KOPS_CLUSTER_NAME:-unset}"; echo progress >&2; cat`},
@@ -36,23 +26,23 @@ func TestExecRunnerStreamsAndReturnsStdout(t *testing.T) {
 		t.Errorf("stdout = %q", out)
 	}
 	want := map[string]bool{"stdout: base file:///s unset": true, "stderr: progress": true, "stdout: from-stdin": true}
-	for _, g := range l.got {
+	for _, g := range l.All() {
 		delete(want, g)
 	}
 	if len(want) != 0 {
-		t.Errorf("lines not logged: %v (logged %v)", want, l.got)
+		t.Errorf("lines not logged: %v (logged %v)", want, l.All())
 	}
 }
 
 func TestExecRunnerQuietStdout(t *testing.T) {
-	var l lines
-	r := &ExecRunner{Binary: "/bin/sh", Log: l.log}
+	var l childproctest.Lines
+	r := &ExecRunner{Binary: "/bin/sh", Log: l.Add}
 	out, err := r.Run(context.Background(), Command{Args: []string{"-c", "echo data; echo note >&2"}, QuietStdout: true})
 	if err != nil || string(out) != "data\n" {
 		t.Fatalf("out %q err %v", out, err)
 	}
-	if len(l.got) != 1 || l.got[0] != "stderr: note" {
-		t.Errorf("logged %v; want stderr only", l.got)
+	if got := l.All(); len(got) != 1 || got[0] != "stderr: note" {
+		t.Errorf("logged %v; want stderr only", got)
 	}
 }
 
@@ -81,7 +71,7 @@ func TestExecRunnerTimeoutKillsProcessGroup(t *testing.T) {
 		t.Fatalf("Run returned after %s", time.Since(start))
 	}
 	var ce *CommandError
-	if !errors.As(err, &ce) || ce.Timeout == 0 || !strings.Contains(err.Error(), "timed out after") {
+	if !errors.As(err, &ce) || ce.Timeout == 0 || !strings.Contains(err.Error(), "timed out after 300ms (raise the kops timeouts in config") {
 		t.Fatalf("err = %v; want a timeout CommandError", err)
 	}
 }
@@ -91,5 +81,17 @@ func TestExecRunnerMissingBinary(t *testing.T) {
 	_, err := r.Run(context.Background(), Command{Args: []string{"version"}})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/kops") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestExecRunnerTimeoutOnlyBoundsCallsWithoutDeadline(t *testing.T) {
+	// The manager gives slow steps (validate, rolling-update) a deadline of
+	// their own, longer than the runner's per-command Timeout.
+	r := &ExecRunner{Binary: "/bin/sh", Timeout: 50 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := r.Run(ctx, Command{Args: []string{"-c", "sleep 0.3; echo done"}})
+	if err != nil || string(out) != "done\n" {
+		t.Fatalf("out %q, err %v: the context's deadline, not Timeout, bounds this call", out, err)
 	}
 }

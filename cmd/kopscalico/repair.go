@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+)
+
+// repair lists the operations a killed run left pending in the stack's
+// state; with yes it refreshes the stack, dropping the pending creates (the
+// CLI refuses to drop them non-interactively otherwise), and checks that
+// nothing is left pending.
+func repair(ctx context.Context, stack auto.Stack, yes bool, stdout, stderr io.Writer) error {
+	pending, err := stackPending(ctx, stack)
+	if err != nil {
+		return err
+	}
+	if len(pending) == 0 {
+		fmt.Fprintf(stdout, "kopscalico: stack %s has no pending operations: nothing to repair\n", stack.Name())
+		return nil
+	}
+	fmt.Fprint(stdout, describePending(stack.Name(), pending))
+	if !yes {
+		fmt.Fprintf(stdout, "kopscalico: to refresh the stack and drop the pending creates: kopscalico --stack %s repair --yes\n", stack.Name())
+		return nil
+	}
+	_, err = stack.Refresh(ctx, optrefresh.ClearPendingCreates(),
+		optrefresh.ProgressStreams(stdout), optrefresh.ErrorProgressStreams(stderr))
+	if err != nil {
+		return fmt.Errorf("refresh: %w", err)
+	}
+	left, err := stackPending(ctx, stack)
+	if err != nil {
+		return err
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("still pending after the refresh:\n%s", describePending(stack.Name(), left))
+	}
+	fmt.Fprintf(stdout, "kopscalico: stack %s has no pending operations left\n", stack.Name())
+	return nil
+}
+
+func stackPending(ctx context.Context, stack auto.Stack) ([]apitype.OperationV2, error) {
+	state, err := stack.Export(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("export the state: %w", err)
+	}
+	return pendingOperations(state)
+}
+
+// pendingOperations are the operations a deployment records as running
+// when its run ended.
+func pendingOperations(d apitype.UntypedDeployment) ([]apitype.OperationV2, error) {
+	if d.Version < apitype.DeploymentSchemaVersionCurrent || d.Version > apitype.DeploymentSchemaVersionLatest {
+		return nil, fmt.Errorf("the stack's state is deployment schema version %d; this reads versions %d to %d: use a pulumi CLI of the SDK's release",
+			d.Version, apitype.DeploymentSchemaVersionCurrent, apitype.DeploymentSchemaVersionLatest)
+	}
+	var dep apitype.DeploymentV3
+	if err := json.Unmarshal(d.Deployment, &dep); err != nil {
+		return nil, fmt.Errorf("read the stack's state: %w", err)
+	}
+	return dep.PendingOperations, nil
+}
+
+// describePending lists pending operations with what to check before they
+// are dropped.
+func describePending(stack string, ops []apitype.OperationV2) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "kopscalico: stack %s has %d operation(s) left pending by a run that was stopped:\n", stack, len(ops))
+	creates := false
+	for _, op := range ops {
+		fmt.Fprintf(&b, "  %s %s\n", op.Type, op.Resource.URN)
+		creates = creates || op.Type == apitype.OperationTypeCreating
+	}
+	if creates {
+		b.WriteString("A pending create may have made its resource anyway (an S3 bucket, a kops cluster): check first; " +
+			"if it exists, bring it back after the repair with `pulumi import` instead of letting the next up create another.\n")
+	}
+	return b.String()
+}
