@@ -42,6 +42,7 @@ const (
 	KeyStateStoreKMSKeyID   = "stateStoreKmsKeyId"
 	KeyStateStoreForceDest  = "stateStoreForceDestroy"
 	KeyStateStoreProtect    = "stateStoreProtect"
+	KeyDeployRoleARN        = "deployRoleArn"
 	KeyEncapsulation        = "encapsulation"
 	KeyAWSSrcDstCheck       = "awsSrcDstCheck"
 	KeyPodCIDR              = "podCIDR"
@@ -60,7 +61,7 @@ var AllKeys = []string{
 	KeySSHAccess, KeyAdminAccess, KeyAllowWorldAccess, KeySSHPublicKey,
 	KeyClusterProtect, KeyAdoptExisting, KeyImportExisting, KeyAllowReplacement,
 	KeyKopsVersion, KeyKopsBinary, KeyKopsTimeout, KeyValidateTimeout, KeyRollingUpdateTimeout,
-	KeyStateStore, KeyStateStoreBucket, KeyStateStoreKMSKeyID, KeyStateStoreForceDest, KeyStateStoreProtect,
+	KeyStateStore, KeyStateStoreBucket, KeyStateStoreKMSKeyID, KeyStateStoreForceDest, KeyStateStoreProtect, KeyDeployRoleARN,
 	KeyEncapsulation, KeyAWSSrcDstCheck, KeyPodCIDR, KeyCalicoManifest, KeyCalicoManifestPath,
 	KeyPoliciesDir, KeyDemoWorkloads, KeyProbes, KeySecurityGroupCheck,
 }
@@ -69,6 +70,8 @@ var AllKeys = []string{
 const (
 	DefaultControlPlaneCount    = 1
 	DefaultNodeCount            = 2
+	MaxControlPlaneCount        = 7
+	MaxNodeCount                = 50
 	DefaultInstanceSize         = "t3.medium"
 	DefaultKopsBinary           = "kops"
 	DefaultKopsTimeout          = 10 * time.Minute
@@ -86,6 +89,8 @@ type Lookup func(key string) (string, bool)
 type FS interface {
 	IsDir(path string) bool
 	IsFile(path string) bool
+	// HomeDir is the directory a leading ~/ in a path stands for.
+	HomeDir() (string, error)
 }
 
 // protect reads a protect key: true, false, or auto (protected on every
@@ -129,6 +134,7 @@ func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 	c.StateStore.Bucket = r.str(KeyStateStoreBucket, "")
 	c.StateStore.KMSKeyID = r.str(KeyStateStoreKMSKeyID, "")
 	c.StateStore.ForceDestroy = r.boolean(KeyStateStoreForceDest, false)
+	c.StateStore.DeployRoleARN = r.str(KeyDeployRoleARN, "")
 	// Deleting a cluster, or the bucket that holds every cluster's state, is
 	// rarely what a production stack means: both are protected outside dev.
 	c.StateStore.Protect = r.protect(KeyStateStoreProtect, stack)
@@ -279,8 +285,9 @@ func (r *reader) duration(key string, def time.Duration) time.Duration {
 	return d
 }
 
-// list reads a JSON array of strings (how Pulumi passes array config), or a
-// comma-separated string as a convenience for `pulumi config set`.
+// list reads a JSON array of strings (how Pulumi passes a YAML list or values
+// set with --path), or one comma-separated string (`pulumi config set
+// kopscalico:zones us-east-1a,us-east-1b`). Empty items are refused.
 func (r *reader) list(key string) []string {
 	v, ok := r.get(key)
 	if !ok {
@@ -290,20 +297,21 @@ func (r *reader) list(key string) []string {
 	if v == "" {
 		return []string{}
 	}
+	var items []string
 	if strings.HasPrefix(v, "[") {
-		var out []string
-		if err := json.Unmarshal([]byte(v), &out); err != nil {
-			r.errs = append(r.errs, keyErr(key, v, "must be a list of strings, e.g. [\"a\", \"b\"] (set it with `pulumi config set --path '%s:%s[0]' a`)", Namespace, key))
+		if err := json.Unmarshal([]byte(v), &items); err != nil {
+			r.errs = append(r.errs, keyErr(key, v, "must be a list of strings: a YAML list in the stack file, or one comma-separated string (`pulumi config set %s:%s a,b`)", Namespace, key))
 			return nil
 		}
-		for i := range out {
-			out[i] = strings.TrimSpace(out[i])
+	} else {
+		items = strings.Split(v, ",")
+	}
+	for i := range items {
+		items[i] = strings.TrimSpace(items[i])
+		if items[i] == "" {
+			r.errs = append(r.errs, keyErr(key, v, "has an empty item: separate the items with single commas, e.g. a,b (no leading or trailing comma)"))
+			return nil
 		}
-		return out
 	}
-	parts := strings.Split(v, ",")
-	for i := range parts {
-		parts[i] = strings.TrimSpace(parts[i])
-	}
-	return parts
+	return items
 }
