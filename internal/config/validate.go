@@ -29,7 +29,7 @@ var (
 	bucketName    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	zoneSuffix    = regexp.MustCompile(`^(-[a-z0-9-]+)?[a-z]$`)
 	// An IAM role ARN: partition, 12-digit account, optional path, name.
-	iamRoleARN    = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\x21-\x7e]*/)?[A-Za-z0-9+=,.@_-]{1,64}$`)
+	iamRoleARN    = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_/-]*/)?[A-Za-z0-9+=,.@_-]{1,64}$`)
 	stsSessionARN = regexp.MustCompile(`^arn:(aws(-[a-z]+)*):sts::([0-9]{12}):assumed-role/([^/]+)/`)
 	kmsKeyID      = regexp.MustCompile(`^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+|alias/[A-Za-z0-9/_-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
 )
