@@ -135,3 +135,41 @@ func TestDevStackIsValid(t *testing.T) {
 		t.Errorf("dev stack should span two zones so cross-subnet has subnets to cross: %v", c.Cluster.Zones)
 	}
 }
+
+// TestREADMETableListsEveryKey: the README's configuration table has a row
+// for every key the program reads, and none for a key it does not, and it
+// states the count caps validation enforces.
+func TestREADMETableListsEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	_, section, _ := strings.Cut(readme, "\n## Configuration\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	var rows []string
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		first, _, _ := strings.Cut(strings.TrimPrefix(line, "| "), " |")
+		for _, k := range strings.Split(first, ", ") {
+			rows = append(rows, strings.Trim(k, "`"))
+		}
+	}
+	for _, k := range AllKeys {
+		if !slices.Contains(rows, k) {
+			t.Errorf("README's configuration table has no row for %s", k)
+		}
+	}
+	for _, k := range rows {
+		if !slices.Contains(AllKeys, k) {
+			t.Errorf("README's configuration table lists %s, which the program does not read", k)
+		}
+	}
+	for _, cap := range []string{fmt.Sprintf("1 to %d", MaxNodeCount), fmt.Sprintf("1, 3, 5 or %d", MaxControlPlaneCount)} {
+		if !strings.Contains(section, cap) {
+			t.Errorf("README does not state the cap %q", cap)
+		}
+	}
+}
