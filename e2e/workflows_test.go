@@ -266,6 +266,48 @@ func TestPreviewWorkflowShape(t *testing.T) {
 	}
 }
 
+// TestWorkflowsBuildTheProviderPlugin: Pulumi.yaml points the engine at a
+// provider plugin built from this repository; every job running pulumi
+// builds it first, with the Makefile target that writes it there.
+func TestWorkflowsBuildTheProviderPlugin(t *testing.T) {
+	b, err := os.ReadFile("../Pulumi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var project struct {
+		Plugins struct {
+			Providers []struct{ Name, Path string }
+		}
+	}
+	if err := yaml.Unmarshal(b, &project); err != nil {
+		t.Fatal(err)
+	}
+	mk, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range project.Plugins.Providers {
+		bin := filepath.Join(p.Path, "pulumi-resource-"+p.Name)
+		if !regexp.MustCompile(`(?m)^plugin:\n\t.*-o ` + regexp.QuoteMeta(bin) + ` `).Match(mk) {
+			t.Errorf("make plugin does not build %s, where Pulumi.yaml points the engine", bin)
+		}
+	}
+	if len(project.Plugins.Providers) == 0 {
+		return
+	}
+	for _, f := range workflowFiles(t) {
+		for name, j := range readWorkflow(t, f).Jobs {
+			built := false
+			for _, s := range j.Steps {
+				built = built || strings.Contains(s.Run, "make plugin")
+				if s.action() == "pulumi/actions" && !built {
+					t.Errorf("%s: job %s runs pulumi before `make plugin`", filepath.Base(f), name)
+				}
+			}
+		}
+	}
+}
+
 // TestWorkflowsPinPulumiCLI: CI runs the pulumi CLI the tools build pins.
 func TestWorkflowsPinPulumiCLI(t *testing.T) {
 	want := strings.TrimPrefix(buildScriptVar(t, "PULUMI_VERSION"), "v")
@@ -409,11 +451,16 @@ func TestUpInstallsCheckedKops(t *testing.T) {
 }
 
 // kopsCommandsOnLongestPath is how many kops commands bounded by kopsTimeout
-// the longest up runs (internal/kops Manager: converting a cluster that needs
-// a roll: version, get cluster, replace, get instancegroups, replace,
-// update --yes, export kubecfg, the rolling-update dry run, and the margin
-// validate gets), besides one rolling-update and one validate.
-const kopsCommandsOnLongestPath = 9
+// the longest up runs, besides one rolling-update (or delete) bounded by
+// rollingUpdateTimeout and one validate. Read from internal/provider's
+// create and update over internal/kops's Manager: adopting a cluster that
+// needs a roll is version and get cluster (the plugin), version, get
+// cluster, replace, get instancegroups, create and replace of instance
+// groups, update --yes, export kubecfg, the rolling-update dry run,
+// validate's margin, then get cluster, get instancegroups and export kubecfg
+// to record the result; replacing the cluster is as many (13 to create and
+// record the new one, the old one's get cluster before and after delete).
+const kopsCommandsOnLongestPath = 15
 
 // upAllowance is the time an up spends outside kops: the toolchain, the
 // program's build, the Kubernetes resources and probes.
