@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -335,30 +336,47 @@ func TestReachabilityDiffStep(t *testing.T) {
 	wf := readWorkflow(t, "../.github/workflows/preview.yml")
 	found := false
 	for name, j := range wf.Jobs {
-		var base, out string
+		var base, out, full string
 		for _, s := range j.uses("actions/checkout") {
 			if s.with("ref") == "${{ github.event.pull_request.base.sha }}" {
 				base = s.with("path")
 			}
 		}
-		diff := regexp.MustCompile(`go run \./cmd/reachability diff (\S+)/policies policies -o markdown > (\S+)`)
+		// Flags come before BASE and HEAD: the flag package stops at the first argument.
+		diff := regexp.MustCompile(`go run \./cmd/reachability diff ((?:-{1,2}\S+ \S+ )*)(\S+)/policies policies > (\S+)`)
 		for _, s := range j.Steps {
-			if m := diff.FindStringSubmatch(s.Run); m != nil {
-				if base == "" || m[1] != base {
-					t.Errorf("job %s diffs %s/policies, but the base is checked out at %q", name, m[1], base)
+			m := diff.FindStringSubmatch(s.Run)
+			if m == nil {
+				continue
+			}
+			if base == "" || m[2] != base {
+				t.Errorf("job %s diffs %s/policies, but the base is checked out at %q", name, m[2], base)
+			}
+			out = m[3]
+			flags := strings.Fields(m[1])
+			for i := 0; i+1 < len(flags); i += 2 {
+				switch flags[i] {
+				case "-o":
+					if flags[i+1] != "markdown" {
+						t.Errorf("job %s: -o %s, want markdown", name, flags[i+1])
+					}
+				case "--full":
+					full = flags[i+1]
 				}
-				out = m[2]
-				if !strings.Contains(s.Run, marker) {
-					t.Errorf("job %s does not check the output starts with the marker", name)
-				}
+			}
+			if !strings.Contains(s.Run, marker) {
+				t.Errorf("job %s does not check the output starts with the marker", name)
 			}
 		}
 		if out == "" {
 			continue
 		}
 		found = true
-		if ups := j.uses("actions/upload-artifact"); len(ups) != 1 || ups[0].with("path") != out {
-			t.Errorf("job %s does not upload %s as an artifact: %+v", name, out, ups)
+		if full == "" {
+			t.Errorf("job %s does not keep the uncut diff (--full FILE)", name)
+		}
+		if ups := j.uses("actions/upload-artifact"); len(ups) != 1 || ups[0].with("path") != full {
+			t.Errorf("job %s does not upload the whole diff %q as an artifact: %+v", name, full, ups)
 		}
 		scripts := j.uses("actions/github-script")
 		if len(scripts) != 1 {
@@ -372,7 +390,7 @@ func TestReachabilityDiffStep(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Error("no job runs `go run ./cmd/reachability diff <base>/policies policies -o markdown`")
+		t.Error("no job runs `go run ./cmd/reachability diff -o markdown --full FILE <base>/policies policies > OUT`")
 	}
 }
 
@@ -531,4 +549,114 @@ func devStackValue(t *testing.T, key string) string {
 		return fmt.Sprint(v)
 	}
 	return ""
+}
+
+// commentHarness runs a github-script script under node the way the action
+// does (an async function of require, github, context and core) against an
+// in-memory pull request: its comments in, the calls made and comments out.
+const commentHarness = `
+const fs = require('fs');
+const [scriptPath, statePath] = process.argv.slice(2);
+const state = JSON.parse(fs.readFileSync(statePath, 'utf8'));
+state.calls = [];
+const issues = {
+  listComments: async (p) => { state.calls.push('list ' + p.issue_number); return { data: state.comments }; },
+  updateComment: async (p) => {
+    state.calls.push('update ' + p.comment_id);
+    state.comments.find(c => c.id === p.comment_id).body = p.body;
+    return { data: {} };
+  },
+  createComment: async (p) => {
+    state.calls.push('create ' + p.issue_number);
+    const c = { id: 100 + state.comments.length, user: { login: 'github-actions[bot]' }, body: p.body, html_url: 'url' };
+    state.comments.push(c);
+    return { data: c };
+  },
+};
+const github = { rest: { issues }, paginate: async (fn, p) => (await fn(p)).data };
+const context = { repo: { owner: 'o', repo: 'r' }, payload: { pull_request: { number: 7 } } };
+const core = { setFailed: (m) => { state.failed = m; }, info: () => {} };
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+new AsyncFunction('require', 'github', 'context', 'core', fs.readFileSync(scriptPath, 'utf8'))(require, github, context, core)
+  .then(() => fs.writeFileSync(statePath, JSON.stringify(state)));
+`
+
+type prComment struct {
+	ID   int `json:"id"`
+	User struct {
+		Login string `json:"login"`
+	} `json:"user"`
+	Body string `json:"body"`
+}
+
+type prState struct {
+	Comments []prComment `json:"comments"`
+	Calls    []string    `json:"calls"`
+	Failed   string      `json:"failed"`
+}
+
+// TestReachabilityCommentScript: the comment step creates the marked comment
+// once, then updates that one comment in place, leaves other people's
+// comments alone even when they quote the marker, and refuses a body past
+// GitHub's limit instead of posting it.
+func TestReachabilityCommentScript(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not found: the comment script runs on the GitHub runner's node")
+	}
+	var script string
+	for _, j := range readWorkflow(t, "../.github/workflows/preview.yml").Jobs {
+		for _, s := range j.uses("actions/github-script") {
+			script = s.with("script")
+		}
+	}
+	if script == "" {
+		t.Fatal("no github-script step")
+	}
+	dir := t.TempDir()
+	for name, content := range map[string]string{"harness.js": commentHarness, "script.js": script} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const marker = "<!-- kopscalico-reachability -->"
+	state := prState{Comments: []prComment{{ID: 1, Body: marker + "\nquoted by a person"}}}
+	state.Comments[0].User.Login = "someone"
+	run := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "reachability.md"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(state)
+		if err := os.WriteFile(filepath.Join(dir, "state.json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(node, "harness.js", "script.js", "state.json")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("node: %v\n%s", err, out)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		state = prState{}
+		if err := json.Unmarshal(b, &state); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	run(marker + "\nfirst")
+	if !slices.Equal(state.Calls, []string{"list 7", "create 7"}) || len(state.Comments) != 2 {
+		t.Fatalf("first run: calls %v, comments %+v", state.Calls, state.Comments)
+	}
+	run(marker + "\nsecond")
+	if !slices.Equal(state.Calls, []string{"list 7", "update 101"}) || len(state.Comments) != 2 ||
+		state.Comments[1].Body != marker+"\nsecond" || state.Comments[0].Body != marker+"\nquoted by a person" {
+		t.Fatalf("second run: calls %v, comments %+v", state.Calls, state.Comments)
+	}
+	run(marker + "\n" + strings.Repeat("x", 70000))
+	if state.Failed == "" || len(state.Calls) != 0 || state.Comments[1].Body != marker+"\nsecond" {
+		t.Errorf("an oversized body: failed %q, calls %v", state.Failed, state.Calls)
+	}
 }
