@@ -65,7 +65,7 @@ type Cluster struct {
 	SSHAccess         []string // CIDRs; empty closes SSH entirely
 	AdminAccess       []string // CIDRs allowed to reach the API
 	AllowWorldAccess  bool     // must be true to accept a /0 prefix (0.0.0.0/0, ::/0) above
-	SSHPublicKey      string   // path to an SSH public key as written (kops expands ~/ itself); empty: none
+	SSHPublicKey      string   // path to an SSH public key, ~/ expanded; empty: none
 	// Protect is Pulumi's protect on the cluster: it cannot be deleted or
 	// replaced until unprotected.
 	Protect bool

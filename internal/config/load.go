@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -122,7 +123,7 @@ func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 	c.Cluster.SSHAccess = r.list(KeySSHAccess)
 	c.Cluster.AdminAccess = r.list(KeyAdminAccess)
 	c.Cluster.AllowWorldAccess = r.boolean(KeyAllowWorldAccess, false)
-	c.Cluster.SSHPublicKey = r.str(KeySSHPublicKey, "")
+	c.Cluster.SSHPublicKey = r.homePath(KeySSHPublicKey, fs)
 
 	c.Kops.Version = r.str(KeyKopsVersion, "")
 	c.Kops.Binary = r.str(KeyKopsBinary, DefaultKopsBinary)
@@ -240,6 +241,22 @@ func (r *reader) str(key, def string) string {
 		return def
 	}
 	return strings.TrimSpace(v)
+}
+
+// homePath reads a file path, expanding a leading ~/ to the home directory
+// (as a shell, and kops, would): the program reads the file itself.
+func (r *reader) homePath(key string, fs FS) string {
+	v := r.str(key, "")
+	rest, ok := strings.CutPrefix(v, "~/")
+	if !ok {
+		return v
+	}
+	home, err := fs.HomeDir()
+	if err != nil || home == "" {
+		r.errs = append(r.errs, keyErr(key, v, "starts with ~/ but the home directory is unknown (%v): give an absolute path", err))
+		return v
+	}
+	return filepath.Join(home, rest)
 }
 
 func (r *reader) boolean(key string, def bool) bool {

@@ -1,10 +1,8 @@
 package config
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -210,27 +208,10 @@ func validateCounts(c Cluster) []error {
 	return errs
 }
 
-// validateSSHPublicKey checks the key file exists. A leading ~/ is the home
-// directory, as kops reads it (kops expands the path itself, so the value is
-// kept as written and stays the same for everyone sharing the stack).
+// validateSSHPublicKey checks the key file (~/ already expanded) exists.
 func validateSSHPublicKey(p string, fs FS) error {
-	if p == "" {
-		return nil
-	}
-	path := p
-	if rest, ok := strings.CutPrefix(p, "~/"); ok {
-		home, err := fs.HomeDir()
-		if err != nil || home == "" {
-			return keyErr(KeySSHPublicKey, p, "starts with ~/ but the home directory is unknown (%v): give an absolute path", err)
-		}
-		path = filepath.Join(home, rest)
-	}
-	if !fs.IsFile(path) {
-		where := ""
-		if path != p {
-			where = fmt.Sprintf(" (%s)", path)
-		}
-		return keyErr(KeySSHPublicKey, p, "no such file%s: give the path of an SSH public key, e.g. ~/.ssh/id_ed25519.pub, or unset it", where)
+	if p != "" && !fs.IsFile(p) {
+		return keyErr(KeySSHPublicKey, p, "no such file: give the path of an SSH public key, e.g. ~/.ssh/id_ed25519.pub, or unset it")
 	}
 	return nil
 }
