@@ -473,7 +473,7 @@ func TestUpInstallsCheckedKops(t *testing.T) {
 // rollingUpdateTimeout and one validate. Read from internal/provider's
 // create and update over internal/kops's Manager: adopting a cluster that
 // needs a roll is version and get cluster (the plugin), version, get
-// cluster, replace, get instancegroups, create and replace of instance
+// cluster, replace, get instancegroups, restore and resize of instance
 // groups, update --yes, export kubecfg, the rolling-update dry run,
 // validate's margin, then get cluster, get instancegroups and export kubecfg
 // to record the result; replacing the cluster is as many (13 to create and
