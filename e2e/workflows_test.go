@@ -471,14 +471,14 @@ func TestUpInstallsCheckedKops(t *testing.T) {
 // kopsCommandsOnLongestPath is how many kops commands bounded by kopsTimeout
 // the longest up runs, besides one rolling-update (or delete) bounded by
 // rollingUpdateTimeout and one validate. Read from internal/provider's
-// create and update over internal/kops's Manager: adopting a cluster that
-// needs a roll is version and get cluster (the plugin), version, get
-// cluster, replace, get instancegroups, restore and resize of instance
-// groups, update --yes, export kubecfg, the rolling-update dry run,
-// validate's margin, then get cluster, get instancegroups and export kubecfg
-// to record the result; replacing the cluster is as many (13 to create and
-// record the new one, the old one's get cluster before and after delete).
-const kopsCommandsOnLongestPath = 15
+// create and update over internal/kops's Manager: adopting or updating a
+// cluster that needs a roll is version, get cluster, replace, get
+// instancegroups, restore and resize of instance groups, update --yes,
+// export kubecfg, the rolling-update dry run and validate's margin, then get
+// cluster, get instancegroups and export kubecfg to record the result;
+// replacing the cluster is as many (11 to create and record the new one, the
+// old one's get cluster before and after its delete).
+const kopsCommandsOnLongestPath = 13
 
 // upAllowance is the time an up spends outside kops: the toolchain, the
 // program's build, the Kubernetes resources and probes.
