@@ -48,7 +48,7 @@ func kopsGuardedProgram(ctx *pulumi.Context) error { return kopsProgram(ctx, tru
 
 func kopsProgram(ctx *pulumi.Context, guarded bool) error {
 	lookup := func(key string) (string, bool) { return ctx.GetConfig(config.Namespace + ":" + key) }
-	cfg, err := config.Parse(ctx.Project(), ctx.Stack(), lookup, hostFS{})
+	cfg, err := config.Parse(ctx.Project(), ctx.Stack(), lookup, config.OSFS{})
 	if err != nil {
 		return err
 	}
@@ -78,14 +78,6 @@ func kopsProgram(ctx *pulumi.Context, guarded bool) error {
 // kopsStackOptions: the cluster-only program needs the CLI and the plugin.
 func kopsStackOptions(stack string) pulumitest.Options {
 	return pulumitest.Options{StackName: stack, Tools: []string{"pulumi"}}
-}
-
-type hostFS struct{}
-
-func (hostFS) IsDir(p string) bool { st, err := os.Stat(p); return err == nil && st.IsDir() }
-func (hostFS) IsFile(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
 }
 
 // kopsScenario is one stack over one double state store.

@@ -27,6 +27,7 @@ type recorded struct {
 	Retain   bool     // retainOnDelete
 	Deps     []string // URNs this resource depends on
 	Parent   string
+	Aliases  []string // names of the aliases given (pulumi.Alias{Name: ...})
 }
 
 func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -37,6 +38,11 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		rec.Retain = rpc.GetRetainOnDelete()
 		rec.Deps = rpc.GetDependencies()
 		rec.Parent = rpc.GetParent()
+		for _, a := range rpc.GetAliases() {
+			if name := a.GetSpec().GetName(); name != "" {
+				rec.Aliases = append(rec.Aliases, name)
+			}
+		}
 	}
 	r.resources = append(r.resources, rec)
 	r.mu.Unlock()

@@ -57,15 +57,15 @@ type Cluster struct {
 	DNSZone           string   // Route53 zone; empty for a gossip (.k8s.local) name
 	Region            string   // AWS region
 	Zones             []string // availability zones, all in Region
-	ControlPlaneCount int      // odd, >= 1 (etcd quorum)
-	NodeCount         int      // >= 1
+	ControlPlaneCount int      // 1, 3, 5 or 7 (etcd quorum)
+	NodeCount         int      // 1 to MaxNodeCount
 	ControlPlaneSize  string   // EC2 instance type
 	NodeSize          string   // EC2 instance type
 	KubernetesVersion string   // empty: kops's default
 	SSHAccess         []string // CIDRs; empty closes SSH entirely
 	AdminAccess       []string // CIDRs allowed to reach the API
-	AllowWorldAccess  bool     // must be true to accept 0.0.0.0/0 or ::/0 above
-	SSHPublicKey      string   // path to an SSH public key; empty: none
+	AllowWorldAccess  bool     // must be true to accept a /0 prefix (0.0.0.0/0, ::/0) above
+	SSHPublicKey      string   // path to an SSH public key, ~/ expanded; empty: none
 	// Protect is Pulumi's protect on the cluster: it cannot be deleted or
 	// replaced until unprotected.
 	Protect bool
@@ -100,6 +100,10 @@ type StateStore struct {
 	KMSKeyID     string // empty: SSE-S3 (AES256); else SSE-KMS with this key
 	ForceDestroy bool
 	Protect      bool
+	// DeployRoleARN is the IAM role that runs kops; when set, the created
+	// bucket denies reading the cluster's secrets to every other principal
+	// but the cluster's control plane.
+	DeployRoleARN string
 }
 
 // Create reports whether the program creates the state-store bucket.

@@ -9,14 +9,24 @@ import (
 	"time"
 )
 
-type fakeFS struct{ dirs, files map[string]bool }
+type fakeFS struct {
+	dirs, files map[string]bool
+	home        string
+}
 
 func (f fakeFS) IsDir(p string) bool  { return f.dirs[p] }
 func (f fakeFS) IsFile(p string) bool { return f.files[p] }
+func (f fakeFS) HomeDir() (string, error) {
+	if f.home == "" {
+		return "", errors.New("$HOME is not defined")
+	}
+	return f.home, nil
+}
 
 var testFS = fakeFS{
 	dirs:  map[string]bool{"policies": true, "other-policies": true},
 	files: map[string]bool{"/home/me/.ssh/id_ed25519.pub": true, "calico.yaml": true},
+	home:  "/home/me",
 }
 
 // good is a complete, valid dev configuration; each case below changes it.
@@ -32,7 +42,11 @@ func good() map[string]string {
 
 func parse(t *testing.T, stack string, m map[string]string) (Config, error) {
 	t.Helper()
-	return Parse("kopscalico", stack, func(k string) (string, bool) { v, ok := m[k]; return v, ok }, testFS)
+	return parseOn(testFS, stack, m)
+}
+
+func parseOn(fs FS, stack string, m map[string]string) (Config, error) {
+	return Parse("kopscalico", stack, func(k string) (string, bool) { v, ok := m[k]; return v, ok }, fs)
 }
 
 func TestParseDefaults(t *testing.T) {
@@ -129,15 +143,122 @@ func TestUnmanagedClusterNeedsOnlyKubeconfigAndName(t *testing.T) {
 	}
 }
 
-func TestCommaSeparatedLists(t *testing.T) {
+// TestListForms: a YAML list (JSON from Pulumi) and the comma-separated string
+// `pulumi config set kopscalico:zones us-east-1a,us-east-1b` give the same list.
+func TestListForms(t *testing.T) {
+	for _, form := range []struct{ zones, ssh string }{
+		{`["us-east-1a","us-east-1c"]`, `["198.51.100.0/24","2001:db8::/32"]`},
+		{"us-east-1a,us-east-1c", "198.51.100.0/24,2001:db8::/32"},
+		{" us-east-1a , us-east-1c ", " 198.51.100.0/24 , 2001:db8::/32 "},
+	} {
+		m := good()
+		m[KeyZones], m[KeySSHAccess] = form.zones, form.ssh
+		c, err := parse(t, "dev", m)
+		if err != nil {
+			t.Fatalf("%+v: %v", form, err)
+		}
+		if !slices.Equal(c.Cluster.Zones, []string{"us-east-1a", "us-east-1c"}) {
+			t.Errorf("%s: zones %q", form.zones, c.Cluster.Zones)
+		}
+		if !slices.Equal(c.Cluster.SSHAccess, []string{"198.51.100.0/24", "2001:db8::/32"}) {
+			t.Errorf("%s: sshAccess %q", form.ssh, c.Cluster.SSHAccess)
+		}
+	}
 	m := good()
-	m[KeyZones] = "us-east-1a, us-east-1c"
+	m[KeyAdminAccess] = "203.0.113.0/24" // one item, no comma
+	if c, err := parse(t, "dev", m); err != nil || !slices.Equal(c.Cluster.AdminAccess, []string{"203.0.113.0/24"}) {
+		t.Errorf("single item: %q, %v", c.Cluster.AdminAccess, err)
+	}
+	for _, closed := range []string{"", "[]"} { // "[]" is Pulumi.yaml's default
+		m[KeySSHAccess] = closed
+		if c, err := parse(t, "dev", m); err != nil || c.Cluster.SSHAccess == nil || len(c.Cluster.SSHAccess) != 0 {
+			t.Errorf("sshAccess %q: %q, %v", closed, c.Cluster.SSHAccess, err)
+		}
+	}
+}
+
+// TestSSHKeyUnderHome: the ~/ form the error message suggests is accepted,
+// expanded against the home directory at the config edge (the program reads
+// the file itself).
+func TestSSHKeyUnderHome(t *testing.T) {
+	m := good()
+	m[KeySSHPublicKey] = "~/.ssh/id_ed25519.pub"
 	c, err := parse(t, "dev", m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(c.Cluster.Zones, []string{"us-east-1a", "us-east-1c"}) {
-		t.Errorf("zones: %q", c.Cluster.Zones)
+	if c.Cluster.SSHPublicKey != "/home/me/.ssh/id_ed25519.pub" {
+		t.Errorf("sshPublicKey = %q, want ~/ expanded", c.Cluster.SSHPublicKey)
+	}
+	m[KeySSHPublicKey] = "~/.ssh/id_rsa.pub"
+	_, err = parse(t, "dev", m)
+	if err == nil || !strings.Contains(err.Error(), `"/home/me/.ssh/id_rsa.pub": no such file`) {
+		t.Errorf("a missing key under ~ must name the expanded path: %v", err)
+	}
+	noHome := testFS
+	noHome.home = ""
+	m[KeySSHPublicKey] = "~/.ssh/id_ed25519.pub"
+	if _, err := parseOn(noHome, "dev", m); err == nil || !strings.Contains(err.Error(), "home directory is unknown") {
+		t.Errorf("no home directory: %v", err)
+	}
+}
+
+// TestWorldAccessInAnySpelling: every /0 is the whole internet; with
+// allowWorldAccess it is accepted in its canonical spelling only.
+func TestWorldAccessInAnySpelling(t *testing.T) {
+	for _, cidr := range []string{"0.0.0.0/0", "::/0", "0::/0", "0.0.0.1/0", "10.1.2.3/0", "::1/0", "0:0:0:0:0:0:0:0/0"} {
+		m := good()
+		m[KeyAdminAccess] = cidr
+		_, err := parse(t, "dev", m)
+		if err == nil || !strings.Contains(err.Error(), "whole internet") {
+			t.Errorf("%s: not refused as world access: %v", cidr, err)
+		}
+		if !slices.Contains(Keys(err), KeyAdminAccess) {
+			t.Errorf("%s: error does not name %s: %v", cidr, KeyAdminAccess, err)
+		}
+	}
+	m := good()
+	m[KeyAllowWorldAccess] = "true"
+	m[KeyAdminAccess] = "0.0.0.0/0,::/0"
+	if _, err := parse(t, "dev", m); err != nil {
+		t.Errorf("allowWorldAccess with canonical /0s: %v", err)
+	}
+	m[KeyAdminAccess] = "0.0.0.1/0"
+	if _, err := parse(t, "dev", m); err == nil || !strings.Contains(err.Error(), "use 0.0.0.0/0") {
+		t.Errorf("host bits in an allowed /0: %v", err)
+	}
+}
+
+func TestCountCaps(t *testing.T) {
+	for _, n := range []string{"1", "3", "5", "7"} {
+		m := good()
+		m[KeyControlPlaneCount] = n
+		if _, err := parse(t, "dev", m); err != nil {
+			t.Errorf("controlPlaneCount %s: %v", n, err)
+		}
+	}
+	m := good()
+	m[KeyNodeCount] = strconv.Itoa(MaxNodeCount)
+	if _, err := parse(t, "dev", m); err != nil {
+		t.Errorf("nodeCount %d: %v", MaxNodeCount, err)
+	}
+}
+
+func TestDeployRoleARN(t *testing.T) {
+	for _, arn := range []string{
+		"arn:aws:iam::123456789012:role/kopscalico-deploy",
+		"arn:aws:iam::123456789012:role/ci/github/kopscalico-deploy",
+		"arn:aws-us-gov:iam::123456789012:role/deploy",
+	} {
+		m := good()
+		m[KeyDeployRoleARN] = arn
+		c, err := parse(t, "dev", m)
+		if err != nil {
+			t.Errorf("%s: %v", arn, err)
+		}
+		if c.StateStore.DeployRoleARN != arn {
+			t.Errorf("DeployRoleARN = %q", c.StateStore.DeployRoleARN)
+		}
 	}
 }
 
@@ -181,14 +302,20 @@ func TestBadConfigs(t *testing.T) {
 		{name: "cluster outside its DNS zone", set: map[string]string{KeyDNSZone: "other.org"}, wantKey: KeyDNSZone, wantFix: "not inside this zone"},
 		{name: "DNS zone with gossip name", set: map[string]string{KeyClusterName: "a.k8s.local", KeyDNSZone: "example.com"}, wantKey: KeyDNSZone, wantFix: "must be unset"},
 		{name: "bad region", set: map[string]string{KeyRegion: "useast1"}, wantKey: KeyRegion, wantFix: "AWS region"},
-		{name: "zone outside the region", set: map[string]string{KeyZones: `["us-west-2a"]`}, wantKey: KeyZones, wantFix: `not an availability zone of region "us-east-1"`},
-		{name: "no zones", set: map[string]string{KeyZones: `[]`}, wantKey: KeyZones, wantFix: "at least one"},
+		{name: "zone outside the region", set: map[string]string{KeyZones: `["us-east-1a","us-west-2a"]`}, wantKey: KeyZones, wantFix: `not an availability zone of region "us-east-1"`},
+		{name: "no zones", set: map[string]string{KeyZones: `[]`}, wantKey: KeyZones, wantFix: "two or more"},
+		{name: "one zone", set: map[string]string{KeyZones: `["us-east-1a"]`}, wantKey: KeyZones, wantFix: "one zone leaves nothing to cross"},
+		{name: "one zone, comma form", set: map[string]string{KeyZones: "us-east-1a"}, wantKey: KeyZones, wantFix: "two or more"},
+		{name: "empty item in a comma list", set: map[string]string{KeyZones: "us-east-1a,,us-east-1b"}, wantKey: KeyZones, wantFix: "empty item"},
+		{name: "trailing comma", set: map[string]string{KeySSHAccess: "198.51.100.0/24,"}, wantKey: KeySSHAccess, wantFix: "empty item"},
 		{name: "zone twice", set: map[string]string{KeyZones: `["us-east-1a","us-east-1a"]`}, wantKey: KeyZones, wantFix: "twice"},
 		{name: "zones not a list", set: map[string]string{KeyZones: `["us-east-1a"`}, wantKey: KeyZones, wantFix: "list of strings"},
-		{name: "even control-plane count", set: map[string]string{KeyControlPlaneCount: "2"}, wantKey: KeyControlPlaneCount, wantFix: "odd"},
-		{name: "zero control planes", set: map[string]string{KeyControlPlaneCount: "0"}, wantKey: KeyControlPlaneCount, wantFix: "odd"},
+		{name: "even control-plane count", set: map[string]string{KeyControlPlaneCount: "2"}, wantKey: KeyControlPlaneCount, wantFix: "1, 3, 5 or 7"},
+		{name: "zero control planes", set: map[string]string{KeyControlPlaneCount: "0"}, wantKey: KeyControlPlaneCount, wantFix: "1, 3, 5 or 7"},
+		{name: "nine control planes", set: map[string]string{KeyControlPlaneCount: "9"}, wantKey: KeyControlPlaneCount, wantFix: "more than 7 members"},
 		{name: "control-plane count not a number", set: map[string]string{KeyControlPlaneCount: "three"}, wantKey: KeyControlPlaneCount, wantFix: "whole number"},
-		{name: "zero nodes", set: map[string]string{KeyNodeCount: "0"}, wantKey: KeyNodeCount, wantFix: "at least 1"},
+		{name: "zero nodes", set: map[string]string{KeyNodeCount: "0"}, wantKey: KeyNodeCount, wantFix: "must be 1 to 50"},
+		{name: "nodes beyond the cap", set: map[string]string{KeyNodeCount: "500"}, wantKey: KeyNodeCount, wantFix: "typo"},
 		{name: "bad node size", set: map[string]string{KeyNodeSize: "large"}, wantKey: KeyNodeSize, wantFix: "instance type"},
 		{name: "bad kubernetes version", set: map[string]string{KeyKubernetesVersion: "1.32"}, wantKey: KeyKubernetesVersion, wantFix: "full Kubernetes release"},
 		{name: "missing kops version", unset: []string{KeyKopsVersion}, wantKey: KeyKopsVersion, wantFix: "pin the kops release"},
@@ -216,8 +343,16 @@ func TestBadConfigs(t *testing.T) {
 		{name: "no admin access", unset: []string{KeyAdminAccess}, wantKey: KeyAdminAccess, wantFix: "CIDRs allowed"},
 		{name: "world-open API", set: map[string]string{KeyAdminAccess: `["0.0.0.0/0"]`}, wantKey: KeyAdminAccess, wantFix: "whole internet"},
 		{name: "world-open IPv6 SSH", set: map[string]string{KeySSHAccess: `["::/0"]`}, wantKey: KeySSHAccess, wantFix: "whole internet"},
+		{name: "world-open API, IPv6 spelled 0::/0", set: map[string]string{KeyAdminAccess: `["0::/0"]`}, wantKey: KeyAdminAccess, wantFix: "whole internet"},
+		{name: "world-open API, host bits in a /0", set: map[string]string{KeyAdminAccess: `["0.0.0.1/0"]`}, wantKey: KeyAdminAccess, wantFix: "allowWorldAccess=true"},
+		{name: "host bits outside the prefix", set: map[string]string{KeySSHAccess: `["198.51.100.7/24"]`}, wantKey: KeySSHAccess, wantFix: "use 198.51.100.0/24"},
 		{name: "SSH CIDR garbage", set: map[string]string{KeySSHAccess: `["10.0.0.0"]`}, wantKey: KeySSHAccess, wantFix: "not a CIDR"},
 		{name: "SSH key file missing", set: map[string]string{KeySSHPublicKey: "/nope.pub"}, wantKey: KeySSHPublicKey, wantFix: "no such file"},
+		{name: "SSH key under ~ missing", set: map[string]string{KeySSHPublicKey: "~/nope.pub"}, wantKey: KeySSHPublicKey, wantFix: "no such file"},
+		{name: "deploy role not an ARN", set: map[string]string{KeyDeployRoleARN: "kopscalico-deploy"}, wantKey: KeyDeployRoleARN, wantFix: "ARN of the IAM role that runs kops"},
+		{name: "deploy role is a user", set: map[string]string{KeyDeployRoleARN: "arn:aws:iam::123456789012:user/kops"}, wantKey: KeyDeployRoleARN, wantFix: "ARN of the IAM role"},
+		{name: "deploy role given as a session", set: map[string]string{KeyDeployRoleARN: "arn:aws:sts::123456789012:assumed-role/kopscalico-deploy/gh-42"}, wantKey: KeyDeployRoleARN, wantFix: "use arn:aws:iam::123456789012:role/kopscalico-deploy"},
+		{name: "deploy role with an existing store", set: map[string]string{KeyStateStore: "s3://kops-state", KeyDeployRoleARN: "arn:aws:iam::123456789012:role/deploy"}, wantKey: KeyDeployRoleARN, wantFix: "only shapes the policy"},
 		{name: "boolean garbage", set: map[string]string{KeyDemoWorkloads: "yes please"}, wantKey: KeyDemoWorkloads, wantFix: "true or false"},
 		{name: "unmanaged without kubeconfig", set: map[string]string{KeyManageCluster: "false"}, wantKey: KeyKubeconfig, wantFix: "pulumi config set --secret"},
 	}

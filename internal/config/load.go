@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +43,7 @@ const (
 	KeyStateStoreKMSKeyID   = "stateStoreKmsKeyId"
 	KeyStateStoreForceDest  = "stateStoreForceDestroy"
 	KeyStateStoreProtect    = "stateStoreProtect"
+	KeyDeployRoleARN        = "deployRoleArn"
 	KeyEncapsulation        = "encapsulation"
 	KeyAWSSrcDstCheck       = "awsSrcDstCheck"
 	KeyPodCIDR              = "podCIDR"
@@ -60,7 +62,7 @@ var AllKeys = []string{
 	KeySSHAccess, KeyAdminAccess, KeyAllowWorldAccess, KeySSHPublicKey,
 	KeyClusterProtect, KeyAdoptExisting, KeyImportExisting, KeyAllowReplacement,
 	KeyKopsVersion, KeyKopsBinary, KeyKopsTimeout, KeyValidateTimeout, KeyRollingUpdateTimeout,
-	KeyStateStore, KeyStateStoreBucket, KeyStateStoreKMSKeyID, KeyStateStoreForceDest, KeyStateStoreProtect,
+	KeyStateStore, KeyStateStoreBucket, KeyStateStoreKMSKeyID, KeyStateStoreForceDest, KeyStateStoreProtect, KeyDeployRoleARN,
 	KeyEncapsulation, KeyAWSSrcDstCheck, KeyPodCIDR, KeyCalicoManifest, KeyCalicoManifestPath,
 	KeyPoliciesDir, KeyDemoWorkloads, KeyProbes, KeySecurityGroupCheck,
 }
@@ -69,6 +71,8 @@ var AllKeys = []string{
 const (
 	DefaultControlPlaneCount    = 1
 	DefaultNodeCount            = 2
+	MaxControlPlaneCount        = 7
+	MaxNodeCount                = 50
 	DefaultInstanceSize         = "t3.medium"
 	DefaultKopsBinary           = "kops"
 	DefaultKopsTimeout          = 10 * time.Minute
@@ -86,6 +90,8 @@ type Lookup func(key string) (string, bool)
 type FS interface {
 	IsDir(path string) bool
 	IsFile(path string) bool
+	// HomeDir is the directory a leading ~/ in a path stands for.
+	HomeDir() (string, error)
 }
 
 // protect reads a protect key: true, false, or auto (protected on every
@@ -117,7 +123,7 @@ func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 	c.Cluster.SSHAccess = r.list(KeySSHAccess)
 	c.Cluster.AdminAccess = r.list(KeyAdminAccess)
 	c.Cluster.AllowWorldAccess = r.boolean(KeyAllowWorldAccess, false)
-	c.Cluster.SSHPublicKey = r.str(KeySSHPublicKey, "")
+	c.Cluster.SSHPublicKey = r.homePath(KeySSHPublicKey, fs)
 
 	c.Kops.Version = r.str(KeyKopsVersion, "")
 	c.Kops.Binary = r.str(KeyKopsBinary, DefaultKopsBinary)
@@ -129,6 +135,7 @@ func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 	c.StateStore.Bucket = r.str(KeyStateStoreBucket, "")
 	c.StateStore.KMSKeyID = r.str(KeyStateStoreKMSKeyID, "")
 	c.StateStore.ForceDestroy = r.boolean(KeyStateStoreForceDest, false)
+	c.StateStore.DeployRoleARN = r.str(KeyDeployRoleARN, "")
 	// Deleting a cluster, or the bucket that holds every cluster's state, is
 	// rarely what a production stack means: both are protected outside dev.
 	c.StateStore.Protect = r.protect(KeyStateStoreProtect, stack)
@@ -236,6 +243,22 @@ func (r *reader) str(key, def string) string {
 	return strings.TrimSpace(v)
 }
 
+// homePath reads a file path, expanding a leading ~/ to the home directory
+// (as a shell, and kops, would): the program reads the file itself.
+func (r *reader) homePath(key string, fs FS) string {
+	v := r.str(key, "")
+	rest, ok := strings.CutPrefix(v, "~/")
+	if !ok {
+		return v
+	}
+	home, err := fs.HomeDir()
+	if err != nil || home == "" {
+		r.errs = append(r.errs, keyErr(key, v, "starts with ~/ but the home directory is unknown (%v): give an absolute path", err))
+		return v
+	}
+	return filepath.Join(home, rest)
+}
+
 func (r *reader) boolean(key string, def bool) bool {
 	v, ok := r.get(key)
 	if !ok || strings.TrimSpace(v) == "" {
@@ -279,8 +302,9 @@ func (r *reader) duration(key string, def time.Duration) time.Duration {
 	return d
 }
 
-// list reads a JSON array of strings (how Pulumi passes array config), or a
-// comma-separated string as a convenience for `pulumi config set`.
+// list reads a JSON array of strings (how Pulumi passes a YAML list or values
+// set with --path), or one comma-separated string (`pulumi config set
+// kopscalico:zones us-east-1a,us-east-1b`). Empty items are refused.
 func (r *reader) list(key string) []string {
 	v, ok := r.get(key)
 	if !ok {
@@ -290,20 +314,21 @@ func (r *reader) list(key string) []string {
 	if v == "" {
 		return []string{}
 	}
+	var items []string
 	if strings.HasPrefix(v, "[") {
-		var out []string
-		if err := json.Unmarshal([]byte(v), &out); err != nil {
-			r.errs = append(r.errs, keyErr(key, v, "must be a list of strings, e.g. [\"a\", \"b\"] (set it with `pulumi config set --path '%s:%s[0]' a`)", Namespace, key))
+		if err := json.Unmarshal([]byte(v), &items); err != nil {
+			r.errs = append(r.errs, keyErr(key, v, "must be a list of strings: a YAML list in the stack file, or one comma-separated string (`pulumi config set %s:%s a,b`)", Namespace, key))
 			return nil
 		}
-		for i := range out {
-			out[i] = strings.TrimSpace(out[i])
+	} else {
+		items = strings.Split(v, ",")
+	}
+	for i := range items {
+		items[i] = strings.TrimSpace(items[i])
+		if items[i] == "" {
+			r.errs = append(r.errs, keyErr(key, v, "has an empty item: separate the items with single commas, e.g. a,b (no leading or trailing comma)"))
+			return nil
 		}
-		return out
 	}
-	parts := strings.Split(v, ",")
-	for i := range parts {
-		parts[i] = strings.TrimSpace(parts[i])
-	}
-	return parts
+	return items
 }

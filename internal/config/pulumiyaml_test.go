@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"sigs.k8s.io/yaml"
 )
 
@@ -25,6 +26,8 @@ func (repoFS) IsFile(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
+func (repoFS) HomeDir() (string, error) { return os.UserHomeDir() }
+
 func readYAML(t *testing.T, path string, into any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -36,8 +39,12 @@ func readYAML(t *testing.T, path string, into any) {
 	}
 }
 
+// listKeys are read by reader.list: declared without a type in Pulumi.yaml,
+// because the CLI refuses a comma-separated string for a declared array.
+var listKeys = []string{KeyZones, KeySSHAccess, KeyAdminAccess}
+
 // TestPulumiYAMLDeclaresEveryKey: Pulumi.yaml declares exactly the keys the
-// program reads, each with a type and a description.
+// program reads, each with a description, and a type unless it is a list.
 func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 	var project struct {
 		Name   string
@@ -62,13 +69,33 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 		if !slices.Contains(AllKeys, key) {
 			t.Errorf("Pulumi.yaml declares %s, which the program does not read", full)
 		}
-		if decl.Type == "" || decl.Description == "" {
-			t.Errorf("%s lacks a type or a description", full)
+		if decl.Description == "" {
+			t.Errorf("%s lacks a description", full)
+		}
+		switch isList := slices.Contains(listKeys, key); {
+		case isList && decl.Type != "":
+			t.Errorf("%s declares type %s: the CLI would refuse the comma-separated form the README shows", full, decl.Type)
+		case isList && !strings.Contains(decl.Description, "comma-separated"):
+			t.Errorf("%s: the description does not say a comma-separated string is accepted", full)
+		case !isList && decl.Type == "":
+			t.Errorf("%s lacks a type", full)
 		}
 	}
 	for _, k := range AllKeys {
 		if !slices.Contains(declared, k) {
 			t.Errorf("the program reads %s:%s but Pulumi.yaml does not declare it", Namespace, k)
+		}
+	}
+
+	// The CLI's own loader (schema and rules) accepts the file, and leaves
+	// the lists untyped: it validates only explicitly typed keys.
+	proj, err := workspace.LoadProject("../../Pulumi.yaml")
+	if err != nil {
+		t.Fatalf("the pulumi CLI would refuse Pulumi.yaml: %v", err)
+	}
+	for _, k := range listKeys {
+		if decl, ok := proj.Config[Namespace+":"+k]; !ok || decl.IsExplicitlyTyped() {
+			t.Errorf("%s:%s is typed for the CLI (declared: %v)", Namespace, k, ok)
 		}
 	}
 
@@ -106,5 +133,43 @@ func TestDevStackIsValid(t *testing.T) {
 	}
 	if len(c.Cluster.Zones) < 2 {
 		t.Errorf("dev stack should span two zones so cross-subnet has subnets to cross: %v", c.Cluster.Zones)
+	}
+}
+
+// TestREADMETableListsEveryKey: the README's configuration table has a row
+// for every key the program reads, and none for a key it does not, and it
+// states the count caps validation enforces.
+func TestREADMETableListsEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	_, section, _ := strings.Cut(readme, "\n## Configuration\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	var rows []string
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		first, _, _ := strings.Cut(strings.TrimPrefix(line, "| "), " |")
+		for _, k := range strings.Split(first, ", ") {
+			rows = append(rows, strings.Trim(k, "`"))
+		}
+	}
+	for _, k := range AllKeys {
+		if !slices.Contains(rows, k) {
+			t.Errorf("README's configuration table has no row for %s", k)
+		}
+	}
+	for _, k := range rows {
+		if !slices.Contains(AllKeys, k) {
+			t.Errorf("README's configuration table lists %s, which the program does not read", k)
+		}
+	}
+	for _, cap := range []string{fmt.Sprintf("1 to %d", MaxNodeCount), fmt.Sprintf("1, 3, 5 or %d", MaxControlPlaneCount)} {
+		if !strings.Contains(section, cap) {
+			t.Errorf("README does not state the cap %q", cap)
+		}
 	}
 }

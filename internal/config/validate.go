@@ -15,7 +15,6 @@ const (
 	MaxKopsMinor          = 36
 	GossipRemovedMinor    = 37 // .k8s.local refused
 	gossipSuffix          = ".k8s.local"
-	worldIPv4, worldIPv6  = "0.0.0.0/0", "::/0"
 	awsSrcDstCheckAllowed = "Disable, Enable or DoNothing"
 )
 
@@ -27,6 +26,9 @@ var (
 	kopsVersion   = regexp.MustCompile(`^v?1\.([0-9]+)(\.[0-9]+)?$`)
 	bucketName    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	zoneSuffix    = regexp.MustCompile(`^(-[a-z0-9-]+)?[a-z]$`)
+	// An IAM role ARN: partition, 12-digit account, optional path, name.
+	iamRoleARN    = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_/-]*/)?[A-Za-z0-9+=,.@_-]{1,64}$`)
+	stsSessionARN = regexp.MustCompile(`^arn:(aws(-[a-z]+)*):sts::([0-9]{12}):assumed-role/([^/]+)/`)
 	kmsKeyID      = regexp.MustCompile(`^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+|alias/[A-Za-z0-9/_-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
 )
 
@@ -46,14 +48,7 @@ func validate(c Config, fs FS) []error {
 		add(validateClusterName(c.Cluster.Name, c.Cluster.DNSZone, minor, kopsErr == nil))
 		add(validateRegion(c.Cluster.Region))
 		errs = append(errs, validateZones(c.Cluster.Region, c.Cluster.Zones)...)
-		if c.Cluster.ControlPlaneCount < 1 || c.Cluster.ControlPlaneCount%2 == 0 {
-			add(keyErr(KeyControlPlaneCount, strconv.Itoa(c.Cluster.ControlPlaneCount),
-				"must be an odd number (1, 3 or 5): etcd needs a majority to keep quorum, and an even count tolerates no more failures than the odd count below it"))
-		}
-		if c.Cluster.NodeCount < 1 {
-			add(keyErr(KeyNodeCount, strconv.Itoa(c.Cluster.NodeCount),
-				"must be at least 1: the workloads and the Calico policies need a node to run on"))
-		}
+		errs = append(errs, validateCounts(c.Cluster)...)
 		for _, k := range []struct{ key, v string }{{KeyControlPlaneSize, c.Cluster.ControlPlaneSize}, {KeyNodeSize, c.Cluster.NodeSize}} {
 			if !instanceType.MatchString(k.v) {
 				add(keyErr(k.key, k.v, "must be an EC2 instance type such as t3.medium or m6i.large"))
@@ -63,9 +58,7 @@ func validate(c Config, fs FS) []error {
 			add(keyErr(KeyKubernetesVersion, v, "must be a full Kubernetes release such as 1.32.4, or unset for kops's default"))
 		}
 		errs = append(errs, validateAccess(c.Cluster)...)
-		if p := c.Cluster.SSHPublicKey; p != "" && !fs.IsFile(p) {
-			add(keyErr(KeySSHPublicKey, p, "no such file: give the path of an SSH public key (e.g. ~/.ssh/id_ed25519.pub), or unset it"))
-		}
+		add(validateSSHPublicKey(c.Cluster.SSHPublicKey, fs))
 		if c.Kops.Binary == "" {
 			add(keyErr(KeyKopsBinary, "", "must name the kops binary (a path, or a name on PATH such as kops)"))
 		}
@@ -180,10 +173,11 @@ func validateRegion(region string) error {
 }
 
 func validateZones(region string, zones []string) []error {
-	if len(zones) == 0 {
-		return []error{keyErr(KeyZones, "", "must list at least one availability zone of %s, e.g. [\"%sa\"]", orDefault(region, "the region"), orDefault(region, "us-east-1"))}
-	}
 	var errs []error
+	if len(zones) < 2 {
+		errs = append(errs, keyErr(KeyZones, strings.Join(zones, ","), "must list two or more availability zones of %s, e.g. %sa,%sb: kops makes one subnet per zone, and Calico cross-subnet encapsulates only between subnets, so one zone leaves nothing to cross",
+			orDefault(region, "the region"), orDefault(region, "us-east-1"), orDefault(region, "us-east-1")))
+	}
 	seen := map[string]bool{}
 	for _, z := range zones {
 		if seen[z] {
@@ -199,6 +193,32 @@ func validateZones(region string, zones []string) []error {
 	return errs
 }
 
+// validateCounts bounds the instance counts: etcd quorum for the control
+// plane, and a typo guard for the nodes (every node is billed and rolled).
+func validateCounts(c Cluster) []error {
+	var errs []error
+	if n := c.ControlPlaneCount; n < 1 || n > MaxControlPlaneCount || n%2 == 0 {
+		errs = append(errs, keyErr(KeyControlPlaneCount, strconv.Itoa(n),
+			"must be 1, 3, 5 or 7: etcd needs a majority to keep quorum, so an even count tolerates no more failures than the odd count below it, and etcd advises against more than 7 members (every write waits for a majority)"))
+	}
+	if n := c.NodeCount; n < 1 || n > MaxNodeCount {
+		errs = append(errs, keyErr(KeyNodeCount, strconv.Itoa(n),
+			"must be 1 to %d: the workloads need a node to run on, and the cap guards against a typo (every node is billed, and a rolling update replaces the nodes one at a time, minutes each)", MaxNodeCount))
+	}
+	return errs
+}
+
+// validateSSHPublicKey checks the key file (~/ already expanded) exists.
+func validateSSHPublicKey(p string, fs FS) error {
+	if p != "" && !fs.IsFile(p) {
+		return keyErr(KeySSHPublicKey, p, "no such file: give the path of an SSH public key, e.g. ~/.ssh/id_ed25519.pub, or unset it")
+	}
+	return nil
+}
+
+// validateAccess checks the CIDRs of the API and SSH. Any /0 prefix is the
+// whole internet, however it is spelled (0.0.0.0/0, ::/0, 0::/0, 0.0.0.1/0),
+// and host bits outside the prefix are refused as kops refuses them.
 func validateAccess(c Cluster) []error {
 	var errs []error
 	if len(c.AdminAccess) == 0 {
@@ -209,12 +229,14 @@ func validateAccess(c Cluster) []error {
 		cidrs []string
 	}{{KeyAdminAccess, c.AdminAccess}, {KeySSHAccess, c.SSHAccess}} {
 		for _, cidr := range k.cidrs {
-			if _, _, err := net.ParseCIDR(cidr); err != nil {
+			p, err := netip.ParsePrefix(cidr)
+			switch {
+			case err != nil:
 				errs = append(errs, keyErr(k.key, cidr, "is not a CIDR: use the form 203.0.113.0/24 or 2001:db8::/32"))
-				continue
-			}
-			if (cidr == worldIPv4 || cidr == worldIPv6) && !c.AllowWorldAccess {
-				errs = append(errs, keyErr(k.key, cidr, "opens the cluster to the whole internet: list your own CIDRs, or set %s:%s=true to accept this deliberately", Namespace, KeyAllowWorldAccess))
+			case p.Bits() == 0 && !c.AllowWorldAccess:
+				errs = append(errs, keyErr(k.key, cidr, "is a /0 prefix, which opens the cluster to the whole internet: list your own CIDRs, or set %s:%s=true to accept this deliberately", Namespace, KeyAllowWorldAccess))
+			case p.Masked() != p:
+				errs = append(errs, keyErr(k.key, cidr, "has address bits set outside its /%d prefix, which kops refuses: use %s", p.Bits(), p.Masked()))
 			}
 		}
 	}
@@ -238,6 +260,9 @@ func validateStateStore(s StateStore) []error {
 		if s.KMSKeyID != "" {
 			errs = append(errs, keyErr(KeyStateStoreKMSKeyID, s.KMSKeyID, "only applies to a bucket the program creates; unset it, or unset %s:%s", Namespace, KeyStateStore))
 		}
+		if s.DeployRoleARN != "" {
+			errs = append(errs, keyErr(KeyDeployRoleARN, s.DeployRoleARN, "only shapes the policy of a bucket the program creates; unset it, or unset %s:%s (guard an existing store with its own bucket policy)", Namespace, KeyStateStore))
+		}
 		return errs
 	}
 	if err := checkBucketName(s.Bucket); err != "" {
@@ -246,7 +271,22 @@ func validateStateStore(s StateStore) []error {
 	if s.KMSKeyID != "" && !kmsKeyID.MatchString(s.KMSKeyID) {
 		errs = append(errs, keyErr(KeyStateStoreKMSKeyID, s.KMSKeyID, "must be a KMS key ARN, key id, or alias/<name>"))
 	}
+	if err := validateDeployRoleARN(s.DeployRoleARN); err != nil {
+		errs = append(errs, err)
+	}
 	return errs
+}
+
+// validateDeployRoleARN accepts an IAM role ARN (what aws:PrincipalArn is for
+// an assumed role) and turns a session ARN into the fix.
+func validateDeployRoleARN(arn string) error {
+	if arn == "" || iamRoleARN.MatchString(arn) {
+		return nil
+	}
+	if m := stsSessionARN.FindStringSubmatch(arn); m != nil {
+		return keyErr(KeyDeployRoleARN, arn, "is a role session, not the role: use arn:%s:iam::%s:role/%s (add the role's path if it has one)", m[1], m[3], m[4])
+	}
+	return keyErr(KeyDeployRoleARN, arn, "must be the ARN of the IAM role that runs kops, such as arn:aws:iam::123456789012:role/kopscalico-deploy, or unset")
 }
 
 // checkBucketName applies S3's naming rules for general-purpose buckets and
