@@ -12,6 +12,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/probe"
+	"github.com/kopscalico/kopscalico/internal/probe/probelog"
 	"github.com/kopscalico/kopscalico/policies"
 )
 
@@ -31,7 +32,7 @@ type Deps struct {
 
 // DefaultDeps read the probes from the Kubernetes API.
 func DefaultDeps() Deps {
-	return Deps{ProbeReader: probe.KubeReader{}}
+	return Deps{ProbeReader: probelog.KubeReader{}}
 }
 
 // Program is the one entry point: `pulumi up`, the unit tests and the
