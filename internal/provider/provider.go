@@ -189,7 +189,7 @@ func (p *Provider) resourceFor(t tokens.Type) (handler, error) {
 	case ClusterType:
 		return &cluster{p: p}, nil
 	case SecurityGroupCheckType:
-		return &securityGroupCheck{p: p}, nil
+		return newSecurityGroupCheck(p), nil
 	case StateStoreGuardType:
 		return &stateStoreGuard{p: p}, nil
 	}
