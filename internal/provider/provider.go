@@ -1,10 +1,10 @@
 // Package provider is the resource provider plugin pulumi-resource-kopscalico:
-// the kops cluster as a Pulumi custom resource (Cluster) and the read-only
-// security-group check (SecurityGroupCheck). The engine owns their state, so
-// a failed create is recorded, delete runs from recorded state, `protect` is
-// honoured, refresh reads the cluster, and preview runs no kops command; and
-// the guard that keeps the state store while it holds a cluster
-// (StateStoreGuard).
+// the kops cluster as a Pulumi custom resource (Cluster), the read-only
+// security-group check (SecurityGroupCheck), the probes' recorded verdicts
+// (ProbeVerdicts) and the guard that keeps the state store while it holds a
+// cluster (StateStoreGuard). The engine owns their state, so a failed create
+// is recorded, delete runs from recorded state, `protect` is honoured,
+// refresh reads the cluster, and preview runs no kops command.
 package provider
 
 import (
@@ -21,6 +21,7 @@ import (
 	pulumiprovider "github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/probe"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 )
 
@@ -33,6 +34,7 @@ const (
 	ClusterType            = Name + ":index:Cluster"
 	SecurityGroupCheckType = Name + ":index:SecurityGroupCheck"
 	StateStoreGuardType    = Name + ":index:StateStoreGuard"
+	ProbeVerdictsType      = Name + ":index:ProbeVerdicts"
 )
 
 // Version is the plugin's version, reported to the engine.
@@ -50,16 +52,8 @@ type Deps struct {
 	NewKopsRunner func(binary string, log func(stream, line string)) kops.Runner
 	// NewEC2 gives the read-only EC2 client of the security-group check.
 	NewEC2 func(ctx context.Context, region string) (sgcheck.EC2API, error)
-}
-
-// DefaultDeps are the real kops CLI and EC2 API.
-func DefaultDeps() Deps {
-	return Deps{
-		NewKopsRunner: func(binary string, log func(stream, line string)) kops.Runner {
-			return &kops.ExecRunner{Binary: binary, Log: log}
-		},
-		NewEC2: sgcheck.NewEC2,
-	}
+	// ProbeReader reads the probe Jobs' verdicts from their pods.
+	ProbeReader probe.ResultReader
 }
 
 // Provider implements plugin.Provider for the kopscalico resources.
@@ -192,6 +186,8 @@ func (p *Provider) resourceFor(t tokens.Type) (handler, error) {
 		return newSecurityGroupCheck(p), nil
 	case StateStoreGuardType:
 		return &stateStoreGuard{p: p}, nil
+	case ProbeVerdictsType:
+		return newProbeVerdicts(p), nil
 	}
 	return nil, fmt.Errorf("kopscalico provider: unknown resource type %q", t)
 }
