@@ -52,7 +52,10 @@ func finishedPod(job string, phase corev1.PodPhase) corev1.Pod {
 	}
 }
 
-func (c *cluster) jobPods(_ context.Context, namespace, job string) ([]corev1.Pod, error) {
+func (c *cluster) jobPods(ctx context.Context, namespace, job string) ([]corev1.Pod, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if namespace != pvNamespace {
@@ -368,5 +371,41 @@ func TestProbeVerdictsInputs(t *testing.T) {
 	}
 	if f := check(unknown); len(f) != 0 {
 		t.Errorf("unknown inputs at preview: %v", f)
+	}
+}
+
+// The engine's cancellation stops a running read; the next run reads again
+// (a provider served apart from the engine serves every run of a test).
+func TestProbeVerdictsCancellation(t *testing.T) {
+	reading := make(chan struct{})
+	var once sync.Once
+	reader := probetest.NewReader(func(ctx context.Context, _, _ string) ([]corev1.Pod, error) {
+		once.Do(func() { close(reading) })
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}, agreeing())
+	p := provider.New(nil, provider.Deps{ProbeReader: reader})
+	failed := make(chan error)
+	go func() {
+		_, err := createVerdicts(p, pvInputs(t, "rev-1"), false)
+		failed <- err
+	}()
+	<-reading
+	if err := p.SignalCancellation(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-failed:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled read: err = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the read did not stop on cancellation")
+	}
+
+	c := ranProbes()
+	reader.Pods = c.jobPods
+	if _, err := createVerdicts(p, pvInputs(t, "rev-1"), false); err != nil {
+		t.Errorf("the run after a cancelled one: %v", err)
 	}
 }

@@ -66,7 +66,8 @@ type Provider struct {
 	mu     sync.Mutex
 	config Config
 	// cancel ends every running operation (kops commands are stopped) when
-	// the engine signals cancellation.
+	// the engine signals cancellation; ctx is then renewed, as a provider
+	// served apart from the engine (PULUMI_DEBUG_PROVIDERS) outlives the run.
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -109,7 +110,10 @@ func (p *Provider) logf(ctx context.Context, sev diag.Severity, urn resource.URN
 // cancels (SignalCancellation) or the call's own context ends.
 func (p *Provider) operation(ctx context.Context) (context.Context, context.CancelFunc) {
 	op, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(p.ctx, cancel)
+	p.mu.Lock()
+	running := p.ctx
+	p.mu.Unlock()
+	stop := context.AfterFunc(running, cancel)
 	return op, func() { stop(); cancel() }
 }
 
@@ -173,7 +177,11 @@ func (p *Provider) Configure(_ context.Context, req plugin.ConfigureRequest) (pl
 // SignalCancellation implements plugin.Provider: running kops commands are
 // stopped (their process groups get SIGTERM, then SIGKILL).
 func (p *Provider) SignalCancellation(context.Context) error {
-	p.cancel()
+	p.mu.Lock()
+	cancel := p.cancel
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.mu.Unlock()
+	cancel()
 	return nil
 }
 
