@@ -3,15 +3,22 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,6 +29,10 @@ import (
 	"github.com/kopscalico/kopscalico/e2e/pulumitest"
 	"github.com/kopscalico/kopscalico/infra"
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/probe/probetest"
+	"github.com/kopscalico/kopscalico/internal/provider"
+	"github.com/kopscalico/kopscalico/internal/sgcheck"
 	"github.com/kopscalico/kopscalico/policies"
 )
 
@@ -243,6 +254,18 @@ func assertUpChanges(t *testing.T, what string, res auto.UpResult, want map[stri
 // in the stack's state.
 func kubernetesResourcesInState(t *testing.T, s *pulumitest.Stack) int {
 	t.Helper()
+	n := 0
+	for _, typ := range typesInState(t, s) {
+		if strings.HasPrefix(typ, "kubernetes:") {
+			n++
+		}
+	}
+	return n
+}
+
+// typesInState is the type of each resource in the stack's state.
+func typesInState(t *testing.T, s *pulumitest.Stack) []string {
+	t.Helper()
 	var dep struct {
 		Deployment struct {
 			Resources []struct {
@@ -253,13 +276,11 @@ func kubernetesResourcesInState(t *testing.T, s *pulumitest.Stack) int {
 	if err := json.Unmarshal([]byte(policiesRead(t, s.ExportState())), &dep); err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	var out []string
 	for _, r := range dep.Deployment.Resources {
-		if strings.HasPrefix(r.Type, "kubernetes:") {
-			n++
-		}
+		out = append(out, r.Type)
 	}
-	return n
+	return out
 }
 
 func policiesCopyDir(t *testing.T, from, to string) {
@@ -294,43 +315,23 @@ func policiesWrite(t *testing.T, path, content string) {
 	}
 }
 
-// probeLogReplayer answers with recorded probe logs from internal/probe/testdata.
-type probeLogReplayer struct {
-	mu    sync.Mutex
-	files map[string]string // probe name -> log file
-	calls int
-}
-
-func (r *probeLogReplayer) set(files map[string]string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.files = files
-}
-
-func (r *probeLogReplayer) ReadResults(_ context.Context, _, _ string, names []string) (map[string]string, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.calls++
-	out := map[string]string{}
-	for _, n := range names {
-		if f, ok := r.files[n]; ok {
-			b, err := os.ReadFile(filepath.Join("..", "internal", "probe", "testdata", f))
-			if err != nil {
-				return nil, err
-			}
-			out[n] = string(b)
-		}
-	}
-	return out, nil
-}
-
-// TestProbesThroughTheEngine: probes on, through the real engine and
-// provider. kwok completes the probe Jobs (no container runs here, so there is
-// no log), and the reader replays recorded probe logs: a disagreeing verdict
-// fails `up` with the table, agreeing ones pass, a second up changes
-// nothing, and a policy edit replaces the probe Jobs so they run again.
+// TestProbesThroughTheEngine: probes on, through the real engine, the
+// Kubernetes provider and the kopscalico provider served in this process.
+// kwok completes the probe Jobs (no container runs here, so there is no
+// log); the probe reader finds their pods through the API server and plays
+// recorded logs. In turn:
+//
+//   - a disagreeing verdict fails `up` with the table, and nothing is
+//     recorded;
+//   - the probe pods gone before any verdict was recorded: `up` fails with the
+//     `pulumi up --replace` of the probe Jobs, and following it passes;
+//   - an unchanged stack previews no change, in resources or outputs;
+//   - the probe pods gone after a passing up (issue 14: a roll, pod GC): the
+//     next up passes, changes nothing and reads nothing;
+//   - a policy edit replaces the probe Jobs, so they run and are read again.
 func TestProbesThroughTheEngine(t *testing.T) {
 	cp := controlplane.Start(t)
+	ctx := context.Background()
 	work := t.TempDir()
 	policiesDir := filepath.Join(work, "policies")
 	policiesCopyDir(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(policiesDir, "ns-1"))
@@ -339,56 +340,183 @@ func TestProbesThroughTheEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	reader := &probeLogReplayer{files: map[string]string{
-		"probe-busybox-to-http-echo":  "busybox-allowed.log",
-		"probe-stranger-to-http-echo": "stranger-allowed.log",
-	}}
+	const busybox, stranger = "probe-busybox-to-http-echo", "probe-stranger-to-http-echo"
+	reader := probetest.NewReader(func(ctx context.Context, namespace, job string) ([]corev1.Pod, error) {
+		list, err := cp.Client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job})
+		if err != nil {
+			return nil, err
+		}
+		return list.Items, nil
+	}, map[string]string{busybox: "busybox-allowed.log", stranger: "stranger-allowed.log"})
 	key := func(k string) string { return config.Namespace + ":" + k }
-	deps := infra.DefaultDeps()
-	deps.ProbeReader = reader
-	s := pulumitest.New(t, infra.NewProgram(deps), pulumitest.Config{
+	s := pulumitest.New(t, infra.Program, pulumitest.Config{
 		key(config.KeyManageCluster):      pulumitest.Plain("false"),
 		key(config.KeyKubeconfig):         pulumitest.Secret(string(cp.KubeconfigBytes())),
 		key(config.KeyClusterName):        pulumitest.Plain("e2e.example.com"),
 		key(config.KeyStateStore):         pulumitest.Plain("file://" + stateStore),
 		key(config.KeySecurityGroupCheck): pulumitest.Plain(config.SGCheckOff),
 		key(config.KeyPoliciesDir):        pulumitest.Plain(policiesDir),
-	})
+	}, pulumitest.Options{ProviderDeps: &provider.Deps{ProbeReader: reader, NewKopsRunner: noKops(t), NewEC2: noEC2(t)}})
+
 	_, err := s.TryUp()
 	if err == nil {
 		t.Fatal("up passed although the stranger got through")
 	}
-	for _, want := range []string{"probe-stranger-to-http-echo", "blocked", "<- differs"} {
+	for _, want := range []string{stranger, "blocked", "<- differs", "kopscalico:probes=false"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("up error lacks %q:\n%v", want, err)
 		}
 	}
-	if jobs, err := cp.Client.BatchV1().Jobs("ns-1").List(context.Background(), metav1.ListOptions{}); err != nil {
+	if jobs, err := cp.Client.BatchV1().Jobs("ns-1").List(ctx, metav1.ListOptions{}); err != nil {
 		t.Errorf("list probe Jobs: %v", err)
 	} else if len(jobs.Items) != 2 {
 		t.Errorf("probe Jobs in ns-1: %d, want 2 (created and completed before the verdicts were read)", len(jobs.Items))
 	}
-
-	reader.set(map[string]string{
-		"probe-busybox-to-http-echo":  "busybox-allowed.log",
-		"probe-stranger-to-http-echo": "stranger-blocked.log",
-	})
-	res := s.Up()
-	if table, _ := res.Outputs["probes"].Value.(string); !strings.Contains(table, "probe-stranger-to-http-echo") {
-		t.Errorf("probes output = %v", res.Outputs["probes"])
+	if types := typesInState(t, s); slices.Contains(types, provider.ProbeVerdictsType) {
+		t.Errorf("the disagreeing verdicts were recorded: %v", types)
 	}
-	s.Preview(optpreview.ExpectNoChanges())
 
-	// A policy edit reruns the probes: the Jobs are replaced, nothing else.
+	// The CNI fixed, but the pods went meanwhile: the error says what runs
+	// the probes again, and doing so passes.
+	reader.SetLogs(map[string]string{busybox: "busybox-allowed.log", stranger: "stranger-blocked.log"})
+	deleteProbePods(t, cp)
+	_, err = s.TryUp()
+	if err == nil {
+		t.Fatal("up passed with no probe pod to read")
+	}
+	replace := regexp.MustCompile(`--replace '([^']+)'`).FindAllStringSubmatch(err.Error(), -1)
+	var urns []string
+	for _, m := range replace {
+		urns = append(urns, m[1])
+	}
+	if len(urns) != 2 || !strings.HasSuffix(urns[0], "kubernetes:batch/v1:Job::ns-1/"+busybox) || !strings.HasSuffix(urns[1], "kubernetes:batch/v1:Job::ns-1/"+stranger) {
+		t.Fatalf("the pods-gone error does not give the probe Jobs to replace (%q):\n%v", urns, err)
+	}
+	calls := reader.Calls()
+	res := s.Up(optup.Replace(urns))
+	assertUpChanges(t, "up --replace of the probe Jobs", res, map[string]int{"replace": 2, "create": 1})
+	table, _ := res.Outputs["probes"].Value.(string)
+	if !strings.Contains(table, stranger) || strings.Contains(table, "differs") || res.Outputs["probes"].Secret {
+		t.Errorf("probes output = %+v", res.Outputs["probes"])
+	}
+	if reader.Calls() != calls+1 {
+		t.Errorf("the verdicts were read %d times by the up that recorded them, want once", reader.Calls()-calls)
+	}
+
+	// Unchanged: no resource changes and the same outputs as the up.
+	assertPreviewUnchanged(t, s)
+
+	// Issue 14: the pods go after the verdicts are recorded; nothing needs
+	// them any more.
+	deleteProbePods(t, cp)
+	calls = reader.Calls()
+	res = s.Up()
+	assertUpChanges(t, "up after the probe pods went", res, map[string]int{})
+	if got, _ := res.Outputs["probes"].Value.(string); got != table {
+		t.Errorf("probes output after the pods went:\n%s\nwant the recorded\n%s", got, table)
+	}
+	assertPreviewUnchanged(t, s)
+	if reader.Calls() != calls {
+		t.Errorf("up and preview read the probe pods %d times, want none", reader.Calls()-calls)
+	}
+
+	// A policy edit reruns the probes: the Jobs are replaced, and the
+	// verdicts read again.
 	allow := filepath.Join(policiesDir, "ns-1", "allow.yaml")
 	policiesWrite(t, allow, policiesRead(t, allow)+"      ports:\n        - protocol: TCP\n          port: 5678\n")
-	assertUpChanges(t, "edit allow.yaml with probes on", s.Up(), map[string]int{"update": 1, "replace": 2})
-
-	reader.mu.Lock()
-	calls := reader.calls
-	reader.mu.Unlock()
-	if calls < 3 {
-		t.Errorf("the reader was called %d times, want once per up", calls)
+	assertUpChanges(t, "edit allow.yaml with probes on", s.Up(), map[string]int{"update": 2, "replace": 2})
+	if reader.Calls() != calls+1 {
+		t.Errorf("the policy edit read the verdicts %d times, want once", reader.Calls()-calls)
 	}
 	s.Destroy()
+}
+
+// noKops and noEC2 fail the test if the provider runs kops or calls EC2: a
+// cluster the program does not manage needs neither.
+func noKops(t *testing.T) func(string, func(string, string)) kops.Runner {
+	return func(string, func(string, string)) kops.Runner { return failingKops{t} }
+}
+
+type failingKops struct{ t *testing.T }
+
+func (f failingKops) Run(_ context.Context, c kops.Command) ([]byte, error) {
+	f.t.Errorf("kops %v ran for a cluster the program does not manage", c.Args)
+	return nil, errors.New("no kops here")
+}
+
+func noEC2(t *testing.T) func(context.Context, string) (sgcheck.EC2API, error) {
+	return func(_ context.Context, region string) (sgcheck.EC2API, error) {
+		t.Errorf("an EC2 client for %s was made with the security-group check off", region)
+		return nil, errors.New("no EC2 here")
+	}
+}
+
+// deleteProbePods deletes the pods of the probe Jobs, as a node roll or pod
+// garbage collection does, and waits until they are gone.
+func deleteProbePods(t *testing.T, cp *controlplane.ControlPlane) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pods := cp.Client.CoreV1().Pods("ns-1")
+	sel := metav1.ListOptions{LabelSelector: "job-name"}
+	list, err := pods.List(ctx, sel)
+	if err != nil || len(list.Items) != 2 {
+		t.Fatalf("probe pods before deleting: %d, %v; want 2", len(list.Items), err)
+	}
+	zero := int64(0)
+	if err := pods.DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, sel); err != nil {
+		t.Fatal(err)
+	}
+	err = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		list, err := pods.List(ctx, sel)
+		return err == nil && len(list.Items) == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("probe pods still there: %v", err)
+	}
+}
+
+// assertPreviewUnchanged previews s and checks that nothing changes: every
+// resource step is "same" (ExpectNoChanges), and the stack's outputs as the
+// preview computes them equal the recorded ones. The engine reports them in
+// the preview's outputs event of the Stack resource (old: recorded, new: the
+// program's); a value that differs, or is not known yet (the table of a
+// probe run still to come), shows there.
+func assertPreviewUnchanged(t *testing.T, s *pulumitest.Stack) {
+	t.Helper()
+	ch := make(chan events.EngineEvent)
+	var stack *apitype.StepEventMetadata
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e := range ch {
+			if e.ResOutputsEvent != nil && e.ResOutputsEvent.Metadata.Type == "pulumi:pulumi:Stack" {
+				m := e.ResOutputsEvent.Metadata
+				stack = &m
+			}
+		}
+	}()
+	s.Preview(optpreview.ExpectNoChanges(), optpreview.EventStreams(ch))
+	<-done
+	if stack == nil || stack.Old == nil || stack.New == nil {
+		t.Fatalf("the preview reported no outputs of the stack: %+v", stack)
+	}
+	recorded := s.Outputs()
+	if stack.Op != apitype.OpSame || len(stack.New.Outputs) != len(recorded) || len(stack.Old.Outputs) != len(recorded) {
+		t.Errorf("preview: stack step %s, outputs %v (before %v), recorded %d", stack.Op, keysOf(stack.New.Outputs), keysOf(stack.Old.Outputs), len(recorded))
+	}
+	for name, want := range recorded {
+		got := stack.New.Outputs[name]
+		if !reflect.DeepEqual(got, stack.Old.Outputs[name]) || (!want.Secret && !reflect.DeepEqual(got, want.Value)) {
+			t.Errorf("preview: output %s = %v (before %v), recorded %v", name, got, stack.Old.Outputs[name], want.Value)
+		}
+	}
+}
+
+func keysOf(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

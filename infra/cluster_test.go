@@ -17,7 +17,7 @@ const tokKopsProvider = "pulumi:providers:" + provider.Name
 // cluster as inputs named like the config keys.
 func TestClusterIsAPluginResource(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
-		rec, _, err := runProgramOn(t, stack, devConfig(), true, Deps{})
+		rec, _, err := runProgramOn(t, stack, devConfig(), true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func TestClusterSwitchesAndSSHKey(t *testing.T) {
 	cfg[config.KeySSHPublicKey] = key
 	cfg[config.KeyAdoptExisting] = "true"
 	cfg[config.KeyAllowReplacement] = "true"
-	rec, _, err := runProgram(t, cfg, true, Deps{})
+	rec, _, err := runProgram(t, cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestClusterSwitchesAndSSHKey(t *testing.T) {
 func TestClusterRefusesWorldOpenAccess(t *testing.T) {
 	cfg := devConfig()
 	cfg[config.KeySSHAccess] = `["0.0.0.0/0"]`
-	rec, _, err := runProgram(t, cfg, true, Deps{})
+	rec, _, err := runProgram(t, cfg, true)
 	if err == nil || !strings.Contains(err.Error(), "kopscalico:allowWorldAccess") {
 		t.Errorf("err = %v", err)
 	}
@@ -104,7 +104,7 @@ func TestClusterRefusesWorldOpenAccess(t *testing.T) {
 func TestSecurityGroupCheckResource(t *testing.T) {
 	cfg := devConfig()
 	cfg[config.KeySecurityGroupCheck] = "off"
-	rec, _, err := runProgram(t, cfg, true, Deps{})
+	rec, _, err := runProgram(t, cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestSecurityGroupCheckResource(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		rec, _, err := runProgram(t, cfg, true, Deps{})
+		rec, _, err := runProgram(t, cfg, true)
 		if err != nil {
 			t.Fatalf("%+v: %v", tt, err)
 		}

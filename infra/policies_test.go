@@ -86,7 +86,7 @@ const (
 )
 
 // withProvider runs fn with a Kubernetes provider under mocks.
-func withProvider(t *testing.T, m *k8sMocks, opts []pulumi.RunOption, fn func(ctx *pulumi.Context, p pulumi.ProviderResource) error) error {
+func withProvider(t *testing.T, m pulumi.MockResourceMonitor, opts []pulumi.RunOption, fn func(ctx *pulumi.Context, p pulumi.ProviderResource) error) error {
 	t.Helper()
 	opts = append([]pulumi.RunOption{pulumi.WithMocks("kopscalico", "stack", m)}, opts...)
 	return pulumi.RunErr(func(ctx *pulumi.Context) error {

@@ -1,7 +1,6 @@
 package infra
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,18 +9,28 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/demo"
 	"github.com/kopscalico/kopscalico/internal/probe"
+	"github.com/kopscalico/kopscalico/internal/provider"
 	"github.com/kopscalico/kopscalico/policies"
 )
 
-// probesType is the component the probe Jobs are children of; its "table"
-// output is the comparison of expected and observed verdicts.
+// probesType is the component the probe Jobs and their verdicts are
+// children of; its "table" output is the verdicts' table.
 const probesType = "kopscalico:probes:Probes"
 
 type probesComponent struct {
 	pulumi.ResourceState
+}
+
+// probeVerdicts is the plugin's record of what the probe Jobs observed: read
+// from their pods once, when the Jobs have run, and kept in the state, so
+// later runs need no pod.
+type probeVerdicts struct {
+	pulumi.CustomResourceState
+
+	// Table is expected against observed for every probe.
+	Table pulumi.StringOutput `pulumi:"table"`
 }
 
 // probeArgs are what deployProbes needs.
@@ -33,9 +42,11 @@ type probeArgs struct {
 	Set *policies.Set
 	// Expect gives the expected verdicts; policyExpect computes them from Set.
 	Expect probe.Expect
-	// Kubeconfig (secret) is what Reader reads the probe logs with.
+	// Kubeconfig (secret) is what the plugin reads the probe pods with.
 	Kubeconfig pulumi.StringOutput
-	Reader     probe.ResultReader
+	// ClusterRevision is the Cluster's revision ("" for a cluster the
+	// program does not manage): a roll of the nodes runs the probes again.
+	ClusterRevision pulumi.StringInput
 	// DependsOn: the policies and the demo workloads; the probes run once
 	// they are all in place.
 	DependsOn []pulumi.Resource
@@ -70,69 +81,100 @@ func probeRevision(probes []probe.Probe, set *policies.Set, namespace string) (s
 	return hex.EncodeToString(sum[:8]), nil
 }
 
+// jobRevision is the Jobs' revision: what the probes prove and the cluster
+// they run on. It is known at preview whenever the cluster's revision is (an
+// unchanged Cluster hands back its recorded one), so an unchanged stack
+// previews no Job change.
+func jobRevision(probesDigest string, clusterRevision pulumi.StringInput) pulumi.StringOutput {
+	return clusterRevision.ToStringOutput().ApplyT(func(cluster string) string {
+		if cluster == "" {
+			return probesDigest
+		}
+		sum := sha256.Sum256([]byte(probesDigest + "/" + cluster))
+		return hex.EncodeToString(sum[:8])
+	}).(pulumi.StringOutput)
+}
+
 // deployProbes registers one Job per probe (pulumi-kubernetes waits for each
-// to complete) and returns the table of expected against observed verdicts.
-// On `up` it reads each probe's verdict with args.Reader once the Jobs are
-// done; when any differs from what the policies say, the table's output
-// fails with the table as its error, and so does `up`. On preview nothing is
-// read: the table shows the plan.
-func deployProbes(ctx *pulumi.Context, args probeArgs, provider pulumi.ProviderResource) (pulumi.StringOutput, error) {
+// to complete) on k8s, then the plugin's ProbeVerdicts on kops, which reads
+// their verdicts once the Jobs are done and fails `up` with the table when
+// any differs from what the policies say. It returns the table: unknown at
+// the preview of a run that runs the probes, the recorded one otherwise.
+func deployProbes(ctx *pulumi.Context, args probeArgs, k8s, kops pulumi.ProviderResource) (pulumi.StringOutput, error) {
 	probes, err := probe.Plan(args.Expect, probe.DemoSources(args.Namespace), probe.DemoTargets(args.Namespace))
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("plan probes: %w", err)
 	}
-	revision, err := probeRevision(probes, args.Set, args.Namespace)
+	digest, err := probeRevision(probes, args.Set, args.Namespace)
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("probe revision: %w", err)
 	}
+	clusterRevision := args.ClusterRevision
+	if clusterRevision == nil {
+		clusterRevision = pulumi.String("")
+	}
+	revision := jobRevision(digest, clusterRevision)
 
 	comp := &probesComponent{}
 	if err := ctx.RegisterComponentResource(probesType, "probes", comp); err != nil {
 		return pulumi.StringOutput{}, err
 	}
-	names := make([]string, 0, len(probes))
-	deps := []any{args.Kubeconfig}
+	jobs := make([]pulumi.Resource, 0, len(probes))
+	jobURNs := pulumi.StringMap{}
 	for _, p := range probes {
-		job := probe.Job(p, revision)
+		job := probe.Job(p, "")
 		obj, err := toObjectMap(&job)
+		if err == nil {
+			err = setRevision(obj, revision)
+		}
 		if err != nil {
 			return pulumi.StringOutput{}, fmt.Errorf("probe %s: %w", p.Name, err)
 		}
+		// DeleteBeforeReplace: the new Job has the old one's name, also on a
+		// `pulumi up --replace`, where pulumi-kubernetes sees no change that
+		// would tell it so and would delete the new Job as the old one.
 		res, err := deployObject(ctx, args.Namespace+"/"+p.Name, obj,
-			pulumi.Provider(provider), pulumi.Parent(comp), pulumi.DependsOn(args.DependsOn))
+			pulumi.Provider(k8s), pulumi.Parent(comp), pulumi.DependsOn(args.DependsOn), pulumi.DeleteBeforeReplace(true))
 		if err != nil {
 			return pulumi.StringOutput{}, err
 		}
-		names = append(names, p.Name)
-		// The Job's ID resolves once the Job has completed: reading after it
-		// reads finished pods.
-		deps = append(deps, res.ID())
+		jobs = append(jobs, res)
+		jobURNs[p.Name] = res.URN().ToStringOutput()
 	}
 
-	dryRun := ctx.DryRun()
-	table := pulumi.All(deps...).ApplyTWithContext(ctx.Context(), func(c context.Context, vs []any) (string, error) {
-		if dryRun {
-			return probe.Planned(probes).String(), nil
-		}
-		kubeconfig, _ := vs[0].(string)
-		observed, err := args.Reader.ReadResults(c, kubeconfig, args.Namespace, names)
-		if err != nil {
-			return "", fmt.Errorf("probes: %w", err)
-		}
-		t, err := probe.Compare(probes, observed)
-		if err != nil {
-			return "", fmt.Errorf("probes: %w\nIf this cluster's CNI does not enforce NetworkPolicies, set %s:%s=false.",
-				err, config.Namespace, config.KeyProbes)
-		}
-		return t.String(), nil
-	}).(pulumi.StringOutput)
-	// The table says nothing secret; only the kubeconfig it was read with is.
-	table = pulumi.Unsecret(table).(pulumi.StringOutput)
-
-	// Registering the table as the component's output makes a failed
-	// comparison fail the program even when nobody exports the table.
-	if err := ctx.RegisterResourceOutputs(comp, pulumi.Map{"table": table}); err != nil {
+	plan, err := toPlainMap(provider.ProbeRun{Namespace: args.Namespace, Probes: probes})
+	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
-	return table, nil
+	inputs := pulumi.ToMap(plan)
+	inputs["kubeconfig"] = args.Kubeconfig
+	inputs["jobs"] = jobURNs
+	inputs["revision"] = revision
+	verdicts := &probeVerdicts{}
+	// DependsOn the Jobs: their registration returns once they have
+	// completed, so the verdicts are read from finished pods.
+	err = ctx.RegisterResource(provider.ProbeVerdictsType, "probes", inputs, verdicts,
+		pulumi.Provider(kops), pulumi.Parent(comp), pulumi.DependsOn(jobs))
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	if err := ctx.RegisterResourceOutputs(comp, pulumi.Map{"table": verdicts.Table}); err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return verdicts.Table, nil
+}
+
+// setRevision puts the Jobs' revision into a rendered Job's pod template
+// annotation: a new revision changes the template, so the Job is replaced.
+func setRevision(job map[string]any, revision pulumi.StringOutput) error {
+	m := job
+	for _, key := range []string{"spec", "template", "metadata", "annotations"} {
+		next, ok := m[key].(map[string]any)
+		if !ok {
+			return fmt.Errorf("rendered Job has no %s for the revision", key)
+		}
+		m = next
+	}
+	m[probe.RevisionAnnotation] = revision
+	return nil
 }

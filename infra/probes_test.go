@@ -1,58 +1,69 @@
 package infra
 
 import (
-	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/probe"
-	"github.com/kopscalico/kopscalico/policies"
+	"github.com/kopscalico/kopscalico/internal/provider"
 )
 
-// fakeReader gives recorded probe outputs and remembers what it was asked.
-type fakeReader struct {
-	outputs map[string]string // probe name -> recorded log file in internal/probe/testdata
+const (
+	tokProbeVerdicts = provider.ProbeVerdictsType
+	testTable        = "PROBE  FROM  TO  EXPECTED  OBSERVED\n"
+	probesURN        = "urn:pulumi:stack::kopscalico::" + probesType + "::probes"
+)
 
-	mu         sync.Mutex
-	calls      int
-	kubeconfig string
-	namespace  string
-	names      []string
+// probeMocks are k8sMocks that keep unknown inputs (the engine's view at
+// preview) and whose ProbeVerdicts answer with a table, as the plugin does
+// once the verdicts agree.
+type probeMocks struct {
+	k8sMocks
+	deleteFirst map[string]bool // by name: DeleteBeforeReplace
 }
 
-func (f *fakeReader) ReadResults(_ context.Context, kubeconfig, namespace string, names []string) (map[string]string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls++
-	f.kubeconfig, f.namespace, f.names = kubeconfig, namespace, names
-	out := map[string]string{}
-	for name, file := range f.outputs {
-		b, err := os.ReadFile(filepath.Join("..", "internal", "probe", "testdata", file))
-		if err != nil {
-			return nil, err
-		}
-		out[name] = string(b)
+func (m *probeMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	m.mu.Lock()
+	if m.deleteFirst == nil {
+		m.deleteFirst = map[string]bool{}
 	}
-	return out, nil
+	m.deleteFirst[args.Name] = args.RegisterRPC.GetDeleteBeforeReplace()
+	m.mu.Unlock()
+	if obj := args.RegisterRPC.GetObject(); obj != nil {
+		in, err := plugin.UnmarshalProperties(obj, plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true, KeepResources: true})
+		if err != nil {
+			return "", nil, err
+		}
+		args.Inputs = in
+	}
+	id, outs, err := m.k8sMocks.NewResource(args)
+	if args.TypeToken == tokProbeVerdicts {
+		outs = outs.Copy()
+		outs["table"] = resource.NewStringProperty(testTable)
+	}
+	return id, outs, err
 }
 
-func dryRun(info *pulumi.RunInfo) { info.DryRun = true }
-
-// runProbes deploys the shipped policies, the demo and the probes under
-// mocks, and returns the table output's value.
-func runProbes(t *testing.T, m *k8sMocks, reader probe.ResultReader, policiesDir string, opts ...pulumi.RunOption) (string, error) {
+// runProbes deploys the policies of policiesDir, the demo and the probes
+// under mocks, on a cluster of the given revision, and returns the table
+// output's value.
+func runProbes(t *testing.T, m *probeMocks, policiesDir string, clusterRevision pulumi.StringInput, opts ...pulumi.RunOption) (string, error) {
 	t.Helper()
 	var table string
 	err := withProvider(t, m, opts, func(ctx *pulumi.Context, p pulumi.ProviderResource) error {
-		set, err := policies.Load(policiesDir)
-		if err != nil {
+		kops := &kopsProvider{}
+		if err := ctx.RegisterResource("pulumi:providers:"+provider.Name, "kops", pulumi.Map{}, kops); err != nil {
 			return err
 		}
+		set := loadSet(t, policiesDir)
 		pr, err := deployPolicies(ctx, set, p)
 		if err != nil {
 			return err
@@ -66,13 +77,13 @@ func runProbes(t *testing.T, m *k8sMocks, reader probe.ResultReader, policiesDir
 			return err
 		}
 		out, err := deployProbes(ctx, probeArgs{
-			Namespace:  "ns-1",
-			Set:        set,
-			Expect:     expect,
-			Kubeconfig: pulumi.ToSecret(pulumi.String("apiVersion: v1\nkind: Config\n")).(pulumi.StringOutput),
-			Reader:     reader,
-			DependsOn:  append(pr.All(), demoRes...),
-		}, p)
+			Namespace:       "ns-1",
+			Set:             set,
+			Expect:          expect,
+			Kubeconfig:      pulumi.ToSecret(pulumi.String("apiVersion: v1\nkind: Config\n")).(pulumi.StringOutput),
+			ClusterRevision: clusterRevision,
+			DependsOn:       append(pr.All(), demoRes...),
+		}, p, kops)
 		if err != nil {
 			return err
 		}
@@ -82,41 +93,39 @@ func runProbes(t *testing.T, m *k8sMocks, reader probe.ResultReader, policiesDir
 	return table, err
 }
 
-func TestDeployProbesAgreeing(t *testing.T) {
-	m := &k8sMocks{}
-	reader := &fakeReader{outputs: map[string]string{
-		"probe-busybox-to-http-echo":  "busybox-allowed.log",
-		"probe-stranger-to-http-echo": "stranger-blocked.log",
-	}}
-	table, err := runProbes(t, m, reader, filepath.Join("..", "policies"))
+func dryRun(info *pulumi.RunInfo) { info.DryRun = true }
+
+func jobRevisionOf(t *testing.T, m *probeMocks, name string) resource.PropertyValue {
+	t.Helper()
+	v := m.named(t, tokJob, "ns-1/"+name).Inputs["spec"].ObjectValue()["template"].ObjectValue()["metadata"].ObjectValue()["annotations"]
+	return v.ObjectValue()[probe.RevisionAnnotation]
+}
+
+// The Jobs run after every policy and workload; ProbeVerdicts, on the
+// kopscalico provider, after the Jobs, with the plan, their URNs and their
+// revision; the table is its output.
+func TestDeployProbesJobsThenVerdicts(t *testing.T) {
+	m := &probeMocks{}
+	table, err := runProbes(t, m, filepath.Join("..", "policies"), pulumi.String("rev-1"))
 	if err != nil {
-		t.Fatalf("up with agreeing probes failed: %v", err)
+		t.Fatal(err)
 	}
-	for _, want := range []string{"probe-busybox-to-http-echo", "allowed", "probe-stranger-to-http-echo", "blocked"} {
-		if !strings.Contains(table, want) {
-			t.Errorf("table lacks %q:\n%s", want, table)
-		}
-	}
-	if strings.Contains(table, "differs") {
-		t.Errorf("agreeing table marks a row:\n%s", table)
-	}
-	if reader.calls != 1 || reader.namespace != "ns-1" || !strings.Contains(reader.kubeconfig, "kind: Config") ||
-		strings.Join(reader.names, ",") != "probe-busybox-to-http-echo,probe-stranger-to-http-echo" {
-		t.Errorf("reader called %d times with ns=%q names=%v kubeconfig=%q", reader.calls, reader.namespace, reader.names, reader.kubeconfig)
+	if table != testTable {
+		t.Errorf("table = %q, want the ProbeVerdicts' table output", table)
 	}
 
-	comp := m.named(t, probesType, "probes")
-	_ = comp
 	jobs := m.byToken(tokJob)
 	if len(jobs) != 2 {
 		t.Fatalf("jobs = %v, want 2", names(jobs))
 	}
-	compURN := "urn:pulumi:stack::kopscalico::" + probesType + "::probes"
+	var jobURNs []string
 	for _, j := range jobs {
-		if j.Parent != compURN || j.Provider != providerRef() {
+		if j.Parent != probesURN || j.Provider != providerRef() {
 			t.Errorf("%s parent %q provider %q", j.Name, j.Parent, j.Provider)
 		}
-		// After every policy and workload.
+		if !m.deleteFirst[j.Name] {
+			t.Errorf("%s is not deleted before it is replaced: `pulumi up --replace` would delete the new Job of the same name", j.Name)
+		}
 		for _, dep := range []string{
 			"urn:pulumi:stack::kopscalico::kubernetes:networking.k8s.io/v1:NetworkPolicy::ns-1/allow",
 			"urn:pulumi:stack::kopscalico::kubernetes:apps/v1:Deployment::ns-1/http-echo",
@@ -126,6 +135,7 @@ func TestDeployProbesAgreeing(t *testing.T) {
 				t.Errorf("%s does not depend on %s: %v", j.Name, dep, j.Deps)
 			}
 		}
+		jobURNs = append(jobURNs, "urn:pulumi:stack::kopscalico::"+probesType+"$"+tokJob+"::"+j.Name)
 	}
 	stranger := m.named(t, tokJob, "ns-1/probe-stranger-to-http-echo")
 	if got := propString(t, stranger.Inputs, "spec", "template", "metadata", "labels", "app"); got != "stranger" {
@@ -137,47 +147,86 @@ func TestDeployProbesAgreeing(t *testing.T) {
 	if got := propString(t, stranger.Inputs, "metadata", "name"); got != "probe-stranger-to-http-echo" {
 		t.Errorf("job name = %q", got)
 	}
-}
 
-func TestDeployProbesDisagreeingFailsUpWithTheTable(t *testing.T) {
-	m := &k8sMocks{}
-	reader := &fakeReader{outputs: map[string]string{
-		"probe-busybox-to-http-echo":  "busybox-allowed.log",
-		"probe-stranger-to-http-echo": "stranger-allowed.log", // a hole: the policies are not enforced
-	}}
-	_, err := runProbes(t, m, reader, filepath.Join("..", "policies"))
-	if err == nil {
-		t.Fatal("up succeeded although a probe disagrees with the policies")
+	v := m.named(t, tokProbeVerdicts, "probes")
+	if v.Parent != probesURN || !strings.HasPrefix(v.Provider, "urn:pulumi:stack::kopscalico::pulumi:providers:"+provider.Name+"::kops::") {
+		t.Errorf("ProbeVerdicts parent %q provider %q", v.Parent, v.Provider)
 	}
-	msg := err.Error()
-	for _, want := range []string{
-		"1 of 2 probes disagree with the network policies",
-		"EXPECTED", "OBSERVED",
-		"probe-stranger-to-http-echo  ns-1 app=stranger  http-echo.ns-1.svc.cluster.local:80  blocked   allowed",
-		"<- differs",
-		"kopscalico:probes=false",
-	} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("error lacks %q:\n%s", want, msg)
+	for _, u := range jobURNs {
+		if !contains(v.Deps, u) {
+			t.Errorf("ProbeVerdicts does not wait for %s: %v", u, v.Deps)
+		}
+	}
+	if !v.Inputs["kubeconfig"].IsSecret() {
+		t.Error("the kubeconfig input is not secret")
+	}
+	var args provider.ProbeVerdictsArgs
+	if err := decodeInputs(v.Inputs, &args); err != nil {
+		t.Fatal(err)
+	}
+	if args.Namespace != "ns-1" || !strings.Contains(args.Kubeconfig, "kind: Config") || len(args.Probes) != 2 {
+		t.Fatalf("inputs = %+v", args)
+	}
+	want := map[string]probe.Outcome{"probe-busybox-to-http-echo": probe.Allowed, "probe-stranger-to-http-echo": probe.Blocked}
+	for i, p := range args.Probes {
+		if p.Expect != want[p.Name] || p.To.Address() != "http-echo.ns-1.svc.cluster.local:80" || p.From.Namespace != "ns-1" {
+			t.Errorf("probe %d = %+v", i, p)
+		}
+		if got, wantURN := args.Jobs[p.Name], "urn:pulumi:stack::kopscalico::"+probesType+"$"+tokJob+"::ns-1/"+p.Name; got != wantURN {
+			t.Errorf("job URN of %s = %q, want %q", p.Name, got, wantURN)
+		}
+		if rev := jobRevisionOf(t, m, p.Name); !rev.IsString() || rev.StringValue() != args.Revision || args.Revision == "" {
+			t.Errorf("%s: Job revision %v, ProbeVerdicts revision %q: want the same, set", p.Name, rev, args.Revision)
 		}
 	}
 }
 
-func TestDeployProbesPreviewReadsNothing(t *testing.T) {
-	m := &k8sMocks{}
-	reader := &fakeReader{}
-	table, err := runProbes(t, m, reader, filepath.Join("..", "policies"), dryRun)
+// decodeInputs reads registered inputs as the plugin does: through their
+// JSON form, secrets unwrapped.
+func decodeInputs(props resource.PropertyMap, v any) error {
+	plain := props.Copy()
+	for k, p := range plain {
+		if p.IsSecret() {
+			plain[k] = p.SecretValue().Element
+		}
+	}
+	b, err := json.Marshal(plain.Mappable())
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	if reader.calls != 0 {
-		t.Errorf("preview read probe results %d times", reader.calls)
+	return json.Unmarshal(b, v)
+}
+
+// A new cluster revision (a roll of the nodes) gives new Jobs and a new
+// ProbeVerdicts revision; the same one gives the same; at a preview where the
+// cluster's revision is known, the Jobs' is known too (no change shown), and
+// where it is not (the cluster is being updated), so is theirs.
+func TestProbeRevisionFollowsTheCluster(t *testing.T) {
+	shipped := filepath.Join("..", "policies")
+	revision := func(cluster pulumi.StringInput, opts ...pulumi.RunOption) (resource.PropertyValue, resource.PropertyValue) {
+		t.Helper()
+		m := &probeMocks{}
+		if _, err := runProbes(t, m, shipped, cluster, opts...); err != nil {
+			t.Fatal(err)
+		}
+		return jobRevisionOf(t, m, "probe-busybox-to-http-echo"), m.named(t, tokProbeVerdicts, "probes").Inputs["revision"]
 	}
-	if !strings.Contains(table, "probe-stranger-to-http-echo") || !strings.Contains(table, "(not run)") {
-		t.Errorf("preview table = %q, want the plan", table)
+	a, va := revision(pulumi.String("rev-1"))
+	b, _ := revision(pulumi.String("rev-1"))
+	c, vc := revision(pulumi.String("rev-2"))
+	unmanaged, _ := revision(nil)
+	if !a.DeepEquals(b) || !a.DeepEquals(va) || !c.DeepEquals(vc) {
+		t.Errorf("revisions: %v, %v (ProbeVerdicts %v), %v (ProbeVerdicts %v)", a, b, va, c, vc)
 	}
-	if len(m.byToken(tokJob)) != 2 {
-		t.Errorf("preview registers %d Jobs, want 2", len(m.byToken(tokJob)))
+	if a.DeepEquals(c) || a.DeepEquals(unmanaged) {
+		t.Errorf("cluster rev-1 %v, rev-2 %v, unmanaged %v: want all different", a, c, unmanaged)
+	}
+	if p, _ := revision(pulumi.String("rev-1"), dryRun); !p.DeepEquals(a) {
+		t.Errorf("preview revision %v, up %v: a preview of an unchanged cluster would show the Jobs replaced", p, a)
+	}
+	updating := pulumi.UnsafeUnknownOutput(nil).ApplyT(func(any) string { return "" }).(pulumi.StringOutput)
+	if p, v := revision(updating, dryRun); !p.ContainsUnknowns() || !v.ContainsUnknowns() {
+		t.Errorf("cluster revision unknown at preview: Job revision %v, ProbeVerdicts revision %v, want unknown", p, v)
 	}
 }
 
@@ -185,16 +234,11 @@ func TestDeployProbesPreviewReadsNothing(t *testing.T) {
 // template (so they are replaced and run again); an identical run does not.
 func TestProbeRevisionFollowsThePolicies(t *testing.T) {
 	revision := func(dir string) string {
-		m := &k8sMocks{}
-		reader := &fakeReader{outputs: map[string]string{
-			"probe-busybox-to-http-echo":  "busybox-allowed.log",
-			"probe-stranger-to-http-echo": "stranger-blocked.log",
-		}}
-		if _, err := runProbes(t, m, reader, dir); err != nil {
+		m := &probeMocks{}
+		if _, err := runProbes(t, m, dir, pulumi.String("rev-1")); err != nil {
 			t.Fatal(err)
 		}
-		return propString(t, m.named(t, tokJob, "ns-1/probe-busybox-to-http-echo").Inputs,
-			"spec", "template", "metadata", "annotations", probe.RevisionAnnotation)
+		return jobRevisionOf(t, m, "probe-busybox-to-http-echo").StringValue()
 	}
 	shipped := filepath.Join("..", "policies")
 	a, b := revision(shipped), revision(shipped)
@@ -242,5 +286,66 @@ func copyTree(t *testing.T, from, to string) {
 		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// Probes need the plugin whether or not the program manages the cluster:
+// on an existing cluster (no kops, no security-group check) the kopscalico
+// provider is still registered, and the verdicts are read with the user's
+// kubeconfig; on a managed one, with the Cluster's, after its revision.
+func TestProbesUseTheKopsProvider(t *testing.T) {
+	unmanaged := unmanagedConfig()
+	rec, _, err := runProgram(t, unmanaged, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kops := rec.one(t, tokKopsProvider)
+	v := rec.one(t, tokProbeVerdicts)
+	if !strings.Contains(v.Provider, tokKopsProvider+"::kops::") || kops.Name != "kops" {
+		t.Errorf("ProbeVerdicts provider %q", v.Provider)
+	}
+	if got := propString(t, v.Inputs, "kubeconfig"); !strings.Contains(got, "# token: s3cr3t") || !v.Inputs["kubeconfig"].IsSecret() {
+		t.Errorf("kubeconfig input %q (secret %v), want the user's, secret", got, v.Inputs["kubeconfig"].IsSecret())
+	}
+	if n := len(rec.byType(provider.ClusterType)); n != 0 {
+		t.Errorf("%d Clusters on an unmanaged cluster", n)
+	}
+
+	unmanaged[config.KeyProbes] = "false"
+	rec, _, err = runProgram(t, unmanaged, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.byType(tokKopsProvider)) + len(rec.byType(tokProbeVerdicts)); n != 0 {
+		t.Errorf("probes off, nothing else of the plugin: %d kopscalico registrations", n)
+	}
+
+	managed := func(clusterRevision string) recorded {
+		t.Helper()
+		rec := &recorder{outputs: func(token string, _ resource.PropertyMap) resource.PropertyMap {
+			if token != provider.ClusterType {
+				return nil
+			}
+			return resource.PropertyMap{
+				"kubeconfig": resource.NewStringProperty("apiVersion: v1\n# exec: kops helpers kubectl-auth\n"),
+				"revision":   resource.NewStringProperty(clusterRevision),
+			}
+		}}
+		if err := runMocked(t, "dev", devConfig(), rec, Program); err != nil {
+			t.Fatal(err)
+		}
+		return rec.one(t, tokProbeVerdicts)
+	}
+	v = managed("cluster-rev-1")
+	if got := propString(t, v.Inputs, "kubeconfig"); !strings.Contains(got, "kubectl-auth") {
+		t.Errorf("kubeconfig input %q, want the Cluster's", got)
+	}
+	if !contains(v.Deps, "urn:pulumi:dev::kopscalico::"+provider.ClusterType+"::cluster") {
+		t.Errorf("ProbeVerdicts does not follow the Cluster: %v", v.Deps)
+	}
+	same, rolled := managed("cluster-rev-1"), managed("cluster-rev-2")
+	if r := propString(t, v.Inputs, "revision"); r != propString(t, same.Inputs, "revision") || r == propString(t, rolled.Inputs, "revision") {
+		t.Errorf("probe revision %q, again %q, after a roll %q: want it to follow the Cluster's revision only",
+			r, propString(t, same.Inputs, "revision"), propString(t, rolled.Inputs, "revision"))
 	}
 }

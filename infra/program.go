@@ -11,7 +11,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kopscalico/kopscalico/internal/config"
-	"github.com/kopscalico/kopscalico/internal/probe"
 	"github.com/kopscalico/kopscalico/policies"
 )
 
@@ -22,46 +21,28 @@ const securityGroupCheckOutput = "securityGroupCheck"
 // tutorial's namespace, which the policies folder must hold.
 const DemoNamespace = "ns-1"
 
-// Deps are the seams where the program meets the outside world (kops and
-// EC2 are the plugin's). Program uses DefaultDeps; tests give fakes.
-type Deps struct {
-	// ProbeReader reads the probe Jobs' verdicts from the cluster.
-	ProbeReader probe.ResultReader
-}
-
-// DefaultDeps read the probes from the Kubernetes API.
-func DefaultDeps() Deps {
-	return Deps{ProbeReader: probe.KubeReader{}}
-}
-
 // Program is the one entry point: `pulumi up`, the unit tests and the
-// end-to-end tests (Automation API inline program) all run it.
+// end-to-end tests (Automation API inline program) all run it. Where it meets
+// the outside world (kops, EC2, the probe pods) is the plugin's.
 func Program(ctx *pulumi.Context) error {
-	return NewProgram(DefaultDeps())(ctx)
-}
-
-// NewProgram returns the program with the given seams.
-func NewProgram(deps Deps) pulumi.RunFunc {
-	return func(ctx *pulumi.Context) error {
-		cfg, err := loadConfig(ctx)
-		if err != nil {
-			return err
-		}
-		outputs, err := build(ctx, cfg, deps)
-		if err != nil {
-			return err
-		}
-		for name, value := range outputs {
-			ctx.Export(name, value)
-		}
-		return nil
+	cfg, err := loadConfig(ctx)
+	if err != nil {
+		return err
 	}
+	outputs, err := build(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	for name, value := range outputs {
+		ctx.Export(name, value)
+	}
+	return nil
 }
 
 // build registers every stage for a validated configuration and returns the
 // stack outputs. Everything that can be refused (config, policy files, the
 // reachability model) is checked before the first resource is registered.
-func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (pulumi.Map, error) {
+func build(ctx *pulumi.Context, cfg config.Config) (pulumi.Map, error) {
 	outputs := pulumi.Map{}
 	set, err := policies.Load(cfg.Workloads.PoliciesDir)
 	if err != nil {
@@ -90,7 +71,8 @@ func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (pulumi.Map, error
 	var clusterDeps []pulumi.Resource
 	var revision pulumi.StringInput
 	var kopsProvider pulumi.ProviderResource
-	if cfg.Cluster.Manage || cfg.SecurityGroupCheck != config.SGCheckOff {
+	probesOn := cfg.Workloads.Demo && cfg.Workloads.Probes
+	if cfg.Cluster.Manage || cfg.SecurityGroupCheck != config.SGCheckOff || probesOn {
 		if kopsProvider, err = NewKopsProvider(ctx, cfg, store.URL); err != nil {
 			return nil, err
 		}
@@ -164,13 +146,13 @@ func build(ctx *pulumi.Context, cfg config.Config, deps Deps) (pulumi.Map, error
 	after = append(after, demoResources...)
 	after = append(after, calicoResources...)
 	table, err := deployProbes(ctx, probeArgs{
-		Namespace:  demoNS,
-		Set:        set,
-		Expect:     expect,
-		Kubeconfig: kubeconfig,
-		Reader:     deps.ProbeReader,
-		DependsOn:  after,
-	}, provider)
+		Namespace:       demoNS,
+		Set:             set,
+		Expect:          expect,
+		Kubeconfig:      kubeconfig,
+		ClusterRevision: revision,
+		DependsOn:       after,
+	}, provider, kopsProvider)
 	if err != nil {
 		return nil, err
 	}

@@ -14,12 +14,12 @@ import (
 
 // runProgram runs the whole program of the dev stack under mocks, as
 // preview (dryRun) or up, and returns the stack outputs it produced.
-func runProgram(t *testing.T, cfg map[string]string, dryRun bool, deps Deps) (*recorder, map[string]any, error) {
+func runProgram(t *testing.T, cfg map[string]string, dryRun bool) (*recorder, map[string]any, error) {
 	t.Helper()
-	return runProgramOn(t, "dev", cfg, dryRun, deps)
+	return runProgramOn(t, "dev", cfg, dryRun)
 }
 
-func runProgramOn(t *testing.T, stack string, cfg map[string]string, dryRun bool, deps Deps) (*recorder, map[string]any, error) {
+func runProgramOn(t *testing.T, stack string, cfg map[string]string, dryRun bool) (*recorder, map[string]any, error) {
 	t.Helper()
 	rec := &recorder{}
 	outputs := map[string]any{}
@@ -28,7 +28,7 @@ func runProgramOn(t *testing.T, stack string, cfg map[string]string, dryRun bool
 		if err != nil {
 			return err
 		}
-		outs, err := build(ctx, c, deps)
+		outs, err := build(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -46,7 +46,7 @@ func runProgramOn(t *testing.T, stack string, cfg map[string]string, dryRun bool
 func TestPreviewRegistersEveryStage(t *testing.T) {
 	cfg := devConfig()
 	cfg[config.KeySecurityGroupCheck] = "enforce"
-	rec, outputs, err := runProgram(t, cfg, true, Deps{})
+	rec, outputs, err := runProgram(t, cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestReachabilityOutputFollowsPolicyFiles(t *testing.T) {
 	cfg[config.KeyPoliciesDir] = dir
 	reachability := func() map[string]string {
 		t.Helper()
-		_, outputs, err := runProgram(t, cfg, true, Deps{})
+		_, outputs, err := runProgram(t, cfg, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +164,7 @@ func TestReachabilityWithoutDemoWorkloads(t *testing.T) {
 	cfg := devConfig()
 	cfg[config.KeyDemoWorkloads] = "false"
 	cfg[config.KeyProbes] = "false"
-	_, outputs, err := runProgram(t, cfg, true, Deps{})
+	_, outputs, err := runProgram(t, cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestBadPolicyFileRefusedBeforeAnythingIsRegistered(t *testing.T) {
 	}
 	cfg := devConfig()
 	cfg[config.KeyPoliciesDir] = dir
-	rec, _, err := runProgram(t, cfg, true, Deps{})
+	rec, _, err := runProgram(t, cfg, true)
 	if err == nil || !strings.Contains(err.Error(), "wrong.yaml") || !strings.Contains(err.Error(), "kopscalico:policiesDir") {
 		t.Fatalf("err = %v", err)
 	}
@@ -206,7 +206,7 @@ func TestDemoNeedsItsNamespace(t *testing.T) {
 	}
 	cfg := devConfig()
 	cfg[config.KeyPoliciesDir] = dir
-	rec, _, err := runProgram(t, cfg, true, Deps{})
+	rec, _, err := runProgram(t, cfg, true)
 	if err == nil || !strings.Contains(err.Error(), "kopscalico:demoWorkloads") {
 		t.Fatalf("err = %v", err)
 	}
@@ -215,7 +215,7 @@ func TestDemoNeedsItsNamespace(t *testing.T) {
 	}
 	cfg[config.KeyDemoWorkloads] = "false"
 	cfg[config.KeyProbes] = "false"
-	rec, _, err = runProgram(t, cfg, true, Deps{})
+	rec, _, err = runProgram(t, cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,17 +224,22 @@ func TestDemoNeedsItsNamespace(t *testing.T) {
 	}
 }
 
-func TestUnmanagedClusterRunsNoKopsAndKeepsKubeconfigSecret(t *testing.T) {
-	cfg := map[string]string{
+// unmanagedConfig deploys onto an existing cluster: no kops, no EC2.
+func unmanagedConfig() map[string]string {
+	return map[string]string{
 		config.KeyManageCluster:      "false",
 		config.KeyKubeconfig:         "apiVersion: v1\nkind: Config\n# token: s3cr3t\n",
 		config.KeyClusterName:        "local",
 		config.KeyStateStore:         "file:///tmp/kops-state",
 		config.KeySecurityGroupCheck: "off",
-		config.KeyProbes:             "false",
 		config.KeyPoliciesDir:        "../policies",
 	}
-	rec, outputs, err := runProgram(t, cfg, false, Deps{})
+}
+
+func TestUnmanagedClusterRunsNoKopsAndKeepsKubeconfigSecret(t *testing.T) {
+	cfg := unmanagedConfig()
+	cfg[config.KeyProbes] = "false"
+	rec, outputs, err := runProgram(t, cfg, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -298,7 +298,7 @@ func TestStateStoreRetainedUnlessForceDestroyed(t *testing.T) {
 // The cluster waits for the guard, which waits for the whole store: destroy
 // deletes the cluster, then checks the store is empty, then the store.
 func TestStateStoreGuardStandsBetweenClusterAndBucket(t *testing.T) {
-	rec, _, err := runProgram(t, devConfig(), true, Deps{})
+	rec, _, err := runProgram(t, devConfig(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +314,7 @@ func TestStateStoreGuardStandsBetweenClusterAndBucket(t *testing.T) {
 	}
 	cfg := devConfig()
 	cfg[config.KeyStateStore] = "s3://shared-kops-state"
-	rec, _, err = runProgram(t, cfg, true, Deps{})
+	rec, _, err = runProgram(t, cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}

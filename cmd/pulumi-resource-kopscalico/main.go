@@ -11,8 +11,24 @@ import (
 	pulumiprovider "github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
+	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/probe/probelog"
 	"github.com/kopscalico/kopscalico/internal/provider"
+	"github.com/kopscalico/kopscalico/internal/sgcheck"
 )
+
+// realDeps are the kops CLI, the EC2 API and the Kubernetes API. They are
+// wired here, not in package provider: the program imports that package and
+// would otherwise link the Kubernetes client.
+func realDeps() provider.Deps {
+	return provider.Deps{
+		NewKopsRunner: func(binary string, log func(stream, line string)) kops.Runner {
+			return &kops.ExecRunner{Binary: binary, Log: log}
+		},
+		NewEC2:      sgcheck.NewEC2,
+		ProbeReader: probelog.KubeReader{},
+	}
+}
 
 func main() {
 	err := pulumiprovider.Main(provider.Name, func(host *pulumiprovider.HostClient) (pulumirpc.ResourceProviderServer, error) {
@@ -20,7 +36,7 @@ func main() {
 		if host != nil { // nil when started apart from the engine: Attach sets it
 			log = host
 		}
-		return plugin.NewProviderServer(provider.New(log, provider.DefaultDeps())), nil
+		return plugin.NewProviderServer(provider.New(log, realDeps())), nil
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", os.Args[0], err)

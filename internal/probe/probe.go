@@ -30,9 +30,9 @@ const (
 // Source is a pod a probe impersonates: the probe pod runs in Namespace with
 // exactly Labels, so the policies select it as they select that pod.
 type Source struct {
-	Name      string // short name used in the probe name: busybox, stranger
-	Namespace string
-	Labels    map[string]string
+	Name      string            `json:"name"` // short name used in the probe name: busybox, stranger
+	Namespace string            `json:"namespace"`
+	Labels    map[string]string `json:"labels"`
 }
 
 // Ref is the source's pod reference, "namespace/probe-<name>": the pod the
@@ -44,13 +44,13 @@ func PodName(s Source) string { return "probe-" + s.Name }
 
 // Target is a Service a probe connects to, and the workload behind it.
 type Target struct {
-	Name      string // short name used in the probe name: http-echo
-	Namespace string
-	Workload  string // "namespace/name" of the pod behind the Service, as the expectation function knows it
-	Host      string // the Service's DNS name
-	Port      int    // the Service port the probe connects to
-	PodPort   int    // the container port the Service forwards to: what policies see
-	Protocol  string // TCP
+	Name      string `json:"name"` // short name used in the probe name: http-echo
+	Namespace string `json:"namespace"`
+	Workload  string `json:"workload"` // "namespace/name" of the pod behind the Service, as the expectation function knows it
+	Host      string `json:"host"`     // the Service's DNS name
+	Port      int    `json:"port"`     // the Service port the probe connects to
+	PodPort   int    `json:"podPort"`  // the container port the Service forwards to: what policies see
+	Protocol  string `json:"protocol"` // TCP
 }
 
 // URL is what the probe requests.
@@ -65,12 +65,13 @@ func (t Target) Address() string { return fmt.Sprintf("%s:%d", t.Host, t.Port) }
 // the reachability evaluator computes it from the manifests.
 type Expect func(from, to string, port int, proto string) (bool, error)
 
-// Probe is one connection to try and its expected outcome.
+// Probe is one connection to try and its expected outcome. Its JSON form is
+// how the program hands the plan to the plugin's ProbeVerdicts.
 type Probe struct {
-	Name   string // also the Job's name
-	From   Source
-	To     Target
-	Expect Outcome
+	Name   string  `json:"name"` // also the Job's name
+	From   Source  `json:"from"`
+	To     Target  `json:"to"`
+	Expect Outcome `json:"expect"`
 }
 
 // Plan returns one probe per source and target, sorted by name, each with the
@@ -148,9 +149,11 @@ const (
 //
 // No ttlSecondsAfterFinished: Pulumi owns the Job. A TTL would delete it
 // behind Pulumi's back, and the next refresh would recreate it and run the
-// probes again, forever. The Job and its finished pod stay until the
-// revision changes (the Job is replaced) or the stack is destroyed; each `up`
-// rereads the verdicts from that pod, and `kubectl logs job/<probe>` shows them.
+// probes again, forever. The Job stays until the revision changes (the Job is
+// replaced) or the stack is destroyed. Its verdict is read once, after it
+// ran, and kept in the state (the plugin's ProbeVerdicts), so the pod may go
+// (a node roll, pod garbage collection); while it is there,
+// `kubectl logs job/<probe>` shows it.
 func Job(p Probe, revision string) batchv1.Job {
 	container := corev1.Container{
 		Name:            "probe",

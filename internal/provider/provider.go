@@ -1,10 +1,10 @@
 // Package provider is the resource provider plugin pulumi-resource-kopscalico:
-// the kops cluster as a Pulumi custom resource (Cluster) and the read-only
-// security-group check (SecurityGroupCheck). The engine owns their state, so
-// a failed create is recorded, delete runs from recorded state, `protect` is
-// honoured, refresh reads the cluster, and preview runs no kops command; and
-// the guard that keeps the state store while it holds a cluster
-// (StateStoreGuard).
+// the kops cluster as a Pulumi custom resource (Cluster), the read-only
+// security-group check (SecurityGroupCheck), the probes' recorded verdicts
+// (ProbeVerdicts) and the guard that keeps the state store while it holds a
+// cluster (StateStoreGuard). The engine owns their state, so a failed create
+// is recorded, delete runs from recorded state, `protect` is honoured,
+// refresh reads the cluster, and preview runs no kops command.
 package provider
 
 import (
@@ -21,6 +21,7 @@ import (
 	pulumiprovider "github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/probe"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 )
 
@@ -33,6 +34,7 @@ const (
 	ClusterType            = Name + ":index:Cluster"
 	SecurityGroupCheckType = Name + ":index:SecurityGroupCheck"
 	StateStoreGuardType    = Name + ":index:StateStoreGuard"
+	ProbeVerdictsType      = Name + ":index:ProbeVerdicts"
 )
 
 // Version is the plugin's version, reported to the engine.
@@ -50,16 +52,8 @@ type Deps struct {
 	NewKopsRunner func(binary string, log func(stream, line string)) kops.Runner
 	// NewEC2 gives the read-only EC2 client of the security-group check.
 	NewEC2 func(ctx context.Context, region string) (sgcheck.EC2API, error)
-}
-
-// DefaultDeps are the real kops CLI and EC2 API.
-func DefaultDeps() Deps {
-	return Deps{
-		NewKopsRunner: func(binary string, log func(stream, line string)) kops.Runner {
-			return &kops.ExecRunner{Binary: binary, Log: log}
-		},
-		NewEC2: sgcheck.NewEC2,
-	}
+	// ProbeReader reads the probe Jobs' verdicts from their pods.
+	ProbeReader probe.ResultReader
 }
 
 // Provider implements plugin.Provider for the kopscalico resources.
@@ -72,7 +66,8 @@ type Provider struct {
 	mu     sync.Mutex
 	config Config
 	// cancel ends every running operation (kops commands are stopped) when
-	// the engine signals cancellation.
+	// the engine signals cancellation; ctx is then renewed, as a provider
+	// served apart from the engine (PULUMI_DEBUG_PROVIDERS) outlives the run.
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -115,7 +110,10 @@ func (p *Provider) logf(ctx context.Context, sev diag.Severity, urn resource.URN
 // cancels (SignalCancellation) or the call's own context ends.
 func (p *Provider) operation(ctx context.Context) (context.Context, context.CancelFunc) {
 	op, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(p.ctx, cancel)
+	p.mu.Lock()
+	running := p.ctx
+	p.mu.Unlock()
+	stop := context.AfterFunc(running, cancel)
 	return op, func() { stop(); cancel() }
 }
 
@@ -179,7 +177,11 @@ func (p *Provider) Configure(_ context.Context, req plugin.ConfigureRequest) (pl
 // SignalCancellation implements plugin.Provider: running kops commands are
 // stopped (their process groups get SIGTERM, then SIGKILL).
 func (p *Provider) SignalCancellation(context.Context) error {
-	p.cancel()
+	p.mu.Lock()
+	cancel := p.cancel
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.mu.Unlock()
+	cancel()
 	return nil
 }
 
@@ -189,9 +191,11 @@ func (p *Provider) resourceFor(t tokens.Type) (handler, error) {
 	case ClusterType:
 		return &cluster{p: p}, nil
 	case SecurityGroupCheckType:
-		return &securityGroupCheck{p: p}, nil
+		return newSecurityGroupCheck(p), nil
 	case StateStoreGuardType:
 		return &stateStoreGuard{p: p}, nil
+	case ProbeVerdictsType:
+		return newProbeVerdicts(p), nil
 	}
 	return nil, fmt.Errorf("kopscalico provider: unknown resource type %q", t)
 }

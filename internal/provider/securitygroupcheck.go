@@ -40,9 +40,19 @@ const (
 	CheckWarn    = "warn"
 )
 
-// securityGroupCheck runs the read-only EC2 check at create and update; its
-// delete does nothing (kops owns the groups).
-type securityGroupCheck struct{ p *Provider }
+// securityGroupCheck runs the read-only EC2 check at create and update, and
+// again whenever an input changes (the cluster's revision among them); its
+// read keeps the result and its delete does nothing (kops owns the groups).
+type securityGroupCheck struct {
+	p *Provider
+	recordedCheck
+}
+
+func newSecurityGroupCheck(p *Provider) *securityGroupCheck {
+	s := &securityGroupCheck{p: p}
+	s.recordedCheck = recordedCheck{run: s.run, id: s.id}
+	return s
+}
 
 func (s *securityGroupCheck) check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
 	var args SecurityGroupCheckArgs
@@ -63,47 +73,11 @@ func (s *securityGroupCheck) check(_ context.Context, req plugin.CheckRequest) (
 	return plugin.CheckResponse{Properties: req.News, Failures: failures}, nil
 }
 
-func (s *securityGroupCheck) diff(_ context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
-	var changed []resource.PropertyKey
-	detailed := map[string]plugin.PropertyDiff{}
-	for _, k := range propertyKeys(req.OldInputs, req.NewInputs) {
-		key := resource.PropertyKey(k)
-		if req.NewInputs[key].ContainsUnknowns() || !req.OldInputs[key].DeepEquals(req.NewInputs[key]) {
-			changed = append(changed, key)
-			detailed[k] = plugin.PropertyDiff{Kind: plugin.DiffUpdate, InputDiff: true}
-		}
-	}
-	if len(changed) == 0 {
-		return plugin.DiffResponse{Changes: plugin.DiffNone}, nil
-	}
-	return plugin.DiffResponse{Changes: plugin.DiffSome, ChangedKeys: changed, DetailedDiff: detailed}, nil
-}
-
-func (s *securityGroupCheck) create(ctx context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
-	props, err := s.run(ctx, req.URN, req.Properties, req.Preview)
-	if err != nil {
-		return plugin.CreateResponse{}, err
-	}
+// id is the checked cluster's name.
+func (s *securityGroupCheck) id(inputs resource.PropertyMap) (resource.ID, error) {
 	var args SecurityGroupCheckArgs
-	if err := decode(req.Properties, &args); err != nil {
-		return plugin.CreateResponse{}, err
-	}
-	return plugin.CreateResponse{ID: resource.ID(args.ClusterName), Properties: props}, nil
-}
-
-func (s *securityGroupCheck) update(ctx context.Context, req plugin.UpdateRequest) (plugin.UpdateResponse, error) {
-	props, err := s.run(ctx, req.URN, req.NewInputs, req.Preview)
-	return plugin.UpdateResponse{Properties: props}, err
-}
-
-// read keeps the recorded result: the check is what was true when the
-// cluster last changed; `pulumi up --replace` runs it again.
-func (s *securityGroupCheck) read(_ context.Context, req plugin.ReadRequest) (plugin.ReadResponse, error) {
-	return plugin.ReadResponse{ReadResult: plugin.ReadResult{ID: req.ID, Inputs: req.Inputs, Outputs: req.State}}, nil
-}
-
-func (s *securityGroupCheck) delete(context.Context, plugin.DeleteRequest) (plugin.DeleteResponse, error) {
-	return plugin.DeleteResponse{}, nil
+	err := decode(inputs, &args)
+	return resource.ID(args.ClusterName), err
 }
 
 func (s *securityGroupCheck) inspect(ctx context.Context, args SecurityGroupCheckArgs) (sgcheck.Report, error) {

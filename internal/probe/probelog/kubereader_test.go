@@ -1,13 +1,16 @@
-package probe
+package probelog
 
 import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +18,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kopscalico/kopscalico/internal/probe"
 )
 
 // fakeAPI serves the two calls the reader makes: list pods by label and
@@ -55,6 +60,29 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// recorded is a probe log recorded from the probe script (internal/probe
+// holds the recordings to it).
+func recorded(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// demoPlan is the demo's probes under the shipped policies: only the busybox
+// client reaches http-echo.
+func demoPlan(t *testing.T) []probe.Probe {
+	t.Helper()
+	probes, err := probe.Plan(func(from, _ string, _ int, _ string) (bool, error) { return from == "ns-1/probe-busybox", nil },
+		probe.DemoSources("ns-1"), probe.DemoTargets("ns-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return probes
 }
 
 func pod(name string, phase corev1.PodPhase, created time.Time) corev1.Pod {
@@ -118,7 +146,7 @@ func TestKubeReaderReadsTheNewestFinishedPodOfEachJob(t *testing.T) {
 			t.Errorf("result of %s = %q, want %q", k, got[k], v)
 		}
 	}
-	if _, err := Compare(demoPlan(t), got); err != nil {
+	if _, err := probe.Compare(demoPlan(t), got); err != nil {
 		t.Errorf("the read results do not compare as agreeing: %v", err)
 	}
 	if want := "/api/v1/namespaces/ns-1/pods?labelSelector=job-name%3Dprobe-busybox-to-http-echo"; api.requests[0] != want {
@@ -151,6 +179,31 @@ func TestKubeReaderErrorsNameTheJob(t *testing.T) {
 	}
 	if len(got) != 0 {
 		t.Errorf("results = %v, want none", got)
+	}
+	if !errors.Is(err, probe.ErrNoPod) {
+		t.Errorf("a Job without pods is not probe.ErrNoPod: %v", err)
+	}
+	_, err = KubeReader{}.ReadResults(context.Background(), kubeconfigFor(srv), "ns-1", []string{"probe-running"})
+	if err == nil || errors.Is(err, probe.ErrNoPod) {
+		t.Errorf("a Job whose pod still runs: err = %v, want an error other than probe.ErrNoPod", err)
+	}
+}
+
+// NewestFinished is what a reader that cannot fetch logs (the end-to-end
+// tests, no kubelet) shares with KubeReader: which pod counts, and when
+// there is none.
+func TestNewestFinished(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	got, err := NewestFinished([]corev1.Pod{
+		pod("failed-old", corev1.PodFailed, t0),
+		pod("ok-new", corev1.PodSucceeded, t0.Add(time.Minute)),
+		pod("running", corev1.PodRunning, t0.Add(2*time.Minute)),
+	})
+	if err != nil || got.Name != "ok-new" {
+		t.Errorf("NewestFinished = %v, %v; want ok-new", got, err)
+	}
+	if _, err := NewestFinished(nil); !errors.Is(err, probe.ErrNoPod) {
+		t.Errorf("no pods: err = %v, want probe.ErrNoPod", err)
 	}
 }
 

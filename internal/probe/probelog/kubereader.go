@@ -1,4 +1,7 @@
-package probe
+// Package probelog reads the probe verdicts from the finished probe pods'
+// logs through the Kubernetes API. It is the plugin's: the program never
+// links a Kubernetes client.
+package probelog
 
 import (
 	"context"
@@ -14,11 +17,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kopscalico/kopscalico/internal/probe"
 )
 
-var _ ResultReader = KubeReader{}
+var _ probe.ResultReader = KubeReader{}
 
-// KubeReader is the real ResultReader: it reads each probe pod's log through
+// KubeReader is the real probe.ResultReader: it reads each probe pod's log through
 // the Kubernetes REST API, authenticating as the kubeconfig says (client
 // certificate, token or exec plugin).
 type KubeReader struct {
@@ -32,8 +37,8 @@ const DefaultReadTimeout = 2 * time.Minute
 // maxLogBytes caps a probe's log: the verdict line is the last of a handful.
 const maxLogBytes = 64 << 10
 
-// ReadResults returns the log of the newest finished pod of each probe's Job
-// (a Job is named after its probe; its pods carry job-name=<name>).
+// ReadResults reads each probe's log (see Read) through the API server the
+// kubeconfig names.
 func (r KubeReader) ReadResults(ctx context.Context, kubeconfig, namespace string, probeNames []string) (map[string]string, error) {
 	timeout := r.Timeout
 	if timeout == 0 {
@@ -54,11 +59,26 @@ func (r KubeReader) ReadResults(ctx context.Context, kubeconfig, namespace strin
 	if !strings.Contains(api.base, "://") {
 		api.base = "https://" + api.base
 	}
+	return Read(ctx, api, namespace, probeNames)
+}
 
+// PodSource is where Read finds the probe pods and their logs: the
+// Kubernetes API here, recorded logs in tests that have no kubelet.
+type PodSource interface {
+	// JobPods lists the pods of a Job (label job-name=<job>).
+	JobPods(ctx context.Context, namespace, job string) ([]corev1.Pod, error)
+	// ProbeLog is the log of a pod's probe container.
+	ProbeLog(ctx context.Context, pod *corev1.Pod) (string, error)
+}
+
+// Read returns the log of the newest finished pod of each probe's Job (a Job
+// is named after its probe). A probe it cannot read has no entry; the error
+// names each such Job and wraps probe.ErrNoPod where no pod is left.
+func Read(ctx context.Context, src PodSource, namespace string, probeNames []string) (map[string]string, error) {
 	results := make(map[string]string, len(probeNames))
 	var errs []error
 	for _, name := range probeNames {
-		out, err := api.probeLog(ctx, namespace, name)
+		out, err := readOne(ctx, src, namespace, name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("probe Job %s/%s: %w", namespace, name, err))
 			continue
@@ -71,37 +91,26 @@ func (r KubeReader) ReadResults(ctx context.Context, kubeconfig, namespace strin
 	return results, nil
 }
 
-type kubeAPI struct {
-	client *http.Client
-	base   string
-}
-
-func (k kubeAPI) probeLog(ctx context.Context, namespace, job string) (string, error) {
-	path := fmt.Sprintf("/api/v1/namespaces/%s/pods?labelSelector=%s", url.PathEscape(namespace), url.QueryEscape("job-name="+job))
-	body, err := k.get(ctx, path)
+func readOne(ctx context.Context, src PodSource, namespace, job string) (string, error) {
+	pods, err := src.JobPods(ctx, namespace, job)
 	if err != nil {
 		return "", fmt.Errorf("list pods: %w", err)
 	}
-	var pods corev1.PodList
-	if err := json.Unmarshal(body, &pods); err != nil {
-		return "", fmt.Errorf("list pods: decode: %w", err)
-	}
-	pod, err := newestFinished(pods.Items)
+	pod, err := NewestFinished(pods)
 	if err != nil {
 		return "", err
 	}
-	logPath := fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/log?container=probe&limitBytes=%d",
-		url.PathEscape(namespace), url.PathEscape(pod.Name), maxLogBytes)
-	log, err := k.get(ctx, logPath)
+	log, err := src.ProbeLog(ctx, pod)
 	if err != nil {
 		return "", fmt.Errorf("log of pod %s: %w", pod.Name, err)
 	}
-	return string(log), nil
+	return log, nil
 }
 
-// newestFinished picks the most recent pod that ran to its end; a replaced
-// Job's pods may linger while they are deleted.
-func newestFinished(pods []corev1.Pod) (*corev1.Pod, error) {
+// NewestFinished picks the most recent pod of a Job that ran to its end; a
+// replaced Job's pods may linger while they are deleted. No pod at all is
+// probe.ErrNoPod.
+func NewestFinished(pods []corev1.Pod) (*corev1.Pod, error) {
 	var best *corev1.Pod
 	phases := make([]string, 0, len(pods))
 	for i := range pods {
@@ -116,11 +125,37 @@ func newestFinished(pods []corev1.Pod) (*corev1.Pod, error) {
 	}
 	switch {
 	case len(pods) == 0:
-		return nil, errors.New("no pod found (label job-name): the Job or its pod was deleted outside Pulumi; `pulumi up --refresh` recreates the Job")
+		return nil, fmt.Errorf("%w (label job-name)", probe.ErrNoPod)
 	case best == nil:
 		return nil, fmt.Errorf("no finished pod (%s)", strings.Join(phases, ", "))
 	}
 	return best, nil
+}
+
+// kubeAPI is the PodSource of the Kubernetes REST API.
+type kubeAPI struct {
+	client *http.Client
+	base   string
+}
+
+func (k kubeAPI) JobPods(ctx context.Context, namespace, job string) ([]corev1.Pod, error) {
+	path := fmt.Sprintf("/api/v1/namespaces/%s/pods?labelSelector=%s", url.PathEscape(namespace), url.QueryEscape("job-name="+job))
+	body, err := k.get(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	var pods corev1.PodList
+	if err := json.Unmarshal(body, &pods); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	return pods.Items, nil
+}
+
+func (k kubeAPI) ProbeLog(ctx context.Context, pod *corev1.Pod) (string, error) {
+	path := fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/log?container=probe&limitBytes=%d",
+		url.PathEscape(pod.Namespace), url.PathEscape(pod.Name), maxLogBytes)
+	log, err := k.get(ctx, path)
+	return string(log), err
 }
 
 func (k kubeAPI) get(ctx context.Context, path string) ([]byte, error) {

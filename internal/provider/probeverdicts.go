@@ -1,0 +1,164 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+
+	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/probe"
+)
+
+// ProbeVerdictsArgs are the ProbeVerdicts' inputs: how to reach the cluster
+// the probe Jobs ran in, and what they ran.
+type ProbeVerdictsArgs struct {
+	// Kubeconfig (secret) is the Cluster's credential-free one, or the
+	// user's for a cluster the program does not manage. It is how the
+	// verdicts are read, not what they prove: a change of it alone reads
+	// nothing again.
+	Kubeconfig string `json:"kubeconfig"`
+	ProbeRun
+}
+
+// ProbeRun is what the probe Jobs ran: the planned probes with their
+// expected verdicts, and the Jobs' revision.
+type ProbeRun struct {
+	Namespace string `json:"namespace"`
+	// Probes are the planned probes; each runs in the Job of its name.
+	Probes []probe.Probe `json:"probes"`
+	// Jobs are the URNs of the probes' Jobs by probe name: what
+	// `pulumi up --replace` takes to run them again.
+	Jobs map[string]string `json:"jobs"`
+	// Revision names the Jobs' run: a new one means replaced Jobs, whose
+	// verdicts are read again.
+	Revision string `json:"revision"`
+}
+
+// ProbeVerdictsState is the recorded result: the verdicts outlive the probe
+// pods (a node roll, pod garbage collection), so later runs read nothing.
+type ProbeVerdictsState struct {
+	ProbeRun
+	// Verdicts are the observed outcomes by probe name.
+	Verdicts map[string]string `json:"verdicts"`
+	// Table is expected against observed for every probe.
+	Table string `json:"table"`
+}
+
+// probeVerdicts reads the verdicts of the probe Jobs' pods at create and
+// update and records them when they agree with the policies; read keeps
+// them (the pods they were read from may be gone) and delete does nothing
+// (the Jobs are pulumi-kubernetes'). A new kubeconfig alone reads nothing.
+type probeVerdicts struct {
+	p *Provider
+	recordedCheck
+}
+
+func newProbeVerdicts(p *Provider) *probeVerdicts {
+	v := &probeVerdicts{p: p}
+	v.recordedCheck = recordedCheck{run: v.run, id: v.id, ignored: map[string]bool{"kubeconfig": true}}
+	return v
+}
+
+// id is the namespace the probes ran in.
+func (v *probeVerdicts) id(inputs resource.PropertyMap) (resource.ID, error) {
+	var args ProbeVerdictsArgs
+	err := decode(inputs, &args)
+	return resource.ID(args.Namespace), err
+}
+
+func (v *probeVerdicts) check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
+	var args ProbeVerdictsArgs
+	if err := decode(req.News, &args); err != nil {
+		return plugin.CheckResponse{}, err
+	}
+	unknown := unknownKeys(req.News)
+	var failures []plugin.CheckFailure
+	fail := func(key, reason string) {
+		failures = append(failures, plugin.CheckFailure{Property: resource.PropertyKey(key), Reason: reason})
+	}
+	for key, value := range map[string]string{"kubeconfig": args.Kubeconfig, "namespace": args.Namespace} {
+		if !unknown[key] && value == "" {
+			fail(key, "required")
+		}
+	}
+	if !unknown["probes"] && len(args.Probes) == 0 {
+		fail("probes", "no probe planned")
+	}
+	if !unknown["probes"] && !unknown["jobs"] {
+		for _, p := range args.Probes {
+			if args.Jobs[p.Name] == "" {
+				fail("jobs", fmt.Sprintf("no Job URN for probe %s", p.Name))
+			}
+		}
+	}
+	sort.Slice(failures, func(i, j int) bool { return failures[i].Property < failures[j].Property })
+	return plugin.CheckResponse{Properties: req.News, Failures: failures}, nil
+}
+
+// run reads the verdicts and compares them with the expected ones. Any
+// failure records nothing, so the next up reads again; a preview reads
+// nothing and leaves the verdicts unknown.
+func (v *probeVerdicts) run(ctx context.Context, urn resource.URN, inputs resource.PropertyMap, preview bool) (resource.PropertyMap, error) {
+	if preview {
+		out := inputs.Copy()
+		delete(out, "kubeconfig")
+		out["verdicts"] = resource.MakeComputed(resource.NewObjectProperty(resource.PropertyMap{}))
+		out["table"] = resource.MakeComputed(resource.NewStringProperty(""))
+		return out, nil
+	}
+	var args ProbeVerdictsArgs
+	if err := decode(inputs, &args); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(args.Probes))
+	for _, p := range args.Probes {
+		names = append(names, p.Name)
+	}
+	observed, err := v.p.deps.ProbeReader.ReadResults(ctx, args.Kubeconfig, args.Namespace, names)
+	if err != nil {
+		if errors.Is(err, probe.ErrNoPod) {
+			var unread []string
+			for _, n := range names {
+				if _, ok := observed[n]; !ok {
+					unread = append(unread, n)
+				}
+			}
+			return nil, fmt.Errorf("probes: %w\nThe pods of these probe Jobs went before their verdicts were recorded (a node roll, pod garbage collection, or deleted by hand); run the Jobs again with:\n  %s",
+				err, replaceCommand(args.Jobs, unread))
+		}
+		return nil, fmt.Errorf("probes: %w\nNothing is recorded: the next `pulumi up` reads the verdicts again", err)
+	}
+	table, err := probe.Compare(args.Probes, observed)
+	if err != nil {
+		var differing []string
+		for _, r := range table {
+			if !r.Match {
+				differing = append(differing, r.Probe)
+			}
+		}
+		return nil, fmt.Errorf("probes: %w\nOnce the cluster enforces the policies, run the differing probes again (their Jobs keep the verdicts they printed):\n  %s\nIf this cluster's CNI does not enforce NetworkPolicies, set %s:%s=false.",
+			err, replaceCommand(args.Jobs, differing), config.Namespace, config.KeyProbes)
+	}
+	v.p.logf(ctx, diag.Info, urn, "probes agree with the network policies:\n%s", table)
+	verdicts := make(map[string]string, len(table))
+	for _, r := range table {
+		verdicts[r.Probe] = r.Observed
+	}
+	return encode(ProbeVerdictsState{ProbeRun: args.ProbeRun, Verdicts: verdicts, Table: table.String()})
+}
+
+// replaceCommand is the `pulumi up` that replaces the Jobs of the named
+// probes, so they run again.
+func replaceCommand(jobs map[string]string, probes []string) string {
+	args := []string{"pulumi", "up"}
+	for _, name := range probes {
+		args = append(args, "--replace", "'"+jobs[name]+"'")
+	}
+	return strings.Join(args, " ")
+}
