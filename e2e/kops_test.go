@@ -31,7 +31,7 @@ import (
 	"github.com/kopscalico/kopscalico/e2e/pulumitest"
 	"github.com/kopscalico/kopscalico/infra"
 	"github.com/kopscalico/kopscalico/internal/config"
-	"github.com/kopscalico/kopscalico/internal/provider"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/testing/kopsdouble"
 )
 
@@ -185,7 +185,7 @@ func (s *kopsScenario) converged() {
 
 // clusterURN is the Cluster's URN in a stack of the cluster program.
 func clusterURN(stack string) string {
-	return fmt.Sprintf("urn:pulumi:%s::kopscalico::%s::cluster", stack, provider.ClusterType)
+	return fmt.Sprintf("urn:pulumi:%s::kopscalico::%s::cluster", stack, pluginapi.ClusterType)
 }
 
 func TestKopsClusterLifecycle(t *testing.T) {
@@ -519,7 +519,7 @@ func TestKopsStateStoreKeptWhileItHoldsACluster(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "InvalidGroup.NotFound") {
 		t.Fatalf("err = %v", err)
 	}
-	if !s.store.Exists(kopsClusterName) || !stateHolds(t, s.stack, provider.StateStoreGuardType) {
+	if !s.store.Exists(kopsClusterName) || !stateHolds(t, s.stack, pluginapi.StateStoreGuardType) {
 		t.Fatal("a failed delete let the store's guard go")
 	}
 
@@ -531,14 +531,14 @@ func TestKopsStateStoreKeptWhileItHoldsACluster(t *testing.T) {
 	if n := countCalls(calls, "delete cluster --name "+kopsClusterName+" --yes"); n != 1 || s.store.Exists(kopsClusterName) {
 		t.Errorf("this stack's cluster: %d deletes, still there %v", n, s.store.Exists(kopsClusterName))
 	}
-	if !stateHolds(t, s.stack, provider.StateStoreGuardType) {
+	if !stateHolds(t, s.stack, pluginapi.StateStoreGuardType) {
 		t.Error("the guard left the state while the store holds a cluster")
 	}
 	if _, stderr, code := s.store.Run(t, nil, "delete", "cluster", "--name", "other.e2e.example.com", "--yes"); code != 0 {
 		t.Fatalf("delete the other cluster: %s", stderr)
 	}
 	s.stack.Destroy()
-	if stateHolds(t, s.stack, provider.StateStoreGuardType) {
+	if stateHolds(t, s.stack, pluginapi.StateStoreGuardType) {
 		t.Error("the guard is still in the state after the store was emptied")
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/kopscalico/kopscalico/infra"
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe/probetest"
 	"github.com/kopscalico/kopscalico/internal/provider"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
@@ -372,7 +373,7 @@ func TestProbesThroughTheEngine(t *testing.T) {
 	} else if len(jobs.Items) != 2 {
 		t.Errorf("probe Jobs in ns-1: %d, want 2 (created and completed before the verdicts were read)", len(jobs.Items))
 	}
-	if types := typesInState(t, s); slices.Contains(types, provider.ProbeVerdictsType) {
+	if types := typesInState(t, s); slices.Contains(types, pluginapi.ProbeVerdictsType) {
 		t.Errorf("the disagreeing verdicts were recorded: %v", types)
 	}
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
-	"github.com/kopscalico/kopscalico/internal/provider"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
 
 // kopsProvider is the explicit instance of the pulumi-resource-kopscalico
@@ -66,7 +66,7 @@ func clusterDesired(cfg config.Config) (kops.Desired, error) {
 // names are the config keys) with the state store URL from the bucket, and
 // the adoption and replacement switches.
 func clusterInputs(cfg config.Config, d kops.Desired, stateStore pulumi.StringInput) (pulumi.Map, error) {
-	props, err := toPlainMap(provider.ClusterArgs{
+	props, err := toPlainMap(pluginapi.ClusterArgs{
 		Desired:          d,
 		AdoptExisting:    cfg.Cluster.AdoptExisting,
 		AllowReplacement: cfg.Cluster.AllowReplacement,
@@ -83,12 +83,12 @@ func clusterInputs(cfg config.Config, d kops.Desired, stateStore pulumi.StringIn
 // state store `pulumi import` looks in.
 func NewKopsProvider(ctx *pulumi.Context, cfg config.Config, stateStore pulumi.StringInput) (pulumi.ProviderResource, error) {
 	prov := &kopsProvider{}
-	err := ctx.RegisterResource("pulumi:providers:"+provider.Name, "kops", pulumi.Map{
-		provider.ConfigKopsBinary:           pulumi.String(cfg.Kops.Binary),
-		provider.ConfigCommandTimeout:       pulumi.String(cfg.Kops.CommandTimeout.String()),
-		provider.ConfigValidateTimeout:      pulumi.String(cfg.Kops.ValidateTimeout.String()),
-		provider.ConfigRollingUpdateTimeout: pulumi.String(cfg.Kops.RollingUpdateTimeout.String()),
-		provider.ConfigStateStore:           stateStore,
+	err := ctx.RegisterResource("pulumi:providers:"+pluginapi.Name, "kops", pulumi.Map{
+		pluginapi.ConfigKopsBinary:           pulumi.String(cfg.Kops.Binary),
+		pluginapi.ConfigCommandTimeout:       pulumi.String(cfg.Kops.CommandTimeout.String()),
+		pluginapi.ConfigValidateTimeout:      pulumi.String(cfg.Kops.ValidateTimeout.String()),
+		pluginapi.ConfigRollingUpdateTimeout: pulumi.String(cfg.Kops.RollingUpdateTimeout.String()),
+		pluginapi.ConfigStateStore:           stateStore,
 	}, prov)
 	return prov, err
 }
@@ -114,7 +114,7 @@ func DeployCluster(ctx *pulumi.Context, cfg config.Config, prov pulumi.ProviderR
 		// only if it matches the inputs; once in the state this is a no-op.
 		opts = append(opts, pulumi.Import(pulumi.ID(cfg.Cluster.Name)))
 	}
-	if err := ctx.RegisterResource(provider.ClusterType, "cluster", inputs, c, opts...); err != nil {
+	if err := ctx.RegisterResource(pluginapi.ClusterType, "cluster", inputs, c, opts...); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -126,7 +126,7 @@ func DeployCluster(ctx *pulumi.Context, cfg config.Config, prov pulumi.ProviderR
 // and refuses while kops lists any cluster in the store.
 func GuardStateStore(ctx *pulumi.Context, prov pulumi.ProviderResource, stateStore pulumi.StringInput, store []pulumi.Resource) (pulumi.Resource, error) {
 	guard := &stateStoreGuard{}
-	err := ctx.RegisterResource(provider.StateStoreGuardType, "state-store-guard", pulumi.Map{"stateStore": stateStore},
+	err := ctx.RegisterResource(pluginapi.StateStoreGuardType, "state-store-guard", pulumi.Map{"stateStore": stateStore},
 		guard, pulumi.Provider(prov), pulumi.DependsOn(store))
 	return guard, err
 }

@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"github.com/kopscalico/kopscalico/internal/config"
-	"github.com/kopscalico/kopscalico/internal/provider"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
 
-const tokKopsProvider = "pulumi:providers:" + provider.Name
+const tokKopsProvider = "pulumi:providers:" + pluginapi.Name
 
 // The cluster is the plugin's custom resource, on an explicit provider
 // instance, protected outside dev, waiting for the bucket, with the desired
@@ -23,16 +23,16 @@ func TestClusterIsAPluginResource(t *testing.T) {
 		}
 		prov := rec.one(t, tokKopsProvider)
 		for key, want := range map[string]string{
-			provider.ConfigKopsBinary:           "kops",
-			provider.ConfigCommandTimeout:       "10m0s",
-			provider.ConfigRollingUpdateTimeout: "1h0m0s",
-			provider.ConfigStateStore:           "s3://kops-state-calico-dev-example-com",
+			pluginapi.ConfigKopsBinary:           "kops",
+			pluginapi.ConfigCommandTimeout:       "10m0s",
+			pluginapi.ConfigRollingUpdateTimeout: "1h0m0s",
+			pluginapi.ConfigStateStore:           "s3://kops-state-calico-dev-example-com",
 		} {
 			if got := propString(t, prov.Inputs, key); got != want {
 				t.Errorf("provider %s = %q, want %q", key, got, want)
 			}
 		}
-		c := rec.one(t, provider.ClusterType)
+		c := rec.one(t, pluginapi.ClusterType)
 		if c.Name != "cluster" {
 			t.Errorf("cluster resource name %q: it must not follow clusterName, or a rename would replace the cluster", c.Name)
 		}
@@ -57,7 +57,7 @@ func TestClusterIsAPluginResource(t *testing.T) {
 			}
 		}
 		// Through the guard, which waits for every setting of the store.
-		if deps := strings.Join(c.Deps, " "); !strings.Contains(deps, provider.StateStoreGuardType) {
+		if deps := strings.Join(c.Deps, " "); !strings.Contains(deps, pluginapi.StateStoreGuardType) {
 			t.Errorf("the cluster does not wait for the state store guard: %s", deps)
 		}
 	}
@@ -78,7 +78,7 @@ func TestClusterSwitchesAndSSHKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := rec.one(t, provider.ClusterType)
+	c := rec.one(t, pluginapi.ClusterType)
 	for k, want := range map[string]string{"sshPublicKey": "ssh-ed25519 AAAA ops\n", "adoptExisting": "true", "allowReplacement": "true"} {
 		if got := propString(t, c.Inputs, k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
@@ -93,7 +93,7 @@ func TestClusterRefusesWorldOpenAccess(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "kopscalico:allowWorldAccess") {
 		t.Errorf("err = %v", err)
 	}
-	if len(rec.byType(provider.ClusterType)) != 0 {
+	if len(rec.byType(pluginapi.ClusterType)) != 0 {
 		t.Error("cluster registered despite the bad config")
 	}
 }
@@ -108,7 +108,7 @@ func TestSecurityGroupCheckResource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(rec.byType(provider.SecurityGroupCheckType)); n != 0 {
+	if n := len(rec.byType(pluginapi.SecurityGroupCheckType)); n != 0 {
 		t.Errorf("securityGroupCheck=off registered %d checks", n)
 	}
 	tests := []struct {
@@ -137,7 +137,7 @@ func TestSecurityGroupCheckResource(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%+v: %v", tt, err)
 		}
-		check := rec.one(t, provider.SecurityGroupCheckType)
+		check := rec.one(t, pluginapi.SecurityGroupCheckType)
 		if got := propString(t, check.Inputs, "etcdDatastore"); got != boolString(tt.etcd) {
 			t.Errorf("%+v: etcdDatastore = %s", tt, got)
 		}
@@ -147,7 +147,7 @@ func TestSecurityGroupCheckResource(t *testing.T) {
 		if propString(t, check.Inputs, "mode") != "warn" || propString(t, check.Inputs, "region") != "us-east-1" {
 			t.Errorf("inputs %v", check.Inputs)
 		}
-		if !strings.Contains(check.Provider, tokKopsProvider+"::kops::") || !strings.Contains(strings.Join(check.Deps, " "), provider.ClusterType) {
+		if !strings.Contains(check.Provider, tokKopsProvider+"::kops::") || !strings.Contains(strings.Join(check.Deps, " "), pluginapi.ClusterType) {
 			t.Errorf("check provider %q, deps %v", check.Provider, check.Deps)
 		}
 	}

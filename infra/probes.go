@@ -10,8 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kopscalico/kopscalico/internal/demo"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe"
-	"github.com/kopscalico/kopscalico/internal/provider"
 	"github.com/kopscalico/kopscalico/policies"
 )
 
@@ -142,7 +142,7 @@ func deployProbes(ctx *pulumi.Context, args probeArgs, k8s, kops pulumi.Provider
 		jobURNs[p.Name] = res.URN().ToStringOutput()
 	}
 
-	plan, err := toPlainMap(provider.ProbeRun{Namespace: args.Namespace, Probes: probes})
+	plan, err := toPlainMap(pluginapi.ProbeRun{Namespace: args.Namespace, Probes: probes})
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
@@ -153,7 +153,7 @@ func deployProbes(ctx *pulumi.Context, args probeArgs, k8s, kops pulumi.Provider
 	verdicts := &probeVerdicts{}
 	// DependsOn the Jobs: their registration returns once they have
 	// completed, so the verdicts are read from finished pods.
-	err = ctx.RegisterResource(provider.ProbeVerdictsType, "probes", inputs, verdicts,
+	err = ctx.RegisterResource(pluginapi.ProbeVerdictsType, "probes", inputs, verdicts,
 		pulumi.Provider(kops), pulumi.Parent(comp), pulumi.DependsOn(jobs))
 	if err != nil {
 		return pulumi.StringOutput{}, err

@@ -12,12 +12,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe"
-	"github.com/kopscalico/kopscalico/internal/provider"
 )
 
 const (
-	tokProbeVerdicts = provider.ProbeVerdictsType
+	tokProbeVerdicts = pluginapi.ProbeVerdictsType
 	testTable        = "PROBE  FROM  TO  EXPECTED  OBSERVED\n"
 	probesURN        = "urn:pulumi:stack::kopscalico::" + probesType + "::probes"
 )
@@ -60,7 +60,7 @@ func runProbes(t *testing.T, m *probeMocks, policiesDir string, clusterRevision 
 	var table string
 	err := withProvider(t, m, opts, func(ctx *pulumi.Context, p pulumi.ProviderResource) error {
 		kops := &kopsProvider{}
-		if err := ctx.RegisterResource("pulumi:providers:"+provider.Name, "kops", pulumi.Map{}, kops); err != nil {
+		if err := ctx.RegisterResource("pulumi:providers:"+pluginapi.Name, "kops", pulumi.Map{}, kops); err != nil {
 			return err
 		}
 		set := loadSet(t, policiesDir)
@@ -149,7 +149,7 @@ func TestDeployProbesJobsThenVerdicts(t *testing.T) {
 	}
 
 	v := m.named(t, tokProbeVerdicts, "probes")
-	if v.Parent != probesURN || !strings.HasPrefix(v.Provider, "urn:pulumi:stack::kopscalico::pulumi:providers:"+provider.Name+"::kops::") {
+	if v.Parent != probesURN || !strings.HasPrefix(v.Provider, "urn:pulumi:stack::kopscalico::pulumi:providers:"+pluginapi.Name+"::kops::") {
 		t.Errorf("ProbeVerdicts parent %q provider %q", v.Parent, v.Provider)
 	}
 	for _, u := range jobURNs {
@@ -160,7 +160,7 @@ func TestDeployProbesJobsThenVerdicts(t *testing.T) {
 	if !v.Inputs["kubeconfig"].IsSecret() {
 		t.Error("the kubeconfig input is not secret")
 	}
-	var args provider.ProbeVerdictsArgs
+	var args pluginapi.ProbeVerdictsArgs
 	if err := decodeInputs(v.Inputs, &args); err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func TestProbesUseTheKopsProvider(t *testing.T) {
 	if got := propString(t, v.Inputs, "kubeconfig"); !strings.Contains(got, "# token: s3cr3t") || !v.Inputs["kubeconfig"].IsSecret() {
 		t.Errorf("kubeconfig input %q (secret %v), want the user's, secret", got, v.Inputs["kubeconfig"].IsSecret())
 	}
-	if n := len(rec.byType(provider.ClusterType)); n != 0 {
+	if n := len(rec.byType(pluginapi.ClusterType)); n != 0 {
 		t.Errorf("%d Clusters on an unmanaged cluster", n)
 	}
 
@@ -323,7 +323,7 @@ func TestProbesUseTheKopsProvider(t *testing.T) {
 	managed := func(clusterRevision string) recorded {
 		t.Helper()
 		rec := &recorder{outputs: func(token string, _ resource.PropertyMap) resource.PropertyMap {
-			if token != provider.ClusterType {
+			if token != pluginapi.ClusterType {
 				return nil
 			}
 			return resource.PropertyMap{
@@ -340,7 +340,7 @@ func TestProbesUseTheKopsProvider(t *testing.T) {
 	if got := propString(t, v.Inputs, "kubeconfig"); !strings.Contains(got, "kubectl-auth") {
 		t.Errorf("kubeconfig input %q, want the Cluster's", got)
 	}
-	if !contains(v.Deps, "urn:pulumi:dev::kopscalico::"+provider.ClusterType+"::cluster") {
+	if !contains(v.Deps, "urn:pulumi:dev::kopscalico::"+pluginapi.ClusterType+"::cluster") {
 		t.Errorf("ProbeVerdicts does not follow the Cluster: %v", v.Deps)
 	}
 	same, rolled := managed("cluster-rev-1"), managed("cluster-rev-2")

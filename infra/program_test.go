@@ -9,7 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kopscalico/kopscalico/internal/config"
-	"github.com/kopscalico/kopscalico/internal/provider"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
 
 // runProgram runs the whole program of the dev stack under mocks, as
@@ -54,11 +54,11 @@ func TestPreviewRegistersEveryStage(t *testing.T) {
 		t.Errorf("stateStore = %v", outputs["stateStore"])
 	}
 
-	cluster := rec.one(t, provider.ClusterType)
+	cluster := rec.one(t, pluginapi.ClusterType)
 	if got := propString(t, cluster.Inputs, "clusterName"); got != "calico.dev.example.com" {
 		t.Errorf("cluster name input = %q", got)
 	}
-	rec.one(t, provider.SecurityGroupCheckType)
+	rec.one(t, pluginapi.SecurityGroupCheckType)
 
 	prov := rec.one(t, "pulumi:providers:kubernetes")
 	if got := propString(t, prov.Inputs, "clusterIdentifier"); got != "calico.dev.example.com" {
@@ -243,7 +243,7 @@ func TestUnmanagedClusterRunsNoKopsAndKeepsKubeconfigSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(rec.byType(provider.ClusterType)); n != 0 {
+	if n := len(rec.byType(pluginapi.ClusterType)); n != 0 {
 		t.Errorf("unmanaged cluster registered %d kops components", n)
 	}
 	if _, ok := outputs["kubeconfig"]; ok {

@@ -6,7 +6,7 @@ import (
 	"github.com/kopscalico/kopscalico/internal/calico"
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
-	"github.com/kopscalico/kopscalico/internal/provider"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
 
 // securityGroupCheck is the plugin's read-only EC2 check of what Calico
@@ -29,7 +29,7 @@ func checkSecurityGroups(ctx *pulumi.Context, cfg config.Config, prov pulumi.Pro
 		revision = pulumi.String("")
 	}
 	check := &securityGroupCheck{}
-	err := ctx.RegisterResource(provider.SecurityGroupCheckType, "security-groups", pulumi.Map{
+	err := ctx.RegisterResource(pluginapi.SecurityGroupCheckType, "security-groups", pulumi.Map{
 		"clusterName":     pulumi.String(cfg.Cluster.Name),
 		"region":          pulumi.String(cfg.Cluster.Region),
 		"encapsulation":   pulumi.String(cfg.Calico.Encapsulation),

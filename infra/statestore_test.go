@@ -10,7 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kopscalico/kopscalico/internal/config"
-	"github.com/kopscalico/kopscalico/internal/provider"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
 
 func devConfig() map[string]string {
@@ -302,14 +302,14 @@ func TestStateStoreGuardStandsBetweenClusterAndBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	guard := rec.one(t, provider.StateStoreGuardType)
+	guard := rec.one(t, pluginapi.StateStoreGuardType)
 	if got := propString(t, guard.Inputs, "stateStore"); got != "s3://kops-state-calico-dev-example-com" {
 		t.Errorf("guard stateStore = %q", got)
 	}
 	if deps := strings.Join(guard.Deps, " "); !strings.Contains(deps, tokBucket) || !strings.Contains(deps, tokPolicy) || !strings.Contains(deps, tokVersioning) {
 		t.Errorf("guard deps %s", deps)
 	}
-	if deps := strings.Join(rec.one(t, provider.ClusterType).Deps, " "); !strings.Contains(deps, provider.StateStoreGuardType) {
+	if deps := strings.Join(rec.one(t, pluginapi.ClusterType).Deps, " "); !strings.Contains(deps, pluginapi.StateStoreGuardType) {
 		t.Errorf("cluster deps %s", deps)
 	}
 	cfg := devConfig()
@@ -318,7 +318,7 @@ func TestStateStoreGuardStandsBetweenClusterAndBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(rec.byType(provider.StateStoreGuardType)); n != 0 {
+	if n := len(rec.byType(pluginapi.StateStoreGuardType)); n != 0 {
 		t.Errorf("an existing (shared) store got %d guards: other clusters in it are normal", n)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
 
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/provider"
 )
 
@@ -35,7 +36,7 @@ func ProviderPluginDir(t testing.TB) string {
 		if pluginErr != nil {
 			return
 		}
-		bin := filepath.Join(pluginDir, "pulumi-resource-"+provider.Name)
+		bin := filepath.Join(pluginDir, "pulumi-resource-"+pluginapi.Name)
 		cmd := exec.Command("go", "build", "-o", bin, "github.com/kopscalico/kopscalico/cmd/pulumi-resource-kopscalico")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			pluginErr = fmt.Errorf("build the provider plugin: %v\n%s", err, out)

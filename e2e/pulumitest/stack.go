@@ -35,6 +35,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kopscalico/kopscalico/e2e/controlplane"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/provider"
 	"github.com/kopscalico/kopscalico/internal/pulumicli"
 )
@@ -169,9 +170,9 @@ func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Sta
 	}
 	plugins := &workspace.Plugins{}
 	if o.ProviderDeps != nil {
-		env["PULUMI_DEBUG_PROVIDERS"] = fmt.Sprintf("%s:%d", provider.Name, serveProvider(t, *o.ProviderDeps))
+		env["PULUMI_DEBUG_PROVIDERS"] = fmt.Sprintf("%s:%d", pluginapi.Name, serveProvider(t, *o.ProviderDeps))
 	} else {
-		plugins.Providers = []workspace.PluginOptions{{Name: provider.Name, Path: ProviderPluginDir(t)}}
+		plugins.Providers = []workspace.PluginOptions{{Name: pluginapi.Name, Path: ProviderPluginDir(t)}}
 	}
 
 	if o.ConfigFrom != "" {

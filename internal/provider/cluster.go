@@ -18,25 +18,13 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
-
-// ClusterArgs are the Cluster's inputs: the desired cluster (property names
-// are the kopscalico config keys) and two switches that are not part of the
-// cluster itself.
-type ClusterArgs struct {
-	kops.Desired
-	// AdoptExisting lets create take over a cluster that is already in the
-	// state store (it is converted, and this stack's destroy deletes it).
-	AdoptExisting bool `json:"adoptExisting,omitempty"`
-	// AllowReplacement lets a change of an identity field replace the
-	// cluster: a new one is created and the old one deleted.
-	AllowReplacement bool `json:"allowReplacement,omitempty"`
-}
 
 // ClusterState is the Cluster's recorded state: its inputs and what kops
 // reports. No credential: the kubeconfig runs `kops helpers kubectl-auth`.
 type ClusterState struct {
-	ClusterArgs
+	pluginapi.ClusterArgs
 	// Kubeconfig reaches the API with a short-lived certificate issued by
 	// `kops helpers kubectl-auth`; its content is the same run after run.
 	Kubeconfig string `json:"kubeconfig"`
@@ -93,7 +81,7 @@ func workdir() (string, func(), error) {
 }
 
 func (c *cluster) check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
-	var args ClusterArgs
+	var args pluginapi.ClusterArgs
 	if err := decode(req.News, &args); err != nil {
 		return plugin.CheckResponse{}, err
 	}
@@ -110,7 +98,7 @@ func (c *cluster) check(_ context.Context, req plugin.CheckRequest) (plugin.Chec
 // inputs: drift found by refresh shows as an update even when no input
 // changed. A changed identity field is refused unless allowReplacement is set.
 func (c *cluster) diff(_ context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
-	var olds, news ClusterArgs
+	var olds, news pluginapi.ClusterArgs
 	if err := decode(req.OldInputs, &olds); err != nil {
 		return plugin.DiffResponse{}, err
 	}
@@ -218,7 +206,7 @@ func propertyKeys(maps ...resource.PropertyMap) []string {
 // kops has made or changed something, a later failure (validate timing out,
 // say) still records the cluster, so destroy can delete it.
 func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
-	var args ClusterArgs
+	var args pluginapi.ClusterArgs
 	if err := decode(req.Properties, &args); err != nil {
 		return plugin.CreateResponse{}, err
 	}
@@ -243,7 +231,7 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 		return plugin.CreateResponse{}, fmt.Errorf("%w and this stack did not create it: "+
 			"to take it over (converted to Calico cross-subnet; this stack's destroy then deletes it) set adoptExisting (kopscalico:adoptExistingCluster=true); "+
 			"to manage it as it is, import it by name (kopscalico:importExistingCluster=true, or `pulumi import %s %s %s` with this stack's kops provider); or pick another kopscalico:clusterName",
-			ensureErr, ClusterType, req.URN.Name(), d.Name)
+			ensureErr, pluginapi.ClusterType, req.URN.Name(), d.Name)
 	}
 	if ensureErr != nil && !outcome.Mutated() {
 		return plugin.CreateResponse{}, ensureErr
@@ -268,7 +256,7 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 
 // observe reads what kops reports after an operation: spec, instance
 // groups and the credential-free kubeconfig.
-func (c *cluster) observe(ctx context.Context, m *kops.Manager, args ClusterArgs, owner string) (ClusterState, error) {
+func (c *cluster) observe(ctx context.Context, m *kops.Manager, args pluginapi.ClusterArgs, owner string) (ClusterState, error) {
 	obs, found, err := m.Observe(ctx, args.Desired)
 	if err != nil {
 		return ClusterState{}, err
@@ -283,7 +271,7 @@ func (c *cluster) observe(ctx context.Context, m *kops.Manager, args ClusterArgs
 	return newState(args, obs, string(kc), owner)
 }
 
-func newState(args ClusterArgs, obs kops.Observed, kubeconfig, owner string) (ClusterState, error) {
+func newState(args pluginapi.ClusterArgs, obs kops.Observed, kubeconfig, owner string) (ClusterState, error) {
 	live, err := kops.Describe(obs)
 	if err != nil {
 		return ClusterState{}, err
@@ -341,7 +329,7 @@ func (c *cluster) read(ctx context.Context, req plugin.ReadRequest) (plugin.Read
 	importing := len(req.State) == 0 && len(req.Inputs) == 0
 	args := state.ClusterArgs
 	if importing {
-		args = ClusterArgs{Desired: kops.Desired{Name: string(req.ID), StateStore: c.p.configured().StateStore}}
+		args = pluginapi.ClusterArgs{Desired: kops.Desired{Name: string(req.ID), StateStore: c.p.configured().StateStore}}
 		if args.StateStore == "" {
 			return plugin.ReadResponse{}, fmt.Errorf("importing kops cluster %s: the kopscalico provider has no stateStore configured to look for it in", req.ID)
 		}
@@ -445,7 +433,7 @@ func (c *cluster) update(ctx context.Context, req plugin.UpdateRequest) (plugin.
 	if err := decode(req.OldOutputs, &old); err != nil {
 		return plugin.UpdateResponse{}, err
 	}
-	var args ClusterArgs
+	var args pluginapi.ClusterArgs
 	if err := decode(req.NewInputs, &args); err != nil {
 		return plugin.UpdateResponse{}, err
 	}

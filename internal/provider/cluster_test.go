@@ -13,10 +13,11 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kops/kopstest"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/provider"
 )
 
-const clusterURN = resource.URN("urn:pulumi:dev::kopscalico::" + provider.ClusterType + "::cluster")
+const clusterURN = resource.URN("urn:pulumi:dev::kopscalico::" + pluginapi.ClusterType + "::cluster")
 
 const kopsVersionOut = "Client version: 1.34.1 (git-v1.34.1)\n"
 
@@ -27,9 +28,9 @@ func newClusterProvider(t *testing.T, k *kopstest.Runner) *provider.Provider {
 	})
 }
 
-func clusterInputs(t *testing.T, mutate func(*provider.ClusterArgs)) resource.PropertyMap {
+func clusterInputs(t *testing.T, mutate func(*pluginapi.ClusterArgs)) resource.PropertyMap {
 	t.Helper()
-	args := provider.ClusterArgs{Desired: kopstest.Desired("1.34")}
+	args := pluginapi.ClusterArgs{Desired: kopstest.Desired("1.34")}
 	if mutate != nil {
 		mutate(&args)
 	}
@@ -65,7 +66,7 @@ func TestClusterDiffRefusesIdentityChanges(t *testing.T) {
 	old := clusterInputs(t, nil)
 	state := recordedState(t, old, string(kopstest.Fixture(t, "calico-1.34.yaml")))
 	diff := func(news resource.PropertyMap) (plugin.DiffResponse, error) {
-		return p.Diff(context.Background(), plugin.DiffRequest{URN: clusterURN, Type: provider.ClusterType, ID: "demo.example.com",
+		return p.Diff(context.Background(), plugin.DiffRequest{URN: clusterURN, Type: pluginapi.ClusterType, ID: "demo.example.com",
 			OldInputs: old, OldOutputs: state, NewInputs: news})
 	}
 
@@ -74,14 +75,14 @@ func TestClusterDiffRefusesIdentityChanges(t *testing.T) {
 		t.Errorf("unchanged: %+v, %v", res, err)
 	}
 
-	renamed := clusterInputs(t, func(a *provider.ClusterArgs) { a.Name = "other.example.com"; a.Zones = []string{"eu-west-1a"} })
+	renamed := clusterInputs(t, func(a *pluginapi.ClusterArgs) { a.Name = "other.example.com"; a.Zones = []string{"eu-west-1a"} })
 	_, err = diff(renamed)
 	if err == nil || !strings.Contains(err.Error(), "clusterName: demo.example.com -> other.example.com") ||
 		!strings.Contains(err.Error(), "zones:") || !strings.Contains(err.Error(), "kopscalico:allowClusterReplacement") {
 		t.Errorf("rename: err = %v", err)
 	}
 
-	allowed := clusterInputs(t, func(a *provider.ClusterArgs) { a.Name = "other.example.com"; a.AllowReplacement = true })
+	allowed := clusterInputs(t, func(a *pluginapi.ClusterArgs) { a.Name = "other.example.com"; a.AllowReplacement = true })
 	res, err = diff(allowed)
 	if err != nil || len(res.ReplaceKeys) != 1 || res.ReplaceKeys[0] != "clusterName" {
 		t.Errorf("rename with allowReplacement: %+v, %v", res, err)
@@ -96,7 +97,7 @@ func TestClusterDiffRefusesIdentityChanges(t *testing.T) {
 	}
 
 	// The switches alone change nothing.
-	switched := clusterInputs(t, func(a *provider.ClusterArgs) { a.AdoptExisting = true })
+	switched := clusterInputs(t, func(a *pluginapi.ClusterArgs) { a.AdoptExisting = true })
 	if res, err = diff(switched); err != nil || res.Changes != plugin.DiffNone {
 		t.Errorf("adoptExisting alone: %+v, %v", res, err)
 	}
@@ -108,7 +109,7 @@ func TestClusterDiffShowsDrift(t *testing.T) {
 	p := newClusterProvider(t, &kopstest.Runner{T: t})
 	inputs := clusterInputs(t, nil)
 	drifted := strings.Replace(string(kopstest.Fixture(t, "calico-1.34.yaml")), "ipipMode: CrossSubnet", "ipipMode: Always", 1)
-	res, err := p.Diff(context.Background(), plugin.DiffRequest{URN: clusterURN, Type: provider.ClusterType,
+	res, err := p.Diff(context.Background(), plugin.DiffRequest{URN: clusterURN, Type: pluginapi.ClusterType,
 		OldInputs: inputs, OldOutputs: recordedState(t, inputs, drifted), NewInputs: inputs})
 	if err != nil || res.Changes != plugin.DiffSome || res.DetailedDiff["spec"].Kind != plugin.DiffUpdate {
 		t.Errorf("drift: %+v, %v", res, err)
@@ -137,7 +138,7 @@ func TestClusterCreateRecordsAPartialFailure(t *testing.T) {
 		"validate cluster":   kopstest.Fail(1, "Error: validation failed: wait time exceeded during validation"),
 	}, Kubeconfig: "apiVersion: v1\nkind: Config\n"}
 	p := newClusterProvider(t, k)
-	_, err := p.Create(context.Background(), plugin.CreateRequest{URN: clusterURN, Type: provider.ClusterType, Properties: clusterInputs(t, nil)})
+	_, err := p.Create(context.Background(), plugin.CreateRequest{URN: clusterURN, Type: pluginapi.ClusterType, Properties: clusterInputs(t, nil)})
 	if err == nil {
 		t.Fatal("create passed")
 	}
@@ -166,7 +167,7 @@ func TestClusterCreateRefusesAnExistingCluster(t *testing.T) {
 		"version":     kopstest.OK(kopsVersionOut),
 		"get cluster": kopstest.OK(string(kopstest.Fixture(t, "calico-1.34.yaml"))),
 	}}
-	_, err := newClusterProvider(t, k).Create(context.Background(), plugin.CreateRequest{URN: clusterURN, Type: provider.ClusterType, Properties: clusterInputs(t, nil)})
+	_, err := newClusterProvider(t, k).Create(context.Background(), plugin.CreateRequest{URN: clusterURN, Type: pluginapi.ClusterType, Properties: clusterInputs(t, nil)})
 	if err == nil || !strings.Contains(err.Error(), "kopscalico:adoptExistingCluster") || !strings.Contains(err.Error(), "kopscalico:importExistingCluster") {
 		t.Errorf("err = %v", err)
 	}
@@ -177,7 +178,7 @@ func TestClusterCreateRefusesAnExistingCluster(t *testing.T) {
 
 func TestClusterCreatePreviewRunsNoKops(t *testing.T) {
 	k := &kopstest.Runner{T: t}
-	res, err := newClusterProvider(t, k).Create(context.Background(), plugin.CreateRequest{URN: clusterURN, Type: provider.ClusterType,
+	res, err := newClusterProvider(t, k).Create(context.Background(), plugin.CreateRequest{URN: clusterURN, Type: pluginapi.ClusterType,
 		Properties: clusterInputs(t, nil), Preview: true})
 	if err != nil || !res.Properties["kubeconfig"].IsComputed() || len(k.Calls()) != 0 {
 		t.Errorf("preview: %+v, %v, calls %v", res, err, k.Commands())
@@ -194,7 +195,7 @@ func TestClusterRead(t *testing.T) {
 		"get cluster":        kopstest.OK(opened),
 		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
 	}}
-	res, err := newClusterProvider(t, k).Read(context.Background(), plugin.ReadRequest{URN: clusterURN, Type: provider.ClusterType,
+	res, err := newClusterProvider(t, k).Read(context.Background(), plugin.ReadRequest{URN: clusterURN, Type: pluginapi.ClusterType,
 		ID: "demo.example.com", Inputs: inputs, State: state})
 	if err != nil || res.Outputs == nil {
 		t.Fatalf("read: %+v, %v", res, err)
@@ -207,7 +208,7 @@ func TestClusterRead(t *testing.T) {
 	}
 
 	gone := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{"get cluster": kopstest.Fail(1, `Error: cluster not found "demo.example.com"`)}}
-	res, err = newClusterProvider(t, gone).Read(context.Background(), plugin.ReadRequest{URN: clusterURN, Type: provider.ClusterType,
+	res, err = newClusterProvider(t, gone).Read(context.Background(), plugin.ReadRequest{URN: clusterURN, Type: pluginapi.ClusterType,
 		ID: "demo.example.com", Inputs: inputs, State: state})
 	if err != nil || res.Outputs != nil {
 		t.Errorf("a deleted cluster: %+v, %v", res, err)
@@ -222,8 +223,8 @@ func TestClusterDeleteUsesTheRecordedState(t *testing.T) {
 		"delete cluster": kopstest.OK(""),
 	}}
 	state := recordedState(t, clusterInputs(t, nil), "spec")
-	_, err := newClusterProvider(t, k).Delete(context.Background(), plugin.DeleteRequest{URN: clusterURN, Type: provider.ClusterType,
-		ID: "demo.example.com", Inputs: clusterInputs(t, func(a *provider.ClusterArgs) { a.Name = "renamed.example.com" }), Outputs: state})
+	_, err := newClusterProvider(t, k).Delete(context.Background(), plugin.DeleteRequest{URN: clusterURN, Type: pluginapi.ClusterType,
+		ID: "demo.example.com", Inputs: clusterInputs(t, func(a *pluginapi.ClusterArgs) { a.Name = "renamed.example.com" }), Outputs: state})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,8 +235,8 @@ func TestClusterDeleteUsesTheRecordedState(t *testing.T) {
 }
 
 func TestClusterCheckNamesTheProblem(t *testing.T) {
-	res, err := newClusterProvider(t, &kopstest.Runner{T: t}).Check(context.Background(), plugin.CheckRequest{URN: clusterURN, Type: provider.ClusterType,
-		News: clusterInputs(t, func(a *provider.ClusterArgs) { a.AdminAccess = []string{"0.0.0.0/0"} })})
+	res, err := newClusterProvider(t, &kopstest.Runner{T: t}).Check(context.Background(), plugin.CheckRequest{URN: clusterURN, Type: pluginapi.ClusterType,
+		News: clusterInputs(t, func(a *pluginapi.ClusterArgs) { a.AdminAccess = []string{"0.0.0.0/0"} })})
 	if err != nil || len(res.Failures) != 1 || !strings.Contains(res.Failures[0].Reason, "allowWorldAccess") {
 		t.Errorf("check: %+v, %v", res, err)
 	}

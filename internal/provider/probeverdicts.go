@@ -12,38 +12,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe"
 )
-
-// ProbeVerdictsArgs are the ProbeVerdicts' inputs: how to reach the cluster
-// the probe Jobs ran in, and what they ran.
-type ProbeVerdictsArgs struct {
-	// Kubeconfig (secret) is the Cluster's credential-free one, or the
-	// user's for a cluster the program does not manage. It is how the
-	// verdicts are read, not what they prove: a change of it alone reads
-	// nothing again.
-	Kubeconfig string `json:"kubeconfig"`
-	ProbeRun
-}
-
-// ProbeRun is what the probe Jobs ran: the planned probes with their
-// expected verdicts, and the Jobs' revision.
-type ProbeRun struct {
-	Namespace string `json:"namespace"`
-	// Probes are the planned probes; each runs in the Job of its name.
-	Probes []probe.Probe `json:"probes"`
-	// Jobs are the URNs of the probes' Jobs by probe name: what
-	// `pulumi up --replace` takes to run them again.
-	Jobs map[string]string `json:"jobs"`
-	// Revision names the Jobs' run: a new one means replaced Jobs, whose
-	// verdicts are read again.
-	Revision string `json:"revision"`
-}
 
 // ProbeVerdictsState is the recorded result: the verdicts outlive the probe
 // pods (a node roll, pod garbage collection), so later runs read nothing.
 type ProbeVerdictsState struct {
-	ProbeRun
+	pluginapi.ProbeRun
 	// Verdicts are the observed outcomes by probe name.
 	Verdicts map[string]string `json:"verdicts"`
 	// Table is expected against observed for every probe.
@@ -67,13 +43,13 @@ func newProbeVerdicts(p *Provider) *probeVerdicts {
 
 // id is the namespace the probes ran in.
 func (v *probeVerdicts) id(inputs resource.PropertyMap) (resource.ID, error) {
-	var args ProbeVerdictsArgs
+	var args pluginapi.ProbeVerdictsArgs
 	err := decode(inputs, &args)
 	return resource.ID(args.Namespace), err
 }
 
 func (v *probeVerdicts) check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
-	var args ProbeVerdictsArgs
+	var args pluginapi.ProbeVerdictsArgs
 	if err := decode(req.News, &args); err != nil {
 		return plugin.CheckResponse{}, err
 	}
@@ -112,7 +88,7 @@ func (v *probeVerdicts) run(ctx context.Context, urn resource.URN, inputs resour
 		out["table"] = resource.MakeComputed(resource.NewStringProperty(""))
 		return out, nil
 	}
-	var args ProbeVerdictsArgs
+	var args pluginapi.ProbeVerdictsArgs
 	if err := decode(inputs, &args); err != nil {
 		return nil, err
 	}

@@ -15,13 +15,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe"
 	"github.com/kopscalico/kopscalico/internal/probe/probetest"
 	"github.com/kopscalico/kopscalico/internal/provider"
 )
 
 const (
-	pvURN       = resource.URN("urn:pulumi:dev::kopscalico::kopscalico:probes:Probes$" + provider.ProbeVerdictsType + "::probes")
+	pvURN       = resource.URN("urn:pulumi:dev::kopscalico::kopscalico:probes:Probes$" + pluginapi.ProbeVerdictsType + "::probes")
 	pvNamespace = "ns-1"
 	pvBusybox   = "probe-busybox-to-http-echo"
 	pvStranger  = "probe-stranger-to-http-echo"
@@ -89,7 +90,7 @@ func pvInputs(t *testing.T, rev string) resource.PropertyMap {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := json.Marshal(provider.ProbeVerdictsArgs{Kubeconfig: kubeconfig, ProbeRun: provider.ProbeRun{
+	b, err := json.Marshal(pluginapi.ProbeVerdictsArgs{Kubeconfig: kubeconfig, ProbeRun: pluginapi.ProbeRun{
 		Namespace: pvNamespace, Probes: probes, Revision: rev,
 		Jobs: map[string]string{pvBusybox: jobURN + pvBusybox, pvStranger: jobURN + pvStranger},
 	}})
@@ -107,13 +108,13 @@ func pvInputs(t *testing.T, rev string) resource.PropertyMap {
 
 func createVerdicts(p *provider.Provider, inputs resource.PropertyMap, preview bool) (plugin.CreateResponse, error) {
 	return p.Create(context.Background(), plugin.CreateRequest{
-		URN: pvURN, Name: "probes", Type: provider.ProbeVerdictsType, Properties: inputs, Preview: preview,
+		URN: pvURN, Name: "probes", Type: pluginapi.ProbeVerdictsType, Properties: inputs, Preview: preview,
 	})
 }
 
 func updateVerdicts(p *provider.Provider, old plugin.CreateResponse, olds, news resource.PropertyMap, preview bool) (plugin.UpdateResponse, error) {
 	return p.Update(context.Background(), plugin.UpdateRequest{
-		URN: pvURN, Name: "probes", Type: provider.ProbeVerdictsType, ID: old.ID,
+		URN: pvURN, Name: "probes", Type: pluginapi.ProbeVerdictsType, ID: old.ID,
 		OldInputs: olds, OldOutputs: old.Properties, NewInputs: news, Preview: preview,
 	})
 }
@@ -256,7 +257,7 @@ func TestProbeVerdictsDiff(t *testing.T) {
 	olds := pvInputs(t, "rev-1")
 	diff := func(news resource.PropertyMap) plugin.DiffResponse {
 		t.Helper()
-		resp, err := p.Diff(context.Background(), plugin.DiffRequest{URN: pvURN, Type: provider.ProbeVerdictsType, ID: pvNamespace, OldInputs: olds, NewInputs: news})
+		resp, err := p.Diff(context.Background(), plugin.DiffRequest{URN: pvURN, Type: pluginapi.ProbeVerdictsType, ID: pvNamespace, OldInputs: olds, NewInputs: news})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -304,15 +305,15 @@ func TestProbeVerdictsOutliveThePods(t *testing.T) {
 	c.set(pvBusybox)
 	c.set(pvStranger)
 
-	d, err := p.Diff(context.Background(), plugin.DiffRequest{URN: pvURN, Type: provider.ProbeVerdictsType, ID: created.ID, OldInputs: in, OldOutputs: created.Properties, NewInputs: pvInputs(t, "rev-1")})
+	d, err := p.Diff(context.Background(), plugin.DiffRequest{URN: pvURN, Type: pluginapi.ProbeVerdictsType, ID: created.ID, OldInputs: in, OldOutputs: created.Properties, NewInputs: pvInputs(t, "rev-1")})
 	if err != nil || d.Changes != plugin.DiffNone {
 		t.Errorf("diff after the pods went: %+v, %v", d, err)
 	}
-	read, err := p.Read(context.Background(), plugin.ReadRequest{URN: pvURN, Type: provider.ProbeVerdictsType, ID: created.ID, Inputs: in, State: created.Properties})
+	read, err := p.Read(context.Background(), plugin.ReadRequest{URN: pvURN, Type: pluginapi.ProbeVerdictsType, ID: created.ID, Inputs: in, State: created.Properties})
 	if err != nil || !read.Outputs.DeepEquals(created.Properties) || !read.Inputs.DeepEquals(in) || read.ID != created.ID {
 		t.Errorf("refresh does not keep the recorded verdicts: %+v, %v", read.ReadResult, err)
 	}
-	if _, err := p.Delete(context.Background(), plugin.DeleteRequest{URN: pvURN, Type: provider.ProbeVerdictsType, ID: created.ID, Inputs: in, Outputs: created.Properties}); err != nil {
+	if _, err := p.Delete(context.Background(), plugin.DeleteRequest{URN: pvURN, Type: pluginapi.ProbeVerdictsType, ID: created.ID, Inputs: in, Outputs: created.Properties}); err != nil {
 		t.Fatal(err)
 	}
 	if reader.Calls() != 1 {
@@ -343,7 +344,7 @@ func TestProbeVerdictsInputs(t *testing.T) {
 	p, _, _ := newProbeProvider(&cluster{}, nil)
 	check := func(news resource.PropertyMap) []plugin.CheckFailure {
 		t.Helper()
-		resp, err := p.Check(context.Background(), plugin.CheckRequest{URN: pvURN, Type: provider.ProbeVerdictsType, News: news})
+		resp, err := p.Check(context.Background(), plugin.CheckRequest{URN: pvURN, Type: pluginapi.ProbeVerdictsType, News: news})
 		if err != nil {
 			t.Fatal(err)
 		}

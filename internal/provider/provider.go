@@ -21,20 +21,9 @@ import (
 	pulumiprovider "github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
-)
-
-// Name is the package name: resource types are kopscalico:index:<Type>,
-// the plugin binary is pulumi-resource-kopscalico.
-const Name = "kopscalico"
-
-// Resource type tokens.
-const (
-	ClusterType            = Name + ":index:Cluster"
-	SecurityGroupCheckType = Name + ":index:SecurityGroupCheck"
-	StateStoreGuardType    = Name + ":index:StateStoreGuard"
-	ProbeVerdictsType      = Name + ":index:ProbeVerdicts"
 )
 
 // Version is the plugin's version, reported to the engine.
@@ -132,7 +121,7 @@ func (p *Provider) GetPluginInfo(context.Context) (plugin.PluginInfo, error) {
 // GetSchema implements plugin.Provider: the package name and version, so
 // `pulumi import` can name what it imports.
 func (p *Provider) GetSchema(context.Context, plugin.GetSchemaRequest) (plugin.GetSchemaResponse, error) {
-	return plugin.GetSchemaResponse{Schema: []byte(fmt.Sprintf(`{"name":%q,"version":%q}`, Name, Version))}, nil
+	return plugin.GetSchemaResponse{Schema: []byte(fmt.Sprintf(`{"name":%q,"version":%q}`, pluginapi.Name, Version))}, nil
 }
 
 // CheckConfig implements plugin.Provider.
@@ -188,13 +177,13 @@ func (p *Provider) SignalCancellation(context.Context) error {
 // resourceFor returns the handler of a resource type.
 func (p *Provider) resourceFor(t tokens.Type) (handler, error) {
 	switch string(t) {
-	case ClusterType:
+	case pluginapi.ClusterType:
 		return &cluster{p: p}, nil
-	case SecurityGroupCheckType:
+	case pluginapi.SecurityGroupCheckType:
 		return newSecurityGroupCheck(p), nil
-	case StateStoreGuardType:
+	case pluginapi.StateStoreGuardType:
 		return &stateStoreGuard{p: p}, nil
-	case ProbeVerdictsType:
+	case pluginapi.ProbeVerdictsType:
 		return newProbeVerdicts(p), nil
 	}
 	return nil, fmt.Errorf("kopscalico provider: unknown resource type %q", t)
@@ -290,16 +279,7 @@ func DefaultConfig() Config {
 	return Config{KopsBinary: "kops", CommandTimeout: 10 * time.Minute, ValidateTimeout: 15 * time.Minute, RollingUpdateTimeout: 60 * time.Minute}
 }
 
-// Provider configuration keys.
-const (
-	ConfigKopsBinary           = "kopsBinary"
-	ConfigCommandTimeout       = "kopsTimeout"
-	ConfigValidateTimeout      = "validateTimeout"
-	ConfigRollingUpdateTimeout = "rollingUpdateTimeout"
-	ConfigStateStore           = "stateStore"
-)
-
-var configKeys = []string{ConfigKopsBinary, ConfigCommandTimeout, ConfigValidateTimeout, ConfigRollingUpdateTimeout, ConfigStateStore}
+var configKeys = []string{pluginapi.ConfigKopsBinary, pluginapi.ConfigCommandTimeout, pluginapi.ConfigValidateTimeout, pluginapi.ConfigRollingUpdateTimeout, pluginapi.ConfigStateStore}
 
 // parseConfig reads the provider's inputs; unset keys keep their defaults.
 func parseConfig(props resource.PropertyMap) (Config, []plugin.CheckFailure) {
@@ -313,13 +293,13 @@ func parseConfig(props resource.PropertyMap) (Config, []plugin.CheckFailure) {
 		s, _ := plain(v).(string)
 		return s, s != ""
 	}
-	if s, ok := str(ConfigKopsBinary); ok {
+	if s, ok := str(pluginapi.ConfigKopsBinary); ok {
 		cfg.KopsBinary = s
 	}
 	for _, d := range []struct {
 		key string
 		dst *time.Duration
-	}{{ConfigCommandTimeout, &cfg.CommandTimeout}, {ConfigValidateTimeout, &cfg.ValidateTimeout}, {ConfigRollingUpdateTimeout, &cfg.RollingUpdateTimeout}} {
+	}{{pluginapi.ConfigCommandTimeout, &cfg.CommandTimeout}, {pluginapi.ConfigValidateTimeout, &cfg.ValidateTimeout}, {pluginapi.ConfigRollingUpdateTimeout, &cfg.RollingUpdateTimeout}} {
 		s, ok := str(d.key)
 		if !ok {
 			continue
@@ -331,7 +311,7 @@ func parseConfig(props resource.PropertyMap) (Config, []plugin.CheckFailure) {
 		}
 		*d.dst = v
 	}
-	if s, ok := str(ConfigStateStore); ok {
+	if s, ok := str(pluginapi.ConfigStateStore); ok {
 		cfg.StateStore = s
 	}
 	return cfg, failures

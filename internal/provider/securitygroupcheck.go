@@ -8,37 +8,17 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 )
 
-// SecurityGroupCheckArgs are the SecurityGroupCheck's inputs: which cluster
-// to check and how its Calico is configured. ClusterRevision is the
-// Cluster's revision output, so the check runs again whenever kops changed
-// the cluster, and not on runs that change nothing.
-type SecurityGroupCheckArgs struct {
-	ClusterName     string `json:"clusterName"`
-	Region          string `json:"region"`
-	Encapsulation   string `json:"encapsulation"`
-	AWSSrcDstCheck  string `json:"awsSrcDstCheck"`
-	EtcdDatastore   bool   `json:"etcdDatastore,omitempty"`
-	KopsBlocksEtcd  bool   `json:"kopsBlocksEtcd,omitempty"`
-	Mode            string `json:"mode"` // "enforce": a missing expectation fails; "warn"
-	ClusterRevision string `json:"clusterRevision,omitempty"`
-}
-
 // SecurityGroupCheckState is the recorded result.
 type SecurityGroupCheckState struct {
-	SecurityGroupCheckArgs
+	pluginapi.SecurityGroupCheckArgs
 	// Summary is expectation id -> "ok", "skipped: …", "missing in …: …" or
 	// "blocked by kops: …".
 	Summary map[string]string `json:"summary"`
 }
-
-// Modes of the check.
-const (
-	CheckEnforce = "enforce"
-	CheckWarn    = "warn"
-)
 
 // securityGroupCheck runs the read-only EC2 check at create and update, and
 // again whenever an input changes (the cluster's revision among them); its
@@ -55,14 +35,14 @@ func newSecurityGroupCheck(p *Provider) *securityGroupCheck {
 }
 
 func (s *securityGroupCheck) check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
-	var args SecurityGroupCheckArgs
+	var args pluginapi.SecurityGroupCheckArgs
 	if err := decode(req.News, &args); err != nil {
 		return plugin.CheckResponse{}, err
 	}
 	var failures []plugin.CheckFailure
 	unknown := unknownKeys(req.News)
-	if !unknown["mode"] && args.Mode != CheckEnforce && args.Mode != CheckWarn {
-		failures = append(failures, plugin.CheckFailure{Property: "mode", Reason: fmt.Sprintf("%q: want %s or %s", args.Mode, CheckEnforce, CheckWarn)})
+	if !unknown["mode"] && args.Mode != pluginapi.CheckEnforce && args.Mode != pluginapi.CheckWarn {
+		failures = append(failures, plugin.CheckFailure{Property: "mode", Reason: fmt.Sprintf("%q: want %s or %s", args.Mode, pluginapi.CheckEnforce, pluginapi.CheckWarn)})
 	}
 	if !unknown["clusterName"] && args.ClusterName == "" {
 		failures = append(failures, plugin.CheckFailure{Property: "clusterName", Reason: "required"})
@@ -75,12 +55,12 @@ func (s *securityGroupCheck) check(_ context.Context, req plugin.CheckRequest) (
 
 // id is the checked cluster's name.
 func (s *securityGroupCheck) id(inputs resource.PropertyMap) (resource.ID, error) {
-	var args SecurityGroupCheckArgs
+	var args pluginapi.SecurityGroupCheckArgs
 	err := decode(inputs, &args)
 	return resource.ID(args.ClusterName), err
 }
 
-func (s *securityGroupCheck) inspect(ctx context.Context, args SecurityGroupCheckArgs) (sgcheck.Report, error) {
+func (s *securityGroupCheck) inspect(ctx context.Context, args pluginapi.SecurityGroupCheckArgs) (sgcheck.Report, error) {
 	api, err := s.p.deps.NewEC2(ctx, args.Region)
 	if err != nil {
 		return sgcheck.Report{}, err
@@ -98,7 +78,7 @@ func (s *securityGroupCheck) inspect(ctx context.Context, args SecurityGroupChec
 // mode a missing expectation is an error (nothing is recorded, so the next
 // up checks again).
 func (s *securityGroupCheck) run(ctx context.Context, urn resource.URN, inputs resource.PropertyMap, preview bool) (resource.PropertyMap, error) {
-	var args SecurityGroupCheckArgs
+	var args pluginapi.SecurityGroupCheckArgs
 	if err := decode(inputs, &args); err != nil {
 		return nil, err
 	}
@@ -109,14 +89,14 @@ func (s *securityGroupCheck) run(ctx context.Context, urn resource.URN, inputs r
 	}
 	report, err := s.inspect(ctx, args)
 	if err != nil {
-		if args.Mode == CheckEnforce {
+		if args.Mode == pluginapi.CheckEnforce {
 			return nil, fmt.Errorf("security-group check: %w (set kopscalico:securityGroupCheck=warn to only warn)", err)
 		}
 		s.p.logf(ctx, diag.Warning, urn, "security-group check: %v", err)
 		return encode(SecurityGroupCheckState{SecurityGroupCheckArgs: args, Summary: map[string]string{"error": err.Error()}})
 	}
 	switch {
-	case report.Failed() && args.Mode == CheckEnforce:
+	case report.Failed() && args.Mode == pluginapi.CheckEnforce:
 		s.p.logf(ctx, diag.Error, urn, "%s", report)
 		return nil, fmt.Errorf("security-group check: cluster %s misses %d of %d expectations Calico cross-subnet needs (see the table above); fix them through kops (kops update cluster --yes), not by hand, or set kopscalico:securityGroupCheck=warn to only warn",
 			args.ClusterName, len(report.Missing()), len(report.Expectations))

@@ -17,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/provider"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 	"github.com/kopscalico/kopscalico/internal/sgcheck/sgchecktest"
@@ -25,7 +26,7 @@ import (
 const (
 	sgCluster = "calico.dev.example.com"
 	sgRegion  = "us-east-2"
-	sgURN     = resource.URN("urn:pulumi:dev::kopscalico::" + provider.SecurityGroupCheckType + "::security-groups")
+	sgURN     = resource.URN("urn:pulumi:dev::kopscalico::" + pluginapi.SecurityGroupCheckType + "::security-groups")
 )
 
 // logLine is one message the provider logged.
@@ -113,7 +114,7 @@ func sgInputs(mode string, changes map[string]any) resource.PropertyMap {
 
 func create(p *provider.Provider, inputs resource.PropertyMap, preview bool) (plugin.CreateResponse, error) {
 	return p.Create(context.Background(), plugin.CreateRequest{
-		URN: sgURN, Name: "security-groups", Type: provider.SecurityGroupCheckType, Properties: inputs, Preview: preview,
+		URN: sgURN, Name: "security-groups", Type: pluginapi.SecurityGroupCheckType, Properties: inputs, Preview: preview,
 	})
 }
 
@@ -133,7 +134,7 @@ func summary(t *testing.T, props resource.PropertyMap) map[string]string {
 func TestSecurityGroupCheckPassesOnCompleteCluster(t *testing.T) {
 	f := kopsCluster()
 	p, logs := newProvider(f.new)
-	resp, err := create(p, sgInputs(provider.CheckEnforce, nil), false)
+	resp, err := create(p, sgInputs(pluginapi.CheckEnforce, nil), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,9 +160,9 @@ func TestSecurityGroupCheckPassesOnCompleteCluster(t *testing.T) {
 	if b, err := json.Marshal(resp.Properties.Mappable()); err != nil || json.Unmarshal(b, &state) != nil {
 		t.Fatalf("outputs %v do not decode", resp.Properties)
 	}
-	wantArgs := provider.SecurityGroupCheckArgs{
+	wantArgs := pluginapi.SecurityGroupCheckArgs{
 		ClusterName: sgCluster, Region: sgRegion, Encapsulation: "ipip", AWSSrcDstCheck: "Disable",
-		KopsBlocksEtcd: true, Mode: provider.CheckEnforce, ClusterRevision: "rev-1",
+		KopsBlocksEtcd: true, Mode: pluginapi.CheckEnforce, ClusterRevision: "rev-1",
 	}
 	if state.SecurityGroupCheckArgs != wantArgs {
 		t.Errorf("outputs record the inputs %+v, want %+v", state.SecurityGroupCheckArgs, wantArgs)
@@ -175,7 +176,7 @@ func TestSecurityGroupCheckWarnReportsMissing(t *testing.T) {
 	f := kopsCluster()
 	breakIPIP(f.fake)
 	p, logs := newProvider(f.new)
-	resp, err := create(p, sgInputs(provider.CheckWarn, nil), false)
+	resp, err := create(p, sgInputs(pluginapi.CheckWarn, nil), false)
 	if err != nil {
 		t.Fatalf("warn mode failed: %v", err)
 	}
@@ -196,7 +197,7 @@ func TestSecurityGroupCheckEnforceFails(t *testing.T) {
 	f := kopsCluster()
 	breakIPIP(f.fake)
 	p, logs := newProvider(f.new)
-	_, err := create(p, sgInputs(provider.CheckEnforce, nil), false)
+	_, err := create(p, sgInputs(pluginapi.CheckEnforce, nil), false)
 	if err == nil || !strings.Contains(err.Error(), "cluster "+sgCluster+" misses 1 of 10 expectations") ||
 		!strings.Contains(err.Error(), "kopscalico:securityGroupCheck=warn") {
 		t.Fatalf("err = %v", err)
@@ -212,7 +213,7 @@ func TestSecurityGroupCheckAWSErrors(t *testing.T) {
 	f := kopsCluster()
 	f.fake.Err = denied
 	p, logs := newProvider(f.new)
-	resp, err := create(p, sgInputs(provider.CheckWarn, nil), false)
+	resp, err := create(p, sgInputs(pluginapi.CheckWarn, nil), false)
 	if err != nil {
 		t.Fatalf("warn: %v", err)
 	}
@@ -224,21 +225,21 @@ func TestSecurityGroupCheckAWSErrors(t *testing.T) {
 	}
 
 	p, _ = newProvider(f.new)
-	_, err = create(p, sgInputs(provider.CheckEnforce, nil), false)
+	_, err = create(p, sgInputs(pluginapi.CheckEnforce, nil), false)
 	if err == nil || !errors.Is(err, denied) || !strings.Contains(err.Error(), "kopscalico:securityGroupCheck=warn") {
 		t.Errorf("enforce, describe refused: err = %v", err)
 	}
 
 	noCreds := &ec2Factory{err: errors.New("no credentials")}
 	p, _ = newProvider(noCreds.new)
-	_, err = create(p, sgInputs(provider.CheckEnforce, nil), false)
+	_, err = create(p, sgInputs(pluginapi.CheckEnforce, nil), false)
 	if err == nil || !strings.Contains(err.Error(), "security-group check: no credentials") {
 		t.Errorf("enforce, no client: err = %v", err)
 	}
 }
 
 func TestSecurityGroupCheckPreviewMakesNoAWSCall(t *testing.T) {
-	for _, mode := range []string{provider.CheckEnforce, provider.CheckWarn} {
+	for _, mode := range []string{pluginapi.CheckEnforce, pluginapi.CheckWarn} {
 		f := kopsCluster()
 		breakIPIP(f.fake) // a run that checked would fail in enforce mode
 		p, _ := newProvider(f.new)
@@ -249,7 +250,7 @@ func TestSecurityGroupCheckPreviewMakesNoAWSCall(t *testing.T) {
 			t.Errorf("%s: create preview summary = %v, want unknown", mode, resp.Properties["summary"])
 		}
 		up, err := p.Update(context.Background(), plugin.UpdateRequest{
-			URN: sgURN, Type: provider.SecurityGroupCheckType, ID: sgCluster,
+			URN: sgURN, Type: pluginapi.SecurityGroupCheckType, ID: sgCluster,
 			OldInputs: sgInputs(mode, nil), NewInputs: sgInputs(mode, map[string]any{"clusterRevision": "rev-2"}), Preview: true,
 		})
 		if err != nil {
@@ -269,19 +270,19 @@ func TestSecurityGroupCheckDiff(t *testing.T) {
 	diff := func(news resource.PropertyMap) plugin.DiffResponse {
 		t.Helper()
 		resp, err := p.Diff(context.Background(), plugin.DiffRequest{
-			URN: sgURN, Type: provider.SecurityGroupCheckType, ID: sgCluster,
-			OldInputs: sgInputs(provider.CheckEnforce, nil), NewInputs: news,
+			URN: sgURN, Type: pluginapi.SecurityGroupCheckType, ID: sgCluster,
+			OldInputs: sgInputs(pluginapi.CheckEnforce, nil), NewInputs: news,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return resp
 	}
-	if d := diff(sgInputs(provider.CheckEnforce, nil)); d.Changes != plugin.DiffNone {
+	if d := diff(sgInputs(pluginapi.CheckEnforce, nil)); d.Changes != plugin.DiffNone {
 		t.Errorf("unchanged inputs: %+v", d)
 	}
 	for _, rev := range []resource.PropertyValue{resource.NewStringProperty("rev-2"), resource.MakeComputed(resource.NewStringProperty(""))} {
-		news := sgInputs(provider.CheckEnforce, nil)
+		news := sgInputs(pluginapi.CheckEnforce, nil)
 		news["clusterRevision"] = rev
 		d := diff(news)
 		if d.Changes != plugin.DiffSome || len(d.ChangedKeys) != 1 || d.ChangedKeys[0] != "clusterRevision" ||
@@ -299,7 +300,7 @@ func TestSecurityGroupCheckDiff(t *testing.T) {
 func TestSecurityGroupCheckUpdateChecksAgain(t *testing.T) {
 	f := kopsCluster()
 	p, _ := newProvider(f.new)
-	old := sgInputs(provider.CheckEnforce, nil)
+	old := sgInputs(pluginapi.CheckEnforce, nil)
 	created, err := create(p, old, false)
 	if err != nil {
 		t.Fatal(err)
@@ -307,19 +308,19 @@ func TestSecurityGroupCheckUpdateChecksAgain(t *testing.T) {
 	breakIPIP(f.fake)
 	update := func(news resource.PropertyMap) (plugin.UpdateResponse, error) {
 		return p.Update(context.Background(), plugin.UpdateRequest{
-			URN: sgURN, Type: provider.SecurityGroupCheckType, ID: created.ID,
+			URN: sgURN, Type: pluginapi.SecurityGroupCheckType, ID: created.ID,
 			OldInputs: old, OldOutputs: created.Properties, NewInputs: news,
 		})
 	}
 	calls := f.fake.Calls()
-	if _, err := update(sgInputs(provider.CheckEnforce, map[string]any{"clusterRevision": "rev-2"})); err == nil ||
+	if _, err := update(sgInputs(pluginapi.CheckEnforce, map[string]any{"clusterRevision": "rev-2"})); err == nil ||
 		!strings.Contains(err.Error(), "misses 1 of 10 expectations") {
 		t.Errorf("enforce update on a broken cluster: err = %v", err)
 	}
 	if f.fake.Calls() == calls {
 		t.Error("the update did not check again")
 	}
-	resp, err := update(sgInputs(provider.CheckWarn, map[string]any{"clusterRevision": "rev-2"}))
+	resp, err := update(sgInputs(pluginapi.CheckWarn, map[string]any{"clusterRevision": "rev-2"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,18 +333,18 @@ func TestSecurityGroupCheckUpdateChecksAgain(t *testing.T) {
 func TestSecurityGroupCheckReadAndDeleteMakeNoAWSCall(t *testing.T) {
 	f := kopsCluster()
 	p, _ := newProvider(f.new)
-	in := sgInputs(provider.CheckEnforce, nil)
+	in := sgInputs(pluginapi.CheckEnforce, nil)
 	state := in.Copy()
 	state["summary"] = resource.NewObjectProperty(resource.NewPropertyMapFromMap(map[string]any{"group-nodes": "ok"}))
 
-	read, err := p.Read(context.Background(), plugin.ReadRequest{URN: sgURN, Type: provider.SecurityGroupCheckType, ID: sgCluster, Inputs: in, State: state})
+	read, err := p.Read(context.Background(), plugin.ReadRequest{URN: sgURN, Type: pluginapi.SecurityGroupCheckType, ID: sgCluster, Inputs: in, State: state})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if read.ID != sgCluster || !read.Outputs.DeepEquals(state) || !read.Inputs.DeepEquals(in) {
 		t.Errorf("read does not keep the recorded result: %+v", read.ReadResult)
 	}
-	if _, err := p.Delete(context.Background(), plugin.DeleteRequest{URN: sgURN, Type: provider.SecurityGroupCheckType, ID: sgCluster, Inputs: in, Outputs: state}); err != nil {
+	if _, err := p.Delete(context.Background(), plugin.DeleteRequest{URN: sgURN, Type: pluginapi.SecurityGroupCheckType, ID: sgCluster, Inputs: in, Outputs: state}); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.awsCalls(); n != 0 {
@@ -358,10 +359,10 @@ func TestSecurityGroupCheckEtcdExpectation(t *testing.T) {
 		etcd, kopsBlocks bool
 		mode, want       string // want: prefix of the entry, "" for none
 	}{
-		{false, true, provider.CheckEnforce, ""},
-		{false, false, provider.CheckEnforce, ""},
-		{true, false, provider.CheckWarn, "missing in masters." + sgCluster + " (" + sgchecktest.MastersID + "): no ingress rule allows tcp 4001"},
-		{true, true, provider.CheckEnforce, "blocked by kops: kops 1.20+ never opens TCP 4001"},
+		{false, true, pluginapi.CheckEnforce, ""},
+		{false, false, pluginapi.CheckEnforce, ""},
+		{true, false, pluginapi.CheckWarn, "missing in masters." + sgCluster + " (" + sgchecktest.MastersID + "): no ingress rule allows tcp 4001"},
+		{true, true, pluginapi.CheckEnforce, "blocked by kops: kops 1.20+ never opens TCP 4001"},
 	} {
 		name := fmt.Sprintf("etcdDatastore=%v kopsBlocksEtcd=%v %s", tc.etcd, tc.kopsBlocks, tc.mode)
 		f := kopsCluster()
@@ -385,20 +386,20 @@ func TestSecurityGroupCheckInputs(t *testing.T) {
 	p, _ := newProvider(kopsCluster().new)
 	check := func(news resource.PropertyMap) []plugin.CheckFailure {
 		t.Helper()
-		resp, err := p.Check(context.Background(), plugin.CheckRequest{URN: sgURN, Type: provider.SecurityGroupCheckType, News: news})
+		resp, err := p.Check(context.Background(), plugin.CheckRequest{URN: sgURN, Type: pluginapi.SecurityGroupCheckType, News: news})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return resp.Failures
 	}
-	if f := check(sgInputs(provider.CheckWarn, nil)); len(f) != 0 {
+	if f := check(sgInputs(pluginapi.CheckWarn, nil)); len(f) != 0 {
 		t.Errorf("good inputs: %v", f)
 	}
 	f := check(sgInputs("off", map[string]any{"region": ""}))
 	if len(f) != 2 || f[0].Property != "mode" || !strings.Contains(f[0].Reason, "want enforce or warn") || f[1].Property != "region" {
 		t.Errorf("bad mode and no region: %+v", f)
 	}
-	unknown := sgInputs(provider.CheckWarn, nil)
+	unknown := sgInputs(pluginapi.CheckWarn, nil)
 	unknown["mode"] = resource.MakeComputed(resource.NewStringProperty(""))
 	unknown["clusterName"] = resource.MakeComputed(resource.NewStringProperty(""))
 	if f := check(unknown); len(f) != 0 {
@@ -420,10 +421,10 @@ func TestSecurityGroupCheckOverTheWire(t *testing.T) {
 	}
 	p, _ := newProvider(sgcheck.NewEC2)
 
-	if _, err := create(p, sgInputs(provider.CheckEnforce, nil), true); err != nil || srv.RequestCount() != 0 {
+	if _, err := create(p, sgInputs(pluginapi.CheckEnforce, nil), true); err != nil || srv.RequestCount() != 0 {
 		t.Fatalf("preview: err %v, %d requests", err, srv.RequestCount())
 	}
-	resp, err := create(p, sgInputs(provider.CheckEnforce, nil), false)
+	resp, err := create(p, sgInputs(pluginapi.CheckEnforce, nil), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +442,7 @@ func TestSecurityGroupCheckOverTheWire(t *testing.T) {
 	}
 
 	fake.Err = &smithy.GenericAPIError{Code: "UnauthorizedOperation", Message: "You are not authorized to perform this operation."}
-	resp, err = create(p, sgInputs(provider.CheckWarn, nil), false)
+	resp, err = create(p, sgInputs(pluginapi.CheckWarn, nil), false)
 	if err != nil {
 		t.Fatal(err)
 	}

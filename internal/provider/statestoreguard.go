@@ -7,12 +7,9 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
-)
 
-// StateStoreGuardArgs name the kops state store the stack owns.
-type StateStoreGuardArgs struct {
-	StateStore string `json:"stateStore"`
-}
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
+)
 
 // stateStoreGuard stands between the state-store bucket (and its settings)
 // and the clusters in it: the engine deletes it after the clusters and
@@ -21,7 +18,7 @@ type StateStoreGuardArgs struct {
 type stateStoreGuard struct{ p *Provider }
 
 func (g *stateStoreGuard) check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
-	var args StateStoreGuardArgs
+	var args pluginapi.StateStoreGuardArgs
 	if err := decode(req.News, &args); err != nil {
 		return plugin.CheckResponse{}, err
 	}
@@ -43,7 +40,7 @@ func (g *stateStoreGuard) diff(_ context.Context, req plugin.DiffRequest) (plugi
 }
 
 func (g *stateStoreGuard) create(_ context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
-	var args StateStoreGuardArgs
+	var args pluginapi.StateStoreGuardArgs
 	if err := decode(req.Properties, &args); err != nil {
 		return plugin.CreateResponse{}, err
 	}
@@ -61,7 +58,7 @@ func (g *stateStoreGuard) update(_ context.Context, req plugin.UpdateRequest) (p
 // delete refuses while the store holds a cluster: this stack's, if its
 // delete failed, or anyone else's.
 func (g *stateStoreGuard) delete(ctx context.Context, req plugin.DeleteRequest) (plugin.DeleteResponse, error) {
-	var args StateStoreGuardArgs
+	var args pluginapi.StateStoreGuardArgs
 	if err := decode(req.Outputs, &args); err != nil {
 		return plugin.DeleteResponse{}, err
 	}
