@@ -2,9 +2,10 @@ package kops
 
 import (
 	"fmt"
-	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"strconv"
 	"strings"
+
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
 // CreateClusterArgs renders `kops create cluster` for the desired cluster on

@@ -2,10 +2,11 @@ package kops
 
 import (
 	"fmt"
-	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 
 	"github.com/kopscalico/kopscalico/internal/config"
 )

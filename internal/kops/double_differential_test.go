@@ -1,15 +1,17 @@
-package kops
+package kops_test
 
 import (
 	"context"
 	"errors"
-	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 
 	"sigs.k8s.io/yaml"
 )
@@ -37,8 +39,8 @@ func (p kopsPair) both(fn func(w kopsWorld) kopsRun) (real, double kopsRun) {
 		p.t.Errorf("kops %s: real kops exits %d, the double %d\nreal stdout:\n%s\nreal stderr:\n%s\ndouble stdout:\n%s\ndouble stderr:\n%s",
 			real.args, real.exit, double.exit, real.stdout, real.stderr, double.stdout, double.stderr)
 	}
-	if a, b := isNotFound(real.err, clusterName), isNotFound(double.err, clusterName); a != b {
-		p.t.Errorf("kops %s: isNotFound is %v on real kops's error, %v on the double's\nreal stderr:\n%s\ndouble stderr:\n%s", real.args, a, b, real.stderr, double.stderr)
+	if a, b := kops.IsNotFound(real.err, clusterName), kops.IsNotFound(double.err, clusterName); a != b {
+		p.t.Errorf("kops %s: kops.IsNotFound is %v on real kops's error, %v on the double's\nreal stderr:\n%s\ndouble stderr:\n%s", real.args, a, b, real.stderr, double.stderr)
 	}
 	return real, double
 }
@@ -53,14 +55,14 @@ func (p kopsPair) args(args ...string) (real, double kopsRun) {
 func normalizedObjects(t *testing.T, w kopsWorld, out string) []map[string]any {
 	t.Helper()
 	var objs []map[string]any
-	for _, doc := range SplitDocuments([]byte(out)) {
+	for _, doc := range kops.SplitDocuments([]byte(out)) {
 		var obj map[string]any
 		if err := yaml.Unmarshal(doc, &obj); err != nil {
 			t.Fatalf("%s printed YAML the program cannot parse: %v\n%s", w.Label, err, doc)
 		}
 		if meta, ok := obj["metadata"].(map[string]any); ok {
-			// The time of creation: ConvertClusterSpec and
-			// ReconcileInstanceGroups pass it through untouched.
+			// The time of creation: kops.ConvertClusterSpec and
+			// kops.ReconcileInstanceGroups pass it through untouched.
 			delete(meta, "creationTimestamp")
 		}
 		if spec, ok := obj["spec"].(map[string]any); ok {
@@ -115,7 +117,7 @@ func lineDiff(real, double string) string {
 func TestDoubleMatchesRealKops(t *testing.T) {
 	t.Parallel()
 	p := newKopsPair(t)
-	d := func(w kopsWorld) Desired { return w.desired("ipip") }
+	d := func(w kopsWorld) kops.Desired { return w.desired("ipip") }
 	name := d(p.real).Name
 
 	r, o := p.args("version")
@@ -153,7 +155,7 @@ func TestDoubleMatchesRealKops(t *testing.T) {
 	p.both(func(w kopsWorld) kopsRun {
 		want := d(w)
 		want.NodeCount, want.NodeSize = 3, "m6i.large"
-		conv, err := ReconcileInstanceGroups([]byte(w.must(nil, "get", "instancegroups", "--name", name, "-o", "yaml").stdout), want)
+		conv, err := kops.ReconcileInstanceGroups([]byte(w.must(nil, "get", "instancegroups", "--name", name, "-o", "yaml").stdout), want)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,11 +196,11 @@ func TestDoubleMatchesRealKops(t *testing.T) {
 
 // convertAndPlan runs the program's conversion of the desired cluster in
 // each world, compares the stored specs and the update plans.
-func (p kopsPair) convertAndPlan(d func(kopsWorld) Desired) {
+func (p kopsPair) convertAndPlan(d func(kopsWorld) kops.Desired) {
 	p.t.Helper()
 	name := d(p.real).Name
 	p.both(func(w kopsWorld) kopsRun {
-		conv, err := ConvertClusterSpec([]byte(w.must(nil, "get", "cluster", "--name", name, "-o", "yaml").stdout), d(w))
+		conv, err := kops.ConvertClusterSpec([]byte(w.must(nil, "get", "cluster", "--name", name, "-o", "yaml").stdout), d(w))
 		if err != nil {
 			p.t.Fatal(err)
 		}
@@ -219,10 +221,10 @@ func mustVersion(t *testing.T, out string) kopsrelease.Version {
 
 func (p kopsPair) samePending(real, double kopsRun) {
 	p.t.Helper()
-	a, errA := UpdatePending(real.stdout)
-	b, errB := UpdatePending(double.stdout)
+	a, errA := kops.UpdatePending(real.stdout)
+	b, errB := kops.UpdatePending(double.stdout)
 	if a != b || (errA == nil) != (errB == nil) {
-		p.t.Errorf("kops %s: UpdatePending %v (%v) on real kops's plan, %v (%v) on the double's", real.args, a, errA, b, errB)
+		p.t.Errorf("kops %s: kops.UpdatePending %v (%v) on real kops's plan, %v (%v) on the double's", real.args, a, errA, b, errB)
 	}
 }
 
@@ -261,7 +263,7 @@ func (p kopsPair) sameKubeconfig(file string) {
 func TestDoubleMatchesRealKopsOnMistakes(t *testing.T) {
 	t.Parallel()
 	p := newKopsPair(t)
-	d := func(w kopsWorld) Desired { return w.desired("ipip") }
+	d := func(w kopsWorld) kops.Desired { return w.desired("ipip") }
 	name := d(p.real).Name
 
 	// The cluster named two ways, and only by KOPS_CLUSTER_NAME.
@@ -269,10 +271,10 @@ func TestDoubleMatchesRealKopsOnMistakes(t *testing.T) {
 		return func(w kopsWorld) kopsRun {
 			env := w.Vars()
 			env["KOPS_CLUSTER_NAME"] = name
-			runner := &ExecRunner{Binary: w.Bin, Env: env, StderrTail: 1 << 16}
-			out, err := runner.Run(context.Background(), Command{Args: args})
+			runner := &kops.ExecRunner{Binary: w.Bin, Env: env, StderrTail: 1 << 16}
+			out, err := runner.Run(context.Background(), kops.Command{Args: args})
 			r := kopsRun{args: "KOPS_CLUSTER_NAME=" + name + " " + strings.Join(args, " "), stdout: string(out), err: err}
-			var ce *CommandError
+			var ce *kops.CommandError
 			if errors.As(err, &ce) {
 				r.exit, r.stderr = ce.ExitCode, ce.Stderr
 			}
@@ -329,8 +331,8 @@ func TestDoubleMatchesRealKopsOnMistakes(t *testing.T) {
 func TestDoubleMatchesRealKopsOnOtherClusters(t *testing.T) {
 	t.Parallel()
 	p := newKopsPair(t)
-	d := func(w kopsWorld) Desired { return w.desired("vxlan") }
-	three := func(w kopsWorld) Desired {
+	d := func(w kopsWorld) kops.Desired { return w.desired("vxlan") }
+	three := func(w kopsWorld) kops.Desired {
 		x := w.desired("ipip")
 		x.Name, x.Zones, x.ControlPlaneCount, x.NodeCount = "three.k8s.local", []string{"us-east-1c", "us-east-1a", "us-east-1b"}, 3, 4
 		x.ControlPlaneSize, x.NodeSize = "", "" // kops's default machine type
@@ -348,7 +350,7 @@ func TestDoubleMatchesRealKopsOnOtherClusters(t *testing.T) {
 		if err := os.Remove(filepath.Join(w.StoreDir, name, "instancegroup", "nodes-us-east-1b")); err != nil {
 			t.Fatal(err)
 		}
-		conv, err := ReconcileInstanceGroups([]byte(w.must(nil, "get", "instancegroups", "--name", name, "-o", "yaml").stdout), d(w))
+		conv, err := kops.ReconcileInstanceGroups([]byte(w.must(nil, "get", "instancegroups", "--name", name, "-o", "yaml").stdout), d(w))
 		if err != nil || len(conv.Restore) == 0 {
 			t.Fatalf("%s: restore %v, %v", w.Label, conv.Changes, err)
 		}
@@ -387,8 +389,8 @@ func TestDoubleMatchesRealKopsRollingUpdate(t *testing.T) {
 
 func (p kopsPair) sameRollingPlan(real, double kopsRun) {
 	p.t.Helper()
-	a, errA := ParseRollingUpdate(real.stdout)
-	b, errB := ParseRollingUpdate(double.stdout)
+	a, errA := kops.ParseRollingUpdate(real.stdout)
+	b, errB := kops.ParseRollingUpdate(double.stdout)
 	if errA != nil || errB != nil {
 		p.t.Fatalf("ParseRollingUpdate: real kops %v, the double %v", errA, errB)
 	}

@@ -1,28 +1,31 @@
-package kops
+package kops_test
 
 import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/kops/kopstest"
 )
 
 func TestReconcileInstanceGroupsNoop(t *testing.T) {
-	d := desired("1.34")
-	conv, err := ReconcileInstanceGroups(fixture(t, "instancegroups-1.34.yaml"), d)
+	d := kopstest.Desired("1.34")
+	conv, err := kops.ReconcileInstanceGroups(kopstest.Fixture(t, "instancegroups-1.34.yaml"), d)
 	if err != nil || conv.Changed() {
 		t.Fatalf("changes %v, err %v; want none", conv.Changes, err)
 	}
 }
 
 func TestReconcileInstanceGroupsResize(t *testing.T) {
-	d := desired("1.34")
+	d := kopstest.Desired("1.34")
 	d.NodeCount = 5
 	d.NodeSize = "m6i.large"
-	conv, err := ReconcileInstanceGroups(fixture(t, "instancegroups-1.34.yaml"), d)
+	conv, err := kops.ReconcileInstanceGroups(kopstest.Fixture(t, "instancegroups-1.34.yaml"), d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := SplitDocuments(conv.YAML)
+	docs := kops.SplitDocuments(conv.YAML)
 	if len(docs) != 2 {
 		t.Fatalf("%d documents to replace, want the 2 node groups only:\n%s", len(docs), conv.YAML)
 	}
@@ -36,7 +39,7 @@ func TestReconcileInstanceGroupsResize(t *testing.T) {
 		if path(m, "spec", "minSize") != path(m, "spec", "maxSize") {
 			t.Errorf("%s min != max", name)
 		}
-		sizes[name] = intOf(path(m, "spec", "minSize"))
+		sizes[name] = kops.IntOf(path(m, "spec", "minSize"))
 		if path(m, "spec", "image") == nil || path(m, "metadata", "labels") == nil {
 			t.Errorf("%s lost fields it did not change", name)
 		}
@@ -48,9 +51,9 @@ func TestReconcileInstanceGroupsResize(t *testing.T) {
 }
 
 func TestReconcileInstanceGroupsRefusesControlPlaneCount(t *testing.T) {
-	d := desired("1.34")
+	d := kopstest.Desired("1.34")
 	d.ControlPlaneCount = 3
-	_, err := ReconcileInstanceGroups(fixture(t, "instancegroups-1.34.yaml"), d)
+	_, err := kops.ReconcileInstanceGroups(kopstest.Fixture(t, "instancegroups-1.34.yaml"), d)
 	if err == nil || !strings.Contains(err.Error(), "kopscalico:controlPlaneCount") {
 		t.Errorf("err = %v; want a refusal naming kopscalico:controlPlaneCount", err)
 	}
@@ -59,23 +62,23 @@ func TestReconcileInstanceGroupsRefusesControlPlaneCount(t *testing.T) {
 // A Node group deleted behind the program's back is created again for its
 // zone, cloned from a surviving Node group, and only it is created.
 func TestReconcileInstanceGroupsRestoresAZonesNodeGroup(t *testing.T) {
-	d := desired("1.34")
+	d := kopstest.Desired("1.34")
 	var kept [][]byte
-	for _, doc := range SplitDocuments(fixture(t, "instancegroups-1.34.yaml")) {
+	for _, doc := range kops.SplitDocuments(kopstest.Fixture(t, "instancegroups-1.34.yaml")) {
 		if !strings.Contains(string(doc), "name: nodes-eu-west-1b") {
 			// kops labels a group's nodes with its name (from kops 1.36 too).
 			labelled := strings.Replace(string(doc), "  role: Node\n", "  nodeLabels:\n    kops.k8s.io/instancegroup: nodes-eu-west-1a\n  role: Node\n", 1)
 			kept = append(kept, []byte(labelled))
 		}
 	}
-	conv, err := ReconcileInstanceGroups(JoinDocuments(kept), d)
+	conv, err := kops.ReconcileInstanceGroups(kops.JoinDocuments(kept), d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := conv.RestoredNames(); len(got) != 1 || got[0] != "nodes-eu-west-1b" {
 		t.Fatalf("restored %v", got)
 	}
-	restored := SplitDocuments(conv.Restore)
+	restored := kops.SplitDocuments(conv.Restore)
 	if len(restored) != 1 {
 		t.Fatalf("restore %q", conv.Restore)
 	}
@@ -92,11 +95,11 @@ func TestReconcileInstanceGroupsRestoresAZonesNodeGroup(t *testing.T) {
 	}
 	// The node count is spread over the restored group as well.
 	d.NodeCount = 4
-	conv, err = ReconcileInstanceGroups(JoinDocuments(kept), d)
+	conv, err = kops.ReconcileInstanceGroups(kops.JoinDocuments(kept), d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := path(parse(t, SplitDocuments(conv.Restore)[0]), "spec", "minSize"); got != float64(2) {
+	if got := path(parse(t, kops.SplitDocuments(conv.Restore)[0]), "spec", "minSize"); got != float64(2) {
 		t.Errorf("restored group minSize = %v, want 2", got)
 	}
 }

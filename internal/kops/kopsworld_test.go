@@ -1,4 +1,4 @@
-package kops
+package kops_test
 
 import (
 	"context"
@@ -7,14 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/testing/fakeaws"
 	"github.com/kopscalico/kopscalico/internal/testing/realkops"
 )
 
 // kopsWorld is one kops binary (real kops or the double) in an offline
 // world of its own: a file:// state store, AWS on loopback, its own HOME.
-// Commands run through the program's ExecRunner, so a failure is the
-// *CommandError the Manager's matching sees.
+// Commands run through the program's kops.ExecRunner, so a failure is the
+// *kops.CommandError the kops.Manager's matching sees.
 type kopsWorld struct {
 	t *testing.T
 	*realkops.Env
@@ -31,7 +32,7 @@ const clusterName = "calico.k8s.local"
 type kopsRun struct {
 	args   string
 	stdout string
-	err    error // *CommandError, nil on success
+	err    error // *kops.CommandError, nil on success
 	exit   int
 	stderr string // the end of stderr the program keeps; "" on success
 }
@@ -41,18 +42,18 @@ type kopsRun struct {
 // logs warnings such as "CA private key was not found" on the way).
 func (r kopsRun) classifiedAs(t *testing.T, notFound bool) {
 	t.Helper()
-	if got := isNotFound(r.err, clusterName); got != notFound {
+	if got := kops.IsNotFound(r.err, clusterName); got != notFound {
 		t.Errorf("isNotFound(kops %s) = %v, want %v; stderr:\n%s", r.args, got, notFound, r.stderr)
 	}
 }
 
 func (w kopsWorld) run(stdin []byte, args ...string) kopsRun {
 	w.t.Helper()
-	runner := &ExecRunner{Binary: w.Bin, Env: w.Vars(), Timeout: 2 * time.Minute, StderrTail: 4096}
+	runner := &kops.ExecRunner{Binary: w.Bin, Env: w.Vars(), Timeout: 2 * time.Minute, StderrTail: 4096}
 	start := time.Now()
-	out, err := runner.Run(context.Background(), Command{Args: args, Stdin: stdin})
+	out, err := runner.Run(context.Background(), kops.Command{Args: args, Stdin: stdin})
 	r := kopsRun{args: strings.Join(args, " "), stdout: string(out), err: err}
-	var ce *CommandError
+	var ce *kops.CommandError
 	if errors.As(err, &ce) {
 		r.exit, r.stderr = ce.ExitCode, ce.Stderr
 		if ce.ExitCode < 0 {
@@ -76,8 +77,8 @@ func (w kopsWorld) must(stdin []byte, args ...string) kopsRun {
 
 // desired is the program's desired cluster for this world's store: two
 // zones, SSH closed, the API open to one documentation range.
-func (w kopsWorld) desired(encapsulation string) Desired {
-	return Desired{
+func (w kopsWorld) desired(encapsulation string) kops.Desired {
+	return kops.Desired{
 		Name: clusterName, StateStore: w.StoreURL(), Region: "us-east-1", Zones: []string{"us-east-1a", "us-east-1b"},
 		ControlPlaneCount: 1, NodeCount: 2, ControlPlaneSize: "t3.medium", NodeSize: "t3.medium",
 		AdminAccess: []string{"203.0.113.0/24"}, Encapsulation: encapsulation, AWSSrcDstCheck: "Disable", KopsVersion: "1.36",
@@ -86,9 +87,9 @@ func (w kopsWorld) desired(encapsulation string) Desired {
 
 // create runs `kops create cluster` with the program's arguments for d,
 // with networking in place of calico when it is not "".
-func (w kopsWorld) create(d Desired, networking string) kopsRun {
+func (w kopsWorld) create(d kops.Desired, networking string) kopsRun {
 	w.t.Helper()
-	args, err := CreateClusterArgs(d)
+	args, err := kops.CreateClusterArgs(d)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
 // Manager drives one kops cluster through its lifecycle over a Runner: it is

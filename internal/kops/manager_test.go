@@ -2,14 +2,15 @@ package kops_test
 
 import (
 	"context"
-	"github.com/kopscalico/kopscalico/internal/kops"
-	"github.com/kopscalico/kopscalico/internal/kops/kopstest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/kops/kopstest"
 )
 
 func newManager(t *testing.T, r kops.Runner) *kops.Manager {

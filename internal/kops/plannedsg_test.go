@@ -1,4 +1,4 @@
-package kops
+package kops_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kopsplan"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 	"github.com/kopscalico/kopscalico/internal/sgcheck/sgchecktest"
@@ -75,7 +76,7 @@ func missingInPlan(t *testing.T, r sgcheck.Report) []string {
 // check holds on the plan; with an etcd-backed Calico the etcd one is
 // reported as blocked by kops, and the plan indeed leaves TCP 4001 from the
 // nodes closed (without the blocked flag it is missing).
-func assertPlanMeetsExpectations(t *testing.T, plan string, d Desired) {
+func assertPlanMeetsExpectations(t *testing.T, plan string, d kops.Desired) {
 	t.Helper()
 	in := sgcheck.Input{ClusterName: d.Name, Encapsulation: d.Encapsulation, AWSSrcDstCheck: d.AWSSrcDstCheck, KopsBlocksEtcd: true}
 	r := checkPlan(t, plan, in)

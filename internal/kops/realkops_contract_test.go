@@ -1,4 +1,4 @@
-package kops
+package kops_test
 
 import (
 	"context"
@@ -15,10 +15,11 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 )
 
-// Contract tests: every command shape the Manager issues, run against real
+// Contract tests: every command shape the kops.Manager issues, run against real
 // kops 1.36.2 offline (skipped when .tools/bin/kops is not built, failed
 // under KOPSCALICO_E2E=1), and what the program reads from it.
 
@@ -26,7 +27,7 @@ func TestRealKopsVersion(t *testing.T) {
 	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
-	m := &Manager{Runner: &ExecRunner{Binary: w.Bin, Env: w.Vars()}, Timeouts: Timeouts{Command: time.Minute}}
+	m := &kops.Manager{Runner: &kops.ExecRunner{Binary: w.Bin, Env: w.Vars()}, Timeouts: kops.Timeouts{Command: time.Minute}}
 	got, err := m.CheckVersion(context.Background(), d)
 	if err != nil || got.String() != "1.36.2" {
 		t.Fatalf("CheckVersion: %v, %v", got, err)
@@ -37,7 +38,7 @@ func TestRealKopsVersion(t *testing.T) {
 	}
 }
 
-// TestRealKopsMissingCluster holds isNotFound to what real kops says about
+// TestRealKopsMissingCluster holds kops.IsNotFound to what real kops says about
 // a cluster the store does not have, command by command.
 func TestRealKopsMissingCluster(t *testing.T) {
 	t.Parallel()
@@ -83,15 +84,15 @@ func TestRealKopsRefusesNameTwice(t *testing.T) {
 		"update cluster " + d.Name:           "Error: cannot specify cluster via --name and positional argument",
 	} {
 		r := w.RunEnv(t, map[string]string{"KOPS_CLUSTER_NAME": d.Name}, nil, strings.Fields(args)...)
-		if r.Exit != 1 || !strings.Contains(r.Stderr, want) || isNotFound(&CommandError{ExitCode: r.Exit, Stderr: r.Stderr}, d.Name) {
+		if r.Exit != 1 || !strings.Contains(r.Stderr, want) || kops.IsNotFound(&kops.CommandError{ExitCode: r.Exit, Stderr: r.Stderr}, d.Name) {
 			t.Errorf("KOPS_CLUSTER_NAME=%s kops %s: exit %d, stderr:\n%s\nwant %q", d.Name, args, r.Exit, r.Stderr, want)
 		}
 	}
 }
 
-func mustCreateArgs(t *testing.T, d Desired) []string {
+func mustCreateArgs(t *testing.T, d kops.Desired) []string {
 	t.Helper()
-	args, err := CreateClusterArgs(d)
+	args, err := kops.CreateClusterArgs(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,20 +130,20 @@ func TestRealKopsCreateConvertPlan(t *testing.T) {
 				w.holdPlanTestdata(before, "update-kubenet-as-created-1.36.2.txt")
 			}
 
-			conv, err := ConvertClusterSpec([]byte(spec), d)
+			conv, err := kops.ConvertClusterSpec([]byte(spec), d)
 			if err != nil || !conv.Changed() {
 				t.Fatalf("convert: %+v, %v", conv.Changes, err)
 			}
 			t.Logf("conversion: %s", strings.Join(conv.Changes, "; "))
 			w.must(conv.YAML, "replace", "-f", "-")
 			stored := w.must(nil, "get", "cluster", "--name", d.Name, "-o", "yaml").stdout
-			if again, err := ConvertClusterSpec([]byte(stored), d); err != nil || again.Changed() {
+			if again, err := kops.ConvertClusterSpec([]byte(stored), d); err != nil || again.Changed() {
 				t.Errorf("the spec kops stored after replace still needs %v (%v):\n%s", again.Changes, err, stored)
 			}
 			assertCalicoCrossSubnet(t, stored, c.encapsulation)
 
 			plan := w.must(nil, "update", "cluster", "--name", d.Name).stdout
-			if pending, err := UpdatePending(plan); err != nil || !pending {
+			if pending, err := kops.UpdatePending(plan); err != nil || !pending {
 				t.Errorf("UpdatePending on the dry-run plan: %v, %v", pending, err)
 			}
 			assertPlanMeetsExpectations(t, plan, d)
@@ -192,27 +193,27 @@ func TestRealKopsUpdateValidatesTheCompletedSpec(t *testing.T) {
 }
 
 // TestRealKopsInstanceGroups: what `get instancegroups` prints is what
-// ReconcileInstanceGroups reads, and kops takes back what it writes.
+// kops.ReconcileInstanceGroups reads, and kops takes back what it writes.
 func TestRealKopsInstanceGroups(t *testing.T) {
 	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
 	w.must(nil, mustCreateArgs(t, d)...)
 	igs := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
-	if same, err := ReconcileInstanceGroups([]byte(igs), d); err != nil || same.Changed() {
+	if same, err := kops.ReconcileInstanceGroups([]byte(igs), d); err != nil || same.Changed() {
 		t.Fatalf("instance groups as created need %v (%v):\n%s", same.Changes, err, igs)
 	}
 	d.NodeCount, d.NodeSize = 5, "m6i.large"
-	conv, err := ReconcileInstanceGroups([]byte(igs), d)
+	conv, err := kops.ReconcileInstanceGroups([]byte(igs), d)
 	if err != nil || !conv.Changed() {
 		t.Fatalf("resize: %+v, %v", conv.Changes, err)
 	}
 	w.must(conv.YAML, "replace", "-f", "-")
 	after := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
-	if again, err := ReconcileInstanceGroups([]byte(after), d); err != nil || again.Changed() {
+	if again, err := kops.ReconcileInstanceGroups([]byte(after), d); err != nil || again.Changed() {
 		t.Errorf("after replace still %v (%v)", again.Changes, err)
 	}
-	if pending, err := UpdatePending(w.must(nil, "update", "cluster", "--name", d.Name).stdout); err != nil || !pending {
+	if pending, err := kops.UpdatePending(w.must(nil, "update", "cluster", "--name", d.Name).stdout); err != nil || !pending {
 		t.Errorf("UpdatePending after a resize: %v, %v", pending, err)
 	}
 
@@ -224,17 +225,17 @@ func TestRealKopsInstanceGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	lost := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
-	restore, err := ReconcileInstanceGroups([]byte(lost), d)
+	restore, err := kops.ReconcileInstanceGroups([]byte(lost), d)
 	if err != nil || len(restore.Restore) == 0 {
 		t.Fatalf("restore: %+v, %v", restore.Changes, err)
 	}
 	w.must(restore.Restore, "replace", "--force", "-f", "-")
 	w.must(restore.Restore, "replace", "--force", "-f", "-")
 	restored := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
-	if again, err := ReconcileInstanceGroups([]byte(restored), d); err != nil || again.Changed() {
+	if again, err := kops.ReconcileInstanceGroups([]byte(restored), d); err != nil || again.Changed() {
 		t.Errorf("after the restore still %v (%v)", again.Changes, err)
 	}
-	for _, doc := range SplitDocuments([]byte(restored)) {
+	for _, doc := range kops.SplitDocuments([]byte(restored)) {
 		var ig struct {
 			Metadata struct{ Name string } `json:"metadata"`
 			Spec     struct {
@@ -260,10 +261,10 @@ func TestRealKopsExportKubeconfig(t *testing.T) {
 	w := realKops(t)
 	d := w.desired("ipip")
 	w.must(nil, mustCreateArgs(t, d)...)
-	m := &Manager{Runner: &ExecRunner{Binary: w.Bin, Env: w.Vars()}, Timeouts: Timeouts{Command: time.Minute}, Kubeconfig: filepath.Join(t.TempDir(), "kubeconfig")}
+	m := &kops.Manager{Runner: &kops.ExecRunner{Binary: w.Bin, Env: w.Vars()}, Timeouts: kops.Timeouts{Command: time.Minute}, Kubeconfig: filepath.Join(t.TempDir(), "kubeconfig")}
 	ctx := context.Background()
 	_, err := m.ExportKubeconfig(ctx, d)
-	if err == nil || !strings.Contains(err.Error(), "Error: cannot find CA certificate") || isNotFound(err, d.Name) {
+	if err == nil || !strings.Contains(err.Error(), "Error: cannot find CA certificate") || kops.IsNotFound(err, d.Name) {
 		t.Errorf("export before the CA exists: %v", err)
 	}
 	w.must(nil, "create", "keypair", "kubernetes-ca", "--name", d.Name, "--primary")
@@ -402,7 +403,7 @@ func TestRealKopsNeedsTheAPI(t *testing.T) {
 // TestRealKopsDelete: without --yes delete lists what it would remove and
 // changes nothing; with --yes a cluster that never ran (no cloud resources)
 // is unregistered offline, and deleting it again is the missing-cluster
-// error Manager.Delete takes as done.
+// error kops.Manager.Delete takes as done.
 func TestRealKopsDelete(t *testing.T) {
 	t.Parallel()
 	w := realKops(t)
@@ -443,7 +444,7 @@ func TestRealKopsRollingUpdatePlan(t *testing.T) {
 	w.AWS.ServeClusterAPI(d.Name)
 
 	none := w.must(nil, "rolling-update", "cluster", "--name", d.Name).stdout
-	if plan, err := ParseRollingUpdate(none); err != nil || len(plan.Groups) != 0 || plan.NeedsRoll() || !strings.Contains(none, "No rolling-update required.") {
+	if plan, err := kops.ParseRollingUpdate(none); err != nil || len(plan.Groups) != 0 || plan.NeedsRoll() || !strings.Contains(none, "No rolling-update required.") {
 		t.Errorf("nothing running: %+v, %v\n%s", plan, err, none)
 	}
 
@@ -451,11 +452,11 @@ func TestRealKopsRollingUpdatePlan(t *testing.T) {
 		w.AWS.AddAutoScalingGroup(g)
 	}
 	out := w.must(nil, "rolling-update", "cluster", "--name", d.Name).stdout
-	plan, err := ParseRollingUpdate(out)
+	plan, err := kops.ParseRollingUpdate(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []GroupStatus{
+	want := []kops.GroupStatus{
 		{Name: "control-plane-us-east-1a", Status: "Ready", NeedUpdate: 0, Ready: 1, Min: 1, Target: 1, Max: 1, Nodes: 0},
 		{Name: "nodes-us-east-1a", Status: "NeedsUpdate", NeedUpdate: 1, Ready: 0, Min: 1, Target: 1, Max: 1, Nodes: 0},
 		{Name: "nodes-us-east-1b", Status: "Ready", NeedUpdate: 0, Ready: 1, Min: 1, Target: 1, Max: 1, Nodes: 0},

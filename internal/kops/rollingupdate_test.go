@@ -1,15 +1,18 @@
-package kops
+package kops_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/kops/kopstest"
 )
 
 const rollCloudOnly = "NAME\t\t\tSTATUS\t\tNEEDUPDATE\tREADY\tMIN\tTARGET\tMAX\n" +
 	"nodes-eu-west-1a\tNeedsUpdate\t1\t\t0\t1\t1\t1\n"
 
 func TestParseRollingUpdate(t *testing.T) {
-	p, err := ParseRollingUpdate(string(fixture(t, "rolling-update-needed.txt")))
+	p, err := kops.ParseRollingUpdate(string(kopstest.Fixture(t, "rolling-update-needed.txt")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,11 +26,11 @@ func TestParseRollingUpdate(t *testing.T) {
 		t.Errorf("Pending = %q", got)
 	}
 
-	p, err = ParseRollingUpdate(string(fixture(t, "rolling-update-not-needed.txt")))
+	p, err = kops.ParseRollingUpdate(string(kopstest.Fixture(t, "rolling-update-not-needed.txt")))
 	if err != nil || p.NeedsRoll() || len(p.Groups) != 2 {
 		t.Errorf("plan %+v, err %v; want 2 ready groups", p, err)
 	}
-	p, err = ParseRollingUpdate(rollCloudOnly)
+	p, err = kops.ParseRollingUpdate(rollCloudOnly)
 	if err != nil || !p.NeedsRoll() || p.Groups[0].Nodes != -1 {
 		t.Errorf("--cloudonly table: plan %+v, err %v", p, err)
 	}
@@ -35,7 +38,7 @@ func TestParseRollingUpdate(t *testing.T) {
 
 func TestParseRollingUpdateRefusesUnknownOutput(t *testing.T) {
 	for _, out := range []string{"", "Error: unable to reach the kubernetes API\n", "NAME\tSTATUS\tNEEDUPDATE\tREADY\tMIN\tTARGET\tMAX\nnodes\tReady\tzero\t1\t1\t1\t1\n"} {
-		if p, err := ParseRollingUpdate(out); err == nil {
+		if p, err := kops.ParseRollingUpdate(out); err == nil {
 			t.Errorf("ParseRollingUpdate(%q) = %+v, want an error", out, p)
 		}
 	}
@@ -46,12 +49,12 @@ func TestUpdatePending(t *testing.T) {
 		"Will modify resources:\n  LaunchTemplate/nodes\n\nMust specify --yes to apply changes\n": true,
 		"\nNo changes need to be applied\n": false,
 	} {
-		got, err := UpdatePending(out)
+		got, err := kops.UpdatePending(out)
 		if err != nil || got != want {
 			t.Errorf("UpdatePending(%q) = %v, %v", out, got, err)
 		}
 	}
-	if _, err := UpdatePending("something else"); err == nil {
+	if _, err := kops.UpdatePending("something else"); err == nil {
 		t.Error("unknown output accepted")
 	}
 }

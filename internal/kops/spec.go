@@ -2,10 +2,11 @@ package kops
 
 import (
 	"fmt"
-	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 
 	"github.com/blang/semver"
 	"sigs.k8s.io/yaml"

@@ -1,41 +1,16 @@
-package kops
+package kops_test
 
 import (
-	"github.com/kopscalico/kopscalico/internal/kopsrelease"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/kops/kopstest"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
-
-func desired(version string) Desired {
-	return Desired{
-		Name:              "demo.example.com",
-		StateStore:        "s3://demo-kops-state",
-		Region:            "eu-west-1",
-		Zones:             []string{"eu-west-1a", "eu-west-1b"},
-		ControlPlaneCount: 1,
-		NodeCount:         2,
-		ControlPlaneSize:  "t3.medium",
-		NodeSize:          "t3.medium",
-		SSHAccess:         nil,
-		AdminAccess:       []string{"203.0.113.0/24"},
-		Encapsulation:     "ipip",
-		AWSSrcDstCheck:    "Disable",
-		KopsVersion:       version,
-	}
-}
-
-func fixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func parse(t *testing.T, b []byte) map[string]any {
 	t.Helper()
@@ -70,12 +45,12 @@ func TestCalicoNetworkingByVersion(t *testing.T) {
 		{"1.34", "vxlan", map[string]any{"encapsulationMode": "vxlan", "vxlanMode": "CrossSubnet", "awsSrcDstCheck": "Disable"}},
 	} {
 		v, _ := kopsrelease.Parse(tc.version)
-		got, err := CalicoNetworking(v, tc.encap, "Disable")
+		got, err := kops.CalicoNetworking(v, tc.encap, "Disable")
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("CalicoNetworking(%s, %s) = %v, %v; want %v", tc.version, tc.encap, got, err, tc.want)
 		}
 	}
-	if _, err := CalicoNetworking(kopsrelease.Version{Major: 1, Minor: 21}, "vxlan", "Disable"); err == nil {
+	if _, err := kops.CalicoNetworking(kopsrelease.Version{Major: 1, Minor: 21}, "vxlan", "Disable"); err == nil {
 		t.Error("vxlan on kops 1.21 was accepted; kops had no vxlanMode then")
 	}
 }
@@ -90,9 +65,9 @@ func TestConvertKubenetClusters(t *testing.T) {
 		{"kubenet-1.36.yaml", "1.36"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			in := fixture(t, tc.file)
-			d := desired(tc.version)
-			conv, err := ConvertClusterSpec(in, d)
+			in := kopstest.Fixture(t, tc.file)
+			d := kopstest.Desired(tc.version)
+			conv, err := kops.ConvertClusterSpec(in, d)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +96,7 @@ func TestConvertKubenetClusters(t *testing.T) {
 				t.Error("metadata or apiVersion changed")
 			}
 			// Converting the result again changes nothing: re-runs are no-ops.
-			again, err := ConvertClusterSpec(conv.YAML, d)
+			again, err := kops.ConvertClusterSpec(conv.YAML, d)
 			if err != nil || again.Changed() {
 				t.Errorf("second conversion: changes %v, err %v", again.Changes, err)
 			}
@@ -130,9 +105,9 @@ func TestConvertKubenetClusters(t *testing.T) {
 }
 
 func TestConvert17CrossSubnetSpec(t *testing.T) {
-	in := fixture(t, "crosssubnet-1.7.yaml")
+	in := kopstest.Fixture(t, "crosssubnet-1.7.yaml")
 	t.Run("to 1.34 modes", func(t *testing.T) {
-		conv, err := ConvertClusterSpec(in, desired("1.34"))
+		conv, err := kops.ConvertClusterSpec(in, kopstest.Desired("1.34"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,15 +121,15 @@ func TestConvert17CrossSubnetSpec(t *testing.T) {
 		}
 	})
 	t.Run("on a pre-1.22 kops it is already cross-subnet", func(t *testing.T) {
-		d := desired("1.21")
+		d := kopstest.Desired("1.21")
 		d.AdminAccess = []string{"0.0.0.0/0"}
 		d.SSHAccess = []string{"0.0.0.0/0"}
 		d.AllowWorldAccess = true
-		ok, err := IsCalicoCrossSubnet(in, d)
+		ok, err := kops.IsCalicoCrossSubnet(in, d)
 		if err != nil || !ok {
 			t.Errorf("IsCalicoCrossSubnet = %v, %v; want true", ok, err)
 		}
-		conv, err := ConvertClusterSpec(in, d)
+		conv, err := kops.ConvertClusterSpec(in, d)
 		if err != nil || conv.Changed() {
 			t.Errorf("changes %v, err %v; want none", conv.Changes, err)
 		}
@@ -162,8 +137,8 @@ func TestConvert17CrossSubnetSpec(t *testing.T) {
 }
 
 func TestConvertAlreadyCalicoIsNoop(t *testing.T) {
-	in := fixture(t, "calico-1.34.yaml")
-	conv, err := ConvertClusterSpec(in, desired("1.34"))
+	in := kopstest.Fixture(t, "calico-1.34.yaml")
+	conv, err := kops.ConvertClusterSpec(in, kopstest.Desired("1.34"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,9 +149,9 @@ func TestConvertAlreadyCalicoIsNoop(t *testing.T) {
 		t.Error("unchanged spec was re-rendered")
 	}
 	// Switching the same cluster to vxlan rewrites only the modes.
-	d := desired("1.34")
+	d := kopstest.Desired("1.34")
 	d.Encapsulation = "vxlan"
-	conv, err = ConvertClusterSpec(in, d)
+	conv, err = kops.ConvertClusterSpec(in, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,9 +162,9 @@ func TestConvertAlreadyCalicoIsNoop(t *testing.T) {
 }
 
 func TestConvertOtherCNIWarns(t *testing.T) {
-	d := desired("1.34")
+	d := kopstest.Desired("1.34")
 	d.SSHAccess = []string{"198.51.100.7/32"}
-	conv, err := ConvertClusterSpec(fixture(t, "cilium-1.34.yaml"), d)
+	conv, err := kops.ConvertClusterSpec(kopstest.Fixture(t, "cilium-1.34.yaml"), d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,21 +181,21 @@ func TestConvertOtherCNIWarns(t *testing.T) {
 }
 
 func TestConvertRejectsWrongInput(t *testing.T) {
-	d := desired("1.34")
+	d := kopstest.Desired("1.34")
 	for name, in := range map[string]string{
 		"instance group": "apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes\n",
 		"other cluster":  "apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: other.example.com\nspec: {}\n",
 		"v1alpha3":       "apiVersion: kops.k8s.io/v1alpha3\nkind: Cluster\nmetadata:\n  name: demo.example.com\nspec: {}\n",
 		"not yaml":       "{{{",
 	} {
-		if _, err := ConvertClusterSpec([]byte(in), d); err == nil {
+		if _, err := kops.ConvertClusterSpec([]byte(in), d); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
 }
 
 func TestRenderNetworkingIsDeterministic(t *testing.T) {
-	a, err := RenderNetworking(desired("1.34"))
+	a, err := kops.RenderNetworking(kopstest.Desired("1.34"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +208,7 @@ func TestRenderNetworkingIsDeterministic(t *testing.T) {
 // Real kops accepts a lower kubernetesVersion in `replace`; the conversion
 // refuses it before any command runs, naming the key and the version to set.
 func TestConvertRefusesKubernetesDowngrade(t *testing.T) {
-	in := fixture(t, "kubenet-1.36.yaml") // runs v1.36.0
+	in := kopstest.Fixture(t, "kubenet-1.36.yaml") // runs v1.36.0
 	cases := []struct {
 		want    string
 		refused bool
@@ -245,9 +220,9 @@ func TestConvertRefusesKubernetesDowngrade(t *testing.T) {
 		{"https://example.com/custom-build/", false},
 	}
 	for _, c := range cases {
-		d := desired("1.36")
+		d := kopstest.Desired("1.36")
 		d.KubernetesVersion = c.want
-		_, err := ConvertClusterSpec(in, d)
+		_, err := kops.ConvertClusterSpec(in, d)
 		if c.refused {
 			if err == nil || !strings.Contains(err.Error(), "kopscalico:kubernetesVersion is 1.35.9") || !strings.Contains(err.Error(), "to 1.36.0 or later") {
 				t.Errorf("%s: err = %v; want a downgrade refusal naming the key and 1.36.0", c.want, err)

@@ -4,9 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
-	"sigs.k8s.io/yaml"
 )
 
 const name = "demo.example.com"

@@ -3,13 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"

@@ -4,13 +4,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"io"
 	"net/netip"
 	"os"
@@ -18,9 +17,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kopscalico/kopscalico/internal/testing/kopsdouble"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
+
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kopscalico/kopscalico/internal/testing/kopsdouble"
 )
 
 // silentExit is a failure whose stderr was already written (injected).

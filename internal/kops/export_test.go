@@ -1,0 +1,7 @@
+package kops
+
+// Unexported helpers the external tests use.
+var (
+	IsNotFound = isNotFound
+	IntOf      = intOf
+)
