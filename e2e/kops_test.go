@@ -19,6 +19,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -546,11 +547,7 @@ func TestKopsStateStoreKeptWhileItHoldsACluster(t *testing.T) {
 // stateHolds reports whether the stack's state has a resource of a type.
 func stateHolds(t *testing.T, s *pulumitest.Stack, typ string) bool {
 	t.Helper()
-	b, err := os.ReadFile(s.ExportState())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Contains(string(b), `"type": "`+typ+`"`)
+	return slices.Contains(typesInState(t, s), typ)
 }
 
 // e2eKubeconfig is an admin kubeconfig with a client certificate valid for

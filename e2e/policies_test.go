@@ -286,17 +286,8 @@ func typesInState(t *testing.T, s *pulumitest.Stack) []string {
 
 func policiesCopyDir(t *testing.T, from, to string) {
 	t.Helper()
-	entries, err := os.ReadDir(from)
-	if err != nil {
+	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
 		t.Fatal(err)
-	}
-	if err := os.MkdirAll(to, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if !e.IsDir() {
-			policiesWrite(t, filepath.Join(to, e.Name()), policiesRead(t, filepath.Join(from, e.Name())))
-		}
 	}
 }
 
