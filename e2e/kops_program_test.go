@@ -55,6 +55,7 @@ func TestProgramManagesKopsCluster(t *testing.T) {
 		"kopscalico:securityGroupCheck": pulumitest.Plain("off"),
 		"kopscalico:probes":             pulumitest.Plain("false"),
 		"kopscalico:policiesDir":        pulumitest.Plain(policiesDir),
+		"kopscalico:namespaces":         pulumitest.Plain("ns-1"),
 		"kopscalico:clusterProtect":     pulumitest.Plain("false"),
 	}, pulumitest.Options{Env: withKops})
 	ctx := context.Background()

@@ -76,6 +76,7 @@ func TestPoliciesLifecycle(t *testing.T) {
 		key(config.KeySecurityGroupCheck): pulumitest.Plain(config.SGCheckOff),
 		key(config.KeyProbes):             pulumitest.Plain("false"),
 		key(config.KeyPoliciesDir):        pulumitest.Plain(badDir),
+		key(config.KeyNamespaces):         pulumitest.Plain("ns-1"),
 	})
 
 	// A bad policy file: refused, naming the file and the field, and
@@ -348,6 +349,7 @@ func TestProbesThroughTheEngine(t *testing.T) {
 		key(config.KeyStateStore):         pulumitest.Plain("file://" + stateStore),
 		key(config.KeySecurityGroupCheck): pulumitest.Plain(config.SGCheckOff),
 		key(config.KeyPoliciesDir):        pulumitest.Plain(policiesDir),
+		key(config.KeyNamespaces):         pulumitest.Plain("ns-1"),
 	}, pulumitest.Options{ProviderDeps: &provider.Deps{ProbeReader: reader, NewKopsRunner: noKops(t), NewEC2: noEC2(t)}})
 
 	_, err := s.TryUp()

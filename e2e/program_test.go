@@ -40,6 +40,7 @@ func localClusterConfig(t *testing.T, cp *controlplane.ControlPlane) pulumitest.
 		// The inline program runs in this test binary, whose working
 		// directory is e2e/: point it at the repository's policies.
 		"kopscalico:policiesDir": pulumitest.Plain(filepath.Join(root, "policies")),
+		"kopscalico:namespaces":  pulumitest.Plain("ns-1"),
 	}
 }
 

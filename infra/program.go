@@ -48,6 +48,11 @@ func build(ctx *pulumi.Context, cfg config.Config) (pulumi.Map, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s:%s: %w", config.Namespace, config.KeyPoliciesDir, err)
 	}
+	// A namespace is created or deleted (with everything in it) only when
+	// its folder and kopscalico:namespaces agree.
+	if err := cfg.Workloads.CheckOwnedNamespaces(set.OwnedNames(), set.Folders); err != nil {
+		return nil, err
+	}
 	demoNS := ""
 	if cfg.Workloads.Demo {
 		demoNS = DemoNamespace

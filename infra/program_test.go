@@ -206,6 +206,7 @@ func TestDemoNeedsItsNamespace(t *testing.T) {
 	}
 	cfg := devConfig()
 	cfg[config.KeyPoliciesDir] = dir
+	cfg[config.KeyNamespaces] = "team-a"
 	rec, _, err := runProgram(t, cfg, true)
 	if err == nil || !strings.Contains(err.Error(), "kopscalico:demoWorkloads") {
 		t.Fatalf("err = %v", err)
@@ -233,6 +234,7 @@ func unmanagedConfig() map[string]string {
 		config.KeyStateStore:         "file:///tmp/kops-state",
 		config.KeySecurityGroupCheck: "off",
 		config.KeyPoliciesDir:        "../policies",
+		config.KeyNamespaces:         DemoNamespace,
 	}
 }
 

@@ -21,6 +21,7 @@ func devConfig() map[string]string {
 		config.KeyAdminAccess:        `["203.0.113.0/24"]`,
 		config.KeyKopsVersion:        "1.34",
 		config.KeyPoliciesDir:        "../policies",
+		config.KeyNamespaces:         DemoNamespace,
 		config.KeySecurityGroupCheck: "off",
 	}
 }

@@ -84,6 +84,15 @@ func (s *Set) Owns(ns string) bool {
 	return false
 }
 
+// OwnedNames returns the names of the namespaces the set owns, sorted.
+func (s *Set) OwnedNames() []string {
+	names := make([]string, 0, len(s.Namespaces))
+	for _, n := range s.Namespaces {
+		names = append(names, n.Object.Name)
+	}
+	return names
+}
+
 // PoliciesIn returns the policies of namespace ns.
 func (s *Set) PoliciesIn(ns string) []networkingv1.NetworkPolicy {
 	var out []networkingv1.NetworkPolicy

@@ -33,6 +33,9 @@ func TestLoadGood(t *testing.T) {
 	if !set.Owns("ns-a") || set.Owns("kube-system") || set.Owns("empty") {
 		t.Errorf("Owns: ns-a=%v kube-system=%v empty=%v, want true false false", set.Owns("ns-a"), set.Owns("kube-system"), set.Owns("empty"))
 	}
+	if got := set.OwnedNames(); !reflect.DeepEqual(got, []string{"ns-a"}) {
+		t.Errorf("OwnedNames = %v, want [ns-a]", got)
+	}
 
 	var names, files []string
 	for _, p := range set.Policies {

@@ -130,6 +130,10 @@ type Calico struct {
 // Workloads is what the program deploys on the cluster.
 type Workloads struct {
 	PoliciesDir string // one folder per namespace
-	Demo        bool   // http-echo and busybox demo workloads
-	Probes      bool   // probe Jobs that prove the policies
+	// Namespaces are the namespaces the stack owns (creates, and deletes with
+	// everything in it): exactly those whose policies folder holds their
+	// Namespace object (CheckOwnedNamespaces).
+	Namespaces []string
+	Demo       bool // http-echo and busybox demo workloads
+	Probes     bool // probe Jobs that prove the policies
 }

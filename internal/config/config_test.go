@@ -76,7 +76,7 @@ func TestParseDefaults(t *testing.T) {
 	if c.Calico.Encapsulation != EncapIPIP || c.Calico.AWSSrcDstCheck != "Disable" || c.Calico.PodCIDR != "100.96.0.0/11" || c.Calico.UpgradeManifest != ManifestAuto {
 		t.Errorf("calico defaults: %+v", c.Calico)
 	}
-	if c.Workloads.PoliciesDir != "policies" || !c.Workloads.Demo || !c.Workloads.Probes {
+	if c.Workloads.PoliciesDir != "policies" || c.Workloads.Namespaces != nil || !c.Workloads.Demo || !c.Workloads.Probes {
 		t.Errorf("workload defaults: %+v", c.Workloads)
 	}
 	if c.SecurityGroupCheck != SGCheckEnforce {
@@ -168,6 +168,10 @@ func TestListForms(t *testing.T) {
 	m[KeyAdminAccess] = "203.0.113.0/24" // one item, no comma
 	if c, err := parse(t, "dev", m); err != nil || !slices.Equal(c.Cluster.AdminAccess, []string{"203.0.113.0/24"}) {
 		t.Errorf("single item: %q, %v", c.Cluster.AdminAccess, err)
+	}
+	m[KeyNamespaces] = "ns-1,team-a"
+	if c, err := parse(t, "dev", m); err != nil || !slices.Equal(c.Workloads.Namespaces, []string{"ns-1", "team-a"}) {
+		t.Errorf("namespaces: %q, %v", c.Workloads.Namespaces, err)
 	}
 	for _, closed := range []string{"", "[]"} { // "[]" is Pulumi.yaml's default
 		m[KeySSHAccess] = closed
@@ -338,6 +342,9 @@ func TestBadConfigs(t *testing.T) {
 		{name: "unknown manifest mode", set: map[string]string{KeyCalicoManifest: "sometimes"}, wantKey: KeyCalicoManifest, wantFix: "auto"},
 		{name: "manifest path missing", set: map[string]string{KeyCalicoManifestPath: "nope.yaml"}, wantKey: KeyCalicoManifestPath, wantFix: "no such file"},
 		{name: "policies directory missing", set: map[string]string{KeyPoliciesDir: "no-such-dir"}, wantKey: KeyPoliciesDir, wantFix: "not a directory"},
+		{name: "namespace name with capitals", set: map[string]string{KeyNamespaces: "ns-1,Team-A"}, wantKey: KeyNamespaces, wantFix: "not a namespace name"},
+		{name: "namespace name with a leading underscore", set: map[string]string{KeyNamespaces: `["_ns-1"]`}, wantKey: KeyNamespaces, wantFix: "not a namespace name"},
+		{name: "namespace listed twice", set: map[string]string{KeyNamespaces: "ns-1,ns-1"}, wantKey: KeyNamespaces, wantFix: "twice"},
 		{name: "probes without demo workloads", set: map[string]string{KeyDemoWorkloads: "false"}, wantKey: KeyProbes, wantFix: "demoWorkloads=true"},
 		{name: "unknown sg check mode", set: map[string]string{KeySecurityGroupCheck: "strict"}, wantKey: KeySecurityGroupCheck, wantFix: "enforce, warn or off"},
 		{name: "no admin access", unset: []string{KeyAdminAccess}, wantKey: KeyAdminAccess, wantFix: "CIDRs allowed"},

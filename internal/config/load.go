@@ -50,6 +50,7 @@ const (
 	KeyCalicoManifest       = "calicoUpgradeManifest"
 	KeyCalicoManifestPath   = "calicoManifestPath"
 	KeyPoliciesDir          = "policiesDir"
+	KeyNamespaces           = "namespaces"
 	KeyDemoWorkloads        = "demoWorkloads"
 	KeyProbes               = "probes"
 	KeySecurityGroupCheck   = "securityGroupCheck"
@@ -64,7 +65,7 @@ var AllKeys = []string{
 	KeyKopsVersion, KeyKopsBinary, KeyKopsTimeout, KeyValidateTimeout, KeyRollingUpdateTimeout,
 	KeyStateStore, KeyStateStoreBucket, KeyStateStoreKMSKeyID, KeyStateStoreForceDest, KeyStateStoreProtect, KeyDeployRoleARN,
 	KeyEncapsulation, KeyAWSSrcDstCheck, KeyPodCIDR, KeyCalicoManifest, KeyCalicoManifestPath,
-	KeyPoliciesDir, KeyDemoWorkloads, KeyProbes, KeySecurityGroupCheck,
+	KeyPoliciesDir, KeyNamespaces, KeyDemoWorkloads, KeyProbes, KeySecurityGroupCheck,
 }
 
 // Defaults of the optional keys.
@@ -151,6 +152,7 @@ func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 	c.Calico.ManifestPath = r.str(KeyCalicoManifestPath, "")
 
 	c.Workloads.PoliciesDir = r.str(KeyPoliciesDir, DefaultPoliciesDir)
+	c.Workloads.Namespaces = r.list(KeyNamespaces)
 	c.Workloads.Demo = r.boolean(KeyDemoWorkloads, true)
 	c.Workloads.Probes = r.boolean(KeyProbes, true)
 

@@ -11,6 +11,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kopscalico/kopscalico/policies"
 )
 
 // repoFS resolves relative paths against the repository root.
@@ -41,7 +43,7 @@ func readYAML(t *testing.T, path string, into any) {
 
 // listKeys are read by reader.list: declared without a type in Pulumi.yaml,
 // because the CLI refuses a comma-separated string for a declared array.
-var listKeys = []string{KeyZones, KeySSHAccess, KeyAdminAccess}
+var listKeys = []string{KeyZones, KeySSHAccess, KeyAdminAccess, KeyNamespaces}
 
 // TestPulumiYAMLDeclaresEveryKey: Pulumi.yaml declares exactly the keys the
 // program reads, each with a description, and a type unless it is a list.
@@ -133,6 +135,13 @@ func TestDevStackIsValid(t *testing.T) {
 	}
 	if len(c.Cluster.Zones) < 2 {
 		t.Errorf("dev stack should span two zones so cross-subnet has subnets to cross: %v", c.Cluster.Zones)
+	}
+	set, err := policies.Load(filepath.Join("../..", c.Workloads.PoliciesDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Workloads.CheckOwnedNamespaces(set.OwnedNames(), set.Folders); err != nil {
+		t.Errorf("the dev stack would be refused: %v", err)
 	}
 }
 

@@ -102,6 +102,7 @@ func validate(c Config, fs FS) []error {
 	if !fs.IsDir(c.Workloads.PoliciesDir) {
 		add(keyErr(KeyPoliciesDir, c.Workloads.PoliciesDir, "is not a directory: point it at the folder holding one sub-folder of policies per namespace (default %q)", DefaultPoliciesDir))
 	}
+	errs = append(errs, validateNamespaceNames(c.Workloads.Namespaces)...)
 	if c.Workloads.Probes && !c.Workloads.Demo {
 		add(keyErr(KeyProbes, "true", "needs %s:%s=true: the probes call the demo http-echo service (or set %s:%s=false)", Namespace, KeyDemoWorkloads, Namespace, KeyProbes))
 	}
@@ -204,6 +205,23 @@ func validateCounts(c Cluster) []error {
 	if n := c.NodeCount; n < 1 || n > MaxNodeCount {
 		errs = append(errs, keyErr(KeyNodeCount, strconv.Itoa(n),
 			"must be 1 to %d: the workloads need a node to run on, and the cap guards against a typo (every node is billed, and a rolling update replaces the nodes one at a time, minutes each)", MaxNodeCount))
+	}
+	return errs
+}
+
+// validateNamespaceNames checks each owned namespace is a namespace name
+// (a DNS-1123 label), listed once.
+func validateNamespaceNames(names []string) []error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, n := range names {
+		switch {
+		case !dnsLabel.MatchString(n):
+			errs = append(errs, keyErr(KeyNamespaces, n, "is not a namespace name: use a-z, 0-9 and '-', 1 to 63 characters, not starting or ending with '-'"))
+		case seen[n]:
+			errs = append(errs, keyErr(KeyNamespaces, n, "is listed twice"))
+		}
+		seen[n] = true
 	}
 	return errs
 }
