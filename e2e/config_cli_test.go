@@ -35,7 +35,7 @@ func TestConfigListFormsThroughCLI(t *testing.T) {
 			return err
 		}
 		ctx.Export("zones", pulumi.ToStringArray(cfg.Cluster.Zones))
-		ctx.Export("adminAccess", pulumi.ToStringArray(cfg.Cluster.AdminAccess))
+		ctx.Export("adminAccess", pulumi.ToStringArray(cfg.Cluster.AdminAccess.Strings()))
 		return nil
 	}
 	s := pulumitest.New(t, program, pulumitest.Config{

@@ -73,7 +73,7 @@ func TestPoliciesLifecycle(t *testing.T) {
 		key(config.KeyKubeconfig):         pulumitest.Secret(string(cp.KubeconfigBytes())),
 		key(config.KeyClusterName):        pulumitest.Plain("e2e.example.com"),
 		key(config.KeyStateStore):         pulumitest.Plain("file://" + stateStore),
-		key(config.KeySecurityGroupCheck): pulumitest.Plain(config.SGCheckOff),
+		key(config.KeySecurityGroupCheck): pulumitest.Plain(string(config.SGCheckOff)),
 		key(config.KeyProbes):             pulumitest.Plain("false"),
 		key(config.KeyPoliciesDir):        pulumitest.Plain(badDir),
 		key(config.KeyNamespaces):         pulumitest.Plain("ns-1"),
@@ -347,7 +347,7 @@ func TestProbesThroughTheEngine(t *testing.T) {
 		key(config.KeyKubeconfig):         pulumitest.Secret(string(cp.KubeconfigBytes())),
 		key(config.KeyClusterName):        pulumitest.Plain("e2e.example.com"),
 		key(config.KeyStateStore):         pulumitest.Plain("file://" + stateStore),
-		key(config.KeySecurityGroupCheck): pulumitest.Plain(config.SGCheckOff),
+		key(config.KeySecurityGroupCheck): pulumitest.Plain(string(config.SGCheckOff)),
 		key(config.KeyPoliciesDir):        pulumitest.Plain(policiesDir),
 		key(config.KeyNamespaces):         pulumitest.Plain("ns-1"),
 	}, pulumitest.Options{ProviderDeps: &provider.Deps{ProbeReader: reader, NewKopsRunner: noKops(t), NewEC2: noEC2(t)}})

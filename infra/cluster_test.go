@@ -112,20 +112,21 @@ func TestSecurityGroupCheckResource(t *testing.T) {
 		t.Errorf("securityGroupCheck=off registered %d checks", n)
 	}
 	tests := []struct {
-		kops, mode, path string
-		etcd, blocked    bool
+		kops, path    string
+		mode          config.ManifestMode
+		etcd, blocked bool
 	}{
-		{"1.34", config.ManifestAuto, "", false, true},
-		{"1.34", config.ManifestAlways, "", true, true}, // Calico 2.4 from the manifest
-		{"1.7.1", config.ManifestAuto, "", true, false},
-		{"1.7.1", config.ManifestNever, "", true, false}, // kops 1.7's own Calico 2.2
-		{"1.7.1", config.ManifestAuto, "/tmp/calico.yaml", false, false},
+		{"1.34", "", config.ManifestAuto, false, true},
+		{"1.34", "", config.ManifestAlways, true, true}, // Calico 2.4 from the manifest
+		{"1.7.1", "", config.ManifestAuto, true, false},
+		{"1.7.1", "", config.ManifestNever, true, false}, // kops 1.7's own Calico 2.2
+		{"1.7.1", "/tmp/calico.yaml", config.ManifestAuto, false, false},
 	}
 	for _, tt := range tests {
 		cfg := devConfig()
 		cfg[config.KeySecurityGroupCheck] = "warn"
 		cfg[config.KeyKopsVersion] = tt.kops
-		cfg[config.KeyCalicoManifest] = tt.mode
+		cfg[config.KeyCalicoManifest] = string(tt.mode)
 		cfg[config.KeyCalicoManifestPath] = tt.path
 		cfg[config.KeyEncapsulation] = "ipip"
 		if tt.path != "" {

@@ -2,6 +2,7 @@ package calico
 
 import (
 	"encoding/json"
+	"net/netip"
 	"reflect"
 	"regexp"
 	"strings"
@@ -12,7 +13,7 @@ func params() Params {
 	return Params{
 		ClusterName: "calico.prod.example.org",
 		Region:      "ap-southeast-2",
-		PodCIDR:     "100.64.0.0/13",
+		PodCIDR:     netip.MustParsePrefix("100.64.0.0/13"),
 		IPIPMode:    IPIPCrossSubnet,
 		EtcdMembers: []string{"a", "b", "c"},
 	}
@@ -176,7 +177,7 @@ func TestRenderHasNoHardCodedClusterOrRegion(t *testing.T) {
 		t.Errorf("template hard-codes an etcd domain: %q", m)
 	}
 	// Two renders differ exactly where the parameters do.
-	a, b := params(), Params{ClusterName: "k8s.local.test", Region: "us-east-2", PodCIDR: "100.96.0.0/11", IPIPMode: IPIPCrossSubnet}
+	a, b := params(), Params{ClusterName: "k8s.local.test", Region: "us-east-2", PodCIDR: netip.MustParsePrefix("100.96.0.0/11"), IPIPMode: IPIPCrossSubnet}
 	oa, err := Render(a)
 	if err != nil {
 		t.Fatal(err)
@@ -187,12 +188,12 @@ func TestRenderHasNoHardCodedClusterOrRegion(t *testing.T) {
 	}
 	ja, _ := json.Marshal(oa)
 	jb, _ := json.Marshal(ob)
-	for _, s := range []string{a.ClusterName, a.Region, a.PodCIDR} {
+	for _, s := range []string{a.ClusterName, a.Region, a.PodCIDR.String()} {
 		if strings.Contains(string(jb), s) {
 			t.Errorf("render for %s still holds %q", b.ClusterName, s)
 		}
 	}
-	for _, s := range []string{b.ClusterName, b.Region, b.PodCIDR, "etcd-a.internal.k8s.local.test"} {
+	for _, s := range []string{b.ClusterName, b.Region, b.PodCIDR.String(), "etcd-a.internal.k8s.local.test"} {
 		if !strings.Contains(string(jb), s) {
 			t.Errorf("render lacks %q", s)
 		}
@@ -227,7 +228,6 @@ func TestRenderRejectsBadParams(t *testing.T) {
 	bad := map[string]func(*Params){
 		"cluster name": func(p *Params) { p.ClusterName = "Bad_Name" },
 		"region":       func(p *Params) { p.Region = "" },
-		"pod CIDR":     func(p *Params) { p.PodCIDR = "100.96.0.1/11" },
 		"IPIP mode":    func(p *Params) { p.IPIPMode = "CrossSubnet" },
 		"etcd member":  func(p *Params) { p.EtcdMembers = []string{"a\"b"} },
 	}

@@ -73,7 +73,7 @@ func TestParseDefaults(t *testing.T) {
 	if c.StateStore.Protect {
 		t.Error("dev stack: state store must not be protected by default")
 	}
-	if c.Calico.Encapsulation != EncapIPIP || c.Calico.AWSSrcDstCheck != "Disable" || c.Calico.PodCIDR != "100.96.0.0/11" || c.Calico.UpgradeManifest != ManifestAuto {
+	if c.Calico.Encapsulation != EncapIPIP || c.Calico.AWSSrcDstCheck != "Disable" || c.Calico.PodCIDR.String() != "100.96.0.0/11" || c.Calico.UpgradeManifest != ManifestAuto {
 		t.Errorf("calico defaults: %+v", c.Calico)
 	}
 	if c.Workloads.PoliciesDir != "policies" || c.Workloads.Namespaces != nil || !c.Workloads.Demo || !c.Workloads.Probes {
@@ -160,13 +160,13 @@ func TestListForms(t *testing.T) {
 		if !slices.Equal(c.Cluster.Zones, []string{"us-east-1a", "us-east-1c"}) {
 			t.Errorf("%s: zones %q", form.zones, c.Cluster.Zones)
 		}
-		if !slices.Equal(c.Cluster.SSHAccess, []string{"198.51.100.0/24", "2001:db8::/32"}) {
+		if !slices.Equal(c.Cluster.SSHAccess.Strings(), []string{"198.51.100.0/24", "2001:db8::/32"}) {
 			t.Errorf("%s: sshAccess %q", form.ssh, c.Cluster.SSHAccess)
 		}
 	}
 	m := good()
 	m[KeyAdminAccess] = "203.0.113.0/24" // one item, no comma
-	if c, err := parse(t, "dev", m); err != nil || !slices.Equal(c.Cluster.AdminAccess, []string{"203.0.113.0/24"}) {
+	if c, err := parse(t, "dev", m); err != nil || !slices.Equal(c.Cluster.AdminAccess.Strings(), []string{"203.0.113.0/24"}) {
 		t.Errorf("single item: %q, %v", c.Cluster.AdminAccess, err)
 	}
 	m[KeyNamespaces] = "ns-1,team-a"
@@ -230,6 +230,24 @@ func TestWorldAccessInAnySpelling(t *testing.T) {
 	m[KeyAdminAccess] = "0.0.0.1/0"
 	if _, err := parse(t, "dev", m); err == nil || !strings.Contains(err.Error(), "use 0.0.0.0/0") {
 		t.Errorf("host bits in an allowed /0: %v", err)
+	}
+}
+
+// TestPrefixListsAccepted: kops takes AWS managed prefix lists in both
+// access lists on AWS, and so does the config.
+func TestPrefixListsAccepted(t *testing.T) {
+	m := good()
+	m[KeyAdminAccess] = "pl-63a5400a,203.0.113.0/24"
+	m[KeySSHAccess] = "pl-0123456789abcdef0"
+	c, err := parse(t, "dev", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Cluster.AdminAccess.Strings(); !slices.Equal(got, []string{"pl-63a5400a", "203.0.113.0/24"}) {
+		t.Errorf("adminAccess %q", got)
+	}
+	if c.Cluster.SSHAccess[0].PrefixList != "pl-0123456789abcdef0" {
+		t.Errorf("sshAccess %+v", c.Cluster.SSHAccess)
 	}
 }
 
@@ -347,13 +365,17 @@ func TestBadConfigs(t *testing.T) {
 		{name: "namespace listed twice", set: map[string]string{KeyNamespaces: "ns-1,ns-1"}, wantKey: KeyNamespaces, wantFix: "twice"},
 		{name: "probes without demo workloads", set: map[string]string{KeyDemoWorkloads: "false"}, wantKey: KeyProbes, wantFix: "demoWorkloads=true"},
 		{name: "unknown sg check mode", set: map[string]string{KeySecurityGroupCheck: "strict"}, wantKey: KeySecurityGroupCheck, wantFix: "enforce, warn or off"},
-		{name: "no admin access", unset: []string{KeyAdminAccess}, wantKey: KeyAdminAccess, wantFix: "CIDRs allowed"},
+		{name: "no admin access", unset: []string{KeyAdminAccess}, wantKey: KeyAdminAccess, wantFix: "allowed to reach the Kubernetes API"},
 		{name: "world-open API", set: map[string]string{KeyAdminAccess: `["0.0.0.0/0"]`}, wantKey: KeyAdminAccess, wantFix: "whole internet"},
 		{name: "world-open IPv6 SSH", set: map[string]string{KeySSHAccess: `["::/0"]`}, wantKey: KeySSHAccess, wantFix: "whole internet"},
 		{name: "world-open API, IPv6 spelled 0::/0", set: map[string]string{KeyAdminAccess: `["0::/0"]`}, wantKey: KeyAdminAccess, wantFix: "whole internet"},
 		{name: "world-open API, host bits in a /0", set: map[string]string{KeyAdminAccess: `["0.0.0.1/0"]`}, wantKey: KeyAdminAccess, wantFix: "allowWorldAccess=true"},
 		{name: "host bits outside the prefix", set: map[string]string{KeySSHAccess: `["198.51.100.7/24"]`}, wantKey: KeySSHAccess, wantFix: "use 198.51.100.0/24"},
-		{name: "SSH CIDR garbage", set: map[string]string{KeySSHAccess: `["10.0.0.0"]`}, wantKey: KeySSHAccess, wantFix: "not a CIDR"},
+		{name: "SSH address without a prefix", set: map[string]string{KeySSHAccess: `["10.0.0.1"]`}, wantKey: KeySSHAccess, wantFix: "use 10.0.0.1/32"},
+		{name: "SSH CIDR garbage", set: map[string]string{KeySSHAccess: `["10.0.0/8x"]`}, wantKey: KeySSHAccess, wantFix: "not a CIDR"},
+		{name: "prefix list id malformed", set: map[string]string{KeyAdminAccess: `["pl-12345"]`}, wantKey: KeyAdminAccess, wantFix: "prefix list id"},
+		{name: "vxlan before kops 1.22", set: map[string]string{KeyEncapsulation: "vxlan", KeyKopsVersion: "1.21"}, wantKey: KeyEncapsulation, wantFix: "needs kops 1.22"},
+		{name: "protect garbage", set: map[string]string{KeyClusterProtect: "maybe"}, wantKey: KeyClusterProtect, wantFix: "true, false or auto"},
 		{name: "SSH key file missing", set: map[string]string{KeySSHPublicKey: "/nope.pub"}, wantKey: KeySSHPublicKey, wantFix: "no such file"},
 		{name: "SSH key under ~ missing", set: map[string]string{KeySSHPublicKey: "~/nope.pub"}, wantKey: KeySSHPublicKey, wantFix: "no such file"},
 		{name: "deploy role not an ARN", set: map[string]string{KeyDeployRoleARN: "kopscalico-deploy"}, wantKey: KeyDeployRoleARN, wantFix: "ARN of the IAM role that runs kops"},

@@ -142,7 +142,7 @@ func TestDoubleMatchesRealKops(t *testing.T) {
 	})
 
 	// Created with the program's arguments.
-	p.both(func(w kopsWorld) kopsRun { return w.run(nil, mustCreateArgs(t, d(w))...) })
+	p.both(func(w kopsWorld) kopsRun { return w.run(nil, kops.CreateClusterArgs(d(w))...) })
 	p.sameObjects(p.args("get", "cluster", "--name", name, "-o", "yaml"))
 	p.sameObjects(p.args("get", "clusters", "-o", "yaml"))
 	p.sameObjects(p.args("get", "instancegroups", "--name", name, "-o", "yaml"))
@@ -288,7 +288,7 @@ func TestDoubleMatchesRealKopsOnMistakes(t *testing.T) {
 		}
 	}
 	p.both(func(w kopsWorld) kopsRun {
-		args := mustCreateArgs(t, d(w))
+		args := kops.CreateClusterArgs(d(w))
 		for i := range args {
 			if args[i] == "--cloud" {
 				return w.run(nil, append(args[:i:i], args[i+2:]...)...)
@@ -298,12 +298,9 @@ func TestDoubleMatchesRealKopsOnMistakes(t *testing.T) {
 		return kopsRun{}
 	})
 	p.both(func(w kopsWorld) kopsRun {
-		bad := d(w)
-		bad.AdminAccess = []string{"10.0.0.0/33"}
-		args := []string{"create", "cluster", "--name", name, "--cloud", "aws", "--zones", "us-east-1a", "--dns", "none", "--admin-access", "10.0.0.0/33"}
-		return w.run(nil, args...)
+		return w.run(nil, "create", "cluster", "--name", name, "--cloud", "aws", "--zones", "us-east-1a", "--dns", "none", "--admin-access", "10.0.0.0/33")
 	})
-	p.both(func(w kopsWorld) kopsRun { return w.run(nil, mustCreateArgs(t, d(w))...) })
+	p.both(func(w kopsWorld) kopsRun { return w.run(nil, kops.CreateClusterArgs(d(w))...) })
 	p.both(byEnv("get", "cluster", name, "-o", "yaml"))
 	p.both(byEnv("update", "cluster", name))
 	p.args("replace")
@@ -369,7 +366,7 @@ func TestDoubleMatchesRealKopsRollingUpdate(t *testing.T) {
 	p := newKopsPair(t)
 	d := p.real.desired("ipip")
 	name := d.Name
-	p.both(func(w kopsWorld) kopsRun { return w.run(nil, mustCreateArgs(t, w.desired("ipip"))...) })
+	p.both(func(w kopsWorld) kopsRun { return w.run(nil, kops.CreateClusterArgs(w.desired("ipip"))...) })
 	cert, key := p.real.AWS.CA()
 	p.real.must(nil, "create", "keypair", "kubernetes-ca", "--name", name, "--cert", cert, "--key", key, "--primary")
 	p.real.AWS.ServeClusterAPI(name)

@@ -59,7 +59,7 @@ func TestEnsureCreates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	create, _ := kops.CreateClusterArgs(d)
+	create := kops.CreateClusterArgs(d)
 	want := []string{
 		"version",
 		"get cluster --name demo.example.com -o yaml",

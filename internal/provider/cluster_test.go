@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil/rpcerror"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kops/kopstest"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
@@ -236,7 +237,7 @@ func TestClusterDeleteUsesTheRecordedState(t *testing.T) {
 
 func TestClusterCheckNamesTheProblem(t *testing.T) {
 	res, err := newClusterProvider(t, &kopstest.Runner{T: t}).Check(context.Background(), plugin.CheckRequest{URN: clusterURN, Type: pluginapi.ClusterType,
-		News: clusterInputs(t, func(a *pluginapi.ClusterArgs) { a.AdminAccess = []string{"0.0.0.0/0"} })})
+		News: clusterInputs(t, func(a *pluginapi.ClusterArgs) { a.AdminAccess = config.MustParseAccessList("0.0.0.0/0") })})
 	if err != nil || len(res.Failures) != 1 || !strings.Contains(res.Failures[0].Reason, "allowWorldAccess") {
 		t.Errorf("check: %+v, %v", res, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kopsplan"
 	"github.com/kopscalico/kopscalico/internal/sgcheck/sgchecktest"
 )
@@ -44,7 +45,7 @@ func TestKopsRulesAreTheOnesKopsPlans(t *testing.T) {
 		}
 		return r
 	}
-	for _, enc := range []string{"ipip", "vxlan"} {
+	for _, enc := range []config.Encapsulation{config.EncapIPIP, config.EncapVXLAN} {
 		in := Input{ClusterName: realPlanCluster, Encapsulation: enc, KopsBlocksEtcd: true}
 		whole := check(plan, in)
 		for _, x := range ruleExpectations(enc, false) {

@@ -6,6 +6,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
@@ -86,13 +87,10 @@ func TestCreateGetAndErrors(t *testing.T) {
 	if code != 1 || lastLine(e) != `Error: cluster not found "demo.example.com"` {
 		t.Errorf("get missing: exit %d, stderr %q", code, e)
 	}
-	args, err := kops.CreateClusterArgs(kops.Desired{
+	args := kops.CreateClusterArgs(kops.Desired{
 		Name: name, StateStore: s.URL(), Zones: []string{"eu-west-1a", "eu-west-1b"}, ControlPlaneCount: 1, NodeCount: 3,
-		AdminAccess: []string{"203.0.113.0/24"}, Encapsulation: "ipip", AWSSrcDstCheck: "Disable", KopsVersion: "1.34",
+		AdminAccess: config.MustParseAccessList("203.0.113.0/24"), Encapsulation: config.EncapIPIP, AWSSrcDstCheck: config.SrcDstDisable, KopsVersion: kopsrelease.MustParse("1.34"),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	mustRun(t, s, nil, args...)
 	_, e, code = s.Run(t, nil, args...)
 	if code != 1 || !strings.Contains(e, `cluster "demo.example.com" already exists`) {
@@ -167,7 +165,7 @@ func TestConvertRollsOnceAndResizeDoesNotRoll(t *testing.T) {
 		t.Fatal("a freshly applied cluster needs a roll")
 	}
 	d := kops.Desired{Name: name, StateStore: s.URL(), Zones: []string{"eu-west-1a", "eu-west-1b"}, ControlPlaneCount: 1, NodeCount: 2,
-		AdminAccess: []string{"203.0.113.0/24"}, Encapsulation: "ipip", AWSSrcDstCheck: "Disable", KopsVersion: "1.34"}
+		AdminAccess: config.MustParseAccessList("203.0.113.0/24"), Encapsulation: config.EncapIPIP, AWSSrcDstCheck: config.SrcDstDisable, KopsVersion: kopsrelease.MustParse("1.34")}
 	conv, err := kops.ConvertClusterSpec([]byte(mustRun(t, s, nil, "get", "cluster", name, "-o", "yaml")), d)
 	if err != nil {
 		t.Fatal(err)
