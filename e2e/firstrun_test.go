@@ -1,11 +1,8 @@
 package e2e_test
 
-// The first run as a user makes it: the built cmd/kopscalico on a project
-// directory (the repository's Pulumi.yaml, the built plugin in ./bin, a
-// stack file), driven through its stdin and signals, with the real engine,
-// the kops double as kops and AWS on loopback for the preflight. Running the
-// binary, not its run function in the test process, is what exercises the
-// question on stdin, the exit status and the Ctrl-C handling of main.
+// The first run as a user makes it: the built cmd/kopscalico (so main's
+// stdin question, exit status and Ctrl-C handling are what runs) on a project
+// directory, with the real engine, the kops double and AWS on loopback.
 
 import (
 	"os"

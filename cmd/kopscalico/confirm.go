@@ -65,10 +65,9 @@ func notConfirmed(op string) error {
 	return fmt.Errorf("%w (answer y to go ahead; `kopscalico %s --yes` does not ask)", errNotConfirmed, op)
 }
 
-// up applies the stack. Without yes it previews, saving the engine's plan,
-// asks, and applies under that plan: the engine refuses any step beyond what
-// the preview showed (a replace where an update was shown, an update where
-// nothing was). With yes it applies at once, as CI does.
+// up applies the stack: with yes at once (CI); else it previews with the
+// engine's plan saved, asks, and applies under that plan, so no step beyond
+// the preview runs (`up --plan` is [EXPERIMENTAL] in pulumi 3.274, honoured).
 func up(ctx context.Context, stack auto.Stack, inv invocation, term terminal, ask func(string) (bool, error)) error {
 	upOpts := []optup.Option{optup.ProgressStreams(term.out), optup.ErrorProgressStreams(term.errOut)}
 	if inv.diff {
@@ -141,10 +140,9 @@ func (d *dropLines) emit(line []byte) {
 	_, _ = d.to.Write(line)
 }
 
-// destroy deletes everything in the stack's state. Without yes it previews
-// the destroy and asks first; the engine keeps no plan of a destroy, so the
-// state is read before the preview and again after the answer, and a change
-// in between (another run's) stops it.
+// destroy deletes the stack's resources, asking first unless yes. A destroy
+// has no plan: the state is read before the preview and after the answer,
+// and a change in between (another run's) stops it.
 func destroy(ctx context.Context, stack auto.Stack, yes bool, term terminal, ask func(string) (bool, error)) error {
 	opts := []optdestroy.Option{optdestroy.ProgressStreams(term.out), optdestroy.ErrorProgressStreams(term.errOut)}
 	if yes {

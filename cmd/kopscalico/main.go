@@ -232,10 +232,9 @@ const defaultBackend = "file://~"
 // oldStateDir is where earlier versions kept the state: inside the checkout.
 const oldStateDir = ".pulumi-state"
 
-// backendEnv picks the backend: PULUMI_BACKEND_URL when set (s3://, Pulumi
-// Cloud, ...), else defaultBackend, so no account is needed. A checkout that
-// holds stacks in the old in-checkout backend is refused until they are
-// moved or named. A passphrase for the secrets provider is required.
+// backendEnv picks the backend: PULUMI_BACKEND_URL when set, else
+// defaultBackend, unless the checkout holds stacks in oldStateDir. A
+// passphrase for the secrets provider is required.
 func backendEnv(dir string) (map[string]string, error) {
 	env := map[string]string{"PULUMI_SKIP_UPDATE_CHECK": "true"}
 	if os.Getenv("PULUMI_BACKEND_URL") == "" {

@@ -29,11 +29,9 @@ func KopscalicoBinary(t testing.TB) string {
 	return kopscalicoBuild.path(t, "github.com/kopscalico/kopscalico/cmd/kopscalico", "kopscalico")
 }
 
-// Project is a checkout as a user has it, run with the built cmd/kopscalico:
-// the repository's Pulumi.yaml (its plugins.providers ./bin holding the
-// built plugin), a Pulumi.<stack>.yaml, the pulumi CLI on PATH, and a file
-// backend and PULUMI_HOME of its own. Every process it starts carries
-// Marker (controlplane.EnvMarker) and is killed when the test ends.
+// Project is a checkout run with the built cmd/kopscalico: the repository's
+// Pulumi.yaml, the built plugin in ./bin, a stack file, a backend and
+// PULUMI_HOME of its own; its processes carry Marker and die with the test.
 type Project struct {
 	Dir    string // the project directory (--dir)
 	Stack  string
