@@ -5,7 +5,9 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -191,5 +193,24 @@ func TestDropLinesLeavesOutThePlanAdvice(t *testing.T) {
 	d.Flush()
 	if out.String() != "warning: x\nlast" {
 		t.Errorf("got %q", out.String())
+	}
+}
+
+// TestProgramLinksNoAWSClients: the preflight's STS and EC2 clients are
+// linked here, never into the program (main.go, infra/) that every preview
+// compiles.
+func TestProgramLinksNoAWSClients(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/kopscalico/kopscalico").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	for _, pkg := range []string{"github.com/aws/aws-sdk-go-v2/service/ec2", "github.com/aws/aws-sdk-go-v2/service/sts", "github.com/kopscalico/kopscalico/internal/preflight"} {
+		if slices.Contains(deps, pkg) {
+			t.Errorf("the program links %s", pkg)
+		}
+	}
+	if !slices.Contains(deps, "github.com/kopscalico/kopscalico/infra") {
+		t.Errorf("go list did not list the program's packages:\n%s", out)
 	}
 }
