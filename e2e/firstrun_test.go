@@ -20,10 +20,12 @@ import (
 
 const upQuestion = "Do you want to perform this update? [y/N]"
 
-// firstRunProject is a project whose kops is the double (by path, and on
-// PATH for the kubeconfig's exec) and whose AWS is fakeaws.
+// firstRunProject is a project of the whole program, owning the shipped
+// policies' namespace, whose kops is the double (by path, and on PATH for
+// the kubeconfig's exec) and whose AWS is fakeaws.
 func firstRunProject(t *testing.T, store *kopsdouble.Store, cfg pulumitest.Config) (*pulumitest.Project, *fakeaws.Server) {
 	t.Helper()
+	cfg["kopscalico:namespaces"] = pulumitest.Plain("ns-1")
 	aws := fakeaws.Start(t)
 	env := aws.Env()
 	env["PATH"] = filepath.Dir(store.Bin) + string(os.PathListSeparator) + "/usr/bin:/bin"
