@@ -131,9 +131,11 @@ func newKopsScenario(t *testing.T, kopsVersion string, extra pulumitest.Config) 
 func (s *kopsScenario) step(what string, fn func()) []kopsdouble.Call {
 	s.t.Helper()
 	s.store.ResetCalls(s.t)
+	start := time.Now()
 	fn()
+	took := time.Since(start).Round(100 * time.Millisecond)
 	calls := s.store.Calls(s.t)
-	s.t.Logf("kops sequence [%s] (%d calls):\n  %s", what, len(calls), strings.Join(kopsdouble.Commands(calls), "\n  "))
+	s.t.Logf("kops sequence [%s] (%d calls, %s):\n  %s", what, len(calls), took, strings.Join(kopsdouble.Commands(calls), "\n  "))
 	return calls
 }
 
