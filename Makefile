@@ -1,13 +1,16 @@
 # Targets: plugin (the provider plugin into bin/), tools (pinned tools into
 # .tools/bin), unit (fast tests), e2e (end-to-end tests only), test (tools +
 # every test), up / preview / destroy / refresh (the stack STACK, default dev,
-# through cmd/kopscalico).
+# through cmd/kopscalico; up and destroy show the preview and ask first).
+# ARGS goes to the operation: make up ARGS=--yes applies without asking,
+# make up ARGS=--skip-preflight leaves out the kops and AWS checks.
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 GO_TEST_FLAGS ?= -timeout 60m
 
 STACK ?= dev
+ARGS ?=
 
 .PHONY: plugin tools test unit e2e up preview destroy refresh pulumi-cli
 
@@ -32,4 +35,4 @@ pulumi-cli:
 	@command -v pulumi >/dev/null || tools/build.sh pulumi
 
 up preview destroy refresh: pulumi-cli plugin
-	go run ./cmd/kopscalico --stack $(STACK) $@
+	go run ./cmd/kopscalico --stack $(STACK) $@ $(ARGS)

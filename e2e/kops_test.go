@@ -131,9 +131,11 @@ func newKopsScenario(t *testing.T, kopsVersion string, extra pulumitest.Config) 
 func (s *kopsScenario) step(what string, fn func()) []kopsdouble.Call {
 	s.t.Helper()
 	s.store.ResetCalls(s.t)
+	start := time.Now()
 	fn()
+	took := time.Since(start).Round(100 * time.Millisecond)
 	calls := s.store.Calls(s.t)
-	s.t.Logf("kops sequence [%s] (%d calls):\n  %s", what, len(calls), strings.Join(kopsdouble.Commands(calls), "\n  "))
+	s.t.Logf("kops sequence [%s] (%d calls, %s):\n  %s", what, len(calls), took, strings.Join(kopsdouble.Commands(calls), "\n  "))
 	return calls
 }
 
@@ -375,10 +377,11 @@ func TestKopsFailureAtEachStepConverges(t *testing.T) {
 }
 
 // A first up that fails after kops made the cluster (validate times out)
-// still records it: a plain destroy, from a workspace with no program,
-// deletes it exactly once.
+// still records it: a plain destroy, which runs no program, deletes it
+// exactly once, and then the state store's guard (the store goes last).
 func TestKopsFailedFirstUpIsRecordedAndDestroyed(t *testing.T) {
 	s := newKopsScenario(t, "1.34", nil)
+	s.stack = pulumitest.New(t, kopsGuardedProgram, s.cfg, kopsStackOptions("failed-first-up"))
 	s.store.InjectFailures(t, kopsdouble.Failure{Command: "validate cluster", Exit: 1, Stderr: "Error: validation failed: wait time exceeded during validation"})
 	var err error
 	s.step("up: validate times out", func() { _, err = s.stack.TryUp() })
@@ -393,8 +396,8 @@ func TestKopsFailedFirstUpIsRecordedAndDestroyed(t *testing.T) {
 	if n := countCalls(calls, "delete cluster --name "+kopsClusterName+" --yes"); n != 1 {
 		t.Errorf("%d deletes, want exactly 1: %v", n, kopsdouble.Commands(calls))
 	}
-	if s.store.Exists(kopsClusterName) {
-		t.Error("the cluster of the failed up survived destroy")
+	if s.store.Exists(kopsClusterName) || stateHolds(t, s.stack, pluginapi.StateStoreGuardType) {
+		t.Error("the cluster of the failed up, or the store's guard, survived destroy")
 	}
 }
 

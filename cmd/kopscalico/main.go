@@ -4,7 +4,8 @@
 //
 // The stack's configuration is read from Pulumi.yaml and Pulumi.<stack>.yaml
 // in the working directory, exactly as `pulumi up` would. The backend is
-// PULUMI_BACKEND_URL when set, else a local file backend in .pulumi-state/.
+// PULUMI_BACKEND_URL when set, else the per-user local backend ~/.pulumi
+// (what `pulumi login --local` uses).
 package main
 
 import (
@@ -20,24 +21,29 @@ import (
 
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
 	"github.com/kopscalico/kopscalico/infra"
 	"github.com/kopscalico/kopscalico/internal/pulumicli"
 )
 
-const usage = `usage: kopscalico [flags] up|preview|destroy|refresh
+const usage = `usage: kopscalico [flags] up [--yes] [--skip-preflight]
+       kopscalico [flags] preview|refresh
+       kopscalico [flags] destroy [--yes]
        kopscalico [flags] cancel|repair [--yes]
 
-  up       create or update everything (the state store, the kops cluster,
-           the policies and workloads); like 'pulumi up --yes'
+  up       check this machine and the AWS account (kops at the pinned
+           release, credentials, region, zones), preview, ask, then apply
+           exactly what the preview showed (the state store, the kops
+           cluster, the policies and workloads); --yes applies without the
+           preview and the question (CI); --skip-preflight leaves out the
+           checks (a machine that cannot reach AWS)
   preview  show what up would change; runs no kops command and no AWS call of
            the program's own
-  destroy  delete everything from the recorded state (like 'pulumi destroy');
-           the plugin deletes the kops cluster, then the bucket goes
+  destroy  show what would be deleted, ask, then delete it from the recorded
+           state (the plugin deletes the kops cluster, then the bucket goes);
+           --yes deletes without the question
   refresh  reconcile the state with the cloud
   cancel   stop the update running on the stack (another run's, or one that
            died and left the backend locked); needs --yes, as a step it cuts
@@ -58,7 +64,7 @@ var minimumCLI = semver.MustParse("3.274.0")
 
 func main() {
 	ctx, interrupt, stop := interrupts(context.Background(), os.Stderr)
-	code := run(ctx, interrupt, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, interrupt, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -67,15 +73,22 @@ func main() {
 type invocation struct {
 	op, stack, dir string
 	diff           bool // preview, up
-	yes            bool // cancel, repair
+	yes            bool // up, destroy, cancel, repair
+	skipPreflight  bool // up
 }
 
-func run(ctx context.Context, interrupt <-chan struct{}, args []string, stdout, stderr io.Writer) int {
+// terminal is where a run talks to its user: answers come from in.
+type terminal struct {
+	in          io.Reader
+	out, errOut io.Writer
+}
+
+func run(ctx context.Context, interrupt <-chan struct{}, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	inv, ok := parseArgs(args, stderr)
 	if !ok {
 		return 2
 	}
-	if err := operate(ctx, interrupt, inv, stdout, stderr); err != nil {
+	if err := operate(ctx, interrupt, inv, terminal{stdin, stdout, stderr}); err != nil {
 		fmt.Fprintln(stderr, "kopscalico:", err)
 		return 1
 	}
@@ -102,10 +115,13 @@ func parseArgs(args []string, stderr io.Writer) (invocation, bool) {
 	inv.op = fs.Arg(0)
 	rest := fs.Args()[1:]
 	switch inv.op {
-	case "cancel", "repair":
+	case "up", "destroy", "cancel", "repair":
 		ofs := flag.NewFlagSet("kopscalico "+inv.op, flag.ContinueOnError)
 		ofs.SetOutput(stderr)
-		ofs.BoolVar(&inv.yes, "yes", false, "go ahead (see the operation above)")
+		ofs.BoolVar(&inv.yes, "yes", false, "go ahead without asking (see the operation above)")
+		if inv.op == "up" {
+			ofs.BoolVar(&inv.skipPreflight, "skip-preflight", false, "leave out the checks of kops and AWS (a machine that cannot reach AWS)")
+		}
 		ofs.Usage = fs.Usage
 		if err := ofs.Parse(rest); err != nil {
 			return inv, false
@@ -124,7 +140,7 @@ func parseArgs(args []string, stderr io.Writer) (invocation, bool) {
 	return inv, true
 }
 
-func operate(ctx context.Context, interrupt <-chan struct{}, inv invocation, stdout, stderr io.Writer) error {
+func operate(ctx context.Context, interrupt <-chan struct{}, inv invocation, term terminal) error {
 	switch inv.op {
 	case "up", "preview", "destroy", "refresh", "cancel", "repair":
 	default:
@@ -144,43 +160,43 @@ func operate(ctx context.Context, interrupt <-chan struct{}, inv invocation, std
 	}
 	opts := []auto.LocalWorkspaceOption{auto.Pulumi(cli), auto.WorkDir(workDir), auto.EnvVars(env), auto.SecretsProvider("passphrase")}
 	var stack auto.Stack
-	if inv.op == "cancel" || inv.op == "repair" {
-		// These mend an existing stack; they never create one.
-		stack, err = auto.SelectStackInlineSource(ctx, inv.stack, "kopscalico", infra.Program, opts...)
-	} else {
+	switch inv.op {
+	case "up", "preview", "refresh":
 		stack, err = auto.UpsertStackInlineSource(ctx, inv.stack, "kopscalico", infra.Program, opts...)
+	default:
+		// These act on an existing stack; they never create one.
+		stack, err = auto.SelectStackInlineSource(ctx, inv.stack, "kopscalico", infra.Program, opts...)
 	}
 	if auto.IsSelectStack404Error(err) {
-		return fmt.Errorf("no stack %s in the backend %s: %s mends an existing stack; check --stack and PULUMI_BACKEND_URL", inv.stack, cmp.Or(env["PULUMI_BACKEND_URL"], os.Getenv("PULUMI_BACKEND_URL")), inv.op)
+		return fmt.Errorf("no stack %s in the backend %s: %s acts on an existing stack; check --stack and PULUMI_BACKEND_URL", inv.stack, cmp.Or(env["PULUMI_BACKEND_URL"], os.Getenv("PULUMI_BACKEND_URL")), inv.op)
 	}
 	if err != nil {
 		return fmt.Errorf("select stack %s: %w", inv.stack, err)
 	}
 
+	ask := func(question string) (bool, error) { return confirm(ctx, interrupt, term, question) }
 	switch inv.op {
 	case "preview":
-		opts := []optpreview.Option{optpreview.ProgressStreams(stdout), optpreview.ErrorProgressStreams(stderr)}
+		opts := []optpreview.Option{optpreview.ProgressStreams(term.out), optpreview.ErrorProgressStreams(term.errOut)}
 		if inv.diff {
 			opts = append(opts, optpreview.Diff())
 		}
 		_, err = stack.Preview(ctx, opts...)
 	case "up":
-		opts := []optup.Option{optup.ProgressStreams(stdout), optup.ErrorProgressStreams(stderr)}
-		if inv.diff {
-			opts = append(opts, optup.Diff())
+		if err = checkBeforeUp(ctx, stack, inv.skipPreflight); err == nil {
+			err = up(ctx, stack, inv, term, ask)
 		}
-		_, err = stack.Up(ctx, opts...)
 	case "destroy":
-		_, err = stack.Destroy(ctx, optdestroy.ProgressStreams(stdout), optdestroy.ErrorProgressStreams(stderr))
+		err = destroy(ctx, stack, inv.yes, term, ask)
 	case "refresh":
-		_, err = stack.Refresh(ctx, optrefresh.ProgressStreams(stdout), optrefresh.ErrorProgressStreams(stderr))
+		_, err = stack.Refresh(ctx, optrefresh.ProgressStreams(term.out), optrefresh.ErrorProgressStreams(term.errOut))
 	case "cancel":
 		err = stack.Cancel(ctx)
 		if err == nil {
-			fmt.Fprintf(stdout, "kopscalico: the update on stack %s is cancelled; run `kopscalico --stack %s repair` to see what it left pending\n", inv.stack, inv.stack)
+			fmt.Fprintf(term.out, "kopscalico: the update on stack %s is cancelled; run `kopscalico --stack %s repair` to see what it left pending\n", inv.stack, inv.stack)
 		}
 	case "repair":
-		err = repair(ctx, stack, inv.yes, stdout, stderr)
+		err = repair(ctx, stack, inv.yes, term.out, term.errOut)
 	}
 	if err != nil && strings.Contains(err.Error(), "the stack is currently locked") {
 		// A file backend keeps the lock of a run that was killed.
@@ -208,20 +224,41 @@ func pulumiCLI(ctx context.Context, path string, interrupt <-chan struct{}) (pul
 	return cli, nil
 }
 
-// backendEnv picks the backend: PULUMI_BACKEND_URL when set (s3://, Pulumi
-// Cloud, ...), else a file backend under <dir>/.pulumi-state so no account
-// is needed. A passphrase for the secrets provider is required.
+// defaultBackend is the per-user local backend `pulumi login --local` uses
+// (~/.pulumi): outside the checkout, so a fresh clone or `git clean` never
+// loses the record of a running cluster.
+const defaultBackend = "file://~"
+
+// oldStateDir is where earlier versions kept the state: inside the checkout.
+const oldStateDir = ".pulumi-state"
+
+// backendEnv picks the backend: PULUMI_BACKEND_URL when set, else
+// defaultBackend, unless the checkout holds stacks in oldStateDir. A
+// passphrase for the secrets provider is required.
 func backendEnv(dir string) (map[string]string, error) {
 	env := map[string]string{"PULUMI_SKIP_UPDATE_CHECK": "true"}
 	if os.Getenv("PULUMI_BACKEND_URL") == "" {
-		state := filepath.Join(dir, ".pulumi-state")
-		if err := os.MkdirAll(state, 0o700); err != nil {
-			return nil, err
+		old := filepath.Join(dir, oldStateDir)
+		if hasStacks(old) {
+			return nil, fmt.Errorf("%s holds stack state of the old default backend, and the default is now %s (~/.pulumi): "+
+				"keep using it with PULUMI_BACKEND_URL=file://%s, or move each stack: `pulumi stack export` there, then `pulumi stack import` after `pulumi login --local`",
+				old, defaultBackend, old)
 		}
-		env["PULUMI_BACKEND_URL"] = "file://" + state
+		env["PULUMI_BACKEND_URL"] = defaultBackend
 	}
 	if os.Getenv("PULUMI_CONFIG_PASSPHRASE") == "" && os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE") == "" {
 		return nil, errors.New("set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): it encrypts the stack's secrets, such as the cluster's kubeconfig")
 	}
 	return env, nil
+}
+
+// hasStacks reports whether the file backend at dir holds a stack's state
+// (project-scoped or legacy layout, compressed or not).
+func hasStacks(dir string) bool {
+	for _, pattern := range []string{"*.json*", "*/*.json*"} {
+		if m, _ := filepath.Glob(filepath.Join(dir, ".pulumi", "stacks", pattern)); len(m) > 0 {
+			return true
+		}
+	}
+	return false
 }

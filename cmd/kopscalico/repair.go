@@ -47,25 +47,40 @@ func repair(ctx context.Context, stack auto.Stack, yes bool, stdout, stderr io.W
 }
 
 func stackPending(ctx context.Context, stack auto.Stack) ([]apitype.OperationV2, error) {
+	dep, err := stackDeployment(ctx, stack)
+	if err != nil {
+		return nil, err
+	}
+	return dep.PendingOperations, nil
+}
+
+// stackDeployment is the stack's state.
+func stackDeployment(ctx context.Context, stack auto.Stack) (apitype.DeploymentV3, error) {
 	state, err := stack.Export(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("export the state: %w", err)
+		return apitype.DeploymentV3{}, fmt.Errorf("export the state: %w", err)
 	}
-	return pendingOperations(state)
+	return decodeDeployment(state)
 }
 
 // pendingOperations are the operations a deployment records as running
 // when its run ended.
 func pendingOperations(d apitype.UntypedDeployment) ([]apitype.OperationV2, error) {
+	dep, err := decodeDeployment(d)
+	return dep.PendingOperations, err
+}
+
+// decodeDeployment reads a deployment of the schema versions this SDK knows.
+func decodeDeployment(d apitype.UntypedDeployment) (apitype.DeploymentV3, error) {
+	var dep apitype.DeploymentV3
 	if d.Version < apitype.DeploymentSchemaVersionCurrent || d.Version > apitype.DeploymentSchemaVersionLatest {
-		return nil, fmt.Errorf("the stack's state is deployment schema version %d; this reads versions %d to %d: use a pulumi CLI of the SDK's release",
+		return dep, fmt.Errorf("the stack's state is deployment schema version %d; this reads versions %d to %d: use a pulumi CLI of the SDK's release",
 			d.Version, apitype.DeploymentSchemaVersionCurrent, apitype.DeploymentSchemaVersionLatest)
 	}
-	var dep apitype.DeploymentV3
 	if err := json.Unmarshal(d.Deployment, &dep); err != nil {
-		return nil, fmt.Errorf("read the stack's state: %w", err)
+		return dep, fmt.Errorf("read the stack's state: %w", err)
 	}
-	return dep.PendingOperations, nil
+	return dep, nil
 }
 
 // describePending lists pending operations with what to check before they

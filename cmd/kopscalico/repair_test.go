@@ -97,7 +97,7 @@ func realCLIStack(t *testing.T) (project, stateFile string) {
 func runOK(t *testing.T, project string, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), nil, append([]string{"--dir", project}, args...), &out, &errOut); code != 0 {
+	if code := run(context.Background(), nil, append([]string{"--dir", project}, args...), nil, &out, &errOut); code != 0 {
 		t.Fatalf("kopscalico %q: exit %d\n%s%s", args, code, out.String(), errOut.String())
 	}
 	return out.String()
@@ -132,7 +132,7 @@ func TestCancelUnlocksAStackAKilledRunLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), nil, []string{"--dir", project, "refresh"}, &out, &errOut); code != 1 {
+	if code := run(context.Background(), nil, []string{"--dir", project, "refresh"}, nil, &out, &errOut); code != 1 {
 		t.Fatalf("refresh of a locked stack: exit %d, want 1\n%s%s", code, out.String(), errOut.String())
 	}
 	if !strings.Contains(errOut.String(), "kopscalico --stack dev cancel --yes") {

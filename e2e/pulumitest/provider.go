@@ -20,32 +20,42 @@ import (
 	"github.com/kopscalico/kopscalico/internal/provider"
 )
 
-var (
-	pluginOnce sync.Once
-	pluginDir  string
-	pluginErr  error
-)
+var pluginBuild goBuild
 
 // ProviderPluginDir builds cmd/pulumi-resource-kopscalico once per test
 // process and returns the directory holding it, for the project's
 // plugins.providers (as Pulumi.yaml lists ./bin).
 func ProviderPluginDir(t testing.TB) string {
 	t.Helper()
-	pluginOnce.Do(func() {
-		pluginDir, pluginErr = os.MkdirTemp("", "kopscalico-plugin-")
-		if pluginErr != nil {
+	return filepath.Dir(pluginBuild.path(t, "github.com/kopscalico/kopscalico/cmd/pulumi-resource-kopscalico", "pulumi-resource-"+pluginapi.Name))
+}
+
+// goBuild is one `go build` of a command per test process.
+type goBuild struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// path builds pkg into a temporary directory as name, the first time, and
+// returns the binary's path.
+func (b *goBuild) path(t testing.TB, pkg, name string) string {
+	t.Helper()
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "kopscalico-build-")
+		if err != nil {
+			b.err = err
 			return
 		}
-		bin := filepath.Join(pluginDir, "pulumi-resource-"+pluginapi.Name)
-		cmd := exec.Command("go", "build", "-o", bin, "github.com/kopscalico/kopscalico/cmd/pulumi-resource-kopscalico")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			pluginErr = fmt.Errorf("build the provider plugin: %v\n%s", err, out)
+		b.bin = filepath.Join(dir, name)
+		if out, err := exec.Command("go", "build", "-o", b.bin, pkg).CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("build %s: %v\n%s", pkg, err, out)
 		}
 	})
-	if pluginErr != nil {
-		t.Fatal(pluginErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return pluginDir
+	return b.bin
 }
 
 // serveProvider runs the provider in this test process with deps, for the

@@ -154,17 +154,7 @@ func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Sta
 	if err := installPlugins(filepath.Join(dir, "home"), tools); err != nil {
 		t.Fatalf("pulumitest: %v", err)
 	}
-	env := map[string]string{
-		"PULUMI_CONFIG_PASSPHRASE":                    Passphrase,
-		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
-		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-		"PULUMI_HOME":                                 filepath.Join(dir, "home"),
-		"PULUMI_BACKEND_URL":                          "file://" + s.backend,
-		"PULUMI_DIY_BACKEND_NO_LEGACY_WARNING":        "true",
-		// Plugins come from PULUMI_HOME (installPlugins), never from PATH.
-		"PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
-		controlplane.EnvMarker:          s.Marker,
-	}
+	env := cliEnv(filepath.Join(dir, "home"), s.backend, s.Marker)
 	for k, v := range o.Env {
 		env[k] = v
 	}
@@ -376,6 +366,22 @@ func (s *Stack) cleanup() {
 	}
 	if err := os.RemoveAll(s.Dir); err != nil {
 		s.t.Errorf("pulumitest: remove %s: %v", s.Dir, err)
+	}
+}
+
+// cliEnv is the environment the CLI and its plugins run with: PULUMI_HOME
+// home (plugins come from there, never from PATH), a file backend, no update
+// checks or downloads, and the marker every started process carries.
+func cliEnv(home, backend, marker string) map[string]string {
+	return map[string]string{
+		"PULUMI_CONFIG_PASSPHRASE":                    Passphrase,
+		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+		"PULUMI_HOME":                                 home,
+		"PULUMI_BACKEND_URL":                          "file://" + backend,
+		"PULUMI_DIY_BACKEND_NO_LEGACY_WARNING":        "true",
+		"PULUMI_IGNORE_AMBIENT_PLUGINS":               "true",
+		controlplane.EnvMarker:                        marker,
 	}
 }
 

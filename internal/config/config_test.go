@@ -449,3 +449,53 @@ func TestDefaultBucketNameFitsS3(t *testing.T) {
 		t.Errorf("derived bucket %q (len %d) invalid: %s", b, len(b), checkBucketName(b))
 	}
 }
+
+// TestPlaceholdersRefusedTogether: every value holding the placeholder is
+// refused at once, each with its key, its value and what replaces it, and
+// the problems derived from a placeholder (the bucket named after the
+// cluster, a zone check against it) are not reported besides.
+func TestPlaceholdersRefusedTogether(t *testing.T) {
+	m := good()
+	m[KeyClusterName] = "calico.REPLACE_ME_WITH_YOUR_ROUTE53_ZONE"
+	m[KeyAdminAccess] = `["REPLACE_ME_WITH_YOUR_CIDR"]`
+	m[KeyNodeSize] = "REPLACE_ME"
+	m[KeyNodeCount] = "0"
+	_, err := parse(t, "dev", m)
+	if err == nil {
+		t.Fatal("placeholders accepted")
+	}
+	got := Keys(err)
+	want := []string{KeyNodeSize, KeyClusterName, KeyAdminAccess, KeyNodeCount}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("keys %v, want %v:\n%v", got, want, err)
+	}
+	for _, line := range []string{
+		`kopscalico:clusterName = "calico.REPLACE_ME_WITH_YOUR_ROUTE53_ZONE": replace the example's placeholder with a DNS name inside a Route53 zone you own`,
+		`kopscalico:adminAccess = "REPLACE_ME_WITH_YOUR_CIDR": replace the example's placeholder with the CIDRs you reach the Kubernetes API from`,
+		`kopscalico:nodeSize = "REPLACE_ME": replace the example's placeholder with a value of your own`,
+	} {
+		if !strings.Contains(err.Error(), line) {
+			t.Errorf("error lacks %q:\n%v", line, err)
+		}
+	}
+	if strings.Contains(err.Error(), "kops-state-") {
+		t.Errorf("the bucket derived from the placeholder name is reported too:\n%v", err)
+	}
+
+	m = good()
+	m[KeyDNSZone] = "REPLACE_ME.example.com"
+	if _, err := parse(t, "dev", m); !slices.Equal(Keys(err), []string{KeyDNSZone}) {
+		t.Errorf("a placeholder zone: keys %v, want [dnsZone]: %v", Keys(err), err)
+	}
+}
+
+func TestPlaceholderInASecretIsNotEchoed(t *testing.T) {
+	m := good()
+	m[KeyManageCluster] = "false"
+	m[KeyKubeconfig] = "token: REPLACE_ME"
+	if _, err := parse(t, "dev", m); err != nil {
+		t.Errorf("the kubeconfig is checked for placeholders, and would be printed: %v", err)
+	}
+}

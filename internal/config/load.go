@@ -150,8 +150,9 @@ func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 		c.StateStore.Bucket = DefaultBucketName(c.Cluster.Name)
 	}
 
-	errs := r.errs
-	errs = append(errs, validate(c, fs)...)
+	placeholders := placeholderErrors(get)
+	errs := withoutPlaceholderEchoes(append(r.errs, validate(c, fs)...), placeholders)
+	errs = append(placeholders, errs...)
 	if len(errs) > 0 {
 		return Config{}, &Error{Problems: errs}
 	}

@@ -114,8 +114,10 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 	}
 }
 
-// TestDevStackIsValid: Pulumi.dev.yaml is a working configuration.
-func TestDevStackIsValid(t *testing.T) {
+// devStackValues reads Pulumi.dev.yaml as the CLI hands it to the program:
+// lists as JSON text.
+func devStackValues(t *testing.T) map[string]string {
+	t.Helper()
 	var stack struct{ Config map[string]any }
 	readYAML(t, "../../Pulumi.dev.yaml", &stack)
 	values := map[string]string{}
@@ -127,6 +129,57 @@ func TestDevStackIsValid(t *testing.T) {
 			values[key] = string(b)
 		default:
 			values[key] = fmt.Sprint(v)
+		}
+	}
+	return values
+}
+
+// devStackPlaceholders are the keys Pulumi.dev.yaml leaves to its user, and
+// what a user fills them with.
+var devStackPlaceholders = map[string]string{
+	KeyClusterName: "calico.dev.acme.io",
+	KeyDNSZone:     "dev.acme.io",
+	KeyAdminAccess: `["198.51.100.0/24"]`,
+}
+
+// TestDevStackRefusesItsPlaceholders: Pulumi.dev.yaml is refused, naming
+// exactly its placeholder keys, each with what replaces it.
+func TestDevStackRefusesItsPlaceholders(t *testing.T) {
+	values := devStackValues(t)
+	_, err := Parse(Namespace, "dev", func(k string) (string, bool) { v, ok := values[k]; return v, ok }, repoFS{})
+	if err == nil {
+		t.Fatal("the example stack was accepted with its placeholders")
+	}
+	var want []string
+	for k := range devStackPlaceholders {
+		want = append(want, k)
+	}
+	got := Keys(err)
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("refused keys %v, want exactly the placeholders %v:\n%v", got, want, err)
+	}
+	for _, k := range want {
+		if !strings.Contains(err.Error(), fmt.Sprintf("kopscalico:%s = \"", k)) {
+			t.Errorf("%s not named with its value:\n%v", k, err)
+		}
+	}
+	if n := strings.Count(err.Error(), "replace the example's placeholder with"); n != len(want) {
+		t.Errorf("%d placeholder fixes, want %d:\n%v", n, len(want), err)
+	}
+}
+
+// TestDevStackIsValidOnceFilled: Pulumi.dev.yaml with its placeholders
+// filled is a working configuration.
+func TestDevStackIsValidOnceFilled(t *testing.T) {
+	values := devStackValues(t)
+	for k, v := range devStackPlaceholders {
+		values[k] = v
+	}
+	for k, v := range values {
+		if strings.Contains(v, Placeholder) {
+			t.Fatalf("%s = %q still holds a placeholder: add it to devStackPlaceholders", k, v)
 		}
 	}
 	c, err := Parse(Namespace, "dev", func(k string) (string, bool) { v, ok := values[k]; return v, ok }, repoFS{})

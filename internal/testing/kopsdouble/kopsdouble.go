@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -82,6 +83,13 @@ func (s *Store) SetVersion(t testing.TB, version string) { s.write(t, "version",
 // hand out (its current context's cluster and user, renamed after the kops
 // cluster).
 func (s *Store) SetKubeconfig(t testing.TB, kubeconfig []byte) { s.write(t, "kubeconfig", kubeconfig) }
+
+// SetRollingUpdateDelay makes each instance `rolling-update cluster --yes`
+// replaces take d (0: at once), so a test can interrupt a roll midway. A test
+// knob of the double, not a kops behaviour.
+func (s *Store) SetRollingUpdateDelay(t testing.TB, d time.Duration) {
+	s.write(t, RollingUpdateDelayFile, []byte(d.String()+"\n"))
+}
 
 // InjectFailures replaces the injected failures.
 func (s *Store) InjectFailures(t testing.TB, fs ...Failure) {

@@ -1,8 +1,14 @@
 package kopsdouble
 
 import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -328,4 +334,72 @@ func TestGossipNamesPerVersion(t *testing.T) {
 		t.Errorf("kops 1.37 gossip: exit %d, %q", code, e)
 	}
 	mustRun(t, s, nil, "create", "cluster", "--name", gossip, "--cloud", "aws", "--zones", "eu-west-1a", "--dns", "none")
+}
+
+// TestSlowRollStoppedMidway: with the delay knob a `rolling-update --yes`
+// is still replacing its first instance when it is stopped, which leaves
+// every instance pending; without the delay the next roll replaces them.
+func TestSlowRollStoppedMidway(t *testing.T) {
+	s := NewStore(t, "1.34.1")
+	env := kubeconfigEnv(t, s)
+	s.SeedCluster(t, name, "--zones", "eu-west-1a", "--node-count", "2")
+	newNodeTemplate(t, s)
+	if staleNodes(t, s) != 2 {
+		t.Fatalf("%d stale nodes after a template change, want 2", staleNodes(t, s))
+	}
+
+	s.SetRollingUpdateDelay(t, time.Hour)
+	cmd := exec.Command(s.Bin, "rolling-update", "cluster", name, "--yes")
+	cmd.Env = append(append(os.Environ(), "KOPS_STATE_STORE="+s.URL()), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && !strings.Contains(sc.Text(), "Stopping instance") {
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Fatal("the slow roll finished before it was stopped")
+	}
+	if got := staleNodes(t, s); got != 2 {
+		t.Errorf("%d stale nodes after the stopped roll, want both", got)
+	}
+
+	s.SetRollingUpdateDelay(t, 0)
+	mustRun(t, s, env, "rolling-update", "cluster", name, "--yes")
+	if got := staleNodes(t, s); got != 0 {
+		t.Errorf("%d stale nodes after a full roll", got)
+	}
+}
+
+const rolledGroup = "nodes-eu-west-1a"
+
+// newNodeTemplate gives the node group a new launch template, as a node
+// size change applied by `update cluster --yes` does.
+func newNodeTemplate(t *testing.T, s *Store) {
+	t.Helper()
+	c := s.Cloud(t, name)
+	c.Templates[rolledGroup] = "new-template"
+	if err := writeJSON(filepath.Join(s.Dir, name, "cloud.json"), c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// staleNodes counts the nodes not running their group's template.
+func staleNodes(t *testing.T, s *Store) int {
+	t.Helper()
+	c := s.Cloud(t, name)
+	n := 0
+	for _, h := range c.Instances[rolledGroup] {
+		if h != c.Templates[rolledGroup] {
+			n++
+		}
+	}
+	return n
 }

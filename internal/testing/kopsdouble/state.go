@@ -14,6 +14,7 @@
 //	<dir>/.kopsdouble/kubeconfig             the kubeconfig `export kubecfg` / `update --admin` hand out
 //	<dir>/.kopsdouble/failures.json          injected failures ([]Failure)
 //	<dir>/.kopsdouble/calls.jsonl            every call: args, exit code (one JSON object a line)
+//	<dir>/.kopsdouble/rolling-update-delay   how long a --yes roll takes per instance (a test knob)
 //
 // Real kops ignores the .kopsdouble directory (it is no cluster), so the same
 // store could be pointed at by real kops.
@@ -31,6 +32,10 @@ const DefaultVersion = "1.34.1"
 
 // ControlDir is the double's own directory inside the state store.
 const ControlDir = ".kopsdouble"
+
+// RollingUpdateDelayFile, in ControlDir, holds the time each instance a
+// `rolling-update cluster --yes` replaces takes (a Go duration).
+const RollingUpdateDelayFile = "rolling-update-delay"
 
 // Failure makes matching calls fail before they change anything.
 type Failure struct {

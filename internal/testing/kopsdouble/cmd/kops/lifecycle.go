@@ -15,6 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kopscalico/kopscalico/internal/testing/kopsdouble"
 )
 
 // ---- rolling-update ----
@@ -132,6 +134,7 @@ func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter [
 	// --yes, a path real kops cannot take offline: each stale instance is
 	// drained, stopped and replaced, then the cluster validated, logged as
 	// pkg/instancegroups/instancegroups.go (RollingUpdateCluster) logs it.
+	delay := d.rollingUpdateDelay()
 	for _, ig := range igs {
 		n := objName(ig)
 		if needs[n] == 0 {
@@ -144,6 +147,7 @@ func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter [
 				d.klog("Draining the node: %q.", id)
 			}
 			d.klog("Stopping instance %q, node %q, in group %q (this may take a while).", id, id, n+"."+name)
+			time.Sleep(delay)
 			inst[i] = cloud.Templates[n]
 			d.klog("waiting for 15s after terminating instance")
 			if !cloudOnly {
@@ -157,6 +161,21 @@ func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter [
 		}
 	}
 	return nil
+}
+
+// rollingUpdateDelay is the test knob Store.SetRollingUpdateDelay sets: how
+// long replacing each instance takes (0 when unset), so a test can
+// interrupt a roll midway. It models no kops behaviour.
+func (d *double) rollingUpdateDelay() time.Duration {
+	if d.control == "" {
+		return 0
+	}
+	b, err := os.ReadFile(filepath.Join(d.control, kopsdouble.RollingUpdateDelayFile))
+	if err != nil {
+		return 0
+	}
+	delay, _ := time.ParseDuration(strings.TrimSpace(string(b)))
+	return delay
 }
 
 // ---- validate ----
