@@ -48,7 +48,7 @@ func kopsClusterProgram(ctx *pulumi.Context) error { return kopsProgram(ctx, fal
 func kopsGuardedProgram(ctx *pulumi.Context) error { return kopsProgram(ctx, true) }
 
 func kopsProgram(ctx *pulumi.Context, guarded bool) error {
-	lookup := func(key string) (string, bool) { return ctx.GetConfig(config.Namespace + ":" + key) }
+	lookup := func(key string) (string, bool) { return ctx.GetConfig(config.FullKey(key)) }
 	cfg, err := config.Parse(ctx.Project(), ctx.Stack(), lookup, config.OSFS{})
 	if err != nil {
 		return err

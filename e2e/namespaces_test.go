@@ -42,7 +42,7 @@ func TestOwnedNamespaceDeletedOnlyByIntent(t *testing.T) {
 	ctx := context.Background()
 	policiesDir := filepath.Join(t.TempDir(), "policies")
 	policiesCopyDir(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(policiesDir, "ns-1"))
-	key := func(k string) string { return config.Namespace + ":" + k }
+	key := func(k string) string { return config.FullKey(k) }
 	cfg := localClusterConfig(t, cp)
 	cfg[key(config.KeyPoliciesDir)] = pulumitest.Plain(policiesDir)
 	cfg[key(config.KeyDemoWorkloads)] = pulumitest.Plain("false")

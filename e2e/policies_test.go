@@ -67,7 +67,7 @@ func TestPoliciesLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	key := func(k string) string { return config.Namespace + ":" + k }
+	key := func(k string) string { return config.FullKey(k) }
 	s := pulumitest.New(t, infra.Program, pulumitest.Config{
 		key(config.KeyManageCluster):      pulumitest.Plain("false"),
 		key(config.KeyKubeconfig):         pulumitest.Secret(string(cp.KubeconfigBytes())),
@@ -341,7 +341,7 @@ func TestProbesThroughTheEngine(t *testing.T) {
 		}
 		return list.Items, nil
 	}, map[string]string{busybox: "busybox-allowed.log", stranger: "stranger-allowed.log"})
-	key := func(k string) string { return config.Namespace + ":" + k }
+	key := func(k string) string { return config.FullKey(k) }
 	s := pulumitest.New(t, infra.Program, pulumitest.Config{
 		key(config.KeyManageCluster):      pulumitest.Plain("false"),
 		key(config.KeyKubeconfig):         pulumitest.Secret(string(cp.KubeconfigBytes())),

@@ -17,6 +17,7 @@ import (
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kops/kopstest"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
 type fakeSTS struct{ err error }
@@ -106,7 +107,7 @@ func (w *world) deps(t *testing.T) Deps {
 func managed() config.Config {
 	return config.Config{
 		Cluster:            config.Cluster{Manage: true, Region: "eu-west-1", Zones: []string{"eu-west-1a", "eu-west-1b"}},
-		Kops:               config.Kops{Version: "1.36", Binary: "kops"},
+		Kops:               config.Kops{Version: kopsrelease.MustParse("1.36"), Binary: "kops"},
 		StateStore:         config.StateStore{Bucket: "kops-state-calico"},
 		SecurityGroupCheck: config.SGCheckEnforce,
 	}
