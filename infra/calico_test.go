@@ -69,6 +69,7 @@ func calicoResources(rec *recorder) []recorded {
 }
 
 func TestCalicoUpgradeManifestOnKops17(t *testing.T) {
+	t.Parallel()
 	cfg := calicoConfig()
 	rec, err := runCalico(t, cfg, "1.7.1")
 	if err != nil {
@@ -156,6 +157,7 @@ func TestCalicoUpgradeManifestOnKops17(t *testing.T) {
 }
 
 func TestCalicoSkippedOnModernKops(t *testing.T) {
+	t.Parallel()
 	for _, v := range []string{"1.34", "1.28.2", "1.8.1"} {
 		rec, err := runCalico(t, calicoConfig(), v)
 		if err != nil {
@@ -179,6 +181,7 @@ func TestCalicoSkippedOnModernKops(t *testing.T) {
 }
 
 func TestCalicoManifestFromConfig(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "calico.yaml")
 	manifest := `apiVersion: v1
 kind: ServiceAccount
@@ -238,6 +241,7 @@ spec:
 }
 
 func TestCalicoUpgradeManifestErrors(t *testing.T) {
+	t.Parallel()
 	cfg := calicoConfig()
 	cfg.Calico.Encapsulation = config.EncapVXLAN
 	if _, err := runCalico(t, cfg, "1.7.1"); err == nil || !strings.Contains(err.Error(), "kopscalico:encapsulation") || !strings.Contains(err.Error(), "calicoUpgradeManifest=never") {

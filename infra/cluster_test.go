@@ -16,6 +16,7 @@ const tokKopsProvider = "pulumi:providers:" + pluginapi.Name
 // instance, protected outside dev, waiting for the bucket, with the desired
 // cluster as inputs named like the config keys.
 func TestClusterIsAPluginResource(t *testing.T) {
+	t.Parallel()
 	for _, stack := range []string{"dev", "prod"} {
 		rec, _, err := runProgramOn(t, stack, devConfig(), true)
 		if err != nil {
@@ -66,6 +67,7 @@ func TestClusterIsAPluginResource(t *testing.T) {
 // The switches reach the plugin, and the SSH key is handed over as content
 // (the plugin may run where the path means nothing).
 func TestClusterSwitchesAndSSHKey(t *testing.T) {
+	t.Parallel()
 	key := filepath.Join(t.TempDir(), "id.pub")
 	if err := os.WriteFile(key, []byte("ssh-ed25519 AAAA ops\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -87,6 +89,7 @@ func TestClusterSwitchesAndSSHKey(t *testing.T) {
 }
 
 func TestClusterRefusesWorldOpenAccess(t *testing.T) {
+	t.Parallel()
 	cfg := devConfig()
 	cfg[config.KeySSHAccess] = `["0.0.0.0/0"]`
 	rec, _, err := runProgram(t, cfg, true)
@@ -102,6 +105,7 @@ func TestClusterRefusesWorldOpenAccess(t *testing.T) {
 // re-run on the cluster's revision; it expects etcd reachability only for an
 // etcd-backed Calico, and knows kops 1.20+ never opens it.
 func TestSecurityGroupCheckResource(t *testing.T) {
+	t.Parallel()
 	cfg := devConfig()
 	cfg[config.KeySecurityGroupCheck] = "off"
 	rec, _, err := runProgram(t, cfg, true)

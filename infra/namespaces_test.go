@@ -16,6 +16,7 @@ import (
 // fix; with both edits the namespace is no longer registered (so up deletes
 // it).
 func TestNamespacesKeyAndFoldersMustAgree(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		edit   func(t *testing.T, dir string)
@@ -94,6 +95,7 @@ func TestNamespacesKeyAndFoldersMustAgree(t *testing.T) {
 // emptied (demo off, as the demo lives in ns-1), the program registers no
 // Namespace, which is how `up` deletes it.
 func TestNamespaceDeletedOnlyWithBothEdits(t *testing.T) {
+	t.Parallel()
 	dir := copyPolicies(t)
 	cfg := devConfig()
 	cfg[config.KeyPoliciesDir] = dir

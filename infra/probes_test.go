@@ -105,6 +105,7 @@ func jobRevisionOf(t *testing.T, m *probeMocks, name string) resource.PropertyVa
 // kopscalico provider, after the Jobs, with the plan, their URNs and their
 // revision; the table is its output.
 func TestDeployProbesJobsThenVerdicts(t *testing.T) {
+	t.Parallel()
 	m := &probeMocks{}
 	table, err := runProbes(t, m, filepath.Join("..", "policies"), pulumi.String("rev-1"))
 	if err != nil {
@@ -202,6 +203,7 @@ func decodeInputs(props resource.PropertyMap, v any) error {
 // cluster's revision is known, the Jobs' is known too (no change shown), and
 // where it is not (the cluster is being updated), so is theirs.
 func TestProbeRevisionFollowsTheCluster(t *testing.T) {
+	t.Parallel()
 	shipped := filepath.Join("..", "policies")
 	revision := func(cluster pulumi.StringInput, opts ...pulumi.RunOption) (resource.PropertyValue, resource.PropertyValue) {
 		t.Helper()
@@ -233,6 +235,7 @@ func TestProbeRevisionFollowsTheCluster(t *testing.T) {
 // TestProbeRevisionFollowsThePolicies: a policy edit changes the Jobs' pod
 // template (so they are replaced and run again); an identical run does not.
 func TestProbeRevisionFollowsThePolicies(t *testing.T) {
+	t.Parallel()
 	revision := func(dir string) string {
 		m := &probeMocks{}
 		if _, err := runProbes(t, m, dir, pulumi.String("rev-1")); err != nil {
@@ -278,6 +281,7 @@ func copyTree(t *testing.T, from, to string) {
 // provider is still registered, and the verdicts are read with the user's
 // kubeconfig; on a managed one, with the Cluster's, after its revision.
 func TestProbesUseTheKopsProvider(t *testing.T) {
+	t.Parallel()
 	unmanaged := unmanagedConfig()
 	rec, _, err := runProgram(t, unmanaged, true)
 	if err != nil {

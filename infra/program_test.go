@@ -44,6 +44,7 @@ func runProgramOn(t *testing.T, stack string, cfg map[string]string, dryRun bool
 }
 
 func TestPreviewRegistersEveryStage(t *testing.T) {
+	t.Parallel()
 	cfg := devConfig()
 	cfg[config.KeySecurityGroupCheck] = "enforce"
 	rec, outputs, err := runProgram(t, cfg, true)
@@ -99,6 +100,7 @@ func copyPolicies(t *testing.T) string {
 }
 
 func TestReachabilityOutputFollowsPolicyFiles(t *testing.T) {
+	t.Parallel()
 	dir := copyPolicies(t)
 	cfg := devConfig()
 	cfg[config.KeyPoliciesDir] = dir
@@ -161,6 +163,7 @@ func assertCases(t *testing.T, reach, want map[string]string) {
 // Without the demo workloads the matrix still covers the policies: their
 // synthetic pods, the cluster DNS and the outside address.
 func TestReachabilityWithoutDemoWorkloads(t *testing.T) {
+	t.Parallel()
 	cfg := devConfig()
 	cfg[config.KeyDemoWorkloads] = "false"
 	cfg[config.KeyProbes] = "false"
@@ -179,6 +182,7 @@ func TestReachabilityWithoutDemoWorkloads(t *testing.T) {
 }
 
 func TestBadPolicyFileRefusedBeforeAnythingIsRegistered(t *testing.T) {
+	t.Parallel()
 	dir := copyPolicies(t)
 	bad := "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: wrong-ns\n  namespace: ns-2\nspec:\n  podSelector: {}\n"
 	if err := os.WriteFile(filepath.Join(dir, "ns-1", "wrong.yaml"), []byte(bad), 0o644); err != nil {
@@ -196,6 +200,7 @@ func TestBadPolicyFileRefusedBeforeAnythingIsRegistered(t *testing.T) {
 }
 
 func TestDemoNeedsItsNamespace(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "team-a"), 0o755); err != nil {
 		t.Fatal(err)
@@ -239,6 +244,7 @@ func unmanagedConfig() map[string]string {
 }
 
 func TestUnmanagedClusterRunsNoKopsAndKeepsKubeconfigSecret(t *testing.T) {
+	t.Parallel()
 	cfg := unmanagedConfig()
 	cfg[config.KeyProbes] = "false"
 	rec, outputs, err := runProgram(t, cfg, false)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestLoadGood(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join("testdata", "good")
 	set, err := Load(dir)
 	if err != nil {
@@ -79,6 +80,7 @@ func TestLoadGood(t *testing.T) {
 
 // TestLoadShipped loads the repository's own policies: the tutorial's.
 func TestLoadShipped(t *testing.T) {
+	t.Parallel()
 	set, err := Load(".")
 	if err != nil {
 		t.Fatalf("Load(policies): %v", err)
@@ -116,6 +118,7 @@ func TestLoadShipped(t *testing.T) {
 }
 
 func TestLoadBad(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		dir  string
 		want []string // every substring must appear in the error
@@ -174,6 +177,7 @@ func TestLoadBad(t *testing.T) {
 
 // TestLoadReportsEveryProblem: one run lists all bad files, not just the first.
 func TestLoadReportsEveryProblem(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "ns-1", "a.yaml"), "apiVersion: v1\nkind: Secret\n")
 	write(t, filepath.Join(dir, "ns-2", "b.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: b, namespace: ns-1}\nspec: {podSelector: {}}\n")
@@ -189,6 +193,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 }
 
 func TestLoadMissingFolder(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "nope")
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "read policies folder "+dir+": ") {
 		t.Errorf("Load(missing) error = %v, want a read policies folder error naming %s", err, dir)
@@ -198,6 +203,7 @@ func TestLoadMissingFolder(t *testing.T) {
 // A symbolic link, to a folder or to a file, is refused: its target may move
 // and take a namespace's policies with it.
 func TestLoadRefusesSymlinks(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	target := t.TempDir()
 	write(t, filepath.Join(target, "ns-2", "deny.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns-2}\nspec: {podSelector: {}}\n")
@@ -239,6 +245,7 @@ func (d deniedFS) Open(name string) (fs.File, error) {
 }
 
 func TestLoadUnreadable(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join("testdata", "good")
 	for _, tc := range []struct{ denied, want string }{
 		{"ns-a/web.yaml", "read " + filepath.Join(dir, "ns-a", "web.yaml") + ": permission denied; make the file readable"},
@@ -253,6 +260,7 @@ func TestLoadUnreadable(t *testing.T) {
 }
 
 func TestLoadUnreadableOnDisk(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() == 0 {
 		t.Skip("root reads files whatever their mode; TestLoadUnreadable covers the error path")
 	}

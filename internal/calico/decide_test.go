@@ -9,6 +9,7 @@ import (
 )
 
 func TestDecide(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		mode       config.ManifestMode
 		kops, path string

@@ -17,6 +17,7 @@ func writeFile(t *testing.T, content string) string {
 }
 
 func TestLoadManifest(t *testing.T) {
+	t.Parallel()
 	p := writeFile(t, `# Calico for a networking: cni cluster
 ---
 apiVersion: v1
@@ -50,6 +51,7 @@ items:
 }
 
 func TestLoadManifestErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, content, want string }{
 		{"bad yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: [\n", "document 2 (line 5)"},
 		{"no kind", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\nmetadata: {name: b}\n", "document 2 (line 6): not a Kubernetes object"},
@@ -70,6 +72,7 @@ func TestLoadManifestErrors(t *testing.T) {
 }
 
 func TestSplitDocuments(t *testing.T) {
+	t.Parallel()
 	objs, err := ParseManifest("x.yaml", []byte("--- # first\r\napiVersion: v1\r\nkind: ConfigMap\r\nmetadata:\r\n  name: a\r\ndata:\r\n  text: |\r\n    ---\r\n    not a separator\r\n...\r\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"))
 	if err != nil {
 		t.Fatal(err)

@@ -79,6 +79,7 @@ func env(t *testing.T, container any) map[string]string {
 }
 
 func TestRenderTutorialObjects(t *testing.T) {
+	t.Parallel()
 	objs, err := Render(params())
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +136,7 @@ func TestRenderTutorialObjects(t *testing.T) {
 
 // apps/v1 requires spec.selector, and it must select the pod template.
 func TestWorkloadSelectorsMatchTemplates(t *testing.T) {
+	t.Parallel()
 	objs, err := Render(params())
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +170,7 @@ func TestWorkloadSelectorsMatchTemplates(t *testing.T) {
 }
 
 func TestRenderHasNoHardCodedClusterOrRegion(t *testing.T) {
+	t.Parallel()
 	// The template itself holds no region and no cluster domain.
 	regionLike := regexp.MustCompile(`\b[a-z]{2}-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[0-9]\b`)
 	if m := regionLike.FindString(updateTemplate); m != "" {
@@ -207,6 +210,7 @@ func TestRenderHasNoHardCodedClusterOrRegion(t *testing.T) {
 }
 
 func TestRenderIPIPModes(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{IPIPAlways, IPIPOff} {
 		p := params()
 		p.IPIPMode = mode
@@ -225,6 +229,7 @@ func TestRenderIPIPModes(t *testing.T) {
 }
 
 func TestRenderRejectsBadParams(t *testing.T) {
+	t.Parallel()
 	bad := map[string]func(*Params){
 		"cluster name": func(p *Params) { p.ClusterName = "Bad_Name" },
 		"region":       func(p *Params) { p.Region = "" },
@@ -241,6 +246,7 @@ func TestRenderRejectsBadParams(t *testing.T) {
 }
 
 func TestEtcdMemberNames(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		zones []string
 		count int
@@ -261,6 +267,7 @@ func TestEtcdMemberNames(t *testing.T) {
 }
 
 func TestIPIPModeFor(t *testing.T) {
+	t.Parallel()
 	if m, err := IPIPModeFor("ipip"); err != nil || m != IPIPCrossSubnet {
 		t.Errorf("ipip: %q %v", m, err)
 	}

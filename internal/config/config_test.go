@@ -50,6 +50,7 @@ func parseOn(fs FS, stack string, m map[string]string) (Config, error) {
 }
 
 func TestParseDefaults(t *testing.T) {
+	t.Parallel()
 	c, err := parse(t, "dev", good())
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +86,7 @@ func TestParseDefaults(t *testing.T) {
 }
 
 func TestProtectDefaultsOnOutsideDev(t *testing.T) {
+	t.Parallel()
 	for _, p := range []struct {
 		key       string
 		protected func(Config) bool
@@ -115,6 +117,7 @@ func TestProtectDefaultsOnOutsideDev(t *testing.T) {
 }
 
 func TestExistingStateStore(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeyStateStore] = "s3://my-kops-state/clusters"
 	c, err := parse(t, "dev", m)
@@ -127,6 +130,7 @@ func TestExistingStateStore(t *testing.T) {
 }
 
 func TestUnmanagedClusterNeedsOnlyKubeconfigAndName(t *testing.T) {
+	t.Parallel()
 	m := map[string]string{
 		KeyManageCluster:      "false",
 		KeyKubeconfig:         "apiVersion: v1\nkind: Config\n",
@@ -146,6 +150,7 @@ func TestUnmanagedClusterNeedsOnlyKubeconfigAndName(t *testing.T) {
 // TestListForms: a YAML list (JSON from Pulumi) and the comma-separated string
 // `pulumi config set kopscalico:zones us-east-1a,us-east-1b` give the same list.
 func TestListForms(t *testing.T) {
+	t.Parallel()
 	for _, form := range []struct{ zones, ssh string }{
 		{`["us-east-1a","us-east-1c"]`, `["198.51.100.0/24","2001:db8::/32"]`},
 		{"us-east-1a,us-east-1c", "198.51.100.0/24,2001:db8::/32"},
@@ -185,6 +190,7 @@ func TestListForms(t *testing.T) {
 // expanded against the home directory at the config edge (the program reads
 // the file itself).
 func TestSSHKeyUnderHome(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeySSHPublicKey] = "~/.ssh/id_ed25519.pub"
 	c, err := parse(t, "dev", m)
@@ -210,6 +216,7 @@ func TestSSHKeyUnderHome(t *testing.T) {
 // TestWorldAccessInAnySpelling: every /0 is the whole internet; with
 // allowWorldAccess it is accepted in its canonical spelling only.
 func TestWorldAccessInAnySpelling(t *testing.T) {
+	t.Parallel()
 	for _, cidr := range []string{"0.0.0.0/0", "::/0", "0::/0", "0.0.0.1/0", "10.1.2.3/0", "::1/0", "0:0:0:0:0:0:0:0/0"} {
 		m := good()
 		m[KeyAdminAccess] = cidr
@@ -236,6 +243,7 @@ func TestWorldAccessInAnySpelling(t *testing.T) {
 // TestPrefixListsAccepted: kops takes AWS managed prefix lists in both
 // access lists on AWS, and so does the config.
 func TestPrefixListsAccepted(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeyAdminAccess] = "pl-63a5400a,203.0.113.0/24"
 	m[KeySSHAccess] = "pl-0123456789abcdef0"
@@ -252,6 +260,7 @@ func TestPrefixListsAccepted(t *testing.T) {
 }
 
 func TestCountCaps(t *testing.T) {
+	t.Parallel()
 	for _, n := range []string{"1", "3", "5", "7"} {
 		m := good()
 		m[KeyControlPlaneCount] = n
@@ -267,6 +276,7 @@ func TestCountCaps(t *testing.T) {
 }
 
 func TestDeployRoleARN(t *testing.T) {
+	t.Parallel()
 	for _, arn := range []string{
 		"arn:aws:iam::123456789012:role/kopscalico-deploy",
 		"arn:aws:iam::123456789012:role/ci/github/kopscalico-deploy",
@@ -285,6 +295,7 @@ func TestDeployRoleARN(t *testing.T) {
 }
 
 func TestKMSKey(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeyStateStoreKMSKeyID] = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 	if _, err := parse(t, "dev", m); err != nil {
@@ -293,6 +304,7 @@ func TestKMSKey(t *testing.T) {
 }
 
 func TestGossipNameAllowedBefore137(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeyClusterName] = "calico.k8s.local"
 	if _, err := parse(t, "dev", m); err != nil {
@@ -307,6 +319,7 @@ func TestGossipNameAllowedBefore137(t *testing.T) {
 // TestBadConfigs: each bad value is refused with an error that names the key,
 // quotes the value and says how to fix it.
 func TestBadConfigs(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		stack   string
@@ -426,6 +439,7 @@ func TestBadConfigs(t *testing.T) {
 }
 
 func TestAllProblemsReportedTogether(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeyNodeCount] = "0"
 	m[KeyEncapsulation] = "gre"
@@ -443,6 +457,7 @@ func TestAllProblemsReportedTogether(t *testing.T) {
 }
 
 func TestDefaultBucketNameFitsS3(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("a", 60) + ".example.com"
 	b := DefaultBucketName(long)
 	if len(b) > 63 || checkBucketName(b) != "" {
@@ -455,6 +470,7 @@ func TestDefaultBucketNameFitsS3(t *testing.T) {
 // the problems derived from a placeholder (the bucket named after the
 // cluster, a zone check against it) are not reported besides.
 func TestPlaceholdersRefusedTogether(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeyClusterName] = "calico.REPLACE_ME_WITH_YOUR_ROUTE53_ZONE"
 	m[KeyAdminAccess] = `["REPLACE_ME_WITH_YOUR_CIDR"]`
@@ -492,6 +508,7 @@ func TestPlaceholdersRefusedTogether(t *testing.T) {
 }
 
 func TestPlaceholderInASecretIsNotEchoed(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeyManageCluster] = "false"
 	m[KeyKubeconfig] = "token: REPLACE_ME"

@@ -48,6 +48,7 @@ var listKeys = []string{KeyZones, KeySSHAccess, KeyAdminAccess, KeyNamespaces}
 // TestPulumiYAMLDeclaresEveryKey: Pulumi.yaml declares exactly the keys the
 // program reads, each with a description, and a type unless it is a list.
 func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
+	t.Parallel()
 	var project struct {
 		Name   string
 		Config map[string]struct {
@@ -145,6 +146,7 @@ var devStackPlaceholders = map[string]string{
 // TestDevStackRefusesItsPlaceholders: Pulumi.dev.yaml is refused, naming
 // exactly its placeholder keys, each with what replaces it.
 func TestDevStackRefusesItsPlaceholders(t *testing.T) {
+	t.Parallel()
 	values := devStackValues(t)
 	_, err := Parse(Namespace, "dev", func(k string) (string, bool) { v, ok := values[k]; return v, ok }, repoFS{})
 	if err == nil {
@@ -173,6 +175,7 @@ func TestDevStackRefusesItsPlaceholders(t *testing.T) {
 // TestDevStackIsValidOnceFilled: Pulumi.dev.yaml with its placeholders
 // filled is a working configuration.
 func TestDevStackIsValidOnceFilled(t *testing.T) {
+	t.Parallel()
 	values := devStackValues(t)
 	for k, v := range devStackPlaceholders {
 		values[k] = v
@@ -202,6 +205,7 @@ func TestDevStackIsValidOnceFilled(t *testing.T) {
 // for every key the program reads, and none for a key it does not, and it
 // states the count caps validation enforces.
 func TestREADMETableListsEveryKey(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestCreateClusterArgsByVersion(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		version string
 		want    string
@@ -27,6 +28,7 @@ func TestCreateClusterArgsByVersion(t *testing.T) {
 }
 
 func TestCreateClusterArgsOptionalFlags(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
 	d.SSHAccess = config.MustParseAccessList("198.51.100.7/32", "pl-0123456789abcdef0")
 	d.DNSZone = "example.com"
@@ -40,6 +42,7 @@ func TestCreateClusterArgsOptionalFlags(t *testing.T) {
 }
 
 func TestCreateClusterArgsGossip(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.28")
 	d.Name = "demo.k8s.local"
 	got := kops.CreateClusterArgs(d)
@@ -68,6 +71,7 @@ func TestCreateClusterArgsGossip(t *testing.T) {
 // TestCreateClusterArgsWorldAccess: world access, once allowed, is spelled
 // out in the flags: kops never fills it in.
 func TestCreateClusterArgsWorldAccess(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
 	d.AdminAccess = config.MustParseAccessList("0.0.0.0/0", "::/0")
 	d.SSHAccess = config.MustParseAccessList("0.0.0.0/0")

@@ -35,6 +35,7 @@ func path(m map[string]any, keys ...string) any {
 }
 
 func TestCalicoNetworkingByVersion(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		version string
 		encap   config.Encapsulation
@@ -54,6 +55,7 @@ func TestCalicoNetworkingByVersion(t *testing.T) {
 }
 
 func TestConvertKubenetClusters(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ file, version string }{
 		{"kubenet-1.28.yaml", "1.28"},
 		// Printed by a real kops 1.34.3 (`kops create cluster --networking
@@ -103,6 +105,7 @@ func TestConvertKubenetClusters(t *testing.T) {
 }
 
 func TestConvert17CrossSubnetSpec(t *testing.T) {
+	t.Parallel()
 	in := kopstest.Fixture(t, "crosssubnet-1.7.yaml")
 	t.Run("to 1.34 modes", func(t *testing.T) {
 		conv, err := kops.ConvertClusterSpec(in, kopstest.Desired("1.34"))
@@ -135,6 +138,7 @@ func TestConvert17CrossSubnetSpec(t *testing.T) {
 }
 
 func TestConvertAlreadyCalicoIsNoop(t *testing.T) {
+	t.Parallel()
 	in := kopstest.Fixture(t, "calico-1.34.yaml")
 	conv, err := kops.ConvertClusterSpec(in, kopstest.Desired("1.34"))
 	if err != nil {
@@ -160,6 +164,7 @@ func TestConvertAlreadyCalicoIsNoop(t *testing.T) {
 }
 
 func TestConvertOtherCNIWarns(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
 	d.SSHAccess = config.MustParseAccessList("198.51.100.7/32")
 	conv, err := kops.ConvertClusterSpec(kopstest.Fixture(t, "cilium-1.34.yaml"), d)
@@ -179,6 +184,7 @@ func TestConvertOtherCNIWarns(t *testing.T) {
 }
 
 func TestConvertRejectsWrongInput(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
 	for name, in := range map[string]string{
 		"instance group": "apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes\n",
@@ -193,6 +199,7 @@ func TestConvertRejectsWrongInput(t *testing.T) {
 }
 
 func TestRenderNetworkingIsDeterministic(t *testing.T) {
+	t.Parallel()
 	a, err := kops.RenderNetworking(kopstest.Desired("1.34"))
 	if err != nil {
 		t.Fatal(err)
@@ -206,6 +213,7 @@ func TestRenderNetworkingIsDeterministic(t *testing.T) {
 // Real kops accepts a lower kubernetesVersion in `replace`; the conversion
 // refuses it before any command runs, naming the key and the version to set.
 func TestConvertRefusesKubernetesDowngrade(t *testing.T) {
+	t.Parallel()
 	in := kopstest.Fixture(t, "kubenet-1.36.yaml") // runs v1.36.0
 	cases := []struct {
 		want    string

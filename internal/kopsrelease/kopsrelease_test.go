@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseOutput(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		out  string
 		want Version
@@ -29,6 +30,7 @@ func TestParseOutput(t *testing.T) {
 }
 
 func TestVersionOrdering(t *testing.T) {
+	t.Parallel()
 	v := Version{1, 26, 0}
 	if !v.AtLeast(minor(26)) || !v.AtLeast(minor(9)) || v.AtLeast(minor(27)) || v.AtLeast(Version{2, 0, 0}) || !v.AtLeast(Version{0, 99, 0}) {
 		t.Errorf("AtLeast is wrong around %v", v)
@@ -45,6 +47,7 @@ func TestVersionOrdering(t *testing.T) {
 }
 
 func TestSupported(t *testing.T) {
+	t.Parallel()
 	for _, v := range []string{"1.7.1", "1.28", "1.36.2"} {
 		if err := Supported(mustParse(t, v)); err != nil {
 			t.Errorf("%s: %v", v, err)

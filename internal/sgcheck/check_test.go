@@ -68,6 +68,7 @@ func ids(es []Expectation) []string {
 func proto(p types.IpPermission) string { return aws.ToString(p.IpProtocol) }
 
 func TestCompleteKopsClusterPasses(t *testing.T) {
+	t.Parallel()
 	for _, in := range []Input{ipip(), vxlan()} {
 		t.Run(string(in.Encapsulation), func(t *testing.T) {
 			f := completeKopsCluster()
@@ -108,6 +109,7 @@ func TestCompleteKopsClusterPasses(t *testing.T) {
 }
 
 func TestRequestsFilterByClusterTagNameAndState(t *testing.T) {
+	t.Parallel()
 	f := completeKopsCluster()
 	mustCheck(t, f, ipip())
 	sg := f.SecurityGroupCalls[0].Filters
@@ -123,6 +125,7 @@ func TestRequestsFilterByClusterTagNameAndState(t *testing.T) {
 }
 
 func TestIncompleteClustersNameWhatIsMissing(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		in      Input
@@ -284,6 +287,7 @@ func TestIncompleteClustersNameWhatIsMissing(t *testing.T) {
 }
 
 func TestAllTrafficAndCIDRRulesCover(t *testing.T) {
+	t.Parallel()
 	t.Run("all traffic from nodes covers IP-in-IP and BGP", func(t *testing.T) {
 		f := completeKopsCluster()
 		f.RemovePermissions(mastersID, func(p types.IpPermission) bool {
@@ -329,6 +333,7 @@ func TestAllTrafficAndCIDRRulesCover(t *testing.T) {
 }
 
 func TestSrcDstModes(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []config.SrcDstCheck{config.SrcDstEnable, config.SrcDstDoNothing} {
 		t.Run(string(mode), func(t *testing.T) {
 			f := completeKopsCluster()
@@ -379,6 +384,7 @@ func TestSrcDstModes(t *testing.T) {
 }
 
 func TestCheckErrors(t *testing.T) {
+	t.Parallel()
 	f := completeKopsCluster()
 	f.Err = errors.New("UnauthorizedOperation: You are not authorized to perform this operation")
 	_, err := Check(context.Background(), f, ipip())
@@ -388,6 +394,7 @@ func TestCheckErrors(t *testing.T) {
 }
 
 func TestReportRendering(t *testing.T) {
+	t.Parallel()
 	f := completeKopsCluster()
 	f.RemovePermissions(mastersID, func(p types.IpPermission) bool { return proto(p) == "4" })
 	r := mustCheck(t, f, ipip())
@@ -410,6 +417,7 @@ func TestReportRendering(t *testing.T) {
 // nodes to reach etcd on the control plane: kops 1.7 opened tcp 1-4001, modern
 // kops blocks 4001 (its tcp ranges are 1-2379, 2382-4000, 4003-65535).
 func TestEtcdDatastoreExpectation(t *testing.T) {
+	t.Parallel()
 	in := ipip()
 	in.EtcdDatastore = true
 

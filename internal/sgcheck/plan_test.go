@@ -25,6 +25,7 @@ const (
 // a rule real kops plans, and the one that carries the traffic: without it,
 // and only then, the expectation fails on the plan, naming it.
 func TestKopsRulesAreTheOnesKopsPlans(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(realPlan)
 	if err != nil {
 		t.Fatal(err)

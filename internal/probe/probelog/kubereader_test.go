@@ -113,6 +113,7 @@ current-context: x
 }
 
 func TestKubeReaderReadsTheNewestFinishedPodOfEachJob(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	api := &fakeAPI{
 		pods: map[string][]corev1.Pod{
@@ -155,6 +156,7 @@ func TestKubeReaderReadsTheNewestFinishedPodOfEachJob(t *testing.T) {
 }
 
 func TestKubeReaderErrorsNameTheJob(t *testing.T) {
+	t.Parallel()
 	api := &fakeAPI{pods: map[string][]corev1.Pod{
 		"probe-running": {pod("p1", corev1.PodRunning, time.Now())},
 		"probe-nolog":   {pod("p2", corev1.PodSucceeded, time.Now())},
@@ -193,6 +195,7 @@ func TestKubeReaderErrorsNameTheJob(t *testing.T) {
 // tests, no kubelet) shares with KubeReader: which pod counts, and when
 // there is none.
 func TestNewestFinished(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	got, err := NewestFinished([]corev1.Pod{
 		pod("failed-old", corev1.PodFailed, t0),
@@ -208,6 +211,7 @@ func TestNewestFinished(t *testing.T) {
 }
 
 func TestKubeReaderUsesTheKubeconfigCredentials(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewTLSServer(&fakeAPI{})
 	defer srv.Close()
 	bad := strings.Replace(kubeconfigFor(srv), "probe-token", "wrong", 1)

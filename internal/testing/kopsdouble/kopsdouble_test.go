@@ -51,6 +51,7 @@ func mustRun(t *testing.T, s *Store, env []string, args ...string) string {
 }
 
 func TestVersionOutputPerRelease(t *testing.T) {
+	t.Parallel()
 	for v, want := range map[string]string{
 		"1.34.1": "Client version: 1.34.1 (git-v1.34.1)\n",
 		"1.7.0":  "Version 1.7.0 (git-v1.7.0)\n",
@@ -68,6 +69,7 @@ func TestVersionOutputPerRelease(t *testing.T) {
 }
 
 func TestFlagsPerVersion(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "1.25.4")
 	_, e, code := s.Run(t, nil, "create", "cluster", "--name", name, "--cloud", "aws", "--zones", "eu-west-1a", "--control-plane-count", "1")
 	if code != 1 || !strings.Contains(e, "Error: unknown flag: --control-plane-count") {
@@ -88,6 +90,7 @@ func TestFlagsPerVersion(t *testing.T) {
 }
 
 func TestCreateGetAndErrors(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "")
 	_, e, code := s.Run(t, nil, "get", "cluster", name, "-o", "yaml")
 	if code != 1 || lastLine(e) != `Error: cluster not found "demo.example.com"` {
@@ -131,6 +134,7 @@ func TestCreateGetAndErrors(t *testing.T) {
 }
 
 func TestReplaceValidates(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "1.34.1")
 	s.SeedCluster(t, name, "--zones", "eu-west-1a", "--networking", "kubenet")
 	spec := mustRun(t, s, nil, "get", "cluster", name, "-o", "yaml")
@@ -154,6 +158,7 @@ func runStdin(t *testing.T, s *Store, stdin string, args ...string) (string, str
 }
 
 func TestConvertRollsOnceAndResizeDoesNotRoll(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "1.34.1")
 	env := kubeconfigEnv(t, s)
 	s.SeedCluster(t, name, "--zones", "eu-west-1a,eu-west-1b", "--networking", "kubenet", "--node-count", "2")
@@ -225,6 +230,7 @@ func TestConvertRollsOnceAndResizeDoesNotRoll(t *testing.T) {
 }
 
 func TestRollingUpdateNeedsTheAPI(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "")
 	s.SeedCluster(t, name, "--zones", "eu-west-1a")
 	_, e, code := s.Run(t, []string{"KUBECONFIG="}, "rolling-update", "cluster", name)
@@ -238,6 +244,7 @@ func TestRollingUpdateNeedsTheAPI(t *testing.T) {
 }
 
 func TestValidateAndExport(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "")
 	env := kubeconfigEnv(t, s)
 	mustRun(t, s, nil, "create", "cluster", "--name", name, "--cloud", "aws", "--zones", "eu-west-1a")
@@ -264,6 +271,7 @@ func TestValidateAndExport(t *testing.T) {
 // cluster CA to make credentials from; once applied, an API that does not
 // answer fails the wait (the double's API is a handed-out kubeconfig).
 func TestValidateFailsBeforeApply(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "")
 	mustRun(t, s, nil, "create", "cluster", "--name", name, "--cloud", "aws", "--zones", "eu-west-1a")
 	_, e, code := s.Run(t, nil, "validate", "cluster", "--name", name, "--wait", "1m")
@@ -278,6 +286,7 @@ func TestValidateFailsBeforeApply(t *testing.T) {
 }
 
 func TestInjectedFailureOnceThenSuccess(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "")
 	s.SeedCluster(t, name, "--zones", "eu-west-1a")
 	s.InjectFailures(t, Failure{Command: "update cluster", ArgsContain: "--yes", Exit: 1, Stderr: "Error: error running tasks: deadline exceeded executing task LaunchTemplate/nodes", Times: 1})
@@ -301,6 +310,7 @@ func TestInjectedFailureOnceThenSuccess(t *testing.T) {
 }
 
 func TestDeleteRemovesCluster(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "")
 	s.SeedCluster(t, name, "--zones", "eu-west-1a")
 	out := mustRun(t, s, nil, "delete", "cluster", "--name", name)
@@ -314,6 +324,7 @@ func TestDeleteRemovesCluster(t *testing.T) {
 }
 
 func TestGossipNamesPerVersion(t *testing.T) {
+	t.Parallel()
 	const gossip = "demo.k8s.local"
 	dnsType := func(s *Store) string {
 		spec := s.ClusterSpec(t, gossip)["spec"].(map[string]any)
@@ -340,6 +351,7 @@ func TestGossipNamesPerVersion(t *testing.T) {
 // is still replacing its first instance when it is stopped, which leaves
 // every instance pending; without the delay the next roll replaces them.
 func TestSlowRollStoppedMidway(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "1.34.1")
 	env := kubeconfigEnv(t, s)
 	s.SeedCluster(t, name, "--zones", "eu-west-1a", "--node-count", "2")
