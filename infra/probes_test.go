@@ -14,6 +14,7 @@ import (
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe"
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
 
 const (
@@ -250,7 +251,7 @@ func TestProbeRevisionFollowsThePolicies(t *testing.T) {
 	}
 
 	edited := t.TempDir()
-	copyTree(t, filepath.Join(shipped, "ns-1"), filepath.Join(edited, "ns-1"))
+	testfs.Copy(t, filepath.Join(shipped, "ns-1"), filepath.Join(edited, "ns-1"))
 	f := filepath.Join(edited, "ns-1", "deny-egress-except-dns-and-namespace.yaml")
 	data, err := os.ReadFile(f)
 	if err != nil {
@@ -260,19 +261,12 @@ func TestProbeRevisionFollowsThePolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	moved := t.TempDir()
-	copyTree(t, filepath.Join(shipped, "ns-1"), filepath.Join(moved, "ns-1"))
+	testfs.Copy(t, filepath.Join(shipped, "ns-1"), filepath.Join(moved, "ns-1"))
 	if c := revision(moved); c != a {
 		t.Errorf("revision changed (%q -> %q) when the same files moved to another folder", a, c)
 	}
 	if c := revision(edited); c == a {
 		t.Errorf("revision unchanged (%q) after a policy edit", c)
-	}
-}
-
-func copyTree(t *testing.T, from, to string) {
-	t.Helper()
-	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
-		t.Fatal(err)
 	}
 }
 

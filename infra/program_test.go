@@ -10,6 +10,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
 
 // runProgram runs the whole program of the dev stack under mocks, as
@@ -95,7 +96,7 @@ func TestPreviewRegistersEveryStage(t *testing.T) {
 func copyPolicies(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
-	copyTree(t, filepath.Join("..", "policies", DemoNamespace), filepath.Join(dst, DemoNamespace))
+	testfs.Copy(t, filepath.Join("..", "policies", DemoNamespace), filepath.Join(dst, DemoNamespace))
 	return dst
 }
 

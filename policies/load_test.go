@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -179,8 +180,8 @@ func TestLoadBad(t *testing.T) {
 func TestLoadReportsEveryProblem(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "ns-1", "a.yaml"), "apiVersion: v1\nkind: Secret\n")
-	write(t, filepath.Join(dir, "ns-2", "b.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: b, namespace: ns-1}\nspec: {podSelector: {}}\n")
+	testfs.Write(t, filepath.Join(dir, "ns-1", "a.yaml"), "apiVersion: v1\nkind: Secret\n")
+	testfs.Write(t, filepath.Join(dir, "ns-2", "b.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: b, namespace: ns-1}\nspec: {podSelector: {}}\n")
 	_, err := Load(dir)
 	if err == nil {
 		t.Fatal("Load accepted two bad files")
@@ -206,11 +207,11 @@ func TestLoadRefusesSymlinks(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	target := t.TempDir()
-	write(t, filepath.Join(target, "ns-2", "deny.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns-2}\nspec: {podSelector: {}}\n")
+	testfs.Write(t, filepath.Join(target, "ns-2", "deny.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns-2}\nspec: {podSelector: {}}\n")
 	if err := os.Symlink(filepath.Join(target, "ns-2"), filepath.Join(dir, "ns-2")); err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(dir, "ns-1", "namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns-1}\n")
+	testfs.Write(t, filepath.Join(dir, "ns-1", "namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns-1}\n")
 	if err := os.Symlink(filepath.Join(target, "ns-2", "deny.yaml"), filepath.Join(dir, "ns-1", "deny.yaml")); err != nil {
 		t.Fatal(err)
 	}
@@ -266,22 +267,12 @@ func TestLoadUnreadableOnDisk(t *testing.T) {
 	}
 	dir := t.TempDir()
 	file := filepath.Join(dir, "ns-1", "deny.yaml")
-	write(t, file, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns-1}\nspec: {podSelector: {}}\n")
+	testfs.Write(t, file, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns-1}\nspec: {podSelector: {}}\n")
 	if err := os.Chmod(file, 0); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Load(dir)
 	if want := "read " + file + ": permission denied; make the file readable"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error %v, want %q", err, want)
-	}
-}
-
-func write(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/netpol"
 	"github.com/kopscalico/kopscalico/internal/reachability"
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -212,34 +213,16 @@ func TestMarkdownCutOff(t *testing.T) {
 	}
 }
 
-// copyFolder copies the namespace folder src into dst.
-func copyFolder(t *testing.T, src, dst string) {
-	t.Helper()
-	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // A policy added in a namespace where no demo pod runs changes the matrix
 // and shows in the markdown diff, on the synthetic pods of its label sets.
 func TestPolicyInNamespaceWithoutPods(t *testing.T) {
 	t.Parallel()
 	base, head := t.TempDir(), t.TempDir()
 	for _, dir := range []string{base, head} {
-		copyFolder(t, filepath.Join("..", "..", "policies", "ns-1"), filepath.Join(dir, "ns-1"))
-		writeFile(t, filepath.Join(dir, "team-a", "namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
+		testfs.Copy(t, filepath.Join("..", "..", "policies", "ns-1"), filepath.Join(dir, "ns-1"))
+		testfs.Write(t, filepath.Join(dir, "team-a", "namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
 	}
-	writeFile(t, filepath.Join(head, "team-a", "web.yaml"), `apiVersion: networking.k8s.io/v1
+	testfs.Write(t, filepath.Join(head, "team-a", "web.yaml"), `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: web-from-api, namespace: team-a}
 spec:
@@ -302,9 +285,9 @@ func TestDemoWorkloads(t *testing.T) {
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	renamed := t.TempDir()
-	copyFolder(t, filepath.Join("testdata", "base", "x"), filepath.Join(renamed, "_x"))
+	testfs.Copy(t, filepath.Join("testdata", "base", "x"), filepath.Join(renamed, "_x"))
 	upper := t.TempDir()
-	copyFolder(t, filepath.Join("testdata", "base", "x"), filepath.Join(upper, "x"))
+	testfs.Copy(t, filepath.Join("testdata", "base", "x"), filepath.Join(upper, "x"))
 	if err := os.Rename(filepath.Join(upper, "x", "policies.yaml"), filepath.Join(upper, "x", "policies.YAML")); err != nil {
 		t.Fatal(err)
 	}

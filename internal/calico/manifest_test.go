@@ -1,24 +1,16 @@
 package calico
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func writeFile(t *testing.T, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "calico.yaml")
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
+)
 
 func TestLoadManifest(t *testing.T) {
 	t.Parallel()
-	p := writeFile(t, `# Calico for a networking: cni cluster
+	p := testfs.Temp(t, "calico.yaml", `# Calico for a networking: cni cluster
 ---
 apiVersion: v1
 kind: ServiceAccount
@@ -60,7 +52,7 @@ func TestLoadManifestErrors(t *testing.T) {
 		{"empty", "# nothing\n---\n", "no Kubernetes objects"},
 	}
 	for _, tt := range tests {
-		p := writeFile(t, tt.content)
+		p := testfs.Temp(t, "calico.yaml", tt.content)
 		_, err := LoadManifest(p)
 		if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want it to name %s and %q", tt.name, err, p, tt.want)

@@ -15,6 +15,7 @@ import (
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
 
 const name = "demo.example.com"
@@ -260,7 +261,7 @@ func TestValidateAndExport(t *testing.T) {
 	path := t.TempDir() + "/exported"
 	mustRun(t, s, nil, "export", "kubecfg", name, "--admin=2h0m0s", "--kubeconfig", path)
 	for _, p := range []string{kc, path} {
-		b := readFile(t, p)
+		b := testfs.Read(t, p)
 		if !strings.Contains(b, "current-context: "+name) || !strings.Contains(b, "server: https://127.0.0.1:6443") || !strings.Contains(b, "client-certificate-data: Q0VSVA==") {
 			t.Errorf("%s:\n%s", p, b)
 		}
