@@ -3,19 +3,17 @@
 package kubeconfigtest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"os"
 	"testing"
 	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kopscalico/kopscalico/internal/testing/pkitest"
 )
 
 // Spec is a kubeconfig of one cluster, one user and one context, all named
@@ -51,23 +49,28 @@ const CertLifetime = 24 * time.Hour
 // certificate it signed, valid for CertLifetime.
 func ClientCert(t testing.TB, server string) []byte {
 	t.Helper()
-	ca, caKey := issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: "kubernetes-ca"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}, nil, nil)
-	cert, key := issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: "kubecfg", Organization: []string{"system:masters"}},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}, ca, caKey)
-	keyDER, err := x509.MarshalECPrivateKey(key)
+	ca, err := pkitest.Issue(&x509.Certificate{Subject: pkix.Name{CommonName: "kubernetes-ca"}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}, nil, CertLifetime)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return write(t, Spec{Server: server, CA: pemBlock("CERTIFICATE", ca.Raw), ClientCert: pemBlock("CERTIFICATE", cert.Raw),
-		ClientKey: pemBlock("EC PRIVATE KEY", keyDER)})
+	client, err := pkitest.Issue(&x509.Certificate{Subject: pkix.Name{CommonName: "kubecfg", Organization: []string{"system:masters"}},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}, ca, CertLifetime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := client.KeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return write(t, Spec{Server: server, CA: ca.CertPEM(), ClientCert: client.CertPEM(), ClientKey: key})
 }
 
 // Token is a kubeconfig for server, trusting ca, whose user sends a bearer
 // token.
 func Token(t testing.TB, server string, ca *x509.Certificate, token string) []byte {
 	t.Helper()
-	return write(t, Spec{Server: server, CA: pemBlock("CERTIFICATE", ca.Raw), Token: token})
+	return write(t, Spec{Server: server, CA: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}), Token: token})
 }
 
 func write(t testing.TB, s Spec) []byte {
@@ -77,38 +80,6 @@ func write(t testing.TB, s Spec) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// issue makes a key and a certificate for it from tmpl, valid from a minute
-// ago for CertLifetime, signed by parent (self-signed when parent is nil).
-func issue(t testing.TB, tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl.SerialNumber = serial
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Minute), time.Now().Add(CertLifetime)
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
-}
-
-func pemBlock(typ string, der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }
 
 // Kubeconfig is a parsed kubeconfig with its current context's cluster and
