@@ -12,6 +12,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
+	"github.com/kopscalico/kopscalico/internal/testing/kubeconfigtest"
 
 	"sigs.k8s.io/yaml"
 )
@@ -178,7 +179,7 @@ func TestDoubleMatchesRealKops(t *testing.T) {
 	p.sameKubeconfig("kubeconfig")
 	p.both(export("--admin=18h0m0s", "admin"))
 	for _, w := range []kopsWorld{p.real, p.double} {
-		if left := time.Until(clientCertExpiry(t, filepath.Join(w.Home, "admin"))); left < 17*time.Hour || left > 19*time.Hour {
+		if left := time.Until(kubeconfigtest.ReadFile(t, filepath.Join(w.Home, "admin")).ClientCertificate(t).NotAfter); left < 17*time.Hour || left > 19*time.Hour {
 			t.Errorf("%s: the --admin=18h0m0s certificate expires in %s", w.Label, left)
 		}
 	}
@@ -235,27 +236,24 @@ func (p kopsPair) sameKubeconfig(file string) {
 	type view struct {
 		Context, Server string
 		HasCA           bool
-		Exec            *execPlugin
+		Command         string
+		Args            []string
 	}
 	var views [2]view
 	for i, w := range []kopsWorld{p.real, p.double} {
-		b, err := os.ReadFile(filepath.Join(w.Home, file))
-		if err != nil {
-			p.t.Errorf("%s wrote no kubeconfig: %v", w.Label, err)
-			return
-		}
-		kc := parseKubeconfig(p.t, b)
-		v := view{Context: kc.CurrentContext, Server: kc.server(), HasCA: kc.caData() != "", Exec: kc.exec()}
-		if v.Exec != nil {
-			for j, a := range v.Exec.Args {
+		kc := kubeconfigtest.ReadFile(p.t, filepath.Join(w.Home, file))
+		v := view{Context: kc.CurrentContext, Server: kc.Cluster.Server, HasCA: len(kc.Cluster.CertificateAuthorityData) > 0}
+		if e := kc.User.Exec; e != nil {
+			v.Command = e.Command
+			for _, a := range e.Args {
 				// Each world's own store; the flag must agree.
-				v.Exec.Args[j] = strings.Replace(a, w.StoreURL(), "<store>", 1)
+				v.Args = append(v.Args, strings.Replace(a, w.StoreURL(), "<store>", 1))
 			}
 		}
 		views[i] = v
 	}
 	if !reflect.DeepEqual(views[0], views[1]) {
-		p.t.Errorf("exported kubeconfig: real kops %+v %+v, the double %+v %+v", views[0], views[0].Exec, views[1], views[1].Exec)
+		p.t.Errorf("exported kubeconfig: real kops %+v, the double %+v", views[0], views[1])
 	}
 }
 

@@ -2,9 +2,6 @@ package kops_test
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,6 +16,7 @@ import (
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
+	"github.com/kopscalico/kopscalico/internal/testing/kubeconfigtest"
 )
 
 // Contract tests: every command shape the kops.Manager issues, run against real
@@ -269,11 +267,11 @@ func TestRealKopsExportKubeconfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kc := parseKubeconfig(t, first)
-	if kc.CurrentContext != d.Name || kc.server() != "https://api."+d.Name || kc.caData() == "" {
+	kc := kubeconfigtest.Parse(t, first)
+	if kc.CurrentContext != d.Name || kc.Cluster.Server != "https://api."+d.Name || len(kc.Cluster.CertificateAuthorityData) == 0 {
 		t.Errorf("exported kubeconfig:\n%s", first)
 	}
-	exec := kc.exec()
+	exec := kc.User.Exec
 	if want := []string{"helpers", "kubectl-auth", "--cluster=" + d.Name, "--state=" + w.StoreURL()}; exec == nil || exec.Command != "kops" || !reflect.DeepEqual(exec.Args, want) {
 		t.Errorf("exec plugin %+v, want kops %v", exec, want)
 	}
@@ -304,65 +302,9 @@ func TestRealKopsExportKubeconfig(t *testing.T) {
 	// --admin: a client certificate valid for the given lifetime.
 	admin := filepath.Join(t.TempDir(), "admin")
 	w.must(nil, "export", "kubecfg", "--name", d.Name, "--admin=18h0m0s", "--kubeconfig", admin)
-	if left := time.Until(clientCertExpiry(t, admin)); left < 17*time.Hour || left > 19*time.Hour {
+	if left := time.Until(kubeconfigtest.ReadFile(t, admin).ClientCertificate(t).NotAfter); left < 17*time.Hour || left > 19*time.Hour {
 		t.Errorf("--admin=18h0m0s certificate expires in %s", left)
 	}
-}
-
-// kubeconfigFile is what the tests read of a kubeconfig.
-type kubeconfigFile struct {
-	CurrentContext string `json:"current-context"`
-	Clusters       []struct {
-		Cluster struct {
-			Server string `json:"server"`
-			CAData string `json:"certificate-authority-data"`
-		} `json:"cluster"`
-	} `json:"clusters"`
-	Users []struct {
-		User struct {
-			ClientCertificateData string      `json:"client-certificate-data"`
-			Exec                  *execPlugin `json:"exec"`
-		} `json:"user"`
-	} `json:"users"`
-}
-
-type execPlugin struct {
-	Command string   `json:"command"`
-	Args    []string `json:"args"`
-}
-
-func parseKubeconfig(t *testing.T, b []byte) kubeconfigFile {
-	t.Helper()
-	var kc kubeconfigFile
-	if err := yaml.Unmarshal(b, &kc); err != nil || len(kc.Clusters) != 1 || len(kc.Users) != 1 {
-		t.Fatalf("not a kubeconfig of one cluster and user (%v):\n%s", err, b)
-	}
-	return kc
-}
-
-func (kc kubeconfigFile) server() string    { return kc.Clusters[0].Cluster.Server }
-func (kc kubeconfigFile) caData() string    { return kc.Clusters[0].Cluster.CAData }
-func (kc kubeconfigFile) exec() *execPlugin { return kc.Users[0].User.Exec }
-
-func clientCertExpiry(t *testing.T, path string) time.Time {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := base64.StdEncoding.DecodeString(parseKubeconfig(t, b).Users[0].User.ClientCertificateData)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(der)
-	if block == nil {
-		t.Fatalf("client certificate is not PEM:\n%s", b)
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert.NotAfter
 }
 
 // TestRealKopsNeedsTheAPI: rolling-update and validate build their own

@@ -2,6 +2,7 @@ package kopsdouble
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,30 +16,17 @@ import (
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
+	"github.com/kopscalico/kopscalico/internal/testing/kubeconfigtest"
 	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
 
 const name = "demo.example.com"
 
+// kubeconfigEnv hands the double an admin kubeconfig for a local API and
+// returns a KUBECONFIG for the commands that write one.
 func kubeconfigEnv(t *testing.T, s *Store) []string {
 	t.Helper()
-	s.SetKubeconfig(t, []byte(`apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster:
-    server: https://127.0.0.1:6443
-    certificate-authority-data: Q0E=
-contexts:
-- name: local
-  context: {cluster: local, user: admin}
-current-context: local
-users:
-- name: admin
-  user:
-    client-certificate-data: Q0VSVA==
-    client-key-data: S0VZ
-`))
+	s.SetKubeconfig(t, kubeconfigtest.ClientCert(t, "https://127.0.0.1:6443"))
 	return []string{"KUBECONFIG=" + t.TempDir() + "/kubeconfig"}
 }
 
@@ -260,10 +248,11 @@ func TestValidateAndExport(t *testing.T) {
 	}
 	path := t.TempDir() + "/exported"
 	mustRun(t, s, nil, "export", "kubecfg", name, "--admin=2h0m0s", "--kubeconfig", path)
+	handed := kubeconfigtest.ReadFile(t, s.control("kubeconfig"))
 	for _, p := range []string{kc, path} {
-		b := testfs.Read(t, p)
-		if !strings.Contains(b, "current-context: "+name) || !strings.Contains(b, "server: https://127.0.0.1:6443") || !strings.Contains(b, "client-certificate-data: Q0VSVA==") {
-			t.Errorf("%s:\n%s", p, b)
+		got := kubeconfigtest.ReadFile(t, p)
+		if got.CurrentContext != name || got.Cluster.Server != "https://127.0.0.1:6443" || !bytes.Equal(got.User.ClientCertificateData, handed.User.ClientCertificateData) {
+			t.Errorf("%s:\n%s", p, testfs.Read(t, p))
 		}
 	}
 }
