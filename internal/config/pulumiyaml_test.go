@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"github.com/kopscalico/kopscalico/policies"
 )
 
@@ -237,5 +238,19 @@ func TestREADMETableListsEveryKey(t *testing.T) {
 		if !strings.Contains(section, cap) {
 			t.Errorf("README does not state the cap %q", cap)
 		}
+	}
+}
+
+// TestREADMENamesTheSupportedReleases: the README states the kops releases
+// the program creates clusters with, as kopsrelease's table has them.
+func TestREADMENamesTheSupportedReleases(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("(%s to %s)", kopsrelease.OldestToCreate.MinorString(), kopsrelease.Newest.MinorString())
+	if !strings.Contains(string(b), want) {
+		t.Errorf("README does not state the supported kops releases %s", want)
 	}
 }

@@ -62,7 +62,9 @@ func TestConvertKubenetClusters(t *testing.T) {
 		// kubenet --dns none`, then `kops get cluster -o yaml`); only the
 		// local channel and store paths were replaced.
 		{"kubenet-1.34-real.yaml", "1.34"},
-		{"kubenet-1.36.yaml", "1.36"},
+		// The newest supported release: bumping kopsrelease.Newest asks for
+		// its fixture here.
+		{"kubenet-" + kopsrelease.Newest.MinorString() + ".yaml", kopsrelease.Newest.MinorString()},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			in := kopstest.Fixture(t, tc.file)
