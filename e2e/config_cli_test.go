@@ -29,13 +29,13 @@ func TestConfigListFormsThroughCLI(t *testing.T) {
 	}
 	// The program is config.Parse as infra.Program runs it, exporting the lists.
 	program := func(ctx *pulumi.Context) error {
-		lookup := func(key string) (string, bool) { return ctx.GetConfig(config.Namespace + ":" + key) }
+		lookup := func(key string) (string, bool) { return ctx.GetConfig(config.FullKey(key)) }
 		cfg, err := config.Parse(ctx.Project(), ctx.Stack(), lookup, config.OSFS{})
 		if err != nil {
 			return err
 		}
 		ctx.Export("zones", pulumi.ToStringArray(cfg.Cluster.Zones))
-		ctx.Export("adminAccess", pulumi.ToStringArray(cfg.Cluster.AdminAccess))
+		ctx.Export("adminAccess", pulumi.ToStringArray(cfg.Cluster.AdminAccess.Strings()))
 		return nil
 	}
 	s := pulumitest.New(t, program, pulumitest.Config{

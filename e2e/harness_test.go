@@ -187,7 +187,7 @@ func TestHarnessUpPreviewDestroy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secretPart := range kubeconfigSecrets(kubeconfig) {
+	for _, secretPart := range kubeconfigSecrets(t, cp.KubeconfigBytes()) {
 		if strings.Contains(string(state), secretPart) {
 			t.Errorf("exported state holds kubeconfig material in plaintext (%.16s...)", secretPart)
 		}

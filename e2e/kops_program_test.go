@@ -72,7 +72,7 @@ func TestProgramManagesKopsCluster(t *testing.T) {
 	if _, err := cp.Client.CoreV1().Namespaces().Get(ctx, "ns-1", metav1.GetOptions{}); err != nil {
 		t.Fatalf("namespace ns-1 after up (deployed through the kops cluster's kubeconfig): %v", err)
 	}
-	assertNoCredentialInState(t, s, string(cp.KubeconfigBytes()))
+	assertNoCredentialInState(t, s, cp.KubeconfigBytes())
 
 	calls = sc.step("program up again", func() { s.Up() })
 	if m := kopsdouble.Mutating(calls); len(m) != 0 {

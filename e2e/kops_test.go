@@ -8,15 +8,8 @@ package e2e_test
 // in `go test -v`).
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,6 +27,7 @@ import (
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/testing/kopsdouble"
+	"github.com/kopscalico/kopscalico/internal/testing/kubeconfigtest"
 )
 
 const kopsClusterName = "calico.e2e.example.com"
@@ -48,7 +42,7 @@ func kopsClusterProgram(ctx *pulumi.Context) error { return kopsProgram(ctx, fal
 func kopsGuardedProgram(ctx *pulumi.Context) error { return kopsProgram(ctx, true) }
 
 func kopsProgram(ctx *pulumi.Context, guarded bool) error {
-	lookup := func(key string) (string, bool) { return ctx.GetConfig(config.Namespace + ":" + key) }
+	lookup := func(key string) (string, bool) { return ctx.GetConfig(config.FullKey(key)) }
 	cfg, err := config.Parse(ctx.Project(), ctx.Stack(), lookup, config.OSFS{})
 	if err != nil {
 		return err
@@ -87,7 +81,7 @@ type kopsScenario struct {
 	store *kopsdouble.Store
 	stack *pulumitest.Stack
 	cfg   pulumitest.Config
-	kc    string // the kubeconfig the double hands out
+	kc    []byte // the kubeconfig the double hands out
 }
 
 func kopsConfig(t *testing.T, store *kopsdouble.Store, kopsVersion string) pulumitest.Config {
@@ -116,8 +110,8 @@ func kopsConfig(t *testing.T, store *kopsdouble.Store, kopsVersion string) pulum
 func newKopsScenario(t *testing.T, kopsVersion string, extra pulumitest.Config) *kopsScenario {
 	t.Helper()
 	store := kopsdouble.NewStore(t, kopsVersion+".2")
-	kc := e2eKubeconfig(t)
-	store.SetKubeconfig(t, []byte(kc))
+	kc := kubeconfigtest.ClientCert(t, "https://127.0.0.1:6443")
+	store.SetKubeconfig(t, kc)
 	cfg := kopsConfig(t, store, kopsVersion)
 	for k, v := range extra {
 		cfg[k] = v
@@ -553,50 +547,6 @@ func stateHolds(t *testing.T, s *pulumitest.Stack, typ string) bool {
 	return slices.Contains(typesInState(t, s), typ)
 }
 
-// e2eKubeconfig is an admin kubeconfig with a client certificate valid for
-// a day, as `kops export kubecfg --admin` writes one: what the double hands
-// out through `kops helpers kubectl-auth`.
-func e2eKubeconfig(t *testing.T) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(42), Subject: pkix.Name{CommonName: "kubecfg", Organization: []string{"system:masters"}},
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, _ := x509.MarshalECPrivateKey(key)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kubernetes-ca"}, IsCA: true,
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(24 * time.Hour)}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b64 := func(typ string, der []byte) string {
-		return base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
-	}
-	return fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster:
-    server: https://127.0.0.1:6443
-    certificate-authority-data: %[3]s
-contexts:
-- name: local
-  context: {cluster: local, user: admin}
-current-context: local
-users:
-- name: admin
-  user:
-    client-certificate-data: %[1]s
-    client-key-data: %[2]s
-`, b64("CERTIFICATE", der), b64("EC PRIVATE KEY", keyDER), b64("CERTIFICATE", caDER))
-}
-
 func TestKopsVersionPinMismatchFailsUp(t *testing.T) {
 	s := newKopsScenario(t, "1.34", nil)
 	s.store.SetVersion(t, "1.33.1")
@@ -634,21 +584,21 @@ func TestKopsOlderSupportedRelease(t *testing.T) {
 // assertNoCredentialInState scans the exported state for the handed-out
 // kubeconfig's certificate and key, in any encoding, and for any private key
 // or client credential at all.
-func assertNoCredentialInState(t *testing.T, s *pulumitest.Stack, kubeconfig string) {
+func assertNoCredentialInState(t *testing.T, s *pulumitest.Stack, kubeconfig []byte) {
 	t.Helper()
 	b, err := os.ReadFile(s.ExportState())
 	if err != nil {
 		t.Fatal(err)
 	}
 	state := string(b)
-	secrets := kubeconfigSecrets(kubeconfig)
+	secrets := kubeconfigSecrets(t, kubeconfig)
 	if len(secrets) != 2 {
 		t.Fatalf("test kubeconfig has %d credentials", len(secrets))
 	}
 	for _, secret := range secrets {
 		pemText, _ := base64.StdEncoding.DecodeString(secret)
 		for _, form := range []string{secret, string(pemText), strings.ReplaceAll(string(pemText), "\n", `\n`)} {
-			if form != "" && strings.Contains(state, form) {
+			if strings.Contains(state, form) {
 				t.Errorf("the exported state holds a kubeconfig credential (%.16s…)", form)
 			}
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/kopscalico/kopscalico/e2e/pulumitest"
 	"github.com/kopscalico/kopscalico/infra"
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
 
 // TestOwnedNamespaceDeletedOnlyByIntent drives infra.Program against the
@@ -41,8 +42,8 @@ func TestOwnedNamespaceDeletedOnlyByIntent(t *testing.T) {
 	cp := controlplane.Start(t)
 	ctx := context.Background()
 	policiesDir := filepath.Join(t.TempDir(), "policies")
-	policiesCopyDir(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(policiesDir, "ns-1"))
-	key := func(k string) string { return config.Namespace + ":" + k }
+	testfs.Copy(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(policiesDir, "ns-1"))
+	key := func(k string) string { return config.FullKey(k) }
 	cfg := localClusterConfig(t, cp)
 	cfg[key(config.KeyPoliciesDir)] = pulumitest.Plain(policiesDir)
 	cfg[key(config.KeyDemoWorkloads)] = pulumitest.Plain("false")
@@ -102,7 +103,7 @@ func TestOwnedNamespaceDeletedOnlyByIntent(t *testing.T) {
 	}
 	for _, e := range entries {
 		f := filepath.Join(renamed, e.Name())
-		policiesWrite(t, f, strings.ReplaceAll(policiesRead(t, f), "ns-1", "ns-one"))
+		testfs.Write(t, f, strings.ReplaceAll(testfs.Read(t, f), "ns-1", "ns-one"))
 	}
 	refused("folder and files renamed to ns-one",
 		"kopscalico:namespaces", "lists ns-1, but", "has no ns-1/ folder holding its Namespace",

@@ -34,6 +34,7 @@ import (
 	"github.com/kopscalico/kopscalico/internal/probe/probetest"
 	"github.com/kopscalico/kopscalico/internal/provider"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 	"github.com/kopscalico/kopscalico/policies"
 )
 
@@ -57,23 +58,23 @@ func TestPoliciesLifecycle(t *testing.T) {
 
 	work := t.TempDir()
 	policiesDir := filepath.Join(work, "policies")
-	policiesCopyDir(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(policiesDir, "ns-1"))
+	testfs.Copy(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(policiesDir, "ns-1"))
 	badDir := filepath.Join(work, "bad-policies")
-	policiesCopyDir(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(badDir, "ns-1"))
-	policiesWrite(t, filepath.Join(badDir, "ns-1", "allow.yaml"),
-		strings.Replace(policiesRead(t, filepath.Join(badDir, "ns-1", "allow.yaml")), "namespace: ns-1", "namespace: ns-2", 1))
+	testfs.Copy(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(badDir, "ns-1"))
+	testfs.Write(t, filepath.Join(badDir, "ns-1", "allow.yaml"),
+		strings.Replace(testfs.Read(t, filepath.Join(badDir, "ns-1", "allow.yaml")), "namespace: ns-1", "namespace: ns-2", 1))
 	stateStore := filepath.Join(work, "kops-state")
 	if err := os.Mkdir(stateStore, 0o755); err != nil {
 		t.Fatal(err)
 	}
 
-	key := func(k string) string { return config.Namespace + ":" + k }
+	key := func(k string) string { return config.FullKey(k) }
 	s := pulumitest.New(t, infra.Program, pulumitest.Config{
 		key(config.KeyManageCluster):      pulumitest.Plain("false"),
 		key(config.KeyKubeconfig):         pulumitest.Secret(string(cp.KubeconfigBytes())),
 		key(config.KeyClusterName):        pulumitest.Plain("e2e.example.com"),
 		key(config.KeyStateStore):         pulumitest.Plain("file://" + stateStore),
-		key(config.KeySecurityGroupCheck): pulumitest.Plain(config.SGCheckOff),
+		key(config.KeySecurityGroupCheck): pulumitest.Plain(string(config.SGCheckOff)),
 		key(config.KeyProbes):             pulumitest.Plain("false"),
 		key(config.KeyPoliciesDir):        pulumitest.Plain(badDir),
 		key(config.KeyNamespaces):         pulumitest.Plain("ns-1"),
@@ -118,7 +119,7 @@ func TestPoliciesLifecycle(t *testing.T) {
 
 	// Edit one policy: only it is updated.
 	allow := filepath.Join(policiesDir, "ns-1", "allow.yaml")
-	policiesWrite(t, allow, policiesRead(t, allow)+"      ports:\n        - protocol: TCP\n          port: 5678\n")
+	testfs.Write(t, allow, testfs.Read(t, allow)+"      ports:\n        - protocol: TCP\n          port: 5678\n")
 	assertUpChanges(t, "edit allow.yaml", s.Up(), map[string]int{"update": 1})
 	assertPoliciesMatchYAML(t, cp.Client, policiesDir)
 	after := policyVersions(t, cp.Client)
@@ -275,7 +276,7 @@ func typesInState(t *testing.T, s *pulumitest.Stack) []string {
 			} `json:"resources"`
 		} `json:"deployment"`
 	}
-	if err := json.Unmarshal([]byte(policiesRead(t, s.ExportState())), &dep); err != nil {
+	if err := json.Unmarshal([]byte(testfs.Read(t, s.ExportState())), &dep); err != nil {
 		t.Fatal(err)
 	}
 	var out []string
@@ -283,29 +284,6 @@ func typesInState(t *testing.T, s *pulumitest.Stack) []string {
 		out = append(out, r.Type)
 	}
 	return out
-}
-
-func policiesCopyDir(t *testing.T, from, to string) {
-	t.Helper()
-	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func policiesRead(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func policiesWrite(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestProbesThroughTheEngine: probes on, through the real engine, the
@@ -327,7 +305,7 @@ func TestProbesThroughTheEngine(t *testing.T) {
 	ctx := context.Background()
 	work := t.TempDir()
 	policiesDir := filepath.Join(work, "policies")
-	policiesCopyDir(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(policiesDir, "ns-1"))
+	testfs.Copy(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(policiesDir, "ns-1"))
 	stateStore := filepath.Join(work, "kops-state")
 	if err := os.Mkdir(stateStore, 0o755); err != nil {
 		t.Fatal(err)
@@ -341,13 +319,13 @@ func TestProbesThroughTheEngine(t *testing.T) {
 		}
 		return list.Items, nil
 	}, map[string]string{busybox: "busybox-allowed.log", stranger: "stranger-allowed.log"})
-	key := func(k string) string { return config.Namespace + ":" + k }
+	key := func(k string) string { return config.FullKey(k) }
 	s := pulumitest.New(t, infra.Program, pulumitest.Config{
 		key(config.KeyManageCluster):      pulumitest.Plain("false"),
 		key(config.KeyKubeconfig):         pulumitest.Secret(string(cp.KubeconfigBytes())),
 		key(config.KeyClusterName):        pulumitest.Plain("e2e.example.com"),
 		key(config.KeyStateStore):         pulumitest.Plain("file://" + stateStore),
-		key(config.KeySecurityGroupCheck): pulumitest.Plain(config.SGCheckOff),
+		key(config.KeySecurityGroupCheck): pulumitest.Plain(string(config.SGCheckOff)),
 		key(config.KeyPoliciesDir):        pulumitest.Plain(policiesDir),
 		key(config.KeyNamespaces):         pulumitest.Plain("ns-1"),
 	}, pulumitest.Options{ProviderDeps: &provider.Deps{ProbeReader: reader, NewKopsRunner: noKops(t), NewEC2: noEC2(t)}})
@@ -417,7 +395,7 @@ func TestProbesThroughTheEngine(t *testing.T) {
 	// A policy edit reruns the probes: the Jobs are replaced, and the
 	// verdicts read again.
 	allow := filepath.Join(policiesDir, "ns-1", "allow.yaml")
-	policiesWrite(t, allow, policiesRead(t, allow)+"      ports:\n        - protocol: TCP\n          port: 5678\n")
+	testfs.Write(t, allow, testfs.Read(t, allow)+"      ports:\n        - protocol: TCP\n          port: 5678\n")
 	assertUpChanges(t, "edit allow.yaml with probes on", s.Up(), map[string]int{"update": 2, "replace": 2})
 	if reader.Calls() != calls+1 {
 		t.Errorf("the policy edit read the verdicts %d times, want once", reader.Calls()-calls)

@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/kopscalico/kopscalico/e2e/controlplane"
 	"github.com/kopscalico/kopscalico/e2e/pulumitest"
 	"github.com/kopscalico/kopscalico/infra"
+	"github.com/kopscalico/kopscalico/internal/testing/kubeconfigtest"
 )
 
 // localClusterConfig is the stack config that runs the Kubernetes half of
@@ -71,7 +73,7 @@ func TestProgramUpPreviewDestroy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secretPart := range kubeconfigSecrets(string(cp.KubeconfigBytes())) {
+	for _, secretPart := range kubeconfigSecrets(t, cp.KubeconfigBytes()) {
 		if strings.Contains(string(state), secretPart) {
 			t.Errorf("exported state holds kubeconfig material in plaintext (%.16s...)", secretPart)
 		}
@@ -83,14 +85,15 @@ func TestProgramUpPreviewDestroy(t *testing.T) {
 	}
 }
 
-// kubeconfigSecrets returns the base64 blobs of a kubeconfig (client key and
-// certificate data).
-func kubeconfigSecrets(kubeconfig string) []string {
+// kubeconfigSecrets returns the base64 blobs of a kubeconfig's client
+// certificate and key, as they appear in the file.
+func kubeconfigSecrets(t *testing.T, kubeconfig []byte) []string {
+	t.Helper()
 	var out []string
-	for _, line := range strings.Split(kubeconfig, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if ok && strings.HasSuffix(k, "-data") && strings.HasPrefix(k, "client-") {
-			out = append(out, strings.TrimSpace(v))
+	user := kubeconfigtest.Parse(t, kubeconfig).User
+	for _, b := range [][]byte{user.ClientCertificateData, user.ClientKeyData} {
+		if len(b) > 0 {
+			out = append(out, base64.StdEncoding.EncodeToString(b))
 		}
 	}
 	return out

@@ -545,7 +545,7 @@ func devStackValue(t *testing.T, key string) string {
 	if err := yaml.Unmarshal(b, &stack); err != nil {
 		t.Fatal(err)
 	}
-	if v, ok := stack.Config[config.Namespace+":"+key]; ok {
+	if v, ok := stack.Config[config.FullKey(key)]; ok {
 		return fmt.Sprint(v)
 	}
 	return ""

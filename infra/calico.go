@@ -22,11 +22,9 @@ const patchForceAnnotation = "pulumi.com/patchForce"
 // object is registered through the cluster's provider after dependsOn; the
 // registered resources are returned so later stages (policies) can wait for
 // the upgraded Calico.
-func deployCalico(ctx *pulumi.Context, cfg config.Config, kopsVersion string, provider pulumi.ProviderResource, dependsOn []pulumi.Resource) ([]pulumi.Resource, error) {
-	decision, err := calico.Decide(cfg.Calico.UpgradeManifest, kopsVersion, cfg.Calico.ManifestPath)
-	if err != nil {
-		return nil, fmt.Errorf("calico manifest: %w", err)
-	}
+func deployCalico(ctx *pulumi.Context, cfg config.Config, provider pulumi.ProviderResource, dependsOn []pulumi.Resource) ([]pulumi.Resource, error) {
+	decision := calico.Decide(cfg.Calico.UpgradeManifest, cfg.Kops.Version, cfg.Calico.ManifestPath)
+	var err error
 	if !decision.Apply {
 		_ = ctx.Log.Info("Calico manifest skipped: "+decision.Reason, nil)
 		return nil, nil
@@ -36,7 +34,7 @@ func deployCalico(ctx *pulumi.Context, cfg config.Config, kopsVersion string, pr
 	if decision.ManifestPath != "" {
 		objects, err = calico.LoadManifest(decision.ManifestPath)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%s: %w", config.Namespace, config.KeyCalicoManifestPath, err)
+			return nil, fmt.Errorf("%s: %w", config.FullKey(config.KeyCalicoManifestPath), err)
 		}
 	} else {
 		objects, err = renderUpgradeManifest(cfg)
@@ -75,10 +73,10 @@ func deployCalico(ctx *pulumi.Context, cfg config.Config, kopsVersion string, pr
 func renderUpgradeManifest(cfg config.Config) ([]map[string]any, error) {
 	mode, err := calico.IPIPModeFor(cfg.Calico.Encapsulation)
 	if err != nil {
-		return nil, fmt.Errorf("%s:%s: %w; set %s:%s=never", config.Namespace, config.KeyEncapsulation, err, config.Namespace, config.KeyCalicoManifest)
+		return nil, fmt.Errorf("%s: %w; set %s=%s", config.FullKey(config.KeyEncapsulation), err, config.FullKey(config.KeyCalicoManifest), config.ManifestNever)
 	}
 	if cfg.Cluster.Region == "" {
-		return nil, fmt.Errorf("%s:%s is required for the Calico upgrade manifest (its k8s-ec2-srcdst controller calls EC2 in that region)", config.Namespace, config.KeyRegion)
+		return nil, fmt.Errorf("%s is required for the Calico upgrade manifest (its k8s-ec2-srcdst controller calls EC2 in that region)", config.FullKey(config.KeyRegion))
 	}
 	objects, err := calico.Render(calico.Params{
 		ClusterName: cfg.Cluster.Name,

@@ -52,12 +52,9 @@ func clusterDesired(cfg config.Config) (kops.Desired, error) {
 	if path := cfg.Cluster.SSHPublicKey; path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return d, fmt.Errorf("%s:%s: %w", config.Namespace, config.KeySSHPublicKey, err)
+			return d, fmt.Errorf("%s: %w", config.FullKey(config.KeySSHPublicKey), err)
 		}
 		d.SSHPublicKey = string(b)
-	}
-	if err := d.Validate(); err != nil {
-		return d, err
 	}
 	return d, nil
 }

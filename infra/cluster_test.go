@@ -16,6 +16,7 @@ const tokKopsProvider = "pulumi:providers:" + pluginapi.Name
 // instance, protected outside dev, waiting for the bucket, with the desired
 // cluster as inputs named like the config keys.
 func TestClusterIsAPluginResource(t *testing.T) {
+	t.Parallel()
 	for _, stack := range []string{"dev", "prod"} {
 		rec, _, err := runProgramOn(t, stack, devConfig(), true)
 		if err != nil {
@@ -66,6 +67,7 @@ func TestClusterIsAPluginResource(t *testing.T) {
 // The switches reach the plugin, and the SSH key is handed over as content
 // (the plugin may run where the path means nothing).
 func TestClusterSwitchesAndSSHKey(t *testing.T) {
+	t.Parallel()
 	key := filepath.Join(t.TempDir(), "id.pub")
 	if err := os.WriteFile(key, []byte("ssh-ed25519 AAAA ops\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -87,6 +89,7 @@ func TestClusterSwitchesAndSSHKey(t *testing.T) {
 }
 
 func TestClusterRefusesWorldOpenAccess(t *testing.T) {
+	t.Parallel()
 	cfg := devConfig()
 	cfg[config.KeySSHAccess] = `["0.0.0.0/0"]`
 	rec, _, err := runProgram(t, cfg, true)
@@ -102,6 +105,7 @@ func TestClusterRefusesWorldOpenAccess(t *testing.T) {
 // re-run on the cluster's revision; it expects etcd reachability only for an
 // etcd-backed Calico, and knows kops 1.20+ never opens it.
 func TestSecurityGroupCheckResource(t *testing.T) {
+	t.Parallel()
 	cfg := devConfig()
 	cfg[config.KeySecurityGroupCheck] = "off"
 	rec, _, err := runProgram(t, cfg, true)
@@ -112,20 +116,21 @@ func TestSecurityGroupCheckResource(t *testing.T) {
 		t.Errorf("securityGroupCheck=off registered %d checks", n)
 	}
 	tests := []struct {
-		kops, mode, path string
-		etcd, blocked    bool
+		kops, path    string
+		mode          config.ManifestMode
+		etcd, blocked bool
 	}{
-		{"1.34", config.ManifestAuto, "", false, true},
-		{"1.34", config.ManifestAlways, "", true, true}, // Calico 2.4 from the manifest
-		{"1.7.1", config.ManifestAuto, "", true, false},
-		{"1.7.1", config.ManifestNever, "", true, false}, // kops 1.7's own Calico 2.2
-		{"1.7.1", config.ManifestAuto, "/tmp/calico.yaml", false, false},
+		{"1.34", "", config.ManifestAuto, false, true},
+		{"1.34", "", config.ManifestAlways, true, true}, // Calico 2.4 from the manifest
+		{"1.7.1", "", config.ManifestAuto, true, false},
+		{"1.7.1", "", config.ManifestNever, true, false}, // kops 1.7's own Calico 2.2
+		{"1.7.1", "/tmp/calico.yaml", config.ManifestAuto, false, false},
 	}
 	for _, tt := range tests {
 		cfg := devConfig()
 		cfg[config.KeySecurityGroupCheck] = "warn"
 		cfg[config.KeyKopsVersion] = tt.kops
-		cfg[config.KeyCalicoManifest] = tt.mode
+		cfg[config.KeyCalicoManifest] = string(tt.mode)
 		cfg[config.KeyCalicoManifestPath] = tt.path
 		cfg[config.KeyEncapsulation] = "ipip"
 		if tt.path != "" {

@@ -10,7 +10,7 @@ import (
 // resource is registered: a bad value fails the run with nothing created.
 func loadConfig(ctx *pulumi.Context) (config.Config, error) {
 	lookup := func(key string) (string, bool) {
-		return ctx.GetConfig(config.Namespace + ":" + key)
+		return ctx.GetConfig(config.FullKey(key))
 	}
 	return config.Parse(ctx.Project(), ctx.Stack(), lookup, config.OSFS{})
 }

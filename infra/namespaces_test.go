@@ -1,13 +1,13 @@
 package infra
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
 
 // TestNamespacesKeyAndFoldersMustAgree: a namespace listed in
@@ -16,6 +16,7 @@ import (
 // fix; with both edits the namespace is no longer registered (so up deletes
 // it).
 func TestNamespacesKeyAndFoldersMustAgree(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		edit   func(t *testing.T, dir string)
@@ -24,14 +25,14 @@ func TestNamespacesKeyAndFoldersMustAgree(t *testing.T) {
 	}{
 		{
 			name:   "folder removed",
-			edit:   func(t *testing.T, dir string) { removeAll(t, filepath.Join(dir, DemoNamespace)) },
+			edit:   func(t *testing.T, dir string) { testfs.Remove(t, filepath.Join(dir, DemoNamespace)) },
 			listed: DemoNamespace,
 			want:   []string{"kopscalico:namespaces", "lists ns-1, but", "has no ns-1/ folder holding its Namespace", "remove ns-1 from kopscalico:namespaces to delete the namespace and everything in it"},
 		},
 		{
 			name: "folder renamed with its objects",
 			edit: func(t *testing.T, dir string) {
-				removeAll(t, filepath.Join(dir, DemoNamespace))
+				testfs.Remove(t, filepath.Join(dir, DemoNamespace))
 				writeNamespace(t, dir, "ns-one")
 			},
 			listed: DemoNamespace,
@@ -39,7 +40,7 @@ func TestNamespacesKeyAndFoldersMustAgree(t *testing.T) {
 		},
 		{
 			name:   "namespace.yaml removed",
-			edit:   func(t *testing.T, dir string) { removeAll(t, filepath.Join(dir, DemoNamespace, "namespace.yaml")) },
+			edit:   func(t *testing.T, dir string) { testfs.Remove(t, filepath.Join(dir, DemoNamespace, "namespace.yaml")) },
 			listed: DemoNamespace,
 			want:   []string{"lists ns-1, but", "holds no Namespace object named ns-1"},
 		},
@@ -94,6 +95,7 @@ func TestNamespacesKeyAndFoldersMustAgree(t *testing.T) {
 // emptied (demo off, as the demo lives in ns-1), the program registers no
 // Namespace, which is how `up` deletes it.
 func TestNamespaceDeletedOnlyWithBothEdits(t *testing.T) {
+	t.Parallel()
 	dir := copyPolicies(t)
 	cfg := devConfig()
 	cfg[config.KeyPoliciesDir] = dir
@@ -107,7 +109,7 @@ func TestNamespaceDeletedOnlyWithBothEdits(t *testing.T) {
 		t.Fatalf("%d Namespaces registered with ns-1 owned, want 1", n)
 	}
 
-	removeAll(t, filepath.Join(dir, DemoNamespace))
+	testfs.Remove(t, filepath.Join(dir, DemoNamespace))
 	if _, _, err := runProgram(t, cfg, true); err == nil || !slices.Contains(config.Keys(err), config.KeyNamespaces) {
 		t.Fatalf("folder removed, ns-1 still listed: err = %v, want a refusal naming %s", err, config.KeyNamespaces)
 	}
@@ -121,21 +123,8 @@ func TestNamespaceDeletedOnlyWithBothEdits(t *testing.T) {
 	}
 }
 
-func removeAll(t *testing.T, path string) {
-	t.Helper()
-	if err := os.RemoveAll(path); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // writeNamespace adds a folder owning namespace ns.
 func writeNamespace(t *testing.T, dir, ns string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Join(dir, ns), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	doc := "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n"
-	if err := os.WriteFile(filepath.Join(dir, ns, "namespace.yaml"), []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfs.Write(t, filepath.Join(dir, ns, "namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: "+ns+"\n")
 }

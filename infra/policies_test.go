@@ -112,6 +112,7 @@ func loadSet(t *testing.T, dir string) *policies.Set {
 }
 
 func TestDeployPoliciesShipped(t *testing.T) {
+	t.Parallel()
 	m := &k8sMocks{}
 	set := loadSet(t, filepath.Join("..", "policies"))
 	var got *policyResources
@@ -179,6 +180,7 @@ func TestDeployPoliciesShipped(t *testing.T) {
 // TestDeployPoliciesUnownedNamespace: a folder without a Namespace object
 // deploys its policies into the existing namespace, creating no Namespace.
 func TestDeployPoliciesUnownedNamespace(t *testing.T) {
+	t.Parallel()
 	m := &k8sMocks{}
 	set := loadSet(t, filepath.Join("..", "policies", "testdata", "good"))
 	err := withProvider(t, m, nil, func(ctx *pulumi.Context, p pulumi.ProviderResource) error {
@@ -204,6 +206,7 @@ func TestDeployPoliciesUnownedNamespace(t *testing.T) {
 }
 
 func TestDeployDemo(t *testing.T) {
+	t.Parallel()
 	m := &k8sMocks{}
 	err := withProvider(t, m, nil, func(ctx *pulumi.Context, p pulumi.ProviderResource) error {
 		pr, err := deployPolicies(ctx, loadSet(t, filepath.Join("..", "policies")), p)

@@ -14,6 +14,7 @@ import (
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe"
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
 
 const (
@@ -105,6 +106,7 @@ func jobRevisionOf(t *testing.T, m *probeMocks, name string) resource.PropertyVa
 // kopscalico provider, after the Jobs, with the plan, their URNs and their
 // revision; the table is its output.
 func TestDeployProbesJobsThenVerdicts(t *testing.T) {
+	t.Parallel()
 	m := &probeMocks{}
 	table, err := runProbes(t, m, filepath.Join("..", "policies"), pulumi.String("rev-1"))
 	if err != nil {
@@ -202,6 +204,7 @@ func decodeInputs(props resource.PropertyMap, v any) error {
 // cluster's revision is known, the Jobs' is known too (no change shown), and
 // where it is not (the cluster is being updated), so is theirs.
 func TestProbeRevisionFollowsTheCluster(t *testing.T) {
+	t.Parallel()
 	shipped := filepath.Join("..", "policies")
 	revision := func(cluster pulumi.StringInput, opts ...pulumi.RunOption) (resource.PropertyValue, resource.PropertyValue) {
 		t.Helper()
@@ -233,6 +236,7 @@ func TestProbeRevisionFollowsTheCluster(t *testing.T) {
 // TestProbeRevisionFollowsThePolicies: a policy edit changes the Jobs' pod
 // template (so they are replaced and run again); an identical run does not.
 func TestProbeRevisionFollowsThePolicies(t *testing.T) {
+	t.Parallel()
 	revision := func(dir string) string {
 		m := &probeMocks{}
 		if _, err := runProbes(t, m, dir, pulumi.String("rev-1")); err != nil {
@@ -247,7 +251,7 @@ func TestProbeRevisionFollowsThePolicies(t *testing.T) {
 	}
 
 	edited := t.TempDir()
-	copyTree(t, filepath.Join(shipped, "ns-1"), filepath.Join(edited, "ns-1"))
+	testfs.Copy(t, filepath.Join(shipped, "ns-1"), filepath.Join(edited, "ns-1"))
 	f := filepath.Join(edited, "ns-1", "deny-egress-except-dns-and-namespace.yaml")
 	data, err := os.ReadFile(f)
 	if err != nil {
@@ -257,7 +261,7 @@ func TestProbeRevisionFollowsThePolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	moved := t.TempDir()
-	copyTree(t, filepath.Join(shipped, "ns-1"), filepath.Join(moved, "ns-1"))
+	testfs.Copy(t, filepath.Join(shipped, "ns-1"), filepath.Join(moved, "ns-1"))
 	if c := revision(moved); c != a {
 		t.Errorf("revision changed (%q -> %q) when the same files moved to another folder", a, c)
 	}
@@ -266,18 +270,12 @@ func TestProbeRevisionFollowsThePolicies(t *testing.T) {
 	}
 }
 
-func copyTree(t *testing.T, from, to string) {
-	t.Helper()
-	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Probes need the plugin whether or not the program manages the cluster:
 // on an existing cluster (no kops, no security-group check) the kopscalico
 // provider is still registered, and the verdicts are read with the user's
 // kubeconfig; on a managed one, with the Cluster's, after its revision.
 func TestProbesUseTheKopsProvider(t *testing.T) {
+	t.Parallel()
 	unmanaged := unmanagedConfig()
 	rec, _, err := runProgram(t, unmanaged, true)
 	if err != nil {

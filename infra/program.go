@@ -46,7 +46,7 @@ func build(ctx *pulumi.Context, cfg config.Config) (pulumi.Map, error) {
 	outputs := pulumi.Map{}
 	set, err := policies.Load(cfg.Workloads.PoliciesDir)
 	if err != nil {
-		return nil, fmt.Errorf("%s:%s: %w", config.Namespace, config.KeyPoliciesDir, err)
+		return nil, fmt.Errorf("%s: %w", config.FullKey(config.KeyPoliciesDir), err)
 	}
 	// A namespace is created or deleted (with everything in it) only when
 	// its folder and kopscalico:namespaces agree.
@@ -57,8 +57,8 @@ func build(ctx *pulumi.Context, cfg config.Config) (pulumi.Map, error) {
 	if cfg.Workloads.Demo {
 		demoNS = DemoNamespace
 		if !set.Owns(demoNS) {
-			return nil, fmt.Errorf("%s:%s=true deploys the demo workloads into namespace %s, but %s has no %s/ folder with its Namespace: add it, or set %s:%s=false",
-				config.Namespace, config.KeyDemoWorkloads, demoNS, cfg.Workloads.PoliciesDir, demoNS, config.Namespace, config.KeyDemoWorkloads)
+			return nil, fmt.Errorf("%[1]s=true deploys the demo workloads into namespace %[2]s, but %[3]s has no %[2]s/ folder with its Namespace: add it, or set %[1]s=false",
+				config.FullKey(config.KeyDemoWorkloads), demoNS, cfg.Workloads.PoliciesDir)
 		}
 	}
 	reachability, err := reachabilityOutput(reachabilityModel(set, demoNS))
@@ -122,7 +122,7 @@ func build(ctx *pulumi.Context, cfg config.Config) (pulumi.Map, error) {
 		return nil, err
 	}
 
-	calicoResources, err := deployCalico(ctx, cfg, cfg.Kops.Version, provider, nil)
+	calicoResources, err := deployCalico(ctx, cfg, provider, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
 
 // runProgram runs the whole program of the dev stack under mocks, as
@@ -44,6 +45,7 @@ func runProgramOn(t *testing.T, stack string, cfg map[string]string, dryRun bool
 }
 
 func TestPreviewRegistersEveryStage(t *testing.T) {
+	t.Parallel()
 	cfg := devConfig()
 	cfg[config.KeySecurityGroupCheck] = "enforce"
 	rec, outputs, err := runProgram(t, cfg, true)
@@ -94,11 +96,12 @@ func TestPreviewRegistersEveryStage(t *testing.T) {
 func copyPolicies(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
-	copyTree(t, filepath.Join("..", "policies", DemoNamespace), filepath.Join(dst, DemoNamespace))
+	testfs.Copy(t, filepath.Join("..", "policies", DemoNamespace), filepath.Join(dst, DemoNamespace))
 	return dst
 }
 
 func TestReachabilityOutputFollowsPolicyFiles(t *testing.T) {
+	t.Parallel()
 	dir := copyPolicies(t)
 	cfg := devConfig()
 	cfg[config.KeyPoliciesDir] = dir
@@ -161,6 +164,7 @@ func assertCases(t *testing.T, reach, want map[string]string) {
 // Without the demo workloads the matrix still covers the policies: their
 // synthetic pods, the cluster DNS and the outside address.
 func TestReachabilityWithoutDemoWorkloads(t *testing.T) {
+	t.Parallel()
 	cfg := devConfig()
 	cfg[config.KeyDemoWorkloads] = "false"
 	cfg[config.KeyProbes] = "false"
@@ -179,6 +183,7 @@ func TestReachabilityWithoutDemoWorkloads(t *testing.T) {
 }
 
 func TestBadPolicyFileRefusedBeforeAnythingIsRegistered(t *testing.T) {
+	t.Parallel()
 	dir := copyPolicies(t)
 	bad := "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: wrong-ns\n  namespace: ns-2\nspec:\n  podSelector: {}\n"
 	if err := os.WriteFile(filepath.Join(dir, "ns-1", "wrong.yaml"), []byte(bad), 0o644); err != nil {
@@ -196,6 +201,7 @@ func TestBadPolicyFileRefusedBeforeAnythingIsRegistered(t *testing.T) {
 }
 
 func TestDemoNeedsItsNamespace(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "team-a"), 0o755); err != nil {
 		t.Fatal(err)
@@ -239,6 +245,7 @@ func unmanagedConfig() map[string]string {
 }
 
 func TestUnmanagedClusterRunsNoKopsAndKeepsKubeconfigSecret(t *testing.T) {
+	t.Parallel()
 	cfg := unmanagedConfig()
 	cfg[config.KeyProbes] = "false"
 	rec, outputs, err := runProgram(t, cfg, false)

@@ -24,7 +24,6 @@ type securityGroupCheck struct {
 // checkSecurityGroups registers the check of the named cluster; revision is
 // the Cluster's (nil for a cluster the program does not manage: checked once).
 func checkSecurityGroups(ctx *pulumi.Context, cfg config.Config, prov pulumi.ProviderResource, revision pulumi.StringInput, after []pulumi.Resource) (*securityGroupCheck, error) {
-	release, _ := kopsrelease.Parse(cfg.Kops.Version) // validated by config
 	if revision == nil {
 		revision = pulumi.String("")
 	}
@@ -35,7 +34,7 @@ func checkSecurityGroups(ctx *pulumi.Context, cfg config.Config, prov pulumi.Pro
 		"encapsulation":   pulumi.String(cfg.Calico.Encapsulation),
 		"awsSrcDstCheck":  pulumi.String(cfg.Calico.AWSSrcDstCheck),
 		"etcdDatastore":   pulumi.Bool(calicoUsesEtcd(cfg)),
-		"kopsBlocksEtcd":  pulumi.Bool(release.AtLeast(kopsrelease.EtcdBlockedFromNodes)),
+		"kopsBlocksEtcd":  pulumi.Bool(cfg.Kops.Version.AtLeast(kopsrelease.EtcdBlockedFromNodes)),
 		"mode":            pulumi.String(cfg.SecurityGroupCheck),
 		"clusterRevision": revision,
 	}, check, pulumi.Provider(prov), pulumi.DependsOn(after))
@@ -54,9 +53,9 @@ func calicoUsesEtcd(cfg config.Config) bool {
 	if cfg.Calico.ManifestPath != "" {
 		return false
 	}
-	if d, err := calico.Decide(cfg.Calico.UpgradeManifest, cfg.Kops.Version, ""); err == nil && d.Apply {
+	if calico.Decide(cfg.Calico.UpgradeManifest, cfg.Kops.Version, "").Apply {
 		return true
 	}
-	release, err := kopsrelease.Parse(cfg.Kops.Version)
-	return err == nil && !release.AtLeast(kopsrelease.CalicoAddon)
+	v := cfg.Kops.Version
+	return !v.IsZero() && !v.AtLeast(kopsrelease.CalicoAddon)
 }

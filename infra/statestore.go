@@ -113,8 +113,8 @@ func deployStateStore(ctx *pulumi.Context, cfg config.Config) (*stateStore, erro
 	}
 
 	if s.DeployRoleARN == "" {
-		ctx.Log.Warn(fmt.Sprintf("%s:%s is unset: every principal of the account allowed s3:GetObject on bucket %s (ReadOnlyAccess included) can read the cluster's CA keys, secrets and etcd backups; set it to the IAM role that runs kops",
-			config.Namespace, config.KeyDeployRoleARN, s.Bucket), nil)
+		ctx.Log.Warn(fmt.Sprintf("%s is unset: every principal of the account allowed s3:GetObject on bucket %s (ReadOnlyAccess included) can read the cluster's CA keys, secrets and etcd backups; set it to the IAM role that runs kops",
+			config.FullKey(config.KeyDeployRoleARN), s.Bucket), nil)
 	}
 	policy, err := s3.NewBucketPolicy(ctx, "kops-state-store", &s3.BucketPolicyArgs{
 		Bucket: bucket.ID(),
@@ -181,7 +181,7 @@ func stateStorePolicy(bucketARN, clusterName, deployRoleARN string) (string, err
 func secretReaders(clusterName, deployRoleARN string) ([]string, error) {
 	parts := strings.SplitN(deployRoleARN, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || parts[4] == "" {
-		return nil, fmt.Errorf("%s:%s = %q is not an IAM role ARN", config.Namespace, config.KeyDeployRoleARN, deployRoleARN)
+		return nil, fmt.Errorf("%s = %q is not an IAM role ARN", config.FullKey(config.KeyDeployRoleARN), deployRoleARN)
 	}
 	partition, account := parts[1], parts[4]
 	readers := []string{deployRoleARN}

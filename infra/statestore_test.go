@@ -61,6 +61,7 @@ const (
 )
 
 func TestStateStoreBucketAsKopsRecommends(t *testing.T) {
+	t.Parallel()
 	rec, url := runStateStore(t, "dev", devConfig())
 
 	if url != "s3://kops-state-calico-dev-example-com" {
@@ -150,6 +151,7 @@ func bucketPolicy(t *testing.T, rec *recorder) policyDoc {
 // backups (any version) to every principal but that role and the control
 // plane's kops roles, in the deploy role's account.
 func TestStateStoreDeniesSecretsToAllButDeployRole(t *testing.T) {
+	t.Parallel()
 	cfg := devConfig()
 	deploy := "arn:aws:iam::123456789012:role/ci/kopscalico-deploy"
 	cfg[config.KeyDeployRoleARN] = deploy
@@ -188,6 +190,7 @@ func TestStateStoreDeniesSecretsToAllButDeployRole(t *testing.T) {
 // masters.<cluster>, cut to 57 characters and a hash past 64; the pattern
 // matches both, in the deploy role's partition and account.
 func TestSecretReadersFollowKopsRoleNames(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("a", 50) + ".example.com"
 	readers, err := secretReaders(long, "arn:aws-us-gov:iam::210987654321:role/deploy")
 	if err != nil {
@@ -214,6 +217,7 @@ func TestSecretReadersFollowKopsRoleNames(t *testing.T) {
 // of creating a new policy and deleting the old one (which would leave the
 // bucket with none).
 func TestBucketPolicyKeepsItsIdentity(t *testing.T) {
+	t.Parallel()
 	rec, _ := runStateStore(t, "dev", devConfig())
 	p := rec.one(t, tokPolicy)
 	if p.Name != "kops-state-store" || !slices.Contains(p.Aliases, "kops-state-store-tls-only") {
@@ -222,6 +226,7 @@ func TestBucketPolicyKeepsItsIdentity(t *testing.T) {
 }
 
 func TestStateStoreKMSAndForceDestroy(t *testing.T) {
+	t.Parallel()
 	cfg := devConfig()
 	cfg[config.KeyStateStoreKMSKeyID] = "alias/kops-state"
 	cfg[config.KeyStateStoreForceDest] = "true"
@@ -246,6 +251,7 @@ func TestStateStoreKMSAndForceDestroy(t *testing.T) {
 }
 
 func TestStateStoreProtectedOutsideDev(t *testing.T) {
+	t.Parallel()
 	rec, _ := runStateStore(t, "prod", devConfig())
 	if !rec.one(t, tokBucket).Protect {
 		t.Error("prod bucket must be protected by default")
@@ -253,6 +259,7 @@ func TestStateStoreProtectedOutsideDev(t *testing.T) {
 }
 
 func TestTLSPolicyWaitsForPublicAccessBlock(t *testing.T) {
+	t.Parallel()
 	rec, _ := runStateStore(t, "dev", devConfig())
 	deps := strings.Join(rec.one(t, tokPolicy).Deps, " ")
 	if !strings.Contains(deps, "BucketPublicAccessBlock") || !strings.Contains(deps, "BucketOwnershipControls") {
@@ -261,6 +268,7 @@ func TestTLSPolicyWaitsForPublicAccessBlock(t *testing.T) {
 }
 
 func TestExistingStateStoreCreatesNothing(t *testing.T) {
+	t.Parallel()
 	cfg := devConfig()
 	cfg[config.KeyStateStore] = "s3://team-kops-state/clusters"
 	rec, url := runStateStore(t, "dev", cfg)
@@ -276,6 +284,7 @@ func TestExistingStateStoreCreatesNothing(t *testing.T) {
 // on it (a versioned bucket cannot be deleted unless emptied); with it, all
 // of them go.
 func TestStateStoreRetainedUnlessForceDestroyed(t *testing.T) {
+	t.Parallel()
 	for _, force := range []bool{false, true} {
 		cfg := devConfig()
 		cfg[config.KeyStateStoreForceDest] = fmt.Sprint(force)
@@ -299,6 +308,7 @@ func TestStateStoreRetainedUnlessForceDestroyed(t *testing.T) {
 // The cluster waits for the guard, which waits for the whole store: destroy
 // deletes the cluster, then checks the store is empty, then the store.
 func TestStateStoreGuardStandsBetweenClusterAndBucket(t *testing.T) {
+	t.Parallel()
 	rec, _, err := runProgram(t, devConfig(), true)
 	if err != nil {
 		t.Fatal(err)

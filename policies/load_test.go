@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,6 +16,7 @@ import (
 )
 
 func TestLoadGood(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join("testdata", "good")
 	set, err := Load(dir)
 	if err != nil {
@@ -79,6 +81,7 @@ func TestLoadGood(t *testing.T) {
 
 // TestLoadShipped loads the repository's own policies: the tutorial's.
 func TestLoadShipped(t *testing.T) {
+	t.Parallel()
 	set, err := Load(".")
 	if err != nil {
 		t.Fatalf("Load(policies): %v", err)
@@ -116,6 +119,7 @@ func TestLoadShipped(t *testing.T) {
 }
 
 func TestLoadBad(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		dir  string
 		want []string // every substring must appear in the error
@@ -174,9 +178,10 @@ func TestLoadBad(t *testing.T) {
 
 // TestLoadReportsEveryProblem: one run lists all bad files, not just the first.
 func TestLoadReportsEveryProblem(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "ns-1", "a.yaml"), "apiVersion: v1\nkind: Secret\n")
-	write(t, filepath.Join(dir, "ns-2", "b.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: b, namespace: ns-1}\nspec: {podSelector: {}}\n")
+	testfs.Write(t, filepath.Join(dir, "ns-1", "a.yaml"), "apiVersion: v1\nkind: Secret\n")
+	testfs.Write(t, filepath.Join(dir, "ns-2", "b.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: b, namespace: ns-1}\nspec: {podSelector: {}}\n")
 	_, err := Load(dir)
 	if err == nil {
 		t.Fatal("Load accepted two bad files")
@@ -189,6 +194,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 }
 
 func TestLoadMissingFolder(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "nope")
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "read policies folder "+dir+": ") {
 		t.Errorf("Load(missing) error = %v, want a read policies folder error naming %s", err, dir)
@@ -198,13 +204,14 @@ func TestLoadMissingFolder(t *testing.T) {
 // A symbolic link, to a folder or to a file, is refused: its target may move
 // and take a namespace's policies with it.
 func TestLoadRefusesSymlinks(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	target := t.TempDir()
-	write(t, filepath.Join(target, "ns-2", "deny.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns-2}\nspec: {podSelector: {}}\n")
+	testfs.Write(t, filepath.Join(target, "ns-2", "deny.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns-2}\nspec: {podSelector: {}}\n")
 	if err := os.Symlink(filepath.Join(target, "ns-2"), filepath.Join(dir, "ns-2")); err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(dir, "ns-1", "namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns-1}\n")
+	testfs.Write(t, filepath.Join(dir, "ns-1", "namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns-1}\n")
 	if err := os.Symlink(filepath.Join(target, "ns-2", "deny.yaml"), filepath.Join(dir, "ns-1", "deny.yaml")); err != nil {
 		t.Fatal(err)
 	}
@@ -239,6 +246,7 @@ func (d deniedFS) Open(name string) (fs.File, error) {
 }
 
 func TestLoadUnreadable(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join("testdata", "good")
 	for _, tc := range []struct{ denied, want string }{
 		{"ns-a/web.yaml", "read " + filepath.Join(dir, "ns-a", "web.yaml") + ": permission denied; make the file readable"},
@@ -253,27 +261,18 @@ func TestLoadUnreadable(t *testing.T) {
 }
 
 func TestLoadUnreadableOnDisk(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() == 0 {
 		t.Skip("root reads files whatever their mode; TestLoadUnreadable covers the error path")
 	}
 	dir := t.TempDir()
 	file := filepath.Join(dir, "ns-1", "deny.yaml")
-	write(t, file, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns-1}\nspec: {podSelector: {}}\n")
+	testfs.Write(t, file, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns-1}\nspec: {podSelector: {}}\n")
 	if err := os.Chmod(file, 0); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Load(dir)
 	if want := "read " + file + ": permission denied; make the file readable"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error %v, want %q", err, want)
-	}
-}
-
-func write(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

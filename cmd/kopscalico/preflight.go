@@ -35,7 +35,7 @@ func stackConfig(ctx context.Context, stack auto.Stack) (config.Config, error) {
 		return config.Config{}, fmt.Errorf("read the stack's configuration: %w", err)
 	}
 	lookup := func(key string) (string, bool) {
-		v, ok := values[config.Namespace+":"+key]
+		v, ok := values[config.FullKey(key)]
 		return v.Value, ok
 	}
 	return config.Parse(config.Namespace, stack.Name(), lookup, config.OSFS{})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/netpol"
 	"github.com/kopscalico/kopscalico/internal/reachability"
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -63,6 +64,7 @@ func golden(t *testing.T, name, got string) {
 const cutLimit = "1300"
 
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		golden string
 		args   []string
@@ -103,6 +105,7 @@ func decodeMatrix(t *testing.T, out string) map[string]bool {
 // The JSON matrix is checked against the fixture's semantics, not only
 // against the golden file.
 func TestMatrixJSON(t *testing.T) {
+	t.Parallel()
 	out := mustRun(t, "-o", "json", "testdata/base")
 	got := decodeMatrix(t, out)
 	// Endpoints: x/[no labels], x/[pod=a], x/[pod=b], y/[no labels], the
@@ -151,6 +154,7 @@ func decodeChanges(t *testing.T, out string) map[string]reachability.Change {
 }
 
 func TestDiffJSON(t *testing.T) {
+	t.Parallel()
 	out := mustRun(t, "diff", "-o", "json", "testdata/base", "testdata/head")
 	got := decodeChanges(t, out)
 	for k, w := range map[string]string{
@@ -172,6 +176,7 @@ func TestDiffJSON(t *testing.T) {
 // Past the limit the table is cut at a row, under the limit, with a note
 // naming the file --full wrote, which holds the uncut report.
 func TestMarkdownCutOff(t *testing.T) {
+	t.Parallel()
 	full := filepath.Join(t.TempDir(), "reachability-diff.md")
 	out := mustRun(t, "diff", "-o", "markdown", "--limit", cutLimit, "--full", full, "testdata/base", "testdata/head")
 	uncut, _, _ := runCmd(t, "diff", "-o", "markdown", "testdata/base", "testdata/head")
@@ -208,33 +213,16 @@ func TestMarkdownCutOff(t *testing.T) {
 	}
 }
 
-// copyFolder copies the namespace folder src into dst.
-func copyFolder(t *testing.T, src, dst string) {
-	t.Helper()
-	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // A policy added in a namespace where no demo pod runs changes the matrix
 // and shows in the markdown diff, on the synthetic pods of its label sets.
 func TestPolicyInNamespaceWithoutPods(t *testing.T) {
+	t.Parallel()
 	base, head := t.TempDir(), t.TempDir()
 	for _, dir := range []string{base, head} {
-		copyFolder(t, filepath.Join("..", "..", "policies", "ns-1"), filepath.Join(dir, "ns-1"))
-		writeFile(t, filepath.Join(dir, "team-a", "namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
+		testfs.Copy(t, filepath.Join("..", "..", "policies", "ns-1"), filepath.Join(dir, "ns-1"))
+		testfs.Write(t, filepath.Join(dir, "team-a", "namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
 	}
-	writeFile(t, filepath.Join(head, "team-a", "web.yaml"), `apiVersion: networking.k8s.io/v1
+	testfs.Write(t, filepath.Join(head, "team-a", "web.yaml"), `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: web-from-api, namespace: team-a}
 spec:
@@ -273,6 +261,7 @@ spec:
 }
 
 func TestDemoWorkloads(t *testing.T) {
+	t.Parallel()
 	out := mustRun(t, "-o", "json", "--demo", "demo", "testdata/demo")
 	got := decodeMatrix(t, out)
 	// The demo's container port: http-echo listens on 5678 (busybox has none).
@@ -294,10 +283,11 @@ func TestDemoWorkloads(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	renamed := t.TempDir()
-	copyFolder(t, filepath.Join("testdata", "base", "x"), filepath.Join(renamed, "_x"))
+	testfs.Copy(t, filepath.Join("testdata", "base", "x"), filepath.Join(renamed, "_x"))
 	upper := t.TempDir()
-	copyFolder(t, filepath.Join("testdata", "base", "x"), filepath.Join(upper, "x"))
+	testfs.Copy(t, filepath.Join("testdata", "base", "x"), filepath.Join(upper, "x"))
 	if err := os.Rename(filepath.Join(upper, "x", "policies.yaml"), filepath.Join(upper, "x", "policies.YAML")); err != nil {
 		t.Fatal(err)
 	}
@@ -345,6 +335,7 @@ func TestErrors(t *testing.T) {
 // When even the list of endpoints does not fit, the details drop it, and
 // the comment stays within the limit.
 func TestMarkdownCutDropsTheEndpointList(t *testing.T) {
+	t.Parallel()
 	cmp := reachability.Comparison{Ports: []netpol.PortProto{{Port: 80, Protocol: "TCP"}}}
 	for i := 0; i < 100; i++ {
 		cmp.Pods = append(cmp.Pods, fmt.Sprintf("team-%03d/[app=a-rather-long-application-name]", i))

@@ -22,7 +22,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kopscalico/kopscalico/internal/testing/kubeconfigtest"
 )
 
 const (
@@ -250,12 +251,8 @@ func (c *ControlPlane) startAPIServer(ctx context.Context, bin string, env []str
 }
 
 func (c *ControlPlane) writeKubeconfig(certs *pki) error {
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters[ContextName] = &clientcmdapi.Cluster{Server: c.Server, CertificateAuthorityData: certs.caPEM}
-	cfg.AuthInfos[ContextName] = &clientcmdapi.AuthInfo{ClientCertificateData: certs.clientCertPEM, ClientKeyData: certs.clientKeyPEM}
-	cfg.Contexts[ContextName] = &clientcmdapi.Context{Cluster: ContextName, AuthInfo: ContextName, Namespace: "default"}
-	cfg.CurrentContext = ContextName
-	b, err := clientcmd.Write(*cfg)
+	b, err := kubeconfigtest.Write(kubeconfigtest.Spec{Name: ContextName, Server: c.Server, CA: certs.caPEM,
+		ClientCert: certs.clientCertPEM, ClientKey: certs.clientKeyPEM, Namespace: "default"})
 	if err != nil {
 		return fmt.Errorf("encode kubeconfig: %w", err)
 	}

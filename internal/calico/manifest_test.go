@@ -1,23 +1,16 @@
 package calico
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
 
-func writeFile(t *testing.T, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "calico.yaml")
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestLoadManifest(t *testing.T) {
-	p := writeFile(t, `# Calico for a networking: cni cluster
+	t.Parallel()
+	p := testfs.Temp(t, "calico.yaml", `# Calico for a networking: cni cluster
 ---
 apiVersion: v1
 kind: ServiceAccount
@@ -50,6 +43,7 @@ items:
 }
 
 func TestLoadManifestErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, content, want string }{
 		{"bad yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: [\n", "document 2 (line 5)"},
 		{"no kind", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\nmetadata: {name: b}\n", "document 2 (line 6): not a Kubernetes object"},
@@ -58,7 +52,7 @@ func TestLoadManifestErrors(t *testing.T) {
 		{"empty", "# nothing\n---\n", "no Kubernetes objects"},
 	}
 	for _, tt := range tests {
-		p := writeFile(t, tt.content)
+		p := testfs.Temp(t, "calico.yaml", tt.content)
 		_, err := LoadManifest(p)
 		if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want it to name %s and %q", tt.name, err, p, tt.want)
@@ -70,6 +64,7 @@ func TestLoadManifestErrors(t *testing.T) {
 }
 
 func TestSplitDocuments(t *testing.T) {
+	t.Parallel()
 	objs, err := ParseManifest("x.yaml", []byte("--- # first\r\napiVersion: v1\r\nkind: ConfigMap\r\nmetadata:\r\n  name: a\r\ndata:\r\n  text: |\r\n    ---\r\n    not a separator\r\n...\r\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"))
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+
+	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
 //go:embed calico-update.yaml.tmpl
@@ -28,10 +31,10 @@ const (
 
 // Params are the values the tutorial hard-coded.
 type Params struct {
-	ClusterName string // kops cluster name: etcd endpoints are etcd-<member>.internal.<ClusterName>
-	Region      string // AWS region, for the k8s-ec2-srcdst controller
-	PodCIDR     string // Calico IPv4 pool, e.g. 100.96.0.0/11
-	IPIPMode    string // IPIPCrossSubnet, IPIPAlways or IPIPOff
+	ClusterName string       // kops cluster name: etcd endpoints are etcd-<member>.internal.<ClusterName>
+	Region      string       // AWS region, for the k8s-ec2-srcdst controller
+	PodCIDR     netip.Prefix // Calico IPv4 pool, e.g. 100.96.0.0/11
+	IPIPMode    string       // IPIPCrossSubnet, IPIPAlways or IPIPOff
 	// EtcdMembers are the kops etcd member names ("a", "b", "c"); empty
 	// means []string{"a"}, kops's single control plane in the first zone
 	// suffixed a. See EtcdMemberNames.
@@ -51,9 +54,6 @@ func (p Params) validate() error {
 	}
 	if !region.MatchString(p.Region) {
 		problems = append(problems, fmt.Sprintf("region %q is not an AWS region", p.Region))
-	}
-	if pfx, err := netip.ParsePrefix(p.PodCIDR); err != nil || !pfx.Addr().Is4() || pfx.Masked() != pfx {
-		problems = append(problems, fmt.Sprintf("pod CIDR %q is not an IPv4 network", p.PodCIDR))
 	}
 	switch p.IPIPMode {
 	case IPIPCrossSubnet, IPIPAlways, IPIPOff:
@@ -89,15 +89,11 @@ func Render(p Params) ([]map[string]any, error) {
 
 // IPIPModeFor maps the stack's encapsulation to the manifest's IPIP mode.
 // Calico 2.4 has no VXLAN, so the manifest cannot serve a vxlan cluster.
-func IPIPModeFor(encapsulation string) (string, error) {
-	switch encapsulation {
-	case "ipip":
-		return IPIPCrossSubnet, nil
-	case "vxlan":
-		return "", fmt.Errorf("the Calico 2.4 upgrade manifest only does IP-in-IP; encapsulation vxlan needs kops's own Calico (kops 1.19 or later)")
-	default:
-		return "", fmt.Errorf("encapsulation %q: want ipip or vxlan", encapsulation)
+func IPIPModeFor(encapsulation config.Encapsulation) (string, error) {
+	if encapsulation == config.EncapVXLAN {
+		return "", fmt.Errorf("the Calico 2.4 upgrade manifest only does IP-in-IP; encapsulation vxlan needs kops's own Calico (kops %s or later)", kopsrelease.CalicoModes.MinorString())
 	}
+	return IPIPCrossSubnet, nil
 }
 
 // EtcdMemberNames returns the etcd member names `kops create cluster` gives a

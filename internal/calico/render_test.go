@@ -2,6 +2,7 @@ package calico
 
 import (
 	"encoding/json"
+	"net/netip"
 	"reflect"
 	"regexp"
 	"strings"
@@ -12,7 +13,7 @@ func params() Params {
 	return Params{
 		ClusterName: "calico.prod.example.org",
 		Region:      "ap-southeast-2",
-		PodCIDR:     "100.64.0.0/13",
+		PodCIDR:     netip.MustParsePrefix("100.64.0.0/13"),
 		IPIPMode:    IPIPCrossSubnet,
 		EtcdMembers: []string{"a", "b", "c"},
 	}
@@ -78,6 +79,7 @@ func env(t *testing.T, container any) map[string]string {
 }
 
 func TestRenderTutorialObjects(t *testing.T) {
+	t.Parallel()
 	objs, err := Render(params())
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +136,7 @@ func TestRenderTutorialObjects(t *testing.T) {
 
 // apps/v1 requires spec.selector, and it must select the pod template.
 func TestWorkloadSelectorsMatchTemplates(t *testing.T) {
+	t.Parallel()
 	objs, err := Render(params())
 	if err != nil {
 		t.Fatal(err)
@@ -167,6 +170,7 @@ func TestWorkloadSelectorsMatchTemplates(t *testing.T) {
 }
 
 func TestRenderHasNoHardCodedClusterOrRegion(t *testing.T) {
+	t.Parallel()
 	// The template itself holds no region and no cluster domain.
 	regionLike := regexp.MustCompile(`\b[a-z]{2}-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[0-9]\b`)
 	if m := regionLike.FindString(updateTemplate); m != "" {
@@ -176,7 +180,7 @@ func TestRenderHasNoHardCodedClusterOrRegion(t *testing.T) {
 		t.Errorf("template hard-codes an etcd domain: %q", m)
 	}
 	// Two renders differ exactly where the parameters do.
-	a, b := params(), Params{ClusterName: "k8s.local.test", Region: "us-east-2", PodCIDR: "100.96.0.0/11", IPIPMode: IPIPCrossSubnet}
+	a, b := params(), Params{ClusterName: "k8s.local.test", Region: "us-east-2", PodCIDR: netip.MustParsePrefix("100.96.0.0/11"), IPIPMode: IPIPCrossSubnet}
 	oa, err := Render(a)
 	if err != nil {
 		t.Fatal(err)
@@ -187,12 +191,12 @@ func TestRenderHasNoHardCodedClusterOrRegion(t *testing.T) {
 	}
 	ja, _ := json.Marshal(oa)
 	jb, _ := json.Marshal(ob)
-	for _, s := range []string{a.ClusterName, a.Region, a.PodCIDR} {
+	for _, s := range []string{a.ClusterName, a.Region, a.PodCIDR.String()} {
 		if strings.Contains(string(jb), s) {
 			t.Errorf("render for %s still holds %q", b.ClusterName, s)
 		}
 	}
-	for _, s := range []string{b.ClusterName, b.Region, b.PodCIDR, "etcd-a.internal.k8s.local.test"} {
+	for _, s := range []string{b.ClusterName, b.Region, b.PodCIDR.String(), "etcd-a.internal.k8s.local.test"} {
 		if !strings.Contains(string(jb), s) {
 			t.Errorf("render lacks %q", s)
 		}
@@ -206,6 +210,7 @@ func TestRenderHasNoHardCodedClusterOrRegion(t *testing.T) {
 }
 
 func TestRenderIPIPModes(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{IPIPAlways, IPIPOff} {
 		p := params()
 		p.IPIPMode = mode
@@ -224,10 +229,10 @@ func TestRenderIPIPModes(t *testing.T) {
 }
 
 func TestRenderRejectsBadParams(t *testing.T) {
+	t.Parallel()
 	bad := map[string]func(*Params){
 		"cluster name": func(p *Params) { p.ClusterName = "Bad_Name" },
 		"region":       func(p *Params) { p.Region = "" },
-		"pod CIDR":     func(p *Params) { p.PodCIDR = "100.96.0.1/11" },
 		"IPIP mode":    func(p *Params) { p.IPIPMode = "CrossSubnet" },
 		"etcd member":  func(p *Params) { p.EtcdMembers = []string{"a\"b"} },
 	}
@@ -241,6 +246,7 @@ func TestRenderRejectsBadParams(t *testing.T) {
 }
 
 func TestEtcdMemberNames(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		zones []string
 		count int
@@ -261,6 +267,7 @@ func TestEtcdMemberNames(t *testing.T) {
 }
 
 func TestIPIPModeFor(t *testing.T) {
+	t.Parallel()
 	if m, err := IPIPModeFor("ipip"); err != nil || m != IPIPCrossSubnet {
 		t.Errorf("ipip: %q %v", m, err)
 	}

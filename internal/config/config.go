@@ -1,32 +1,16 @@
 // Package config holds the program's typed stack configuration: every key
-// the program reads, its default, and the validation that runs before any
-// resource is registered. It has no Pulumi dependency in its core: Parse takes
-// a key lookup, so tests feed it plain maps.
+// the program reads, its default, and the rules its values obey, checked
+// once, before any resource is registered, into typed values. The rules of
+// the desired kops cluster serve the plugin's Cluster inputs too
+// (CheckCluster). It has no Pulumi dependency in its core: Parse takes a key
+// lookup, so tests feed it plain maps.
 package config
 
-import "time"
+import (
+	"net/netip"
+	"time"
 
-// Namespace is the Pulumi config namespace of every key (the project name).
-const Namespace = "kopscalico"
-
-// Encapsulation modes of Calico's cross-subnet overlay.
-const (
-	EncapIPIP  = "ipip"
-	EncapVXLAN = "vxlan"
-)
-
-// Modes of the security-group check.
-const (
-	SGCheckEnforce = "enforce" // a missing expectation fails `pulumi up`
-	SGCheckWarn    = "warn"    // a missing expectation is logged as a warning
-	SGCheckOff     = "off"     // no AWS call at all
-)
-
-// Modes of the legacy Calico upgrade manifest.
-const (
-	ManifestAuto   = "auto"   // apply only where kops's own Calico predates policy support (kops 1.7.x)
-	ManifestAlways = "always" // apply regardless of the kops version
-	ManifestNever  = "never"  // never apply
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
 // Config is the whole validated stack configuration.
@@ -40,8 +24,7 @@ type Config struct {
 	Calico     Calico
 	Workloads  Workloads
 
-	// SecurityGroupCheck is one of SGCheckEnforce, SGCheckWarn, SGCheckOff.
-	SecurityGroupCheck string
+	SecurityGroupCheck SGCheckMode
 }
 
 // Cluster is the desired kops cluster.
@@ -53,19 +36,19 @@ type Cluster struct {
 	// Kubeconfig (secret) is only read when Manage is false.
 	Kubeconfig string
 
-	Name              string   // kops cluster name, a DNS name
-	DNSZone           string   // Route53 zone; empty for a gossip (.k8s.local) name
-	Region            string   // AWS region
-	Zones             []string // availability zones, all in Region
-	ControlPlaneCount int      // 1, 3, 5 or 7 (etcd quorum)
-	NodeCount         int      // 1 to MaxNodeCount
-	ControlPlaneSize  string   // EC2 instance type
-	NodeSize          string   // EC2 instance type
-	KubernetesVersion string   // empty: kops's default
-	SSHAccess         []string // CIDRs; empty closes SSH entirely
-	AdminAccess       []string // CIDRs allowed to reach the API
-	AllowWorldAccess  bool     // must be true to accept a /0 prefix (0.0.0.0/0, ::/0) above
-	SSHPublicKey      string   // path to an SSH public key, ~/ expanded; empty: none
+	Name              string     // kops cluster name, a DNS name
+	DNSZone           string     // Route53 zone; empty for a gossip (.k8s.local) name
+	Region            string     // AWS region
+	Zones             []string   // availability zones, all in Region
+	ControlPlaneCount int        // 1, 3, 5 or 7 (etcd quorum)
+	NodeCount         int        // 1 to MaxNodeCount
+	ControlPlaneSize  string     // EC2 instance type
+	NodeSize          string     // EC2 instance type
+	KubernetesVersion string     // empty: kops's default
+	SSHAccess         AccessList // empty closes SSH entirely
+	AdminAccess       AccessList // who may reach the API; never empty on a managed cluster
+	AllowWorldAccess  bool       // must be true to accept a /0 prefix (0.0.0.0/0, ::/0) above
+	SSHPublicKey      string     // path to an SSH public key, ~/ expanded; empty: none
 	// Protect is Pulumi's protect on the cluster: it cannot be deleted or
 	// replaced until unprotected.
 	Protect bool
@@ -82,9 +65,10 @@ type Cluster struct {
 
 // Kops is how the kops CLI is run.
 type Kops struct {
-	// Version is the pinned kops minor ("1.34"): the spec is rendered for it at
-	// preview, and `pulumi up` checks the binary's `kops version` matches.
-	Version              string
+	// Version is the pinned kops release (its minor matters): the spec is
+	// rendered for it at preview, and `pulumi up` checks the binary's `kops
+	// version` matches. Zero when none is pinned (an unmanaged cluster).
+	Version              kopsrelease.Version
 	Binary               string        // path or name on PATH
 	CommandTimeout       time.Duration // each kops command but validate and rolling-update
 	ValidateTimeout      time.Duration // `kops validate cluster --wait`
@@ -120,10 +104,10 @@ func (s StateStore) URL() string {
 
 // Calico is the networking configuration.
 type Calico struct {
-	Encapsulation   string // EncapIPIP or EncapVXLAN
-	AWSSrcDstCheck  string // kops spec value: "Disable" (default), "Enable" or "DoNothing"
-	PodCIDR         string // Calico IP pool, e.g. 100.96.0.0/11
-	UpgradeManifest string // ManifestAuto, ManifestAlways, ManifestNever
+	Encapsulation   Encapsulation
+	AWSSrcDstCheck  SrcDstCheck
+	PodCIDR         netip.Prefix // Calico's IPv4 pool of the legacy manifest, e.g. 100.96.0.0/11
+	UpgradeManifest ManifestMode
 	ManifestPath    string // optional manifest (YAML) deployed as-is for networking: cni clusters
 }
 

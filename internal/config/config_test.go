@@ -50,6 +50,7 @@ func parseOn(fs FS, stack string, m map[string]string) (Config, error) {
 }
 
 func TestParseDefaults(t *testing.T) {
+	t.Parallel()
 	c, err := parse(t, "dev", good())
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +74,7 @@ func TestParseDefaults(t *testing.T) {
 	if c.StateStore.Protect {
 		t.Error("dev stack: state store must not be protected by default")
 	}
-	if c.Calico.Encapsulation != EncapIPIP || c.Calico.AWSSrcDstCheck != "Disable" || c.Calico.PodCIDR != "100.96.0.0/11" || c.Calico.UpgradeManifest != ManifestAuto {
+	if c.Calico.Encapsulation != EncapIPIP || c.Calico.AWSSrcDstCheck != "Disable" || c.Calico.PodCIDR.String() != "100.96.0.0/11" || c.Calico.UpgradeManifest != ManifestAuto {
 		t.Errorf("calico defaults: %+v", c.Calico)
 	}
 	if c.Workloads.PoliciesDir != "policies" || c.Workloads.Namespaces != nil || !c.Workloads.Demo || !c.Workloads.Probes {
@@ -85,6 +86,7 @@ func TestParseDefaults(t *testing.T) {
 }
 
 func TestProtectDefaultsOnOutsideDev(t *testing.T) {
+	t.Parallel()
 	for _, p := range []struct {
 		key       string
 		protected func(Config) bool
@@ -115,6 +117,7 @@ func TestProtectDefaultsOnOutsideDev(t *testing.T) {
 }
 
 func TestExistingStateStore(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeyStateStore] = "s3://my-kops-state/clusters"
 	c, err := parse(t, "dev", m)
@@ -127,6 +130,7 @@ func TestExistingStateStore(t *testing.T) {
 }
 
 func TestUnmanagedClusterNeedsOnlyKubeconfigAndName(t *testing.T) {
+	t.Parallel()
 	m := map[string]string{
 		KeyManageCluster:      "false",
 		KeyKubeconfig:         "apiVersion: v1\nkind: Config\n",
@@ -146,6 +150,7 @@ func TestUnmanagedClusterNeedsOnlyKubeconfigAndName(t *testing.T) {
 // TestListForms: a YAML list (JSON from Pulumi) and the comma-separated string
 // `pulumi config set kopscalico:zones us-east-1a,us-east-1b` give the same list.
 func TestListForms(t *testing.T) {
+	t.Parallel()
 	for _, form := range []struct{ zones, ssh string }{
 		{`["us-east-1a","us-east-1c"]`, `["198.51.100.0/24","2001:db8::/32"]`},
 		{"us-east-1a,us-east-1c", "198.51.100.0/24,2001:db8::/32"},
@@ -160,13 +165,13 @@ func TestListForms(t *testing.T) {
 		if !slices.Equal(c.Cluster.Zones, []string{"us-east-1a", "us-east-1c"}) {
 			t.Errorf("%s: zones %q", form.zones, c.Cluster.Zones)
 		}
-		if !slices.Equal(c.Cluster.SSHAccess, []string{"198.51.100.0/24", "2001:db8::/32"}) {
+		if !slices.Equal(c.Cluster.SSHAccess.Strings(), []string{"198.51.100.0/24", "2001:db8::/32"}) {
 			t.Errorf("%s: sshAccess %q", form.ssh, c.Cluster.SSHAccess)
 		}
 	}
 	m := good()
 	m[KeyAdminAccess] = "203.0.113.0/24" // one item, no comma
-	if c, err := parse(t, "dev", m); err != nil || !slices.Equal(c.Cluster.AdminAccess, []string{"203.0.113.0/24"}) {
+	if c, err := parse(t, "dev", m); err != nil || !slices.Equal(c.Cluster.AdminAccess.Strings(), []string{"203.0.113.0/24"}) {
 		t.Errorf("single item: %q, %v", c.Cluster.AdminAccess, err)
 	}
 	m[KeyNamespaces] = "ns-1,team-a"
@@ -185,6 +190,7 @@ func TestListForms(t *testing.T) {
 // expanded against the home directory at the config edge (the program reads
 // the file itself).
 func TestSSHKeyUnderHome(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeySSHPublicKey] = "~/.ssh/id_ed25519.pub"
 	c, err := parse(t, "dev", m)
@@ -210,6 +216,7 @@ func TestSSHKeyUnderHome(t *testing.T) {
 // TestWorldAccessInAnySpelling: every /0 is the whole internet; with
 // allowWorldAccess it is accepted in its canonical spelling only.
 func TestWorldAccessInAnySpelling(t *testing.T) {
+	t.Parallel()
 	for _, cidr := range []string{"0.0.0.0/0", "::/0", "0::/0", "0.0.0.1/0", "10.1.2.3/0", "::1/0", "0:0:0:0:0:0:0:0/0"} {
 		m := good()
 		m[KeyAdminAccess] = cidr
@@ -233,7 +240,27 @@ func TestWorldAccessInAnySpelling(t *testing.T) {
 	}
 }
 
+// TestPrefixListsAccepted: kops takes AWS managed prefix lists in both
+// access lists on AWS, and so does the config.
+func TestPrefixListsAccepted(t *testing.T) {
+	t.Parallel()
+	m := good()
+	m[KeyAdminAccess] = "pl-63a5400a,203.0.113.0/24"
+	m[KeySSHAccess] = "pl-0123456789abcdef0"
+	c, err := parse(t, "dev", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Cluster.AdminAccess.Strings(); !slices.Equal(got, []string{"pl-63a5400a", "203.0.113.0/24"}) {
+		t.Errorf("adminAccess %q", got)
+	}
+	if c.Cluster.SSHAccess[0].PrefixList != "pl-0123456789abcdef0" {
+		t.Errorf("sshAccess %+v", c.Cluster.SSHAccess)
+	}
+}
+
 func TestCountCaps(t *testing.T) {
+	t.Parallel()
 	for _, n := range []string{"1", "3", "5", "7"} {
 		m := good()
 		m[KeyControlPlaneCount] = n
@@ -249,6 +276,7 @@ func TestCountCaps(t *testing.T) {
 }
 
 func TestDeployRoleARN(t *testing.T) {
+	t.Parallel()
 	for _, arn := range []string{
 		"arn:aws:iam::123456789012:role/kopscalico-deploy",
 		"arn:aws:iam::123456789012:role/ci/github/kopscalico-deploy",
@@ -267,6 +295,7 @@ func TestDeployRoleARN(t *testing.T) {
 }
 
 func TestKMSKey(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeyStateStoreKMSKeyID] = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 	if _, err := parse(t, "dev", m); err != nil {
@@ -275,6 +304,7 @@ func TestKMSKey(t *testing.T) {
 }
 
 func TestGossipNameAllowedBefore137(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeyClusterName] = "calico.k8s.local"
 	if _, err := parse(t, "dev", m); err != nil {
@@ -289,6 +319,7 @@ func TestGossipNameAllowedBefore137(t *testing.T) {
 // TestBadConfigs: each bad value is refused with an error that names the key,
 // quotes the value and says how to fix it.
 func TestBadConfigs(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		stack   string
@@ -347,13 +378,17 @@ func TestBadConfigs(t *testing.T) {
 		{name: "namespace listed twice", set: map[string]string{KeyNamespaces: "ns-1,ns-1"}, wantKey: KeyNamespaces, wantFix: "twice"},
 		{name: "probes without demo workloads", set: map[string]string{KeyDemoWorkloads: "false"}, wantKey: KeyProbes, wantFix: "demoWorkloads=true"},
 		{name: "unknown sg check mode", set: map[string]string{KeySecurityGroupCheck: "strict"}, wantKey: KeySecurityGroupCheck, wantFix: "enforce, warn or off"},
-		{name: "no admin access", unset: []string{KeyAdminAccess}, wantKey: KeyAdminAccess, wantFix: "CIDRs allowed"},
+		{name: "no admin access", unset: []string{KeyAdminAccess}, wantKey: KeyAdminAccess, wantFix: "allowed to reach the Kubernetes API"},
 		{name: "world-open API", set: map[string]string{KeyAdminAccess: `["0.0.0.0/0"]`}, wantKey: KeyAdminAccess, wantFix: "whole internet"},
 		{name: "world-open IPv6 SSH", set: map[string]string{KeySSHAccess: `["::/0"]`}, wantKey: KeySSHAccess, wantFix: "whole internet"},
 		{name: "world-open API, IPv6 spelled 0::/0", set: map[string]string{KeyAdminAccess: `["0::/0"]`}, wantKey: KeyAdminAccess, wantFix: "whole internet"},
 		{name: "world-open API, host bits in a /0", set: map[string]string{KeyAdminAccess: `["0.0.0.1/0"]`}, wantKey: KeyAdminAccess, wantFix: "allowWorldAccess=true"},
 		{name: "host bits outside the prefix", set: map[string]string{KeySSHAccess: `["198.51.100.7/24"]`}, wantKey: KeySSHAccess, wantFix: "use 198.51.100.0/24"},
-		{name: "SSH CIDR garbage", set: map[string]string{KeySSHAccess: `["10.0.0.0"]`}, wantKey: KeySSHAccess, wantFix: "not a CIDR"},
+		{name: "SSH address without a prefix", set: map[string]string{KeySSHAccess: `["10.0.0.1"]`}, wantKey: KeySSHAccess, wantFix: "use 10.0.0.1/32"},
+		{name: "SSH CIDR garbage", set: map[string]string{KeySSHAccess: `["10.0.0/8x"]`}, wantKey: KeySSHAccess, wantFix: "not a CIDR"},
+		{name: "prefix list id malformed", set: map[string]string{KeyAdminAccess: `["pl-12345"]`}, wantKey: KeyAdminAccess, wantFix: "prefix list id"},
+		{name: "vxlan before kops 1.22", set: map[string]string{KeyEncapsulation: "vxlan", KeyKopsVersion: "1.21"}, wantKey: KeyEncapsulation, wantFix: "needs kops 1.22"},
+		{name: "protect garbage", set: map[string]string{KeyClusterProtect: "maybe"}, wantKey: KeyClusterProtect, wantFix: "true, false or auto"},
 		{name: "SSH key file missing", set: map[string]string{KeySSHPublicKey: "/nope.pub"}, wantKey: KeySSHPublicKey, wantFix: "no such file"},
 		{name: "SSH key under ~ missing", set: map[string]string{KeySSHPublicKey: "~/nope.pub"}, wantKey: KeySSHPublicKey, wantFix: "no such file"},
 		{name: "deploy role not an ARN", set: map[string]string{KeyDeployRoleARN: "kopscalico-deploy"}, wantKey: KeyDeployRoleARN, wantFix: "ARN of the IAM role that runs kops"},
@@ -404,6 +439,7 @@ func TestBadConfigs(t *testing.T) {
 }
 
 func TestAllProblemsReportedTogether(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeyNodeCount] = "0"
 	m[KeyEncapsulation] = "gre"
@@ -421,6 +457,7 @@ func TestAllProblemsReportedTogether(t *testing.T) {
 }
 
 func TestDefaultBucketNameFitsS3(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("a", 60) + ".example.com"
 	b := DefaultBucketName(long)
 	if len(b) > 63 || checkBucketName(b) != "" {
@@ -433,6 +470,7 @@ func TestDefaultBucketNameFitsS3(t *testing.T) {
 // the problems derived from a placeholder (the bucket named after the
 // cluster, a zone check against it) are not reported besides.
 func TestPlaceholdersRefusedTogether(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeyClusterName] = "calico.REPLACE_ME_WITH_YOUR_ROUTE53_ZONE"
 	m[KeyAdminAccess] = `["REPLACE_ME_WITH_YOUR_CIDR"]`
@@ -470,6 +508,7 @@ func TestPlaceholdersRefusedTogether(t *testing.T) {
 }
 
 func TestPlaceholderInASecretIsNotEchoed(t *testing.T) {
+	t.Parallel()
 	m := good()
 	m[KeyManageCluster] = "false"
 	m[KeyKubeconfig] = "token: REPLACE_ME"

@@ -4,13 +4,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
-// Keys of the stack configuration, without the "kopscalico:" namespace. Every
+// Namespace is the Pulumi config namespace of every key (the project name).
+const Namespace = "kopscalico"
+
+// FullKey is a key as the user sets it: "kopscalico:<key>". Messages outside
+// this package that name a key to change take it from here.
+func FullKey(key string) string { return Namespace + ":" + key }
+
+// Keys of the stack configuration, without the namespace. Every
 // key is declared, with its type, default and description, in Pulumi.yaml;
 // TestPulumiYAMLDeclaresEveryKey keeps the two in step.
 const (
@@ -95,38 +105,18 @@ type FS interface {
 	HomeDir() (string, error)
 }
 
-// protect reads a protect key: true, false, or auto (protected on every
-// stack but dev).
-func (r *reader) protect(key, stack string) bool {
-	if v, _ := r.get(key); strings.TrimSpace(v) == "auto" {
-		return stack != "dev"
-	}
-	return r.boolean(key, stack != "dev")
-}
-
-// Parse reads every key once, applies defaults and validates the result. All
-// problems are reported together; each names the key, the value and the fix.
+// Parse reads every key once into typed values, applies defaults and checks
+// the rules. All problems are reported together; each names the key, the
+// value and the fix.
 func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 	r := reader{get: get}
 	c := Config{Project: project, Stack: stack}
 
 	c.Cluster.Manage = r.boolean(KeyManageCluster, true)
 	c.Cluster.Kubeconfig = r.str(KeyKubeconfig, "")
-	c.Cluster.Name = r.str(KeyClusterName, "")
-	c.Cluster.DNSZone = r.str(KeyDNSZone, "")
-	c.Cluster.Region = r.str(KeyRegion, "")
-	c.Cluster.Zones = r.list(KeyZones)
-	c.Cluster.ControlPlaneCount = r.integer(KeyControlPlaneCount, DefaultControlPlaneCount)
-	c.Cluster.NodeCount = r.integer(KeyNodeCount, DefaultNodeCount)
-	c.Cluster.ControlPlaneSize = r.str(KeyControlPlaneSize, DefaultInstanceSize)
-	c.Cluster.NodeSize = r.str(KeyNodeSize, DefaultInstanceSize)
-	c.Cluster.KubernetesVersion = r.str(KeyKubernetesVersion, "")
-	c.Cluster.SSHAccess = r.list(KeySSHAccess)
-	c.Cluster.AdminAccess = r.list(KeyAdminAccess)
-	c.Cluster.AllowWorldAccess = r.boolean(KeyAllowWorldAccess, false)
+	r.readCluster(&c)
 	c.Cluster.SSHPublicKey = r.homePath(KeySSHPublicKey, fs)
 
-	c.Kops.Version = r.str(KeyKopsVersion, "")
 	c.Kops.Binary = r.str(KeyKopsBinary, DefaultKopsBinary)
 	c.Kops.CommandTimeout = r.duration(KeyKopsTimeout, DefaultKopsTimeout)
 	c.Kops.ValidateTimeout = r.duration(KeyValidateTimeout, DefaultValidateTimeout)
@@ -139,16 +129,14 @@ func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 	c.StateStore.DeployRoleARN = r.str(KeyDeployRoleARN, "")
 	// Deleting a cluster, or the bucket that holds every cluster's state, is
 	// rarely what a production stack means: both are protected outside dev.
-	c.StateStore.Protect = r.protect(KeyStateStoreProtect, stack)
-	c.Cluster.Protect = r.protect(KeyClusterProtect, stack)
+	c.StateStore.Protect = r.protect(KeyStateStoreProtect).Protects(stack)
+	c.Cluster.Protect = r.protect(KeyClusterProtect).Protects(stack)
 	c.Cluster.AdoptExisting = r.boolean(KeyAdoptExisting, false)
 	c.Cluster.ImportExisting = r.boolean(KeyImportExisting, false)
 	c.Cluster.AllowReplacement = r.boolean(KeyAllowReplacement, false)
 
-	c.Calico.Encapsulation = r.str(KeyEncapsulation, EncapIPIP)
-	c.Calico.AWSSrcDstCheck = r.str(KeyAWSSrcDstCheck, "Disable")
-	c.Calico.PodCIDR = r.str(KeyPodCIDR, DefaultPodCIDR)
-	c.Calico.UpgradeManifest = r.str(KeyCalicoManifest, ManifestAuto)
+	c.Calico.PodCIDR = r.podCIDR(KeyPodCIDR)
+	c.Calico.UpgradeManifest = readMode(&r, manifestKey, ManifestAuto)
 	c.Calico.ManifestPath = r.str(KeyCalicoManifestPath, "")
 
 	c.Workloads.PoliciesDir = r.str(KeyPoliciesDir, DefaultPoliciesDir)
@@ -156,7 +144,7 @@ func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 	c.Workloads.Demo = r.boolean(KeyDemoWorkloads, true)
 	c.Workloads.Probes = r.boolean(KeyProbes, true)
 
-	c.SecurityGroupCheck = r.str(KeySecurityGroupCheck, SGCheckEnforce)
+	c.SecurityGroupCheck = readMode(&r, sgCheckKey, SGCheckEnforce)
 
 	if c.StateStore.ExistingURL == "" && c.StateStore.Bucket == "" && c.Cluster.Name != "" {
 		c.StateStore.Bucket = DefaultBucketName(c.Cluster.Name)
@@ -209,8 +197,12 @@ type KeyError struct {
 }
 
 func (e *KeyError) Error() string {
-	return fmt.Sprintf("%s:%s = %q: %s", Namespace, e.Key, e.Value, e.Fix)
+	return FullKey(e.Key) + " = " + e.Detail()
 }
+
+// Detail is the value and the fix, without the key: how the plugin reports
+// a problem on the property named after the key.
+func (e *KeyError) Detail() string { return fmt.Sprintf("%q: %s", e.Value, e.Fix) }
 
 func keyErr(key, value, format string, args ...any) error {
 	return &KeyError{Key: key, Value: value, Fix: fmt.Sprintf(format, args...)}
@@ -244,6 +236,85 @@ func (r *reader) str(key, def string) string {
 		return def
 	}
 	return strings.TrimSpace(v)
+}
+
+// protect reads a protect key: true, false, or auto.
+func (r *reader) protect(key string) ProtectMode {
+	v := r.str(key, string(ProtectAuto))
+	if v == string(ProtectAuto) || v == "" {
+		return ProtectAuto
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.errs = append(r.errs, keyErr(key, v, "must be %s (protected on every stack but dev)", oneOf(protectValues)))
+		return ProtectAuto
+	}
+	if b {
+		return ProtectOn
+	}
+	return ProtectOff
+}
+
+// readMode reads a key whose value is one of a few words.
+func readMode[T ~string](r *reader, m modeKey[T], def T) T {
+	v, ok := r.get(m.key)
+	if !ok {
+		return def
+	}
+	mode, err := m.parse(strings.TrimSpace(v))
+	if err != nil {
+		r.errs = append(r.errs, err)
+		return def
+	}
+	return mode
+}
+
+// kopsVersion reads the pinned kops release: a version, and one the program
+// drives. Zero when unset (and not required).
+func (r *reader) kopsVersion(key string, required bool) kopsrelease.Version {
+	raw := r.str(key, "")
+	if raw == "" && !required {
+		return kopsrelease.Version{}
+	}
+	v, err := kopsrelease.Parse(raw)
+	if err != nil {
+		r.errs = append(r.errs, keyErr(key, raw, "must pin the kops release the stack is driven with, such as %s (see `kops version`)", kopsrelease.Newest.MinorString()))
+		return kopsrelease.Version{}
+	}
+	if err := kopsrelease.Supported(v); err != nil {
+		r.errs = append(r.errs, keyErr(key, raw, "%v", err))
+		return kopsrelease.Version{}
+	}
+	return v
+}
+
+// podCIDR reads an IPv4 network.
+func (r *reader) podCIDR(key string) netip.Prefix {
+	raw := r.str(key, DefaultPodCIDR)
+	p, err := netip.ParsePrefix(raw)
+	if err != nil || !p.Addr().Is4() || p.Masked() != p {
+		r.errs = append(r.errs, keyErr(key, raw, "must be an IPv4 network in CIDR form such as %s", DefaultPodCIDR))
+		return netip.MustParsePrefix(DefaultPodCIDR)
+	}
+	return p
+}
+
+// access reads an access list: nil when unset, empty when set empty.
+func (r *reader) access(key string) AccessList {
+	items := r.list(key)
+	if items == nil {
+		return nil
+	}
+	out := AccessList{}
+	for _, s := range items {
+		a, err := ParseAccess(s)
+		if err != nil {
+			r.errs = append(r.errs, keyErr(key, s, "%v", err))
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // homePath reads a file path, expanding a leading ~/ to the home directory
@@ -320,7 +391,7 @@ func (r *reader) list(key string) []string {
 	var items []string
 	if strings.HasPrefix(v, "[") {
 		if err := json.Unmarshal([]byte(v), &items); err != nil {
-			r.errs = append(r.errs, keyErr(key, v, "must be a list of strings: a YAML list in the stack file, or one comma-separated string (`pulumi config set %s:%s a,b`)", Namespace, key))
+			r.errs = append(r.errs, keyErr(key, v, "must be a list of strings: a YAML list in the stack file, or one comma-separated string (`pulumi config set %s a,b`)", FullKey(key)))
 			return nil
 		}
 	} else {

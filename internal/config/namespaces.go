@@ -23,13 +23,13 @@ func (w Workloads) CheckOwnedNamespaces(owned, folders []string) error {
 		if slices.Contains(folders, ns) {
 			where = fmt.Sprintf("%s holds no Namespace object named %s: restore it (namespace.yaml)", filepath.Join(w.PoliciesDir, ns), ns)
 		}
-		problems = append(problems, keyErr(KeyNamespaces, listed, "lists %s, but %s, or remove %s from %s:%s to delete the namespace and everything in it",
-			ns, where, ns, Namespace, KeyNamespaces))
+		problems = append(problems, keyErr(KeyNamespaces, listed, "lists %s, but %s, or remove %s from %s to delete the namespace and everything in it",
+			ns, where, ns, FullKey(KeyNamespaces)))
 	}
 	for _, ns := range owned {
 		if !slices.Contains(w.Namespaces, ns) {
-			problems = append(problems, keyErr(KeyNamespaces, listed, "does not list %s, but %s holds its Namespace object: add %s to %s:%s to create (or keep) it, or remove the folder",
-				ns, filepath.Join(w.PoliciesDir, ns), ns, Namespace, KeyNamespaces))
+			problems = append(problems, keyErr(KeyNamespaces, listed, "does not list %s, but %s holds its Namespace object: add %s to %s to create (or keep) it, or remove the folder",
+				ns, filepath.Join(w.PoliciesDir, ns), ns, FullKey(KeyNamespaces)))
 		}
 	}
 	if len(problems) > 0 {

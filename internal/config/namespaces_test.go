@@ -9,6 +9,7 @@ import (
 // TestCheckOwnedNamespaces: the key and the folders must agree, both ways;
 // each mismatch names the key, the namespace and the fix.
 func TestCheckOwnedNamespaces(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name           string
 		listed         []string

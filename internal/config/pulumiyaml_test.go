@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"github.com/kopscalico/kopscalico/policies"
 )
 
@@ -48,6 +49,7 @@ var listKeys = []string{KeyZones, KeySSHAccess, KeyAdminAccess, KeyNamespaces}
 // TestPulumiYAMLDeclaresEveryKey: Pulumi.yaml declares exactly the keys the
 // program reads, each with a description, and a type unless it is a list.
 func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
+	t.Parallel()
 	var project struct {
 		Name   string
 		Config map[string]struct {
@@ -145,6 +147,7 @@ var devStackPlaceholders = map[string]string{
 // TestDevStackRefusesItsPlaceholders: Pulumi.dev.yaml is refused, naming
 // exactly its placeholder keys, each with what replaces it.
 func TestDevStackRefusesItsPlaceholders(t *testing.T) {
+	t.Parallel()
 	values := devStackValues(t)
 	_, err := Parse(Namespace, "dev", func(k string) (string, bool) { v, ok := values[k]; return v, ok }, repoFS{})
 	if err == nil {
@@ -173,6 +176,7 @@ func TestDevStackRefusesItsPlaceholders(t *testing.T) {
 // TestDevStackIsValidOnceFilled: Pulumi.dev.yaml with its placeholders
 // filled is a working configuration.
 func TestDevStackIsValidOnceFilled(t *testing.T) {
+	t.Parallel()
 	values := devStackValues(t)
 	for k, v := range devStackPlaceholders {
 		values[k] = v
@@ -202,6 +206,7 @@ func TestDevStackIsValidOnceFilled(t *testing.T) {
 // for every key the program reads, and none for a key it does not, and it
 // states the count caps validation enforces.
 func TestREADMETableListsEveryKey(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -233,5 +238,19 @@ func TestREADMETableListsEveryKey(t *testing.T) {
 		if !strings.Contains(section, cap) {
 			t.Errorf("README does not state the cap %q", cap)
 		}
+	}
+}
+
+// TestREADMENamesTheSupportedReleases: the README states the kops releases
+// the program creates clusters with, as kopsrelease's table has them.
+func TestREADMENamesTheSupportedReleases(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("(%s to %s)", kopsrelease.OldestToCreate.MinorString(), kopsrelease.Newest.MinorString())
+	if !strings.Contains(string(b), want) {
+		t.Errorf("README does not state the supported kops releases %s", want)
 	}
 }

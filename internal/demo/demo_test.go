@@ -10,6 +10,7 @@ import (
 )
 
 func TestNewWiresLabelsPortsAndNamespace(t *testing.T) {
+	t.Parallel()
 	w := New("team-a")
 
 	for _, d := range []struct {
@@ -73,6 +74,7 @@ func TestNewWiresLabelsPortsAndNamespace(t *testing.T) {
 }
 
 func TestContainersArePinnedSmallAndRestricted(t *testing.T) {
+	t.Parallel()
 	w := New("ns-1")
 	for _, c := range []corev1.Container{w.Echo.Spec.Template.Spec.Containers[0], w.Client.Spec.Template.Spec.Containers[0]} {
 		tag := c.Image[strings.LastIndex(c.Image, ":")+1:]

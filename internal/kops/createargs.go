@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
@@ -17,12 +18,9 @@ import (
 // Flags by version: --control-plane-count/--control-plane-size from kops
 // 1.26, --master-count/--master-size before. A gossip (.k8s.local) name gets
 // --dns none from kops 1.29 (what kops turns it into anyway) and is refused
-// from 1.37, where gossip DNS is gone.
-func CreateClusterArgs(d Desired) ([]string, error) {
-	if err := d.Validate(); err != nil {
-		return nil, err
-	}
-	v, _ := d.Version()
+// from 1.37, where gossip DNS is gone (the cluster's rules refuse it).
+func CreateClusterArgs(d Desired) []string {
+	v := d.KopsVersion
 	cp := "control-plane"
 	if !v.AtLeast(kopsrelease.ControlPlaneFlags) {
 		cp = "master"
@@ -52,14 +50,14 @@ func CreateClusterArgs(d Desired) ([]string, error) {
 	case d.DNSZone != "":
 		args = append(args, "--dns-zone", d.DNSZone)
 	}
-	args = append(args, "--admin-access", strings.Join(d.adminAccess(), ","))
+	args = append(args, "--admin-access", strings.Join(d.AdminAccess.Strings(), ","))
 	// kops has no flag for "no SSH": an empty --ssh-access falls back to
 	// --admin-access. The spec rewrite before the first `update --yes`
 	// removes sshAccess, so SSH is never opened.
 	if len(d.SSHAccess) > 0 {
-		args = append(args, "--ssh-access", strings.Join(d.SSHAccess, ","))
+		args = append(args, "--ssh-access", strings.Join(d.SSHAccess.Strings(), ","))
 	}
-	return args, nil
+	return args
 }
 
 // GossipNote explains what kops does with a gossip name on the pinned
@@ -68,16 +66,9 @@ func GossipNote(d Desired) string {
 	if !d.IsGossip() {
 		return ""
 	}
-	v, err := d.Version()
-	if err != nil {
-		return ""
+	v, removed, zone := d.KopsVersion.MinorString(), kopsrelease.GossipRemoved.MinorString(), config.FullKey(config.KeyDNSZone)
+	if d.KopsVersion.AtLeast(kopsrelease.GossipIsDNSNone) {
+		return fmt.Sprintf("%s is a gossip (.k8s.local) name: kops %s creates it as a DNS-none cluster (the API behind a load balancer); gossip is removed in kops %s, so prefer a name in a Route53 zone (%s)", d.Name, v, removed, zone)
 	}
-	switch {
-	case v.AtLeast(kopsrelease.GossipRemoved):
-		return fmt.Sprintf("kops %s removed gossip DNS; %s cannot be created", v.MinorString(), d.Name)
-	case v.AtLeast(kopsrelease.GossipIsDNSNone):
-		return fmt.Sprintf("%s is a gossip (.k8s.local) name: kops %s creates it as a DNS-none cluster (the API behind a load balancer); gossip is removed in kops 1.37, so prefer a name in a Route53 zone (kopscalico:dnsZone)", d.Name, v.MinorString())
-	default:
-		return fmt.Sprintf("%s is a gossip (.k8s.local) name: kops %s creates it with legacy gossip DNS, which kops 1.37 removes; prefer a name in a Route53 zone (kopscalico:dnsZone)", d.Name, v.MinorString())
-	}
+	return fmt.Sprintf("%s is a gossip (.k8s.local) name: kops %s creates it with legacy gossip DNS, which kops %s removes; prefer a name in a Route53 zone (%s)", d.Name, v, removed, zone)
 }

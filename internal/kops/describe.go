@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kopscalico/kopscalico/internal/config"
 )
 
 // Live is what a cluster's spec and instance groups say about the fields
@@ -20,8 +22,8 @@ type Live struct {
 	ControlPlaneSize  string // "" when the control-plane groups differ
 	NodeSize          string // "" when the Node groups differ
 	KubernetesVersion string
-	SSHAccess         []string
-	AdminAccess       []string
+	SSHAccess         config.AccessList
+	AdminAccess       config.AccessList
 	// Encapsulation is "ipip" or "vxlan" for Calico in cross-subnet mode,
 	// else what runs instead, e.g. "kubenet" or "calico (ipipMode Always)".
 	Encapsulation  string
@@ -49,8 +51,13 @@ func Describe(obs Observed) (Live, error) {
 	l.Owner, _ = annotations[OwnerAnnotation].(string)
 	l.DNSZone, _ = spec["dnsZone"].(string)
 	l.KubernetesVersion, _ = spec["kubernetesVersion"].(string)
-	l.SSHAccess = toStrings(spec["sshAccess"])
-	l.AdminAccess = toStrings(spec["kubernetesApiAccess"])
+	var err error
+	if l.SSHAccess, err = accessList(spec, "sshAccess"); err != nil {
+		return Live{}, err
+	}
+	if l.AdminAccess, err = accessList(spec, "kubernetesApiAccess"); err != nil {
+		return Live{}, err
+	}
 	subnets, _ := spec["subnets"].([]any)
 	zones := map[string]bool{}
 	for _, s := range subnets {
@@ -94,6 +101,20 @@ func Describe(obs Observed) (Live, error) {
 	}
 	l.ControlPlaneSize, l.NodeSize = only(cpSizes), only(nodeSizes)
 	return l, nil
+}
+
+// accessList reads an access list of the spec: kops holds CIDRs and AWS
+// prefix lists there, as config does.
+func accessList(spec map[string]any, field string) (config.AccessList, error) {
+	out := config.AccessList{}
+	for _, s := range toStrings(spec[field]) {
+		a, err := config.ParseAccess(s)
+		if err != nil {
+			return nil, fmt.Errorf("kops cluster spec: spec.%s entry %q %v", field, s, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // describeNetworking names the networking in the terms of the desired

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
+	"github.com/kopscalico/kopscalico/internal/testing/kubeconfigtest"
 
 	"sigs.k8s.io/yaml"
 )
@@ -142,7 +143,7 @@ func TestDoubleMatchesRealKops(t *testing.T) {
 	})
 
 	// Created with the program's arguments.
-	p.both(func(w kopsWorld) kopsRun { return w.run(nil, mustCreateArgs(t, d(w))...) })
+	p.both(func(w kopsWorld) kopsRun { return w.run(nil, kops.CreateClusterArgs(d(w))...) })
 	p.sameObjects(p.args("get", "cluster", "--name", name, "-o", "yaml"))
 	p.sameObjects(p.args("get", "clusters", "-o", "yaml"))
 	p.sameObjects(p.args("get", "instancegroups", "--name", name, "-o", "yaml"))
@@ -178,7 +179,7 @@ func TestDoubleMatchesRealKops(t *testing.T) {
 	p.sameKubeconfig("kubeconfig")
 	p.both(export("--admin=18h0m0s", "admin"))
 	for _, w := range []kopsWorld{p.real, p.double} {
-		if left := time.Until(clientCertExpiry(t, filepath.Join(w.Home, "admin"))); left < 17*time.Hour || left > 19*time.Hour {
+		if left := time.Until(kubeconfigtest.ReadFile(t, filepath.Join(w.Home, "admin")).ClientCertificate(t).NotAfter); left < 17*time.Hour || left > 19*time.Hour {
 			t.Errorf("%s: the --admin=18h0m0s certificate expires in %s", w.Label, left)
 		}
 	}
@@ -235,27 +236,24 @@ func (p kopsPair) sameKubeconfig(file string) {
 	type view struct {
 		Context, Server string
 		HasCA           bool
-		Exec            *execPlugin
+		Command         string
+		Args            []string
 	}
 	var views [2]view
 	for i, w := range []kopsWorld{p.real, p.double} {
-		b, err := os.ReadFile(filepath.Join(w.Home, file))
-		if err != nil {
-			p.t.Errorf("%s wrote no kubeconfig: %v", w.Label, err)
-			return
-		}
-		kc := parseKubeconfig(p.t, b)
-		v := view{Context: kc.CurrentContext, Server: kc.server(), HasCA: kc.caData() != "", Exec: kc.exec()}
-		if v.Exec != nil {
-			for j, a := range v.Exec.Args {
+		kc := kubeconfigtest.ReadFile(p.t, filepath.Join(w.Home, file))
+		v := view{Context: kc.CurrentContext, Server: kc.Cluster.Server, HasCA: len(kc.Cluster.CertificateAuthorityData) > 0}
+		if e := kc.User.Exec; e != nil {
+			v.Command = e.Command
+			for _, a := range e.Args {
 				// Each world's own store; the flag must agree.
-				v.Exec.Args[j] = strings.Replace(a, w.StoreURL(), "<store>", 1)
+				v.Args = append(v.Args, strings.Replace(a, w.StoreURL(), "<store>", 1))
 			}
 		}
 		views[i] = v
 	}
 	if !reflect.DeepEqual(views[0], views[1]) {
-		p.t.Errorf("exported kubeconfig: real kops %+v %+v, the double %+v %+v", views[0], views[0].Exec, views[1], views[1].Exec)
+		p.t.Errorf("exported kubeconfig: real kops %+v, the double %+v", views[0], views[1])
 	}
 }
 
@@ -288,7 +286,7 @@ func TestDoubleMatchesRealKopsOnMistakes(t *testing.T) {
 		}
 	}
 	p.both(func(w kopsWorld) kopsRun {
-		args := mustCreateArgs(t, d(w))
+		args := kops.CreateClusterArgs(d(w))
 		for i := range args {
 			if args[i] == "--cloud" {
 				return w.run(nil, append(args[:i:i], args[i+2:]...)...)
@@ -298,12 +296,9 @@ func TestDoubleMatchesRealKopsOnMistakes(t *testing.T) {
 		return kopsRun{}
 	})
 	p.both(func(w kopsWorld) kopsRun {
-		bad := d(w)
-		bad.AdminAccess = []string{"10.0.0.0/33"}
-		args := []string{"create", "cluster", "--name", name, "--cloud", "aws", "--zones", "us-east-1a", "--dns", "none", "--admin-access", "10.0.0.0/33"}
-		return w.run(nil, args...)
+		return w.run(nil, "create", "cluster", "--name", name, "--cloud", "aws", "--zones", "us-east-1a", "--dns", "none", "--admin-access", "10.0.0.0/33")
 	})
-	p.both(func(w kopsWorld) kopsRun { return w.run(nil, mustCreateArgs(t, d(w))...) })
+	p.both(func(w kopsWorld) kopsRun { return w.run(nil, kops.CreateClusterArgs(d(w))...) })
 	p.both(byEnv("get", "cluster", name, "-o", "yaml"))
 	p.both(byEnv("update", "cluster", name))
 	p.args("replace")
@@ -369,7 +364,7 @@ func TestDoubleMatchesRealKopsRollingUpdate(t *testing.T) {
 	p := newKopsPair(t)
 	d := p.real.desired("ipip")
 	name := d.Name
-	p.both(func(w kopsWorld) kopsRun { return w.run(nil, mustCreateArgs(t, w.desired("ipip"))...) })
+	p.both(func(w kopsWorld) kopsRun { return w.run(nil, kops.CreateClusterArgs(w.desired("ipip"))...) })
 	cert, key := p.real.AWS.CA()
 	p.real.must(nil, "create", "keypair", "kubernetes-ca", "--name", name, "--cert", cert, "--key", key, "--primary")
 	p.real.AWS.ServeClusterAPI(name)

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kopscalico/kopscalico/internal/config"
 )
 
 var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
@@ -115,12 +117,12 @@ func ReconcileInstanceGroups(in []byte, d Desired) (IGConversion, error) {
 		}
 	}
 	if cpTotal != d.ControlPlaneCount {
-		return IGConversion{}, fmt.Errorf("kops cluster %s runs %d control-plane nodes and kopscalico:controlPlaneCount is %d: "+
-			"changing the control-plane count means changing etcd membership, which this program does not do; set kopscalico:controlPlaneCount to %d, or follow the kops docs (operations/etcd_administration) by hand",
-			d.Name, cpTotal, d.ControlPlaneCount, cpTotal)
+		return IGConversion{}, fmt.Errorf("kops cluster %[1]s runs %[2]d control-plane nodes and %[3]s is %[4]d: "+
+			"changing the control-plane count means changing etcd membership, which this program does not do; set %[3]s to %[2]d, or follow the kops docs (operations/etcd_administration) by hand",
+			d.Name, cpTotal, config.FullKey(config.KeyControlPlaneCount), d.ControlPlaneCount)
 	}
 	if len(nodes) == 0 {
-		return IGConversion{}, fmt.Errorf("kops cluster %s has no Node instance group to run kopscalico:nodeCount=%d workers; create one with `kops create instancegroup`", d.Name, d.NodeCount)
+		return IGConversion{}, fmt.Errorf("kops cluster %s has no Node instance group to run %s=%d workers; create one with `kops create instancegroup`", d.Name, config.FullKey(config.KeyNodeCount), d.NodeCount)
 	}
 	covered := map[string]bool{}
 	for _, g := range nodes {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestReconcileInstanceGroupsNoop(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
 	conv, err := kops.ReconcileInstanceGroups(kopstest.Fixture(t, "instancegroups-1.34.yaml"), d)
 	if err != nil || conv.Changed() {
@@ -18,6 +19,7 @@ func TestReconcileInstanceGroupsNoop(t *testing.T) {
 }
 
 func TestReconcileInstanceGroupsResize(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
 	d.NodeCount = 5
 	d.NodeSize = "m6i.large"
@@ -51,6 +53,7 @@ func TestReconcileInstanceGroupsResize(t *testing.T) {
 }
 
 func TestReconcileInstanceGroupsRefusesControlPlaneCount(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
 	d.ControlPlaneCount = 3
 	_, err := kops.ReconcileInstanceGroups(kopstest.Fixture(t, "instancegroups-1.34.yaml"), d)
@@ -62,6 +65,7 @@ func TestReconcileInstanceGroupsRefusesControlPlaneCount(t *testing.T) {
 // A Node group deleted behind the program's back is created again for its
 // zone, cloned from a surviving Node group, and only it is created.
 func TestReconcileInstanceGroupsRestoresAZonesNodeGroup(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
 	var kept [][]byte
 	for _, doc := range kops.SplitDocuments(kopstest.Fixture(t, "instancegroups-1.34.yaml")) {

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"github.com/kopscalico/kopscalico/internal/testing/fakeaws"
 	"github.com/kopscalico/kopscalico/internal/testing/realkops"
 )
@@ -77,11 +79,12 @@ func (w kopsWorld) must(stdin []byte, args ...string) kopsRun {
 
 // desired is the program's desired cluster for this world's store: two
 // zones, SSH closed, the API open to one documentation range.
-func (w kopsWorld) desired(encapsulation string) kops.Desired {
+func (w kopsWorld) desired(encapsulation config.Encapsulation) kops.Desired {
 	return kops.Desired{
 		Name: clusterName, StateStore: w.StoreURL(), Region: "us-east-1", Zones: []string{"us-east-1a", "us-east-1b"},
 		ControlPlaneCount: 1, NodeCount: 2, ControlPlaneSize: "t3.medium", NodeSize: "t3.medium",
-		AdminAccess: []string{"203.0.113.0/24"}, Encapsulation: encapsulation, AWSSrcDstCheck: "Disable", KopsVersion: "1.36",
+		AdminAccess: config.MustParseAccessList("203.0.113.0/24"), Encapsulation: encapsulation, AWSSrcDstCheck: config.SrcDstDisable,
+		KopsVersion: kopsrelease.MustParse("1.36"),
 	}
 }
 
@@ -89,10 +92,7 @@ func (w kopsWorld) desired(encapsulation string) kops.Desired {
 // with networking in place of calico when it is not "".
 func (w kopsWorld) create(d kops.Desired, networking string) kopsRun {
 	w.t.Helper()
-	args, err := kops.CreateClusterArgs(d)
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	args := kops.CreateClusterArgs(d)
 	for i := range args {
 		if networking != "" && args[i] == "--networking" {
 			args[i+1] = networking

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
@@ -126,17 +127,14 @@ func (m *Manager) BinaryVersion(ctx context.Context, d Desired) (kopsrelease.Ver
 // CheckVersion runs `kops version` and fails unless the binary is the pinned
 // minor release the spec was rendered for.
 func (m *Manager) CheckVersion(ctx context.Context, d Desired) (kopsrelease.Version, error) {
-	pinned, err := d.Version()
-	if err != nil {
-		return kopsrelease.Version{}, err
-	}
+	pinned := d.KopsVersion
 	got, err := m.BinaryVersion(ctx, d)
 	if err != nil {
 		return kopsrelease.Version{}, err
 	}
 	if !got.SameMinor(pinned) {
-		return got, fmt.Errorf("the kops binary is %s but kopscalico:kopsVersion pins %s: the cluster spec and flags are rendered for the pinned version; "+
-			"install kops %s.x, or set kopscalico:kopsVersion to %s and review the preview", got, pinned.MinorString(), pinned.MinorString(), got.MinorString())
+		return got, fmt.Errorf("the kops binary is %[1]s but %[2]s pins %[3]s: the cluster spec and flags are rendered for the pinned version; "+
+			"install kops %[3]s.x, or set %[2]s to %[4]s and review the preview", got, config.FullKey(config.KeyKopsVersion), pinned.MinorString(), got.MinorString())
 	}
 	return got, nil
 }
@@ -229,9 +227,6 @@ func (m *Manager) Ensure(ctx context.Context, d Desired) (Outcome, error) {
 }
 
 func (m *Manager) ensure(ctx context.Context, d Desired, refuseExisting bool) (Outcome, error) {
-	if err := d.Validate(); err != nil {
-		return Outcome{}, err
-	}
 	if _, err := m.CheckVersion(ctx, d); err != nil {
 		return Outcome{}, err
 	}
@@ -249,16 +244,14 @@ func (m *Manager) ensure(ctx context.Context, d Desired, refuseExisting bool) (O
 
 func (m *Manager) create(ctx context.Context, d Desired) (Outcome, error) {
 	var o Outcome
-	args, err := CreateClusterArgs(d)
-	if err != nil {
-		return o, err
-	}
+	args := CreateClusterArgs(d)
 	if note := GossipNote(d); note != "" {
 		m.warnf("%s", note)
 	}
 	var sshKey string
 	if d.SSHPublicKey != "" {
 		// kops reads the key from a file; the desired cluster carries its content.
+		var err error
 		if sshKey, err = writeTemp("kops-ssh-key-*.pub", []byte(d.SSHPublicKey)); err != nil {
 			return o, fmt.Errorf("creating cluster %s: %w", d.Name, err)
 		}
@@ -323,7 +316,7 @@ func (m *Manager) convert(spec []byte, d Desired, claim bool) (Conversion, error
 	case live.Owner == m.Owner:
 	case live.Owner != "":
 		return Conversion{}, fmt.Errorf("kops cluster %s in %s belongs to another stack (annotation %s=%s): two stacks must not drive one cluster; "+
-			"pick another kopscalico:clusterName, or manage it from the stack that owns it", d.Name, d.StateStore, OwnerAnnotation, live.Owner)
+			"pick another %s, or manage it from the stack that owns it", d.Name, d.StateStore, OwnerAnnotation, live.Owner, config.FullKey(config.KeyClusterName))
 	case claim:
 		if conv.YAML, err = MarkOwner(conv.YAML, m.Owner); err != nil {
 			return Conversion{}, err

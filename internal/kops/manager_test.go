@@ -24,6 +24,7 @@ func newManager(t *testing.T, r kops.Runner) *kops.Manager {
 const notFound = `Error: cluster not found "demo.example.com"`
 
 func TestEnsureCreates(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
 	gets := 0
 	spec := strings.ReplaceAll(string(kopstest.Fixture(t, "kubenet-1.36.yaml")), "kubenet: {}", "calico: {}")
@@ -59,7 +60,7 @@ func TestEnsureCreates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	create, _ := kops.CreateClusterArgs(d)
+	create := kops.CreateClusterArgs(d)
 	want := []string{
 		"version",
 		"get cluster --name demo.example.com -o yaml",
@@ -107,6 +108,7 @@ func writeKubeconfig(t *testing.T, path string) {
 }
 
 func TestEnsureConvertsKubenetWithOneRoll(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.28")
 	rolled := false
 	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
@@ -148,6 +150,7 @@ func TestEnsureConvertsKubenetWithOneRoll(t *testing.T) {
 }
 
 func TestEnsureAlreadyConvertedRunsNothingMutating(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
 	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
 		"version": kopstest.OK("Client version: 1.34.1 (git-v1.34.1)\n"),
@@ -174,6 +177,7 @@ func TestEnsureAlreadyConvertedRunsNothingMutating(t *testing.T) {
 }
 
 func TestEnsureAppliesPendingUpdateAfterAnInterruptedRun(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
 	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
 		"version": kopstest.OK("Client version: 1.34.1 (git-v1.34.1)\n"),
@@ -202,6 +206,7 @@ func TestEnsureAppliesPendingUpdateAfterAnInterruptedRun(t *testing.T) {
 }
 
 func TestEnsureRefusesVersionMismatch(t *testing.T) {
+	t.Parallel()
 	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
 		"version": kopstest.OK("Client version: 1.33.0 (git-v1.33.0)\n"),
 	}}
@@ -215,6 +220,7 @@ func TestEnsureRefusesVersionMismatch(t *testing.T) {
 }
 
 func TestEnsureFailureCarriesStderr(t *testing.T) {
+	t.Parallel()
 	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
 		"version":        kopstest.OK("Client version: 1.34.1 (git-v1.34.1)\n"),
 		"get cluster":    kopstest.Fail(1, notFound),
@@ -227,6 +233,7 @@ func TestEnsureFailureCarriesStderr(t *testing.T) {
 }
 
 func TestDeleteIsIdempotent(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
 	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
 		"get cluster":    kopstest.OK(string(kopstest.Fixture(t, "calico-1.34.yaml"))),
@@ -252,6 +259,7 @@ func TestDeleteIsIdempotent(t *testing.T) {
 // failure; one that says this cluster is gone counts only once a second
 // `get cluster` confirms it.
 func TestDeleteMatchesNotFoundForThisClusterOnly(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
 	spec := string(kopstest.Fixture(t, "calico-1.34.yaml"))
 	cases := []struct {
@@ -298,6 +306,7 @@ func TestDeleteMatchesNotFoundForThisClusterOnly(t *testing.T) {
 // A cluster marked by another stack is refused before anything is written;
 // an unmarked one is marked only when claimed.
 func TestEnsureRespectsTheOwnerMark(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.28")
 	marked, err := kops.MarkOwner(kopstest.Fixture(t, "kubenet-1.28.yaml"), "stack-b")
 	if err != nil {
@@ -334,6 +343,7 @@ func TestEnsureRespectsTheOwnerMark(t *testing.T) {
 }
 
 func TestListClusters(t *testing.T) {
+	t.Parallel()
 	two := string(kopstest.Fixture(t, "calico-1.34.yaml")) + "\n---\n" +
 		strings.ReplaceAll(string(kopstest.Fixture(t, "kubenet-1.28.yaml")), "demo.example.com", "other.example.com")
 	for _, c := range []struct {

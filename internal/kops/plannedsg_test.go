@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kopsplan"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
@@ -83,7 +84,7 @@ func assertPlanMeetsExpectations(t *testing.T, plan string, d kops.Desired) {
 	if missing := missingInPlan(t, r); len(missing) != 0 {
 		t.Errorf("expectations missing on the plan of real kops: %v\n%s", missing, r)
 	}
-	enc := map[string]string{"ipip": "bgp", "vxlan": "vxlan"}[d.Encapsulation]
+	enc := map[config.Encapsulation]string{config.EncapIPIP: "bgp", config.EncapVXLAN: "vxlan"}[d.Encapsulation]
 	for _, id := range []string{"ipip-nodes-to-control-plane", enc + "-nodes-to-control-plane", enc + "-nodes-to-nodes"} {
 		if !slices.ContainsFunc(r.Expectations, func(e sgcheck.Expectation) bool { return e.ID == id && e.OK }) {
 			t.Errorf("expectation %s is not reported as held:\n%s", id, r)

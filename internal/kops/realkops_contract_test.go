@@ -2,9 +2,6 @@ package kops_test
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,8 +12,11 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
+	"github.com/kopscalico/kopscalico/internal/testing/kubeconfigtest"
 )
 
 // Contract tests: every command shape the kops.Manager issues, run against real
@@ -32,7 +32,7 @@ func TestRealKopsVersion(t *testing.T) {
 	if err != nil || got.String() != "1.36.2" {
 		t.Fatalf("CheckVersion: %v, %v", got, err)
 	}
-	d.KopsVersion = "1.34"
+	d.KopsVersion = kopsrelease.MustParse("1.34")
 	if _, err := m.CheckVersion(context.Background(), d); err == nil || !strings.Contains(err.Error(), "the kops binary is 1.36.2 but kopscalico:kopsVersion pins 1.34") {
 		t.Errorf("CheckVersion against a 1.34 pin: %v", err)
 	}
@@ -78,7 +78,7 @@ func TestRealKopsRefusesNameTwice(t *testing.T) {
 	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
-	w.must(nil, mustCreateArgs(t, d)...)
+	w.must(nil, kops.CreateClusterArgs(d)...)
 	for args, want := range map[string]string{
 		"get cluster " + d.Name + " -o yaml": "Error: cannot mix --name for cluster with positional arguments",
 		"update cluster " + d.Name:           "Error: cannot specify cluster via --name and positional argument",
@@ -90,15 +90,6 @@ func TestRealKopsRefusesNameTwice(t *testing.T) {
 	}
 }
 
-func mustCreateArgs(t *testing.T, d kops.Desired) []string {
-	t.Helper()
-	args, err := kops.CreateClusterArgs(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return args
-}
-
 // TestRealKopsCreateConvertPlan is the program's create path up to the
 // first `update --yes`: create, read, convert to Calico cross-subnet,
 // replace, and the update plan; for each encapsulation, and for a cluster
@@ -107,10 +98,13 @@ func mustCreateArgs(t *testing.T, d kops.Desired) []string {
 // creates.
 func TestRealKopsCreateConvertPlan(t *testing.T) {
 	t.Parallel()
-	for _, c := range []struct{ encapsulation, createdWith string }{
-		{"ipip", "calico"}, {"vxlan", "calico"}, {"ipip", "kubenet"},
+	for _, c := range []struct {
+		encapsulation config.Encapsulation
+		createdWith   string
+	}{
+		{config.EncapIPIP, "calico"}, {config.EncapVXLAN, "calico"}, {config.EncapIPIP, "kubenet"},
 	} {
-		t.Run(c.encapsulation+"-from-"+c.createdWith, func(t *testing.T) {
+		t.Run(string(c.encapsulation)+"-from-"+c.createdWith, func(t *testing.T) {
 			t.Parallel()
 			w := realKops(t)
 			d := w.desired(c.encapsulation)
@@ -157,7 +151,7 @@ func TestRealKopsCreateConvertPlan(t *testing.T) {
 	}
 }
 
-func assertCalicoCrossSubnet(t *testing.T, spec, encapsulation string) {
+func assertCalicoCrossSubnet(t *testing.T, spec string, encapsulation config.Encapsulation) {
 	t.Helper()
 	var obj struct {
 		Spec struct {
@@ -168,8 +162,8 @@ func assertCalicoCrossSubnet(t *testing.T, spec, encapsulation string) {
 		t.Fatal(err)
 	}
 	calico := obj.Spec.Networking["calico"]
-	mode := map[string]string{"ipip": "ipipMode", "vxlan": "vxlanMode"}[encapsulation]
-	if len(obj.Spec.Networking) != 1 || calico["encapsulationMode"] != encapsulation || calico[mode] != "CrossSubnet" {
+	mode := map[config.Encapsulation]string{config.EncapIPIP: "ipipMode", config.EncapVXLAN: "vxlanMode"}[encapsulation]
+	if len(obj.Spec.Networking) != 1 || calico["encapsulationMode"] != string(encapsulation) || calico[mode] != "CrossSubnet" {
 		t.Errorf("stored networking %v, want only calico with %s in CrossSubnet mode", obj.Spec.Networking, encapsulation)
 	}
 }
@@ -181,7 +175,7 @@ func TestRealKopsUpdateValidatesTheCompletedSpec(t *testing.T) {
 	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
-	w.must(nil, mustCreateArgs(t, d)...)
+	w.must(nil, kops.CreateClusterArgs(d)...)
 	spec := w.must(nil, "get", "cluster", "--name", d.Name, "-o", "yaml").stdout
 	bad := strings.Replace(spec, "calico: {}", "calico:\n      vxlanMode: CrossSubnet", 1)
 	w.must([]byte(bad), "replace", "-f", "-")
@@ -198,7 +192,7 @@ func TestRealKopsInstanceGroups(t *testing.T) {
 	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
-	w.must(nil, mustCreateArgs(t, d)...)
+	w.must(nil, kops.CreateClusterArgs(d)...)
 	igs := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
 	if same, err := kops.ReconcileInstanceGroups([]byte(igs), d); err != nil || same.Changed() {
 		t.Fatalf("instance groups as created need %v (%v):\n%s", same.Changes, err, igs)
@@ -260,7 +254,7 @@ func TestRealKopsExportKubeconfig(t *testing.T) {
 	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
-	w.must(nil, mustCreateArgs(t, d)...)
+	w.must(nil, kops.CreateClusterArgs(d)...)
 	m := &kops.Manager{Runner: &kops.ExecRunner{Binary: w.Bin, Env: w.Vars()}, Timeouts: kops.Timeouts{Command: time.Minute}, Kubeconfig: filepath.Join(t.TempDir(), "kubeconfig")}
 	ctx := context.Background()
 	_, err := m.ExportKubeconfig(ctx, d)
@@ -273,11 +267,11 @@ func TestRealKopsExportKubeconfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kc := parseKubeconfig(t, first)
-	if kc.CurrentContext != d.Name || kc.server() != "https://api."+d.Name || kc.caData() == "" {
+	kc := kubeconfigtest.Parse(t, first)
+	if kc.CurrentContext != d.Name || kc.Cluster.Server != "https://api."+d.Name || len(kc.Cluster.CertificateAuthorityData) == 0 {
 		t.Errorf("exported kubeconfig:\n%s", first)
 	}
-	exec := kc.exec()
+	exec := kc.User.Exec
 	if want := []string{"helpers", "kubectl-auth", "--cluster=" + d.Name, "--state=" + w.StoreURL()}; exec == nil || exec.Command != "kops" || !reflect.DeepEqual(exec.Args, want) {
 		t.Errorf("exec plugin %+v, want kops %v", exec, want)
 	}
@@ -308,65 +302,9 @@ func TestRealKopsExportKubeconfig(t *testing.T) {
 	// --admin: a client certificate valid for the given lifetime.
 	admin := filepath.Join(t.TempDir(), "admin")
 	w.must(nil, "export", "kubecfg", "--name", d.Name, "--admin=18h0m0s", "--kubeconfig", admin)
-	if left := time.Until(clientCertExpiry(t, admin)); left < 17*time.Hour || left > 19*time.Hour {
+	if left := time.Until(kubeconfigtest.ReadFile(t, admin).ClientCertificate(t).NotAfter); left < 17*time.Hour || left > 19*time.Hour {
 		t.Errorf("--admin=18h0m0s certificate expires in %s", left)
 	}
-}
-
-// kubeconfigFile is what the tests read of a kubeconfig.
-type kubeconfigFile struct {
-	CurrentContext string `json:"current-context"`
-	Clusters       []struct {
-		Cluster struct {
-			Server string `json:"server"`
-			CAData string `json:"certificate-authority-data"`
-		} `json:"cluster"`
-	} `json:"clusters"`
-	Users []struct {
-		User struct {
-			ClientCertificateData string      `json:"client-certificate-data"`
-			Exec                  *execPlugin `json:"exec"`
-		} `json:"user"`
-	} `json:"users"`
-}
-
-type execPlugin struct {
-	Command string   `json:"command"`
-	Args    []string `json:"args"`
-}
-
-func parseKubeconfig(t *testing.T, b []byte) kubeconfigFile {
-	t.Helper()
-	var kc kubeconfigFile
-	if err := yaml.Unmarshal(b, &kc); err != nil || len(kc.Clusters) != 1 || len(kc.Users) != 1 {
-		t.Fatalf("not a kubeconfig of one cluster and user (%v):\n%s", err, b)
-	}
-	return kc
-}
-
-func (kc kubeconfigFile) server() string    { return kc.Clusters[0].Cluster.Server }
-func (kc kubeconfigFile) caData() string    { return kc.Clusters[0].Cluster.CAData }
-func (kc kubeconfigFile) exec() *execPlugin { return kc.Users[0].User.Exec }
-
-func clientCertExpiry(t *testing.T, path string) time.Time {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := base64.StdEncoding.DecodeString(parseKubeconfig(t, b).Users[0].User.ClientCertificateData)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(der)
-	if block == nil {
-		t.Fatalf("client certificate is not PEM:\n%s", b)
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert.NotAfter
 }
 
 // TestRealKopsNeedsTheAPI: rolling-update and validate build their own
@@ -376,7 +314,7 @@ func TestRealKopsNeedsTheAPI(t *testing.T) {
 	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
-	w.must(nil, mustCreateArgs(t, d)...)
+	w.must(nil, kops.CreateClusterArgs(d)...)
 	for args, want := range map[string]string{
 		"rolling-update cluster --name " + d.Name:          "Error: getting rest config: cannot find CA certificate",
 		"validate cluster --name " + d.Name + " --wait 1s": "Error: validation failed: getting rest config: cannot find CA certificate",
@@ -408,7 +346,7 @@ func TestRealKopsDelete(t *testing.T) {
 	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
-	w.must(nil, mustCreateArgs(t, d)...)
+	w.must(nil, kops.CreateClusterArgs(d)...)
 	r := w.must(nil, "delete", "cluster", "--name", d.Name)
 	if !strings.Contains(r.stdout, "No cloud resources to delete") || !strings.Contains(r.stdout, "Must specify --yes to unregister the cluster") {
 		t.Errorf("delete dry run:\n%s", r.stdout)
@@ -438,7 +376,7 @@ func TestRealKopsRollingUpdatePlan(t *testing.T) {
 	t.Parallel()
 	w := realKops(t)
 	d := w.desired("ipip")
-	w.must(nil, mustCreateArgs(t, d)...)
+	w.must(nil, kops.CreateClusterArgs(d)...)
 	cert, key := w.AWS.CA()
 	w.must(nil, "create", "keypair", "kubernetes-ca", "--name", d.Name, "--cert", cert, "--key", key, "--primary")
 	w.AWS.ServeClusterAPI(d.Name)
@@ -513,7 +451,7 @@ func TestRealKopsDefaultMachineTypes(t *testing.T) {
 	w := realKops(t)
 	d := w.desired("ipip")
 	d.ControlPlaneSize, d.NodeSize = "", ""
-	w.must(nil, mustCreateArgs(t, d)...)
+	w.must(nil, kops.CreateClusterArgs(d)...)
 	igs := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
 	if n := strings.Count(igs, "machineType: t3.medium"); n != 3 {
 		t.Errorf("%d of 3 groups on t3.medium:\n%s", n, igs)

@@ -12,6 +12,7 @@ const rollCloudOnly = "NAME\t\t\tSTATUS\t\tNEEDUPDATE\tREADY\tMIN\tTARGET\tMAX\n
 	"nodes-eu-west-1a\tNeedsUpdate\t1\t\t0\t1\t1\t1\n"
 
 func TestParseRollingUpdate(t *testing.T) {
+	t.Parallel()
 	p, err := kops.ParseRollingUpdate(string(kopstest.Fixture(t, "rolling-update-needed.txt")))
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +38,7 @@ func TestParseRollingUpdate(t *testing.T) {
 }
 
 func TestParseRollingUpdateRefusesUnknownOutput(t *testing.T) {
+	t.Parallel()
 	for _, out := range []string{"", "Error: unable to reach the kubernetes API\n", "NAME\tSTATUS\tNEEDUPDATE\tREADY\tMIN\tTARGET\tMAX\nnodes\tReady\tzero\t1\t1\t1\t1\n"} {
 		if p, err := kops.ParseRollingUpdate(out); err == nil {
 			t.Errorf("ParseRollingUpdate(%q) = %+v, want an error", out, p)
@@ -45,6 +47,7 @@ func TestParseRollingUpdateRefusesUnknownOutput(t *testing.T) {
 }
 
 func TestUpdatePending(t *testing.T) {
+	t.Parallel()
 	for out, want := range map[string]bool{
 		"Will modify resources:\n  LaunchTemplate/nodes\n\nMust specify --yes to apply changes\n": true,
 		"\nNo changes need to be applied\n": false,

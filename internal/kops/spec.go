@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 
 	"github.com/blang/semver"
@@ -35,38 +36,27 @@ func disruptiveSource(provider string) bool {
 //	< 1.22: crossSubnet: true (the only switch kops had)
 //	>= 1.22: crossSubnet is deprecated and ignored; the encapsulation mode
 //	         with CrossSubnet and the AWS source/destination check decide it.
-func CalicoNetworking(v kopsrelease.Version, encapsulation, awsSrcDstCheck string) (map[string]any, error) {
+//
+// vxlan before 1.22 is refused by the cluster's rules (config) before this.
+func CalicoNetworking(v kopsrelease.Version, encapsulation config.Encapsulation, awsSrcDstCheck config.SrcDstCheck) map[string]any {
 	if !v.AtLeast(kopsrelease.CalicoModes) {
-		if encapsulation == "vxlan" {
-			return nil, fmt.Errorf("vxlan cross-subnet needs kops 1.22 or later, kops %s only has calico.crossSubnet (IP-in-IP)", v.MinorString())
-		}
-		return map[string]any{"crossSubnet": true}, nil
+		return map[string]any{"crossSubnet": true}
 	}
-	c := map[string]any{"awsSrcDstCheck": awsSrcDstCheck}
-	switch encapsulation {
-	case "ipip", "":
-		c["encapsulationMode"] = "ipip"
-		c["ipipMode"] = "CrossSubnet"
-	case "vxlan":
+	c := map[string]any{"awsSrcDstCheck": string(awsSrcDstCheck)}
+	if encapsulation == config.EncapVXLAN {
 		c["encapsulationMode"] = "vxlan"
 		c["vxlanMode"] = "CrossSubnet"
-	default:
-		return nil, fmt.Errorf("calico encapsulation %q: want ipip or vxlan", encapsulation)
+	} else {
+		c["encapsulationMode"] = "ipip"
+		c["ipipMode"] = "CrossSubnet"
 	}
-	return c, nil
+	return c
 }
 
 // RenderNetworking is CalicoNetworking for a desired cluster, as the YAML of
 // spec.networking (the form shown in previews).
 func RenderNetworking(d Desired) (string, error) {
-	v, err := d.Version()
-	if err != nil {
-		return "", err
-	}
-	c, err := CalicoNetworking(v, d.Encapsulation, d.AWSSrcDstCheck)
-	if err != nil {
-		return "", err
-	}
+	c := CalicoNetworking(d.KopsVersion, d.Encapsulation, d.AWSSrcDstCheck)
 	b, err := yaml.Marshal(map[string]any{"calico": c})
 	if err != nil {
 		return "", err
@@ -92,10 +82,7 @@ func (c Conversion) Changed() bool { return len(c.Changes) > 0 }
 // program or not, is kept as it is. A spec already as desired comes back
 // with no changes.
 func ConvertClusterSpec(in []byte, d Desired) (Conversion, error) {
-	v, err := d.Version()
-	if err != nil {
-		return Conversion{}, err
-	}
+	v := d.KopsVersion
 	var obj map[string]any
 	if err := yaml.Unmarshal(in, &obj); err != nil {
 		return Conversion{}, fmt.Errorf("parse kops cluster spec: %w", err)
@@ -133,10 +120,7 @@ func ConvertClusterSpec(in []byte, d Desired) (Conversion, error) {
 	sort.Strings(providers)
 	conv.From = strings.Join(providers, ",")
 
-	want, err := CalicoNetworking(v, d.Encapsulation, d.AWSSrcDstCheck)
-	if err != nil {
-		return Conversion{}, err
-	}
+	want := CalicoNetworking(v, d.Encapsulation, d.AWSSrcDstCheck)
 	calico, _ := networking["calico"].(map[string]any)
 	newCalico := map[string]any{}
 	for k, val := range calico { // keep the operator's other Calico settings
@@ -191,14 +175,14 @@ func ConvertClusterSpec(in []byte, d Desired) (Conversion, error) {
 		spec[key] = list
 		conv.Changes = append(conv.Changes, fmt.Sprintf("%s: %v -> %v", key, have, want))
 	}
-	setList("sshAccess", d.SSHAccess)
-	setList("kubernetesApiAccess", d.adminAccess())
+	setList("sshAccess", d.SSHAccess.Strings())
+	setList("kubernetesApiAccess", d.AdminAccess.Strings())
 
 	if d.KubernetesVersion != "" {
 		have, _ := spec["kubernetesVersion"].(string)
 		if isDowngrade(have, d.KubernetesVersion) {
-			return Conversion{}, fmt.Errorf("kopscalico:kubernetesVersion is %s but cluster %s runs Kubernetes %s: kops does not downgrade a cluster; "+
-				"set kopscalico:kubernetesVersion to %s or later, or leave it empty to keep the cluster's version", d.KubernetesVersion, d.Name, have, strings.TrimPrefix(have, "v"))
+			return Conversion{}, fmt.Errorf("%[1]s is %[2]s but cluster %[3]s runs Kubernetes %[4]s: kops does not downgrade a cluster; "+
+				"set %[1]s to %[5]s or later, or leave it empty to keep the cluster's version", config.FullKey(config.KeyKubernetesVersion), d.KubernetesVersion, d.Name, have, strings.TrimPrefix(have, "v"))
 		}
 		if strings.TrimPrefix(have, "v") != strings.TrimPrefix(d.KubernetesVersion, "v") {
 			spec["kubernetesVersion"] = d.KubernetesVersion

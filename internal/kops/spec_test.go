@@ -7,6 +7,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kops/kopstest"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
@@ -34,9 +35,11 @@ func path(m map[string]any, keys ...string) any {
 }
 
 func TestCalicoNetworkingByVersion(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
-		version, encap string
-		want           map[string]any
+		version string
+		encap   config.Encapsulation
+		want    map[string]any
 	}{
 		{"1.7", "ipip", map[string]any{"crossSubnet": true}},
 		{"1.21", "ipip", map[string]any{"crossSubnet": true}},
@@ -44,25 +47,24 @@ func TestCalicoNetworkingByVersion(t *testing.T) {
 		{"1.34", "ipip", map[string]any{"encapsulationMode": "ipip", "ipipMode": "CrossSubnet", "awsSrcDstCheck": "Disable"}},
 		{"1.34", "vxlan", map[string]any{"encapsulationMode": "vxlan", "vxlanMode": "CrossSubnet", "awsSrcDstCheck": "Disable"}},
 	} {
-		v, _ := kopsrelease.Parse(tc.version)
-		got, err := kops.CalicoNetworking(v, tc.encap, "Disable")
-		if err != nil || !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("CalicoNetworking(%s, %s) = %v, %v; want %v", tc.version, tc.encap, got, err, tc.want)
+		got := kops.CalicoNetworking(kopsrelease.MustParse(tc.version), tc.encap, config.SrcDstDisable)
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("CalicoNetworking(%s, %s) = %v; want %v", tc.version, tc.encap, got, tc.want)
 		}
-	}
-	if _, err := kops.CalicoNetworking(kopsrelease.Version{Major: 1, Minor: 21}, "vxlan", "Disable"); err == nil {
-		t.Error("vxlan on kops 1.21 was accepted; kops had no vxlanMode then")
 	}
 }
 
 func TestConvertKubenetClusters(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ file, version string }{
 		{"kubenet-1.28.yaml", "1.28"},
 		// Printed by a real kops 1.34.3 (`kops create cluster --networking
 		// kubenet --dns none`, then `kops get cluster -o yaml`); only the
 		// local channel and store paths were replaced.
 		{"kubenet-1.34-real.yaml", "1.34"},
-		{"kubenet-1.36.yaml", "1.36"},
+		// The newest supported release: bumping kopsrelease.Newest asks for
+		// its fixture here.
+		{"kubenet-" + kopsrelease.Newest.MinorString() + ".yaml", kopsrelease.Newest.MinorString()},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			in := kopstest.Fixture(t, tc.file)
@@ -105,6 +107,7 @@ func TestConvertKubenetClusters(t *testing.T) {
 }
 
 func TestConvert17CrossSubnetSpec(t *testing.T) {
+	t.Parallel()
 	in := kopstest.Fixture(t, "crosssubnet-1.7.yaml")
 	t.Run("to 1.34 modes", func(t *testing.T) {
 		conv, err := kops.ConvertClusterSpec(in, kopstest.Desired("1.34"))
@@ -122,8 +125,8 @@ func TestConvert17CrossSubnetSpec(t *testing.T) {
 	})
 	t.Run("on a pre-1.22 kops it is already cross-subnet", func(t *testing.T) {
 		d := kopstest.Desired("1.21")
-		d.AdminAccess = []string{"0.0.0.0/0"}
-		d.SSHAccess = []string{"0.0.0.0/0"}
+		d.AdminAccess = config.MustParseAccessList("0.0.0.0/0")
+		d.SSHAccess = config.MustParseAccessList("0.0.0.0/0")
 		d.AllowWorldAccess = true
 		ok, err := kops.IsCalicoCrossSubnet(in, d)
 		if err != nil || !ok {
@@ -137,6 +140,7 @@ func TestConvert17CrossSubnetSpec(t *testing.T) {
 }
 
 func TestConvertAlreadyCalicoIsNoop(t *testing.T) {
+	t.Parallel()
 	in := kopstest.Fixture(t, "calico-1.34.yaml")
 	conv, err := kops.ConvertClusterSpec(in, kopstest.Desired("1.34"))
 	if err != nil {
@@ -162,8 +166,9 @@ func TestConvertAlreadyCalicoIsNoop(t *testing.T) {
 }
 
 func TestConvertOtherCNIWarns(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
-	d.SSHAccess = []string{"198.51.100.7/32"}
+	d.SSHAccess = config.MustParseAccessList("198.51.100.7/32")
 	conv, err := kops.ConvertClusterSpec(kopstest.Fixture(t, "cilium-1.34.yaml"), d)
 	if err != nil {
 		t.Fatal(err)
@@ -181,6 +186,7 @@ func TestConvertOtherCNIWarns(t *testing.T) {
 }
 
 func TestConvertRejectsWrongInput(t *testing.T) {
+	t.Parallel()
 	d := kopstest.Desired("1.34")
 	for name, in := range map[string]string{
 		"instance group": "apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes\n",
@@ -195,6 +201,7 @@ func TestConvertRejectsWrongInput(t *testing.T) {
 }
 
 func TestRenderNetworkingIsDeterministic(t *testing.T) {
+	t.Parallel()
 	a, err := kops.RenderNetworking(kopstest.Desired("1.34"))
 	if err != nil {
 		t.Fatal(err)
@@ -208,6 +215,7 @@ func TestRenderNetworkingIsDeterministic(t *testing.T) {
 // Real kops accepts a lower kubernetesVersion in `replace`; the conversion
 // refuses it before any command runs, naming the key and the version to set.
 func TestConvertRefusesKubernetesDowngrade(t *testing.T) {
+	t.Parallel()
 	in := kopstest.Fixture(t, "kubenet-1.36.yaml") // runs v1.36.0
 	cases := []struct {
 		want    string

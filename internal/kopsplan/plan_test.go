@@ -20,6 +20,7 @@ var update = flag.Bool("update", false, "rewrite the .golden.json files under te
 // conversion. internal/kops's TestRealKopsCreateConvertPlan writes them
 // (-update-plan-testdata) and fails when real kops plans otherwise.
 func TestParseRealPlans(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"update-calico-ipip-1.36.2", "update-kubenet-as-created-1.36.2"} {
 		t.Run(name, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join("testdata", name+".txt"))
@@ -57,6 +58,7 @@ func TestParseRealPlans(t *testing.T) {
 // TestParseSecurityGroupRule reads a rule of each shape kops prints, with
 // the defaults RenderAWS applies.
 func TestParseSecurityGroupRule(t *testing.T) {
+	t.Parallel()
 	plan := strings.Join([]string{
 		"Will create resources:",
 		"  SecurityGroupRule/from-nodes.c-ingress-4-0to0-masters.c",
@@ -100,6 +102,7 @@ func TestParseSecurityGroupRule(t *testing.T) {
 }
 
 func TestParseTasksSections(t *testing.T) {
+	t.Parallel()
 	plan := strings.Join([]string{
 		"I1127 warnings kops logs to stdout come first",
 		"Will create resources:",
@@ -128,6 +131,7 @@ func TestParseTasksSections(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ plan, want string }{
 		{"Will create resources:\n  \tProtocol  \ttcp\n", `kops plan line 2: "  \tProtocol  \ttcp" comes before any task`},
 		{"Will create resources:\n  VPC/c\n\n  stray words\n", `kops plan line 4: "  stray words" is neither a task, a field of VPC/c, nor the rest of a value`},

@@ -31,6 +31,32 @@ func (v Version) AtLeast(o Version) bool {
 	return v.Minor >= o.Minor
 }
 
+// IsZero reports whether no release is pinned.
+func (v Version) IsZero() bool { return v == Version{} }
+
+// MarshalText writes the minor release ("1.34"), empty when none is pinned:
+// the form of kopscalico:kopsVersion and of the plugin's kopsVersion input.
+func (v Version) MarshalText() ([]byte, error) {
+	if v.IsZero() {
+		return []byte{}, nil
+	}
+	return []byte(v.MinorString()), nil
+}
+
+// UnmarshalText parses what MarshalText writes, or any form Parse takes.
+func (v *Version) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*v = Version{}
+		return nil
+	}
+	p, err := Parse(string(b))
+	if err != nil {
+		return err
+	}
+	*v = p
+	return nil
+}
+
 // SameMinor reports whether v and o are the same major.minor release line.
 func (v Version) SameMinor(o Version) bool { return v.Major == o.Major && v.Minor == o.Minor }
 
@@ -86,6 +112,15 @@ func Parse(s string) (Version, error) {
 		v.Patch, _ = strconv.Atoi(m[3])
 	}
 	return v, nil
+}
+
+// MustParse is Parse for versions written in code; it panics on a bad one.
+func MustParse(s string) Version {
+	v, err := Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 // Supported says whether the program can drive v, and what to do if not.

@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseOutput(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		out  string
 		want Version
@@ -29,6 +30,7 @@ func TestParseOutput(t *testing.T) {
 }
 
 func TestVersionOrdering(t *testing.T) {
+	t.Parallel()
 	v := Version{1, 26, 0}
 	if !v.AtLeast(minor(26)) || !v.AtLeast(minor(9)) || v.AtLeast(minor(27)) || v.AtLeast(Version{2, 0, 0}) || !v.AtLeast(Version{0, 99, 0}) {
 		t.Errorf("AtLeast is wrong around %v", v)
@@ -45,15 +47,18 @@ func TestVersionOrdering(t *testing.T) {
 }
 
 func TestSupported(t *testing.T) {
-	for _, v := range []string{"1.7.1", "1.28", "1.36.2"} {
-		if err := Supported(mustParse(t, v)); err != nil {
+	t.Parallel()
+	next := Version{Major: 1, Minor: Newest.Minor + 1}
+	before := Version{Major: 1, Minor: Oldest.Minor - 1, Patch: 2}
+	for _, v := range []Version{Oldest, OldestToCreate, Newest, {1, Newest.Minor, 9}} {
+		if err := Supported(v); err != nil {
 			t.Errorf("%s: %v", v, err)
 		}
 	}
-	for _, v := range []string{"1.6.2", "1.37.0", "2.0"} {
-		err := Supported(mustParse(t, v))
-		if err == nil || !strings.Contains(err.Error(), "use 1.28 to 1.36") {
-			t.Errorf("%s: %v", v, err)
+	want := "use " + OldestToCreate.MinorString() + " to " + Newest.MinorString()
+	for _, v := range []Version{before, next, {2, 0, 0}} {
+		if err := Supported(v); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", v, err, want)
 		}
 	}
 }

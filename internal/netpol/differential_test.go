@@ -57,6 +57,7 @@ const (
 var diffPorts = []PortProto{{80, tcp}, {81, tcp}, {80, udp}, {81, sctp}, {8080, tcp}}
 
 func TestDifferentialAgainstCyclonus(t *testing.T) {
+	t.Parallel()
 	classes := map[string]int{}
 	total, agree := 0, 0
 	for seed := uint64(1); seed <= diffScenarios; seed++ {

@@ -64,6 +64,7 @@ var (
 )
 
 func TestPolicyTypesDefault(t *testing.T) {
+	t.Parallel()
 	pods := []Pod{pod("x/a", "", map[string]string{"pod": "a"}, http), pod("x/b", "", map[string]string{"pod": "b"}, http)}
 	// No policyTypes and egress rules only: the API defaults policyTypes to
 	// [Ingress, Egress], so ingress is isolated with no rule: denied.
@@ -82,6 +83,7 @@ func TestPolicyTypesDefault(t *testing.T) {
 }
 
 func TestRulesOfAnUnlistedPolicyTypeAreIgnored(t *testing.T) {
+	t.Parallel()
 	pods := []Pod{pod("x/a", "", map[string]string{"pod": "a"}), pod("x/b", "", map[string]string{"pod": "b"})}
 	// policyTypes [Egress] with an ingress rule that would deny: the ingress
 	// rules are ignored and ingress is not isolated.
@@ -99,6 +101,7 @@ func TestRulesOfAnUnlistedPolicyTypeAreIgnored(t *testing.T) {
 }
 
 func TestAbsentVersusEmptySelectors(t *testing.T) {
+	t.Parallel()
 	pods := []Pod{
 		pod("x/server", "", map[string]string{"app": "server"}),
 		pod("x/a", "", map[string]string{"pod": "a"}),
@@ -152,6 +155,7 @@ func TestAbsentVersusEmptySelectors(t *testing.T) {
 }
 
 func TestPorts(t *testing.T) {
+	t.Parallel()
 	pods := []Pod{
 		pod("x/client", "", nil),
 		pod("x/web80", "", map[string]string{"app": "web"}, corev1.ContainerPort{Name: "web", ContainerPort: 80}), // protocol defaults to TCP
@@ -232,6 +236,7 @@ func TestPorts(t *testing.T) {
 }
 
 func TestIPBlockMatchesPodIPs(t *testing.T) {
+	t.Parallel()
 	pods := []Pod{
 		pod("x/server", "100.96.1.10", map[string]string{"app": "server"}),
 		pod("x/in", "100.96.1.20", nil),
@@ -254,6 +259,7 @@ func TestIPBlockMatchesPodIPs(t *testing.T) {
 }
 
 func TestSelfAlwaysAllowed(t *testing.T) {
+	t.Parallel()
 	e := mustEval(t, Cluster{
 		Pods: []Pod{pod("x/a", "", nil)},
 		Policies: []networkingv1.NetworkPolicy{policy("x/deny-all", networkingv1.NetworkPolicySpec{
@@ -270,6 +276,7 @@ func TestSelfAlwaysAllowed(t *testing.T) {
 }
 
 func TestNamespaceLabels(t *testing.T) {
+	t.Parallel()
 	pods := []Pod{pod("x/server", "", map[string]string{"app": "server"}), pod("y/a", "", nil), pod("implicit/a", "", nil)}
 	spec := func(sel *metav1.LabelSelector) networkingv1.NetworkPolicySpec {
 		return networkingv1.NetworkPolicySpec{
@@ -296,6 +303,7 @@ func TestNamespaceLabels(t *testing.T) {
 }
 
 func TestEmptyNamespaceMeansDefault(t *testing.T) {
+	t.Parallel()
 	e := mustEval(t, Cluster{
 		Pods: []Pod{{Name: "a", Labels: map[string]string{"app": "a"}}, {Namespace: "default", Name: "b"}},
 		Policies: []networkingv1.NetworkPolicy{{ObjectMeta: metav1.ObjectMeta{Name: "deny"},
@@ -305,6 +313,7 @@ func TestEmptyNamespaceMeansDefault(t *testing.T) {
 }
 
 func TestSyntheticIPs(t *testing.T) {
+	t.Parallel()
 	base := []Pod{pod("x/a", "", nil), pod("x/b", "", nil), pod("y/a", "100.96.0.7", nil)}
 	e := mustEval(t, Cluster{Pods: base})
 	prefix := netip.MustParsePrefix(SyntheticPodCIDR)
@@ -334,6 +343,7 @@ func TestSyntheticIPs(t *testing.T) {
 }
 
 func TestValidationErrorsNameTheField(t *testing.T) {
+	t.Parallel()
 	port := func(p networkingv1.NetworkPolicyPort) networkingv1.NetworkPolicySpec {
 		return networkingv1.NetworkPolicySpec{Ingress: []networkingv1.NetworkPolicyIngressRule{{Ports: []networkingv1.NetworkPolicyPort{p}}}}
 	}
@@ -394,6 +404,7 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 }
 
 func TestDecideExplains(t *testing.T) {
+	t.Parallel()
 	e := mustEval(t, Cluster{
 		Pods: []Pod{pod("x/a", "", map[string]string{"pod": "a"}), pod("x/b", "", map[string]string{"pod": "b"})},
 		Policies: []networkingv1.NetworkPolicy{
@@ -424,6 +435,7 @@ func TestDecideExplains(t *testing.T) {
 }
 
 func TestDecisionReason(t *testing.T) {
+	t.Parallel()
 	e := mustEval(t, Cluster{
 		Pods: []Pod{pod("x/a", "", map[string]string{"app": "a"}), pod("x/b", "", map[string]string{"app": "b"}), pod("y/c", "", nil)},
 		Policies: []networkingv1.NetworkPolicy{
@@ -458,6 +470,7 @@ func TestDecisionReason(t *testing.T) {
 }
 
 func TestPodsFromDeployment(t *testing.T) {
+	t.Parallel()
 	zero, two := int32(0), int32(2)
 	d := appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "http-echo"},
@@ -487,6 +500,7 @@ func TestPodsFromDeployment(t *testing.T) {
 }
 
 func TestDiffAndCompact(t *testing.T) {
+	t.Parallel()
 	pods := []Pod{pod("x/a", "", map[string]string{"pod": "a"}), pod("x/b", "", map[string]string{"pod": "b"})}
 	before := mustEval(t, Cluster{Pods: pods})
 	after := mustEval(t, Cluster{Pods: append(pods, pod("x/c", "", nil)), Policies: []networkingv1.NetworkPolicy{
@@ -542,6 +556,7 @@ func TestDiffAndCompact(t *testing.T) {
 }
 
 func TestParsePorts(t *testing.T) {
+	t.Parallel()
 	got, err := ParsePortList("80/TCP, 81/udp,53")
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 // namespaceSelector ("every namespace") nor an empty podSelector, and no
 // policy isolates it.
 func TestOutsideAddresses(t *testing.T) {
+	t.Parallel()
 	outside := netip.MustParseAddr("203.0.113.10")
 	e := mustEval(t, Cluster{
 		Pods:    []Pod{pod("x/a", "", map[string]string{"app": "a"}), pod("x/b", "", map[string]string{"app": "b"})},

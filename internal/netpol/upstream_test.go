@@ -217,6 +217,7 @@ type upstreamCase struct {
 }
 
 func TestUpstreamE2E(t *testing.T) {
+	t.Parallel()
 	x, y, z := "x", "y", "z"
 	nsKey := corev1.LabelMetadataName // upstream's namespaceLabelKey
 	var cases []upstreamCase

@@ -10,6 +10,7 @@ import (
 )
 
 func TestValidateNamespaceAndIgnoredRules(t *testing.T) {
+	t.Parallel()
 	ns := corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "Bad_Name", Namespace: "x", Labels: map[string]string{"ok": "bad value!"}}}
 	got := strings.Join(ValidateNamespace(&ns), "\n")
 	for _, w := range []string{`metadata.name "Bad_Name" is invalid`, `metadata.namespace "x" must be empty`, `metadata.labels["ok"] value "bad value!"`} {

@@ -6,6 +6,7 @@
 package pluginapi
 
 import (
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/probe"
 )
@@ -49,21 +50,17 @@ type ClusterArgs struct {
 // Cluster's revision output, so the check runs again whenever kops changed
 // the cluster, and not on runs that change nothing.
 type SecurityGroupCheckArgs struct {
-	ClusterName     string `json:"clusterName"`
-	Region          string `json:"region"`
-	Encapsulation   string `json:"encapsulation"`
-	AWSSrcDstCheck  string `json:"awsSrcDstCheck"`
-	EtcdDatastore   bool   `json:"etcdDatastore,omitempty"`
-	KopsBlocksEtcd  bool   `json:"kopsBlocksEtcd,omitempty"`
-	Mode            string `json:"mode"` // "enforce": a missing expectation fails; "warn"
-	ClusterRevision string `json:"clusterRevision,omitempty"`
+	ClusterName    string               `json:"clusterName"`
+	Region         string               `json:"region"`
+	Encapsulation  config.Encapsulation `json:"encapsulation"`
+	AWSSrcDstCheck config.SrcDstCheck   `json:"awsSrcDstCheck"`
+	EtcdDatastore  bool                 `json:"etcdDatastore,omitempty"`
+	KopsBlocksEtcd bool                 `json:"kopsBlocksEtcd,omitempty"`
+	// Mode is enforce (a missing expectation fails) or warn; with off the
+	// program registers no check.
+	Mode            config.SGCheckMode `json:"mode"`
+	ClusterRevision string             `json:"clusterRevision,omitempty"`
 }
-
-// Modes of the check.
-const (
-	CheckEnforce = "enforce"
-	CheckWarn    = "warn"
-)
 
 // StateStoreGuardArgs name the kops state store the stack owns.
 type StateStoreGuardArgs struct {

@@ -50,8 +50,8 @@ func NewAWS(ctx context.Context, region string) (AWS, error) {
 func checkRegionAndZones(ctx context.Context, client EC2API, region string, zones []string) []error {
 	regions, err := client.DescribeRegions(ctx, &ec2.DescribeRegionsInput{AllRegions: aws.Bool(true)})
 	if err != nil {
-		return []error{fmt.Errorf("ec2:DescribeRegions in %s: %w: the AWS identity needs it (read-only) to check %s:%s and %s:%s",
-			region, err, config.Namespace, config.KeyRegion, config.Namespace, config.KeyZones)}
+		return []error{fmt.Errorf("ec2:DescribeRegions in %s: %w: the AWS identity needs it (read-only) to check %s and %s",
+			region, err, config.FullKey(config.KeyRegion), config.FullKey(config.KeyZones))}
 	}
 	var names []string
 	found := false
@@ -63,14 +63,14 @@ func checkRegionAndZones(ctx context.Context, client EC2API, region string, zone
 		}
 		found = true
 		if aws.ToString(r.OptInStatus) == "not-opted-in" {
-			return []error{fmt.Errorf("%s:%s = %q: the account has not enabled this opt-in region: enable it (AWS console, Account, AWS Regions) or use another region",
-				config.Namespace, config.KeyRegion, region)}
+			return []error{fmt.Errorf("%s = %q: the account has not enabled this opt-in region: enable it (AWS console, Account, AWS Regions) or use another region",
+				config.FullKey(config.KeyRegion), region)}
 		}
 	}
 	if !found {
 		slices.Sort(names)
-		return []error{fmt.Errorf("%s:%s = %q: not a region of this AWS account: use one of %s",
-			config.Namespace, config.KeyRegion, region, strings.Join(names, ", "))}
+		return []error{fmt.Errorf("%s = %q: not a region of this AWS account: use one of %s",
+			config.FullKey(config.KeyRegion), region, strings.Join(names, ", "))}
 	}
 	if len(zones) == 0 {
 		return nil
@@ -78,8 +78,8 @@ func checkRegionAndZones(ctx context.Context, client EC2API, region string, zone
 
 	out, err := client.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{})
 	if err != nil {
-		return []error{fmt.Errorf("ec2:DescribeAvailabilityZones in %s: %w: the AWS identity needs it (read-only) to check %s:%s",
-			region, err, config.Namespace, config.KeyZones)}
+		return []error{fmt.Errorf("ec2:DescribeAvailabilityZones in %s: %w: the AWS identity needs it (read-only) to check %s",
+			region, err, config.FullKey(config.KeyZones))}
 	}
 	state := map[string]ec2types.AvailabilityZoneState{}
 	var available []string
@@ -95,11 +95,11 @@ func checkRegionAndZones(ctx context.Context, client EC2API, region string, zone
 	for _, z := range zones {
 		switch s, ok := state[z]; {
 		case !ok:
-			problems = append(problems, fmt.Errorf("%s:%s = %q: not an availability zone of %s: use two or more of %s",
-				config.Namespace, config.KeyZones, z, region, strings.Join(available, ", ")))
+			problems = append(problems, fmt.Errorf("%s = %q: not an availability zone of %s: use two or more of %s",
+				config.FullKey(config.KeyZones), z, region, strings.Join(available, ", ")))
 		case s != ec2types.AvailabilityZoneStateAvailable:
-			problems = append(problems, fmt.Errorf("%s:%s = %q: the zone is %s: use two or more of %s",
-				config.Namespace, config.KeyZones, z, s, strings.Join(available, ", ")))
+			problems = append(problems, fmt.Errorf("%s = %q: the zone is %s: use two or more of %s",
+				config.FullKey(config.KeyZones), z, s, strings.Join(available, ", ")))
 		}
 	}
 	return problems

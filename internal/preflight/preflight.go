@@ -83,13 +83,13 @@ func Run(ctx context.Context, cfg config.Config, deps Deps) error {
 // checkKops finds the kops binary and checks it is the pinned minor release.
 func checkKops(ctx context.Context, cfg config.Config, deps Deps) []error {
 	bin := cfg.Kops.Binary
-	install := fmt.Sprintf("install kops %s.x from %s", cfg.Kops.Version, kopsReleases)
+	install := fmt.Sprintf("install kops %s.x from %s", cfg.Kops.Version.MinorString(), kopsReleases)
 	path, err := deps.LookPath(bin)
 	if err != nil {
 		if !strings.Contains(bin, "/") {
-			return []error{fmt.Errorf("%s is not on PATH: %s or set %s:%s to its path", bin, install, config.Namespace, config.KeyKopsBinary)}
+			return []error{fmt.Errorf("%s is not on PATH: %s or set %s to its path", bin, install, config.FullKey(config.KeyKopsBinary))}
 		}
-		return []error{fmt.Errorf("%s:%s = %q: not an executable file (%v): %s, or point the key at one", config.Namespace, config.KeyKopsBinary, bin, err, install)}
+		return []error{fmt.Errorf("%s = %q: not an executable file (%v): %s, or point the key at one", config.FullKey(config.KeyKopsBinary), bin, err, install)}
 	}
 	m := kops.Manager{Runner: deps.Kops(path), Timeouts: kops.Timeouts{Command: Timeout}}
 	d := kops.Desired{KopsVersion: cfg.Kops.Version, StateStore: cfg.StateStore.URL()}
@@ -122,8 +122,8 @@ func checkAWS(ctx context.Context, region string, zones []string, deps Deps) []e
 // other failure one of credentials.
 func identityProblem(region string, err error) error {
 	if isNoSuchHost(err) {
-		return fmt.Errorf("%s:%s = %q: AWS does not answer for this region (%v): use a region such as us-east-1, and check this machine reaches AWS "+
-			"(air-gapped: skip the preflight); %w", config.Namespace, config.KeyRegion, region, err, errNotChecked)
+		return fmt.Errorf("%s = %q: AWS does not answer for this region (%v): use a region such as us-east-1, and check this machine reaches AWS "+
+			"(air-gapped: skip the preflight); %w", config.FullKey(config.KeyRegion), region, err, errNotChecked)
 	}
 	return fmt.Errorf("AWS credentials do not resolve (sts:GetCallerIdentity: %v): set AWS_PROFILE (run `aws sso login` first for an SSO profile), "+
 		"or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; %w", err, errNotChecked)

@@ -17,6 +17,7 @@ import (
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kops/kopstest"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
 type fakeSTS struct{ err error }
@@ -106,7 +107,7 @@ func (w *world) deps(t *testing.T) Deps {
 func managed() config.Config {
 	return config.Config{
 		Cluster:            config.Cluster{Manage: true, Region: "eu-west-1", Zones: []string{"eu-west-1a", "eu-west-1b"}},
-		Kops:               config.Kops{Version: "1.36", Binary: "kops"},
+		Kops:               config.Kops{Version: kopsrelease.MustParse("1.36"), Binary: "kops"},
 		StateStore:         config.StateStore{Bucket: "kops-state-calico"},
 		SecurityGroupCheck: config.SGCheckEnforce,
 	}
@@ -143,6 +144,7 @@ func wantProblems(t *testing.T, got []string, want ...string) {
 }
 
 func TestReadyMachinePasses(t *testing.T) {
+	t.Parallel()
 	w := newWorld()
 	if got := problems(t, managed(), w.deps(t)); got != nil {
 		t.Fatalf("problems on a ready machine: %v", got)
@@ -158,6 +160,7 @@ func TestReadyMachinePasses(t *testing.T) {
 // TestEveryProblemAtOnce: a new user's machine, no kops and no AWS
 // credentials, hears of both in one run.
 func TestEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
 	w := newWorld()
 	w.onPath = nil
 	w.stsErr = errors.New("failed to refresh cached credentials, no EC2 IMDS role found")
@@ -170,6 +173,7 @@ func TestEveryProblemAtOnce(t *testing.T) {
 }
 
 func TestKopsProblems(t *testing.T) {
+	t.Parallel()
 	w := newWorld()
 	w.version = "Client version: 1.34.1 (git-v1.34.1)\n"
 	wantProblems(t, problems(t, managed(), w.deps(t)),
@@ -187,6 +191,7 @@ func TestKopsProblems(t *testing.T) {
 }
 
 func TestRegionAndZoneProblems(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		region string
@@ -211,6 +216,7 @@ func TestRegionAndZoneProblems(t *testing.T) {
 }
 
 func TestUnresolvableEndpointIsARegionProblem(t *testing.T) {
+	t.Parallel()
 	w := newWorld()
 	w.stsErr = &net.DNSError{Err: "no such host", Name: "sts.eu-west-9.amazonaws.com", IsNotFound: true}
 	wantProblems(t, problems(t, managed(), w.deps(t)),
@@ -221,6 +227,7 @@ func TestUnresolvableEndpointIsARegionProblem(t *testing.T) {
 // existing store and no security-group check needs neither kops nor AWS;
 // an existing cluster whose groups are checked needs AWS, not kops or zones.
 func TestOnlyWhatTheConfigNeeds(t *testing.T) {
+	t.Parallel()
 	cfg := managed()
 	cfg.Cluster.Manage = false
 	cfg.StateStore.ExistingURL = "s3://kops-state"

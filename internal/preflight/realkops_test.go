@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 	"github.com/kopscalico/kopscalico/internal/testing/realkops"
 )
 
@@ -18,7 +19,7 @@ func TestRealKops(t *testing.T) {
 	if got := checkKops(context.Background(), cfg, Default()); got != nil {
 		t.Errorf("kops 1.36.2 with kopsVersion 1.36: %v", got)
 	}
-	cfg.Kops.Version = "1.34"
+	cfg.Kops.Version = kopsrelease.MustParse("1.34")
 	got := checkKops(context.Background(), cfg, Default())
 	if len(got) != 1 || !strings.Contains(got[0].Error(), "the kops binary is 1.36.2 but kopscalico:kopsVersion pins 1.34") {
 		t.Errorf("kops 1.36.2 with kopsVersion 1.34: %v", got)

@@ -18,6 +18,7 @@ func recorded(t *testing.T, name string) string {
 }
 
 func TestParseResult(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		output  string
 		want    Verdict
@@ -47,6 +48,7 @@ func TestParseResult(t *testing.T) {
 }
 
 func TestCompareAgreeing(t *testing.T) {
+	t.Parallel()
 	probes := demoPlan(t)
 	table, err := Compare(probes, map[string]string{
 		"probe-busybox-to-http-echo":  recorded(t, "busybox-allowed.log"),
@@ -64,6 +66,7 @@ func TestCompareAgreeing(t *testing.T) {
 }
 
 func TestCompareDisagreeing(t *testing.T) {
+	t.Parallel()
 	probes := demoPlan(t)
 	table, err := Compare(probes, map[string]string{
 		"probe-busybox-to-http-echo":  recorded(t, "busybox-allowed.log"),
@@ -92,6 +95,7 @@ func TestCompareDisagreeing(t *testing.T) {
 }
 
 func TestCompareUnreadableResults(t *testing.T) {
+	t.Parallel()
 	probes := demoPlan(t)
 	table, err := Compare(probes, map[string]string{
 		"probe-busybox-to-http-echo": recorded(t, "no-verdict.log"),
@@ -116,6 +120,7 @@ func TestCompareUnreadableResults(t *testing.T) {
 }
 
 func TestPlanned(t *testing.T) {
+	t.Parallel()
 	table := Planned(demoPlan(t))
 	if len(table) != 2 || table.Mismatches() != 0 || table[1].Expected != Blocked || table[1].Observed != "(not run)" {
 		t.Errorf("Planned = %+v", table)

@@ -17,6 +17,7 @@ import (
 // TestPolicyExpectOnShippedPolicies: the repository's own policies, the demo
 // workloads and the demo probes give the tutorial's verdicts.
 func TestPolicyExpectOnShippedPolicies(t *testing.T) {
+	t.Parallel()
 	set, err := policies.Load(filepath.Join("..", "..", "policies"))
 	if err != nil {
 		t.Fatal(err)

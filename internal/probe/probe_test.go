@@ -35,6 +35,7 @@ func demoPlan(t *testing.T) []Probe {
 }
 
 func TestPlanAsksExpectAboutEachPodPair(t *testing.T) {
+	t.Parallel()
 	var calls []string
 	probes, err := Plan(tutorialExpect(&calls), DemoSources("ns-1"), DemoTargets("ns-1"))
 	if err != nil {
@@ -62,6 +63,7 @@ func TestPlanAsksExpectAboutEachPodPair(t *testing.T) {
 }
 
 func TestPlanRefusesBadNamesAndExpectErrors(t *testing.T) {
+	t.Parallel()
 	boom := func(string, string, int, string) (bool, error) { return false, errors.New("unknown pod") }
 	if _, err := Plan(boom, DemoSources("ns-1"), DemoTargets("ns-1")); err == nil || !strings.Contains(err.Error(), "unknown pod") {
 		t.Errorf("Plan with failing expect: err = %v", err)
@@ -78,6 +80,7 @@ func TestPlanRefusesBadNamesAndExpectErrors(t *testing.T) {
 }
 
 func TestJobImpersonatesItsSource(t *testing.T) {
+	t.Parallel()
 	for _, p := range demoPlan(t) {
 		job := Job(p, "rev-1")
 		if job.Name != p.Name || job.Namespace != "ns-1" {
@@ -121,6 +124,7 @@ func TestJobImpersonatesItsSource(t *testing.T) {
 // messages, and checks the verdict line it prints. The logs it writes are the
 // recorded outputs in testdata that the comparison tests read.
 func TestScript(t *testing.T) {
+	t.Parallel()
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		t.Skip("no sh")

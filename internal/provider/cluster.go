@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
@@ -81,17 +81,17 @@ func workdir() (string, func(), error) {
 }
 
 func (c *cluster) check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
-	var args pluginapi.ClusterArgs
-	if err := decode(req.News, &args); err != nil {
-		return plugin.CheckResponse{}, err
+	// The config's rules of the cluster, on the properties named after its
+	// keys; a value not known yet (the store's URL at preview) is checked
+	// once known.
+	unknown := unknownKeys(req.News)
+	var failures []plugin.CheckFailure
+	for _, p := range config.CheckCluster(lookup(req.News)) {
+		if !unknown[p.Key] {
+			failures = append(failures, checkFailure(p.Key, p))
+		}
 	}
-	if len(unknownKeys(req.News)) > 0 {
-		return plugin.CheckResponse{Properties: req.News}, nil // checked again once known
-	}
-	if err := args.Validate(); err != nil {
-		return plugin.CheckResponse{Properties: req.News, Failures: []plugin.CheckFailure{{Reason: err.Error()}}}, nil
-	}
-	return plugin.CheckResponse{Properties: req.News}, nil
+	return plugin.CheckResponse{Properties: req.News, Failures: failures}, nil
 }
 
 // diff compares the inputs, and the cluster as last read (state) with the new
@@ -133,8 +133,8 @@ func (c *cluster) diff(_ context.Context, req plugin.DiffRequest) (plugin.DiffRe
 	}
 	if len(refused) > 0 {
 		return plugin.DiffResponse{}, fmt.Errorf("kops cluster %s: refusing to replace it (delete the running cluster and create another): %s. "+
-			"Revert the change, or set allowReplacement (kopscalico:allowClusterReplacement=true) to replace the cluster on purpose",
-			olds.Name, strings.Join(refused, "; "))
+			"Revert the change, or set allowReplacement (%s=true) to replace the cluster on purpose",
+			olds.Name, strings.Join(refused, "; "), config.FullKey(config.KeyAllowReplacement))
 	}
 	if len(unknown) == 0 {
 		var state ClusterState
@@ -229,9 +229,9 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 	var exists *kops.ExistsError
 	if errors.As(ensureErr, &exists) {
 		return plugin.CreateResponse{}, fmt.Errorf("%w and this stack did not create it: "+
-			"to take it over (converted to Calico cross-subnet; this stack's destroy then deletes it) set adoptExisting (kopscalico:adoptExistingCluster=true); "+
-			"to manage it as it is, import it by name (kopscalico:importExistingCluster=true, or `pulumi import %s %s %s` with this stack's kops provider); or pick another kopscalico:clusterName",
-			ensureErr, pluginapi.ClusterType, req.URN.Name(), d.Name)
+			"to take it over (converted to Calico cross-subnet; this stack's destroy then deletes it) set adoptExisting (%s=true); "+
+			"to manage it as it is, import it by name (%s=true, or `pulumi import %s %s %s` with this stack's kops provider); or pick another %s",
+			ensureErr, config.FullKey(config.KeyAdoptExisting), config.FullKey(config.KeyImportExisting), pluginapi.ClusterType, req.URN.Name(), d.Name, config.FullKey(config.KeyClusterName))
 	}
 	if ensureErr != nil && !outcome.Mutated() {
 		return plugin.CreateResponse{}, ensureErr
@@ -360,7 +360,7 @@ func (c *cluster) read(ctx context.Context, req plugin.ReadRequest) (plugin.Read
 		if err != nil {
 			return plugin.ReadResponse{}, err
 		}
-		args.KopsVersion = v.MinorString()
+		args.KopsVersion = v
 		args.ControlPlaneSize, args.NodeSize = live.ControlPlaneSize, live.NodeSize
 	}
 	args.Desired = refreshed(args.Desired, live)
@@ -411,19 +411,15 @@ func refreshed(d kops.Desired, live kops.Live) kops.Desired {
 	if d.KubernetesVersion != "" {
 		d.KubernetesVersion = live.KubernetesVersion
 	}
-	d.SSHAccess = append([]string{}, live.SSHAccess...)
-	if !(d.AllowWorldAccess && len(d.AdminAccess) == 0 && isWorld(live.AdminAccess)) {
-		d.AdminAccess = append([]string{}, live.AdminAccess...)
-	}
-	d.Encapsulation = live.Encapsulation
+	d.SSHAccess = append(config.AccessList{}, live.SSHAccess...)
+	d.AdminAccess = append(config.AccessList{}, live.AdminAccess...)
+	// What runs instead of Calico cross-subnet ("kubenet") shows as the
+	// encapsulation it would change back.
+	d.Encapsulation = config.Encapsulation(live.Encapsulation)
 	if live.AWSSrcDstCheck != "" {
-		d.AWSSrcDstCheck = live.AWSSrcDstCheck
+		d.AWSSrcDstCheck = config.SrcDstCheck(live.AWSSrcDstCheck)
 	}
 	return d
-}
-
-func isWorld(cidrs []string) bool {
-	return reflect.DeepEqual(cidrs, []string{"0.0.0.0/0", "::/0"})
 }
 
 // update applies changed inputs, or puts back what drifted: convert, resize

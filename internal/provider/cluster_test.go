@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil/rpcerror"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kops/kopstest"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
@@ -62,6 +63,7 @@ func recordedState(t *testing.T, inputs resource.PropertyMap, spec string) resou
 }
 
 func TestClusterDiffRefusesIdentityChanges(t *testing.T) {
+	t.Parallel()
 	p := newClusterProvider(t, &kopstest.Runner{T: t})
 	old := clusterInputs(t, nil)
 	state := recordedState(t, old, string(kopstest.Fixture(t, "calico-1.34.yaml")))
@@ -106,6 +108,7 @@ func TestClusterDiffRefusesIdentityChanges(t *testing.T) {
 // A spec that drifted (found by refresh) is an update even with the same
 // inputs.
 func TestClusterDiffShowsDrift(t *testing.T) {
+	t.Parallel()
 	p := newClusterProvider(t, &kopstest.Runner{T: t})
 	inputs := clusterInputs(t, nil)
 	drifted := strings.Replace(string(kopstest.Fixture(t, "calico-1.34.yaml")), "ipipMode: CrossSubnet", "ipipMode: Always", 1)
@@ -119,6 +122,7 @@ func TestClusterDiffShowsDrift(t *testing.T) {
 // kops made the cluster, then validate failed: the error carries the ID and
 // the state, so the engine records the cluster and destroy can delete it.
 func TestClusterCreateRecordsAPartialFailure(t *testing.T) {
+	t.Parallel()
 	gets := 0
 	spec := strings.ReplaceAll(string(kopstest.Fixture(t, "kubenet-1.36.yaml")), "kubenet: {}", "calico: {}")
 	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
@@ -163,6 +167,7 @@ func TestClusterCreateRecordsAPartialFailure(t *testing.T) {
 // A cluster already in the store is not taken over unless asked; nothing
 // mutating runs.
 func TestClusterCreateRefusesAnExistingCluster(t *testing.T) {
+	t.Parallel()
 	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
 		"version":     kopstest.OK(kopsVersionOut),
 		"get cluster": kopstest.OK(string(kopstest.Fixture(t, "calico-1.34.yaml"))),
@@ -177,6 +182,7 @@ func TestClusterCreateRefusesAnExistingCluster(t *testing.T) {
 }
 
 func TestClusterCreatePreviewRunsNoKops(t *testing.T) {
+	t.Parallel()
 	k := &kopstest.Runner{T: t}
 	res, err := newClusterProvider(t, k).Create(context.Background(), plugin.CreateRequest{URN: clusterURN, Type: pluginapi.ClusterType,
 		Properties: clusterInputs(t, nil), Preview: true})
@@ -188,6 +194,7 @@ func TestClusterCreatePreviewRunsNoKops(t *testing.T) {
 // Refresh reads the cluster as kops reports it, in the terms of the inputs;
 // a cluster gone from the store reads as gone.
 func TestClusterRead(t *testing.T) {
+	t.Parallel()
 	inputs := clusterInputs(t, nil)
 	state := recordedState(t, inputs, string(kopstest.Fixture(t, "calico-1.34.yaml")))
 	opened := strings.Replace(string(kopstest.Fixture(t, "calico-1.34.yaml")), "  kubernetesApiAccess:\n", "  sshAccess:\n  - 0.0.0.0/0\n  kubernetesApiAccess:\n", 1)
@@ -218,6 +225,7 @@ func TestClusterRead(t *testing.T) {
 // Delete runs from the recorded state: the name and store kops was driven
 // with, whatever the inputs say now.
 func TestClusterDeleteUsesTheRecordedState(t *testing.T) {
+	t.Parallel()
 	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
 		"get cluster":    kopstest.OK(string(kopstest.Fixture(t, "calico-1.34.yaml"))),
 		"delete cluster": kopstest.OK(""),
@@ -235,8 +243,9 @@ func TestClusterDeleteUsesTheRecordedState(t *testing.T) {
 }
 
 func TestClusterCheckNamesTheProblem(t *testing.T) {
+	t.Parallel()
 	res, err := newClusterProvider(t, &kopstest.Runner{T: t}).Check(context.Background(), plugin.CheckRequest{URN: clusterURN, Type: pluginapi.ClusterType,
-		News: clusterInputs(t, func(a *pluginapi.ClusterArgs) { a.AdminAccess = []string{"0.0.0.0/0"} })})
+		News: clusterInputs(t, func(a *pluginapi.ClusterArgs) { a.AdminAccess = config.MustParseAccessList("0.0.0.0/0") })})
 	if err != nil || len(res.Failures) != 1 || !strings.Contains(res.Failures[0].Reason, "allowWorldAccess") {
 		t.Errorf("check: %+v, %v", res, err)
 	}

@@ -118,8 +118,8 @@ func (v *probeVerdicts) run(ctx context.Context, urn resource.URN, inputs resour
 				differing = append(differing, r.Probe)
 			}
 		}
-		return nil, fmt.Errorf("probes: %w\nOnce the cluster enforces the policies, run the differing probes again (their Jobs keep the verdicts they printed):\n  %s\nIf this cluster's CNI does not enforce NetworkPolicies, set %s:%s=false.",
-			err, replaceCommand(args.Jobs, differing), config.Namespace, config.KeyProbes)
+		return nil, fmt.Errorf("probes: %w\nOnce the cluster enforces the policies, run the differing probes again (their Jobs keep the verdicts they printed):\n  %s\nIf this cluster's CNI does not enforce NetworkPolicies, set %s=false.",
+			err, replaceCommand(args.Jobs, differing), config.FullKey(config.KeyProbes))
 	}
 	v.p.logf(ctx, diag.Info, urn, "probes agree with the network policies:\n%s", table)
 	verdicts := make(map[string]string, len(table))

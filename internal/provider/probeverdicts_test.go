@@ -133,6 +133,7 @@ func verdictsState(t *testing.T, props resource.PropertyMap) provider.ProbeVerdi
 }
 
 func TestProbeVerdictsRecordsAgreeingVerdicts(t *testing.T) {
+	t.Parallel()
 	p, reader, logs := newProbeProvider(ranProbes(), agreeing())
 	resp, err := createVerdicts(p, pvInputs(t, "rev-1"), false)
 	if err != nil {
@@ -168,6 +169,7 @@ func TestProbeVerdictsRecordsAgreeingVerdicts(t *testing.T) {
 }
 
 func TestProbeVerdictsDisagreeingFailsWithTheTable(t *testing.T) {
+	t.Parallel()
 	logs := agreeing()
 	logs[pvStranger] = "stranger-allowed.log" // a hole: the policies are not enforced
 	p, _, _ := newProbeProvider(ranProbes(), logs)
@@ -195,6 +197,7 @@ func TestProbeVerdictsDisagreeingFailsWithTheTable(t *testing.T) {
 // Pods gone before the verdicts were recorded: the error gives the command
 // that runs exactly those Jobs again.
 func TestProbeVerdictsPodsGoneAdvisesReplacingTheirJobs(t *testing.T) {
+	t.Parallel()
 	c := ranProbes()
 	c.set(pvStranger)
 	p, _, _ := newProbeProvider(c, agreeing())
@@ -227,6 +230,7 @@ func TestProbeVerdictsPodsGoneAdvisesReplacingTheirJobs(t *testing.T) {
 }
 
 func TestProbeVerdictsPreviewReadsNothing(t *testing.T) {
+	t.Parallel()
 	p, reader, _ := newProbeProvider(&cluster{}, nil)
 	resp, err := createVerdicts(p, pvInputs(t, "rev-1"), true)
 	if err != nil {
@@ -253,6 +257,7 @@ func TestProbeVerdictsPreviewReadsNothing(t *testing.T) {
 }
 
 func TestProbeVerdictsDiff(t *testing.T) {
+	t.Parallel()
 	p, _, _ := newProbeProvider(&cluster{}, nil)
 	olds := pvInputs(t, "rev-1")
 	diff := func(news resource.PropertyMap) plugin.DiffResponse {
@@ -295,6 +300,7 @@ func TestProbeVerdictsDiff(t *testing.T) {
 // (diff none, refresh) reads nothing; a new revision (the Jobs replaced and
 // run again) reads the new pods.
 func TestProbeVerdictsOutliveThePods(t *testing.T) {
+	t.Parallel()
 	c := ranProbes()
 	p, reader, _ := newProbeProvider(c, agreeing())
 	in := pvInputs(t, "rev-1")
@@ -341,6 +347,7 @@ func TestProbeVerdictsOutliveThePods(t *testing.T) {
 }
 
 func TestProbeVerdictsInputs(t *testing.T) {
+	t.Parallel()
 	p, _, _ := newProbeProvider(&cluster{}, nil)
 	check := func(news resource.PropertyMap) []plugin.CheckFailure {
 		t.Helper()
@@ -378,6 +385,7 @@ func TestProbeVerdictsInputs(t *testing.T) {
 // The engine's cancellation stops a running read; the next run reads again
 // (a provider served apart from the engine serves every run of a test).
 func TestProbeVerdictsCancellation(t *testing.T) {
+	t.Parallel()
 	reading := make(chan struct{})
 	var once sync.Once
 	reader := probetest.NewReader(func(ctx context.Context, _, _ string) ([]corev1.Pod, error) {

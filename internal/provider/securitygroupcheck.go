@@ -2,12 +2,14 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 )
@@ -41,14 +43,25 @@ func (s *securityGroupCheck) check(_ context.Context, req plugin.CheckRequest) (
 	}
 	var failures []plugin.CheckFailure
 	unknown := unknownKeys(req.News)
-	if !unknown["mode"] && args.Mode != pluginapi.CheckEnforce && args.Mode != pluginapi.CheckWarn {
-		failures = append(failures, plugin.CheckFailure{Property: "mode", Reason: fmt.Sprintf("%q: want %s or %s", args.Mode, pluginapi.CheckEnforce, pluginapi.CheckWarn)})
+	fail := func(property string, err error) {
+		if err != nil && !unknown[property] {
+			failures = append(failures, checkFailure(property, err))
+		}
 	}
-	if !unknown["clusterName"] && args.ClusterName == "" {
-		failures = append(failures, plugin.CheckFailure{Property: "clusterName", Reason: "required"})
+	_, err := config.ParseSGCheckMode(string(args.Mode))
+	if err == nil && args.Mode == config.SGCheckOff {
+		err = fmt.Errorf("must be enforce or warn: with off the program registers no check")
 	}
-	if !unknown["region"] && args.Region == "" {
-		failures = append(failures, plugin.CheckFailure{Property: "region", Reason: "required"})
+	fail("mode", err)
+	_, err = config.ParseEncapsulation(string(args.Encapsulation))
+	fail("encapsulation", err)
+	_, err = config.ParseSrcDstCheck(string(args.AWSSrcDstCheck))
+	fail("awsSrcDstCheck", err)
+	if args.ClusterName == "" {
+		fail("clusterName", errors.New("required"))
+	}
+	if args.Region == "" {
+		fail("region", errors.New("required"))
 	}
 	return plugin.CheckResponse{Properties: req.News, Failures: failures}, nil
 }
@@ -89,17 +102,17 @@ func (s *securityGroupCheck) run(ctx context.Context, urn resource.URN, inputs r
 	}
 	report, err := s.inspect(ctx, args)
 	if err != nil {
-		if args.Mode == pluginapi.CheckEnforce {
-			return nil, fmt.Errorf("security-group check: %w (set kopscalico:securityGroupCheck=warn to only warn)", err)
+		if args.Mode == config.SGCheckEnforce {
+			return nil, fmt.Errorf("security-group check: %w (set %s=%s to only warn)", err, config.FullKey(config.KeySecurityGroupCheck), config.SGCheckWarn)
 		}
 		s.p.logf(ctx, diag.Warning, urn, "security-group check: %v", err)
 		return encode(SecurityGroupCheckState{SecurityGroupCheckArgs: args, Summary: map[string]string{"error": err.Error()}})
 	}
 	switch {
-	case report.Failed() && args.Mode == pluginapi.CheckEnforce:
+	case report.Failed() && args.Mode == config.SGCheckEnforce:
 		s.p.logf(ctx, diag.Error, urn, "%s", report)
-		return nil, fmt.Errorf("security-group check: cluster %s misses %d of %d expectations Calico cross-subnet needs (see the table above); fix them through kops (kops update cluster --yes), not by hand, or set kopscalico:securityGroupCheck=warn to only warn",
-			args.ClusterName, len(report.Missing()), len(report.Expectations))
+		return nil, fmt.Errorf("security-group check: cluster %s misses %d of %d expectations Calico cross-subnet needs (see the table above); fix them through kops (kops update cluster --yes), not by hand, or set %s=%s to only warn",
+			args.ClusterName, len(report.Missing()), len(report.Expectations), config.FullKey(config.KeySecurityGroupCheck), config.SGCheckWarn)
 	case report.Failed() || len(report.BlockedByKops()) > 0:
 		s.p.logf(ctx, diag.Warning, urn, "%s", report)
 	default:

@@ -17,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/provider"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
@@ -101,10 +102,10 @@ func newProvider(newEC2 func(context.Context, string) (sgcheck.EC2API, error)) (
 
 // sgInputs are the program's inputs for a kops 1.34 cluster with its own
 // Calico, with changes applied.
-func sgInputs(mode string, changes map[string]any) resource.PropertyMap {
+func sgInputs(mode config.SGCheckMode, changes map[string]any) resource.PropertyMap {
 	in := map[string]any{
 		"clusterName": sgCluster, "region": sgRegion, "encapsulation": "ipip", "awsSrcDstCheck": "Disable",
-		"etcdDatastore": false, "kopsBlocksEtcd": true, "mode": mode, "clusterRevision": "rev-1",
+		"etcdDatastore": false, "kopsBlocksEtcd": true, "mode": string(mode), "clusterRevision": "rev-1",
 	}
 	for k, v := range changes {
 		in[k] = v
@@ -134,7 +135,7 @@ func summary(t *testing.T, props resource.PropertyMap) map[string]string {
 func TestSecurityGroupCheckPassesOnCompleteCluster(t *testing.T) {
 	f := kopsCluster()
 	p, logs := newProvider(f.new)
-	resp, err := create(p, sgInputs(pluginapi.CheckEnforce, nil), false)
+	resp, err := create(p, sgInputs(config.SGCheckEnforce, nil), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestSecurityGroupCheckPassesOnCompleteCluster(t *testing.T) {
 	}
 	wantArgs := pluginapi.SecurityGroupCheckArgs{
 		ClusterName: sgCluster, Region: sgRegion, Encapsulation: "ipip", AWSSrcDstCheck: "Disable",
-		KopsBlocksEtcd: true, Mode: pluginapi.CheckEnforce, ClusterRevision: "rev-1",
+		KopsBlocksEtcd: true, Mode: config.SGCheckEnforce, ClusterRevision: "rev-1",
 	}
 	if state.SecurityGroupCheckArgs != wantArgs {
 		t.Errorf("outputs record the inputs %+v, want %+v", state.SecurityGroupCheckArgs, wantArgs)
@@ -176,7 +177,7 @@ func TestSecurityGroupCheckWarnReportsMissing(t *testing.T) {
 	f := kopsCluster()
 	breakIPIP(f.fake)
 	p, logs := newProvider(f.new)
-	resp, err := create(p, sgInputs(pluginapi.CheckWarn, nil), false)
+	resp, err := create(p, sgInputs(config.SGCheckWarn, nil), false)
 	if err != nil {
 		t.Fatalf("warn mode failed: %v", err)
 	}
@@ -197,7 +198,7 @@ func TestSecurityGroupCheckEnforceFails(t *testing.T) {
 	f := kopsCluster()
 	breakIPIP(f.fake)
 	p, logs := newProvider(f.new)
-	_, err := create(p, sgInputs(pluginapi.CheckEnforce, nil), false)
+	_, err := create(p, sgInputs(config.SGCheckEnforce, nil), false)
 	if err == nil || !strings.Contains(err.Error(), "cluster "+sgCluster+" misses 1 of 10 expectations") ||
 		!strings.Contains(err.Error(), "kopscalico:securityGroupCheck=warn") {
 		t.Fatalf("err = %v", err)
@@ -213,7 +214,7 @@ func TestSecurityGroupCheckAWSErrors(t *testing.T) {
 	f := kopsCluster()
 	f.fake.Err = denied
 	p, logs := newProvider(f.new)
-	resp, err := create(p, sgInputs(pluginapi.CheckWarn, nil), false)
+	resp, err := create(p, sgInputs(config.SGCheckWarn, nil), false)
 	if err != nil {
 		t.Fatalf("warn: %v", err)
 	}
@@ -225,21 +226,21 @@ func TestSecurityGroupCheckAWSErrors(t *testing.T) {
 	}
 
 	p, _ = newProvider(f.new)
-	_, err = create(p, sgInputs(pluginapi.CheckEnforce, nil), false)
+	_, err = create(p, sgInputs(config.SGCheckEnforce, nil), false)
 	if err == nil || !errors.Is(err, denied) || !strings.Contains(err.Error(), "kopscalico:securityGroupCheck=warn") {
 		t.Errorf("enforce, describe refused: err = %v", err)
 	}
 
 	noCreds := &ec2Factory{err: errors.New("no credentials")}
 	p, _ = newProvider(noCreds.new)
-	_, err = create(p, sgInputs(pluginapi.CheckEnforce, nil), false)
+	_, err = create(p, sgInputs(config.SGCheckEnforce, nil), false)
 	if err == nil || !strings.Contains(err.Error(), "security-group check: no credentials") {
 		t.Errorf("enforce, no client: err = %v", err)
 	}
 }
 
 func TestSecurityGroupCheckPreviewMakesNoAWSCall(t *testing.T) {
-	for _, mode := range []string{pluginapi.CheckEnforce, pluginapi.CheckWarn} {
+	for _, mode := range []config.SGCheckMode{config.SGCheckEnforce, config.SGCheckWarn} {
 		f := kopsCluster()
 		breakIPIP(f.fake) // a run that checked would fail in enforce mode
 		p, _ := newProvider(f.new)
@@ -271,18 +272,18 @@ func TestSecurityGroupCheckDiff(t *testing.T) {
 		t.Helper()
 		resp, err := p.Diff(context.Background(), plugin.DiffRequest{
 			URN: sgURN, Type: pluginapi.SecurityGroupCheckType, ID: sgCluster,
-			OldInputs: sgInputs(pluginapi.CheckEnforce, nil), NewInputs: news,
+			OldInputs: sgInputs(config.SGCheckEnforce, nil), NewInputs: news,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return resp
 	}
-	if d := diff(sgInputs(pluginapi.CheckEnforce, nil)); d.Changes != plugin.DiffNone {
+	if d := diff(sgInputs(config.SGCheckEnforce, nil)); d.Changes != plugin.DiffNone {
 		t.Errorf("unchanged inputs: %+v", d)
 	}
 	for _, rev := range []resource.PropertyValue{resource.NewStringProperty("rev-2"), resource.MakeComputed(resource.NewStringProperty(""))} {
-		news := sgInputs(pluginapi.CheckEnforce, nil)
+		news := sgInputs(config.SGCheckEnforce, nil)
 		news["clusterRevision"] = rev
 		d := diff(news)
 		if d.Changes != plugin.DiffSome || len(d.ChangedKeys) != 1 || d.ChangedKeys[0] != "clusterRevision" ||
@@ -300,7 +301,7 @@ func TestSecurityGroupCheckDiff(t *testing.T) {
 func TestSecurityGroupCheckUpdateChecksAgain(t *testing.T) {
 	f := kopsCluster()
 	p, _ := newProvider(f.new)
-	old := sgInputs(pluginapi.CheckEnforce, nil)
+	old := sgInputs(config.SGCheckEnforce, nil)
 	created, err := create(p, old, false)
 	if err != nil {
 		t.Fatal(err)
@@ -313,14 +314,14 @@ func TestSecurityGroupCheckUpdateChecksAgain(t *testing.T) {
 		})
 	}
 	calls := f.fake.Calls()
-	if _, err := update(sgInputs(pluginapi.CheckEnforce, map[string]any{"clusterRevision": "rev-2"})); err == nil ||
+	if _, err := update(sgInputs(config.SGCheckEnforce, map[string]any{"clusterRevision": "rev-2"})); err == nil ||
 		!strings.Contains(err.Error(), "misses 1 of 10 expectations") {
 		t.Errorf("enforce update on a broken cluster: err = %v", err)
 	}
 	if f.fake.Calls() == calls {
 		t.Error("the update did not check again")
 	}
-	resp, err := update(sgInputs(pluginapi.CheckWarn, map[string]any{"clusterRevision": "rev-2"}))
+	resp, err := update(sgInputs(config.SGCheckWarn, map[string]any{"clusterRevision": "rev-2"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +334,7 @@ func TestSecurityGroupCheckUpdateChecksAgain(t *testing.T) {
 func TestSecurityGroupCheckReadAndDeleteMakeNoAWSCall(t *testing.T) {
 	f := kopsCluster()
 	p, _ := newProvider(f.new)
-	in := sgInputs(pluginapi.CheckEnforce, nil)
+	in := sgInputs(config.SGCheckEnforce, nil)
 	state := in.Copy()
 	state["summary"] = resource.NewObjectProperty(resource.NewPropertyMapFromMap(map[string]any{"group-nodes": "ok"}))
 
@@ -357,12 +358,13 @@ func TestSecurityGroupCheckReadAndDeleteMakeNoAWSCall(t *testing.T) {
 func TestSecurityGroupCheckEtcdExpectation(t *testing.T) {
 	for _, tc := range []struct {
 		etcd, kopsBlocks bool
-		mode, want       string // want: prefix of the entry, "" for none
+		mode             config.SGCheckMode
+		want             string // prefix of the entry, "" for none
 	}{
-		{false, true, pluginapi.CheckEnforce, ""},
-		{false, false, pluginapi.CheckEnforce, ""},
-		{true, false, pluginapi.CheckWarn, "missing in masters." + sgCluster + " (" + sgchecktest.MastersID + "): no ingress rule allows tcp 4001"},
-		{true, true, pluginapi.CheckEnforce, "blocked by kops: kops 1.20+ never opens TCP 4001"},
+		{false, true, config.SGCheckEnforce, ""},
+		{false, false, config.SGCheckEnforce, ""},
+		{true, false, config.SGCheckWarn, "missing in masters." + sgCluster + " (" + sgchecktest.MastersID + "): no ingress rule allows tcp 4001"},
+		{true, true, config.SGCheckEnforce, "blocked by kops: kops 1.20+ never opens TCP 4001"},
 	} {
 		name := fmt.Sprintf("etcdDatastore=%v kopsBlocksEtcd=%v %s", tc.etcd, tc.kopsBlocks, tc.mode)
 		f := kopsCluster()
@@ -392,14 +394,14 @@ func TestSecurityGroupCheckInputs(t *testing.T) {
 		}
 		return resp.Failures
 	}
-	if f := check(sgInputs(pluginapi.CheckWarn, nil)); len(f) != 0 {
+	if f := check(sgInputs(config.SGCheckWarn, nil)); len(f) != 0 {
 		t.Errorf("good inputs: %v", f)
 	}
 	f := check(sgInputs("off", map[string]any{"region": ""}))
-	if len(f) != 2 || f[0].Property != "mode" || !strings.Contains(f[0].Reason, "want enforce or warn") || f[1].Property != "region" {
+	if len(f) != 2 || f[0].Property != "mode" || !strings.Contains(f[0].Reason, "must be enforce or warn") || f[1].Property != "region" {
 		t.Errorf("bad mode and no region: %+v", f)
 	}
-	unknown := sgInputs(pluginapi.CheckWarn, nil)
+	unknown := sgInputs(config.SGCheckWarn, nil)
 	unknown["mode"] = resource.MakeComputed(resource.NewStringProperty(""))
 	unknown["clusterName"] = resource.MakeComputed(resource.NewStringProperty(""))
 	if f := check(unknown); len(f) != 0 {
@@ -421,10 +423,10 @@ func TestSecurityGroupCheckOverTheWire(t *testing.T) {
 	}
 	p, _ := newProvider(sgcheck.NewEC2)
 
-	if _, err := create(p, sgInputs(pluginapi.CheckEnforce, nil), true); err != nil || srv.RequestCount() != 0 {
+	if _, err := create(p, sgInputs(config.SGCheckEnforce, nil), true); err != nil || srv.RequestCount() != 0 {
 		t.Fatalf("preview: err %v, %d requests", err, srv.RequestCount())
 	}
-	resp, err := create(p, sgInputs(pluginapi.CheckEnforce, nil), false)
+	resp, err := create(p, sgInputs(config.SGCheckEnforce, nil), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,7 +444,7 @@ func TestSecurityGroupCheckOverTheWire(t *testing.T) {
 	}
 
 	fake.Err = &smithy.GenericAPIError{Code: "UnauthorizedOperation", Message: "You are not authorized to perform this operation."}
-	resp, err = create(p, sgInputs(pluginapi.CheckWarn, nil), false)
+	resp, err = create(p, sgInputs(config.SGCheckWarn, nil), false)
 	if err != nil {
 		t.Fatal(err)
 	}

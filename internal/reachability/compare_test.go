@@ -99,6 +99,7 @@ func compare(t *testing.T, base, head *policies.Set, workloads []netpol.Pod) (Mo
 // Removing allow.yaml closes exactly what it opened: app=busybox to
 // app=http-echo, on every port (its rule names none), and nothing else.
 func TestCompareRemovedPolicy(t *testing.T) {
+	t.Parallel()
 	files := shippedFiles(t)
 	base := tree(t, files)
 	delete(files, "ns-1/allow.yaml")
@@ -123,6 +124,7 @@ func TestCompareRemovedPolicy(t *testing.T) {
 // A policy added in a namespace no workload runs in shows on its synthetic
 // pods: both sides are evaluated over the head's pods too.
 func TestCompareAddedPolicyInEmptyNamespace(t *testing.T) {
+	t.Parallel()
 	files := shippedFiles(t)
 	files["team-a/namespace.yaml"] = teamA
 	base := tree(t, files)
@@ -149,6 +151,7 @@ func TestCompareAddedPolicyInEmptyNamespace(t *testing.T) {
 // A namespace owned on one side only is created or deleted: its
 // connections are absent on the other side, neither opened nor closed.
 func TestCompareDeletedNamespace(t *testing.T) {
+	t.Parallel()
 	files := shippedFiles(t)
 	files["team-a/namespace.yaml"] = teamA
 	files["team-a/web.yaml"] = webPolicy
@@ -175,6 +178,7 @@ func TestCompareDeletedNamespace(t *testing.T) {
 }
 
 func TestCompareSameTree(t *testing.T) {
+	t.Parallel()
 	set := shipped(t)
 	_, _, cmp := compare(t, set, set, DemoPods("ns-1"))
 	if len(cmp.Changes) != 0 || cmp.Cases != 5*5*4 {

@@ -89,6 +89,7 @@ spec:
 `
 
 func TestBuildShipped(t *testing.T) {
+	t.Parallel()
 	m := Build(shipped(t), DemoPods("ns-1"))
 	want := []string{"kube-system/[k8s-app=kube-dns]", "ns-1/[no labels]", "ns-1/busybox", "ns-1/http-echo"}
 	if got := podNames(m); !reflect.DeepEqual(got, want) {
@@ -119,6 +120,7 @@ func TestBuildShipped(t *testing.T) {
 // Without the demo, the matrix still has the synthetic pods, the DNS and
 // the outside address.
 func TestBuildWithoutWorkloads(t *testing.T) {
+	t.Parallel()
 	m := Build(shipped(t), nil)
 	want := []string{"kube-system/[k8s-app=kube-dns]", "ns-1/[app=busybox]", "ns-1/[app=http-echo]", "ns-1/[no labels]"}
 	if got := podNames(m); !reflect.DeepEqual(got, want) {
@@ -131,6 +133,7 @@ func TestBuildWithoutWorkloads(t *testing.T) {
 }
 
 func TestBuildNamespaceWithoutWorkloads(t *testing.T) {
+	t.Parallel()
 	set := tree(t, map[string]string{
 		"team-a/namespace.yaml": teamA,
 		"team-a/web.yaml":       webPolicy,
@@ -161,6 +164,7 @@ func TestBuildNamespaceWithoutWorkloads(t *testing.T) {
 }
 
 func TestRepresentatives(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		sel  metav1.LabelSelector
@@ -198,6 +202,7 @@ func TestRepresentatives(t *testing.T) {
 // A namespaceSelector that matches no known namespace adds no pod: the
 // model only holds namespaces the tree or the workloads name.
 func TestPeersLandOnlyInKnownNamespaces(t *testing.T) {
+	t.Parallel()
 	set := tree(t, map[string]string{
 		"team-a/namespace.yaml": teamA,
 		"team-a/web.yaml":       webPolicy,

@@ -10,27 +10,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/kopscalico/kopscalico/internal/config"
 )
 
 // tagClusterName is the tag kops puts on every AWS object of a cluster
 // (kops upup/pkg/fi/cloudup/awsup TagClusterName).
 const tagClusterName = "KubernetesCluster"
 
-// Values of the kops spec field networking.calico.awsSrcDstCheck.
-const (
-	SrcDstDisable   = "Disable"
-	SrcDstEnable    = "Enable"
-	SrcDstDoNothing = "DoNothing"
-)
-
 // Input says which cluster to check and how its Calico is configured.
 type Input struct {
 	ClusterName string
-	// Encapsulation is "ipip" (BGP with BIRD) or "vxlan".
-	Encapsulation string
-	// AWSSrcDstCheck is the kops value: "Disable" (kops's default, also used
+	// Encapsulation is ipip (BGP with BIRD) or vxlan.
+	Encapsulation config.Encapsulation
+	// AWSSrcDstCheck is the kops value: Disable (kops's default, also used
 	// when empty), "Enable" or "DoNothing". Only Disable is checked.
-	AWSSrcDstCheck string
+	AWSSrcDstCheck config.SrcDstCheck
 	// EtcdDatastore is true when Calico keeps its data in kops's etcd (kops
 	// 1.7's own Calico, or the Calico 2.4 upgrade manifest): nodes must then
 	// reach the control plane on TCP 4001.
@@ -41,33 +36,13 @@ type Input struct {
 	KopsBlocksEtcd bool
 }
 
-func (in Input) validate() error {
-	if in.ClusterName == "" {
-		return fmt.Errorf("cluster name is empty")
-	}
-	switch in.Encapsulation {
-	case "ipip", "vxlan":
-	default:
-		return fmt.Errorf("encapsulation %q: want ipip or vxlan", in.Encapsulation)
-	}
-	switch in.AWSSrcDstCheck {
-	case "", SrcDstDisable, SrcDstEnable, SrcDstDoNothing:
-	default:
-		return fmt.Errorf("awsSrcDstCheck %q: want Disable, Enable or DoNothing", in.AWSSrcDstCheck)
-	}
-	return nil
-}
-
 // Check reads the cluster's kops security groups and running instances and
 // reports, expectation by expectation, what Calico cross-subnet needs and
 // what is missing. It only calls Describe*: kops owns these groups and
 // removes rules it did not create on ports it models, so nothing is fixed
-// here. The error is for bad input and failed AWS calls; missing rules are in
-// the report.
+// here. The error is for failed AWS calls; missing rules are in the report.
+// The input is checked at the plugin's edge.
 func Check(ctx context.Context, api EC2API, in Input) (Report, error) {
-	if err := in.validate(); err != nil {
-		return Report{}, fmt.Errorf("security-group check: %w", err)
-	}
 	cluster := in.ClusterName
 	groups, err := describeGroups(ctx, api, cluster)
 	if err != nil {
@@ -190,9 +165,9 @@ func checkRule(cluster string, x ruleExpectation, found map[role]*types.Security
 // Disable) and the older k8s-ec2-srcdst controller switch off. Without it EC2
 // drops the unencapsulated pod traffic cross-subnet mode sends within a
 // subnet.
-func checkSrcDst(cluster, mode string, instances []types.Instance) Expectation {
+func checkSrcDst(cluster string, mode config.SrcDstCheck, instances []types.Instance) Expectation {
 	if mode == "" {
-		mode = SrcDstDisable
+		mode = config.SrcDstDisable
 	}
 	e := Expectation{
 		ID:     "srcdst-check-disabled",
@@ -200,9 +175,9 @@ func checkSrcDst(cluster, mode string, instances []types.Instance) Expectation {
 		Group:  fmt.Sprintf("running instances tagged %s=%s", tagClusterName, cluster),
 		Source: srcSrcDst,
 	}
-	if mode != SrcDstDisable {
+	if mode != config.SrcDstDisable {
 		e.OK = true
-		e.Skipped = "awsSrcDstCheck is " + mode + ": the cluster does not ask for it"
+		e.Skipped = "awsSrcDstCheck is " + string(mode) + ": the cluster does not ask for it"
 		return e
 	}
 	if len(instances) == 0 {

@@ -6,6 +6,8 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/kopscalico/kopscalico/internal/config"
 )
 
 // NewEC2 returns a real EC2 client for region, with credentials from the
@@ -13,7 +15,7 @@ import (
 // same places the kops CLI and the Pulumi AWS provider look.
 func NewEC2(ctx context.Context, region string) (EC2API, error) {
 	if region == "" {
-		return nil, fmt.Errorf("EC2 client: region is empty (set kopscalico:region)")
+		return nil, fmt.Errorf("EC2 client: region is empty (set %s)", config.FullKey(config.KeyRegion))
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
 	if err != nil {

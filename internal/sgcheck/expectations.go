@@ -1,6 +1,10 @@
 package sgcheck
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/kopscalico/kopscalico/internal/config"
+)
 
 // Traffic kinds an expectation asks for. IP protocol numbers are the ones EC2
 // uses in IpPermission.IpProtocol ("-1" means every protocol).
@@ -113,7 +117,7 @@ const (
 //     control plane, TCP 4001. kops before 1.20 opened it from nodes when
 //     Calico was on (kops 1.7: tcp 1-4001); kops 1.20+ blocks it and removes
 //     other rules on that port.
-func ruleExpectations(encapsulation string, etcdDatastore bool) []ruleExpectation {
+func ruleExpectations(encapsulation config.Encapsulation, etcdDatastore bool) []ruleExpectation {
 	exps := []ruleExpectation{
 		{
 			id: "ipip-nodes-to-control-plane", name: "IP-in-IP from nodes to control plane",
@@ -139,13 +143,13 @@ func ruleExpectations(encapsulation string, etcdDatastore bool) []ruleExpectatio
 			hint:     "kops 1.20+ blocks etcd from nodes and removes other rules on port 4001, so an etcd-backed Calico cannot work there: use kops's own Calico",
 			source:   srcEtcdLegacy,
 			blockedByKops: "kops 1.20+ never opens TCP 4001 from nodes to the control plane (pkg/model/awsmodel/firewall.go applyNodeToMasterBlockSpecificPorts leaves 2380-2381 and 4001-4002 out) and removes rules added there by hand, " +
-				"so an etcd-backed Calico (the legacy upgrade manifest) cannot reach its datastore: use kops's own Calico (kopscalico:calicoUpgradeManifest=auto or never)",
+				"so an etcd-backed Calico (the legacy upgrade manifest) cannot reach its datastore: use kops's own Calico (" + config.FullKey(config.KeyCalicoManifest) + "=auto or never)",
 		})
 	}
 	var t traffic
 	var id, what, nodeToMasterRule string
 	switch encapsulation {
-	case "vxlan":
+	case config.EncapVXLAN:
 		t, id, what = traffic{proto: protoUDP, port: portVXLAN}, "vxlan", "VXLAN (UDP 4789)"
 		nodeToMasterRule = "from-nodes.%[1]s-ingress-udp-1to65535-masters.%[1]s"
 	default:

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kopsplan"
 	"github.com/kopscalico/kopscalico/internal/sgcheck/sgchecktest"
 )
@@ -24,6 +25,7 @@ const (
 // a rule real kops plans, and the one that carries the traffic: without it,
 // and only then, the expectation fails on the plan, naming it.
 func TestKopsRulesAreTheOnesKopsPlans(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(realPlan)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +46,7 @@ func TestKopsRulesAreTheOnesKopsPlans(t *testing.T) {
 		}
 		return r
 	}
-	for _, enc := range []string{"ipip", "vxlan"} {
+	for _, enc := range []config.Encapsulation{config.EncapIPIP, config.EncapVXLAN} {
 		in := Input{ClusterName: realPlanCluster, Encapsulation: enc, KopsBlocksEtcd: true}
 		whole := check(plan, in)
 		for _, x := range ruleExpectations(enc, false) {

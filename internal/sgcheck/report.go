@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/kopscalico/kopscalico/internal/config"
 )
 
 // Expectation is one thing Calico cross-subnet needs from the cluster's
@@ -24,7 +26,7 @@ type Expectation struct {
 // Report is the result of Check, one entry per expectation in a stable order.
 type Report struct {
 	Cluster       string
-	Encapsulation string
+	Encapsulation config.Encapsulation
 	Expectations  []Expectation
 }
 

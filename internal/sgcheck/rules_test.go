@@ -9,6 +9,7 @@ import (
 )
 
 func TestPermitsTraffic(t *testing.T) {
+	t.Parallel()
 	ports := func(proto string, from, to int32) types.IpPermission {
 		return types.IpPermission{IpProtocol: aws.String(proto), FromPort: aws.Int32(from), ToPort: aws.Int32(to)}
 	}
@@ -52,6 +53,7 @@ func TestPermitsTraffic(t *testing.T) {
 }
 
 func TestPermitsSource(t *testing.T) {
+	t.Parallel()
 	src := source{name: "nodes.c", id: "sg-n", members: []member{
 		{"i-1", netip.MustParseAddr("10.0.1.5")}, {"i-2", netip.MustParseAddr("10.0.2.5")},
 	}}

@@ -15,6 +15,7 @@ import (
 // against the fake served in EC2's query protocol: request encoding, signing,
 // XML decoding and pagination all take their real path.
 func TestCheckOverTheWire(t *testing.T) {
+	t.Parallel()
 	for _, withIPIP := range []bool{true, false} {
 		t.Run(fmt.Sprintf("ipip-rule=%v", withIPIP), func(t *testing.T) {
 			f := completeKopsCluster()

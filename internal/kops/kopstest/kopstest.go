@@ -12,7 +12,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
 // Answer is a scripted reply to one kops command, given its stdin.
@@ -118,10 +120,10 @@ func Desired(version string) kops.Desired {
 		NodeCount:         2,
 		ControlPlaneSize:  "t3.medium",
 		NodeSize:          "t3.medium",
-		AdminAccess:       []string{"203.0.113.0/24"},
-		Encapsulation:     "ipip",
-		AWSSrcDstCheck:    "Disable",
-		KopsVersion:       version,
+		AdminAccess:       config.MustParseAccessList("203.0.113.0/24"),
+		Encapsulation:     config.EncapIPIP,
+		AWSSrcDstCheck:    config.SrcDstDisable,
+		KopsVersion:       kopsrelease.MustParse(version),
 	}
 }
 

@@ -2,9 +2,7 @@ package probelog
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kopscalico/kopscalico/internal/probe"
+	"github.com/kopscalico/kopscalico/internal/testing/kubeconfigtest"
 )
 
 // fakeAPI serves the two calls the reader makes: list pods by label and
@@ -92,27 +91,12 @@ func pod(name string, phase corev1.PodPhase, created time.Time) corev1.Pod {
 	}
 }
 
-func kubeconfigFor(srv *httptest.Server) string {
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	return fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster:
-    server: %s
-    certificate-authority-data: %s
-users:
-- name: u
-  user:
-    token: probe-token
-contexts:
-- name: x
-  context: {cluster: c, user: u}
-current-context: x
-`, srv.URL, base64.StdEncoding.EncodeToString(ca))
+func kubeconfigFor(t *testing.T, srv *httptest.Server) string {
+	return string(kubeconfigtest.Token(t, srv.URL, srv.Certificate(), "probe-token"))
 }
 
 func TestKubeReaderReadsTheNewestFinishedPodOfEachJob(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	api := &fakeAPI{
 		pods: map[string][]corev1.Pod{
@@ -132,7 +116,7 @@ func TestKubeReaderReadsTheNewestFinishedPodOfEachJob(t *testing.T) {
 	srv := httptest.NewTLSServer(api)
 	defer srv.Close()
 
-	got, err := KubeReader{}.ReadResults(context.Background(), kubeconfigFor(srv), "ns-1",
+	got, err := KubeReader{}.ReadResults(context.Background(), kubeconfigFor(t, srv), "ns-1",
 		[]string{"probe-busybox-to-http-echo", "probe-stranger-to-http-echo"})
 	if err != nil {
 		t.Fatalf("ReadResults: %v", err)
@@ -155,6 +139,7 @@ func TestKubeReaderReadsTheNewestFinishedPodOfEachJob(t *testing.T) {
 }
 
 func TestKubeReaderErrorsNameTheJob(t *testing.T) {
+	t.Parallel()
 	api := &fakeAPI{pods: map[string][]corev1.Pod{
 		"probe-running": {pod("p1", corev1.PodRunning, time.Now())},
 		"probe-nolog":   {pod("p2", corev1.PodSucceeded, time.Now())},
@@ -162,7 +147,7 @@ func TestKubeReaderErrorsNameTheJob(t *testing.T) {
 	srv := httptest.NewTLSServer(api)
 	defer srv.Close()
 
-	got, err := KubeReader{}.ReadResults(context.Background(), kubeconfigFor(srv), "ns-1",
+	got, err := KubeReader{}.ReadResults(context.Background(), kubeconfigFor(t, srv), "ns-1",
 		[]string{"probe-gone", "probe-running", "probe-nolog"})
 	if err == nil {
 		t.Fatal("ReadResults succeeded without any result")
@@ -183,7 +168,7 @@ func TestKubeReaderErrorsNameTheJob(t *testing.T) {
 	if !errors.Is(err, probe.ErrNoPod) {
 		t.Errorf("a Job without pods is not probe.ErrNoPod: %v", err)
 	}
-	_, err = KubeReader{}.ReadResults(context.Background(), kubeconfigFor(srv), "ns-1", []string{"probe-running"})
+	_, err = KubeReader{}.ReadResults(context.Background(), kubeconfigFor(t, srv), "ns-1", []string{"probe-running"})
 	if err == nil || errors.Is(err, probe.ErrNoPod) {
 		t.Errorf("a Job whose pod still runs: err = %v, want an error other than probe.ErrNoPod", err)
 	}
@@ -193,6 +178,7 @@ func TestKubeReaderErrorsNameTheJob(t *testing.T) {
 // tests, no kubelet) shares with KubeReader: which pod counts, and when
 // there is none.
 func TestNewestFinished(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	got, err := NewestFinished([]corev1.Pod{
 		pod("failed-old", corev1.PodFailed, t0),
@@ -208,9 +194,10 @@ func TestNewestFinished(t *testing.T) {
 }
 
 func TestKubeReaderUsesTheKubeconfigCredentials(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewTLSServer(&fakeAPI{})
 	defer srv.Close()
-	bad := strings.Replace(kubeconfigFor(srv), "probe-token", "wrong", 1)
+	bad := string(kubeconfigtest.Token(t, srv.URL, srv.Certificate(), "wrong"))
 	_, err := KubeReader{}.ReadResults(context.Background(), bad, "ns-1", []string{"probe-a"})
 	if err == nil || !strings.Contains(err.Error(), "401 Unauthorized") {
 		t.Errorf("wrong token: err = %v, want 401", err)

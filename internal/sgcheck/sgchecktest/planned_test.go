@@ -32,6 +32,7 @@ func parsePlan(t *testing.T, path string) kopsplan.Plan {
 }
 
 func TestPlanned(t *testing.T) {
+	t.Parallel()
 	port := func(n int32) *int32 { return &n }
 	masters, nodes := kopsplan.Ref{Name: "masters.c"}, kopsplan.Ref{Name: "nodes.c"}
 	plan := kopsplan.Plan{
@@ -102,6 +103,7 @@ func TestPlanned(t *testing.T) {
 }
 
 func TestPlannedRefusesUnknownGroups(t *testing.T) {
+	t.Parallel()
 	masters, other := kopsplan.Ref{Name: "masters.c"}, kopsplan.Ref{Name: "shared"}
 	groups := []kopsplan.SecurityGroup{{Name: "masters.c"}}
 	for _, c := range []struct {
@@ -128,6 +130,7 @@ func TestPlannedRefusesUnknownGroups(t *testing.T) {
 // the ones kops plans. Those from CIDRs and the API load balancer differ by
 // design: the fixture is a cluster whose API is reached without one.
 func TestKopsGroupsIsWhatKopsPlans(t *testing.T) {
+	t.Parallel()
 	const cluster = "calico.k8s.local"
 	planned, err := Planned(parsePlan(t, realPlan))
 	if err != nil {

@@ -2,19 +2,14 @@ package fakeaws
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kopscalico/kopscalico/internal/testing/pkitest"
 )
 
 // WebRequest is one URL fetched through the proxy.
@@ -49,8 +46,7 @@ type webProxy struct {
 	caFile    string // PEM of the CA (SSL_CERT_FILE)
 	caKeyFile string
 	emptyDir  string // SSL_CERT_DIR: no system roots
-	ca        *x509.Certificate
-	caKey     *ecdsa.PrivateKey
+	ca        *pkitest.KeyPair
 
 	mu    sync.Mutex
 	files map[string][]byte   // URL without scheme: host/path
@@ -60,40 +56,28 @@ type webProxy struct {
 }
 
 func newWebProxy(dir string) (*webProxy, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
+	ca, err := pkitest.Issue(&x509.Certificate{
 		Subject:               pkix.Name{CommonName: "fakeaws test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	ca, err := x509.ParseCertificate(der)
+	}, nil, 24*time.Hour)
 	if err != nil {
 		return nil, err
 	}
 	p := &webProxy{
 		caFile: filepath.Join(dir, "fakeaws-ca.pem"), emptyDir: filepath.Join(dir, "no-system-certs"),
-		ca: ca, caKey: key, files: map[string][]byte{}, apis: map[string][]string{}, certs: map[string]*tls.Certificate{},
+		ca: ca, files: map[string][]byte{}, apis: map[string][]string{}, certs: map[string]*tls.Certificate{},
 		caKeyFile: filepath.Join(dir, "fakeaws-ca-key.pem"),
 	}
-	if err := os.WriteFile(p.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := os.WriteFile(p.caFile, ca.CertPEM(), 0o644); err != nil {
 		return nil, err
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
+	keyPEM, err := ca.KeyPEM()
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(p.caKeyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := os.WriteFile(p.caKeyFile, keyPEM, 0o600); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(p.emptyDir, 0o755); err != nil {
@@ -250,24 +234,16 @@ func (p *webProxy) certFor(host string) (*tls.Certificate, error) {
 	if c, ok := p.certs[host]; ok {
 		return c, nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf, err := pkitest.Issue(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: host},
+		DNSNames:    append([]string{host}, p.apis[host]...),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, p.ca, 24*time.Hour)
 	if err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(int64(len(p.certs) + 2)),
-		Subject:      pkix.Name{CommonName: host},
-		DNSNames:     append([]string{host}, p.apis[host]...),
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
-	if err != nil {
-		return nil, err
-	}
-	c := &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	c := &tls.Certificate{Certificate: [][]byte{leaf.Cert.Raw}, PrivateKey: leaf.Key}
 	p.certs[host] = c
 	return c, nil
 }

@@ -2,6 +2,7 @@ package kopsdouble
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,31 +13,20 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
+	"github.com/kopscalico/kopscalico/internal/testing/kubeconfigtest"
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
 
 const name = "demo.example.com"
 
+// kubeconfigEnv hands the double an admin kubeconfig for a local API and
+// returns a KUBECONFIG for the commands that write one.
 func kubeconfigEnv(t *testing.T, s *Store) []string {
 	t.Helper()
-	s.SetKubeconfig(t, []byte(`apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster:
-    server: https://127.0.0.1:6443
-    certificate-authority-data: Q0E=
-contexts:
-- name: local
-  context: {cluster: local, user: admin}
-current-context: local
-users:
-- name: admin
-  user:
-    client-certificate-data: Q0VSVA==
-    client-key-data: S0VZ
-`))
+	s.SetKubeconfig(t, kubeconfigtest.ClientCert(t, "https://127.0.0.1:6443"))
 	return []string{"KUBECONFIG=" + t.TempDir() + "/kubeconfig"}
 }
 
@@ -50,6 +40,7 @@ func mustRun(t *testing.T, s *Store, env []string, args ...string) string {
 }
 
 func TestVersionOutputPerRelease(t *testing.T) {
+	t.Parallel()
 	for v, want := range map[string]string{
 		"1.34.1": "Client version: 1.34.1 (git-v1.34.1)\n",
 		"1.7.0":  "Version 1.7.0 (git-v1.7.0)\n",
@@ -67,6 +58,7 @@ func TestVersionOutputPerRelease(t *testing.T) {
 }
 
 func TestFlagsPerVersion(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "1.25.4")
 	_, e, code := s.Run(t, nil, "create", "cluster", "--name", name, "--cloud", "aws", "--zones", "eu-west-1a", "--control-plane-count", "1")
 	if code != 1 || !strings.Contains(e, "Error: unknown flag: --control-plane-count") {
@@ -87,18 +79,16 @@ func TestFlagsPerVersion(t *testing.T) {
 }
 
 func TestCreateGetAndErrors(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "")
 	_, e, code := s.Run(t, nil, "get", "cluster", name, "-o", "yaml")
 	if code != 1 || lastLine(e) != `Error: cluster not found "demo.example.com"` {
 		t.Errorf("get missing: exit %d, stderr %q", code, e)
 	}
-	args, err := kops.CreateClusterArgs(kops.Desired{
+	args := kops.CreateClusterArgs(kops.Desired{
 		Name: name, StateStore: s.URL(), Zones: []string{"eu-west-1a", "eu-west-1b"}, ControlPlaneCount: 1, NodeCount: 3,
-		AdminAccess: []string{"203.0.113.0/24"}, Encapsulation: "ipip", AWSSrcDstCheck: "Disable", KopsVersion: "1.34",
+		AdminAccess: config.MustParseAccessList("203.0.113.0/24"), Encapsulation: config.EncapIPIP, AWSSrcDstCheck: config.SrcDstDisable, KopsVersion: kopsrelease.MustParse("1.34"),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	mustRun(t, s, nil, args...)
 	_, e, code = s.Run(t, nil, args...)
 	if code != 1 || !strings.Contains(e, `cluster "demo.example.com" already exists`) {
@@ -133,6 +123,7 @@ func TestCreateGetAndErrors(t *testing.T) {
 }
 
 func TestReplaceValidates(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "1.34.1")
 	s.SeedCluster(t, name, "--zones", "eu-west-1a", "--networking", "kubenet")
 	spec := mustRun(t, s, nil, "get", "cluster", name, "-o", "yaml")
@@ -156,6 +147,7 @@ func runStdin(t *testing.T, s *Store, stdin string, args ...string) (string, str
 }
 
 func TestConvertRollsOnceAndResizeDoesNotRoll(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "1.34.1")
 	env := kubeconfigEnv(t, s)
 	s.SeedCluster(t, name, "--zones", "eu-west-1a,eu-west-1b", "--networking", "kubenet", "--node-count", "2")
@@ -173,7 +165,7 @@ func TestConvertRollsOnceAndResizeDoesNotRoll(t *testing.T) {
 		t.Fatal("a freshly applied cluster needs a roll")
 	}
 	d := kops.Desired{Name: name, StateStore: s.URL(), Zones: []string{"eu-west-1a", "eu-west-1b"}, ControlPlaneCount: 1, NodeCount: 2,
-		AdminAccess: []string{"203.0.113.0/24"}, Encapsulation: "ipip", AWSSrcDstCheck: "Disable", KopsVersion: "1.34"}
+		AdminAccess: config.MustParseAccessList("203.0.113.0/24"), Encapsulation: config.EncapIPIP, AWSSrcDstCheck: config.SrcDstDisable, KopsVersion: kopsrelease.MustParse("1.34")}
 	conv, err := kops.ConvertClusterSpec([]byte(mustRun(t, s, nil, "get", "cluster", name, "-o", "yaml")), d)
 	if err != nil {
 		t.Fatal(err)
@@ -227,6 +219,7 @@ func TestConvertRollsOnceAndResizeDoesNotRoll(t *testing.T) {
 }
 
 func TestRollingUpdateNeedsTheAPI(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "")
 	s.SeedCluster(t, name, "--zones", "eu-west-1a")
 	_, e, code := s.Run(t, []string{"KUBECONFIG="}, "rolling-update", "cluster", name)
@@ -240,6 +233,7 @@ func TestRollingUpdateNeedsTheAPI(t *testing.T) {
 }
 
 func TestValidateAndExport(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "")
 	env := kubeconfigEnv(t, s)
 	mustRun(t, s, nil, "create", "cluster", "--name", name, "--cloud", "aws", "--zones", "eu-west-1a")
@@ -254,10 +248,11 @@ func TestValidateAndExport(t *testing.T) {
 	}
 	path := t.TempDir() + "/exported"
 	mustRun(t, s, nil, "export", "kubecfg", name, "--admin=2h0m0s", "--kubeconfig", path)
+	handed := kubeconfigtest.ReadFile(t, s.control("kubeconfig"))
 	for _, p := range []string{kc, path} {
-		b := readFile(t, p)
-		if !strings.Contains(b, "current-context: "+name) || !strings.Contains(b, "server: https://127.0.0.1:6443") || !strings.Contains(b, "client-certificate-data: Q0VSVA==") {
-			t.Errorf("%s:\n%s", p, b)
+		got := kubeconfigtest.ReadFile(t, p)
+		if got.CurrentContext != name || got.Cluster.Server != "https://127.0.0.1:6443" || !bytes.Equal(got.User.ClientCertificateData, handed.User.ClientCertificateData) {
+			t.Errorf("%s:\n%s", p, testfs.Read(t, p))
 		}
 	}
 }
@@ -266,6 +261,7 @@ func TestValidateAndExport(t *testing.T) {
 // cluster CA to make credentials from; once applied, an API that does not
 // answer fails the wait (the double's API is a handed-out kubeconfig).
 func TestValidateFailsBeforeApply(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "")
 	mustRun(t, s, nil, "create", "cluster", "--name", name, "--cloud", "aws", "--zones", "eu-west-1a")
 	_, e, code := s.Run(t, nil, "validate", "cluster", "--name", name, "--wait", "1m")
@@ -280,6 +276,7 @@ func TestValidateFailsBeforeApply(t *testing.T) {
 }
 
 func TestInjectedFailureOnceThenSuccess(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "")
 	s.SeedCluster(t, name, "--zones", "eu-west-1a")
 	s.InjectFailures(t, Failure{Command: "update cluster", ArgsContain: "--yes", Exit: 1, Stderr: "Error: error running tasks: deadline exceeded executing task LaunchTemplate/nodes", Times: 1})
@@ -303,6 +300,7 @@ func TestInjectedFailureOnceThenSuccess(t *testing.T) {
 }
 
 func TestDeleteRemovesCluster(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "")
 	s.SeedCluster(t, name, "--zones", "eu-west-1a")
 	out := mustRun(t, s, nil, "delete", "cluster", "--name", name)
@@ -316,6 +314,7 @@ func TestDeleteRemovesCluster(t *testing.T) {
 }
 
 func TestGossipNamesPerVersion(t *testing.T) {
+	t.Parallel()
 	const gossip = "demo.k8s.local"
 	dnsType := func(s *Store) string {
 		spec := s.ClusterSpec(t, gossip)["spec"].(map[string]any)
@@ -342,6 +341,7 @@ func TestGossipNamesPerVersion(t *testing.T) {
 // is still replacing its first instance when it is stopped, which leaves
 // every instance pending; without the delay the next roll replaces them.
 func TestSlowRollStoppedMidway(t *testing.T) {
+	t.Parallel()
 	s := NewStore(t, "1.34.1")
 	env := kubeconfigEnv(t, s)
 	s.SeedCluster(t, name, "--zones", "eu-west-1a", "--node-count", "2")
