@@ -474,11 +474,11 @@ func TestUpInstallsCheckedKops(t *testing.T) {
 // create and update over internal/kops's Manager: adopting or updating a
 // cluster that needs a roll is version, get cluster, replace, get
 // instancegroups, restore and resize of instance groups, update --yes,
-// export kubecfg, the rolling-update dry run and validate's margin, then get
-// cluster, get instancegroups and export kubecfg to record the result;
-// replacing the cluster is as many (11 to create and record the new one, the
-// old one's get cluster before and after its delete).
-const kopsCommandsOnLongestPath = 13
+// export kubecfg (once per operation), the rolling-update dry run and
+// validate's margin, then get cluster and get instancegroups to record the
+// result; replacing the cluster is as many (10 to create and record the new
+// one, the old one's get cluster before and after its delete).
+const kopsCommandsOnLongestPath = 12
 
 // upAllowance is the time an up spends outside kops: the toolchain, the
 // program's build, the Kubernetes resources and probes.

@@ -457,11 +457,18 @@ func (m *Manager) ensureKubeconfig(ctx context.Context, d Desired) error {
 	if m.Kubeconfig == "" {
 		return fmt.Errorf("kops cluster %s: no kubeconfig path set", d.Name)
 	}
-	if _, err := os.Stat(m.Kubeconfig); err == nil {
-		return nil
-	}
-	_, err := m.ExportKubeconfig(ctx, d)
+	_, err := m.OperationKubeconfig(ctx, d)
 	return err
+}
+
+// OperationKubeconfig is the kubeconfig already exported into m.Kubeconfig
+// (a path private to one operation), else exported now: one export serves
+// the operation's validate, roll and outputs.
+func (m *Manager) OperationKubeconfig(ctx context.Context, d Desired) ([]byte, error) {
+	if b, err := os.ReadFile(m.Kubeconfig); err == nil {
+		return b, nil
+	}
+	return m.ExportKubeconfig(ctx, d)
 }
 
 // ExportKubeconfig writes the cluster's kubeconfig with no long-lived

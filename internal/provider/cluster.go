@@ -264,7 +264,7 @@ func (c *cluster) observe(ctx context.Context, m *kops.Manager, args pluginapi.C
 	if !found {
 		return ClusterState{}, fmt.Errorf("kops cluster %s is not in %s", args.Name, args.StateStore)
 	}
-	kc, err := m.ExportKubeconfig(ctx, args.Desired)
+	kc, err := m.OperationKubeconfig(ctx, args.Desired)
 	if err != nil {
 		return ClusterState{}, err
 	}

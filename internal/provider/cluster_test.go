@@ -119,13 +119,12 @@ func TestClusterDiffShowsDrift(t *testing.T) {
 	}
 }
 
-// kops made the cluster, then validate failed: the error carries the ID and
-// the state, so the engine records the cluster and destroy can delete it.
-func TestClusterCreateRecordsAPartialFailure(t *testing.T) {
-	t.Parallel()
+// createRunner answers a create of demo.example.com, absent at first, with
+// validate's answer given and export writing kubeconfig.
+func createRunner(t *testing.T, validate kopstest.Answer, kubeconfig string) *kopstest.Runner {
 	gets := 0
 	spec := strings.ReplaceAll(string(kopstest.Fixture(t, "kubenet-1.36.yaml")), "kubenet: {}", "calico: {}")
-	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+	return &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
 		"version": kopstest.OK(kopsVersionOut),
 		"get cluster": func([]byte) ([]byte, error) {
 			gets++
@@ -139,8 +138,15 @@ func TestClusterCreateRecordsAPartialFailure(t *testing.T) {
 		"update cluster":     kopstest.OK(""),
 		"export kubecfg":     kopstest.OK(""),
 		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
-		"validate cluster":   kopstest.Fail(1, "Error: validation failed: wait time exceeded during validation"),
-	}, Kubeconfig: "apiVersion: v1\nkind: Config\n"}
+		"validate cluster":   validate,
+	}, Kubeconfig: kubeconfig}
+}
+
+// kops made the cluster, then validate failed: the error carries the ID and
+// the state, so the engine records the cluster and destroy can delete it.
+func TestClusterCreateRecordsAPartialFailure(t *testing.T) {
+	t.Parallel()
+	k := createRunner(t, kopstest.Fail(1, "Error: validation failed: wait time exceeded during validation"), "apiVersion: v1\nkind: Config\n")
 	p := newClusterProvider(t, k)
 	_, err := p.Create(context.Background(), plugin.CreateRequest{URN: clusterURN, Type: pluginapi.ClusterType, Properties: clusterInputs(t, nil)})
 	if err == nil {
@@ -161,6 +167,27 @@ func TestClusterCreateRecordsAPartialFailure(t *testing.T) {
 	state := initErr.GetProperties().AsMap()
 	if state["stateStore"] != "s3://demo-kops-state" || state["clusterName"] != "demo.example.com" || state["owner"] == "" {
 		t.Errorf("recorded state %v", state)
+	}
+}
+
+// A create exports the kubeconfig once: validate and the recorded output
+// share the operation's export.
+func TestClusterCreateExportsTheKubeconfigOnce(t *testing.T) {
+	t.Parallel()
+	kubeconfig := "apiVersion: v1\nkind: Config\n# exported\n"
+	k := createRunner(t, kopstest.OK("Your cluster demo.example.com is ready\n"), kubeconfig)
+	res, err := newClusterProvider(t, k).Create(context.Background(), plugin.CreateRequest{URN: clusterURN, Type: pluginapi.ClusterType, Properties: clusterInputs(t, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exports := 0
+	for _, c := range k.Commands() {
+		if strings.HasPrefix(c, "export kubecfg") {
+			exports++
+		}
+	}
+	if got := res.Properties["kubeconfig"]; exports != 1 || !got.IsString() || got.StringValue() != kubeconfig {
+		t.Errorf("%d exports, kubeconfig output %v; want one export, recorded as written", exports, got)
 	}
 }
 
