@@ -24,13 +24,13 @@ const patchForceAnnotation = "pulumi.com/patchForce"
 // the upgraded Calico.
 func deployCalico(ctx *pulumi.Context, cfg config.Config, provider pulumi.ProviderResource, dependsOn []pulumi.Resource) ([]pulumi.Resource, error) {
 	decision := calico.Decide(cfg.Calico.UpgradeManifest, cfg.Kops.Version, cfg.Calico.ManifestPath)
-	var err error
 	if !decision.Apply {
 		_ = ctx.Log.Info("Calico manifest skipped: "+decision.Reason, nil)
 		return nil, nil
 	}
 
 	var objects []map[string]any
+	var err error
 	if decision.ManifestPath != "" {
 		objects, err = calico.LoadManifest(decision.ManifestPath)
 		if err != nil {
