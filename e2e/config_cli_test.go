@@ -14,7 +14,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/e2e/controlplane"
 	"github.com/kopscalico/kopscalico/e2e/pulumitest"
-	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/infra"
 )
 
 // TestConfigListFormsThroughCLI: with the repository's Pulumi.yaml, the real
@@ -27,10 +27,9 @@ func TestConfigListFormsThroughCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The program is config.Parse as infra.Program runs it, exporting the lists.
+	// The program reads the config as infra.Program does, exporting the lists.
 	program := func(ctx *pulumi.Context) error {
-		lookup := func(key string) (string, bool) { return ctx.GetConfig(config.FullKey(key)) }
-		cfg, err := config.Parse(ctx.Project(), ctx.Stack(), lookup, config.OSFS{})
+		cfg, err := infra.LoadConfig(ctx)
 		if err != nil {
 			return err
 		}

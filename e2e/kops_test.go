@@ -24,7 +24,6 @@ import (
 	"github.com/kopscalico/kopscalico/e2e/controlplane"
 	"github.com/kopscalico/kopscalico/e2e/pulumitest"
 	"github.com/kopscalico/kopscalico/infra"
-	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/testing/kopsdouble"
 	"github.com/kopscalico/kopscalico/internal/testing/kubeconfigtest"
@@ -42,8 +41,7 @@ func kopsClusterProgram(ctx *pulumi.Context) error { return kopsProgram(ctx, fal
 func kopsGuardedProgram(ctx *pulumi.Context) error { return kopsProgram(ctx, true) }
 
 func kopsProgram(ctx *pulumi.Context, guarded bool) error {
-	lookup := func(key string) (string, bool) { return ctx.GetConfig(config.FullKey(key)) }
-	cfg, err := config.Parse(ctx.Project(), ctx.Stack(), lookup, config.OSFS{})
+	cfg, err := infra.LoadConfig(ctx)
 	if err != nil {
 		return err
 	}

@@ -43,10 +43,9 @@ func TestOwnedNamespaceDeletedOnlyByIntent(t *testing.T) {
 	ctx := context.Background()
 	policiesDir := filepath.Join(t.TempDir(), "policies")
 	testfs.Copy(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(policiesDir, "ns-1"))
-	key := func(k string) string { return config.FullKey(k) }
 	cfg := localClusterConfig(t, cp)
-	cfg[key(config.KeyPoliciesDir)] = pulumitest.Plain(policiesDir)
-	cfg[key(config.KeyDemoWorkloads)] = pulumitest.Plain("false")
+	cfg[config.FullKey(config.KeyPoliciesDir)] = pulumitest.Plain(policiesDir)
+	cfg[config.FullKey(config.KeyDemoWorkloads)] = pulumitest.Plain("false")
 	s := pulumitest.New(t, infra.Program, cfg)
 
 	s.Up()
@@ -118,7 +117,7 @@ func TestOwnedNamespaceDeletedOnlyByIntent(t *testing.T) {
 	refused("folder removed", `kopscalico:namespaces = "ns-1": lists ns-1, but `+policiesDir+` has no ns-1/ folder holding its Namespace: restore the folder, or remove ns-1 from kopscalico:namespaces to delete the namespace and everything in it`)
 
 	// Both edits: the preview shows ns-1 deleted, and up deletes it.
-	s.SetConfig(pulumitest.Config{key(config.KeyNamespaces): pulumitest.Plain("")})
+	s.SetConfig(pulumitest.Config{config.FullKey(config.KeyNamespaces): pulumitest.Plain("")})
 	stream := make(chan events.EngineEvent)
 	deleted := make(chan []string, 1)
 	go func() {

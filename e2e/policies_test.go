@@ -63,22 +63,10 @@ func TestPoliciesLifecycle(t *testing.T) {
 	testfs.Copy(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(badDir, "ns-1"))
 	testfs.Write(t, filepath.Join(badDir, "ns-1", "allow.yaml"),
 		strings.Replace(testfs.Read(t, filepath.Join(badDir, "ns-1", "allow.yaml")), "namespace: ns-1", "namespace: ns-2", 1))
-	stateStore := filepath.Join(work, "kops-state")
-	if err := os.Mkdir(stateStore, 0o755); err != nil {
-		t.Fatal(err)
-	}
 
-	key := func(k string) string { return config.FullKey(k) }
-	s := pulumitest.New(t, infra.Program, pulumitest.Config{
-		key(config.KeyManageCluster):      pulumitest.Plain("false"),
-		key(config.KeyKubeconfig):         pulumitest.Secret(string(cp.KubeconfigBytes())),
-		key(config.KeyClusterName):        pulumitest.Plain("e2e.example.com"),
-		key(config.KeyStateStore):         pulumitest.Plain("file://" + stateStore),
-		key(config.KeySecurityGroupCheck): pulumitest.Plain(string(config.SGCheckOff)),
-		key(config.KeyProbes):             pulumitest.Plain("false"),
-		key(config.KeyPoliciesDir):        pulumitest.Plain(badDir),
-		key(config.KeyNamespaces):         pulumitest.Plain("ns-1"),
-	})
+	cfg := localClusterConfig(t, cp)
+	cfg[config.FullKey(config.KeyPoliciesDir)] = pulumitest.Plain(badDir)
+	s := pulumitest.New(t, infra.Program, cfg)
 
 	// A bad policy file: refused, naming the file and the field, and
 	// nothing created.
@@ -95,7 +83,7 @@ func TestPoliciesLifecycle(t *testing.T) {
 	}
 
 	// First up: namespace, workloads, policies.
-	s.SetConfig(pulumitest.Config{key(config.KeyPoliciesDir): pulumitest.Plain(policiesDir)})
+	s.SetConfig(pulumitest.Config{config.FullKey(config.KeyPoliciesDir): pulumitest.Plain(policiesDir)})
 	s.Up()
 	if _, err := cp.Client.CoreV1().Namespaces().Get(ctx, "ns-1", metav1.GetOptions{}); err != nil {
 		t.Fatalf("namespace ns-1: %v", err)
@@ -306,10 +294,6 @@ func TestProbesThroughTheEngine(t *testing.T) {
 	work := t.TempDir()
 	policiesDir := filepath.Join(work, "policies")
 	testfs.Copy(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(policiesDir, "ns-1"))
-	stateStore := filepath.Join(work, "kops-state")
-	if err := os.Mkdir(stateStore, 0o755); err != nil {
-		t.Fatal(err)
-	}
 
 	const busybox, stranger = "probe-busybox-to-http-echo", "probe-stranger-to-http-echo"
 	reader := probetest.NewReader(func(ctx context.Context, namespace, job string) ([]corev1.Pod, error) {
@@ -319,16 +303,10 @@ func TestProbesThroughTheEngine(t *testing.T) {
 		}
 		return list.Items, nil
 	}, map[string]string{busybox: "busybox-allowed.log", stranger: "stranger-allowed.log"})
-	key := func(k string) string { return config.FullKey(k) }
-	s := pulumitest.New(t, infra.Program, pulumitest.Config{
-		key(config.KeyManageCluster):      pulumitest.Plain("false"),
-		key(config.KeyKubeconfig):         pulumitest.Secret(string(cp.KubeconfigBytes())),
-		key(config.KeyClusterName):        pulumitest.Plain("e2e.example.com"),
-		key(config.KeyStateStore):         pulumitest.Plain("file://" + stateStore),
-		key(config.KeySecurityGroupCheck): pulumitest.Plain(string(config.SGCheckOff)),
-		key(config.KeyPoliciesDir):        pulumitest.Plain(policiesDir),
-		key(config.KeyNamespaces):         pulumitest.Plain("ns-1"),
-	}, pulumitest.Options{ProviderDeps: &provider.Deps{ProbeReader: reader, NewKopsRunner: noKops(t), NewEC2: noEC2(t)}})
+	cfg := localClusterConfig(t, cp)
+	cfg[config.FullKey(config.KeyPoliciesDir)] = pulumitest.Plain(policiesDir)
+	cfg[config.FullKey(config.KeyProbes)] = pulumitest.Plain("true")
+	s := pulumitest.New(t, infra.Program, cfg, pulumitest.Options{ProviderDeps: &provider.Deps{ProbeReader: reader, NewKopsRunner: noKops(t), NewEC2: noEC2(t)}})
 
 	_, err := s.TryUp()
 	if err == nil {

@@ -6,9 +6,9 @@ import (
 	"github.com/kopscalico/kopscalico/internal/config"
 )
 
-// loadConfig reads and validates the whole stack configuration before any
+// LoadConfig reads and validates the whole stack configuration before any
 // resource is registered: a bad value fails the run with nothing created.
-func loadConfig(ctx *pulumi.Context) (config.Config, error) {
+func LoadConfig(ctx *pulumi.Context) (config.Config, error) {
 	lookup := func(key string) (string, bool) {
 		return ctx.GetConfig(config.FullKey(key))
 	}

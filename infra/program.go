@@ -25,7 +25,7 @@ const DemoNamespace = "ns-1"
 // end-to-end tests (Automation API inline program) all run it. Where it meets
 // the outside world (kops, EC2, the probe pods) is the plugin's.
 func Program(ctx *pulumi.Context) error {
-	cfg, err := loadConfig(ctx)
+	cfg, err := LoadConfig(ctx)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func runProgramOn(t *testing.T, stack string, cfg map[string]string, dryRun bool
 	rec := &recorder{}
 	outputs := map[string]any{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		c, err := loadConfig(ctx)
+		c, err := LoadConfig(ctx)
 		if err != nil {
 			return err
 		}

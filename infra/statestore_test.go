@@ -33,7 +33,7 @@ func runStateStore(t *testing.T, stack string, cfg map[string]string) (*recorder
 	rec := &recorder{}
 	var url string
 	err := runMocked(t, stack, cfg, rec, func(ctx *pulumi.Context) error {
-		c, err := loadConfig(ctx)
+		c, err := LoadConfig(ctx)
 		if err != nil {
 			return err
 		}
