@@ -386,7 +386,7 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 		o.Applied = true
 	}
 	// rolling-update and validate talk to the Kubernetes API.
-	if err := m.ensureKubeconfig(ctx, d); err != nil {
+	if _, err := m.OperationKubeconfig(ctx, d); err != nil {
 		return o, err
 	}
 	out, err := m.run(ctx, d, callCommand, false, nil, "rolling-update", "cluster", "--name", d.Name)
@@ -408,7 +408,7 @@ func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcom
 }
 
 func (m *Manager) validate(ctx context.Context, d Desired) error {
-	if err := m.ensureKubeconfig(ctx, d); err != nil {
+	if _, err := m.OperationKubeconfig(ctx, d); err != nil {
 		return err
 	}
 	wait := m.Timeouts.Validate
@@ -451,20 +451,13 @@ func (m *Manager) Delete(ctx context.Context, d Desired) error {
 	return nil
 }
 
-// ensureKubeconfig exports the cluster's kubeconfig into m.Kubeconfig unless
-// the file is there.
-func (m *Manager) ensureKubeconfig(ctx context.Context, d Desired) error {
-	if m.Kubeconfig == "" {
-		return fmt.Errorf("kops cluster %s: no kubeconfig path set", d.Name)
-	}
-	_, err := m.OperationKubeconfig(ctx, d)
-	return err
-}
-
 // OperationKubeconfig is the kubeconfig already exported into m.Kubeconfig
 // (a path private to one operation), else exported now: one export serves
 // the operation's validate, roll and outputs.
 func (m *Manager) OperationKubeconfig(ctx context.Context, d Desired) ([]byte, error) {
+	if m.Kubeconfig == "" {
+		return nil, fmt.Errorf("kops cluster %s: no kubeconfig path set", d.Name)
+	}
 	if b, err := os.ReadFile(m.Kubeconfig); err == nil {
 		return b, nil
 	}
