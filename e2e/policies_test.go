@@ -35,7 +35,7 @@ import (
 	"github.com/kopscalico/kopscalico/internal/provider"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 	"github.com/kopscalico/kopscalico/internal/testing/testfs"
-	"github.com/kopscalico/kopscalico/policies"
+	"github.com/kopscalico/kopscalico/internal/policies"
 )
 
 // TestPoliciesLifecycle drives infra.Program against the real API server of

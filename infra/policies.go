@@ -5,7 +5,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/kopscalico/kopscalico/policies"
+	"github.com/kopscalico/kopscalico/internal/policies"
 )
 
 // policyResources are the deployed objects of a policies folder.

@@ -12,7 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/kopscalico/kopscalico/policies"
+	"github.com/kopscalico/kopscalico/internal/policies"
 )
 
 // k8sMocks records each registration with its dependencies and parent, which
@@ -182,7 +182,7 @@ func TestDeployPoliciesShipped(t *testing.T) {
 func TestDeployPoliciesUnownedNamespace(t *testing.T) {
 	t.Parallel()
 	m := &k8sMocks{}
-	set := loadSet(t, filepath.Join("..", "policies", "testdata", "good"))
+	set := loadSet(t, filepath.Join("..", "internal", "policies", "testdata", "good"))
 	err := withProvider(t, m, nil, func(ctx *pulumi.Context, p pulumi.ProviderResource) error {
 		_, err := deployPolicies(ctx, set, p)
 		return err

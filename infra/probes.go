@@ -12,7 +12,7 @@ import (
 	"github.com/kopscalico/kopscalico/internal/demo"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe"
-	"github.com/kopscalico/kopscalico/policies"
+	"github.com/kopscalico/kopscalico/internal/policies"
 )
 
 // probesType is the component the probe Jobs and their verdicts are

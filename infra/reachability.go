@@ -6,7 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kopscalico/kopscalico/internal/reachability"
-	"github.com/kopscalico/kopscalico/policies"
+	"github.com/kopscalico/kopscalico/internal/policies"
 )
 
 // reachabilityModel is what the program deploys, as the reachability

@@ -55,7 +55,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/netpol"
 	"github.com/kopscalico/kopscalico/internal/reachability"
-	"github.com/kopscalico/kopscalico/policies"
+	"github.com/kopscalico/kopscalico/internal/policies"
 )
 
 func main() {

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
-	"github.com/kopscalico/kopscalico/policies"
+	"github.com/kopscalico/kopscalico/internal/policies"
 )
 
 // repoFS resolves relative paths against the repository root.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/demo"
 	"github.com/kopscalico/kopscalico/internal/netpol"
-	"github.com/kopscalico/kopscalico/policies"
+	"github.com/kopscalico/kopscalico/internal/policies"
 )
 
 // TestPolicyExpectOnShippedPolicies: the repository's own policies, the demo

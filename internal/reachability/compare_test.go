@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/kopscalico/kopscalico/internal/netpol"
-	"github.com/kopscalico/kopscalico/policies"
+	"github.com/kopscalico/kopscalico/internal/policies"
 )
 
 // shippedFiles returns the shipped policies as files for tree.

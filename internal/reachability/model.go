@@ -31,7 +31,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/demo"
 	"github.com/kopscalico/kopscalico/internal/netpol"
-	"github.com/kopscalico/kopscalico/policies"
+	"github.com/kopscalico/kopscalico/internal/policies"
 )
 
 // The endpoints every model holds besides the pods.
