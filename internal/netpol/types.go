@@ -40,6 +40,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	anpv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 )
 
 // Cluster is the input to the evaluator.
@@ -51,6 +52,11 @@ type Cluster struct {
 	Namespaces []corev1.Namespace
 	Pods       []Pod
 	Policies   []networkingv1.NetworkPolicy
+	// AdminPolicies are the cluster's AdminNetworkPolicies, decided before
+	// NetworkPolicies by priority; Baseline is its one
+	// BaselineAdminNetworkPolicy ("default"), decided after them, or nil.
+	AdminPolicies []anpv1alpha1.AdminNetworkPolicy
+	Baseline      *anpv1alpha1.BaselineAdminNetworkPolicy
 	// Outside are addresses outside the cluster, endpoints of the matrix
 	// like pods (named OutsideNamespace/<address>): ipBlock peers match them,
 	// selectors never do, and no policy isolates them.

@@ -41,6 +41,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	kjson "sigs.k8s.io/json"
+	anpv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -64,11 +65,27 @@ type Policy struct {
 	File   string
 }
 
+// AdminPolicy is an AdminNetworkPolicy with the file it came from.
+type AdminPolicy struct {
+	Object anpv1alpha1.AdminNetworkPolicy
+	File   string
+}
+
+// BaselinePolicy is the BaselineAdminNetworkPolicy with the file it came from.
+type BaselinePolicy struct {
+	Object anpv1alpha1.BaselineAdminNetworkPolicy
+	File   string
+}
+
 // Set is every object under a policies folder, validated. Namespaces are
 // sorted by name, policies by namespace then name.
 type Set struct {
 	Namespaces []Namespace
 	Policies   []Policy
+	// AdminPolicies and Baseline are the cluster-scoped policies, sorted by
+	// name; Baseline is nil when the tree declares none.
+	AdminPolicies []AdminPolicy
+	Baseline      *BaselinePolicy
 	// Folders are the namespaces that have a folder, owned or not, sorted.
 	Folders []string
 }
