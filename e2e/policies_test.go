@@ -31,11 +31,11 @@ import (
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
+	"github.com/kopscalico/kopscalico/internal/policies"
 	"github.com/kopscalico/kopscalico/internal/probe/probetest"
 	"github.com/kopscalico/kopscalico/internal/provider"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 	"github.com/kopscalico/kopscalico/internal/testing/testfs"
-	"github.com/kopscalico/kopscalico/internal/policies"
 )
 
 // TestPoliciesLifecycle drives infra.Program against the real API server of

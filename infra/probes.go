@@ -11,8 +11,8 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/demo"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
-	"github.com/kopscalico/kopscalico/internal/probe"
 	"github.com/kopscalico/kopscalico/internal/policies"
+	"github.com/kopscalico/kopscalico/internal/probe"
 )
 
 // probesType is the component the probe Jobs and their verdicts are

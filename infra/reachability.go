@@ -5,8 +5,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/kopscalico/kopscalico/internal/reachability"
 	"github.com/kopscalico/kopscalico/internal/policies"
+	"github.com/kopscalico/kopscalico/internal/reachability"
 )
 
 // reachabilityModel is what the program deploys, as the reachability

@@ -54,8 +54,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/kopscalico/kopscalico/internal/netpol"
-	"github.com/kopscalico/kopscalico/internal/reachability"
 	"github.com/kopscalico/kopscalico/internal/policies"
+	"github.com/kopscalico/kopscalico/internal/reachability"
 )
 
 func main() {
