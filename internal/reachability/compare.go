@@ -4,35 +4,48 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
-
-	"github.com/kopscalico/kopscalico/internal/netpol"
 )
 
-// Change is a connection whose verdict differs between the base and the
-// head tree, and what decides it in the head.
+// Verdict words of a Change.
+const (
+	Allow  = "allow"
+	Deny   = "deny"
+	Absent = "absent" // the endpoint's namespace does not exist on that side
+)
+
+// MaxChanges bounds the rows a comparison keeps; past it the rest are only
+// counted (Comparison.Unlisted).
+const MaxChanges = 100_000
+
+// Change is a set of connections between two endpoint classes, on some
+// ports, whose verdict differs between the base and the head tree, and what
+// decides it in the head.
 type Change struct {
-	netpol.Change
-	// DecidedBy names the policies that decide the connection in the head:
-	// netpol.Decision.Reason, or why the connection is absent.
+	From      string `json:"from"`
+	To        string `json:"to"`
+	Ports     string `json:"ports"`
+	Before    string `json:"before"`
+	After     string `json:"after"`
 	DecidedBy string `json:"decidedBy"`
 }
 
-// Opened reports a connection denied in the base and allowed in the head;
+// Opened reports connections denied in the base and allowed in the head;
 // Closed the reverse. A connection of a namespace created or deleted is
 // neither.
-func (c Change) Opened() bool { return c.Before == netpol.Deny && c.After == netpol.Allow }
-func (c Change) Closed() bool { return c.Before == netpol.Allow && c.After == netpol.Deny }
+func (c Change) Opened() bool { return c.Before == Deny && c.After == Allow }
+func (c Change) Closed() bool { return c.Before == Allow && c.After == Deny }
 
 // Comparison is the result of Compare.
 type Comparison struct {
 	Changes []Change
-	// Pods are the endpoints both trees are evaluated over, Ports the ports
-	// probed, Cases the number of connections compared.
-	Pods  []string
-	Ports []netpol.PortProto
-	Cases int
+	// Unlisted counts the changes past MaxChanges.
+	Unlisted int
+	// Endpoints, Ports and Addresses are the classes both trees are
+	// evaluated over: endpoint names, port classes and outside address
+	// classes.
+	Endpoints []string
+	Ports     []string
+	Addresses int
 }
 
 // Opened and Closed count the changes of each kind.
@@ -49,105 +62,196 @@ func count(changes []Change, f func(Change) bool) int {
 	return n
 }
 
-// Compare evaluates both models over the same endpoints, the union of the
-// pods each one holds, on the given ports (nil: the union of both models'
-// ports), and returns the connections whose verdict differs. So a removed
-// policy shows the connections it allowed as closed, even when its pods
-// exist only in the base's model. A namespace the program owns on one side
-// only is created or deleted by the change: its pods exist on that side
-// only, and their connections are "absent" on the other.
-func Compare(base, head Model, ports []netpol.PortProto) (Comparison, error) {
-	pods := unionPods(base.Cluster.Pods, head.Cluster.Pods)
-	if ports == nil {
-		ports = append(slices.Clone(base.Ports), head.Ports...)
-	}
-	ports = netpol.NormalisePorts(ports)
-	_, before, err := sideMatrix(base, pods, ports, head.Owned)
+// Compare evaluates both trees over the classes of both and returns the
+// connections whose verdict differs. Only the endpoints whose rules differ
+// between the trees are visited, with every other endpoint: the cost grows
+// with the change, not with the square of the tree.
+func Compare(base, head Model) (Comparison, error) {
+	pb, ph := policiesOf(base), policiesOf(head)
+	sp, err := newSpace([]Model{base, head}, [][]policy{pb, ph})
 	if err != nil {
-		return Comparison{}, fmt.Errorf("base: %w", err)
+		return Comparison{}, err
 	}
-	ev, after, err := sideMatrix(head, pods, ports, base.Owned)
-	if err != nil {
-		return Comparison{}, fmt.Errorf("head: %w", err)
-	}
-	cmp := Comparison{Ports: ports}
-	for _, p := range ev.Pods() {
-		cmp.Pods = append(cmp.Pods, p.Ref().String())
-	}
-	cmp.Cases = len(cmp.Pods) * len(cmp.Pods) * len(ports)
-	for _, c := range netpol.Diff(before, after) {
-		ch := Change{Change: c}
-		if c.After == netpol.Absent {
-			ch.DecidedBy = "namespace " + deletedNamespace(c, base, head) + " is deleted with its pods"
-		} else {
-			from, _ := netpol.ParsePodRef(c.From)
-			to, _ := netpol.ParsePodRef(c.To)
-			d, err := ev.Decide(from, to, netpol.PortProto{Port: int32(c.Port), Protocol: corev1.Protocol(c.Protocol)})
-			if err != nil {
-				return Comparison{}, err
-			}
-			ch.DecidedBy = d.Reason()
+	sb := compile(sp, 0, pb, base, []Model{head})
+	sh := compile(sp, 1, ph, head, []Model{base})
+	cmp := Comparison{Endpoints: sp.Endpoints(), Ports: sp.PortClasses()}
+	for _, e := range sp.endpoints {
+		if e.ns < 0 {
+			cmp.Addresses++
 		}
-		cmp.Changes = append(cmp.Changes, ch)
 	}
+	n := len(sp.endpoints)
+	changed := [2][]bool{make([]bool, n), make([]bool, n)}
+	for dir := range changed {
+		for e := 0; e < n; e++ {
+			changed[dir][e] = sb.absent[e] != sh.absent[e] || sb.key(sb.dirs[dir][e]) != sh.key(sh.dirs[dir][e])
+		}
+	}
+	d := differ{sp: sp, base: sb, head: sh, cmp: &cmp}
+	for src := 0; src < n; src++ {
+		for dst := 0; dst < n; dst++ {
+			if changed[egress][src] || changed[ingress][dst] {
+				d.pair(src, dst)
+			}
+		}
+	}
+	slices.SortStableFunc(cmp.Changes, func(a, b Change) int {
+		return strings.Compare(a.From+"\x00"+a.To, b.From+"\x00"+b.To)
+	})
 	return cmp, nil
 }
 
-// unionPods returns the pods of a, then those of b not in a (by reference).
-func unionPods(a, b []netpol.Pod) []netpol.Pod {
-	out := slices.Clone(a)
-	seen := map[netpol.PodRef]bool{}
-	for _, p := range a {
-		seen[p.Ref()] = true
+type differ struct {
+	sp         *Space
+	base, head *side
+	cmp        *Comparison
+}
+
+// pair records the changes between src and dst, one per verdict change and
+// deciding reason.
+func (d *differ) pair(src, dst int) {
+	gone := d.head.absent[src] || d.head.absent[dst]
+	born := d.base.absent[src] || d.base.absent[dst]
+	switch {
+	case gone && born:
+	case born:
+		d.record(src, dst, Absent, Allow, d.head.allowed(src, dst), d.head)
+	case gone:
+		d.record(src, dst, Allow, Absent, d.base.allowed(src, dst), d.base)
+	default:
+		before, after := d.base.allowed(src, dst), d.head.allowed(src, dst)
+		d.record(src, dst, Deny, Allow, andNot(after, before), d.head)
+		d.record(src, dst, Allow, Deny, andNot(before, after), d.head)
 	}
-	for _, p := range b {
-		if !seen[p.Ref()] {
-			seen[p.Ref()] = true
-			out = append(out, p)
+}
+
+// record adds the port classes ports of src to dst as changes, grouped by
+// the reason side s gives for each.
+func (d *differ) record(src, dst int, before, after string, ports mask, s *side) {
+	if ports.empty() {
+		return
+	}
+	var reasons []string
+	byReason := map[string][]int{}
+	for p := 0; p < len(d.sp.ports.classes); p++ {
+		if !ports.has(p) {
+			continue
+		}
+		r := s.reason(src, dst, p)
+		if after == Absent {
+			r = "the namespace is deleted with its pods"
+		}
+		if _, ok := byReason[r]; !ok {
+			reasons = append(reasons, r)
+		}
+		byReason[r] = append(byReason[r], p)
+	}
+	for _, r := range reasons {
+		if len(d.cmp.Changes) >= MaxChanges {
+			d.cmp.Unlisted++
+			continue
+		}
+		var spans []span[portPoint]
+		for _, p := range byReason[r] {
+			spans = append(spans, d.sp.ports.classes[p]...)
+		}
+		d.cmp.Changes = append(d.cmp.Changes, Change{
+			From: d.sp.endpoints[src].name, To: d.sp.endpoints[dst].name,
+			Ports: describePorts(merged(spans)), Before: before, After: after, DecidedBy: r,
+		})
+	}
+}
+
+func andNot(a, b mask) mask { return a.andNot(b) }
+
+// reason says which policies decide the connection from src to dst on port
+// class p: on each side, the deciding admin or baseline rule, the
+// NetworkPolicies that allow it, or those whose default deny stops it.
+func (s *side) reason(src, dst, p int) string {
+	if src == dst && s.sp.endpoints[src].known {
+		return "a pod always reaches itself"
+	}
+	eg, egOK := s.explain(egress, src, dst, dst, p)
+	in, inOK := s.explain(ingress, dst, src, dst, p)
+	var parts []string
+	for _, side := range []struct {
+		name, text string
+		ok         bool
+	}{{"egress", eg, egOK}, {"ingress", in, inOK}} {
+		if side.text != "" && (side.ok == (egOK && inOK) || !side.ok) {
+			parts = append(parts, side.name+": "+side.text)
 		}
 	}
-	return out
+	if len(parts) == 0 {
+		return "no policy selects either end"
+	}
+	return strings.Join(parts, "; ")
 }
 
-// sideMatrix evaluates the namespaces and policies of m over pods, and drops
-// the connections of pods whose namespace exists only on the other side:
-// owned there and not in m, so created or deleted by the change.
-func sideMatrix(m Model, pods []netpol.Pod, ports []netpol.PortProto, otherOwned []string) (*netpol.Evaluator, netpol.Matrix, error) {
-	c := m.Cluster
-	c.Pods = pods
-	ev, err := netpol.NewEvaluator(c)
-	if err != nil {
-		return nil, netpol.Matrix{}, err
-	}
-	mx, err := ev.Matrix(ports)
-	if err != nil {
-		return nil, netpol.Matrix{}, err
-	}
-	absent := map[string]bool{}
-	for _, ns := range otherOwned {
-		absent[ns] = !slices.Contains(m.Owned, ns)
-	}
-	kept := mx.Cases[:0]
-	for _, c := range mx.Cases {
-		if !absent[namespaceOf(c.From)] && !absent[namespaceOf(c.To)] {
-			kept = append(kept, c)
+// explain is decide for one port class, in words: what decides, and
+// whether it allows. An empty text means nothing applies (allowed).
+func (s *side) explain(dir, self, peer, dst, p int) (string, bool) {
+	d := &s.dirs[dir][self]
+	passedBy := ""
+	for _, ri := range d.admin {
+		r := &s.rules[ri]
+		if !s.sets[r.peers].has(peer) {
+			continue
 		}
+		if m := s.portsFor(r, dst); m != nil && !m.has(p) {
+			continue
+		}
+		name := fmt.Sprintf("%s, rule %d", s.policies[r.policy].name, r.index)
+		switch r.action {
+		case actAllow:
+			return "allowed by " + name, true
+		case actDeny:
+			return "denied by " + name, false
+		}
+		passedBy = "passed by " + name + ", then "
+		break
 	}
-	mx.Cases = kept
-	return ev, mx, nil
-}
-
-func namespaceOf(ref string) string {
-	ns, _, _ := strings.Cut(ref, "/")
-	return ns
-}
-
-// deletedNamespace names the namespace of an end of c that the base owns
-// and the head does not.
-func deletedNamespace(c netpol.Change, base, head Model) string {
-	ns := namespaceOf(c.From)
-	if to := namespaceOf(c.To); slices.Contains(base.Owned, to) && !slices.Contains(head.Owned, to) {
-		ns = to
+	if len(d.isolated) > 0 {
+		var by []string
+		for _, ri := range d.np {
+			r := &s.rules[ri]
+			if !s.sets[r.peers].has(peer) {
+				continue
+			}
+			if m := s.portsFor(r, dst); m != nil && !m.has(p) {
+				continue
+			}
+			if name := s.policies[r.policy].name; !slices.Contains(by, name) {
+				by = append(by, name)
+			}
+		}
+		if len(by) > 0 {
+			return passedBy + "allowed by " + strings.Join(by, ", "), true
+		}
+		var iso []string
+		for _, pi := range d.isolated {
+			if name := s.policies[pi].name; !slices.Contains(iso, name) {
+				iso = append(iso, name)
+			}
+		}
+		return passedBy + "default deny by " + strings.Join(iso, ", "), false
 	}
-	return ns
+	for _, ri := range d.baseline {
+		r := &s.rules[ri]
+		if !s.sets[r.peers].has(peer) {
+			continue
+		}
+		if m := s.portsFor(r, dst); m != nil && !m.has(p) {
+			continue
+		}
+		name := fmt.Sprintf("%s, rule %d", s.policies[r.policy].name, r.index)
+		if r.action == actAllow {
+			return passedBy + "allowed by " + name, true
+		}
+		return passedBy + "denied by " + name, false
+	}
+	if passedBy != "" {
+		return strings.TrimSuffix(passedBy, ", then "), true
+	}
+	return "", true
 }
