@@ -56,7 +56,7 @@ type probeArgs struct {
 // manifests: the same model as the reachability output (the policies of set
 // and the demo workloads of namespace).
 func policyExpect(set *policies.Set, namespace string) (probe.Expect, error) {
-	return probe.PolicyExpect(reachabilityModel(set, namespace).Cluster, probe.DemoSources(namespace))
+	return probe.PolicyExpect(reachabilityModel(set, namespace), probe.DemoSources(namespace))
 }
 
 // probeRevision digests what the probes prove: the probes themselves (with

@@ -17,15 +17,23 @@ func reachabilityModel(set *policies.Set, demoNamespace string) reachability.Mod
 	return reachability.Build(set, reachability.DemoPods(demoNamespace))
 }
 
-// reachabilityOutput is the matrix of the model as a map from
-// "from -> to port/protocol" to "allow" or "deny", one key per case, so
-// `pulumi preview --diff` on a pull request lists exactly the connections a
-// change opens or closes. It is computed from the manifests alone: no
-// cluster is needed, and preview shows it too.
+// reachabilityOutput is the model's summary as a flat map: "summary" (the
+// counts), "digest", and one "namespace/<class>" digest per namespace class,
+// so `pulumi preview --diff` shows which namespaces a change touches. It is
+// bounded by the classes the policies make, never by pods x pods x ports,
+// and computed from the manifests alone: preview shows it too.
 func reachabilityOutput(model reachability.Model) (pulumi.StringMap, error) {
-	_, grid, err := model.Evaluate()
+	ev, err := reachability.Evaluate(model)
 	if err != nil {
 		return nil, fmt.Errorf("reachability of the policies: %w", err)
 	}
-	return pulumi.ToStringMap(grid.Matrix().Compact()), nil
+	s := ev.Summary()
+	out := pulumi.StringMap{
+		"summary": pulumi.String(fmt.Sprintf("%d endpoint classes (%d outside), %d port classes, %d policies", s.Endpoints, s.Addresses, s.Ports, s.Policies)),
+		"digest":  pulumi.String(s.Digest),
+	}
+	for ns, d := range s.Namespaces {
+		out["namespace/"+ns] = pulumi.String(d)
+	}
+	return out, nil
 }

@@ -1,36 +1,34 @@
-// Command reachability prints which connections the NetworkPolicies of a
-// policies folder allow, computed offline with Kubernetes NetworkPolicy
-// semantics (as Calico enforces them), over the same model as the program's
-// `reachability` stack output.
+// Command reachability prints which connections the policies of a policies
+// folder allow, computed offline and exactly (package internal/reachability:
+// namespaces, pods, addresses and ports partitioned into the classes the
+// policies tell apart), over the same model as the program's `reachability`
+// stack output.
 //
-//	go run ./cmd/reachability [-o table|json] [--ports LIST] [--demo NS] DIR
-//	go run ./cmd/reachability diff [-o table|json|markdown] [--ports LIST] [--demo NS] [--full FILE] [--limit BYTES] BASE HEAD
+//	go run ./cmd/reachability [-o table|json] [--demo NS] DIR
+//	go run ./cmd/reachability diff [-o table|json|markdown] [--demo NS] [--full FILE] [--limit BYTES] BASE HEAD
 //
-// DIR, BASE and HEAD are policies folders (one sub-folder per namespace),
-// read by the program's own loader (package policies): a file or folder it
-// cannot read is an error, as in `pulumi up`. The model (package
-// internal/reachability) holds the demo workloads of --demo, one synthetic
-// pod per label set the policies select ("ns-1/[app=web]", "ns-1/[no
-// labels]"), the cluster DNS (kube-system/[k8s-app=kube-dns]) and an address
-// outside the cluster ([outside]/203.0.113.10); every ordered pair of them,
-// a pod to itself included, is a case for each probed port.
+// DIR, BASE and HEAD are policies folders (one sub-folder per namespace,
+// _cluster for admin policies), read by the program's own loader (package
+// internal/policies): a file or folder it cannot read is an error, as in
+// `pulumi up`.
 //
-// The first form prints the matrix: a grid per port, or with -o json
-// {"cases":[{"from":"ns/pod","to":"ns/pod","port":80,"protocol":"TCP","allowed":true}]}.
+// The first form prints, for every ordered pair of endpoints, the ports on
+// which the first reaches the second: as a table, or with -o json
+// {"rows":[{"from":"ns/[app=web]","to":"...","allowed":"80/TCP"}]}.
 //
-// diff evaluates both trees over the same pods (the union of what each
-// declares and selects) and prints the connections whose verdict differs,
-// with the policies that decide each in HEAD: as a table, as JSON
-// {"changes":[{...,"before":"deny","after":"allow","decidedBy":"..."}]}, or
+// diff evaluates both trees over the classes of both and prints the
+// connections whose verdict differs, grouped by pair of endpoints and
+// deciding policies, with merged port ranges: as a table, as JSON
+// {"changes":[{...,"ports":"80/TCP","before":"deny","after":"allow","decidedBy":"..."}]}, or
 // as a Markdown pull-request comment whose first line is the marker
 // <!-- kopscalico-reachability --> (a workflow updates one comment found by
 // it). The comment is cut to --limit bytes (default 60000, under GitHub's
-// 65,536 characters) with a note; --full FILE writes the uncut output.
+// 65,536 characters), every list in it included, with a note; --full FILE
+// writes the uncut output.
 //
 // Flags:
 //
 //	-o FORMAT      table (default), json, or (diff) markdown
-//	--ports LIST   probed ports, e.g. 80/TCP,81/UDP (default: the model's)
 //	--demo NS      add the program's demo workloads (busybox, http-echo) in
 //	               namespace NS, on both sides of a diff (repeatable)
 //
@@ -43,6 +41,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -65,7 +64,6 @@ func main() {
 type options struct {
 	diff   bool
 	output string
-	ports  []netpol.PortProto
 	dirs   []string // DIR, or BASE and HEAD
 	demo   []string // namespaces that get the demo workloads
 	full   string   // diff: file for the uncut output
@@ -80,8 +78,8 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 var errUsage = errors.New("usage")
 
 const (
-	matrixUsage = `usage: reachability [-o table|json] [--ports 80/TCP,81/UDP] [--demo NAMESPACE] DIR`
-	diffUsage   = `usage: reachability diff [-o table|json|markdown] [--ports 80/TCP,81/UDP] [--demo NAMESPACE] [--full FILE] [--limit BYTES] BASE HEAD`
+	matrixUsage = `usage: reachability [-o table|json] [--demo NAMESPACE] DIR`
+	diffUsage   = `usage: reachability diff [-o table|json|markdown] [--demo NAMESPACE] [--full FILE] [--limit BYTES] BASE HEAD`
 	// commentLimit keeps a Markdown comment under GitHub's 65,536
 	// characters with room for the workflow's own text.
 	commentLimit = 60000
@@ -99,7 +97,6 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		fmt.Fprintln(stderr, usage)
 		return o, errUsage
 	}
-	var ports string
 	var demoNS listFlag
 	var oldDiff string
 	fs := flag.NewFlagSet("reachability", flag.ContinueOnError)
@@ -109,7 +106,6 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.output, "o", "table", "output format: "+strings.Join(formats, ", "))
-	fs.StringVar(&ports, "ports", "", "probed ports, comma-separated PORT/PROTOCOL (default: the model's ports)")
 	fs.Var(&demoNS, "demo", "add the program's demo workloads in namespace `NAMESPACE` (repeatable)")
 	if o.diff {
 		fs.StringVar(&o.full, "full", "", "also write the uncut output to `FILE` (for a workflow artifact)")
@@ -140,13 +136,6 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		return fail("-o %q: want %s", o.output, strings.Join(formats, " or "))
 	case o.limit < 1000:
 		return fail("--limit %d: want at least 1000 bytes", o.limit)
-	}
-	if ports != "" {
-		p, err := netpol.ParsePortList(ports)
-		if err != nil {
-			return fail("--ports: %v", err)
-		}
-		o.ports = p
 	}
 	return o, nil
 }
@@ -186,17 +175,27 @@ func matrix(o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.ports != nil {
-		m.Ports = o.ports
+	ev, err := reachability.Evaluate(m)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.dirs[0], err)
 	}
-	_, grid, err := m.Evaluate()
+	rows, err := ev.Rows()
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.dirs[0], err)
 	}
 	if o.output == "json" {
-		return writeMatrixJSON(w, grid.Matrix())
+		return writeJSONList(w, "rows", len(rows), func(i int) any { return rows[i] })
 	}
-	return writeGrid(w, grid)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FROM\tTO\tALLOWED")
+	for _, r := range rows {
+		allowed := r.Allowed
+		if allowed == "" {
+			allowed = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.From, r.To, allowed)
+	}
+	return tw.Flush()
 }
 
 func diff(o options, w io.Writer) error {
@@ -208,18 +207,18 @@ func diff(o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cmp, err := reachability.Compare(base, head, o.ports)
+	cmp, err := reachability.Compare(base, head)
 	if err != nil {
 		return err
 	}
 	write := func(w io.Writer, limit int) error {
 		switch o.output {
 		case "json":
-			return writeChangesJSON(w, cmp.Changes)
+			return writeJSONList(w, "changes", len(cmp.Changes), func(i int) any { return cmp.Changes[i] })
 		case "markdown":
 			return writeMarkdown(w, cmp, limit, o.full)
 		default:
-			return writeChanges(w, cmp.Changes)
+			return writeChanges(w, cmp)
 		}
 	}
 	if o.full != "" {
@@ -238,72 +237,42 @@ func diff(o options, w io.Writer) error {
 	return write(w, o.limit)
 }
 
-// writeMatrixJSON writes {"cases":[...]}, one case per line so that the
-// output diffs well.
-func writeMatrixJSON(w io.Writer, m netpol.Matrix) error {
-	return writeJSONList(w, "cases", len(m.Cases), func(i int) any { return m.Cases[i] })
-}
-
-func writeChangesJSON(w io.Writer, changes []reachability.Change) error {
-	return writeJSONList(w, "changes", len(changes), func(i int) any { return changes[i] })
-}
-
-func writeJSONList(w io.Writer, key string, n int, item func(int) any) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "{%q:[", key)
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		js, err := json.Marshal(item(i))
-		if err != nil {
-			return err
-		}
-		b.WriteString("\n")
-		b.Write(js)
-	}
-	if n > 0 {
-		b.WriteString("\n")
-	}
-	b.WriteString("]}\n")
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// writeGrid prints one grid per port: a row per source, a column per
-// destination.
-func writeGrid(w io.Writer, g *netpol.Grid) error {
-	pods := g.Pods()
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for k, pp := range g.Ports() {
-		if k > 0 {
-			fmt.Fprintln(tw)
-		}
-		fmt.Fprintf(tw, "%s\t%s\n", pp, strings.Join(pods, "\t"))
-		for s, from := range pods {
-			cells := make([]string, len(pods))
-			for d := range pods {
-				cells[d] = "X"
-				if g.Allowed(s, d, k) {
-					cells[d] = "."
-				}
-			}
-			fmt.Fprintf(tw, "%s\t%s\n", from, strings.Join(cells, "\t"))
-		}
-	}
-	fmt.Fprintln(tw, "\nrows: from, columns: to; . allowed, X denied")
-	return tw.Flush()
-}
-
-func writeChanges(w io.Writer, changes []reachability.Change) error {
+func writeChanges(w io.Writer, cmp reachability.Comparison) error {
+	changes := cmp.Changes
 	if len(changes) == 0 {
 		_, err := fmt.Fprintln(w, "no change")
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "FROM\tTO\tPORT\tBEFORE\tAFTER\tDECIDED BY")
+	fmt.Fprintln(tw, "FROM\tTO\tPORTS\tBEFORE\tAFTER\tDECIDED BY")
 	for _, c := range changes {
-		fmt.Fprintf(tw, "%s\t%s\t%d/%s\t%s\t%s\t%s\n", c.From, c.To, c.Port, c.Protocol, c.Before, c.After, c.DecidedBy)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.From, c.To, c.Ports, c.Before, c.After, c.DecidedBy)
+	}
+	if cmp.Unlisted > 0 {
+		fmt.Fprintf(tw, "(%d more changes not listed)\n", cmp.Unlisted)
 	}
 	return tw.Flush()
+}
+
+// writeJSONList writes {"key":[...]}, one item per line so that the output
+// diffs well.
+func writeJSONList(w io.Writer, key string, n int, item func(int) any) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "{%q:[", key)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		js, err := json.Marshal(item(i))
+		if err != nil {
+			return err
+		}
+		bw.WriteString("\n")
+		bw.Write(js)
+	}
+	if n > 0 {
+		bw.WriteString("\n")
+	}
+	bw.WriteString("]}\n")
+	return bw.Flush()
 }

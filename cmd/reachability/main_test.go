@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kopscalico/kopscalico/internal/netpol"
 	"github.com/kopscalico/kopscalico/internal/reachability"
 	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
@@ -59,9 +58,9 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-// cutLimit is below the 1,526 bytes of the whole base -> head report
+// cutLimit is below the 2,537 bytes of the whole base -> head report
 // (diff.md), so the table is cut.
-const cutLimit = "1300"
+const cutLimit = "2000"
 
 func TestGolden(t *testing.T) {
 	t.Parallel()
@@ -71,7 +70,6 @@ func TestGolden(t *testing.T) {
 	}{
 		{"matrix.json", []string{"-o", "json", "testdata/base"}},
 		{"matrix.txt", []string{"testdata/base"}},
-		{"ports.json", []string{"testdata/base", "--ports", "81/udp,80", "-o", "json"}},
 		{"diff.json", []string{"diff", "-o", "json", "testdata/base", "testdata/head"}},
 		{"diff.txt", []string{"diff", "testdata/base", "testdata/head"}},
 		{"diff.md", []string{"diff", "-o", "markdown", "testdata/base", "testdata/head"}},
@@ -87,17 +85,20 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func decodeMatrix(t *testing.T, out string) map[string]bool {
+// decodeMatrix reads -o json rows into "from -> to": allowed ports.
+func decodeMatrix(t *testing.T, out string) map[string]string {
 	t.Helper()
-	var m netpol.Matrix
+	var m struct {
+		Rows []reachability.Row `json:"rows"`
+	}
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]bool{}
-	for _, c := range m.Cases {
-		got[c.Key()] = c.Allowed
+	got := map[string]string{}
+	for _, r := range m.Rows {
+		got[r.From+" -> "+r.To] = r.Allowed
 	}
 	return got
 }
@@ -108,28 +109,24 @@ func TestMatrixJSON(t *testing.T) {
 	t.Parallel()
 	out := mustRun(t, "-o", "json", "testdata/base")
 	got := decodeMatrix(t, out)
-	// Endpoints: x/[no labels], x/[pod=a], x/[pod=b], y/[no labels], the
-	// DNS, the outside address; ports 53/TCP, 53/UDP, 80/TCP, 443/TCP.
-	if len(got) != 6*6*4 {
-		t.Fatalf("%d cases, want 144", len(got))
+	if len(got) != 9*9 {
+		t.Fatalf("%d rows, want 81: 9 endpoint classes squared", len(got))
 	}
-	want := map[string]bool{
-		"y/[no labels] -> x/[pod=a] 80/TCP":                  true,  // namespace y on 80
-		"y/[no labels] -> x/[pod=a] 443/TCP":                 false, // only 80
-		"x/[pod=b] -> x/[pod=a] 80/TCP":                      false, // default deny in x
-		"[outside]/203.0.113.10 -> x/[pod=b] 443/TCP":        true,  // 0.0.0.0/0 except the cluster
-		"x/[no labels] -> x/[pod=b] 443/TCP":                 false, // a pod address, excepted
-		"[outside]/203.0.113.10 -> x/[pod=b] 53/UDP":         false, // the ipBlock rule is TCP only
-		"x/[pod=a] -> y/[no labels] 53/UDP":                  true,  // y is not isolated
-		"x/[pod=a] -> kube-system/[k8s-app=kube-dns] 53/UDP": true,
-		"x/[pod=a] -> x/[pod=a] 80/TCP":                      true, // a pod reaches itself
+	want := map[string]string{
+		"y/[any pod] -> x/[pod=a]": "80/TCP", // namespace y on 80 only
+		"x/[pod=b] -> x/[pod=a]":   "",       // default deny in x
+		"[outside]/0.0.0.0-100.63.255.255, 100.128.0.0-255.255.255.255 -> x/[pod=b]": "every TCP port", // 0.0.0.0/0 but 100.64.0.0/10
+		"[outside]/100.64.0.0/11, ::/0 -> x/[pod=b]":                                 "",               // excepted, and IPv6 is not in 0.0.0.0/0
+		"x/[pod∉{a,b}] -> x/[pod=b]":                                                 "",               // a pod address, excepted
+		"x/[pod=a] -> y/[any pod]":                                                   "every port",     // y is not isolated
+		"x/[pod=a] -> kube-system/kube-dns":                                          "every port",
+		"[other ns]/[any pod] -> x/[pod=a]":                                          "",
 	}
 	for k, w := range want {
 		if g, ok := got[k]; !ok || g != w {
-			t.Errorf("%s: allowed=%v (present %v), want %v", k, g, ok, w)
+			t.Errorf("%s: %q (present %v), want %q", k, g, ok, w)
 		}
 	}
-	// Synthetic addresses are stable: a second run prints the same.
 	again, _, _ := runCmd(t, "-o", "json", "testdata/base")
 	if again != out {
 		t.Error("two runs differ")
@@ -148,7 +145,7 @@ func decodeChanges(t *testing.T, out string) map[string]reachability.Change {
 	}
 	got := map[string]reachability.Change{}
 	for _, c := range d.Changes {
-		got[netpol.Case{From: c.From, To: c.To, Port: c.Port, Protocol: c.Protocol}.Key()] = c
+		got[c.From+" -> "+c.To+" "+c.Ports] = c
 	}
 	return got
 }
@@ -160,16 +157,20 @@ func TestDiffJSON(t *testing.T) {
 	for k, w := range map[string]string{
 		"x/[pod=b] -> x/[pod=a] 81/UDP": "deny -> allow: ingress: allowed by x/allow-b-to-a-udp",
 		// y/[pod=c] is only selected in head; the base is evaluated over it too.
-		"y/[pod=c] -> y/[no labels] 80/TCP":                  "allow -> deny: egress: default deny by y/c-egress-to-blue-only",
-		"y/[pod=c] -> kube-system/[k8s-app=kube-dns] 53/UDP": "allow -> deny: egress: default deny by y/c-egress-to-blue-only",
+		"y/[pod=c] -> y/[pod∉c] every port":            "allow -> deny: egress: default deny by y/c-egress-to-blue-only",
+		"y/[pod=c] -> kube-system/kube-dns every port": "allow -> deny: egress: default deny by y/c-egress-to-blue-only",
+		// Namespaces the tree does not declare: those of another team lose it.
+		"y/[pod=c] -> [ns team∉blue]/[any pod] every port": "allow -> deny: egress: default deny by y/c-egress-to-blue-only",
 	} {
 		c, ok := got[k]
 		if g := c.Before + " -> " + c.After + ": " + c.DecidedBy; !ok || g != w {
 			t.Errorf("%s: %q, want %q", k, g, w)
 		}
 	}
-	if c, ok := got["y/[pod=c] -> x/[pod=a] 80/TCP"]; ok {
-		t.Errorf("y/[pod=c] -> x/[pod=a] 80/TCP reported (%+v) though team blue is still allowed", c)
+	for k := range got {
+		if strings.HasPrefix(k, "y/[pod=c] -> x/") || strings.HasPrefix(k, "y/[pod=c] -> [ns team=blue]") {
+			t.Errorf("%s reported though team blue is still allowed", k)
+		}
 	}
 }
 
@@ -187,8 +188,8 @@ func TestMarkdownCutOff(t *testing.T) {
 	if string(written) != uncut {
 		t.Errorf("--full wrote\n%s\nwant the uncut report\n%s", written, uncut)
 	}
-	if len(out) > 1300 || len(uncut) <= 1300 {
-		t.Fatalf("cut %d bytes, uncut %d: want the cut within 1300 and the uncut beyond", len(out), len(uncut))
+	if len(out) > 2000 || len(uncut) <= 2000 {
+		t.Fatalf("cut %d bytes, uncut %d: want the cut within 2000 and the uncut beyond", len(out), len(uncut))
 	}
 	if !strings.HasPrefix(out, commentMarker+"\n") {
 		t.Errorf("first line is not the marker:\n%s", out)
@@ -202,8 +203,8 @@ func TestMarkdownCutOff(t *testing.T) {
 			}
 		}
 	}
-	note := fmt.Sprintf("> The table is cut after %d of its 4 rows to fit in a comment; the whole report is in `reachability-diff.md`, kept as the workflow run's artifact.", len(rows))
-	if len(rows) == 0 || len(rows) == 4 || !strings.Contains(out, note) {
+	note := fmt.Sprintf("> The table is cut after %d of its 8 rows to fit in a comment; the whole report is in `reachability-diff.md`, kept as the workflow run's artifact.", len(rows))
+	if len(rows) == 0 || len(rows) == 8 || !strings.Contains(out, note) {
 		t.Errorf("%d rows shown; want some, not all, and the note %q:\n%s", len(rows), note, out)
 	}
 	// Without --full, the note says how to get the whole table.
@@ -231,53 +232,38 @@ spec:
   - from: [{podSelector: {matchLabels: {app: api}}}]
     ports: [{port: 8080}]
 `)
-	matrix := func(dir string) map[string]bool {
-		out := mustRun(t, "-o", "json", "--demo", "ns-1", dir)
-		return decodeMatrix(t, out)
+	after := decodeMatrix(t, mustRun(t, "-o", "json", "--demo", "ns-1", head))
+	if v := after["team-a/[app=api] -> team-a/[app=web]"]; v != "8080/TCP" {
+		t.Errorf("head: api -> web = %q, want 8080/TCP", v)
 	}
-	before, after := matrix(base), matrix(head)
-	if v, ok := after["team-a/[app=api] -> team-a/[app=web] 8080/TCP"]; !ok || !v {
-		t.Errorf("head: api -> web 8080/TCP = %v (present %v), want allowed", v, ok)
-	}
-	if v, ok := after["team-a/[no labels] -> team-a/[app=web] 8080/TCP"]; !ok || v {
-		t.Errorf("head: [no labels] -> web 8080/TCP = %v (present %v), want denied", v, ok)
-	}
-	if _, ok := before["team-a/[app=api] -> team-a/[app=web] 8080/TCP"]; ok {
-		t.Error("base has the head's synthetic pods: the matrix does not follow the policies")
+	if v := after["team-a/[app∉{api,web}] -> team-a/[app=web]"]; v != "" {
+		t.Errorf("head: other pods -> web = %q, want nothing", v)
 	}
 
 	out := mustRun(t, "diff", "-o", "markdown", "--demo", "ns-1", base, head)
 	for _, w := range []string{
-		"### Reachability: 0 connections opened, ",
-		"| `team-a/[no labels]` | `team-a/[app=web]` | 53/TCP, 53/UDP, 443/TCP, 5678/TCP, 8080/TCP | allow → **deny** | ingress: default deny by team-a/web-from-api |",
+		"### Reachability: 0 opened, ",
+		"| `team-a/[app∉{api,web}]` | `team-a/[app=web]` | every port | allow → **deny** | ingress: default deny by team-a/web-from-api |",
+		"| `team-a/[app=api]` | `team-a/[app=web]` | TCP but 8080; every UDP port; every SCTP port | allow → **deny** | ingress: default deny by team-a/web-from-api |",
 	} {
 		if !strings.Contains(out, w) {
 			t.Errorf("markdown lacks %q:\n%s", w, out)
 		}
 	}
-	if strings.Contains(out, "`team-a/[app=api]` | `team-a/[app=web]` | 53/TCP, 53/UDP, 443/TCP, 5678/TCP, 8080/TCP |") {
-		t.Errorf("api -> web 8080/TCP reported closed though the policy allows it:\n%s", out)
-	}
 }
 
 func TestDemoWorkloads(t *testing.T) {
 	t.Parallel()
-	out := mustRun(t, "-o", "json", "--demo", "demo", "testdata/demo")
-	got := decodeMatrix(t, out)
-	// The demo's container port: http-echo listens on 5678 (busybox has none).
-	for k, w := range map[string]bool{
-		"demo/busybox -> demo/http-echo 5678/TCP":   true,
-		"demo/http-echo -> demo/busybox 5678/TCP":   false,
-		"demo/[no labels] -> demo/busybox 5678/TCP": false,
-		"demo/busybox -> demo/busybox 5678/TCP":     true,
+	got := decodeMatrix(t, mustRun(t, "-o", "json", "--demo", "demo", "testdata/demo"))
+	for k, w := range map[string]string{
+		"demo/busybox -> demo/http-echo":           "every port",
+		"demo/http-echo -> demo/busybox":           "",
+		"demo/[app∉busybox] -> demo/busybox":       "",
+		"demo/busybox -> demo/busybox":             "every port", // a pod reaches itself
+		"demo/[app=busybox] -> demo/[app=busybox]": "",           // two pods of a class are not one pod
 	} {
 		if g, ok := got[k]; !ok || g != w {
-			t.Errorf("%s: %v (present %v), want %v", k, g, ok, w)
-		}
-	}
-	for k := range got {
-		if strings.Contains(k, "[app=busybox]") {
-			t.Errorf("%s: the demo pod already has the selected labels; no synthetic pod is due", k)
+			t.Errorf("%s: %q (present %v), want %q", k, g, ok, w)
 		}
 	}
 }
@@ -311,7 +297,7 @@ func TestErrors(t *testing.T) {
 		{"markdown matrix", []string{"-o", "markdown", "testdata/base"}, 2, []string{"table or json"}},
 		{"bad format", []string{"diff", "-o", "xml", "testdata/base", "testdata/head"}, 2, []string{"table or json or markdown"}},
 		{"tiny limit", []string{"diff", "--limit", "10", "testdata/base", "testdata/head"}, 2, []string{"--limit"}},
-		{"bad ports", []string{"--ports", "80/ICMP", "testdata/base"}, 2, []string{"--ports"}},
+		{"ports are all evaluated", []string{"--ports", "80/TCP", "testdata/base"}, 2, []string{"usage"}},
 		{"unknown flag", []string{"--nope", "testdata/base"}, 2, []string{"usage"}},
 	}
 	for _, tc := range cases {
@@ -332,22 +318,44 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// When even the list of endpoints does not fit, the details drop it, and
-// the comment stays within the limit.
-func TestMarkdownCutDropsTheEndpointList(t *testing.T) {
+// When even the lists of classes do not fit, the details cut them, and the
+// comment stays within the limit.
+func TestMarkdownCutsTheListsOfClasses(t *testing.T) {
 	t.Parallel()
-	cmp := reachability.Comparison{Ports: []netpol.PortProto{{Port: 80, Protocol: "TCP"}}}
-	for i := 0; i < 100; i++ {
-		cmp.Pods = append(cmp.Pods, fmt.Sprintf("team-%03d/[app=a-rather-long-application-name]", i))
+	var cmp reachability.Comparison
+	for i := 0; i < 1000; i++ {
+		cmp.Endpoints = append(cmp.Endpoints, fmt.Sprintf("team-%03d/[app=a-rather-long-application-name]", i))
+		cmp.Ports = append(cmp.Ports, fmt.Sprintf("%d/TCP", 1000+i))
 	}
-	cmp.Cases = len(cmp.Pods) * len(cmp.Pods)
-	cmp.Changes = []reachability.Change{{Change: netpol.Change{From: cmp.Pods[0], To: cmp.Pods[1], Port: 80, Protocol: "TCP", Before: "allow", After: "deny"}, DecidedBy: "ingress: default deny by team-001/deny"}}
+	cmp.Changes = []reachability.Change{{From: cmp.Endpoints[0], To: cmp.Endpoints[1], Ports: "80/TCP", Before: "allow", After: "deny", DecidedBy: "ingress: default deny by team-001/deny"}}
 	var b bytes.Buffer
-	if err := writeMarkdown(&b, cmp, 2000, ""); err != nil {
+	if err := writeMarkdown(&b, cmp, 3000, ""); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
-	if len(out) > 2000 || strings.Contains(out, "- endpoints:") || !strings.Contains(out, "The list of endpoints is left out to fit in a comment") {
-		t.Errorf("%d bytes, want at most 2000 without the endpoint list, one row kept:\n%s", len(out), out)
+	if len(out) > 3000 || !strings.Contains(out, "(+") || !strings.Contains(out, "| `team-000/") {
+		t.Errorf("%d bytes, want at most 3000, the lists cut, the one row kept:\n%s", len(out), out)
+	}
+}
+
+// Every list honours the limit: 20,000 ports in one policy used to give a
+// 209,749-byte comment.
+func TestMarkdownBoundedWithManyPorts(t *testing.T) {
+	t.Parallel()
+	base, head := t.TempDir(), t.TempDir()
+	for _, dir := range []string{base, head} {
+		testfs.Write(t, filepath.Join(dir, "a", "namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+	}
+	var ports strings.Builder
+	for p := 1; p <= 40000; p += 2 {
+		fmt.Fprintf(&ports, "    - {port: %d}\n", p)
+	}
+	testfs.Write(t, filepath.Join(head, "a", "many.yaml"), "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: many, namespace: a}\nspec:\n  podSelector: {}\n  ingress:\n  - ports:\n"+ports.String())
+	out := mustRun(t, "diff", "-o", "markdown", "--limit", "20000", base, head)
+	if len(out) > 20000 {
+		t.Errorf("%d bytes, want at most 20000", len(out))
+	}
+	if !strings.Contains(out, "closed") {
+		t.Errorf("no change reported:\n%.2000s", out)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/kopscalico/kopscalico/internal/netpol"
 	"github.com/kopscalico/kopscalico/internal/reachability"
 )
 
@@ -14,36 +13,51 @@ import (
 // the pull request's one reachability comment by it and updates it.
 const commentMarker = "<!-- kopscalico-reachability -->"
 
+// maxCell bounds one table cell, so that no single row can outgrow a
+// comment.
+const maxCell = 400
+
 // writeMarkdown writes the comparison as a pull-request comment: the
-// marker, a summary line, the table of changed connections, and how the
-// model is built in a collapsed <details>. With limit > 0 the table is cut
-// so that the whole stays within limit bytes, with a note naming full, the
-// file that holds the uncut report.
+// marker, a summary line, the table of changes, and how the model is built
+// in a collapsed <details> with the lists of classes. With limit > 0 every
+// part is cut so that the whole stays within limit bytes: first the lists
+// of classes, then the table, with a note naming full, the file that holds
+// the uncut report.
 func writeMarkdown(w io.Writer, cmp reachability.Comparison, limit int, full string) error {
 	head := commentMarker + "\n### Reachability: " + summary(cmp) + "\n"
-	details := howComputed(cmp, true)
-	var rows []string
-	for _, r := range groupByPorts(cmp.Changes) {
-		rows = append(rows, fmt.Sprintf("| `%s` | `%s` | %s | %s → %s | %s |\n",
-			r.From, r.To, strings.Join(r.ports, ", "), r.Before, bold(r.After), cell(r.DecidedBy)))
+	rows := make([]string, len(cmp.Changes))
+	for i, c := range cmp.Changes {
+		rows[i] = fmt.Sprintf("| `%s` | `%s` | %s | %s → %s | %s |\n",
+			cell(c.From), cell(c.To), cell(c.Ports), c.Before, bold(c.After), cell(c.DecidedBy))
 	}
-	keep, note := len(rows), ""
-	// Sections are separated by a blank line: one byte each.
-	if fixed := len(head) + 1 + len(tableHeader) + 1 + len(details); limit > 0 && fixed+len(strings.Join(rows, "")) > limit {
-		// The note for the whole count is at least as long as any shorter
-		// one, so what fits with it fits with the real note.
-		note = cutNote(len(rows), len(rows), full)
-		room := limit - fixed - len(note) - 1
-		if room < 0 {
-			details = howComputed(cmp, false)
-			room = limit - len(head) - 1 - len(tableHeader) - 1 - len(note) - 1 - len(details)
+	listBudget := -1 // the lists of classes in full
+	keep := len(rows)
+	note := ""
+	total := func() int {
+		n := len(head) + 1 + len(howComputed(cmp, listBudget)) + len(note) + 1
+		for _, r := range rows[:keep] {
+			n += len(r)
 		}
-		keep = 0
-		for keep < len(rows) && room >= len(rows[keep]) {
-			room -= len(rows[keep])
-			keep++
+		if keep > 0 {
+			n += len(tableHeader) + 1
 		}
-		note = cutNote(keep, len(rows), full)
+		return n
+	}
+	if cmp.Unlisted > 0 {
+		note = cutNote(keep, len(rows), cmp.Unlisted, full)
+	}
+	if limit > 0 && total() > limit {
+		listBudget = 300
+		if note == "" {
+			note = cutNote(keep, len(rows), 0, full)
+		}
+		for keep > 0 && total() > limit {
+			keep--
+			note = cutNote(keep, len(rows), cmp.Unlisted, full)
+		}
+		if total() > limit {
+			listBudget = 0
+		}
 	}
 	sections := []string{head}
 	if keep > 0 {
@@ -52,51 +66,24 @@ func writeMarkdown(w io.Writer, cmp reachability.Comparison, limit int, full str
 	if note != "" {
 		sections = append(sections, note)
 	}
-	sections = append(sections, details)
+	sections = append(sections, howComputed(cmp, listBudget))
 	_, err := io.WriteString(w, strings.Join(sections, "\n"))
 	return err
 }
 
 const tableHeader = "| from | to | ports | before → after | decided by (head) |\n|---|---|---|---|---|\n"
 
-// row is the changes of one pair of endpoints that differ only by port.
-type row struct {
-	reachability.Change
-	ports []string
-}
-
-// groupByPorts merges the changes with the same endpoints, verdicts and
-// deciding policies into one row listing their ports, in order of first
-// appearance: a policy that opens every port shows as one row, not one per
-// probed port.
-func groupByPorts(changes []reachability.Change) []row {
-	var rows []row
-	index := map[reachability.Change]int{}
-	for _, c := range changes {
-		key := c
-		key.Port, key.Protocol = 0, ""
-		i, ok := index[key]
-		if !ok {
-			i = len(rows)
-			index[key] = i
-			rows = append(rows, row{Change: c})
-		}
-		rows[i].ports = append(rows[i].ports, fmt.Sprintf("%d/%s", c.Port, c.Protocol))
-	}
-	return rows
-}
-
 func summary(cmp reachability.Comparison) string {
-	if len(cmp.Changes) == 0 {
+	if len(cmp.Changes) == 0 && cmp.Unlisted == 0 {
 		return "no connection changes"
 	}
-	s := fmt.Sprintf("%s opened, %d closed", plural(cmp.Opened(), "connection"), cmp.Closed())
+	s := fmt.Sprintf("%d opened, %d closed", cmp.Opened(), cmp.Closed())
 	var created, deleted int
 	for _, c := range cmp.Changes {
 		switch {
-		case c.Before == netpol.Absent:
+		case c.Before == reachability.Absent:
 			created++
-		case c.After == netpol.Absent:
+		case c.After == reachability.Absent:
 			deleted++
 		}
 	}
@@ -106,66 +93,74 @@ func summary(cmp reachability.Comparison) string {
 	if deleted > 0 {
 		s += fmt.Sprintf(", %d gone with a namespace deleted", deleted)
 	}
+	if cmp.Unlisted > 0 {
+		s += fmt.Sprintf(", %d more not listed", cmp.Unlisted)
+	}
 	return s
 }
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
 func bold(verdict string) string {
-	if verdict == netpol.Absent {
+	if verdict == reachability.Absent {
 		return verdict
 	}
 	return "**" + verdict + "**"
 }
 
-// cell keeps a table cell on its row.
+// cell keeps a table cell on its row and within maxCell bytes.
 func cell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+	s = strings.NewReplacer("|", `\|`, "\n", " ", "`", "'").Replace(s)
+	if len(s) > maxCell {
+		s = s[:maxCell] + "…"
+	}
+	return s
 }
 
-// cutNote says what was left out: the rows past shown, or, when every row
-// is shown, only the list of endpoints.
-func cutNote(shown, total int, full string) string {
+// cutNote says what was left out: the rows past shown, or only the lists of
+// classes, and where the whole report is.
+func cutNote(shown, total, unlisted int, full string) string {
 	where := "run `reachability diff --full FILE` for the whole report"
 	if full != "" {
 		where = fmt.Sprintf("the whole report is in `%s`, kept as the workflow run's artifact", filepath.Base(full))
 	}
-	if shown == total {
-		return fmt.Sprintf("> The list of endpoints is left out to fit in a comment; %s.\n", where)
+	past := ""
+	if unlisted > 0 {
+		past = fmt.Sprintf(" %d more changes are past the %d a report lists.", unlisted, reachability.MaxChanges)
 	}
-	return fmt.Sprintf("> The table is cut after %d of its %d rows to fit in a comment; %s.\n", shown, total, where)
+	if shown == total {
+		return fmt.Sprintf(">%s The lists of classes may be cut to fit in a comment; %s.\n", past, where)
+	}
+	return fmt.Sprintf(">%s The table is cut after %d of its %d rows to fit in a comment; %s.\n", past, shown, total, where)
 }
 
-// howComputed explains the model in a collapsed block, with the list of
-// endpoints when listEndpoints is set.
-func howComputed(cmp reachability.Comparison, listEndpoints bool) string {
+// howComputed explains the model in a collapsed block, with the lists of
+// endpoint and port classes, each cut to budget bytes (-1: whole).
+func howComputed(cmp reachability.Comparison, budget int) string {
 	var b strings.Builder
 	b.WriteString("<details><summary>How this is computed</summary>\n\n")
-	fmt.Fprintf(&b, "Both trees are evaluated over the same %d endpoints on %d ports (%d connections), so a removed policy shows the connections it allowed as closed. ", len(cmp.Pods), len(cmp.Ports), cmp.Cases)
-	b.WriteString("\"decided by\" names the policies of the head that allow the connection on each isolated side, or whose default deny stops it.\n\n")
-	b.WriteString("- `ns/[key=value]`: a synthetic pod with exactly these labels, one per label set the policies select; `ns/[no labels]`: any pod the policies do not name\n")
-	fmt.Fprintf(&b, "- `%s/%s`: the cluster DNS; `%s/%s`: any address outside the cluster\n",
-		reachability.DNSNamespace, reachability.SyntheticName(reachability.DNSLabels), netpol.OutsideNamespace, reachability.OutsideAddress)
-	if listEndpoints {
-		fmt.Fprintf(&b, "- endpoints: %s\n", codeList(cmp.Pods))
-	}
-	ports := make([]string, len(cmp.Ports))
-	for i, p := range cmp.Ports {
-		ports[i] = p.String()
-	}
-	fmt.Fprintf(&b, "- ports: %s\n\n</details>\n", strings.Join(ports, ", "))
+	fmt.Fprintf(&b, "Both trees are evaluated exactly over the same %d endpoint classes (%d of them outside addresses) and %d port classes: every pod, address and port of a class gets the same verdict from every policy, so no connection is left out. ",
+		len(cmp.Endpoints), cmp.Addresses, len(cmp.Ports))
+	b.WriteString("\"decided by\" names what decides the connection in the head, on each side: an admin or baseline policy's rule, the NetworkPolicies that allow it, or those whose default deny stops it.\n\n")
+	b.WriteString("- `ns/[app=web]`: pods of ns with these labels; `k=*` any value no policy names, `k∉{a,b}` none of these or no such label, `!k` no such label, `…` more label sets alike\n")
+	b.WriteString("- `[ns env=prod]`, `[other ns]`: namespaces the tree does not declare, by the labels the selectors tell apart; `[outside]/…`: addresses outside the pod CIDR, by the ranges the ipBlocks tell apart\n")
+	b.WriteString("- `ns/busybox`, `kube-system/kube-dns`: known pods (the demo workloads, the cluster DNS), the only ones named ports resolve on\n")
+	fmt.Fprintf(&b, "- endpoints: %s\n", list(cmp.Endpoints, budget))
+	fmt.Fprintf(&b, "- port classes: %s\n\n</details>\n", list(cmp.Ports, budget))
 	return b.String()
 }
 
-func codeList(items []string) string {
-	quoted := make([]string, len(items))
+// list renders items as code, cut to about budget bytes (-1: whole) with
+// the count of the rest.
+func list(items []string, budget int) string {
+	var out []string
+	n := 0
 	for i, s := range items {
-		quoted[i] = "`" + s + "`"
+		q := "`" + cell(s) + "`"
+		if budget >= 0 && n+len(q) > budget {
+			out = append(out, fmt.Sprintf("(+%d more)", len(items)-i))
+			break
+		}
+		n += len(q) + 2
+		out = append(out, q)
 	}
-	return strings.Join(quoted, ", ")
+	return strings.Join(out, ", ")
 }

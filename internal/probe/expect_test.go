@@ -5,13 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/kopscalico/kopscalico/internal/demo"
-	"github.com/kopscalico/kopscalico/internal/netpol"
 	"github.com/kopscalico/kopscalico/internal/policies"
+	"github.com/kopscalico/kopscalico/internal/reachability"
 )
 
 // TestPolicyExpectOnShippedPolicies: the repository's own policies, the demo
@@ -22,17 +20,8 @@ func TestPolicyExpectOnShippedPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := demo.New("ns-1")
-	var namespaces []corev1.Namespace
-	for _, n := range set.Namespaces {
-		namespaces = append(namespaces, n.Object)
-	}
-	cluster := netpol.Cluster{
-		Namespaces: namespaces,
-		Pods:       netpol.PodsFromDeployments([]appsv1.Deployment{w.Echo, w.Client}),
-		Policies:   set.AllPolicies(),
-	}
-	expect, err := PolicyExpect(cluster, DemoSources("ns-1"))
+	m := reachability.Build(set, reachability.DemoPods("ns-1"))
+	expect, err := PolicyExpect(m, DemoSources("ns-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,15 +44,15 @@ func TestPolicyExpectOnShippedPolicies(t *testing.T) {
 			noAllow = append(noAllow, p)
 		}
 	}
-	cluster.Policies = noAllow
-	expect, err = PolicyExpect(cluster, DemoSources("ns-1"))
+	m.Cluster.Policies = noAllow
+	expect, err = PolicyExpect(m, DemoSources("ns-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := expect("ns-1/probe-busybox", "ns-1/http-echo", demo.EchoContainer, "TCP"); err != nil || ok {
 		t.Errorf("busybox without the allow policy: allowed=%v err=%v, want blocked", ok, err)
 	}
-	if _, err := expect("ns-1/nobody", "ns-1/http-echo", 80, "TCP"); err == nil || !strings.Contains(err.Error(), "unknown pod") {
+	if _, err := expect("ns-1/nobody", "ns-1/http-echo", 80, "TCP"); err == nil || !strings.Contains(err.Error(), "unknown endpoint") {
 		t.Errorf("unknown pod: err = %v", err)
 	}
 }

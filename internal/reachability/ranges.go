@@ -212,9 +212,13 @@ func everyPort(proto corev1.Protocol) []span[portPoint] {
 	return []span[portPoint]{{0, portPoint(len(protocols)*portsPerProtocol - 1)}}
 }
 
-// describePorts renders ports per protocol: "53/UDP", "80, 8000-8999/TCP",
-// "TCP but 22, 80", "every TCP port".
+// describePorts renders ports per protocol, protocols apart with "; ":
+// "53/UDP", "80, 8000-8999/TCP", "TCP but 22, 80", "every TCP port",
+// "every port".
 func describePorts(spans []span[portPoint]) string {
+	if len(spans) == 1 && spans[0] == everyPort("")[0] {
+		return "every port"
+	}
 	var parts []string
 	for _, proto := range protocols {
 		all := everyPort(proto)[0]
@@ -241,7 +245,7 @@ func describePorts(spans []span[portPoint]) string {
 			parts = append(parts, portList(in)+"/"+string(proto))
 		}
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, "; ")
 }
 
 func portList(spans []span[portPoint]) string {
