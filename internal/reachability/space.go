@@ -37,9 +37,9 @@ type nsClass struct {
 	name     string // a declared namespace's name, or "" for a class of others
 	display  string
 	labels   []map[string]string // per side; a class of others has the same on each
-	space    *labelSpace // for a class of others: its boxes, in this space
+	space    *labelSpace         // for a class of others: its boxes, in this space
 	boxes    []box
-	members  []int               // pod endpoints
+	members  []int // pod endpoints
 	declared bool
 }
 
