@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/kopscalico/kopscalico/internal/reachability"
@@ -25,39 +26,44 @@ const maxCell = 400
 // the uncut report.
 func writeMarkdown(w io.Writer, cmp reachability.Comparison, limit int, full string) error {
 	head := commentMarker + "\n### Reachability: " + summary(cmp) + "\n"
-	rows := make([]string, len(cmp.Changes))
-	for i, c := range cmp.Changes {
-		rows[i] = fmt.Sprintf("| `%s` | `%s` | %s | %s → %s | %s |\n",
-			cell(c.From), cell(c.To), cell(c.Ports), c.Before, bold(c.After), cell(c.DecidedBy))
+	groups := cmp.Grouped()
+	rows := make([]string, len(groups))
+	sizes := make([]int, len(groups)+1) // sizes[k]: bytes of the first k rows
+	for i, g := range groups {
+		rows[i] = fmt.Sprintf("| %s | %s | %s | %s → %s | %s |\n",
+			cellList(g.From), cellList(g.To), cell(g.Ports), g.Before, bold(g.After), cell(g.DecidedBy))
+		sizes[i+1] = sizes[i] + len(rows[i])
 	}
 	listBudget := -1 // the lists of classes in full
 	keep := len(rows)
 	note := ""
 	total := func() int {
-		n := len(head) + 1 + len(howComputed(cmp, listBudget)) + len(note) + 1
-		for _, r := range rows[:keep] {
-			n += len(r)
-		}
+		n := len(head) + 1 + len(howComputed(cmp, listBudget)) + len(note) + 1 + sizes[keep]
 		if keep > 0 {
 			n += len(tableHeader) + 1
 		}
 		return n
 	}
-	if cmp.Unlisted > 0 {
+	// Cut the lists of classes first, then rows: at each budget keep as
+	// many rows as fit with the note.
+	if limit > 0 {
+		for _, budget := range []int{-1, 300, 0} {
+			listBudget, keep, note = budget, len(rows), ""
+			if cmp.Unlisted > 0 || budget >= 0 {
+				note = cutNote(keep, len(rows), cmp.Unlisted, full)
+			}
+			for keep > 0 && total() > limit {
+				over := total() - limit
+				k, _ := slices.BinarySearch(sizes, sizes[keep]-over)
+				keep = min(keep-1, k)
+				note = cutNote(keep, len(rows), cmp.Unlisted, full)
+			}
+			if keep == len(rows) && total() <= limit {
+				break
+			}
+		}
+	} else if cmp.Unlisted > 0 {
 		note = cutNote(keep, len(rows), cmp.Unlisted, full)
-	}
-	if limit > 0 && total() > limit {
-		listBudget = 300
-		if note == "" {
-			note = cutNote(keep, len(rows), 0, full)
-		}
-		for keep > 0 && total() > limit {
-			keep--
-			note = cutNote(keep, len(rows), cmp.Unlisted, full)
-		}
-		if total() > limit {
-			listBudget = 0
-		}
 	}
 	sections := []string{head}
 	if keep > 0 {
@@ -113,6 +119,23 @@ func cell(s string) string {
 		s = s[:maxCell] + "…"
 	}
 	return s
+}
+
+// cellList renders endpoints as code, within maxCell bytes with the count
+// of the rest.
+func cellList(items []string) string {
+	var out []string
+	n := 0
+	for i, s := range items {
+		q := "`" + cell(s) + "`"
+		if n+len(q) > maxCell && i > 0 {
+			out = append(out, fmt.Sprintf("(+%d more)", len(items)-i))
+			break
+		}
+		n += len(q) + 2
+		out = append(out, q)
+	}
+	return strings.Join(out, ", ")
 }
 
 // cutNote says what was left out: the rows past shown, or only the lists of

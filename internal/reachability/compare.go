@@ -21,6 +21,8 @@ const MaxChanges = 100_000
 // ports, whose verdict differs between the base and the head tree, and what
 // decides it in the head.
 type Change struct {
+	// from and to are the endpoints' indices in Comparison.Endpoints.
+	from, to  int
 	From      string `json:"from"`
 	To        string `json:"to"`
 	Ports     string `json:"ports"`
@@ -46,6 +48,10 @@ type Comparison struct {
 	Endpoints []string
 	Ports     []string
 	Addresses int
+	// namespaceOf gives each endpoint's namespace class (-1 outside), and
+	// namespaces each class's name and pod endpoints.
+	namespaceOf []int
+	namespaces  []nsClass
 }
 
 // Opened and Closed count the changes of each kind.
@@ -74,11 +80,12 @@ func Compare(base, head Model) (Comparison, error) {
 	}
 	sb := compile(sp, 0, pb, base, []Model{head})
 	sh := compile(sp, 1, ph, head, []Model{base})
-	cmp := Comparison{Endpoints: sp.Endpoints(), Ports: sp.PortClasses()}
+	cmp := Comparison{Endpoints: sp.Endpoints(), Ports: sp.PortClasses(), namespaces: sp.namespaces}
 	for _, e := range sp.endpoints {
 		if e.ns < 0 {
 			cmp.Addresses++
 		}
+		cmp.namespaceOf = append(cmp.namespaceOf, e.ns)
 	}
 	n := len(sp.endpoints)
 	changed := [2][]bool{make([]bool, n), make([]bool, n)}
@@ -156,6 +163,7 @@ func (d *differ) record(src, dst int, before, after string, ports mask, s *side)
 			spans = append(spans, d.sp.ports.classes[p]...)
 		}
 		d.cmp.Changes = append(d.cmp.Changes, Change{
+			from: src, to: dst,
 			From: d.sp.endpoints[src].name, To: d.sp.endpoints[dst].name,
 			Ports: describePorts(merged(spans)), Before: before, After: after, DecidedBy: r,
 		})
@@ -254,4 +262,93 @@ func (s *side) explain(dir, self, peer, dst, p int) (string, bool) {
 		return strings.TrimSuffix(passedBy, ", then "), true
 	}
 	return "", true
+}
+
+// Group is the changes of a rectangle: every endpoint of From to every
+// endpoint of To changes alike, on the same ports, for the same reason.
+type Group struct {
+	From, To  []string // namespace/* stands for every pod class of a namespace
+	Ports     string
+	Before    string
+	After     string
+	DecidedBy string
+}
+
+// Grouped merges the changes into rectangles: first the sources of each
+// destination, then the destinations of each set of sources, with the pod
+// classes of a whole namespace written ns/*. The order follows the changes.
+func (c Comparison) Grouped() []Group {
+	type verdict struct{ ports, before, after, reason string }
+	v := func(ch Change) verdict { return verdict{ch.Ports, ch.Before, ch.After, ch.DecidedBy} }
+	type bySrc struct {
+		to   int
+		v    verdict
+		from []int
+	}
+	var first []bySrc
+	index := map[string]int{}
+	for _, ch := range c.Changes {
+		k := fmt.Sprint(ch.to, v(ch))
+		i, ok := index[k]
+		if !ok {
+			i = len(first)
+			index[k] = i
+			first = append(first, bySrc{to: ch.to, v: v(ch)})
+		}
+		first[i].from = append(first[i].from, ch.from)
+	}
+	var out []Group
+	index = map[string]int{}
+	for _, g := range first {
+		from := c.collapse(g.from)
+		k := fmt.Sprint(from, g.v)
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, Group{From: from, Ports: g.v.ports, Before: g.v.before, After: g.v.after, DecidedBy: g.v.reason})
+		}
+		out[i].To = append(out[i].To, c.Endpoints[g.to])
+	}
+	byName := make(map[string]int, len(c.Endpoints))
+	for i, name := range c.Endpoints {
+		byName[name] = i
+	}
+	for i := range out {
+		to := make([]int, len(out[i].To))
+		for j, name := range out[i].To {
+			to[j] = byName[name]
+		}
+		out[i].To = c.collapse(to)
+	}
+	return out
+}
+
+// collapse names endpoints, writing ns/* for a namespace class whose every
+// pod class is there.
+func (c Comparison) collapse(endpoints []int) []string {
+	have := map[int]bool{}
+	perNS := map[int]int{}
+	for _, e := range endpoints {
+		if !have[e] {
+			have[e] = true
+			perNS[c.namespaceOf[e]]++
+		}
+	}
+	var out []string
+	done := map[int]bool{}
+	for _, e := range endpoints {
+		ns := c.namespaceOf[e]
+		switch {
+		case ns >= 0 && perNS[ns] == len(c.namespaces[ns].members) && len(c.namespaces[ns].members) > 1:
+			if !done[ns] {
+				done[ns] = true
+				out = append(out, c.namespaces[ns].display+"/*")
+			}
+		case have[e]:
+			have[e] = false
+			out = append(out, c.Endpoints[e])
+		}
+	}
+	return out
 }
