@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	k8sfield "k8s.io/apimachinery/pkg/util/validation/field"
+	netutils "k8s.io/utils/net"
 )
 
 // The one validator of the objects the evaluator reads. Each function returns
@@ -145,24 +147,43 @@ func validatePeer(field string, peer *networkingv1.NetworkPolicyPeer) []string {
 }
 
 func validateIPBlock(field string, b *networkingv1.IPBlock) []string {
-	cidr, err := netip.ParsePrefix(b.CIDR)
-	if err != nil {
-		return []string{fmt.Sprintf("%s.cidr %q is not a CIDR (like 10.0.0.0/16): %v", field, b.CIDR, err)}
-	}
-	cidr = cidr.Masked()
 	var p []string
+	cidr, problem := checkCIDR(field+".cidr", b.CIDR)
+	if problem != "" {
+		p = append(p, problem)
+	}
 	for i, e := range b.Except {
 		ef := fmt.Sprintf("%s.except[%d]", field, i)
-		ex, err := netip.ParsePrefix(e)
-		if err != nil {
-			p = append(p, fmt.Sprintf("%s %q is not a CIDR (like 10.1.0.0/24): %v", ef, e, err))
-			continue
-		}
-		if !strictSubset(ex.Masked(), cidr) {
+		ex, problem := checkCIDR(ef, e)
+		switch {
+		case problem != "":
+			p = append(p, problem)
+		case cidr.IsValid() && !strictSubset(ex, cidr):
 			p = append(p, fmt.Sprintf("%s %q must be a strict subset of cidr %q", ef, e, b.CIDR))
 		}
 	}
 	return p
+}
+
+// checkCIDR applies kube-apiserver 1.36's rule for CIDR fields: apimachinery's
+// IsValidCIDRForLegacyField, strict (the StrictIPCIDRValidation gate is on by
+// default since 1.36), so no leading zeros, IPv4-mapped IPv6 nor host bits.
+func checkCIDR(field, value string) (netip.Prefix, string) {
+	if value == "" {
+		return netip.Prefix{}, fmt.Sprintf("%s is missing; set a CIDR like 10.0.0.0/16", field)
+	}
+	_, ipnet, err := netutils.ParseCIDRSloppy(value)
+	if err != nil {
+		return netip.Prefix{}, fmt.Sprintf("%s %q is not a CIDR (like 10.0.0.0/16)", field, value)
+	}
+	if errs := validation.IsValidCIDRForLegacyField(k8sfield.NewPath(field), value, true, nil); len(errs) > 0 {
+		return netip.Prefix{}, fmt.Sprintf("%s %q %s; use %s", field, value, errs[0].Detail, ipnet)
+	}
+	prefix, err := netip.ParsePrefix(value) // parses: the strict rule parses it so too
+	if err != nil {
+		return netip.Prefix{}, fmt.Sprintf("%s %q is not a CIDR (like 10.0.0.0/16)", field, value)
+	}
+	return prefix, ""
 }
 
 // strictSubset reports whether inner lies inside outer and is smaller.

@@ -136,6 +136,10 @@ func TestLoadBad(t *testing.T) {
 		{"selector-label", []string{"ns-1/allow.yaml: spec.podSelector does not parse", "bad key!"}},
 		{"namespace-selector", []string{"ns-1/allow.yaml: spec.ingress[0].from[0].namespaceSelector does not parse"}},
 		{"cidr", []string{"ns-1/allow.yaml: spec.egress[0].to[0].ipBlock.cidr \"10.0.0.0/33\" is not a CIDR"}},
+		{"cidr-host-bits", []string{
+			`spec.egress[0].to[0].ipBlock.cidr "10.244.1.29/30" must not have bits set beyond the prefix length; use 10.244.1.28/30`,
+			`spec.egress[0].to[0].ipBlock.except[0] "10.244.1.29/31" must not have bits set beyond the prefix length; use 10.244.1.28/31`,
+		}},
 		{"cidr-except", []string{"spec.egress[0].to[0].ipBlock.except[0] \"10.1.0.0/24\" must be a strict subset of cidr \"10.0.0.0/16\""}},
 		{"ipblock-with-selector", []string{"spec.egress[0].to[0] sets ipBlock together with a selector"}},
 		{"end-port-below", []string{"spec.ingress[0].ports[0].endPort 8000 is below spec.ingress[0].ports[0].port 8080"}},
