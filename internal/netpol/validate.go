@@ -2,12 +2,14 @@ package netpol
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
-	"sort"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -96,17 +98,30 @@ func validateMetadata(m *metav1.ObjectMeta, isName func(string) []string) []stri
 	if m.GenerateName != "" {
 		p = append(p, "metadata.generateName is not supported; use metadata.name")
 	}
-	return append(p, validateLabels("metadata.labels", m.Labels)...)
+	p = append(p, validateLabels("metadata.labels", m.Labels)...)
+	return append(p, validateAnnotations(m.Annotations)...)
+}
+
+// validateAnnotations checks annotations as the API server does: keys are
+// qualified names (in any case), and keys and values hold at most 256 KiB.
+func validateAnnotations(annotations map[string]string) []string {
+	var p []string
+	size := 0
+	for _, k := range slices.Sorted(maps.Keys(annotations)) {
+		size += len(k) + len(annotations[k])
+		if msgs := validation.IsQualifiedName(strings.ToLower(k)); len(msgs) > 0 {
+			p = append(p, fmt.Sprintf("metadata.annotations key %q is invalid: %s", k, strings.Join(msgs, "; ")))
+		}
+	}
+	if size > apivalidation.TotalAnnotationSizeLimitB {
+		p = append(p, fmt.Sprintf("metadata.annotations hold %d bytes, over the API server's limit of %d (256 KiB); keep large data out of annotations", size, apivalidation.TotalAnnotationSizeLimitB))
+	}
+	return p
 }
 
 func validateLabels(field string, labels map[string]string) []string {
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var p []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		v := labels[k]
 		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
 			p = append(p, fmt.Sprintf("%s key %q is invalid: %s", field, k, strings.Join(msgs, "; ")))

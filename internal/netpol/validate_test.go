@@ -79,3 +79,21 @@ func TestValidateIPBlockCIDR(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateAnnotations: keys are qualified names in any case, and keys
+// and values together hold at most the API server's 256 KiB.
+func TestValidateAnnotations(t *testing.T) {
+	t.Parallel()
+	ns := corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns-1", Annotations: map[string]string{
+		"Example.com/Owner": "blue", "bad key": "x", "big": strings.Repeat("v", 256<<10-len("Example.com/Owner")-len("blue")-len("bad key")-len("x")-len("big")),
+	}}}
+	got := ValidateNamespace(&ns)
+	if len(got) != 1 || !strings.Contains(got[0], `metadata.annotations key "bad key" is invalid`) {
+		t.Errorf("ValidateNamespace = %q, want only the bad key (262144 bytes is within the limit)", got)
+	}
+	ns.Annotations["big"] += "v"
+	got = ValidateNamespace(&ns)
+	if len(got) != 2 || !strings.Contains(got[1], "metadata.annotations hold 262145 bytes, over the API server's limit of 262144 (256 KiB)") {
+		t.Errorf("ValidateNamespace = %q, want the bad key and the size", got)
+	}
+}
