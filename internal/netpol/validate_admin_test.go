@@ -74,7 +74,9 @@ func TestValidateAdminPolicy(t *testing.T) {
 				a.Spec.Egress = append(a.Spec.Egress, a.Spec.Egress[0])
 			}
 		}, "spec.egress: 101 rules, over 100; split the policy"},
-		{"empty peer", func(a *anpv1alpha1.AdminNetworkPolicy) { a.Spec.Egress[0].To[0] = anpv1alpha1.AdminNetworkPolicyEgressPeer{} }, "spec.egress[0].to[0]: is empty; set one of namespaces, pods, networks"},
+		{"empty peer", func(a *anpv1alpha1.AdminNetworkPolicy) {
+			a.Spec.Egress[0].To[0] = anpv1alpha1.AdminNetworkPolicyEgressPeer{}
+		}, "spec.egress[0].to[0]: is empty; set one of namespaces, pods, networks"},
 		{"two peer fields", func(a *anpv1alpha1.AdminNetworkPolicy) { a.Spec.Egress[0].To[0].Namespaces = &metav1.LabelSelector{} }, "spec.egress[0].to[0]: sets namespaces and networks; set exactly one"},
 		{"nodes", func(a *anpv1alpha1.AdminNetworkPolicy) {
 			a.Spec.Egress[0].To[0] = anpv1alpha1.AdminNetworkPolicyEgressPeer{Nodes: &metav1.LabelSelector{}}
@@ -101,7 +103,9 @@ func TestValidateAdminPolicy(t *testing.T) {
 			a.Spec.Egress[0].To[0].Networks[0] = "fd00:0000:0000:0000:0000:0000:0000:0000/0128"
 		}, `networks[0]: "fd00:0000:0000:0000:0000:0000:0000:0000/0128" is over 43 characters`},
 		{"ipv6 network", func(a *anpv1alpha1.AdminNetworkPolicy) { a.Spec.Egress[0].To[0].Networks[0] = "fd00::/8" }, ""},
-		{"port empty", func(a *anpv1alpha1.AdminNetworkPolicy) { a.Spec.Ingress[0].Ports = ports(anpv1alpha1.AdminNetworkPolicyPort{}) },
+		{"port empty", func(a *anpv1alpha1.AdminNetworkPolicy) {
+			a.Spec.Ingress[0].Ports = ports(anpv1alpha1.AdminNetworkPolicyPort{})
+		},
 			"spec.ingress[0].ports[0]: is empty; set one of portNumber, namedPort, portRange"},
 		{"port two fields", func(a *anpv1alpha1.AdminNetworkPolicy) {
 			(*a.Spec.Ingress[0].Ports)[0].NamedPort = named("http")
@@ -111,7 +115,9 @@ func TestValidateAdminPolicy(t *testing.T) {
 		{"protocol", func(a *anpv1alpha1.AdminNetworkPolicy) { (*a.Spec.Ingress[0].Ports)[0].PortNumber.Protocol = "ICMP" },
 			`spec.ingress[0].ports[0].portNumber.protocol: "ICMP" is not a protocol; use TCP, UDP or SCTP`},
 		{"protocol default", func(a *anpv1alpha1.AdminNetworkPolicy) { (*a.Spec.Ingress[0].Ports)[0].PortNumber.Protocol = "" }, ""},
-		{"named port", func(a *anpv1alpha1.AdminNetworkPolicy) { a.Spec.Ingress[0].Ports = ports(anpv1alpha1.AdminNetworkPolicyPort{NamedPort: named("metrics")}) }, ""},
+		{"named port", func(a *anpv1alpha1.AdminNetworkPolicy) {
+			a.Spec.Ingress[0].Ports = ports(anpv1alpha1.AdminNetworkPolicyPort{NamedPort: named("metrics")})
+		}, ""},
 		{"named port name", func(a *anpv1alpha1.AdminNetworkPolicy) {
 			a.Spec.Ingress[0].Ports = ports(anpv1alpha1.AdminNetworkPolicyPort{NamedPort: named("Metrics_Port")})
 		}, `spec.ingress[0].ports[0].namedPort: "Metrics_Port" is not a port name`},
