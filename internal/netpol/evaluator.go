@@ -30,21 +30,21 @@ type Evaluator struct {
 	index    map[PodRef]int
 	policies []string // "namespace/name"
 	rules    []rule
-	// adminRules are the rules of the AdminNetworkPolicies and the
+	// tierRules are the rules of the AdminNetworkPolicies and the
 	// BaselineAdminNetworkPolicy.
-	adminRules []adminRule
-	ingress    []direction // per pod
-	egress     []direction // per pod
-	allPods    bitset
+	tierRules []tierRule
+	ingress   []direction // per pod
+	egress    []direction // per pod
+	allPods   bitset
 }
 
 // direction is what applies to one pod in one direction, in the order it
 // applies: admin rules, then NetworkPolicies, then baseline rules.
 type direction struct {
-	admin      []int // adminRules indices, highest precedence first
+	admin      []int // tierRules indices, highest precedence first
 	isolatedBy []int // policy indices, ascending
 	rules      []int // rule indices of the isolating policies
-	baseline   []int // adminRules indices, in order
+	baseline   []int // tierRules indices, in order
 }
 
 type rule struct {
@@ -63,8 +63,9 @@ type portMatch struct {
 	name     string          // named port, resolved on the destination pod
 }
 
-// NewEvaluator validates (ValidateNamespace, ValidatePolicy) and compiles the
-// cluster. Errors name the object and the field, e.g.
+// NewEvaluator validates (ValidateNamespace, ValidatePolicy,
+// ValidateAdminPolicy, ValidateBaselinePolicy) and compiles the cluster.
+// Errors name the object and the field, e.g.
 // `NetworkPolicy ns-1/allow: spec.ingress[0].from[1].ipBlock.cidr "10.0.0/8" is not a CIDR ...`.
 func NewEvaluator(c Cluster) (*Evaluator, error) {
 	if err := validateCluster(c); err != nil {
@@ -117,8 +118,8 @@ func NewEvaluator(c Cluster) (*Evaluator, error) {
 	return e, nil
 }
 
-// validateCluster refuses invalid Namespaces and NetworkPolicies, every
-// problem of an object at once.
+// validateCluster refuses invalid Namespaces, NetworkPolicies and admin
+// policies, every problem of an object at once.
 func validateCluster(c Cluster) error {
 	for i := range c.Namespaces {
 		if p := ValidateNamespace(&c.Namespaces[i]); len(p) > 0 {
@@ -129,6 +130,16 @@ func validateCluster(c Cluster) error {
 		np := &c.Policies[i]
 		if p := ValidatePolicy(np); len(p) > 0 {
 			return fmt.Errorf("NetworkPolicy %s/%s: %s", namespaceOrDefault(np.Namespace), np.Name, strings.Join(p, "; "))
+		}
+	}
+	for i := range c.AdminPolicies {
+		if p := ValidateAdminPolicy(&c.AdminPolicies[i]); len(p) > 0 {
+			return fmt.Errorf("AdminNetworkPolicy %s: %s", c.AdminPolicies[i].Name, strings.Join(p, "; "))
+		}
+	}
+	if c.Baseline != nil {
+		if p := ValidateBaselinePolicy(c.Baseline); len(p) > 0 {
+			return fmt.Errorf("BaselineAdminNetworkPolicy %s: %s", c.Baseline.Name, strings.Join(p, "; "))
 		}
 	}
 	return nil

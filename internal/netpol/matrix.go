@@ -143,9 +143,9 @@ func (e *Evaluator) directionSets(pp PortProto) (egress, ingress []bitset) {
 	for i := range e.rules {
 		npDst[i] = portDst(&e.rules[i])
 	}
-	adminDst := make([]bitset, len(e.adminRules))
-	for i := range e.adminRules {
-		adminDst[i] = portDst(&e.adminRules[i].rule)
+	adminDst := make([]bitset, len(e.tierRules))
+	for i := range e.tierRules {
+		adminDst[i] = portDst(&e.tierRules[i].rule)
 	}
 	egress = make([]bitset, n)
 	ingress = make([]bitset, n)
@@ -162,7 +162,7 @@ func (e *Evaluator) directionSets(pp PortProto) (egress, ingress []bitset) {
 			for _, ri := range d.rules {
 				np.orAnd(e.rules[ri].peers, npDst[ri])
 			}
-			egress[p] = t.decide(e, d, np, next(), func(r *adminRule, ri int, m bitset) {
+			egress[p] = t.decide(e, d, np, next(), func(r *tierRule, ri int, m bitset) {
 				m.and(r.peers, adminDst[ri])
 			})
 		}
@@ -173,7 +173,7 @@ func (e *Evaluator) directionSets(pp PortProto) (egress, ingress []bitset) {
 					np.or(e.rules[ri].peers)
 				}
 			}
-			ingress[p] = t.decide(e, d, np, next(), func(r *adminRule, ri int, m bitset) {
+			ingress[p] = t.decide(e, d, np, next(), func(r *tierRule, ri int, m bitset) {
 				if adminDst[ri].has(p) {
 					copy(m, r.peers)
 				} else {
@@ -209,12 +209,12 @@ func (t *tiers) npAllowed(d direction) bitset {
 // tier by tier as explain does for one: admin rules, then the
 // NetworkPolicies (np, the other ends they allow; nil when none isolates the
 // pod), then baseline rules. match sets m to the other ends rule ri matches.
-func (t *tiers) decide(e *Evaluator, d direction, np, out bitset, match func(r *adminRule, ri int, m bitset)) bitset {
+func (t *tiers) decide(e *Evaluator, d direction, np, out bitset, match func(r *tierRule, ri int, m bitset)) bitset {
 	out.clear()
 	copy(t.open, e.allPods) // not decided yet
 	t.passed.clear()
 	for _, ri := range d.admin {
-		r := &e.adminRules[ri]
+		r := &e.tierRules[ri]
 		match(r, ri, t.m)
 		t.m.and(t.m, t.open)
 		switch r.action {
@@ -232,7 +232,7 @@ func (t *tiers) decide(e *Evaluator, d direction, np, out bitset, match func(r *
 		return out
 	}
 	for _, ri := range d.baseline {
-		r := &e.adminRules[ri]
+		r := &e.tierRules[ri]
 		match(r, ri, t.m)
 		t.m.and(t.m, t.open)
 		if r.action == ActionAllow {
