@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"k8s.io/apimachinery/pkg/runtime"
+	anpv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 
 	"github.com/kopscalico/kopscalico/internal/policies"
 )
@@ -38,8 +40,9 @@ func policyResourceName(namespace, name string) string { return namespace + "/" 
 // deployPolicies deploys a loaded (validated) policies set on the cluster
 // behind provider: each owned Namespace, then each NetworkPolicy depending on
 // its Namespace, so creation goes namespaces first and deletion policies
-// first.
-func deployPolicies(ctx *pulumi.Context, set *policies.Set, provider pulumi.ProviderResource) (*policyResources, error) {
+// first; then the cluster-scoped admin policies, after crdDeps (what makes
+// their CRDs exist).
+func deployPolicies(ctx *pulumi.Context, set *policies.Set, provider pulumi.ProviderResource, crdDeps []pulumi.Resource) (*policyResources, error) {
 	out := &policyResources{Namespaces: map[string]pulumi.Resource{}, Policies: map[string]pulumi.Resource{}}
 	for _, ns := range set.Namespaces {
 		obj, err := toObjectMap(&ns.Object)
@@ -66,5 +69,36 @@ func deployPolicies(ctx *pulumi.Context, set *policies.Set, provider pulumi.Prov
 		out.Policies[name] = res
 		out.order = append(out.order, res)
 	}
-	return out, nil
+	return out, deployAdminPolicies(ctx, set, out, pulumi.Provider(provider), pulumi.DependsOn(crdDeps))
+}
+
+// deployAdminPolicies registers each AdminNetworkPolicy and the
+// BaselineAdminNetworkPolicy (cluster-scoped, policy.networking.k8s.io/v1alpha1)
+// under its name.
+func deployAdminPolicies(ctx *pulumi.Context, set *policies.Set, out *policyResources, opts ...pulumi.ResourceOption) error {
+	deploy := func(obj runtime.Object, name, file string) error {
+		m, err := toObjectMap(obj)
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		res, err := deployObject(ctx, name, m, opts...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		out.order = append(out.order, res)
+		return nil
+	}
+	for _, p := range set.AdminPolicies {
+		obj := p.Object.DeepCopy()
+		obj.APIVersion, obj.Kind = anpv1alpha1.GroupVersion.String(), "AdminNetworkPolicy"
+		if err := deploy(obj, obj.Name, p.File); err != nil {
+			return err
+		}
+	}
+	if b := set.Baseline; b != nil {
+		obj := b.Object.DeepCopy()
+		obj.APIVersion, obj.Kind = anpv1alpha1.GroupVersion.String(), "BaselineAdminNetworkPolicy"
+		return deploy(obj, obj.Name, b.File)
+	}
+	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	anpv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 
 	"github.com/kopscalico/kopscalico/internal/policies"
 )
@@ -118,7 +120,7 @@ func TestDeployPoliciesShipped(t *testing.T) {
 	var got *policyResources
 	err := withProvider(t, m, nil, func(ctx *pulumi.Context, p pulumi.ProviderResource) error {
 		var err error
-		got, err = deployPolicies(ctx, set, p)
+		got, err = deployPolicies(ctx, set, p, nil)
 		return err
 	})
 	if err != nil {
@@ -184,7 +186,7 @@ func TestDeployPoliciesUnownedNamespace(t *testing.T) {
 	m := &k8sMocks{}
 	set := loadSet(t, filepath.Join("..", "internal", "policies", "testdata", "good"))
 	err := withProvider(t, m, nil, func(ctx *pulumi.Context, p pulumi.ProviderResource) error {
-		_, err := deployPolicies(ctx, set, p)
+		_, err := deployPolicies(ctx, set, p, nil)
 		return err
 	})
 	if err != nil {
@@ -209,7 +211,7 @@ func TestDeployDemo(t *testing.T) {
 	t.Parallel()
 	m := &k8sMocks{}
 	err := withProvider(t, m, nil, func(ctx *pulumi.Context, p pulumi.ProviderResource) error {
-		pr, err := deployPolicies(ctx, loadSet(t, filepath.Join("..", "policies")), p)
+		pr, err := deployPolicies(ctx, loadSet(t, filepath.Join("..", "policies")), p, nil)
 		if err != nil {
 			return err
 		}
@@ -252,4 +254,86 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+const (
+	tokAdminPolicy    = "kubernetes:policy.networking.k8s.io/v1alpha1:AdminNetworkPolicy"
+	tokBaselinePolicy = "kubernetes:policy.networking.k8s.io/v1alpha1:BaselineAdminNetworkPolicy"
+)
+
+// TestDeployAdminPolicies: each AdminNetworkPolicy and the baseline are
+// registered cluster-scoped on the cluster's provider, after what makes their
+// CRDs exist; a set without them registers none.
+func TestDeployAdminPolicies(t *testing.T) {
+	t.Parallel()
+	set := loadSet(t, filepath.Join("..", "policies"))
+	set.AdminPolicies = []policies.AdminPolicy{{File: "_cluster/deny.yaml", Object: anpv1alpha1.AdminNetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "deny-kube-system"},
+		Spec: anpv1alpha1.AdminNetworkPolicySpec{
+			Priority: 10,
+			Subject:  anpv1alpha1.AdminNetworkPolicySubject{Namespaces: &metav1.LabelSelector{}},
+			Egress: []anpv1alpha1.AdminNetworkPolicyEgressRule{{Action: "Deny", To: []anpv1alpha1.AdminNetworkPolicyEgressPeer{{
+				Namespaces: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "kube-system"}},
+			}}}},
+		},
+	}}}
+	set.Baseline = &policies.BaselinePolicy{File: "_cluster/baseline.yaml", Object: anpv1alpha1.BaselineAdminNetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "default"},
+		Spec: anpv1alpha1.BaselineAdminNetworkPolicySpec{
+			Subject: anpv1alpha1.AdminNetworkPolicySubject{Namespaces: &metav1.LabelSelector{}},
+			Ingress: []anpv1alpha1.BaselineAdminNetworkPolicyIngressRule{{Action: "Deny", From: []anpv1alpha1.AdminNetworkPolicyIngressPeer{{Namespaces: &metav1.LabelSelector{}}}}},
+		},
+	}}
+	m := &k8sMocks{}
+	var got *policyResources
+	err := withProvider(t, m, nil, func(ctx *pulumi.Context, p pulumi.ProviderResource) error {
+		crds, err := deployObject(ctx, "calico-crds", map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "crds"}}, pulumi.Provider(p))
+		if err != nil {
+			return err
+		}
+		got, err = deployPolicies(ctx, set, p, []pulumi.Resource{crds})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crdURN := "urn:pulumi:stack::kopscalico::kubernetes:core/v1:ConfigMap::calico-crds"
+	anp := m.named(t, tokAdminPolicy, "deny-kube-system")
+	banp := m.named(t, tokBaselinePolicy, "default")
+	for _, r := range []k8sRegistration{anp, banp} {
+		if r.Provider != providerRef() || !contains(r.Deps, crdURN) {
+			t.Errorf("%s %s: provider %q deps %v, want the cluster's provider and %s", r.Token, r.Name, r.Provider, r.Deps, crdURN)
+		}
+		if ns := propString(t, r.Inputs, "metadata", "namespace"); ns != "" {
+			t.Errorf("%s: metadata.namespace = %q: the admin policies are cluster-scoped", r.Name, ns)
+		}
+		if propString(t, r.Inputs, "apiVersion") != "policy.networking.k8s.io/v1alpha1" {
+			t.Errorf("%s: apiVersion = %q", r.Name, propString(t, r.Inputs, "apiVersion"))
+		}
+		if _, ok := r.Inputs["status"]; ok {
+			t.Errorf("%s: status must not be an input", r.Name)
+		}
+	}
+	if propString(t, anp.Inputs, "spec", "priority") != "10" || propString(t, anp.Inputs, "spec", "egress", "0", "to", "0", "namespaces", "matchLabels", "kubernetes.io/metadata.name") != "kube-system" {
+		t.Errorf("AdminNetworkPolicy inputs = %v", anp.Inputs)
+	}
+	if propString(t, banp.Inputs, "metadata", "name") != "default" || propString(t, banp.Inputs, "spec", "ingress", "0", "action") != "Deny" {
+		t.Errorf("BaselineAdminNetworkPolicy inputs = %v", banp.Inputs)
+	}
+	if n := len(got.All()); n != 6 {
+		t.Errorf("All() has %d resources, want the namespace, 3 policies and the 2 admin policies (the probes wait for them)", n)
+	}
+
+	// The shipped policies declare none: nothing is registered.
+	none := &k8sMocks{}
+	err = withProvider(t, none, nil, func(ctx *pulumi.Context, p pulumi.ProviderResource) error {
+		_, err := deployPolicies(ctx, loadSet(t, filepath.Join("..", "policies")), p, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(none.byToken(tokAdminPolicy)) + len(none.byToken(tokBaselinePolicy)); n != 0 {
+		t.Errorf("%d admin policies registered for a set that declares none", n)
+	}
 }

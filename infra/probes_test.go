@@ -65,7 +65,7 @@ func runProbes(t *testing.T, m *probeMocks, policiesDir string, clusterRevision 
 			return err
 		}
 		set := loadSet(t, policiesDir)
-		pr, err := deployPolicies(ctx, set, p)
+		pr, err := deployPolicies(ctx, set, p, nil)
 		if err != nil {
 			return err
 		}

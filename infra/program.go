@@ -6,6 +6,7 @@ package infra
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -127,7 +128,9 @@ func build(ctx *pulumi.Context, cfg config.Config) (pulumi.Map, error) {
 		return nil, err
 	}
 
-	deployed, err := deployPolicies(ctx, set, provider)
+	// The admin policies' CRDs come with Calico: kops's addon on the cluster,
+	// or the manifest deployed above.
+	deployed, err := deployPolicies(ctx, set, provider, slices.Concat(clusterDeps, calicoResources))
 	if err != nil {
 		return nil, err
 	}

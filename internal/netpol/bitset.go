@@ -40,6 +40,20 @@ func (b bitset) orAnd(x, y bitset) {
 	}
 }
 
+// and sets b to the members of both x and y.
+func (b bitset) and(x, y bitset) {
+	for i := range b {
+		b[i] = x[i] & y[i]
+	}
+}
+
+// andNot removes every member of o.
+func (b bitset) andNot(o bitset) {
+	for i, w := range o {
+		b[i] &^= w
+	}
+}
+
 func (b bitset) count() int {
 	n := 0
 	for _, w := range b {

@@ -30,15 +30,21 @@ type Evaluator struct {
 	index    map[PodRef]int
 	policies []string // "namespace/name"
 	rules    []rule
-	ingress  []direction // per pod
-	egress   []direction // per pod
-	allPods  bitset
+	// tierRules are the rules of the AdminNetworkPolicies and the
+	// BaselineAdminNetworkPolicy.
+	tierRules []tierRule
+	ingress   []direction // per pod
+	egress    []direction // per pod
+	allPods   bitset
 }
 
-// direction is what applies to one pod in one direction.
+// direction is what applies to one pod in one direction, in the order it
+// applies: admin rules, then NetworkPolicies, then baseline rules.
 type direction struct {
+	admin      []int // tierRules indices, highest precedence first
 	isolatedBy []int // policy indices, ascending
 	rules      []int // rule indices of the isolating policies
+	baseline   []int // tierRules indices, in order
 }
 
 type rule struct {
@@ -48,16 +54,18 @@ type rule struct {
 	named  bool        // some port is named: the match depends on the destination pod
 }
 
-// portMatch is one NetworkPolicyPort, defaults applied.
+// portMatch is one NetworkPolicyPort or AdminNetworkPolicyPort, defaults
+// applied.
 type portMatch struct {
-	protocol corev1.Protocol
-	anyPort  bool   // no port: every port of the protocol
-	from, to int32  // numeric port, or range with endPort
-	name     string // named port, resolved on the destination pod
+	protocol corev1.Protocol // empty: any (an admin rule's named port)
+	anyPort  bool            // no port: every port of the protocol
+	from, to int32           // numeric port, or range with endPort
+	name     string          // named port, resolved on the destination pod
 }
 
-// NewEvaluator validates (ValidateNamespace, ValidatePolicy) and compiles the
-// cluster. Errors name the object and the field, e.g.
+// NewEvaluator validates (ValidateNamespace, ValidatePolicy,
+// ValidateAdminPolicy, ValidateBaselinePolicy) and compiles the cluster.
+// Errors name the object and the field, e.g.
 // `NetworkPolicy ns-1/allow: spec.ingress[0].from[1].ipBlock.cidr "10.0.0/8" is not a CIDR ...`.
 func NewEvaluator(c Cluster) (*Evaluator, error) {
 	if err := validateCluster(c); err != nil {
@@ -103,11 +111,15 @@ func NewEvaluator(c Cluster) (*Evaluator, error) {
 			return nil, fmt.Errorf("NetworkPolicy %s: %w", ref, err)
 		}
 	}
+	admin := compiler{e: e, nsLabels: nsLabels, nsNames: nsNames, podsByNS: podsByNS}
+	if err := admin.compileAdmin(c.AdminPolicies, c.Baseline); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
-// validateCluster refuses invalid Namespaces and NetworkPolicies, every
-// problem of an object at once.
+// validateCluster refuses invalid Namespaces, NetworkPolicies and admin
+// policies, every problem of an object at once.
 func validateCluster(c Cluster) error {
 	for i := range c.Namespaces {
 		if p := ValidateNamespace(&c.Namespaces[i]); len(p) > 0 {
@@ -118,6 +130,16 @@ func validateCluster(c Cluster) error {
 		np := &c.Policies[i]
 		if p := ValidatePolicy(np); len(p) > 0 {
 			return fmt.Errorf("NetworkPolicy %s/%s: %s", namespaceOrDefault(np.Namespace), np.Name, strings.Join(p, "; "))
+		}
+	}
+	for i := range c.AdminPolicies {
+		if p := ValidateAdminPolicy(&c.AdminPolicies[i]); len(p) > 0 {
+			return fmt.Errorf("AdminNetworkPolicy %s: %s", c.AdminPolicies[i].Name, strings.Join(p, "; "))
+		}
+	}
+	if c.Baseline != nil {
+		if p := ValidateBaselinePolicy(c.Baseline); len(p) > 0 {
+			return fmt.Errorf("BaselineAdminNetworkPolicy %s: %s", c.Baseline.Name, strings.Join(p, "; "))
 		}
 	}
 	return nil
@@ -395,7 +417,7 @@ func (r *rule) allowsPort(dst *Pod, pp PortProto) bool {
 		return true
 	}
 	for _, m := range r.ports {
-		if m.protocol != pp.Protocol {
+		if m.protocol != "" && m.protocol != pp.Protocol {
 			continue
 		}
 		switch {
@@ -403,7 +425,7 @@ func (r *rule) allowsPort(dst *Pod, pp PortProto) bool {
 			return true
 		case m.name != "":
 			for _, cp := range dst.Ports {
-				if cp.Name == m.name && cp.Protocol == m.protocol && cp.ContainerPort == pp.Port {
+				if cp.Name == m.name && cp.Protocol == pp.Protocol && cp.ContainerPort == pp.Port {
 					return true
 				}
 			}
@@ -440,21 +462,56 @@ type Decision struct {
 	Ingress DirectionDecision // the destination's ingress
 }
 
-// DirectionDecision is one side of a connection.
+// DirectionDecision is one side of a connection, decided by the first of:
+// an AdminNetworkPolicy rule that allows or denies it, the NetworkPolicies
+// isolating the pod, a BaselineAdminNetworkPolicy rule; else it is allowed.
 type DirectionDecision struct {
 	Allowed bool
+	// Admin is the first AdminNetworkPolicy rule that matches: its Allow or
+	// Deny decides, its Pass hands the connection on to the NetworkPolicies.
+	Admin *AdminRule
 	// IsolatedBy lists the policies ("namespace/name") that select the pod
-	// for this direction; empty means the pod is not isolated and everything
-	// is allowed.
+	// for this direction, when no admin rule decides; empty means the pod is
+	// not isolated.
 	IsolatedBy []string
 	// AllowedBy lists the isolating policies with a rule that allows the
 	// connection.
 	AllowedBy []string
+	// Baseline is the BaselineAdminNetworkPolicy rule that decides when
+	// neither an admin rule nor a NetworkPolicy does.
+	Baseline *AdminRule
 }
 
-// Reason says in words which policies decide the connection: those that
-// allow it on each isolated side, or those whose default deny stops it, e.g.
-// "ingress: default deny by ns-1/deny-all".
+// reason says what decided this side, or "" when nothing applies.
+func (s DirectionDecision) reason() string {
+	switch {
+	case s.Admin != nil && s.Admin.Action == ActionAllow:
+		return "allowed by " + s.Admin.String()
+	case s.Admin != nil && s.Admin.Action == ActionDeny:
+		return "denied by " + s.Admin.String()
+	}
+	var why string
+	switch {
+	case len(s.IsolatedBy) > 0 && s.Allowed:
+		why = "allowed by " + strings.Join(s.AllowedBy, ", ")
+	case len(s.IsolatedBy) > 0:
+		why = "default deny by " + strings.Join(s.IsolatedBy, ", ")
+	case s.Baseline != nil:
+		why = "baseline " + strings.ToLower(s.Baseline.Action) + " (" + s.Baseline.rule() + ")"
+	case s.Admin != nil:
+		why = "allowed: no NetworkPolicy or baseline rule applies"
+	}
+	if s.Admin != nil {
+		return "passed by " + s.Admin.String() + ", then " + why
+	}
+	return why
+}
+
+// Reason says in words which policies decide the connection: on each side
+// that something decides, the admin rule, NetworkPolicies or baseline rule,
+// e.g. "ingress: default deny by ns-1/deny-all" or "egress: denied by admin
+// policy deny-kube-system, rule 0 (priority 10)". A denied connection names
+// only the sides that deny it.
 func (d Decision) Reason() string {
 	if d.Self {
 		return "a pod always reaches itself"
@@ -464,12 +521,8 @@ func (d Decision) Reason() string {
 		name string
 		d    DirectionDecision
 	}{{"egress", d.Egress}, {"ingress", d.Ingress}} {
-		switch {
-		case len(side.d.IsolatedBy) == 0:
-		case side.d.Allowed && d.Allowed:
-			parts = append(parts, side.name+": allowed by "+strings.Join(side.d.AllowedBy, ", "))
-		case !side.d.Allowed:
-			parts = append(parts, side.name+": default deny by "+strings.Join(side.d.IsolatedBy, ", "))
+		if why := side.d.reason(); why != "" && side.d.Allowed == d.Allowed {
+			parts = append(parts, side.name+": "+why)
 		}
 	}
 	if len(parts) == 0 {
@@ -511,11 +564,24 @@ func (e *Evaluator) Allowed(from, to PodRef, port PortProto) (bool, error) {
 // is the other end, dst the destination (where named ports resolve).
 func (e *Evaluator) explain(d direction, peer, dst int, port PortProto) DirectionDecision {
 	var v DirectionDecision
+	if r := e.firstAdminMatch(d.admin, peer, dst, port); r != nil {
+		ref := r.ref
+		v.Admin = &ref
+		if r.action != ActionPass {
+			v.Allowed = r.action == ActionAllow
+			return v
+		}
+	}
 	for _, p := range d.isolatedBy {
 		v.IsolatedBy = append(v.IsolatedBy, e.policies[p])
 	}
 	if len(d.isolatedBy) == 0 {
 		v.Allowed = true
+		if r := e.firstAdminMatch(d.baseline, peer, dst, port); r != nil {
+			ref := r.ref
+			v.Baseline = &ref
+			v.Allowed = r.action == ActionAllow
+		}
 		return v
 	}
 	last := -1

@@ -117,16 +117,14 @@ func (e *Evaluator) Grid(ports []PortProto) (*Grid, error) {
 }
 
 // directionSets computes, for one port, each pod's allowed egress
-// destinations and allowed ingress sources; nil entries mean the pod is not
-// isolated in that direction.
+// destinations and allowed ingress sources; nil entries mean everything is
+// allowed (no policy of any tier applies).
 func (e *Evaluator) directionSets(pp PortProto) (egress, ingress []bitset) {
 	n := len(e.pods)
 	words := len(e.allPods)
 	empty := newBitset(n)
 	// The destinations whose port matches each rule, for this port.
-	portDst := make([]bitset, len(e.rules))
-	for i := range e.rules {
-		r := &e.rules[i]
+	portDst := func(r *rule) bitset {
 		switch {
 		case r.named:
 			b := newBitset(n)
@@ -135,37 +133,115 @@ func (e *Evaluator) directionSets(pp PortProto) (egress, ingress []bitset) {
 					b.set(d)
 				}
 			}
-			portDst[i] = b
+			return b
 		case r.allowsPort(nil, pp): // no named port: the destination does not matter
-			portDst[i] = e.allPods
-		default:
-			portDst[i] = empty
+			return e.allPods
 		}
+		return empty
+	}
+	npDst := make([]bitset, len(e.rules))
+	for i := range e.rules {
+		npDst[i] = portDst(&e.rules[i])
+	}
+	adminDst := make([]bitset, len(e.tierRules))
+	for i := range e.tierRules {
+		adminDst[i] = portDst(&e.tierRules[i].rule)
 	}
 	egress = make([]bitset, n)
 	ingress = make([]bitset, n)
 	slab := make(bitset, 2*n*words)
+	next := func() bitset {
+		b := slab[:words:words]
+		slab = slab[words:]
+		return b
+	}
+	t := newTiers(n)
 	for p := 0; p < n; p++ {
-		if d := e.egress[p]; len(d.isolatedBy) > 0 {
-			b := slab[:words:words]
-			slab = slab[words:]
+		if d := e.egress[p]; d.applies() {
+			np := t.npAllowed(d)
 			for _, ri := range d.rules {
-				b.orAnd(e.rules[ri].peers, portDst[ri])
+				np.orAnd(e.rules[ri].peers, npDst[ri])
 			}
-			egress[p] = b
+			egress[p] = t.decide(e, d, np, next(), func(r *tierRule, ri int, m bitset) {
+				m.and(r.peers, adminDst[ri])
+			})
 		}
-		if d := e.ingress[p]; len(d.isolatedBy) > 0 {
-			b := slab[:words:words]
-			slab = slab[words:]
+		if d := e.ingress[p]; d.applies() {
+			np := t.npAllowed(d)
 			for _, ri := range d.rules {
-				if portDst[ri].has(p) {
-					b.or(e.rules[ri].peers)
+				if npDst[ri].has(p) {
+					np.or(e.rules[ri].peers)
 				}
 			}
-			ingress[p] = b
+			ingress[p] = t.decide(e, d, np, next(), func(r *tierRule, ri int, m bitset) {
+				if adminDst[ri].has(p) {
+					copy(m, r.peers)
+				} else {
+					m.clear()
+				}
+			})
 		}
 	}
 	return egress, ingress
+}
+
+// applies reports whether any policy applies to the pod in this direction.
+func (d direction) applies() bool {
+	return len(d.admin) > 0 || len(d.isolatedBy) > 0 || len(d.baseline) > 0
+}
+
+// tiers is the scratch space of decide, reused from pod to pod.
+type tiers struct{ np, open, passed, m bitset }
+
+func newTiers(n int) *tiers { return &tiers{newBitset(n), newBitset(n), newBitset(n), newBitset(n)} }
+
+// npAllowed returns the cleared set the NetworkPolicies' allowed other ends
+// go into, or nil when none isolates the pod.
+func (t *tiers) npAllowed(d direction) bitset {
+	if len(d.isolatedBy) == 0 {
+		return nil
+	}
+	t.np.clear()
+	return t.np
+}
+
+// decide computes, into out, the other ends one pod's direction d allows,
+// tier by tier as explain does for one: admin rules, then the
+// NetworkPolicies (np, the other ends they allow; nil when none isolates the
+// pod), then baseline rules. match sets m to the other ends rule ri matches.
+func (t *tiers) decide(e *Evaluator, d direction, np, out bitset, match func(r *tierRule, ri int, m bitset)) bitset {
+	out.clear()
+	copy(t.open, e.allPods) // not decided yet
+	t.passed.clear()
+	for _, ri := range d.admin {
+		r := &e.tierRules[ri]
+		match(r, ri, t.m)
+		t.m.and(t.m, t.open)
+		switch r.action {
+		case ActionAllow:
+			out.or(t.m)
+		case ActionPass:
+			t.passed.or(t.m)
+		}
+		t.open.andNot(t.m)
+	}
+	t.open.or(t.passed)
+	if np != nil {
+		t.open.and(t.open, np)
+		out.or(t.open)
+		return out
+	}
+	for _, ri := range d.baseline {
+		r := &e.tierRules[ri]
+		match(r, ri, t.m)
+		t.m.and(t.m, t.open)
+		if r.action == ActionAllow {
+			out.or(t.m)
+		}
+		t.open.andNot(t.m)
+	}
+	out.or(t.open)
+	return out
 }
 
 // Compact renders the matrix for a Pulumi stack output: one entry per case,

@@ -26,9 +26,29 @@
 //   - Namespaces carry the label kubernetes.io/metadata.name=<name>, as the
 //     API server sets it.
 //
-// Inputs are k8s.io/api types (corev1.Namespace, networkingv1.NetworkPolicy)
-// plus a small Pod struct (PodsFromDeployment builds them from Deployments)
-// and addresses outside the cluster. ValidateNamespace and ValidatePolicy are
+// AdminNetworkPolicies and the BaselineAdminNetworkPolicy
+// (policy.networking.k8s.io/v1alpha1) come before and after NetworkPolicies,
+// per direction:
+//
+//   - AdminNetworkPolicies by priority (lower first; equal ones by name),
+//     rules in order: the first rule whose peers and ports match decides.
+//     Allow allows and Deny denies, skipping every later tier; Pass skips the
+//     remaining admin rules.
+//   - Then the NetworkPolicies, when some isolate the pod: allowed iff a rule
+//     allows. Else the baseline's rules in order: the first match allows or
+//     denies. Nothing matched: allowed.
+//   - Subjects and peers select namespaces (by namespace labels) or pods (a
+//     namespaceSelector and a podSelector); egress networks match addresses
+//     as ipBlock does. nodes and domainNames peers are refused: the model has
+//     neither.
+//   - Ports: portNumber, portRange (inclusive), protocol defaulting to TCP;
+//     namedPort matches the destination pod's container port of that name,
+//     with its protocol.
+//
+// Inputs are k8s.io/api types (corev1.Namespace, networkingv1.NetworkPolicy),
+// sigs.k8s.io/network-policy-api's v1alpha1 types, a small Pod struct
+// (PodsFromDeployment builds them from Deployments) and addresses outside the
+// cluster. ValidateNamespace and ValidatePolicy are
 // the checks NewEvaluator makes; loaders call them to refuse bad files early.
 package netpol
 

@@ -2,15 +2,19 @@ package netpol
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
-	"sort"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	k8sfield "k8s.io/apimachinery/pkg/util/validation/field"
+	netutils "k8s.io/utils/net"
 )
 
 // The one validator of the objects the evaluator reads. Each function returns
@@ -94,17 +98,30 @@ func validateMetadata(m *metav1.ObjectMeta, isName func(string) []string) []stri
 	if m.GenerateName != "" {
 		p = append(p, "metadata.generateName is not supported; use metadata.name")
 	}
-	return append(p, validateLabels("metadata.labels", m.Labels)...)
+	p = append(p, validateLabels("metadata.labels", m.Labels)...)
+	return append(p, validateAnnotations(m.Annotations)...)
+}
+
+// validateAnnotations checks annotations as the API server does: keys are
+// qualified names (in any case), and keys and values hold at most 256 KiB.
+func validateAnnotations(annotations map[string]string) []string {
+	var p []string
+	size := 0
+	for _, k := range slices.Sorted(maps.Keys(annotations)) {
+		size += len(k) + len(annotations[k])
+		if msgs := validation.IsQualifiedName(strings.ToLower(k)); len(msgs) > 0 {
+			p = append(p, fmt.Sprintf("metadata.annotations key %q is invalid: %s", k, strings.Join(msgs, "; ")))
+		}
+	}
+	if size > apivalidation.TotalAnnotationSizeLimitB {
+		p = append(p, fmt.Sprintf("metadata.annotations hold %d bytes, over the API server's limit of %d (256 KiB); keep large data out of annotations", size, apivalidation.TotalAnnotationSizeLimitB))
+	}
+	return p
 }
 
 func validateLabels(field string, labels map[string]string) []string {
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var p []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		v := labels[k]
 		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
 			p = append(p, fmt.Sprintf("%s key %q is invalid: %s", field, k, strings.Join(msgs, "; ")))
@@ -145,24 +162,43 @@ func validatePeer(field string, peer *networkingv1.NetworkPolicyPeer) []string {
 }
 
 func validateIPBlock(field string, b *networkingv1.IPBlock) []string {
-	cidr, err := netip.ParsePrefix(b.CIDR)
-	if err != nil {
-		return []string{fmt.Sprintf("%s.cidr %q is not a CIDR (like 10.0.0.0/16): %v", field, b.CIDR, err)}
-	}
-	cidr = cidr.Masked()
 	var p []string
+	cidr, problem := checkCIDR(field+".cidr", b.CIDR)
+	if problem != "" {
+		p = append(p, problem)
+	}
 	for i, e := range b.Except {
 		ef := fmt.Sprintf("%s.except[%d]", field, i)
-		ex, err := netip.ParsePrefix(e)
-		if err != nil {
-			p = append(p, fmt.Sprintf("%s %q is not a CIDR (like 10.1.0.0/24): %v", ef, e, err))
-			continue
-		}
-		if !strictSubset(ex.Masked(), cidr) {
+		ex, problem := checkCIDR(ef, e)
+		switch {
+		case problem != "":
+			p = append(p, problem)
+		case cidr.IsValid() && !strictSubset(ex, cidr):
 			p = append(p, fmt.Sprintf("%s %q must be a strict subset of cidr %q", ef, e, b.CIDR))
 		}
 	}
 	return p
+}
+
+// checkCIDR applies kube-apiserver 1.36's rule for CIDR fields: apimachinery's
+// IsValidCIDRForLegacyField, strict (the StrictIPCIDRValidation gate is on by
+// default since 1.36), so no leading zeros, IPv4-mapped IPv6 nor host bits.
+func checkCIDR(field, value string) (netip.Prefix, string) {
+	if value == "" {
+		return netip.Prefix{}, fmt.Sprintf("%s is missing; set a CIDR like 10.0.0.0/16", field)
+	}
+	_, ipnet, err := netutils.ParseCIDRSloppy(value)
+	if err != nil {
+		return netip.Prefix{}, fmt.Sprintf("%s %q is not a CIDR (like 10.0.0.0/16)", field, value)
+	}
+	if errs := validation.IsValidCIDRForLegacyField(k8sfield.NewPath(field), value, true, nil); len(errs) > 0 {
+		return netip.Prefix{}, fmt.Sprintf("%s %q %s; use %s", field, value, errs[0].Detail, ipnet)
+	}
+	prefix, err := netip.ParsePrefix(value) // parses: the strict rule parses it so too
+	if err != nil {
+		return netip.Prefix{}, fmt.Sprintf("%s %q is not a CIDR (like 10.0.0.0/16)", field, value)
+	}
+	return prefix, ""
 }
 
 // strictSubset reports whether inner lies inside outer and is smaller.

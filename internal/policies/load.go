@@ -13,11 +13,16 @@
 // implied, so no namespace is ever deleted by surprise.
 //
 // Nothing is skipped silently, since a folder the loader skipped would be a
-// namespace deleted on the next up: a symbolic link, a folder whose name is
-// not a namespace name (such as _ns-1 or .ns-1), a nested folder, a hidden
-// file, a file with another extension (.YAML, .json, .txt) or one that
-// cannot be read is an error naming the path and the fix. Only notes (.md)
-// are not read, and, at the top, the loader's own Go files and testdata.
+// namespace deleted on the next up: a symbolic link (the top folder included),
+// a folder whose name is not a namespace name (such as _ns-1 or .ns-1), a
+// nested folder, a hidden file, a file with another extension (.YAML, .json,
+// .txt) or one that cannot be read is an error naming the path and the fix.
+// Only notes (.md) are not read; the top holds only folders and notes.
+//
+// Budgets: a file holds at most 1 MiB, no YAML anchors or aliases (a few
+// kilobytes of aliases expand to gigabytes), and no metadata the cluster
+// writes (ownerReferences, finalizers, managedFields). Every path in a
+// message is quoted, so no file name can forge a line of its own.
 //
 // This is the one loader of policy files: the program and cmd/reachability
 // both read policies through it, and it validates NetworkPolicies and
@@ -38,6 +43,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	kjson "sigs.k8s.io/json"
@@ -133,16 +139,26 @@ func (s *Set) AllPolicies() []networkingv1.NetworkPolicy {
 // Load reads and validates every file under dir. On any bad file it returns
 // all the problems found, each naming the file and the field, and no set.
 func Load(dir string) (*Set, error) {
+	dir = filepath.Clean(dir) // "link/" would make Lstat follow the link
+	info, err := os.Lstat(dir)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("read policies folder %q: %w", dir, pathErrorCause(err))
+	case info.Mode()&fs.ModeSymlink != 0:
+		return nil, fmt.Errorf("%q: %s", dir, symlinkProblem)
+	case !info.IsDir():
+		return nil, fmt.Errorf("%q: not a folder; give the policies folder, which holds one folder per namespace", dir)
+	}
 	return load(os.DirFS(dir), dir)
 }
 
 // load reads the tree fsys, whose paths errors show under dir. Nothing is
 // skipped silently: an entry the loader does not read as policies is either
-// documentation (isTopLevelDoc, .md notes) or an error naming it and the fix.
+// notes (.md) or an error naming it and the fix.
 func load(fsys fs.FS, dir string) (*Set, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
-		return nil, fmt.Errorf("read policies folder %s: %w", dir, pathErrorCause(err))
+		return nil, fmt.Errorf("read policies folder %q: %w", dir, pathErrorCause(err))
 	}
 	set := &Set{}
 	var errs []error
@@ -150,18 +166,16 @@ func load(fsys fs.FS, dir string) (*Set, error) {
 		path := filepath.Join(dir, e.Name())
 		switch {
 		case e.Type()&fs.ModeSymlink != 0:
-			errs = append(errs, fmt.Errorf("%s: %s", path, symlinkProblem))
-		case e.IsDir() && e.Name() == testdataFolder:
-			// The loader's own test files (Go's convention), never a namespace.
+			errs = append(errs, fmt.Errorf("%q: %s", path, symlinkProblem))
 		case e.IsDir():
 			set.Folders = append(set.Folders, e.Name())
 			errs = append(errs, loadFolder(set, fsys, dir, e.Name())...)
 		case looksLikeManifest(e.Name()):
-			errs = append(errs, fmt.Errorf("%s: a policy file belongs in a namespace folder; move it to %s", path, filepath.Join(dir, "<namespace>", e.Name())))
+			errs = append(errs, fmt.Errorf("%q: a policy file belongs in a namespace folder; move it to %q", path, filepath.Join(dir, "<namespace>", e.Name())))
 		case !e.Type().IsRegular():
-			errs = append(errs, fmt.Errorf("%s: not a folder nor a regular file; remove it from %s", path, dir))
-		case !isTopLevelDoc(e.Name()):
-			errs = append(errs, fmt.Errorf("%s: the top of %s holds only namespace folders and documentation (.md); move it into a namespace folder or out of %s", path, dir, dir))
+			errs = append(errs, fmt.Errorf("%q: not a folder nor a regular file; remove it from %q", path, dir))
+		case !strings.HasSuffix(e.Name(), ".md"):
+			errs = append(errs, fmt.Errorf("%q: the top of %q holds only namespace folders and notes (.md); move it into a namespace folder or out of %q", path, dir, dir))
 		}
 	}
 	errs = append(errs, checkDuplicates(set)...)
@@ -179,10 +193,6 @@ func load(fsys fs.FS, dir string) (*Set, error) {
 	return set, nil
 }
 
-// testdataFolder is the one folder at the top that is not a namespace: the
-// Go package of the loader lives in policies/ and keeps its test files there.
-const testdataFolder = "testdata"
-
 // symlinkProblem: links are refused, not followed, anywhere in the tree.
 const symlinkProblem = "a symbolic link, which is not followed (its target could move and take policies with it); replace it with the folder or file itself"
 
@@ -191,12 +201,6 @@ const symlinkProblem = "a symbolic link, which is not followed (its target could
 func looksLikeManifest(name string) bool {
 	ext := strings.ToLower(filepath.Ext(name))
 	return ext == ".yaml" || ext == ".yml" || ext == ".json"
-}
-
-// isTopLevelDoc: the top of the shipped folder holds this README and the
-// loader's Go files, which are not policies.
-func isTopLevelDoc(name string) bool {
-	return strings.HasSuffix(name, ".md") || strings.HasSuffix(name, ".go")
 }
 
 // pathErrorCause drops the fs.FS-relative path of err ("open .") so that the
@@ -213,26 +217,26 @@ func pathErrorCause(err error) error {
 func loadFolder(set *Set, fsys fs.FS, dir, namespace string) []error {
 	folder := filepath.Join(dir, namespace)
 	if msgs := validation.IsDNS1123Label(namespace); len(msgs) > 0 {
-		return []error{fmt.Errorf("%s: folder name %q is not a namespace name (%s); rename it to the name of its namespace, or delete it to stop deploying that namespace (no folder is skipped)",
+		return []error{fmt.Errorf("%q: folder name %q is not a namespace name (%s); rename it to the name of its namespace, or delete it to stop deploying that namespace (no folder is skipped)",
 			folder, namespace, strings.Join(msgs, "; "))}
 	}
 	entries, err := fs.ReadDir(fsys, namespace)
 	if err != nil {
-		return []error{fmt.Errorf("read %s: %w; make the folder readable", folder, pathErrorCause(err))}
+		return []error{fmt.Errorf("read %q: %w; make the folder readable", folder, pathErrorCause(err))}
 	}
 	var errs []error
 	for _, e := range entries {
 		path := filepath.Join(folder, e.Name())
 		if problem := folderEntryProblem(e, folder); problem != "" {
-			errs = append(errs, fmt.Errorf("%s: %s", path, problem))
+			errs = append(errs, fmt.Errorf("%q: %s", path, problem))
 			continue
 		}
 		if strings.HasSuffix(e.Name(), ".md") {
 			continue // notes about the namespace
 		}
-		data, err := fs.ReadFile(fsys, namespace+"/"+e.Name())
+		data, err := readFile(fsys, namespace+"/"+e.Name(), path, e)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("read %s: %w; make the file readable", path, pathErrorCause(err)))
+			errs = append(errs, err)
 			continue
 		}
 		errs = append(errs, loadFile(set, path, namespace, data)...)
@@ -249,15 +253,15 @@ func folderEntryProblem(e fs.DirEntry, folder string) string {
 	case e.Type()&fs.ModeSymlink != 0:
 		return symlinkProblem
 	case e.IsDir():
-		return fmt.Sprintf("nested folders are not read; move its files up into %s", folder)
+		return fmt.Sprintf("nested folders are not read; move its files up into %q", folder)
 	case !e.Type().IsRegular():
-		return fmt.Sprintf("not a regular file; remove it from %s", folder)
+		return fmt.Sprintf("not a regular file; remove it from %q", folder)
 	case strings.HasPrefix(name, "."):
 		return "hidden files are not read (a hidden policy would silently not be deployed); rename it without the leading dot, or delete it"
 	case ext == ".yaml" || ext == ".yml" || ext == ".md":
 		return ""
 	case looksLikeManifest(name) && strings.ToLower(ext) != ".json":
-		return fmt.Sprintf("the extension must be .yaml or .yml in lower case; rename it to %s", strings.TrimSuffix(name, ext)+strings.ToLower(ext))
+		return fmt.Sprintf("the extension must be .yaml or .yml in lower case; rename it to %q", strings.TrimSuffix(name, ext)+strings.ToLower(ext))
 	default:
 		return "a namespace folder holds only policy files (.yaml, .yml) and notes (.md); convert it to YAML, or move it out"
 	}
@@ -267,13 +271,13 @@ func folderEntryProblem(e fs.DirEntry, folder string) string {
 func loadFile(set *Set, path, namespace string, data []byte) []error {
 	docs, err := splitDocuments(data)
 	if err != nil {
-		return []error{fmt.Errorf("%s: %w", path, err)}
+		return []error{fmt.Errorf("%q: %w", path, err)}
 	}
 	var errs []error
 	for i, doc := range docs {
-		where := path
+		where := fmt.Sprintf("%q", path)
 		if len(docs) > 1 {
-			where = fmt.Sprintf("%s (document %d)", path, i+1)
+			where = fmt.Sprintf("%q (document %d)", path, i+1)
 		}
 		if err := loadDocument(set, path, where, namespace, doc); err != nil {
 			errs = append(errs, err)
@@ -321,6 +325,9 @@ type typeMeta struct {
 // repeated fields are errors: a misspelt podSelector must not silently select
 // every pod) and validates it.
 func loadDocument(set *Set, file, where, namespace string, doc []byte) error {
+	if err := refuseAnchors(doc); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
 	var tm typeMeta
 	if err := yaml.Unmarshal(doc, &tm); err != nil {
 		return fmt.Errorf("%s: not a YAML object: %w", where, err)
@@ -330,32 +337,42 @@ func loadDocument(set *Set, file, where, namespace string, doc []byte) error {
 		if tm.APIVersion != NamespaceAPIVersion {
 			return fmt.Errorf("%s: apiVersion %q is wrong for kind Namespace; use %q", where, tm.APIVersion, NamespaceAPIVersion)
 		}
-		var ns corev1.Namespace
-		if err := decodeStrict(doc, &ns); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
+		ns, err := decodeChecked(where, doc, func(ns *corev1.Namespace) []string { return validateNamespace(ns, namespace) })
+		if err != nil {
+			return err
 		}
-		if errs := validateNamespace(&ns, namespace); len(errs) > 0 {
-			return prefixed(where, errs)
-		}
-		set.Namespaces = append(set.Namespaces, Namespace{Object: ns, File: file})
+		set.Namespaces = append(set.Namespaces, Namespace{Object: *ns, File: file})
 	case NetworkPolicyKind:
 		if tm.APIVersion != NetworkPolicyAPIVersion {
 			return fmt.Errorf("%s: apiVersion %q is wrong for kind NetworkPolicy; use %q", where, tm.APIVersion, NetworkPolicyAPIVersion)
 		}
-		var np networkingv1.NetworkPolicy
-		if err := decodeStrict(doc, &np); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
+		np, err := decodeChecked(where, doc, func(np *networkingv1.NetworkPolicy) []string { return validatePolicy(np, namespace) })
+		if err != nil {
+			return err
 		}
-		if errs := validatePolicy(&np, namespace); len(errs) > 0 {
-			return prefixed(where, errs)
-		}
-		set.Policies = append(set.Policies, Policy{Object: np, File: file})
+		set.Policies = append(set.Policies, Policy{Object: *np, File: file})
 	case "":
 		return fmt.Errorf("%s: kind is missing; use %s or %s", where, NamespaceKind, NetworkPolicyKind)
 	default:
 		return fmt.Errorf("%s: kind %q is not allowed here; a policies folder holds only %s and %s objects", where, tm.Kind, NamespaceKind, NetworkPolicyKind)
 	}
 	return nil
+}
+
+// decodeChecked decodes doc strictly into a new object and checks it: the
+// metadata a file must not hold, then check.
+func decodeChecked[T any, PT interface {
+	*T
+	metav1.Object
+}](where string, doc []byte, check func(PT) []string) (PT, error) {
+	obj := PT(new(T))
+	if err := decodeStrict(doc, obj); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if p := append(writtenByCluster(obj), check(obj)...); len(p) > 0 {
+		return nil, prefixed(where, p)
+	}
+	return obj, nil
 }
 
 // decodeStrict decodes like the API server does — field names are case
@@ -386,7 +403,7 @@ func checkDuplicates(set *Set) []error {
 	seenNS := map[string]string{}
 	for _, n := range set.Namespaces {
 		if first, ok := seenNS[n.Object.Name]; ok {
-			errs = append(errs, fmt.Errorf("%s: metadata.name: Namespace %q is already defined in %s", n.File, n.Object.Name, first))
+			errs = append(errs, fmt.Errorf("%q: metadata.name: Namespace %q is already defined in %q", n.File, n.Object.Name, first))
 			continue
 		}
 		seenNS[n.Object.Name] = n.File
@@ -395,7 +412,7 @@ func checkDuplicates(set *Set) []error {
 	for _, p := range set.Policies {
 		key := p.Object.Namespace + "/" + p.Object.Name
 		if first, ok := seenNP[key]; ok {
-			errs = append(errs, fmt.Errorf("%s: metadata.name: NetworkPolicy %q is already defined in %s", p.File, key, first))
+			errs = append(errs, fmt.Errorf("%q: metadata.name: NetworkPolicy %q is already defined in %q", p.File, key, first))
 			continue
 		}
 		seenNP[key] = p.File

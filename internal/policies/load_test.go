@@ -1,10 +1,12 @@
 package policies
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -118,24 +120,33 @@ func TestLoadShipped(t *testing.T) {
 	}
 }
 
+// bad is the quoted path of a file of testdata/bad/<dir>, as messages show it.
+func bad(dir, rel string) string {
+	return strconv.Quote(filepath.Join("testdata", "bad", dir, rel))
+}
+
 func TestLoadBad(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		dir  string
 		want []string // every substring must appear in the error
 	}{
-		{"namespace-mismatch", []string{"ns-1/allow.yaml: metadata.namespace \"ns-2\" does not match its folder \"ns-1\""}},
-		{"namespace-missing", []string{"ns-1/allow.yaml: metadata.namespace is missing; set it to \"ns-1\""}},
-		{"kind-not-allowed", []string{"ns-1/deploy.yaml: kind \"Deployment\" is not allowed here"}},
-		{"kind-missing", []string{"ns-1/x.yaml: kind is missing"}},
-		{"api-version", []string{"ns-1/allow.yaml: apiVersion \"extensions/v1beta1\" is wrong for kind NetworkPolicy; use \"networking.k8s.io/v1\""}},
-		{"namespace-api-version", []string{"ns-1/namespace.yaml: apiVersion \"core/v1\" is wrong for kind Namespace"}},
-		{"namespace-name", []string{"ns-1/namespace.yaml: metadata.name \"ns-2\" does not match its folder \"ns-1\""}},
-		{"system-namespace", []string{"kube-system/namespace.yaml: metadata.name \"kube-system\" is a system namespace"}},
-		{"selector", []string{"ns-1/allow.yaml: spec.podSelector does not parse", "Like"}},
-		{"selector-label", []string{"ns-1/allow.yaml: spec.podSelector does not parse", "bad key!"}},
-		{"namespace-selector", []string{"ns-1/allow.yaml: spec.ingress[0].from[0].namespaceSelector does not parse"}},
-		{"cidr", []string{"ns-1/allow.yaml: spec.egress[0].to[0].ipBlock.cidr \"10.0.0.0/33\" is not a CIDR"}},
+		{"namespace-mismatch", []string{bad("namespace-mismatch", "ns-1/allow.yaml") + ": metadata.namespace \"ns-2\" does not match its folder \"ns-1\""}},
+		{"namespace-missing", []string{bad("namespace-missing", "ns-1/allow.yaml") + ": metadata.namespace is missing; set it to \"ns-1\""}},
+		{"kind-not-allowed", []string{bad("kind-not-allowed", "ns-1/deploy.yaml") + ": kind \"Deployment\" is not allowed here"}},
+		{"kind-missing", []string{bad("kind-missing", "ns-1/x.yaml") + ": kind is missing"}},
+		{"api-version", []string{bad("api-version", "ns-1/allow.yaml") + ": apiVersion \"extensions/v1beta1\" is wrong for kind NetworkPolicy; use \"networking.k8s.io/v1\""}},
+		{"namespace-api-version", []string{bad("namespace-api-version", "ns-1/namespace.yaml") + ": apiVersion \"core/v1\" is wrong for kind Namespace"}},
+		{"namespace-name", []string{bad("namespace-name", "ns-1/namespace.yaml") + ": metadata.name \"ns-2\" does not match its folder \"ns-1\""}},
+		{"system-namespace", []string{bad("system-namespace", "kube-system/namespace.yaml") + ": metadata.name \"kube-system\" is a system namespace"}},
+		{"selector", []string{bad("selector", "ns-1/allow.yaml") + ": spec.podSelector does not parse", "Like"}},
+		{"selector-label", []string{bad("selector-label", "ns-1/allow.yaml") + ": spec.podSelector does not parse", "bad key!"}},
+		{"namespace-selector", []string{bad("namespace-selector", "ns-1/allow.yaml") + ": spec.ingress[0].from[0].namespaceSelector does not parse"}},
+		{"cidr", []string{bad("cidr", "ns-1/allow.yaml") + ": spec.egress[0].to[0].ipBlock.cidr \"10.0.0.0/33\" is not a CIDR"}},
+		{"cidr-host-bits", []string{
+			`spec.egress[0].to[0].ipBlock.cidr "10.244.1.29/30" must not have bits set beyond the prefix length; use 10.244.1.28/30`,
+			`spec.egress[0].to[0].ipBlock.except[0] "10.244.1.29/31" must not have bits set beyond the prefix length; use 10.244.1.28/31`,
+		}},
 		{"cidr-except", []string{"spec.egress[0].to[0].ipBlock.except[0] \"10.1.0.0/24\" must be a strict subset of cidr \"10.0.0.0/16\""}},
 		{"ipblock-with-selector", []string{"spec.egress[0].to[0] sets ipBlock together with a selector"}},
 		{"end-port-below", []string{"spec.ingress[0].ports[0].endPort 8000 is below spec.ingress[0].ports[0].port 8080"}},
@@ -144,19 +155,27 @@ func TestLoadBad(t *testing.T) {
 		{"protocol", []string{"spec.ingress[0].ports[0].protocol \"ICMP\" is not a protocol"}},
 		{"policy-type", []string{"spec.policyTypes[1] \"Outgress\" is not a policy type"}},
 		{"ignored-egress", []string{"spec.egress has rules but spec.policyTypes does not list Egress"}},
-		{"unknown-field", []string{"ns-1/allow.yaml:", "unknown field \"spec.podselector\""}},
-		{"duplicate", []string{"ns-1/b.yaml: metadata.name: NetworkPolicy \"ns-1/allow\" is already defined in", "ns-1/a.yaml"}},
-		{"not-yaml", []string{"ns-1/allow.yaml:"}},
-		{"folder-name", []string{"Ns_1: folder name \"Ns_1\" is not a namespace name"}},
-		{"nested-folder", []string{"ns-1/more: nested folders are not read"}},
-		{"renamed-underscore", []string{"_ns-1: folder name \"_ns-1\" is not a namespace name", "rename it to the name of its namespace, or delete it"}},
-		{"renamed-dot", []string{".ns-1: folder name \".ns-1\" is not a namespace name"}},
-		{"top-level-yaml", []string{"top-level-yaml/deny.yaml: a policy file belongs in a namespace folder; move it to"}},
-		{"uppercase-extension", []string{"ns-1/deny.YAML: the extension must be .yaml or .yml in lower case; rename it to deny.yaml"}},
-		{"hidden-file", []string{"ns-1/.deny.yaml: hidden files are not read", "rename it without the leading dot"}},
-		{"other-file", []string{"ns-1/notes.txt: a namespace folder holds only policy files (.yaml, .yml) and notes (.md)"}},
-		{"json-file", []string{"ns-1/deny.json: a namespace folder holds only policy files", "convert it to YAML"}},
-		{"multi-document", []string{"ns-1/two.yaml (document 2): spec.policyTypes[0] \"Sideways\""}},
+		{"unknown-field", []string{bad("unknown-field", "ns-1/allow.yaml") + ": ", "unknown field \"spec.podselector\""}},
+		{"duplicate", []string{bad("duplicate", "ns-1/b.yaml") + ": metadata.name: NetworkPolicy \"ns-1/allow\" is already defined in " + bad("duplicate", "ns-1/a.yaml")}},
+		{"not-yaml", []string{bad("not-yaml", "ns-1/allow.yaml") + ": not YAML: "}},
+		{"folder-name", []string{bad("folder-name", "Ns_1") + ": folder name \"Ns_1\" is not a namespace name"}},
+		{"nested-folder", []string{bad("nested-folder", "ns-1/more") + ": nested folders are not read"}},
+		{"renamed-underscore", []string{bad("renamed-underscore", "_ns-1") + ": folder name \"_ns-1\" is not a namespace name", "rename it to the name of its namespace, or delete it"}},
+		{"renamed-dot", []string{bad("renamed-dot", ".ns-1") + ": folder name \".ns-1\" is not a namespace name"}},
+		{"top-level-yaml", []string{bad("top-level-yaml", "deny.yaml") + ": a policy file belongs in a namespace folder; move it to"}},
+		{"uppercase-extension", []string{bad("uppercase-extension", "ns-1/deny.YAML") + ": the extension must be .yaml or .yml in lower case; rename it to \"deny.yaml\""}},
+		{"hidden-file", []string{bad("hidden-file", "ns-1/.deny.yaml") + ": hidden files are not read", "rename it without the leading dot"}},
+		{"other-file", []string{bad("other-file", "ns-1/notes.txt") + ": a namespace folder holds only policy files (.yaml, .yml) and notes (.md)"}},
+		{"json-file", []string{bad("json-file", "ns-1/deny.json") + ": a namespace folder holds only policy files", "convert it to YAML"}},
+		{"written-by-cluster", []string{
+			bad("written-by-cluster", "ns-1/allow.yaml") + ": metadata.ownerReferences is set; remove it",
+			"metadata.finalizers is set; remove it",
+			"metadata.managedFields is set; remove it",
+			"metadata.generateName is not supported; use metadata.name",
+		}},
+		{"annotation-key", []string{bad("annotation-key", "ns-1/allow.yaml") + `: metadata.annotations key "not a key" is invalid`}},
+		{"anchor", []string{bad("anchor", "ns-1/allow.yaml") + ": line 6: YAML anchor &labels: anchors and aliases are not accepted"}},
+		{"multi-document", []string{bad("multi-document", "ns-1/two.yaml") + " (document 2): spec.policyTypes[0] \"Sideways\""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
@@ -186,7 +205,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 	if err == nil {
 		t.Fatal("Load accepted two bad files")
 	}
-	for _, w := range []string{"a.yaml: kind \"Secret\"", "b.yaml: metadata.namespace \"ns-1\" does not match its folder \"ns-2\""} {
+	for _, w := range []string{"a.yaml\": kind \"Secret\"", "b.yaml\": metadata.namespace \"ns-1\" does not match its folder \"ns-2\""} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error does not contain %q:\n%v", w, err)
 		}
@@ -196,7 +215,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 func TestLoadMissingFolder(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "nope")
-	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "read policies folder "+dir+": ") {
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("read policies folder %q: ", dir)) {
 		t.Errorf("Load(missing) error = %v, want a read policies folder error naming %s", err, dir)
 	}
 }
@@ -220,8 +239,8 @@ func TestLoadRefusesSymlinks(t *testing.T) {
 		t.Fatal("Load followed symbolic links")
 	}
 	for _, w := range []string{
-		filepath.Join(dir, "ns-2") + ": a symbolic link, which is not followed",
-		filepath.Join(dir, "ns-1", "deny.yaml") + ": a symbolic link, which is not followed",
+		strconv.Quote(filepath.Join(dir, "ns-2")) + ": a symbolic link, which is not followed",
+		strconv.Quote(filepath.Join(dir, "ns-1", "deny.yaml")) + ": a symbolic link, which is not followed",
 		"replace it with the",
 	} {
 		if !strings.Contains(err.Error(), w) {
@@ -249,9 +268,9 @@ func TestLoadUnreadable(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join("testdata", "good")
 	for _, tc := range []struct{ denied, want string }{
-		{"ns-a/web.yaml", "read " + filepath.Join(dir, "ns-a", "web.yaml") + ": permission denied; make the file readable"},
-		{"ns-a", "read " + filepath.Join(dir, "ns-a") + ": permission denied; make the folder readable"},
-		{".", "read policies folder " + dir + ": permission denied"},
+		{"ns-a/web.yaml", "read " + strconv.Quote(filepath.Join(dir, "ns-a", "web.yaml")) + ": permission denied; make the file readable"},
+		{"ns-a", "read " + strconv.Quote(filepath.Join(dir, "ns-a")) + ": permission denied; make the folder readable"},
+		{".", "read policies folder " + strconv.Quote(dir) + ": permission denied"},
 	} {
 		_, err := load(deniedFS{os.DirFS(dir), tc.denied}, dir)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -272,7 +291,7 @@ func TestLoadUnreadableOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Load(dir)
-	if want := "read " + file + ": permission denied; make the file readable"; err == nil || !strings.Contains(err.Error(), want) {
+	if want := "read " + strconv.Quote(file) + ": permission denied; make the file readable"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error %v, want %q", err, want)
 	}
 }

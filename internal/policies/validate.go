@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kopscalico/kopscalico/internal/netpol"
 )
@@ -51,4 +52,22 @@ func validatePolicy(np *networkingv1.NetworkPolicy, folder string) []string {
 	}
 	p = append(p, netpol.ValidatePolicy(np)...)
 	return append(p, netpol.IgnoredRules(np)...)
+}
+
+// writtenByCluster refuses the metadata the cluster writes, which a file must
+// not hold: an ownerReference to an object the cluster does not have makes the
+// garbage collector delete the object, a finalizer nobody removes blocks its
+// deletion, and managedFields are the API server's record.
+func writtenByCluster(m metav1.Object) []string {
+	var p []string
+	if len(m.GetOwnerReferences()) > 0 {
+		p = append(p, "metadata.ownerReferences is set; remove it (an owner the cluster does not have makes the garbage collector delete this object)")
+	}
+	if len(m.GetFinalizers()) > 0 {
+		p = append(p, "metadata.finalizers is set; remove it (a finalizer no controller removes blocks deletion forever)")
+	}
+	if len(m.GetManagedFields()) > 0 {
+		p = append(p, "metadata.managedFields is set; remove it (the API server writes it)")
+	}
+	return p
 }
