@@ -284,11 +284,11 @@ func TestErrors(t *testing.T) {
 		code int
 		want []string
 	}{
-		{"malformed file", []string{"testdata/malformed"}, 1, []string{"testdata/malformed/x/policy.yaml (document 2)", `unknown field "spec.podselector"`}},
+		{"malformed file", []string{"testdata/malformed"}, 1, []string{`"testdata/malformed/x/policy.yaml" (document 2)`, `unknown field "spec.podselector"`}},
 		{"invalid policy", []string{"testdata/invalid"}, 1, []string{"testdata/invalid/x/policy.yaml", `spec.egress[0].to[0].ipBlock.except[0] "192.168.0.0/16" must be a strict subset`}},
 		{"malformed base", []string{"diff", "testdata/malformed", "testdata/base"}, 1, []string{"testdata/malformed/x/policy.yaml"}},
-		{"renamed folder, as the program refuses it", []string{renamed}, 1, []string{"_x: folder name \"_x\" is not a namespace name"}},
-		{"upper-case extension, as the program refuses it", []string{upper}, 1, []string{"policies.YAML: the extension must be .yaml or .yml"}},
+		{"renamed folder, as the program refuses it", []string{renamed}, 1, []string{`_x": folder name "_x" is not a namespace name`}},
+		{"upper-case extension, as the program refuses it", []string{upper}, 1, []string{`policies.YAML": the extension must be .yaml or .yml`}},
 		{"missing dir", []string{"testdata/nope"}, 1, []string{"testdata/nope"}},
 		{"unwritable --full", []string{"diff", "--full", filepath.Join(t.TempDir(), "no", "such", "dir"), "testdata/base", "testdata/head"}, 1, []string{"--full"}},
 		{"no dir", []string{"-o", "json"}, 2, []string{"want one policies folder"}},
