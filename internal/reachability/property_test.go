@@ -11,11 +11,13 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	anp "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 
 	"github.com/kopscalico/kopscalico/internal/netpol"
 )
 
-// TestClassVerdictsHoldForConcreteMembers draws random trees, evaluates them
+// TestClassVerdictsHoldForConcreteMembers draws random trees (NetworkPolicies,
+// AdminNetworkPolicies and a baseline), evaluates them
 // by classes, then draws concrete members of every class (namespaces and
 // pods with labels, addresses, ports, irrelevant labels added) and checks
 // each class verdict with netpol's Allowed on the concrete inputs.
@@ -129,7 +131,94 @@ func randomModel(r *rand.Rand) Model {
 		}
 		m.Cluster.Policies = append(m.Cluster.Policies, np)
 	}
+	for i := r.IntN(3); i > 0; i-- {
+		a := anp.AdminNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("admin-%d", i)}}
+		a.Spec.Priority = int32(10*i + r.IntN(5))
+		a.Spec.Subject = randomSubject(r)
+		for j := r.IntN(3); j > 0; j-- {
+			a.Spec.Ingress = append(a.Spec.Ingress, anp.AdminNetworkPolicyIngressRule{Action: randomAction(r, true), From: randomAdminPeers(r), Ports: randomAdminPorts(r)})
+			var to []anp.AdminNetworkPolicyEgressPeer
+			for _, p := range randomAdminPeers(r) {
+				to = append(to, anp.AdminNetworkPolicyEgressPeer{Namespaces: p.Namespaces, Pods: p.Pods})
+			}
+			ports := randomAdminPorts(r)
+			if r.IntN(3) == 0 {
+				to = append(to, anp.AdminNetworkPolicyEgressPeer{Networks: []anp.CIDR{anp.CIDR(propCIDRs[r.IntN(len(propCIDRs))])}})
+				ports = numbered(ports) // the CRD gives networks peers no named ports
+			}
+			a.Spec.Egress = append(a.Spec.Egress, anp.AdminNetworkPolicyEgressRule{Action: randomAction(r, true), To: to, Ports: ports})
+		}
+		m.Cluster.AdminPolicies = append(m.Cluster.AdminPolicies, a)
+	}
+	if r.IntN(2) == 0 {
+		b := &anp.BaselineAdminNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+		b.Spec.Subject = randomSubject(r)
+		for j := r.IntN(3); j > 0; j-- {
+			b.Spec.Ingress = append(b.Spec.Ingress, anp.BaselineAdminNetworkPolicyIngressRule{Action: anp.BaselineAdminNetworkPolicyRuleAction(randomAction(r, false)), From: randomAdminPeers(r), Ports: randomAdminPorts(r)})
+		}
+		m.Cluster.Baseline = b
+	}
 	return m
+}
+
+func numbered(ports *[]anp.AdminNetworkPolicyPort) *[]anp.AdminNetworkPolicyPort {
+	if ports == nil {
+		return nil
+	}
+	out := []anp.AdminNetworkPolicyPort{{PortNumber: &anp.Port{Protocol: corev1.ProtocolTCP, Port: 80}}}
+	for _, p := range *ports {
+		if p.NamedPort == nil {
+			out = append(out, p)
+		}
+	}
+	return &out
+}
+
+func randomSubject(r *rand.Rand) anp.AdminNetworkPolicySubject {
+	if r.IntN(2) == 0 {
+		return anp.AdminNetworkPolicySubject{Namespaces: randomSelector(r)}
+	}
+	return anp.AdminNetworkPolicySubject{Pods: &anp.NamespacedPod{NamespaceSelector: *randomSelector(r), PodSelector: *randomSelector(r)}}
+}
+
+func randomAction(r *rand.Rand, pass bool) anp.AdminNetworkPolicyRuleAction {
+	actions := []anp.AdminNetworkPolicyRuleAction{anp.AdminNetworkPolicyRuleActionAllow, anp.AdminNetworkPolicyRuleActionDeny}
+	if pass {
+		actions = append(actions, anp.AdminNetworkPolicyRuleActionPass)
+	}
+	return actions[r.IntN(len(actions))]
+}
+
+func randomAdminPeers(r *rand.Rand) []anp.AdminNetworkPolicyIngressPeer {
+	var out []anp.AdminNetworkPolicyIngressPeer
+	for k := r.IntN(2) + 1; k > 0; k-- {
+		if r.IntN(2) == 0 {
+			out = append(out, anp.AdminNetworkPolicyIngressPeer{Namespaces: randomSelector(r)})
+		} else {
+			out = append(out, anp.AdminNetworkPolicyIngressPeer{Pods: &anp.NamespacedPod{NamespaceSelector: *randomSelector(r), PodSelector: *randomSelector(r)}})
+		}
+	}
+	return out
+}
+
+func randomAdminPorts(r *rand.Rand) *[]anp.AdminNetworkPolicyPort {
+	if r.IntN(3) == 0 {
+		return nil
+	}
+	var out []anp.AdminNetworkPolicyPort
+	for i := r.IntN(2) + 1; i > 0; i-- {
+		proto := []corev1.Protocol{corev1.ProtocolTCP, corev1.ProtocolUDP}[r.IntN(2)]
+		switch r.IntN(3) {
+		case 0:
+			out = append(out, anp.AdminNetworkPolicyPort{PortNumber: &anp.Port{Protocol: proto, Port: int32(79 + r.IntN(4))}})
+		case 1:
+			out = append(out, anp.AdminNetworkPolicyPort{PortRange: &anp.PortRange{Protocol: proto, Start: int32(70 + r.IntN(10)), End: int32(81 + r.IntN(30))}})
+		default:
+			name := "http"
+			out = append(out, anp.AdminNetworkPolicyPort{NamedPort: &name})
+		}
+	}
+	return &out
 }
 
 // member draws label sets from a class's boxes, with an irrelevant label.
@@ -165,7 +254,7 @@ func randomAddr(r *rand.Rand, spans []span[netip.Addr]) netip.Addr {
 
 func checkMembers(t *testing.T, seed uint64, r *rand.Rand, m Model, ev *Evaluation) {
 	sp := ev.sp
-	c := netpol.Cluster{Policies: m.Cluster.Policies}
+	c := netpol.Cluster{Policies: m.Cluster.Policies, AdminPolicies: m.Cluster.AdminPolicies, Baseline: m.Cluster.Baseline}
 	names := map[int]string{} // endpoint -> a concrete member's reference
 	otherNS := map[int]string{}
 	for ci, ns := range sp.namespaces {
