@@ -209,9 +209,11 @@ func (sp *Space) addNamespaces(models []Model, sides [][]policy) error {
 	for _, cl := range classes {
 		member := ls.member(cl[0])
 		display := "[other ns]"
+		d := ls.describe(cl[0], corev1.LabelMetadataName, len(cl) > 1)
 		if name := cl[0][k].first(); name <= len(ls.values[k]) {
-			display = "[ns " + ls.values[k][name-1] + "]"
-		} else if d := ls.describe(cl[0], corev1.LabelMetadataName, len(cl) > 1); d != "" {
+			d = strings.TrimSpace(ls.values[k][name-1] + " " + d)
+		}
+		if d != "" {
 			display = "[ns " + d + "]"
 		}
 		c := nsClass{display: display, space: ls, boxes: cl}
