@@ -3,8 +3,8 @@ package reachability
 import (
 	"testing"
 
-	"sigs.k8s.io/yaml"
 	anp "sigs.k8s.io/network-policy-api/apis/v1alpha1"
+	"sigs.k8s.io/yaml"
 )
 
 func adminPolicy(t *testing.T, doc string) anp.AdminNetworkPolicy {
