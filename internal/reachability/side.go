@@ -21,6 +21,7 @@ type side struct {
 	absent []bool
 	peers  map[string]int // interned peer sets, shared by the rules
 	sets   []mask
+	buf    []mask // scratch masks of decide
 }
 
 type rule struct {
@@ -175,7 +176,8 @@ func (s *side) portsFor(r *rule, dst int) mask {
 	if len(r.named) == 0 {
 		return r.ports
 	}
-	out := slices.Clone(r.ports)
+	out := s.scratch(2)
+	copy(out, r.ports)
 	for _, np := range r.named {
 		for _, cp := range s.sp.endpoints[dst].ports {
 			if cp.Name == np.name && (np.protocol == "" || protocolOrTCP(cp.Protocol) == np.protocol) {
@@ -187,27 +189,40 @@ func (s *side) portsFor(r *rule, dst int) mask {
 }
 
 // allowed returns the port classes on which this side allows a connection
-// from endpoint src to endpoint dst.
+// from endpoint src to endpoint dst, in a mask of its own.
 func (s *side) allowed(src, dst int) mask {
 	n := len(s.sp.ports.classes)
 	if src == dst && s.sp.endpoints[src].known {
 		return fullMask(n) // a pod always reaches itself
 	}
-	out := s.decide(egress, src, dst, dst, n)
-	in := s.decide(ingress, dst, src, dst, n)
+	out := newMask(n)
+	s.decide(egress, src, dst, dst, out)
+	in := s.scratch(3)
+	s.decide(ingress, dst, src, dst, in)
 	for i := range out {
 		out[i] &= in[i]
 	}
 	return out
 }
 
+// scratch returns the i-th reusable mask of the port classes' size, so the
+// verdict of a pair allocates nothing but its result.
+func (s *side) scratch(i int) mask {
+	for len(s.buf) <= i {
+		s.buf = append(s.buf, newMask(len(s.sp.ports.classes)))
+	}
+	return s.buf[i]
+}
+
 // decide evaluates the direction dir of endpoint self toward peer, for the
-// destination dst (where named ports resolve): the port classes allowed.
-func (s *side) decide(dir, self, peer, dst, n int) mask {
+// destination dst (where named ports resolve), into allow: the port classes
+// allowed.
+func (s *side) decide(dir, self, peer, dst int, allow mask) {
 	d := &s.dirs[dir][self]
-	undecided := fullMask(n)
-	allow := newMask(n)
-	passed := newMask(n)
+	undecided, passed := s.scratch(0), s.scratch(1)
+	for i := range undecided {
+		undecided[i], passed[i], allow[i] = ^uint64(0), 0, 0
+	}
 	for _, ri := range d.admin {
 		r := &s.rules[ri]
 		if !s.sets[r.peers].has(peer) {
@@ -246,7 +261,8 @@ func (s *side) decide(dir, self, peer, dst, n int) mask {
 				allow[i] |= w
 			}
 		}
-		return allow
+		s.trim(allow)
+		return
 	}
 	for _, ri := range d.baseline {
 		r := &s.rules[ri]
@@ -268,7 +284,14 @@ func (s *side) decide(dir, self, peer, dst, n int) mask {
 	for i := range allow {
 		allow[i] |= undecided[i]
 	}
-	return allow
+	s.trim(allow)
+}
+
+// trim clears the bits past the last port class.
+func (s *side) trim(m mask) {
+	if n := len(s.sp.ports.classes); n%64 != 0 {
+		m[len(m)-1] &= 1<<(uint(n)%64) - 1
+	}
 }
 
 func fullMask(n int) mask {
