@@ -186,7 +186,8 @@ func (s *side) reason(src, dst, p int) string {
 		name, text string
 		ok         bool
 	}{{"egress", eg, egOK}, {"ingress", in, inOK}} {
-		if side.text != "" && (side.ok == (egOK && inOK) || !side.ok) {
+		// Allowed: what allows it on each side; denied: what denies it.
+		if side.text != "" && (egOK && inOK || !side.ok) {
 			parts = append(parts, side.name+": "+side.text)
 		}
 	}

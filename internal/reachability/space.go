@@ -22,15 +22,17 @@ const MaxEndpoints = 50_000
 type Space struct {
 	endpoints []endpoint
 	byName    map[string]int
-	// byNamespace lists the pod endpoints of each namespace class.
+	// namespaces are the namespace classes, each with its pod endpoints.
 	namespaces []nsClass
 	ports      *line[portPoint]
 	addrs      *line[netip.Addr]
-	podCIDR    int // index of the pod CIDR among addrs' sets
 	// sets index the port and address sets of the trees' rules.
 	portSet map[string]int
 	addrSet map[string]int
 }
+
+// podCIDRSet is the pod CIDR's index among the address sets: the first.
+const podCIDRSet = 0
 
 // nsClass is a declared namespace, or a class of the others.
 type nsClass struct {
@@ -73,7 +75,7 @@ func newSpace(models []Model, sides [][]policy) (*Space, error) {
 			addrSets = append(addrSets, s)
 		}
 	}
-	addAddr([]span[netip.Addr]{prefixSpan(podCIDR)})
+	addAddr([]span[netip.Addr]{prefixSpan(podCIDR)}) // set podCIDRSet
 	var portSets [][]span[portPoint]
 	addPorts := func(s []span[portPoint]) {
 		k := fmt.Sprint(s)
@@ -112,7 +114,7 @@ func newSpace(models []Model, sides [][]policy) (*Space, error) {
 		return nil, err
 	}
 	// Outside: every address class not in the pod CIDR.
-	inPods := sp.addrs.sets[0]
+	inPods := sp.addrs.sets[podCIDRSet]
 	for c, spans := range sp.addrs.classes {
 		if inPods.has(c) {
 			continue
@@ -262,7 +264,7 @@ func (sp *Space) addPods(sides [][]policy, known []netpol.Pod) error {
 	}
 	var podAddrs []int
 	for c := range sp.addrs.classes {
-		if sp.addrs.sets[0].has(c) {
+		if sp.addrs.sets[podCIDRSet].has(c) {
 			podAddrs = append(podAddrs, c)
 		}
 	}
