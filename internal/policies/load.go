@@ -3,7 +3,10 @@
 //
 // Layout: <dir>/<namespace>/*.yaml (or .yml). Each file holds one or more
 // YAML documents, each a Namespace (apiVersion v1) or a NetworkPolicy
-// (apiVersion networking.k8s.io/v1) of that namespace.
+// (apiVersion networking.k8s.io/v1) of that namespace. <dir>/_cluster/*.yaml
+// holds the cluster-scoped AdminNetworkPolicies and the one
+// BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1); its name is
+// not a namespace name, so it never clashes with a namespace's folder.
 //
 // Ownership of the namespace is explicit: a folder that holds a Namespace
 // object (by convention namespace.yaml) makes the program own the namespace —
@@ -19,14 +22,14 @@
 // .txt) or one that cannot be read is an error naming the path and the fix.
 // Only notes (.md) are not read; the top holds only folders and notes.
 //
-// Budgets: a file holds at most 1 MiB, no YAML anchors or aliases (a few
-// kilobytes of aliases expand to gigabytes), and no metadata the cluster
-// writes (ownerReferences, finalizers, managedFields). Every path in a
-// message is quoted, so no file name can forge a line of its own.
+// Budgets: a file holds at most 1 MiB and 1000 documents, no YAML anchors or
+// aliases (a few kilobytes of aliases expand to gigabytes), and no metadata
+// the cluster writes (ownerReferences, finalizers, managedFields). Every path
+// in a message is quoted, so no file name can forge a line of its own.
 //
 // This is the one loader of policy files: the program and cmd/reachability
-// both read policies through it, and it validates NetworkPolicies and
-// Namespaces with the evaluator's own checks (netpol.ValidatePolicy).
+// both read policies through it, and it validates every object with the
+// evaluator's own checks (netpol.ValidatePolicy, netpol.ValidateAdminPolicy...).
 package policies
 
 import (
@@ -49,15 +52,36 @@ import (
 	kjson "sigs.k8s.io/json"
 	anpv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kopscalico/kopscalico/internal/netpol"
 )
 
 // Accepted apiVersion and kind pairs.
 const (
-	NamespaceAPIVersion     = "v1"
-	NamespaceKind           = "Namespace"
-	NetworkPolicyAPIVersion = "networking.k8s.io/v1"
-	NetworkPolicyKind       = "NetworkPolicy"
+	NamespaceAPIVersion            = "v1"
+	NamespaceKind                  = "Namespace"
+	NetworkPolicyAPIVersion        = "networking.k8s.io/v1"
+	NetworkPolicyKind              = "NetworkPolicy"
+	AdminNetworkPolicyAPIVersion   = "policy.networking.k8s.io/v1alpha1"
+	AdminNetworkPolicyKind         = "AdminNetworkPolicy"
+	BaselineAdminNetworkPolicyKind = "BaselineAdminNetworkPolicy"
 )
+
+// ClusterFolder holds the cluster-scoped policies. Not a namespace name, it
+// cannot clash with a namespace's folder.
+const ClusterFolder = "_cluster"
+
+// kinds are the objects a tree holds, each in its place: a namespace folder,
+// or ClusterFolder for the cluster-scoped ones.
+var kinds = map[string]struct {
+	apiVersion string
+	cluster    bool
+}{
+	NamespaceKind:                  {NamespaceAPIVersion, false},
+	NetworkPolicyKind:              {NetworkPolicyAPIVersion, false},
+	AdminNetworkPolicyKind:         {AdminNetworkPolicyAPIVersion, true},
+	BaselineAdminNetworkPolicyKind: {AdminNetworkPolicyAPIVersion, true},
+}
 
 // Namespace is a namespace the program owns, with the file it came from.
 type Namespace struct {
@@ -167,21 +191,24 @@ func load(fsys fs.FS, dir string) (*Set, error) {
 		switch {
 		case e.Type()&fs.ModeSymlink != 0:
 			errs = append(errs, fmt.Errorf("%q: %s", path, symlinkProblem))
+		case e.IsDir() && e.Name() == ClusterFolder:
+			errs = append(errs, loadFolder(set, fsys, dir, e.Name())...)
 		case e.IsDir():
 			set.Folders = append(set.Folders, e.Name())
 			errs = append(errs, loadFolder(set, fsys, dir, e.Name())...)
 		case looksLikeManifest(e.Name()):
-			errs = append(errs, fmt.Errorf("%q: a policy file belongs in a namespace folder; move it to %q", path, filepath.Join(dir, "<namespace>", e.Name())))
+			errs = append(errs, fmt.Errorf("%q: a policy file belongs in a namespace folder, or in %s for cluster-scoped policies; move it to %q", path, ClusterFolder, filepath.Join(dir, "<namespace>", e.Name())))
 		case !e.Type().IsRegular():
 			errs = append(errs, fmt.Errorf("%q: not a folder nor a regular file; remove it from %q", path, dir))
 		case !strings.HasSuffix(e.Name(), ".md"):
-			errs = append(errs, fmt.Errorf("%q: the top of %q holds only namespace folders and notes (.md); move it into a namespace folder or out of %q", path, dir, dir))
+			errs = append(errs, fmt.Errorf("%q: the top of %q holds only namespace folders, %s and notes (.md); move it into a folder or out of %q", path, dir, ClusterFolder, dir))
 		}
 	}
 	errs = append(errs, checkDuplicates(set)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	sort.Slice(set.AdminPolicies, func(i, j int) bool { return set.AdminPolicies[i].Object.Name < set.AdminPolicies[j].Object.Name })
 	sort.Slice(set.Namespaces, func(i, j int) bool { return set.Namespaces[i].Object.Name < set.Namespaces[j].Object.Name })
 	sort.Slice(set.Policies, func(i, j int) bool {
 		a, b := set.Policies[i].Object, set.Policies[j].Object
@@ -213,12 +240,13 @@ func pathErrorCause(err error) error {
 	return err
 }
 
-// loadFolder reads the files of one namespace folder into set.
+// loadFolder reads the files of one namespace folder, or of ClusterFolder,
+// into set.
 func loadFolder(set *Set, fsys fs.FS, dir, namespace string) []error {
 	folder := filepath.Join(dir, namespace)
-	if msgs := validation.IsDNS1123Label(namespace); len(msgs) > 0 {
-		return []error{fmt.Errorf("%q: folder name %q is not a namespace name (%s); rename it to the name of its namespace, or delete it to stop deploying that namespace (no folder is skipped)",
-			folder, namespace, strings.Join(msgs, "; "))}
+	if msgs := validation.IsDNS1123Label(namespace); len(msgs) > 0 && namespace != ClusterFolder {
+		return []error{fmt.Errorf("%q: folder name %q is not a namespace name (%s); rename it to the name of its namespace (or %s for the cluster-scoped policies), or delete it to stop deploying that namespace (no folder is skipped)",
+			folder, namespace, strings.Join(msgs, "; "), ClusterFolder)}
 	}
 	entries, err := fs.ReadDir(fsys, namespace)
 	if err != nil {
@@ -283,10 +311,11 @@ func loadFile(set *Set, path, namespace string, data []byte) []error {
 			errs = append(errs, err)
 		}
 	}
-	return errs
+	return capProblems(path, errs)
 }
 
-// splitDocuments returns the non-empty YAML documents of data.
+// splitDocuments returns the non-empty YAML documents of data, at most
+// maxDocuments.
 func splitDocuments(data []byte) ([][]byte, error) {
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	var docs [][]byte
@@ -296,10 +325,13 @@ func splitDocuments(data []byte) ([][]byte, error) {
 			return docs, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, oneLine(err)
 		}
 		if isBlank(doc) {
 			continue
+		}
+		if len(docs) == maxDocuments {
+			return nil, fmt.Errorf("over %d YAML documents, more than a policy file may hold; split it into smaller files", maxDocuments)
 		}
 		docs = append(docs, doc)
 	}
@@ -325,49 +357,80 @@ type typeMeta struct {
 // repeated fields are errors: a misspelt podSelector must not silently select
 // every pod) and validates it.
 func loadDocument(set *Set, file, where, namespace string, doc []byte) error {
-	if err := refuseAnchors(doc); err != nil {
+	if err := checkNodes(doc); err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}
+	j, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, oneLine(err))
+	}
+	if !bytes.HasPrefix(j, []byte("{")) {
+		return fmt.Errorf("%s: not a YAML object; a document maps apiVersion, kind, metadata and spec to their values", where)
+	}
 	var tm typeMeta
-	if err := yaml.Unmarshal(doc, &tm); err != nil {
-		return fmt.Errorf("%s: not a YAML object: %w", where, err)
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(j, &tm); err != nil {
+		return fmt.Errorf("%s: %w", where, oneLine(err))
+	}
+	cluster := namespace == ClusterFolder
+	here, these := "a namespace folder", []string{NamespaceKind, NetworkPolicyKind}
+	if cluster {
+		here, these = ClusterFolder, []string{AdminNetworkPolicyKind, BaselineAdminNetworkPolicyKind}
+	}
+	top := filepath.Dir(filepath.Dir(file))
+	kind, known := kinds[tm.Kind]
+	switch {
+	case tm.Kind == "":
+		return fmt.Errorf("%s: kind is missing; use %s", where, strings.Join(these, " or "))
+	case !known:
+		return fmt.Errorf("%s: kind %q is not allowed here; %s holds only %s objects", where, tm.Kind, here, strings.Join(these, " and "))
+	case kind.cluster && !cluster:
+		return fmt.Errorf("%s: kind %s is cluster-scoped; move it to %q", where, tm.Kind, filepath.Join(top, ClusterFolder, filepath.Base(file)))
+	case !kind.cluster && cluster:
+		return fmt.Errorf("%s: kind %s belongs in a namespace folder, not in %s; move it to %q", where, tm.Kind, ClusterFolder, filepath.Join(top, "<namespace>", filepath.Base(file)))
+	case tm.APIVersion != kind.apiVersion:
+		return fmt.Errorf("%s: apiVersion %q is wrong for kind %s; use %q", where, tm.APIVersion, tm.Kind, kind.apiVersion)
 	}
 	switch tm.Kind {
 	case NamespaceKind:
-		if tm.APIVersion != NamespaceAPIVersion {
-			return fmt.Errorf("%s: apiVersion %q is wrong for kind Namespace; use %q", where, tm.APIVersion, NamespaceAPIVersion)
-		}
-		ns, err := decodeChecked(where, doc, func(ns *corev1.Namespace) []string { return validateNamespace(ns, namespace) })
+		ns, err := decodeChecked(where, j, func(ns *corev1.Namespace) []string { return validateNamespace(ns, namespace) })
 		if err != nil {
 			return err
 		}
 		set.Namespaces = append(set.Namespaces, Namespace{Object: *ns, File: file})
 	case NetworkPolicyKind:
-		if tm.APIVersion != NetworkPolicyAPIVersion {
-			return fmt.Errorf("%s: apiVersion %q is wrong for kind NetworkPolicy; use %q", where, tm.APIVersion, NetworkPolicyAPIVersion)
-		}
-		np, err := decodeChecked(where, doc, func(np *networkingv1.NetworkPolicy) []string { return validatePolicy(np, namespace) })
+		np, err := decodeChecked(where, j, func(np *networkingv1.NetworkPolicy) []string { return validatePolicy(np, namespace) })
 		if err != nil {
 			return err
 		}
 		set.Policies = append(set.Policies, Policy{Object: *np, File: file})
-	case "":
-		return fmt.Errorf("%s: kind is missing; use %s or %s", where, NamespaceKind, NetworkPolicyKind)
-	default:
-		return fmt.Errorf("%s: kind %q is not allowed here; a policies folder holds only %s and %s objects", where, tm.Kind, NamespaceKind, NetworkPolicyKind)
+	case AdminNetworkPolicyKind:
+		anp, err := decodeChecked(where, j, func(anp *anpv1alpha1.AdminNetworkPolicy) []string { return validateAdminPolicy(anp, j) })
+		if err != nil {
+			return err
+		}
+		set.AdminPolicies = append(set.AdminPolicies, AdminPolicy{Object: *anp, File: file})
+	case BaselineAdminNetworkPolicyKind:
+		banp, err := decodeChecked(where, j, func(b *anpv1alpha1.BaselineAdminNetworkPolicy) []string { return validateBaselinePolicy(b, j) })
+		if err != nil {
+			return err
+		}
+		if set.Baseline != nil {
+			return fmt.Errorf("%s: metadata.name: a cluster has one BaselineAdminNetworkPolicy, already defined in %q; merge the two", where, set.Baseline.File)
+		}
+		set.Baseline = &BaselinePolicy{Object: *banp, File: file}
 	}
 	return nil
 }
 
-// decodeChecked decodes doc strictly into a new object and checks it: the
-// metadata a file must not hold, then check.
+// decodeChecked decodes the document j (JSON) strictly into a new object and
+// checks it: the metadata a file must not hold, then check.
 func decodeChecked[T any, PT interface {
 	*T
 	metav1.Object
-}](where string, doc []byte, check func(PT) []string) (PT, error) {
+}](where string, j []byte, check func(PT) []string) (PT, error) {
 	obj := PT(new(T))
-	if err := decodeStrict(doc, obj); err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+	if p := decodeStrict(j, obj); len(p) > 0 {
+		return nil, prefixed(where, p)
 	}
 	if p := append(writtenByCluster(obj), check(obj)...); len(p) > 0 {
 		return nil, prefixed(where, p)
@@ -377,16 +440,44 @@ func decodeChecked[T any, PT interface {
 
 // decodeStrict decodes like the API server does — field names are case
 // sensitive — and refuses unknown and repeated fields, all listed.
-func decodeStrict(doc []byte, into any) error {
-	j, err := yaml.YAMLToJSONStrict(doc)
-	if err != nil {
-		return err
-	}
+func decodeStrict(j []byte, into any) []string {
 	strict, err := kjson.UnmarshalStrict(j, into, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
 	if err != nil {
-		return err
+		return []string{oneLine(err).Error()}
 	}
-	return errors.Join(strict...)
+	p := make([]string, len(strict))
+	for i, e := range strict {
+		p[i] = oneLine(e).Error()
+	}
+	return p
+}
+
+// oneLine joins the lines of a library's error: every line of the loader's
+// messages starts with the path it is about.
+// oneLine puts a library's error on one line, of at most 300 bytes: every
+// line of the loader's messages starts with the path it is about.
+func oneLine(err error) error {
+	msg := err.Error()
+	if len(msg) > 300 {
+		msg = strings.ToValidUTF8(msg[:300], "") + "..."
+	}
+	return errors.New(strings.Join(strings.Fields(msg), " "))
+}
+
+// capProblems lists at most maxProblemsShown lines of problems of the file
+// path: past them, the first ones tell what to fix.
+func capProblems(path string, errs []error) []error {
+	var lines []string
+	for _, err := range errs {
+		lines = append(lines, strings.Split(err.Error(), "\n")...)
+	}
+	if len(lines) <= maxProblemsShown {
+		return errs
+	}
+	return []error{
+		errors.New(strings.Join(lines[:maxProblemsShown], "\n")),
+		fmt.Errorf("%q: %d more problems not shown; fix the ones above first", path, len(lines)-maxProblemsShown),
+	}
 }
 
 func prefixed(where string, problems []string) error {
@@ -416,6 +507,21 @@ func checkDuplicates(set *Set) []error {
 			continue
 		}
 		seenNP[key] = p.File
+	}
+	seenANP := map[string]string{}
+	anps := make([]anpv1alpha1.AdminNetworkPolicy, len(set.AdminPolicies))
+	for i, a := range set.AdminPolicies {
+		anps[i] = a.Object
+		if first, ok := seenANP[a.Object.Name]; ok {
+			errs = append(errs, fmt.Errorf("%q: metadata.name: AdminNetworkPolicy %q is already defined in %q", a.File, a.Object.Name, first))
+			continue
+		}
+		seenANP[a.Object.Name] = a.File
+	}
+	for _, c := range netpol.PriorityClashes(anps) {
+		first, later := set.AdminPolicies[c[0]], set.AdminPolicies[c[1]]
+		errs = append(errs, fmt.Errorf("%q: spec.priority: AdminNetworkPolicy %q has priority %d, as has %q in %q, and the order of two policies of one priority is undefined; pick distinct priorities",
+			later.File, later.Object.Name, later.Object.Spec.Priority, first.Object.Name, first.File))
 	}
 	return errs
 }
