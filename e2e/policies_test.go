@@ -72,7 +72,7 @@ func TestPoliciesLifecycle(t *testing.T) {
 	// nothing created.
 	if _, err := s.TryUp(); err == nil {
 		t.Fatal("up accepted a policy whose namespace does not match its folder")
-	} else if want := `allow.yaml: metadata.namespace "ns-2" does not match its folder "ns-1"`; !strings.Contains(err.Error(), want) {
+	} else if want := `allow.yaml": metadata.namespace "ns-2" does not match its folder "ns-1"`; !strings.Contains(err.Error(), want) {
 		t.Errorf("up error does not name the file and field (%q):\n%v", want, err)
 	}
 	if _, err := cp.Client.CoreV1().Namespaces().Get(ctx, "ns-1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
