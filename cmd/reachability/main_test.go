@@ -337,6 +337,28 @@ func TestMarkdownCutsTheListsOfClasses(t *testing.T) {
 	}
 }
 
+// Admin policies in _cluster/ (the shipped tree plus testdata/admin): what
+// the baseline and the admin policy close, named by policy and rule.
+func TestAdminPoliciesInTheDiff(t *testing.T) {
+	t.Parallel()
+	head := t.TempDir()
+	testfs.Copy(t, filepath.Join("..", "..", "policies"), head)
+	testfs.Copy(t, filepath.Join("testdata", "admin", "_cluster"), filepath.Join(head, "_cluster"))
+	out := mustRun(t, "diff", "--demo", "ns-1", "-o", "markdown", filepath.Join("..", "..", "policies"), head)
+	golden(t, "admin.md", out)
+	for _, w := range []string{
+		"| `[other ns]/[any pod]` | `kube-system/*` | TCP but 53; UDP but 53; every SCTP port | allow → **deny** | ingress: denied by admin policy protect-kube-system (priority 10), rule 1 |",
+		"ingress: denied by baseline default, rule 0",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "`ns-1/") {
+		t.Errorf("ns-1's pods are isolated by its NetworkPolicies, which decide before the baseline:\n%s", out)
+	}
+}
+
 // Every list honours the limit: 20,000 ports in one policy used to give a
 // 209,749-byte comment.
 func TestMarkdownBoundedWithManyPorts(t *testing.T) {
