@@ -48,7 +48,7 @@ func refuseAnchors(doc []byte) error {
 		if err := dec.Decode(&root); errors.Is(err, io.EOF) {
 			return nil
 		} else if err != nil {
-			return fmt.Errorf("not YAML: %w", err)
+			return fmt.Errorf("not YAML: %w", oneLine(err))
 		}
 		for stack := []*yamlv3.Node{&root}; len(stack) > 0; {
 			n := stack[len(stack)-1]

@@ -187,7 +187,7 @@ func TestLoadTopHoldsOnlyFoldersAndNotes(t *testing.T) {
 	testfs.Write(t, filepath.Join(dir, "testdata", "deny.yaml"), strings.Replace(denyAll, "ns-1", "testdata", 1))
 	testfs.Write(t, filepath.Join(dir, "load.go"), "package policies\n")
 	_, err := Load(dir)
-	if want := strconv.Quote(filepath.Join(dir, "load.go")) + ": the top of " + strconv.Quote(dir) + " holds only namespace folders"; err == nil || !strings.Contains(err.Error(), want) {
+	if want := strconv.Quote(filepath.Join(dir, "load.go")) + ": the top of " + strconv.Quote(dir) + " holds only namespace folders, _cluster and notes"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error %v, want %q", err, want)
 	}
 	testfs.Remove(t, filepath.Join(dir, "load.go"))

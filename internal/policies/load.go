@@ -3,7 +3,10 @@
 //
 // Layout: <dir>/<namespace>/*.yaml (or .yml). Each file holds one or more
 // YAML documents, each a Namespace (apiVersion v1) or a NetworkPolicy
-// (apiVersion networking.k8s.io/v1) of that namespace.
+// (apiVersion networking.k8s.io/v1) of that namespace. <dir>/_cluster/*.yaml
+// holds the cluster-scoped AdminNetworkPolicies and the one
+// BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1); its name is
+// not a namespace name, so it never clashes with a namespace's folder.
 //
 // Ownership of the namespace is explicit: a folder that holds a Namespace
 // object (by convention namespace.yaml) makes the program own the namespace —
@@ -25,8 +28,8 @@
 // message is quoted, so no file name can forge a line of its own.
 //
 // This is the one loader of policy files: the program and cmd/reachability
-// both read policies through it, and it validates NetworkPolicies and
-// Namespaces with the evaluator's own checks (netpol.ValidatePolicy).
+// both read policies through it, and it validates every object with the
+// evaluator's own checks (netpol.ValidatePolicy, netpol.ValidateAdminPolicy...).
 package policies
 
 import (
@@ -49,15 +52,36 @@ import (
 	kjson "sigs.k8s.io/json"
 	anpv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kopscalico/kopscalico/internal/netpol"
 )
 
 // Accepted apiVersion and kind pairs.
 const (
-	NamespaceAPIVersion     = "v1"
-	NamespaceKind           = "Namespace"
-	NetworkPolicyAPIVersion = "networking.k8s.io/v1"
-	NetworkPolicyKind       = "NetworkPolicy"
+	NamespaceAPIVersion            = "v1"
+	NamespaceKind                  = "Namespace"
+	NetworkPolicyAPIVersion        = "networking.k8s.io/v1"
+	NetworkPolicyKind              = "NetworkPolicy"
+	AdminNetworkPolicyAPIVersion   = "policy.networking.k8s.io/v1alpha1"
+	AdminNetworkPolicyKind         = "AdminNetworkPolicy"
+	BaselineAdminNetworkPolicyKind = "BaselineAdminNetworkPolicy"
 )
+
+// ClusterFolder holds the cluster-scoped policies. Not a namespace name, it
+// cannot clash with a namespace's folder.
+const ClusterFolder = "_cluster"
+
+// kinds are the objects a tree holds, each in its place: a namespace folder,
+// or ClusterFolder for the cluster-scoped ones.
+var kinds = map[string]struct {
+	apiVersion string
+	cluster    bool
+}{
+	NamespaceKind:                  {NamespaceAPIVersion, false},
+	NetworkPolicyKind:              {NetworkPolicyAPIVersion, false},
+	AdminNetworkPolicyKind:         {AdminNetworkPolicyAPIVersion, true},
+	BaselineAdminNetworkPolicyKind: {AdminNetworkPolicyAPIVersion, true},
+}
 
 // Namespace is a namespace the program owns, with the file it came from.
 type Namespace struct {
@@ -167,21 +191,24 @@ func load(fsys fs.FS, dir string) (*Set, error) {
 		switch {
 		case e.Type()&fs.ModeSymlink != 0:
 			errs = append(errs, fmt.Errorf("%q: %s", path, symlinkProblem))
+		case e.IsDir() && e.Name() == ClusterFolder:
+			errs = append(errs, loadFolder(set, fsys, dir, e.Name())...)
 		case e.IsDir():
 			set.Folders = append(set.Folders, e.Name())
 			errs = append(errs, loadFolder(set, fsys, dir, e.Name())...)
 		case looksLikeManifest(e.Name()):
-			errs = append(errs, fmt.Errorf("%q: a policy file belongs in a namespace folder; move it to %q", path, filepath.Join(dir, "<namespace>", e.Name())))
+			errs = append(errs, fmt.Errorf("%q: a policy file belongs in a namespace folder, or in %s for cluster-scoped policies; move it to %q", path, ClusterFolder, filepath.Join(dir, "<namespace>", e.Name())))
 		case !e.Type().IsRegular():
 			errs = append(errs, fmt.Errorf("%q: not a folder nor a regular file; remove it from %q", path, dir))
 		case !strings.HasSuffix(e.Name(), ".md"):
-			errs = append(errs, fmt.Errorf("%q: the top of %q holds only namespace folders and notes (.md); move it into a namespace folder or out of %q", path, dir, dir))
+			errs = append(errs, fmt.Errorf("%q: the top of %q holds only namespace folders, %s and notes (.md); move it into a folder or out of %q", path, dir, ClusterFolder, dir))
 		}
 	}
 	errs = append(errs, checkDuplicates(set)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	sort.Slice(set.AdminPolicies, func(i, j int) bool { return set.AdminPolicies[i].Object.Name < set.AdminPolicies[j].Object.Name })
 	sort.Slice(set.Namespaces, func(i, j int) bool { return set.Namespaces[i].Object.Name < set.Namespaces[j].Object.Name })
 	sort.Slice(set.Policies, func(i, j int) bool {
 		a, b := set.Policies[i].Object, set.Policies[j].Object
@@ -213,12 +240,13 @@ func pathErrorCause(err error) error {
 	return err
 }
 
-// loadFolder reads the files of one namespace folder into set.
+// loadFolder reads the files of one namespace folder, or of ClusterFolder,
+// into set.
 func loadFolder(set *Set, fsys fs.FS, dir, namespace string) []error {
 	folder := filepath.Join(dir, namespace)
-	if msgs := validation.IsDNS1123Label(namespace); len(msgs) > 0 {
-		return []error{fmt.Errorf("%q: folder name %q is not a namespace name (%s); rename it to the name of its namespace, or delete it to stop deploying that namespace (no folder is skipped)",
-			folder, namespace, strings.Join(msgs, "; "))}
+	if msgs := validation.IsDNS1123Label(namespace); len(msgs) > 0 && namespace != ClusterFolder {
+		return []error{fmt.Errorf("%q: folder name %q is not a namespace name (%s); rename it to the name of its namespace (or %s for the cluster-scoped policies), or delete it to stop deploying that namespace (no folder is skipped)",
+			folder, namespace, strings.Join(msgs, "; "), ClusterFolder)}
 	}
 	entries, err := fs.ReadDir(fsys, namespace)
 	if err != nil {
@@ -296,7 +324,7 @@ func splitDocuments(data []byte) ([][]byte, error) {
 			return docs, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, oneLine(err)
 		}
 		if isBlank(doc) {
 			continue
@@ -330,31 +358,55 @@ func loadDocument(set *Set, file, where, namespace string, doc []byte) error {
 	}
 	var tm typeMeta
 	if err := yaml.Unmarshal(doc, &tm); err != nil {
-		return fmt.Errorf("%s: not a YAML object: %w", where, err)
+		return fmt.Errorf("%s: not a YAML object: %w", where, oneLine(err))
+	}
+	cluster := namespace == ClusterFolder
+	here, these := "a namespace folder", []string{NamespaceKind, NetworkPolicyKind}
+	if cluster {
+		here, these = ClusterFolder, []string{AdminNetworkPolicyKind, BaselineAdminNetworkPolicyKind}
+	}
+	top := filepath.Dir(filepath.Dir(file))
+	kind, known := kinds[tm.Kind]
+	switch {
+	case tm.Kind == "":
+		return fmt.Errorf("%s: kind is missing; use %s", where, strings.Join(these, " or "))
+	case !known:
+		return fmt.Errorf("%s: kind %q is not allowed here; %s holds only %s objects", where, tm.Kind, here, strings.Join(these, " and "))
+	case kind.cluster && !cluster:
+		return fmt.Errorf("%s: kind %s is cluster-scoped; move it to %q", where, tm.Kind, filepath.Join(top, ClusterFolder, filepath.Base(file)))
+	case !kind.cluster && cluster:
+		return fmt.Errorf("%s: kind %s belongs in a namespace folder, not in %s; move it to %q", where, tm.Kind, ClusterFolder, filepath.Join(top, "<namespace>", filepath.Base(file)))
+	case tm.APIVersion != kind.apiVersion:
+		return fmt.Errorf("%s: apiVersion %q is wrong for kind %s; use %q", where, tm.APIVersion, tm.Kind, kind.apiVersion)
 	}
 	switch tm.Kind {
 	case NamespaceKind:
-		if tm.APIVersion != NamespaceAPIVersion {
-			return fmt.Errorf("%s: apiVersion %q is wrong for kind Namespace; use %q", where, tm.APIVersion, NamespaceAPIVersion)
-		}
 		ns, err := decodeChecked(where, doc, func(ns *corev1.Namespace) []string { return validateNamespace(ns, namespace) })
 		if err != nil {
 			return err
 		}
 		set.Namespaces = append(set.Namespaces, Namespace{Object: *ns, File: file})
 	case NetworkPolicyKind:
-		if tm.APIVersion != NetworkPolicyAPIVersion {
-			return fmt.Errorf("%s: apiVersion %q is wrong for kind NetworkPolicy; use %q", where, tm.APIVersion, NetworkPolicyAPIVersion)
-		}
 		np, err := decodeChecked(where, doc, func(np *networkingv1.NetworkPolicy) []string { return validatePolicy(np, namespace) })
 		if err != nil {
 			return err
 		}
 		set.Policies = append(set.Policies, Policy{Object: *np, File: file})
-	case "":
-		return fmt.Errorf("%s: kind is missing; use %s or %s", where, NamespaceKind, NetworkPolicyKind)
-	default:
-		return fmt.Errorf("%s: kind %q is not allowed here; a policies folder holds only %s and %s objects", where, tm.Kind, NamespaceKind, NetworkPolicyKind)
+	case AdminNetworkPolicyKind:
+		anp, err := decodeChecked(where, doc, func(anp *anpv1alpha1.AdminNetworkPolicy) []string { return validateAdminPolicy(anp, doc) })
+		if err != nil {
+			return err
+		}
+		set.AdminPolicies = append(set.AdminPolicies, AdminPolicy{Object: *anp, File: file})
+	case BaselineAdminNetworkPolicyKind:
+		banp, err := decodeChecked(where, doc, func(b *anpv1alpha1.BaselineAdminNetworkPolicy) []string { return validateBaselinePolicy(b, doc) })
+		if err != nil {
+			return err
+		}
+		if set.Baseline != nil {
+			return fmt.Errorf("%s: metadata.name: a cluster has one BaselineAdminNetworkPolicy, already defined in %q; merge the two", where, set.Baseline.File)
+		}
+		set.Baseline = &BaselinePolicy{Object: *banp, File: file}
 	}
 	return nil
 }
@@ -380,13 +432,23 @@ func decodeChecked[T any, PT interface {
 func decodeStrict(doc []byte, into any) error {
 	j, err := yaml.YAMLToJSONStrict(doc)
 	if err != nil {
-		return err
+		return oneLine(err)
 	}
 	strict, err := kjson.UnmarshalStrict(j, into, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
 	if err != nil {
 		return err
 	}
 	return errors.Join(strict...)
+}
+
+// oneLine joins the lines of a library's error: every line of the loader's
+// messages starts with the path it is about.
+func oneLine(err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return errors.New(strings.Join(lines, " "))
 }
 
 func prefixed(where string, problems []string) error {
@@ -416,6 +478,21 @@ func checkDuplicates(set *Set) []error {
 			continue
 		}
 		seenNP[key] = p.File
+	}
+	seenANP := map[string]string{}
+	anps := make([]anpv1alpha1.AdminNetworkPolicy, len(set.AdminPolicies))
+	for i, a := range set.AdminPolicies {
+		anps[i] = a.Object
+		if first, ok := seenANP[a.Object.Name]; ok {
+			errs = append(errs, fmt.Errorf("%q: metadata.name: AdminNetworkPolicy %q is already defined in %q", a.File, a.Object.Name, first))
+			continue
+		}
+		seenANP[a.Object.Name] = a.File
+	}
+	for _, c := range netpol.PriorityClashes(anps) {
+		first, later := set.AdminPolicies[c[0]], set.AdminPolicies[c[1]]
+		errs = append(errs, fmt.Errorf("%q: spec.priority: AdminNetworkPolicy %q has priority %d, as has %q in %q, and the order of two policies of one priority is undefined; pick distinct priorities",
+			later.File, later.Object.Name, later.Object.Spec.Priority, first.Object.Name, first.File))
 	}
 	return errs
 }

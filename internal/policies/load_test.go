@@ -79,6 +79,24 @@ func TestLoadGood(t *testing.T) {
 	if got := set.AllPolicies(); len(got) != 3 {
 		t.Errorf("AllPolicies = %d policies, want 3", len(got))
 	}
+
+	var admin []string
+	for _, a := range set.AdminPolicies {
+		admin = append(admin, fmt.Sprintf("%s@%d", a.Object.Name, a.Object.Spec.Priority))
+	}
+	if want := []string{"allow-monitoring@0", "deny-metadata-service@10"}; !reflect.DeepEqual(admin, want) {
+		t.Errorf("AdminPolicies = %v, want %v (sorted by name)", admin, want)
+	}
+	monitoring := set.AdminPolicies[0].Object.Spec
+	if ports := *monitoring.Ingress[0].Ports; set.AdminPolicies[0].File != filepath.Join(dir, "_cluster", "admin.yaml") ||
+		*ports[0].NamedPort != "metrics" || ports[1].PortRange.End != 9199 || monitoring.Ingress[1].Action != "Pass" ||
+		monitoring.Subject.Pods.NamespaceSelector.MatchExpressions[0].Values[0] != "kube-system" {
+		t.Errorf("allow-monitoring from %s = %+v", set.AdminPolicies[0].File, monitoring)
+	}
+	if b := set.Baseline; b == nil || b.Object.Name != "default" || b.Object.Spec.Egress[0].To[0].Networks[0] != "10.0.0.0/8" ||
+		b.File != filepath.Join(dir, "_cluster", "baseline.yaml") {
+		t.Errorf("Baseline = %+v", b)
+	}
 }
 
 // TestLoadShipped loads the repository's own policies: the tutorial's.
@@ -87,6 +105,9 @@ func TestLoadShipped(t *testing.T) {
 	set, err := Load(filepath.Join("..", "..", "policies"))
 	if err != nil {
 		t.Fatalf("Load(policies): %v", err)
+	}
+	if len(set.AdminPolicies) != 0 || set.Baseline != nil {
+		t.Errorf("the tutorial declares no cluster-scoped policy, got %+v and %+v", set.AdminPolicies, set.Baseline)
 	}
 	if !set.Owns("ns-1") || len(set.Namespaces) != 1 {
 		t.Errorf("namespaces = %+v, want only ns-1, owned", set.Namespaces)
@@ -160,9 +181,9 @@ func TestLoadBad(t *testing.T) {
 		{"not-yaml", []string{bad("not-yaml", "ns-1/allow.yaml") + ": not YAML: "}},
 		{"folder-name", []string{bad("folder-name", "Ns_1") + ": folder name \"Ns_1\" is not a namespace name"}},
 		{"nested-folder", []string{bad("nested-folder", "ns-1/more") + ": nested folders are not read"}},
-		{"renamed-underscore", []string{bad("renamed-underscore", "_ns-1") + ": folder name \"_ns-1\" is not a namespace name", "rename it to the name of its namespace, or delete it"}},
+		{"renamed-underscore", []string{bad("renamed-underscore", "_ns-1") + ": folder name \"_ns-1\" is not a namespace name", "rename it to the name of its namespace (or _cluster for the cluster-scoped policies), or delete it"}},
 		{"renamed-dot", []string{bad("renamed-dot", ".ns-1") + ": folder name \".ns-1\" is not a namespace name"}},
-		{"top-level-yaml", []string{bad("top-level-yaml", "deny.yaml") + ": a policy file belongs in a namespace folder; move it to"}},
+		{"top-level-yaml", []string{bad("top-level-yaml", "deny.yaml") + ": a policy file belongs in a namespace folder, or in _cluster for cluster-scoped policies; move it to"}},
 		{"uppercase-extension", []string{bad("uppercase-extension", "ns-1/deny.YAML") + ": the extension must be .yaml or .yml in lower case; rename it to \"deny.yaml\""}},
 		{"hidden-file", []string{bad("hidden-file", "ns-1/.deny.yaml") + ": hidden files are not read", "rename it without the leading dot"}},
 		{"other-file", []string{bad("other-file", "ns-1/notes.txt") + ": a namespace folder holds only policy files (.yaml, .yml) and notes (.md)"}},
@@ -175,6 +196,48 @@ func TestLoadBad(t *testing.T) {
 		}},
 		{"annotation-key", []string{bad("annotation-key", "ns-1/allow.yaml") + `: metadata.annotations key "not a key" is invalid`}},
 		{"anchor", []string{bad("anchor", "ns-1/allow.yaml") + ": line 6: YAML anchor &labels: anchors and aliases are not accepted"}},
+		{"anp-priority", []string{bad("anp-priority", "_cluster/anp.yaml") + ": spec.priority: 1001 is over 1000; use a priority from 0 to 1000"}},
+		{"anp-priority-missing", []string{bad("anp-priority-missing", "_cluster/anp.yaml") + ": spec.priority is missing; set a priority from 0 to 1000"}},
+		{"anp-subject-both", []string{"spec.subject: sets namespaces and pods; set exactly one"}},
+		{"anp-subject-empty", []string{"spec.subject: is empty; set one of namespaces, pods"}},
+		{"anp-pods-selector-missing", []string{"spec.ingress[0].from[0].pods.podSelector is missing; set it ({} selects every pod)"}},
+		{"anp-action", []string{`spec.egress[0].action: "Drop" is not an action here; use Allow, Deny, Pass`}},
+		{"anp-no-peer", []string{"spec.ingress[0].from: no peer; list 1 to 100 peers"}},
+		{"anp-peer-two-fields", []string{"spec.ingress[0].from[0]: sets namespaces and pods; set exactly one"}},
+		{"anp-nodes", []string{"spec.egress[0].to[0].nodes: the reachability model has no nodes; use networks with the nodes' CIDR instead"}},
+		{"anp-domain-names", []string{"spec.egress[0].to[0].domainNames: not in the CRD kops installs"}},
+		{"anp-networks-host-bits", []string{`spec.egress[0].to[0].networks[0] "10.244.1.29/30" must not have bits set beyond the prefix length; use 10.244.1.28/30`}},
+		{"anp-networks-not-cidr", []string{`spec.egress[0].to[0].networks[0] "10.0.0.0/33" is not a CIDR`}},
+		{"anp-networks-v4-in-v6", []string{`spec.egress[0].to[0].networks[0]: "::ffff:10.0.0.0/104" is neither IPv4 nor IPv6`}},
+		{"anp-networks-twice", []string{`spec.egress[0].to[0].networks[1]: "10.0.0.0/8" is listed twice`}},
+		{"anp-networks-26", []string{"spec.egress[0].to[0].networks: 26 CIDRs; list 1 to 25"}},
+		{"anp-port-two-fields", []string{"spec.ingress[0].ports[0]: sets portNumber and namedPort; set exactly one"}},
+		{"anp-port-range-backwards", []string{"spec.ingress[0].ports[0].portRange: start 90 is not below end 80"}},
+		{"anp-port-range-bound", []string{"spec.ingress[0].ports[0].portRange.start: 0 is not a port; use 1 to 65535"}},
+		{"anp-port-number", []string{"spec.ingress[0].ports[0].portNumber.port: 70000 is not a port"}},
+		{"anp-protocol", []string{`spec.ingress[0].ports[0].portNumber.protocol: "ICMP" is not a protocol`}},
+		{"anp-named-port-name", []string{`spec.ingress[0].ports[0].namedPort: "Metrics_Port" is not a port name`}},
+		{"anp-named-port-networks", []string{"spec.egress[0].ports[0].namedPort: networks and nodes peers have no named ports"}},
+		{"anp-selector-operator", []string{`spec.ingress[0].from[0].namespaces does not parse: "Like" is not a valid label selector operator`}},
+		{"anp-rule-name", []string{"spec.egress[0].name: 101 characters, over 100"}},
+		{"anp-too-many-rules", []string{"spec.egress: 101 rules, over 100; split the policy"}},
+		{"anp-unknown-field", []string{`unknown field "spec.subjects"`}},
+		{"anp-duplicate-field", []string{bad("anp-duplicate-field", "_cluster/anp.yaml") + `: yaml: unmarshal errors: line 7: key "priority" already set in map`}},
+		{"anp-namespace", []string{`metadata.namespace: "ns-1" is set, but an AdminNetworkPolicy is cluster-scoped; remove it`}},
+		{"anp-status", []string{"status is written by the cluster; remove it"}},
+		{"anp-written-by-cluster", []string{"metadata.finalizers is set; remove it"}},
+		{"anp-same-priority", []string{bad("anp-same-priority", "_cluster/b.yaml") + `: spec.priority: AdminNetworkPolicy "b" has priority 10, as has "a" in ` + bad("anp-same-priority", "_cluster/a.yaml") +
+			", and the order of two policies of one priority is undefined; pick distinct priorities"}},
+		{"anp-duplicate-name", []string{bad("anp-duplicate-name", "_cluster/b.yaml") + `: metadata.name: AdminNetworkPolicy "a" is already defined in ` + bad("anp-duplicate-name", "_cluster/a.yaml")}},
+		{"anp-outside-cluster", []string{bad("anp-outside-cluster", "ns-1/anp.yaml") + ": kind AdminNetworkPolicy is cluster-scoped; move it to " + bad("anp-outside-cluster", "_cluster/anp.yaml")}},
+		{"anp-api-version", []string{`apiVersion "policy.networking.k8s.io/v1beta1" is wrong for kind AdminNetworkPolicy; use "policy.networking.k8s.io/v1alpha1"`}},
+		{"networkpolicy-in-cluster", []string{bad("networkpolicy-in-cluster", "_cluster/deny.yaml") + ": kind NetworkPolicy belongs in a namespace folder, not in _cluster; move it to " + bad("networkpolicy-in-cluster", "<namespace>/deny.yaml")}},
+		{"namespace-in-cluster", []string{bad("namespace-in-cluster", "_cluster/namespace.yaml") + ": kind Namespace belongs in a namespace folder, not in _cluster"}},
+		{"banp-name", []string{bad("banp-name", "_cluster/baseline.yaml") + `: metadata.name: "baseline" is not default; name it default`}},
+		{"banp-pass", []string{`spec.ingress[0].action: "Pass" is not an action here; use Allow, Deny`}},
+		{"banp-priority", []string{`unknown field "spec.priority"`}},
+		{"banp-two", []string{bad("banp-two", "_cluster/b.yaml") + ": metadata.name: a cluster has one BaselineAdminNetworkPolicy, already defined in " + bad("banp-two", "_cluster/a.yaml")}},
+		{"cluster-folder-name", []string{bad("cluster-folder-name", "_Cluster") + `: folder name "_Cluster" is not a namespace name`}},
 		{"multi-document", []string{bad("multi-document", "ns-1/two.yaml") + " (document 2): spec.policyTypes[0] \"Sideways\""}},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	anpv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kopscalico/kopscalico/internal/netpol"
 )
@@ -68,6 +70,66 @@ func writtenByCluster(m metav1.Object) []string {
 	}
 	if len(m.GetManagedFields()) > 0 {
 		p = append(p, "metadata.managedFields is set; remove it (the API server writes it)")
+	}
+	return p
+}
+
+// validateAdminPolicy checks an AdminNetworkPolicy of the file doc: the
+// evaluator's checks, and what the typed object cannot tell (presentFields).
+func validateAdminPolicy(anp *anpv1alpha1.AdminNetworkPolicy, doc []byte) []string {
+	return append(presentFields(doc, true), netpol.ValidateAdminPolicy(anp)...)
+}
+
+// validateBaselinePolicy is validateAdminPolicy for the baseline.
+func validateBaselinePolicy(banp *anpv1alpha1.BaselineAdminNetworkPolicy, doc []byte) []string {
+	return append(presentFields(doc, false), netpol.ValidateBaselinePolicy(banp)...)
+}
+
+// presentFields checks, on the file's own fields, the ones the CRDs require
+// but whose zero value a typed object cannot tell from their absence:
+// spec.priority (when priority) and both selectors of every pods peer. And
+// status, which the cluster writes.
+func presentFields(doc []byte, priority bool) []string {
+	var obj map[string]any
+	if err := yaml.Unmarshal(doc, &obj); err != nil {
+		return nil // decoded already: cannot fail
+	}
+	var p []string
+	if _, ok := obj["status"]; ok {
+		p = append(p, "status is written by the cluster; remove it")
+	}
+	spec, _ := obj["spec"].(map[string]any)
+	if priority && spec["priority"] == nil { // absent or null, which the API server drops
+		p = append(p, "spec.priority is missing; set a priority from 0 to 1000 (the lowest decides first)")
+	}
+	subject, _ := spec["subject"].(map[string]any)
+	p = append(p, podSelectors("spec.subject.pods", subject["pods"])...)
+	for _, d := range []struct{ rules, peers string }{{"ingress", "from"}, {"egress", "to"}} {
+		rules, _ := spec[d.rules].([]any)
+		for i, r := range rules {
+			rule, _ := r.(map[string]any)
+			peers, _ := rule[d.peers].([]any)
+			for j, pe := range peers {
+				peer, _ := pe.(map[string]any)
+				p = append(p, podSelectors(fmt.Sprintf("spec.%s[%d].%s[%d].pods", d.rules, i, d.peers, j), peer["pods"])...)
+			}
+		}
+	}
+	return p
+}
+
+// podSelectors: a pods peer or subject requires both its selectors.
+func podSelectors(field string, pods any) []string {
+	m, ok := pods.(map[string]any)
+	if !ok {
+		return nil
+	}
+	var p []string
+	if m["namespaceSelector"] == nil {
+		p = append(p, field+".namespaceSelector is missing; set it ({} selects every namespace)")
+	}
+	if m["podSelector"] == nil {
+		p = append(p, field+".podSelector is missing; set it ({} selects every pod)")
 	}
 	return p
 }
