@@ -234,7 +234,7 @@ func validateNetworks(field string, networks []anpv1alpha1.CIDR) []string {
 		switch {
 		case seen[n]:
 			p = append(p, fmt.Sprintf("%s: %q is listed twice; remove one", f, s))
-		case len(s) > maxNetworkLength:
+		case utf8.RuneCountInString(s) > maxNetworkLength:
 			p = append(p, fmt.Sprintf("%s: %q is over %d characters; use a CIDR like 10.0.0.0/16", f, s, maxNetworkLength))
 		case strings.Contains(s, ":") == strings.Contains(s, "."):
 			p = append(p, fmt.Sprintf("%s: %q is neither IPv4 nor IPv6 (IPv4 inside IPv6 is refused); use a CIDR like 10.0.0.0/16 or fd00::/64", f, s))

@@ -10,9 +10,13 @@ import (
 	yamlv3 "go.yaml.in/yaml/v3"
 )
 
-// maxFileSize bounds one policy file: hand-written policies take a few
-// kilobytes, and the loader holds each file and its objects in memory.
-const maxFileSize = 1 << 20
+// Budgets of one policy file: hand-written policies take a few kilobytes
+// each, and the loader holds each file and its objects in memory.
+const (
+	maxFileSize      = 1 << 20
+	maxDocuments     = 1000 // each costs the YAML parsers some 20 KB
+	maxProblemsShown = 100  // lines of problems listed per file
+)
 
 // readFile reads the file name of fsys (path in messages, e its entry), of at
 // most maxFileSize bytes: its size is checked before reading, and the reading
@@ -37,10 +41,10 @@ func readFile(fsys fs.FS, name, path string, e fs.DirEntry) ([]byte, error) {
 	return data, nil
 }
 
-// refuseAnchors parses doc into YAML nodes, which leaves aliases unexpanded,
-// and refuses any anchor or alias: expanded, a few kilobytes of aliases make
-// gigabytes of objects.
-func refuseAnchors(doc []byte) error {
+// checkNodes parses doc into YAML nodes, which leaves aliases unexpanded, and
+// refuses any anchor or alias (expanded, a few kilobytes of aliases make
+// gigabytes of objects) and repeated keys, before any decoding.
+func checkNodes(doc []byte) error {
 	const fix = "anchors and aliases are not accepted (a few kilobytes of aliases can expand to gigabytes); write the values out in full"
 	dec := yamlv3.NewDecoder(bytes.NewReader(doc))
 	for {
@@ -58,10 +62,30 @@ func refuseAnchors(doc []byte) error {
 				return fmt.Errorf("line %d: YAML alias *%s: %s", n.Line, n.Value, fix)
 			case n.Anchor != "":
 				return fmt.Errorf("line %d: YAML anchor &%s: %s", n.Line, n.Anchor, fix)
+			case n.Kind == yamlv3.MappingNode:
+				if k := repeatedKey(n); k != nil {
+					return fmt.Errorf("line %d: key %q is repeated; keep one", k.Line, k.Value)
+				}
 			}
 			for i := len(n.Content) - 1; i >= 0; i-- { // the first in the file first
 				stack = append(stack, n.Content[i])
 			}
 		}
 	}
+}
+
+// repeatedKey returns the second of two equal scalar keys of a mapping, or nil.
+func repeatedKey(mapping *yamlv3.Node) *yamlv3.Node {
+	seen := make(map[string]bool, len(mapping.Content)/2)
+	for i := 0; i < len(mapping.Content); i += 2 {
+		k := mapping.Content[i]
+		if k.Kind != yamlv3.ScalarNode {
+			continue
+		}
+		if seen[k.Value] {
+			return k
+		}
+		seen[k.Value] = true
+	}
+	return nil
 }

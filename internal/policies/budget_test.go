@@ -199,3 +199,40 @@ func TestLoadTopHoldsOnlyFoldersAndNotes(t *testing.T) {
 		t.Errorf("testdata is a namespace folder like any other: folders %v, policies %+v", set.Folders, set.Policies)
 	}
 }
+
+func TestLoadRefusesFilesOver1000Documents(t *testing.T) {
+	t.Parallel()
+	doc := func(i int) string { return strings.Replace(denyAll, "name: deny", "name: deny-"+strconv.Itoa(i), 1) }
+	var b strings.Builder
+	for i := range 1000 {
+		b.WriteString(doc(i) + "---\n")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ns-1", "many.yaml")
+	testfs.Write(t, file, b.String())
+	if set, err := Load(dir); err != nil || len(set.Policies) != 1000 {
+		t.Fatalf("Load of 1000 documents: %v", err)
+	}
+	testfs.Write(t, file, b.String()+doc(1000))
+	_, err := Load(dir)
+	if want := strconv.Quote(file) + ": over 1000 YAML documents, more than a policy file may hold; split it into smaller files"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want %q", err, want)
+	}
+}
+
+// A file with thousands of problems lists the first 100 lines of them.
+func TestLoadShowsAHundredProblemsPerFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ns-1", "ports.yaml")
+	testfs.Write(t, file, strings.Replace(denyAll, "spec: {podSelector: {}}", "spec:\n  podSelector: {}\n  ingress:\n  - ports:\n"+strings.Repeat("    - port: 0\n", 5000), 1))
+	_, err := Load(dir)
+	if err == nil {
+		t.Fatal("Load accepted 5000 bad ports")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if want := strconv.Quote(file) + ": 4900 more problems not shown; fix the ones above first"; len(lines) != 101 || lines[100] != want ||
+		!strings.HasPrefix(lines[99], strconv.Quote(file)+": spec.ingress[0].ports[99].port 0 is invalid") {
+		t.Errorf("%d lines, the last two %q, want 100 problems then %q", len(lines), lines[len(lines)-2:], want)
+	}
+}

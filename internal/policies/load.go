@@ -22,10 +22,10 @@
 // .txt) or one that cannot be read is an error naming the path and the fix.
 // Only notes (.md) are not read; the top holds only folders and notes.
 //
-// Budgets: a file holds at most 1 MiB, no YAML anchors or aliases (a few
-// kilobytes of aliases expand to gigabytes), and no metadata the cluster
-// writes (ownerReferences, finalizers, managedFields). Every path in a
-// message is quoted, so no file name can forge a line of its own.
+// Budgets: a file holds at most 1 MiB and 1000 documents, no YAML anchors or
+// aliases (a few kilobytes of aliases expand to gigabytes), and no metadata
+// the cluster writes (ownerReferences, finalizers, managedFields). Every path
+// in a message is quoted, so no file name can forge a line of its own.
 //
 // This is the one loader of policy files: the program and cmd/reachability
 // both read policies through it, and it validates every object with the
@@ -311,10 +311,11 @@ func loadFile(set *Set, path, namespace string, data []byte) []error {
 			errs = append(errs, err)
 		}
 	}
-	return errs
+	return capProblems(path, errs)
 }
 
-// splitDocuments returns the non-empty YAML documents of data.
+// splitDocuments returns the non-empty YAML documents of data, at most
+// maxDocuments.
 func splitDocuments(data []byte) ([][]byte, error) {
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	var docs [][]byte
@@ -328,6 +329,9 @@ func splitDocuments(data []byte) ([][]byte, error) {
 		}
 		if isBlank(doc) {
 			continue
+		}
+		if len(docs) == maxDocuments {
+			return nil, fmt.Errorf("over %d YAML documents, more than a policy file may hold; split it into smaller files", maxDocuments)
 		}
 		docs = append(docs, doc)
 	}
@@ -353,12 +357,19 @@ type typeMeta struct {
 // repeated fields are errors: a misspelt podSelector must not silently select
 // every pod) and validates it.
 func loadDocument(set *Set, file, where, namespace string, doc []byte) error {
-	if err := refuseAnchors(doc); err != nil {
+	if err := checkNodes(doc); err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}
+	j, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, oneLine(err))
+	}
+	if !bytes.HasPrefix(j, []byte("{")) {
+		return fmt.Errorf("%s: not a YAML object; a document maps apiVersion, kind, metadata and spec to their values", where)
+	}
 	var tm typeMeta
-	if err := yaml.Unmarshal(doc, &tm); err != nil {
-		return fmt.Errorf("%s: not a YAML object: %w", where, oneLine(err))
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(j, &tm); err != nil {
+		return fmt.Errorf("%s: %w", where, oneLine(err))
 	}
 	cluster := namespace == ClusterFolder
 	here, these := "a namespace folder", []string{NamespaceKind, NetworkPolicyKind}
@@ -381,25 +392,25 @@ func loadDocument(set *Set, file, where, namespace string, doc []byte) error {
 	}
 	switch tm.Kind {
 	case NamespaceKind:
-		ns, err := decodeChecked(where, doc, func(ns *corev1.Namespace) []string { return validateNamespace(ns, namespace) })
+		ns, err := decodeChecked(where, j, func(ns *corev1.Namespace) []string { return validateNamespace(ns, namespace) })
 		if err != nil {
 			return err
 		}
 		set.Namespaces = append(set.Namespaces, Namespace{Object: *ns, File: file})
 	case NetworkPolicyKind:
-		np, err := decodeChecked(where, doc, func(np *networkingv1.NetworkPolicy) []string { return validatePolicy(np, namespace) })
+		np, err := decodeChecked(where, j, func(np *networkingv1.NetworkPolicy) []string { return validatePolicy(np, namespace) })
 		if err != nil {
 			return err
 		}
 		set.Policies = append(set.Policies, Policy{Object: *np, File: file})
 	case AdminNetworkPolicyKind:
-		anp, err := decodeChecked(where, doc, func(anp *anpv1alpha1.AdminNetworkPolicy) []string { return validateAdminPolicy(anp, doc) })
+		anp, err := decodeChecked(where, j, func(anp *anpv1alpha1.AdminNetworkPolicy) []string { return validateAdminPolicy(anp, j) })
 		if err != nil {
 			return err
 		}
 		set.AdminPolicies = append(set.AdminPolicies, AdminPolicy{Object: *anp, File: file})
 	case BaselineAdminNetworkPolicyKind:
-		banp, err := decodeChecked(where, doc, func(b *anpv1alpha1.BaselineAdminNetworkPolicy) []string { return validateBaselinePolicy(b, doc) })
+		banp, err := decodeChecked(where, j, func(b *anpv1alpha1.BaselineAdminNetworkPolicy) []string { return validateBaselinePolicy(b, j) })
 		if err != nil {
 			return err
 		}
@@ -411,15 +422,15 @@ func loadDocument(set *Set, file, where, namespace string, doc []byte) error {
 	return nil
 }
 
-// decodeChecked decodes doc strictly into a new object and checks it: the
-// metadata a file must not hold, then check.
+// decodeChecked decodes the document j (JSON) strictly into a new object and
+// checks it: the metadata a file must not hold, then check.
 func decodeChecked[T any, PT interface {
 	*T
 	metav1.Object
-}](where string, doc []byte, check func(PT) []string) (PT, error) {
+}](where string, j []byte, check func(PT) []string) (PT, error) {
 	obj := PT(new(T))
-	if err := decodeStrict(doc, obj); err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+	if p := decodeStrict(j, obj); len(p) > 0 {
+		return nil, prefixed(where, p)
 	}
 	if p := append(writtenByCluster(obj), check(obj)...); len(p) > 0 {
 		return nil, prefixed(where, p)
@@ -429,26 +440,44 @@ func decodeChecked[T any, PT interface {
 
 // decodeStrict decodes like the API server does — field names are case
 // sensitive — and refuses unknown and repeated fields, all listed.
-func decodeStrict(doc []byte, into any) error {
-	j, err := yaml.YAMLToJSONStrict(doc)
-	if err != nil {
-		return oneLine(err)
-	}
+func decodeStrict(j []byte, into any) []string {
 	strict, err := kjson.UnmarshalStrict(j, into, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
 	if err != nil {
-		return err
+		return []string{oneLine(err).Error()}
 	}
-	return errors.Join(strict...)
+	p := make([]string, len(strict))
+	for i, e := range strict {
+		p[i] = oneLine(e).Error()
+	}
+	return p
 }
 
 // oneLine joins the lines of a library's error: every line of the loader's
 // messages starts with the path it is about.
+// oneLine puts a library's error on one line, of at most 300 bytes: every
+// line of the loader's messages starts with the path it is about.
 func oneLine(err error) error {
-	lines := strings.Split(err.Error(), "\n")
-	for i := range lines {
-		lines[i] = strings.TrimSpace(lines[i])
+	msg := err.Error()
+	if len(msg) > 300 {
+		msg = strings.ToValidUTF8(msg[:300], "") + "..."
 	}
-	return errors.New(strings.Join(lines, " "))
+	return errors.New(strings.Join(strings.Fields(msg), " "))
+}
+
+// capProblems lists at most maxProblemsShown lines of problems of the file
+// path: past them, the first ones tell what to fix.
+func capProblems(path string, errs []error) []error {
+	var lines []string
+	for _, err := range errs {
+		lines = append(lines, strings.Split(err.Error(), "\n")...)
+	}
+	if len(lines) <= maxProblemsShown {
+		return errs
+	}
+	return []error{
+		errors.New(strings.Join(lines[:maxProblemsShown], "\n")),
+		fmt.Errorf("%q: %d more problems not shown; fix the ones above first", path, len(lines)-maxProblemsShown),
+	}
 }
 
 func prefixed(where string, problems []string) error {

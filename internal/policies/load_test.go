@@ -222,7 +222,7 @@ func TestLoadBad(t *testing.T) {
 		{"anp-rule-name", []string{"spec.egress[0].name: 101 characters, over 100"}},
 		{"anp-too-many-rules", []string{"spec.egress: 101 rules, over 100; split the policy"}},
 		{"anp-unknown-field", []string{`unknown field "spec.subjects"`}},
-		{"anp-duplicate-field", []string{bad("anp-duplicate-field", "_cluster/anp.yaml") + `: yaml: unmarshal errors: line 7: key "priority" already set in map`}},
+		{"anp-duplicate-field", []string{bad("anp-duplicate-field", "_cluster/anp.yaml") + `: line 7: key "priority" is repeated; keep one`}},
 		{"anp-namespace", []string{`metadata.namespace: "ns-1" is set, but an AdminNetworkPolicy is cluster-scoped; remove it`}},
 		{"anp-status", []string{"status is written by the cluster; remove it"}},
 		{"anp-written-by-cluster", []string{"metadata.finalizers is set; remove it"}},

@@ -1,13 +1,13 @@
 package policies
 
 import (
+	"encoding/json"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	anpv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kopscalico/kopscalico/internal/netpol"
 )
@@ -74,24 +74,25 @@ func writtenByCluster(m metav1.Object) []string {
 	return p
 }
 
-// validateAdminPolicy checks an AdminNetworkPolicy of the file doc: the
-// evaluator's checks, and what the typed object cannot tell (presentFields).
-func validateAdminPolicy(anp *anpv1alpha1.AdminNetworkPolicy, doc []byte) []string {
-	return append(presentFields(doc, true), netpol.ValidateAdminPolicy(anp)...)
+// validateAdminPolicy checks an AdminNetworkPolicy of the document j (JSON):
+// the evaluator's checks, and what the typed object cannot tell
+// (presentFields).
+func validateAdminPolicy(anp *anpv1alpha1.AdminNetworkPolicy, j []byte) []string {
+	return append(presentFields(j, true), netpol.ValidateAdminPolicy(anp)...)
 }
 
 // validateBaselinePolicy is validateAdminPolicy for the baseline.
-func validateBaselinePolicy(banp *anpv1alpha1.BaselineAdminNetworkPolicy, doc []byte) []string {
-	return append(presentFields(doc, false), netpol.ValidateBaselinePolicy(banp)...)
+func validateBaselinePolicy(banp *anpv1alpha1.BaselineAdminNetworkPolicy, j []byte) []string {
+	return append(presentFields(j, false), netpol.ValidateBaselinePolicy(banp)...)
 }
 
 // presentFields checks, on the file's own fields, the ones the CRDs require
 // but whose zero value a typed object cannot tell from their absence:
 // spec.priority (when priority) and both selectors of every pods peer. And
 // status, which the cluster writes.
-func presentFields(doc []byte, priority bool) []string {
+func presentFields(j []byte, priority bool) []string {
 	var obj map[string]any
-	if err := yaml.Unmarshal(doc, &obj); err != nil {
+	if err := json.Unmarshal(j, &obj); err != nil {
 		return nil // decoded already: cannot fail
 	}
 	var p []string
