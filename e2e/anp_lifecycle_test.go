@@ -11,7 +11,6 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 
 	"github.com/kopscalico/kopscalico/e2e/controlplane"
@@ -19,13 +18,7 @@ import (
 	"github.com/kopscalico/kopscalico/infra"
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/policies"
-	"github.com/kopscalico/kopscalico/internal/testing/calicocrds"
 	"github.com/kopscalico/kopscalico/internal/testing/testfs"
-)
-
-const (
-	anpPath  = "/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies"
-	banpPath = "/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies"
 )
 
 // The _cluster/ files of TestAdminPoliciesLifecycle: every field the CRDs
@@ -80,11 +73,15 @@ spec:
 //   - removing the AdminNetworkPolicy's file deletes only it;
 //   - destroy deletes the baseline.
 func TestAdminPoliciesLifecycle(t *testing.T) {
+	if os.Getenv(controlplane.EnvRequireE2E) != "1" {
+		t.Skip("an end-to-end test: set KOPSCALICO_E2E=1")
+	}
 	cp := controlplane.Start(t)
 	client := cp.Client.Discovery().RESTClient()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	installAdminPolicyCRDs(ctx, t, client)
+	installCRDs(ctx, t, client)
+	anpPath, banpPath := clusterResources[policies.AdminNetworkPolicyKind], clusterResources[policies.BaselineAdminNetworkPolicyKind]
 
 	dir := filepath.Join(t.TempDir(), "policies")
 	testfs.Copy(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(dir, "ns-1"))
@@ -120,30 +117,6 @@ func TestAdminPoliciesLifecycle(t *testing.T) {
 	s.Destroy()
 	if err := client.Get().AbsPath(banpPath + "/default").Do(ctx).Error(); !apierrors.IsNotFound(err) {
 		t.Errorf("the baseline after destroy: err = %v, want NotFound", err)
-	}
-}
-
-// installAdminPolicyCRDs creates every CRD of kops's Calico template and
-// waits until the API server serves the two admin policy kinds.
-func installAdminPolicyCRDs(ctx context.Context, t *testing.T, client rest.Interface) {
-	t.Helper()
-	for _, crd := range calicocrds.All(t) {
-		body, err := json.Marshal(crd.Object)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := client.Post().AbsPath("/apis/apiextensions.k8s.io/v1/customresourcedefinitions").
-			SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Error(); err != nil {
-			t.Fatalf("install the CRD %s: %v", crd.GetName(), err)
-		}
-	}
-	for _, path := range []string{anpPath, banpPath} {
-		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-			return client.Get().AbsPath(path).Do(ctx).Error() == nil, nil
-		})
-		if err != nil {
-			t.Fatalf("the API server does not serve %s: %v", path, err)
-		}
 	}
 }
 
