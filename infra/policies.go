@@ -5,7 +5,6 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/runtime"
-	anpv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 
 	"github.com/kopscalico/kopscalico/internal/policies"
 )
@@ -90,14 +89,14 @@ func deployAdminPolicies(ctx *pulumi.Context, set *policies.Set, out *policyReso
 	}
 	for _, p := range set.AdminPolicies {
 		obj := p.Object.DeepCopy()
-		obj.APIVersion, obj.Kind = anpv1alpha1.GroupVersion.String(), "AdminNetworkPolicy"
+		obj.APIVersion, obj.Kind = policies.AdminNetworkPolicyAPIVersion, policies.AdminNetworkPolicyKind
 		if err := deploy(obj, obj.Name, p.File); err != nil {
 			return err
 		}
 	}
 	if b := set.Baseline; b != nil {
 		obj := b.Object.DeepCopy()
-		obj.APIVersion, obj.Kind = anpv1alpha1.GroupVersion.String(), "BaselineAdminNetworkPolicy"
+		obj.APIVersion, obj.Kind = policies.AdminNetworkPolicyAPIVersion, policies.BaselineAdminNetworkPolicyKind
 		return deploy(obj, obj.Name, b.File)
 	}
 	return nil

@@ -3,6 +3,7 @@ package infra
 import (
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -14,7 +15,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	anpv1alpha1 "sigs.k8s.io/network-policy-api/apis/v1alpha1"
 
+	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/policies"
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
 
 // k8sMocks records each registration with its dependencies and parent, which
@@ -335,5 +339,71 @@ func TestDeployAdminPolicies(t *testing.T) {
 	}
 	if n := len(none.byToken(tokAdminPolicy)) + len(none.byToken(tokBaselinePolicy)); n != 0 {
 		t.Errorf("%d admin policies registered for a set that declares none", n)
+	}
+}
+
+// TestAdminPoliciesWaitForTheirCRDs runs the whole program on a policies tree
+// with a _cluster/ folder: the admin policies depend on what brings their
+// CRDs, the Cluster when the program manages it and the Calico manifest when
+// it deploys one, and on nothing of the kind otherwise.
+func TestAdminPoliciesWaitForTheirCRDs(t *testing.T) {
+	t.Parallel()
+	dir := copyPolicies(t)
+	testfs.Copy(t, filepath.Join("..", "internal", "policies", "testdata", "good", policies.ClusterFolder), filepath.Join(dir, policies.ClusterFolder))
+	admin := func(rec *recorder) []recorded {
+		return append(rec.byType(tokAdminPolicy), rec.byType(tokBaselinePolicy)...)
+	}
+
+	managed := devConfig()
+	managed[config.KeyPoliciesDir] = dir
+	managed[config.KeyCalicoManifest] = string(config.ManifestAlways)
+	rec, _, err := runProgram(t, managed, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := rec.one(t, pluginapi.ClusterType)
+	var calico []string
+	for _, r := range calicoResources(rec) {
+		calico = append(calico, r.Token+"::"+r.Name)
+	}
+	if len(calico) == 0 {
+		t.Fatal("calicoUpgradeManifest=always deployed no Calico object")
+	}
+	got := admin(rec)
+	if len(got) != 3 {
+		t.Fatalf("%d admin policies registered, want the 2 AdminNetworkPolicies and the baseline of _cluster/", len(got))
+	}
+	for _, r := range got {
+		want := append([]string{pluginapi.ClusterType + "::" + cluster.Name}, calico...)
+		for _, w := range want {
+			if !slices.ContainsFunc(r.Deps, func(d string) bool { return strings.HasSuffix(d, "::"+w) }) {
+				t.Errorf("%s %s does not depend on %s (deps %v)", r.Token, r.Name, w, r.Deps)
+			}
+		}
+		if !strings.Contains(r.Provider, "pulumi:providers:kubernetes::cluster::") {
+			t.Errorf("%s %s: provider %q, want the cluster's", r.Token, r.Name, r.Provider)
+		}
+	}
+
+	// An existing cluster whose kops brings Calico: the CRDs are there.
+	existing := devConfig()
+	existing[config.KeyPoliciesDir] = dir
+	existing[config.KeyManageCluster] = "false"
+	existing[config.KeyKubeconfig] = "apiVersion: v1\nkind: Config\n"
+	rec, _, err = runProgram(t, existing, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := admin(rec); len(got) != 3 || len(got[0].Deps) != 0 {
+		t.Errorf("existing cluster: %d admin policies, the first depending on %v; want 3 depending on nothing", len(got), got[0].Deps)
+	}
+
+	// The shipped tree declares none: nothing is registered.
+	rec, _, err = runProgram(t, devConfig(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := admin(rec); len(got) != 0 {
+		t.Errorf("%d admin policies registered for a tree without _cluster/", len(got))
 	}
 }

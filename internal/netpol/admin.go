@@ -122,8 +122,8 @@ func (c *compiler) compileAdmin(anps []anpv1alpha1.AdminNetworkPolicy, banp *anp
 // admin or baseline rules of every pod its subject selects.
 func (c *compiler) adminPolicy(ref AdminRule, subject anpv1alpha1.AdminNetworkPolicySubject, in, out []adminRule) error {
 	e := c.e
-	pods, err := c.adminSubject(subject)
-	if err != nil {
+	pods := newBitset(len(e.pods))
+	if err := c.addPods(pods, subject.Namespaces, subject.Pods, "spec.subject"); err != nil {
 		return err
 	}
 	inRules, err := c.adminRules(ref, in, "spec.ingress", "from")
@@ -149,15 +149,8 @@ func (c *compiler) adminPolicy(ref AdminRule, subject anpv1alpha1.AdminNetworkPo
 	return nil
 }
 
-// adminSubject returns the pods a subject selects: every pod of the selected
-// namespaces, or the selected pods of the selected namespaces.
-func (c *compiler) adminSubject(s anpv1alpha1.AdminNetworkPolicySubject) (bitset, error) {
-	if s.Namespaces != nil {
-		return c.podsIn(s.Namespaces, nil, "spec.subject.namespaces")
-	}
-	return c.podsIn(&s.Pods.NamespaceSelector, &s.Pods.PodSelector, "spec.subject.pods.")
-}
-
+// adminRules compiles the rules of one direction (path spec.ingress, their
+// peers in peersField) and returns their indices in e.tierRules.
 func (c *compiler) adminRules(ref AdminRule, specs []adminRule, path, peersField string) ([]int, error) {
 	e := c.e
 	var out []int
@@ -187,19 +180,8 @@ func (c *compiler) adminRules(ref AdminRule, specs []adminRule, path, peersField
 // adminPeer adds to set the pods (and outside addresses, for networks) a
 // validated peer matches.
 func (c *compiler) adminPeer(set bitset, p adminPeer, path string) error {
-	var pods bitset
-	var err error
-	switch {
-	case p.namespaces != nil:
-		pods, err = c.podsIn(p.namespaces, nil, path+".namespaces")
-	case p.pods != nil:
-		pods, err = c.podsIn(&p.pods.NamespaceSelector, &p.pods.PodSelector, path+".pods.")
-	}
-	if err != nil {
-		return err
-	}
-	if pods != nil {
-		set.or(pods)
+	if p.namespaces != nil || p.pods != nil {
+		return c.addPods(set, p.namespaces, p.pods, path)
 	}
 	for i, s := range p.networks {
 		cidr, err := netip.ParsePrefix(string(s))
@@ -215,22 +197,19 @@ func (c *compiler) adminPeer(set bitset, p adminPeer, path string) error {
 	return nil
 }
 
-// podsIn returns the pods of the namespaces nsSel selects that podSel (nil:
-// every pod) selects; outside addresses are in no namespace. path is the
-// namespaces field, or the prefix of the pods' two selectors.
-func (c *compiler) podsIn(nsSel, podSel *metav1.LabelSelector, path string) (bitset, error) {
-	set := newBitset(len(c.e.pods))
-	nsPath, ps := path, labels.Everything()
-	if podSel != nil {
-		nsPath = path + "namespaceSelector"
-		var err error
-		if ps, err = selector(podSel, path+"podSelector"); err != nil {
-			return nil, err
-		}
+// addPods adds to set the pods a subject or peer (at path) selects: those of
+// the namespaces its namespaces selector picks, or those its pods field picks.
+// Outside addresses are in no namespace.
+func (c *compiler) addPods(set bitset, namespaces *metav1.LabelSelector, pods *anpv1alpha1.NamespacedPod, path string) error {
+	nss, ps := labels.Selector(nil), labels.Everything()
+	var err error
+	if pods == nil {
+		nss, err = selector(namespaces, path+".namespaces")
+	} else if nss, err = selector(&pods.NamespaceSelector, path+".pods.namespaceSelector"); err == nil {
+		ps, err = selector(&pods.PodSelector, path+".pods.podSelector")
 	}
-	nss, err := selector(nsSel, nsPath)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, ns := range c.nsNames {
 		if !nss.Matches(c.nsLabels[ns]) {
@@ -242,7 +221,7 @@ func (c *compiler) podsIn(nsSel, podSel *metav1.LabelSelector, path string) (bit
 			}
 		}
 	}
-	return set, nil
+	return nil
 }
 
 // compileAdminPort turns one validated port of an admin rule into a
