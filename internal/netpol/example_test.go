@@ -2,8 +2,6 @@ package netpol_test
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -24,8 +22,8 @@ func deployment(ns, name string, port int32) appsv1.Deployment {
 }
 
 // The matrix of the demo shape: a client and a server in a namespace that
-// denies all ingress, the server accepting the client. Compact is the form for a Pulumi stack
-// output, one key per case.
+// denies all ingress, the server accepting the client: the concrete
+// oracle the class model of internal/reachability is held to.
 func ExampleEvaluator_Matrix() {
 	e, err := netpol.NewEvaluator(netpol.Cluster{
 		Pods: netpol.PodsFromDeployments([]appsv1.Deployment{
@@ -51,15 +49,14 @@ func ExampleEvaluator_Matrix() {
 	if err != nil {
 		panic(err)
 	}
-	c := m.Compact()
-	for _, k := range slices.Sorted(maps.Keys(c)) {
-		fmt.Printf("%s: %s\n", k, c[k])
+	for _, c := range m.Cases {
+		fmt.Printf("%s: %v\n", c.Key(), c.Allowed)
 	}
 	// Output:
-	// ns-1/busybox -> ns-1/busybox 5678/TCP: allow
-	// ns-1/busybox -> ns-1/http-echo 5678/TCP: allow
-	// ns-1/http-echo -> ns-1/busybox 5678/TCP: deny
-	// ns-1/http-echo -> ns-1/http-echo 5678/TCP: allow
+	// ns-1/busybox -> ns-1/busybox 5678/TCP: true
+	// ns-1/busybox -> ns-1/http-echo 5678/TCP: true
+	// ns-1/http-echo -> ns-1/busybox 5678/TCP: false
+	// ns-1/http-echo -> ns-1/http-echo 5678/TCP: true
 }
 
 // Decide says which policies decided a connection.

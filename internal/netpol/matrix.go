@@ -3,7 +3,6 @@ package netpol
 import (
 	"fmt"
 	"slices"
-	"sort"
 )
 
 // Matrix is the verdict of every ordered pair of pods (a pod to itself
@@ -25,20 +24,6 @@ type Case struct {
 // Key identifies the connection of a case: "x/a -> y/b 80/TCP".
 func (c Case) Key() string {
 	return fmt.Sprintf("%s -> %s %d/%s", c.From, c.To, c.Port, c.Protocol)
-}
-
-// Verdict words used by Compact and Diff.
-const (
-	Allow  = "allow"
-	Deny   = "deny"
-	Absent = "absent" // the case does not exist on that side (pod or port added or removed)
-)
-
-func word(allowed bool) string {
-	if allowed {
-		return Allow
-	}
-	return Deny
 }
 
 // Matrix computes every case for the given ports (sorted by port then
@@ -241,74 +226,5 @@ func (t *tiers) decide(e *Evaluator, d direction, np, out bitset, match func(r *
 		t.open.andNot(t.m)
 	}
 	out.or(t.open)
-	return out
-}
-
-// Compact renders the matrix for a Pulumi stack output: one entry per case,
-// keyed "from -> to port/protocol", valued "allow" or "deny". A map diffs per
-// key, so `pulumi preview --diff` shows exactly the cases a change flips.
-func (m Matrix) Compact() map[string]string {
-	out := make(map[string]string, len(m.Cases))
-	for _, c := range m.Cases {
-		out[c.Key()] = word(c.Allowed)
-	}
-	return out
-}
-
-// Change is a case whose verdict differs between two matrices. Before and
-// After are "allow", "deny", or "absent" when the case exists on one side
-// only (a pod or port added or removed).
-type Change struct {
-	From     string `json:"from"`
-	To       string `json:"to"`
-	Port     int    `json:"port"`
-	Protocol string `json:"protocol"`
-	Before   string `json:"before"`
-	After    string `json:"after"`
-}
-
-// Diff returns the cases whose verdict differs between old and new, sorted by
-// source, destination, port and protocol.
-func Diff(old, new Matrix) []Change {
-	type key struct {
-		from, to string
-		port     int
-		proto    string
-	}
-	before := make(map[key]bool, len(old.Cases))
-	for _, c := range old.Cases {
-		before[key{c.From, c.To, c.Port, c.Protocol}] = c.Allowed
-	}
-	var out []Change
-	seen := make(map[key]bool, len(new.Cases))
-	for _, c := range new.Cases {
-		k := key{c.From, c.To, c.Port, c.Protocol}
-		seen[k] = true
-		was, ok := before[k]
-		switch {
-		case !ok:
-			out = append(out, Change{c.From, c.To, c.Port, c.Protocol, Absent, word(c.Allowed)})
-		case was != c.Allowed:
-			out = append(out, Change{c.From, c.To, c.Port, c.Protocol, word(was), word(c.Allowed)})
-		}
-	}
-	for _, c := range old.Cases {
-		if !seen[key{c.From, c.To, c.Port, c.Protocol}] {
-			out = append(out, Change{c.From, c.To, c.Port, c.Protocol, word(c.Allowed), Absent})
-		}
-	}
-	sort.SliceStable(out, func(a, b int) bool {
-		x, y := out[a], out[b]
-		if x.From != y.From {
-			return x.From < y.From
-		}
-		if x.To != y.To {
-			return x.To < y.To
-		}
-		if x.Port != y.Port {
-			return x.Port < y.Port
-		}
-		return x.Protocol < y.Protocol
-	})
 	return out
 }
