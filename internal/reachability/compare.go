@@ -202,32 +202,20 @@ func (s *side) reason(src, dst, p int) string {
 func (s *side) explain(dir, self, peer, dst, p int) (string, bool) {
 	d := &s.dirs[dir][self]
 	passedBy := ""
-	for _, ri := range d.admin {
-		r := &s.rules[ri]
-		if !s.sets[r.peers].has(peer) {
-			continue
-		}
-		if m := s.portsFor(r, dst); m != nil && !m.has(p) {
-			continue
-		}
-		name := fmt.Sprintf("%s, rule %d", s.policies[r.policy].name, r.index)
+	if r := s.first(d.admin, peer, dst, p); r != nil {
 		switch r.action {
 		case actAllow:
-			return "allowed by " + name, true
+			return "allowed by " + s.ruleName(r), true
 		case actDeny:
-			return "denied by " + name, false
+			return "denied by " + s.ruleName(r), false
 		}
-		passedBy = "passed by " + name + ", then "
-		break
+		passedBy = "passed by " + s.ruleName(r) + ", then "
 	}
 	if len(d.isolated) > 0 {
 		var by []string
 		for _, ri := range d.np {
 			r := &s.rules[ri]
-			if !s.sets[r.peers].has(peer) {
-				continue
-			}
-			if m := s.portsFor(r, dst); m != nil && !m.has(p) {
+			if !s.matches(r, peer, dst, p) {
 				continue
 			}
 			if name := s.policies[r.policy].name; !slices.Contains(by, name) {
@@ -245,19 +233,11 @@ func (s *side) explain(dir, self, peer, dst, p int) (string, bool) {
 		}
 		return passedBy + "default deny by " + strings.Join(iso, ", "), false
 	}
-	for _, ri := range d.baseline {
-		r := &s.rules[ri]
-		if !s.sets[r.peers].has(peer) {
-			continue
-		}
-		if m := s.portsFor(r, dst); m != nil && !m.has(p) {
-			continue
-		}
-		name := fmt.Sprintf("%s, rule %d", s.policies[r.policy].name, r.index)
+	if r := s.first(d.baseline, peer, dst, p); r != nil {
 		if r.action == actAllow {
-			return passedBy + "allowed by " + name, true
+			return passedBy + "allowed by " + s.ruleName(r), true
 		}
-		return passedBy + "denied by " + name, false
+		return passedBy + "denied by " + s.ruleName(r), false
 	}
 	if passedBy != "" {
 		return strings.TrimSuffix(passedBy, ", then "), true
@@ -352,4 +332,27 @@ func (c Comparison) collapse(endpoints []int) []string {
 		}
 	}
 	return out
+}
+
+// first returns the first of rules matching peer on port class p toward
+// dst, or nil.
+func (s *side) first(rules []int, peer, dst, p int) *rule {
+	for _, ri := range rules {
+		if r := &s.rules[ri]; s.matches(r, peer, dst, p) {
+			return r
+		}
+	}
+	return nil
+}
+
+func (s *side) matches(r *rule, peer, dst, p int) bool {
+	if !s.sets[r.peers].has(peer) {
+		return false
+	}
+	m := s.portsFor(r, dst)
+	return m == nil || m.has(p)
+}
+
+func (s *side) ruleName(r *rule) string {
+	return fmt.Sprintf("%s, rule %d", s.policies[r.policy].name, r.index)
 }

@@ -223,26 +223,7 @@ func (s *side) decide(dir, self, peer, dst int, allow mask) {
 	for i := range undecided {
 		undecided[i], passed[i], allow[i] = ^uint64(0), 0, 0
 	}
-	for _, ri := range d.admin {
-		r := &s.rules[ri]
-		if !s.sets[r.peers].has(peer) {
-			continue
-		}
-		m := s.portsFor(r, dst)
-		for i := range undecided {
-			w := undecided[i]
-			if m != nil {
-				w &= m[i]
-			}
-			switch r.action {
-			case actAllow:
-				allow[i] |= w
-			case actPass:
-				passed[i] |= w
-			}
-			undecided[i] &^= w
-		}
-	}
+	s.tier(d.admin, peer, dst, undecided, allow, passed)
 	for i := range undecided {
 		undecided[i] |= passed[i]
 	}
@@ -264,7 +245,18 @@ func (s *side) decide(dir, self, peer, dst int, allow mask) {
 		s.trim(allow)
 		return
 	}
-	for _, ri := range d.baseline {
+	s.tier(d.baseline, peer, dst, undecided, allow, passed)
+	for i := range allow {
+		allow[i] |= undecided[i]
+	}
+	s.trim(allow)
+}
+
+// tier applies an admin or baseline tier's rules, in order, to the
+// undecided ports: the first rule matching a port decides it, Allow into
+// allow, Pass into passed, Deny into neither.
+func (s *side) tier(rules []int, peer, dst int, undecided, allow, passed mask) {
+	for _, ri := range rules {
 		r := &s.rules[ri]
 		if !s.sets[r.peers].has(peer) {
 			continue
@@ -275,16 +267,15 @@ func (s *side) decide(dir, self, peer, dst int, allow mask) {
 			if m != nil {
 				w &= m[i]
 			}
-			if r.action == actAllow {
+			switch r.action {
+			case actAllow:
 				allow[i] |= w
+			case actPass:
+				passed[i] |= w
 			}
 			undecided[i] &^= w
 		}
 	}
-	for i := range allow {
-		allow[i] |= undecided[i]
-	}
-	s.trim(allow)
 }
 
 // trim clears the bits past the last port class.
