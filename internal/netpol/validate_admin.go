@@ -56,17 +56,7 @@ func ValidateAdminPolicy(anp *anpv1alpha1.AdminNetworkPolicy) []string {
 		p = append(p, fmt.Sprintf("spec.priority: %d is over %d; use a priority from 0 to %d", pr, maxAdminPriority, maxAdminPriority))
 	}
 	p = append(p, validateSubject(&anp.Spec.Subject)...)
-	var ingress, egress []adminRule
-	for _, r := range anp.Spec.Ingress {
-		ingress = append(ingress, adminRule{r.Name, string(r.Action), ingressPeers(r.From), r.Ports})
-	}
-	for _, r := range anp.Spec.Egress {
-		var peers []adminPeer
-		for _, e := range r.To {
-			peers = append(peers, adminPeer{e.Namespaces, e.Pods, e.Nodes, e.Networks, e.DomainNames})
-		}
-		egress = append(egress, adminRule{r.Name, string(r.Action), peers, r.Ports})
-	}
+	ingress, egress := adminRulesOf(anp)
 	p = append(p, validateAdminRules("spec.ingress", "from", ingress, adminActions)...)
 	return append(p, validateAdminRules("spec.egress", "to", egress, adminActions)...)
 }
@@ -82,17 +72,7 @@ func ValidateBaselinePolicy(banp *anpv1alpha1.BaselineAdminNetworkPolicy) []stri
 		p = append(p, fmt.Sprintf("metadata.name: %q is not default; name it default (a cluster has one BaselineAdminNetworkPolicy)", banp.Name))
 	}
 	p = append(p, validateSubject(&banp.Spec.Subject)...)
-	var ingress, egress []adminRule
-	for _, r := range banp.Spec.Ingress {
-		ingress = append(ingress, adminRule{r.Name, string(r.Action), ingressPeers(r.From), r.Ports})
-	}
-	for _, r := range banp.Spec.Egress {
-		var peers []adminPeer
-		for _, e := range r.To {
-			peers = append(peers, adminPeer{namespaces: e.Namespaces, pods: e.Pods, nodes: e.Nodes, networks: e.Networks})
-		}
-		egress = append(egress, adminRule{r.Name, string(r.Action), peers, r.Ports})
-	}
+	ingress, egress := baselineRulesOf(banp)
 	p = append(p, validateAdminRules("spec.ingress", "from", ingress, baselineActions)...)
 	return append(p, validateAdminRules("spec.egress", "to", egress, baselineActions)...)
 }
