@@ -95,11 +95,21 @@ func Compare(base, head Model) (Comparison, error) {
 		}
 	}
 	d := differ{sp: sp, base: sb, head: sh, cmp: &cmp}
+	var dsts []int // destinations whose ingress changed
+	for dst := 0; dst < n; dst++ {
+		if changed[ingress][dst] {
+			dsts = append(dsts, dst)
+		}
+	}
 	for src := 0; src < n; src++ {
-		for dst := 0; dst < n; dst++ {
-			if changed[egress][src] || changed[ingress][dst] {
+		if changed[egress][src] {
+			for dst := 0; dst < n; dst++ {
 				d.pair(src, dst)
 			}
+			continue
+		}
+		for _, dst := range dsts {
+			d.pair(src, dst)
 		}
 	}
 	slices.SortStableFunc(cmp.Changes, func(a, b Change) int {
