@@ -137,8 +137,8 @@ func (d *differ) pair(src, dst int) {
 		d.record(src, dst, Allow, Absent, d.base.allowed(src, dst), d.base)
 	default:
 		before, after := d.base.allowed(src, dst), d.head.allowed(src, dst)
-		d.record(src, dst, Deny, Allow, andNot(after, before), d.head)
-		d.record(src, dst, Allow, Deny, andNot(before, after), d.head)
+		d.record(src, dst, Deny, Allow, after.andNot(before), d.head)
+		d.record(src, dst, Allow, Deny, before.andNot(after), d.head)
 	}
 }
 
@@ -180,7 +180,6 @@ func (d *differ) record(src, dst int, before, after string, ports mask, s *side)
 	}
 }
 
-func andNot(a, b mask) mask { return a.andNot(b) }
 
 // reason says which policies decide the connection from src to dst on port
 // class p: on each side, the deciding admin or baseline rule, the
