@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,10 +11,9 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/reachability"
 	"github.com/kopscalico/kopscalico/internal/reachability/reachtest"
+	"github.com/kopscalico/kopscalico/internal/testing/golden"
 	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // The fixtures are policies folders. testdata/base: namespaces x (team
 // blue) and y; x denies all ingress, except from namespace y to pod=a on
@@ -41,22 +39,9 @@ func mustRun(t *testing.T, args ...string) string {
 	return out
 }
 
-func golden(t *testing.T, name, got string) {
+func assertGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/reachability -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test ./cmd/reachability -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	golden.Assert(t, filepath.Join("testdata", "golden", name), []byte(got))
 }
 
 // cutLimit is below the 1,878 bytes of the whole base -> head report
@@ -81,7 +66,7 @@ func TestGolden(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.golden, func(t *testing.T) {
 			out := mustRun(t, tc.args...)
-			golden(t, tc.golden, out)
+			assertGolden(t, tc.golden, out)
 		})
 	}
 }
@@ -345,7 +330,7 @@ func TestAdminPoliciesInTheDiff(t *testing.T) {
 	testfs.Copy(t, filepath.Join("..", "..", "policies"), head)
 	testfs.Copy(t, filepath.Join("testdata", "admin", "_cluster"), filepath.Join(head, "_cluster"))
 	out := mustRun(t, "diff", "--demo", "ns-1", "-o", "markdown", filepath.Join("..", "..", "policies"), head)
-	golden(t, "admin.md", out)
+	assertGolden(t, "admin.md", out)
 	for _, w := range []string{
 		"| `[other ns]/[any pod]` | `kube-system/*` | TCP but 53; UDP but 53; every SCTP port | allow → **deny** | ingress: denied by admin policy protect-kube-system (priority 10), rule 1 |",
 		"ingress: denied by baseline default, rule 0",

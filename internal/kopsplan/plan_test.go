@@ -2,16 +2,15 @@ package kopsplan
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite the .golden.json files under testdata")
+	"github.com/kopscalico/kopscalico/internal/testing/golden"
+)
 
 // TestParseRealPlans reads plans real kops 1.36.2 printed for `kops update
 // cluster --name calico.k8s.local` (no --yes) on an offline, empty account:
@@ -35,19 +34,7 @@ func TestParseRealPlans(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(string(want), string(got)+"\n"); diff != "" {
-				t.Errorf("parse of %s differs from %s (-want +got):\n%s", name, golden, diff)
-			}
+			golden.Assert(t, filepath.Join("testdata", name+".golden.json"), append(got, '\n'))
 			if len(p.SecurityGroups) != 3 || len(p.InstanceGroups) != 3 {
 				t.Errorf("%d security groups and %d instance groups, want 3 (api-elb, masters, nodes) and 3 (one control plane, two nodes)", len(p.SecurityGroups), len(p.InstanceGroups))
 			}

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kopscalico/kopscalico/internal/demo"
+	"github.com/kopscalico/kopscalico/internal/testing/golden"
 )
 
 // tutorialExpect is what the shipped policies say about the demo: only
@@ -181,13 +182,7 @@ func TestScript(t *testing.T) {
 				t.Errorf("wget args = %q, want %q", first, wantArgs)
 			}
 			if tt.golden != "" {
-				recorded, err := os.ReadFile(filepath.Join("testdata", tt.golden))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if string(recorded) != string(out) {
-					t.Errorf("testdata/%s = %q, but the script now prints %q: update the recording", tt.golden, recorded, out)
-				}
+				golden.Assert(t, filepath.Join("testdata", tt.golden), out)
 			}
 		})
 	}

@@ -180,7 +180,6 @@ func (d *differ) record(src, dst int, before, after string, ports mask, s *side)
 	}
 }
 
-
 // reason says which policies decide the connection from src to dst on port
 // class p: on each side, the deciding admin or baseline rule, the
 // NetworkPolicies that allow it, or those whose default deny stops it.
