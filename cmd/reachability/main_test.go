@@ -332,8 +332,8 @@ func TestAdminPoliciesInTheDiff(t *testing.T) {
 	out := mustRun(t, "diff", "--demo", "ns-1", "-o", "markdown", filepath.Join("..", "..", "policies"), head)
 	assertGolden(t, "admin.md", out)
 	for _, w := range []string{
-		"| `[other ns]/[any pod]` | `kube-system/*` | TCP but 53; UDP but 53; every SCTP port | allow → **deny** | ingress: denied by admin policy protect-kube-system (priority 10), rule 1 |",
-		"ingress: denied by baseline default, rule 0",
+		"| `[other ns]/[any pod]` | `kube-system/*` | TCP but 53; UDP but 53; every SCTP port | allow → **deny** | ingress: denied by admin policy protect-kube-system, rule 1 \"others\" (priority 10) |",
+		`ingress: baseline deny (rule 0 "isolate-namespaces")`,
 	} {
 		if !strings.Contains(out, w) {
 			t.Errorf("lacks %q:\n%s", w, out)

@@ -36,13 +36,13 @@ type AdminRule struct {
 // 0 (priority 10)`, `baseline rule 1 "deny-internet"`.
 func (r AdminRule) String() string {
 	if r.Baseline {
-		return "baseline " + r.rule()
+		return "baseline " + r.Rule()
 	}
-	return fmt.Sprintf("admin policy %s, %s (priority %d)", r.Policy, r.rule(), r.Priority)
+	return fmt.Sprintf("admin policy %s, %s (priority %d)", r.Policy, r.Rule(), r.Priority)
 }
 
-// rule is `rule 1`, or `rule 1 "name"` when the rule has a name.
-func (r AdminRule) rule() string {
+// Rule is `rule 1`, or `rule 1 "name"` when the rule has a name.
+func (r AdminRule) Rule() string {
 	if r.Name != "" {
 		return "rule " + strconv.Itoa(r.Index) + " " + strconv.Quote(r.Name)
 	}

@@ -497,7 +497,7 @@ func (s DirectionDecision) reason() string {
 	case len(s.IsolatedBy) > 0:
 		why = "default deny by " + strings.Join(s.IsolatedBy, ", ")
 	case s.Baseline != nil:
-		why = "baseline " + strings.ToLower(s.Baseline.Action) + " (" + s.Baseline.rule() + ")"
+		why = "baseline " + strings.ToLower(s.Baseline.Action) + " (" + s.Baseline.Rule() + ")"
 	case s.Admin != nil:
 		why = "allowed: no NetworkPolicy or baseline rule applies"
 	}

@@ -209,16 +209,29 @@ func (s *side) reason(src, dst, p int) string {
 // whether it allows. An empty text means nothing applies (allowed).
 func (s *side) explain(dir, self, peer, dst, p int) (string, bool) {
 	d := &s.dirs[dir][self]
-	passedBy := ""
+	var passed *rule
 	if r := s.first(d.admin, peer, dst, p); r != nil {
 		switch r.action {
 		case actAllow:
-			return "allowed by " + s.ruleName(r), true
+			return "allowed by " + r.ref.String(), true
 		case actDeny:
-			return "denied by " + s.ruleName(r), false
+			return "denied by " + r.ref.String(), false
 		}
-		passedBy = "passed by " + s.ruleName(r) + ", then "
+		passed = r
 	}
+	why, ok := s.belowAdmin(d, peer, dst, p)
+	switch {
+	case passed != nil && why == "":
+		return "passed by " + passed.ref.String() + ", then allowed: no NetworkPolicy or baseline rule applies", true
+	case passed != nil:
+		return "passed by " + passed.ref.String() + ", then " + why, ok
+	}
+	return why, ok
+}
+
+// belowAdmin explains the NetworkPolicy and baseline tiers for one port
+// class, in netpol's words; "" when neither applies (allowed).
+func (s *side) belowAdmin(d *direction, peer, dst, p int) (string, bool) {
 	if len(d.isolated) > 0 {
 		var by []string
 		for _, ri := range d.np {
@@ -231,7 +244,7 @@ func (s *side) explain(dir, self, peer, dst, p int) (string, bool) {
 			}
 		}
 		if len(by) > 0 {
-			return passedBy + "allowed by " + strings.Join(by, ", "), true
+			return "allowed by " + strings.Join(by, ", "), true
 		}
 		var iso []string
 		for _, pi := range d.isolated {
@@ -239,16 +252,10 @@ func (s *side) explain(dir, self, peer, dst, p int) (string, bool) {
 				iso = append(iso, name)
 			}
 		}
-		return passedBy + "default deny by " + strings.Join(iso, ", "), false
+		return "default deny by " + strings.Join(iso, ", "), false
 	}
 	if r := s.first(d.baseline, peer, dst, p); r != nil {
-		if r.action == actAllow {
-			return passedBy + "allowed by " + s.ruleName(r), true
-		}
-		return passedBy + "denied by " + s.ruleName(r), false
-	}
-	if passedBy != "" {
-		return strings.TrimSuffix(passedBy, ", then "), true
+		return "baseline " + strings.ToLower(r.ref.Action) + " (" + r.ref.Rule() + ")", r.action == actAllow
 	}
 	return "", true
 }
@@ -359,8 +366,4 @@ func (s *side) matches(r *rule, peer, dst, p int) bool {
 	}
 	m := s.portsFor(r, dst)
 	return m == nil || m.has(p)
-}
-
-func (s *side) ruleName(r *rule) string {
-	return fmt.Sprintf("%s, rule %d", s.policies[r.policy].name, r.index)
 }

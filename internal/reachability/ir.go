@@ -1,7 +1,6 @@
 package reachability
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 
@@ -10,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	anp "sigs.k8s.io/network-policy-api/apis/v1alpha1"
+
+	"github.com/kopscalico/kopscalico/internal/netpol"
 )
 
 // The three tiers, in the order a connection meets them.
@@ -30,7 +31,7 @@ const (
 // policy is a NetworkPolicy, AdminNetworkPolicy or the baseline in one
 // shape: who it applies to and its rules per direction.
 type policy struct {
-	name     string // as "decided by" names it
+	name     string // a NetworkPolicy's "ns/name" as "decided by" names it; an admin policy's name
 	tier     int
 	priority int32
 	subject  podSelector
@@ -61,6 +62,7 @@ func (s podSelector) key() string {
 
 type policyRule struct {
 	index    int
+	ref      netpol.AdminRule // an admin or baseline rule, named as netpol names it
 	action   action
 	allPeers bool
 	pods     []podSelector
@@ -89,13 +91,15 @@ func policiesOf(m Model) []policy {
 		return compareStrings(a.Name, b.Name)
 	})
 	for _, a := range admins {
-		p := policy{name: fmt.Sprintf("admin policy %s (priority %d)", a.Name, a.Spec.Priority), tier: tierAdmin, priority: a.Spec.Priority, subject: adminSubject(a.Spec.Subject)}
+		p := policy{name: a.Name, tier: tierAdmin, priority: a.Spec.Priority, subject: adminSubject(a.Spec.Subject)}
 		for i, r := range a.Spec.Ingress {
-			p.rules[ingress] = append(p.rules[ingress], adminRule(i, r.Action, r.Ports, ingressPeers(r.From), nil))
+			ref := netpol.AdminRule{Policy: a.Name, Priority: a.Spec.Priority, Index: i, Name: r.Name, Action: string(r.Action)}
+			p.rules[ingress] = append(p.rules[ingress], adminRule(ref, r.Ports, ingressPeers(r.From), nil))
 		}
 		for i, r := range a.Spec.Egress {
 			pods, addrs := egressPeers(r.To)
-			p.rules[egress] = append(p.rules[egress], adminRule(i, r.Action, r.Ports, pods, addrs))
+			ref := netpol.AdminRule{Policy: a.Name, Priority: a.Spec.Priority, Index: i, Name: r.Name, Action: string(r.Action)}
+			p.rules[egress] = append(p.rules[egress], adminRule(ref, r.Ports, pods, addrs))
 		}
 		out = append(out, p)
 	}
@@ -103,9 +107,10 @@ func policiesOf(m Model) []policy {
 		out = append(out, networkPolicy(np))
 	}
 	if b := m.Cluster.Baseline; b != nil {
-		p := policy{name: "baseline " + b.Name, tier: tierBaseline, subject: adminSubject(b.Spec.Subject)}
+		p := policy{name: b.Name, tier: tierBaseline, subject: adminSubject(b.Spec.Subject)}
 		for i, r := range b.Spec.Ingress {
-			p.rules[ingress] = append(p.rules[ingress], adminRule(i, anp.AdminNetworkPolicyRuleAction(r.Action), r.Ports, ingressPeers(r.From), nil))
+			ref := netpol.AdminRule{Policy: b.Name, Baseline: true, Index: i, Name: r.Name, Action: string(r.Action)}
+			p.rules[ingress] = append(p.rules[ingress], adminRule(ref, r.Ports, ingressPeers(r.From), nil))
 		}
 		for i, r := range b.Spec.Egress {
 			var to []anp.AdminNetworkPolicyEgressPeer
@@ -113,7 +118,8 @@ func policiesOf(m Model) []policy {
 				to = append(to, anp.AdminNetworkPolicyEgressPeer{Namespaces: peer.Namespaces, Pods: peer.Pods, Networks: peer.Networks})
 			}
 			pods, addrs := egressPeers(to)
-			p.rules[egress] = append(p.rules[egress], adminRule(i, anp.AdminNetworkPolicyRuleAction(r.Action), r.Ports, pods, addrs))
+			ref := netpol.AdminRule{Policy: b.Name, Baseline: true, Index: i, Name: r.Name, Action: string(r.Action)}
+			p.rules[egress] = append(p.rules[egress], adminRule(ref, r.Ports, pods, addrs))
 		}
 		out = append(out, p)
 	}
@@ -225,12 +231,12 @@ func egressPeers(to []anp.AdminNetworkPolicyEgressPeer) ([]podSelector, [][]span
 	return pods, addrs
 }
 
-func adminRule(index int, act anp.AdminNetworkPolicyRuleAction, ports *[]anp.AdminNetworkPolicyPort, pods []podSelector, addrs [][]span[netip.Addr]) policyRule {
-	r := policyRule{index: index, pods: pods, addrs: addrs, allPorts: ports == nil}
-	switch act {
-	case anp.AdminNetworkPolicyRuleActionDeny:
+func adminRule(ref netpol.AdminRule, ports *[]anp.AdminNetworkPolicyPort, pods []podSelector, addrs [][]span[netip.Addr]) policyRule {
+	r := policyRule{index: ref.Index, ref: ref, pods: pods, addrs: addrs, allPorts: ports == nil}
+	switch ref.Action {
+	case netpol.ActionDeny:
 		r.action = actDeny
-	case anp.AdminNetworkPolicyRuleActionPass:
+	case netpol.ActionPass:
 		r.action = actPass
 	}
 	if ports == nil {

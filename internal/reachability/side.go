@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/kopscalico/kopscalico/internal/netpol"
 )
 
 // side is one tree compiled over a Space: for each endpoint and direction,
@@ -26,6 +28,7 @@ type side struct {
 
 type rule struct {
 	policy, index int
+	ref           netpol.AdminRule
 	action        action
 	peers         int  // an interned set of endpoints
 	ports         mask // port classes; nil: every port
@@ -119,7 +122,7 @@ func (s *side) selected(sel podSelector) []int {
 
 func (s *side) compileRule(pi int, pr policyRule) int {
 	sp := s.sp
-	r := rule{policy: pi, index: pr.index, action: pr.action, named: pr.named}
+	r := rule{policy: pi, index: pr.index, ref: pr.ref, action: pr.action, named: pr.named}
 	var key strings.Builder
 	if pr.allPeers {
 		key.WriteString("*")
