@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -146,6 +147,11 @@ func (ev *Evaluation) Summary() Summary {
 			}
 		}
 	}
+	// Each rule's text once: rules are shared by every endpoint they apply to.
+	ruleText := make([]string, len(s.rules))
+	for ri, r := range s.rules {
+		ruleText[ri] = fmt.Sprintf("%d %x %s %v;", r.action, peerHash[r.peers], ev.portsText(r.ports), r.named)
+	}
 	endpointDigest := func(e int) string {
 		h := sha256.New()
 		fmt.Fprintf(h, "%s\n", sp.endpoints[e].name)
@@ -153,8 +159,7 @@ func (ev *Evaluation) Summary() Summary {
 			d := s.dirs[dir][e]
 			for _, tier := range [][]int{d.admin, d.np, d.baseline} {
 				for _, ri := range tier {
-					r := s.rules[ri]
-					fmt.Fprintf(h, "%d %x %s %v;", r.action, peerHash[r.peers], ev.portsText(r.ports), r.named)
+					io.WriteString(h, ruleText[ri])
 				}
 				h.Write([]byte{'|'})
 			}
