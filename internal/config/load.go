@@ -78,7 +78,10 @@ var AllKeys = []string{
 	KeyPoliciesDir, KeyNamespaces, KeyDemoWorkloads, KeyProbes, KeySecurityGroupCheck,
 }
 
-// Defaults of the optional keys.
+// Defaults of the optional keys. The three kops timeouts are the one table
+// of their defaults: the config keys', the provider's, and a kops.Manager's
+// zero fields. Validate's is kops's own: rolling-update gives a cluster 15m
+// to validate (--validation-timeout); `validate cluster --wait` has none.
 const (
 	DefaultControlPlaneCount    = 1
 	DefaultNodeCount            = 2

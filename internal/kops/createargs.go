@@ -20,13 +20,17 @@ import (
 // --dns none from kops 1.29 (what kops turns it into anyway) and is refused
 // from 1.37, where gossip DNS is gone (the cluster's rules refuse it).
 func CreateClusterArgs(d Desired) []string {
+	return append(append([]string(nil), steps[StepCreateCluster].command...), createClusterFlags(d)...)
+}
+
+// createClusterFlags are CreateClusterArgs without the command.
+func createClusterFlags(d Desired) []string {
 	v := d.KopsVersion
 	cp := "control-plane"
 	if !v.AtLeast(kopsrelease.ControlPlaneFlags) {
 		cp = "master"
 	}
 	args := []string{
-		"create", "cluster",
 		"--name", d.Name,
 		"--state", d.StateStore,
 		"--cloud", "aws",

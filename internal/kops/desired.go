@@ -1,8 +1,6 @@
 package kops
 
 import (
-	"time"
-
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
@@ -33,13 +31,6 @@ type Desired struct {
 	KopsVersion kopsrelease.Version `json:"kopsVersion"`
 }
 
-// Timeouts bound each kind of kops command.
-type Timeouts struct {
-	Command       time.Duration // every command but validate and rolling-update
-	Validate      time.Duration // `kops validate cluster --wait`
-	RollingUpdate time.Duration // `kops rolling-update cluster --yes`
-}
-
 // DesiredFromConfig is the desired cluster of a parsed config, with the
 // state store URL (known only once the bucket exists) passed separately.
 func DesiredFromConfig(cfg config.Config, stateStore string) Desired {
@@ -63,11 +54,6 @@ func DesiredFromConfig(cfg config.Config, stateStore string) Desired {
 		AWSSrcDstCheck:    cfg.Calico.AWSSrcDstCheck,
 		KopsVersion:       cfg.Kops.Version,
 	}
-}
-
-// TimeoutsFromConfig picks the kops timeouts out of the config.
-func TimeoutsFromConfig(k config.Kops) Timeouts {
-	return Timeouts{Command: k.CommandTimeout, Validate: k.ValidateTimeout, RollingUpdate: k.RollingUpdateTimeout}
 }
 
 // IsGossip reports whether the name is a gossip (.k8s.local) cluster name.

@@ -1,7 +1,33 @@
 package kops
 
+import (
+	"strings"
+	"time"
+)
+
 // Unexported helpers the external tests use.
 var (
 	IsNotFound = isNotFound
 	IntOf      = intOf
 )
+
+// StepRow is a step's row of the steps table: its command, the time it gets
+// under t, and whether its stdout stays out of the log.
+func StepRow(s Step, t Timeouts) (command string, timeout time.Duration, quiet bool, ok bool) {
+	def, ok := steps[s]
+	return strings.Join(def.command, " "), def.bound.of(t), def.stdout == stdoutData, ok
+}
+
+// StepCount is the number of rows of the steps table.
+var StepCount = len(steps)
+
+// Lifecycles are the steps of the create and the reconcile lifecycles, in order.
+func Lifecycles() (create, reconcile []Step) {
+	names := func(l []stage) (out []Step) {
+		for _, s := range l {
+			out = append(out, s.step)
+		}
+		return out
+	}
+	return names(createLifecycle), names(reconcileLifecycle)
+}

@@ -7,16 +7,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
-// Manager drives one kops cluster through its lifecycle over a Runner: it is
-// what the provider's Cluster resource calls. Every step is safe to re-run
-// after a failure at any point: each run reads the state store and does only
-// what is still missing.
+// Manager drives one kops cluster through its lifecycles (lifecycle.go) over
+// a Runner: it is what the provider's Cluster resource calls. Each step runs
+// one kops command of the steps table (steps.go) and is safe to re-run after
+// a failure at any point: each run reads the state store and does only what
+// is still missing.
 type Manager struct {
 	Runner   Runner
 	Timeouts Timeouts
@@ -55,15 +55,6 @@ type Observed struct {
 	InstanceGroups []byte // `kops get instancegroups -o yaml`
 }
 
-type callKind int
-
-const (
-	callCommand callKind = iota
-	callValidate
-	callRoll
-	callDelete
-)
-
 func (m *Manager) logf(format string, args ...any) {
 	if m.Logf != nil {
 		m.Logf(format, args...)
@@ -76,29 +67,22 @@ func (m *Manager) warnf(format string, args ...any) {
 	}
 }
 
-// run runs one kops command for cluster d with its environment and timeout.
-func (m *Manager) run(ctx context.Context, d Desired, kind callKind, quiet bool, stdin []byte, args ...string) ([]byte, error) {
+// run runs step s for cluster d: the step's command with flags, its
+// environment and its timeout. A failure is a *StepError naming the step.
+func (m *Manager) run(ctx context.Context, d Desired, s Step, stdin []byte, flags ...string) ([]byte, error) {
+	def := steps[s]
+	args := append(append([]string(nil), def.command...), flags...)
 	// The cluster is named by --name in args only: kops refuses a name given
 	// two ways (a positional argument and KOPS_CLUSTER_NAME).
 	env := map[string]string{"KOPS_STATE_STORE": d.StateStore}
 	if m.Kubeconfig != "" {
 		env["KUBECONFIG"] = m.Kubeconfig
 	}
-	timeout := m.Timeouts.Command
-	switch kind {
-	case callValidate:
-		// kops stops at --wait; the margin lets it say why.
-		timeout = m.Timeouts.Validate + m.Timeouts.Command
-	case callRoll, callDelete:
-		timeout = m.Timeouts.RollingUpdate
-	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	m.logf("$ kops %s", strings.Join(args, " "))
-	return m.Runner.Run(ctx, Command{Args: args, Env: env, Stdin: stdin, QuietStdout: quiet})
+	ctx, cancel := context.WithTimeout(ctx, def.bound.of(m.Timeouts))
+	defer cancel()
+	m.logf("%s: $ kops %s", s, strings.Join(args, " "))
+	out, err := m.Runner.Run(ctx, Command{Args: args, Env: env, Stdin: stdin, QuietStdout: def.stdout == stdoutData})
+	return out, stepError(s, d, err)
 }
 
 // isNotFound reports whether a failed command says that this cluster is not
@@ -117,9 +101,9 @@ func isNotFound(err error, name string) bool {
 
 // BinaryVersion runs `kops version`.
 func (m *Manager) BinaryVersion(ctx context.Context, d Desired) (kopsrelease.Version, error) {
-	out, err := m.run(ctx, d, callCommand, false, nil, "version")
+	out, err := m.run(ctx, d, StepVersion, nil)
 	if err != nil {
-		return kopsrelease.Version{}, fmt.Errorf("checking the kops version: %w", err)
+		return kopsrelease.Version{}, err
 	}
 	return kopsrelease.ParseOutput(string(out))
 }
@@ -139,31 +123,27 @@ func (m *Manager) CheckVersion(ctx context.Context, d Desired) (kopsrelease.Vers
 	return got, nil
 }
 
-// getCluster returns the cluster spec as `kops get cluster --name N -o yaml`
-// prints it; found is false when the state store has no such cluster.
-func (m *Manager) getCluster(ctx context.Context, d Desired) (spec []byte, found bool, err error) {
-	out, err := m.run(ctx, d, callCommand, true, nil, "get", "cluster", "--name", d.Name, "-o", "yaml")
+// getCluster runs step s, a `kops get cluster --name N -o yaml`, and returns
+// the spec it prints; found is false when the state store has no such cluster.
+func (m *Manager) getCluster(ctx context.Context, d Desired, s Step) (spec []byte, found bool, err error) {
+	out, err := m.run(ctx, d, s, nil, "--name", d.Name, "-o", "yaml")
 	if err != nil {
 		if isNotFound(err, d.Name) {
 			return nil, false, nil
 		}
-		return nil, false, fmt.Errorf("reading cluster %s: %w", d.Name, err)
+		return nil, false, err
 	}
 	return out, true, nil
 }
 
 func (m *Manager) getInstanceGroups(ctx context.Context, d Desired) ([]byte, error) {
-	out, err := m.run(ctx, d, callCommand, true, nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml")
-	if err != nil {
-		return nil, fmt.Errorf("reading the instance groups of cluster %s: %w", d.Name, err)
-	}
-	return out, nil
+	return m.run(ctx, d, StepReadInstanceGroups, nil, "--name", d.Name, "-o", "yaml")
 }
 
 // Observe reads the cluster's spec and instance groups; found is false when
 // the state store has no such cluster. It changes nothing.
 func (m *Manager) Observe(ctx context.Context, d Desired) (Observed, bool, error) {
-	spec, found, err := m.getCluster(ctx, d)
+	spec, found, err := m.getCluster(ctx, d, StepGetCluster)
 	if err != nil || !found {
 		return Observed{}, found, err
 	}
@@ -178,14 +158,14 @@ func (m *Manager) Observe(ctx context.Context, d Desired) (Observed, bool, error
 // whoever made them.
 func (m *Manager) ListClusters(ctx context.Context, stateStore string) ([]string, error) {
 	store := Desired{StateStore: stateStore}
-	out, err := m.run(ctx, store, callCommand, true, nil, "get", "clusters", "-o", "yaml")
+	out, err := m.run(ctx, store, StepListClusters, nil, "-o", "yaml")
 	if err != nil {
 		// kops says so, exit 1, when the store holds none (cmd/kops/get_cluster.go RunGetClusters).
 		var ce *CommandError
 		if errors.As(err, &ce) && ce.ExitCode == 1 && strings.Contains(ce.Stderr, "no clusters found") {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("listing the clusters in %s: %w", stateStore, err)
+		return nil, err
 	}
 	var names []string
 	for _, doc := range SplitDocuments(out) {
@@ -200,7 +180,7 @@ func (m *Manager) ListClusters(ctx context.Context, stateStore string) ([]string
 
 // Exists reports whether the state store holds the cluster.
 func (m *Manager) Exists(ctx context.Context, d Desired) (bool, error) {
-	_, found, err := m.getCluster(ctx, d)
+	_, found, err := m.getCluster(ctx, d, StepGetCluster)
 	return found, err
 }
 
@@ -230,195 +210,20 @@ func (m *Manager) ensure(ctx context.Context, d Desired, refuseExisting bool) (O
 	if _, err := m.CheckVersion(ctx, d); err != nil {
 		return Outcome{}, err
 	}
-	spec, found, err := m.getCluster(ctx, d)
+	spec, found, err := m.getCluster(ctx, d, StepGetCluster)
 	switch {
 	case err != nil:
 		return Outcome{}, err
-	case !found:
-		return m.create(ctx, d)
-	case refuseExisting:
+	case found && refuseExisting:
 		return Outcome{}, &ExistsError{Name: d.Name, StateStore: d.StateStore}
 	}
-	return m.reconcile(ctx, d, spec)
-}
-
-func (m *Manager) create(ctx context.Context, d Desired) (Outcome, error) {
-	var o Outcome
-	args := CreateClusterArgs(d)
-	if note := GossipNote(d); note != "" {
-		m.warnf("%s", note)
-	}
-	var sshKey string
-	if d.SSHPublicKey != "" {
-		// kops reads the key from a file; the desired cluster carries its content.
-		var err error
-		if sshKey, err = writeTemp("kops-ssh-key-*.pub", []byte(d.SSHPublicKey)); err != nil {
-			return o, fmt.Errorf("creating cluster %s: %w", d.Name, err)
-		}
-		defer os.Remove(sshKey)
-		args = append(args, "--ssh-public-key", sshKey)
-	}
-	if _, err := m.run(ctx, d, callCommand, false, nil, args...); err != nil {
-		return o, fmt.Errorf("creating cluster %s: %w", d.Name, err)
-	}
-	o.Created = true
-	// The spec is in the state store, nothing runs yet: set Calico
-	// cross-subnet and access before the first `update --yes`.
-	spec, found, err := m.getCluster(ctx, d)
-	if err != nil {
-		return o, err
-	}
+	op := &operation{d: d, spec: spec}
+	lifecycle := reconcileLifecycle
 	if !found {
-		return o, fmt.Errorf("kops create cluster %s succeeded but `kops get cluster` does not find it in %s", d.Name, d.StateStore)
+		lifecycle = createLifecycle
 	}
-	conv, err := m.convert(spec, d, true)
-	if err != nil {
-		return o, err
-	}
-	if conv.Changed() {
-		m.logf("setting %s", strings.Join(conv.Changes, "; "))
-		if _, err := m.run(ctx, d, callCommand, false, conv.YAML, "replace", "-f", "-"); err != nil {
-			return o, fmt.Errorf("writing the spec of cluster %s: %w", d.Name, err)
-		}
-		o.Converted, o.Changes = true, conv.Changes
-	}
-	if err := m.apply(ctx, d); err != nil {
-		return o, err
-	}
-	o.Applied = true
-	return o, m.validate(ctx, d)
-}
-
-// apply runs `kops update cluster --yes`. kops writes no kubeconfig: the
-// program uses the credential-free one from ExportKubeconfig.
-func (m *Manager) apply(ctx context.Context, d Desired) error {
-	if _, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", "--name", d.Name, "--yes", "--create-kube-config=false"); err != nil {
-		return fmt.Errorf("applying cluster %s: %w", d.Name, err)
-	}
-	return nil
-}
-
-// convert is ConvertClusterSpec plus the owner mark: a cluster marked by
-// another owner is refused; an unmarked one is marked when claimed.
-func (m *Manager) convert(spec []byte, d Desired, claim bool) (Conversion, error) {
-	conv, err := ConvertClusterSpec(spec, d)
-	if err != nil {
-		return Conversion{}, fmt.Errorf("kops cluster %s: %w", d.Name, err)
-	}
-	if m.Owner == "" {
-		return conv, nil
-	}
-	live, err := Describe(Observed{Spec: spec})
-	if err != nil {
-		return Conversion{}, err
-	}
-	switch {
-	case live.Owner == m.Owner:
-	case live.Owner != "":
-		return Conversion{}, fmt.Errorf("kops cluster %s in %s belongs to another stack (annotation %s=%s): two stacks must not drive one cluster; "+
-			"pick another %s, or manage it from the stack that owns it", d.Name, d.StateStore, OwnerAnnotation, live.Owner, config.FullKey(config.KeyClusterName))
-	case claim:
-		if conv.YAML, err = MarkOwner(conv.YAML, m.Owner); err != nil {
-			return Conversion{}, err
-		}
-		conv.Changes = append(conv.Changes, fmt.Sprintf("metadata.annotations[%s]: %s", OwnerAnnotation, m.Owner))
-	}
-	return conv, nil
-}
-
-func (m *Manager) reconcile(ctx context.Context, d Desired, spec []byte) (Outcome, error) {
-	var o Outcome
-	conv, err := m.convert(spec, d, m.Claim)
-	if err != nil {
-		return o, err
-	}
-	for _, w := range conv.Warnings {
-		m.warnf("%s", w)
-	}
-	if conv.Changed() {
-		m.logf("converting cluster %s: %s", d.Name, strings.Join(conv.Changes, "; "))
-		if _, err := m.run(ctx, d, callCommand, false, conv.YAML, "replace", "-f", "-"); err != nil {
-			return o, fmt.Errorf("writing the spec of cluster %s: %w", d.Name, err)
-		}
-		o.Converted = true
-		o.Changes = append(o.Changes, conv.Changes...)
-	}
-	igYAML, err := m.getInstanceGroups(ctx, d)
-	if err != nil {
-		return o, err
-	}
-	igs, err := ReconcileInstanceGroups(igYAML, d)
-	if err != nil {
-		return o, err
-	}
-	if len(igs.Restore) > 0 {
-		m.logf("restoring instance groups of %s: %s", d.Name, strings.Join(igs.RestoredNames(), ", "))
-		if _, err := m.run(ctx, d, callCommand, false, igs.Restore, "replace", "--force", "-f", "-"); err != nil {
-			return o, fmt.Errorf("restoring the instance groups of cluster %s: %w", d.Name, err)
-		}
-		o.Resized = true
-	}
-	if len(igs.YAML) > 0 {
-		m.logf("resizing cluster %s: %s", d.Name, strings.Join(igs.Changes, "; "))
-		if _, err := m.run(ctx, d, callCommand, false, igs.YAML, "replace", "-f", "-"); err != nil {
-			return o, fmt.Errorf("writing the instance groups of cluster %s: %w", d.Name, err)
-		}
-		o.Resized = true
-	}
-	o.Changes = append(o.Changes, igs.Changes...)
-
-	apply := o.Converted || o.Resized
-	if !apply {
-		// Nothing to rewrite; a previous run may still have stopped between
-		// `replace` and `update --yes`: ask kops (a dry run changes nothing).
-		out, err := m.run(ctx, d, callCommand, false, nil, "update", "cluster", "--name", d.Name)
-		if err != nil {
-			return o, fmt.Errorf("asking kops what cluster %s has left to apply: %w", d.Name, err)
-		}
-		if apply, err = UpdatePending(string(out)); err != nil {
-			return o, fmt.Errorf("applying cluster %s: %w", d.Name, err)
-		}
-	}
-	if apply {
-		if err := m.apply(ctx, d); err != nil {
-			return o, err
-		}
-		o.Applied = true
-	}
-	// rolling-update and validate talk to the Kubernetes API.
-	if _, err := m.OperationKubeconfig(ctx, d); err != nil {
-		return o, err
-	}
-	out, err := m.run(ctx, d, callCommand, false, nil, "rolling-update", "cluster", "--name", d.Name)
-	if err != nil {
-		return o, fmt.Errorf("asking kops which instances of cluster %s need a roll: %w", d.Name, err)
-	}
-	plan, err := ParseRollingUpdate(string(out))
-	if err != nil {
-		return o, fmt.Errorf("rolling cluster %s: %w", d.Name, err)
-	}
-	if plan.NeedsRoll() {
-		m.logf("rolling instance groups of %s: %s", d.Name, strings.Join(plan.Pending(), ", "))
-		if _, err := m.run(ctx, d, callRoll, false, nil, "rolling-update", "cluster", "--name", d.Name, "--yes"); err != nil {
-			return o, fmt.Errorf("rolling cluster %s: %w", d.Name, err)
-		}
-		o.Rolled = true
-	}
-	return o, m.validate(ctx, d)
-}
-
-func (m *Manager) validate(ctx context.Context, d Desired) error {
-	if _, err := m.OperationKubeconfig(ctx, d); err != nil {
-		return err
-	}
-	wait := m.Timeouts.Validate
-	if wait <= 0 {
-		wait = 10 * time.Minute
-	}
-	if _, err := m.run(ctx, d, callValidate, false, nil, "validate", "cluster", "--name", d.Name, "--wait", wait.String()); err != nil {
-		return fmt.Errorf("validating cluster %s: %w", d.Name, err)
-	}
-	return nil
+	err = m.runLifecycle(ctx, op, lifecycle)
+	return op.out, err
 }
 
 // Delete deletes the cluster and its cloud resources. A cluster already gone
@@ -434,19 +239,16 @@ func (m *Manager) Delete(ctx context.Context, d Desired) error {
 		m.logf("kops cluster %s is not in %s: nothing to delete", d.Name, d.StateStore)
 		return nil
 	}
-	_, delErr := m.run(ctx, d, callDelete, false, nil, "delete", "cluster", "--name", d.Name, "--yes")
-	if delErr == nil {
-		return nil
-	}
-	if !isNotFound(delErr, d.Name) {
-		return fmt.Errorf("deleting cluster %s: %w", d.Name, delErr)
+	_, delErr := m.run(ctx, d, StepDelete, nil, "--name", d.Name, "--yes")
+	if delErr == nil || !isNotFound(delErr, d.Name) {
+		return delErr
 	}
 	still, err := m.Exists(ctx, d)
 	switch {
 	case err != nil:
-		return fmt.Errorf("deleting cluster %s: %w; and confirming it is gone: %v", d.Name, delErr, err)
+		return fmt.Errorf("%w; and confirming it is gone: %v", delErr, err)
 	case still:
-		return fmt.Errorf("deleting cluster %s: %w; the cluster is still in %s", d.Name, delErr, d.StateStore)
+		return fmt.Errorf("%w; the cluster is still in %s", delErr, d.StateStore)
 	}
 	return nil
 }
@@ -471,20 +273,20 @@ func (m *Manager) OperationKubeconfig(ctx context.Context, d Desired) ([]byte, e
 // is the same from run to run.
 func (m *Manager) ExportKubeconfig(ctx context.Context, d Desired) ([]byte, error) {
 	if err := os.MkdirAll(filepath.Dir(m.Kubeconfig), 0o700); err != nil {
-		return nil, fmt.Errorf("kops export kubecfg %s: %w", d.Name, err)
+		return nil, stepError(StepExportKubeconfig, d, err)
 	}
 	tmp := m.Kubeconfig + ".tmp"
 	_ = os.Remove(tmp) // kops merges into an existing file; start clean
-	if _, err := m.run(ctx, d, callCommand, false, nil, "export", "kubecfg", "--name", d.Name, "--auth-plugin", "--kubeconfig", tmp); err != nil {
+	if _, err := m.run(ctx, d, StepExportKubeconfig, nil, "--name", d.Name, "--auth-plugin", "--kubeconfig", tmp); err != nil {
 		_ = os.Remove(tmp)
-		return nil, fmt.Errorf("exporting the kubeconfig of cluster %s: %w", d.Name, err)
+		return nil, err
 	}
 	b, err := os.ReadFile(tmp)
 	if err != nil {
-		return nil, fmt.Errorf("kops export kubecfg %s succeeded but wrote no kubeconfig: %w", d.Name, err)
+		return nil, stepError(StepExportKubeconfig, d, fmt.Errorf("kops succeeded but wrote no kubeconfig: %w", err))
 	}
 	if err := os.Rename(tmp, m.Kubeconfig); err != nil {
-		return nil, fmt.Errorf("kops export kubecfg %s: %w", d.Name, err)
+		return nil, stepError(StepExportKubeconfig, d, err)
 	}
 	return b, nil
 }

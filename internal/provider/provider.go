@@ -20,6 +20,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	pulumiprovider "github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 
+	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe"
@@ -276,7 +277,7 @@ type Config struct {
 
 // DefaultConfig is the configuration of an unconfigured provider.
 func DefaultConfig() Config {
-	return Config{KopsBinary: "kops", CommandTimeout: 10 * time.Minute, ValidateTimeout: 15 * time.Minute, RollingUpdateTimeout: 60 * time.Minute}
+	return Config{KopsBinary: "kops", CommandTimeout: config.DefaultKopsTimeout, ValidateTimeout: config.DefaultValidateTimeout, RollingUpdateTimeout: config.DefaultRollingUpdateTimeout}
 }
 
 var configKeys = []string{pluginapi.ConfigKopsBinary, pluginapi.ConfigCommandTimeout, pluginapi.ConfigValidateTimeout, pluginapi.ConfigRollingUpdateTimeout, pluginapi.ConfigStateStore}
@@ -317,7 +318,8 @@ func parseConfig(props resource.PropertyMap) (Config, []plugin.CheckFailure) {
 	return cfg, failures
 }
 
-// timeouts are the kops timeouts of a configuration.
+// timeouts are the kops timeouts of a configuration: the one converter into
+// kops.Timeouts (the program's config reaches it through the provider's inputs).
 func (c Config) timeouts() kops.Timeouts {
 	return kops.Timeouts{Command: c.CommandTimeout, Validate: c.ValidateTimeout, RollingUpdate: c.RollingUpdateTimeout}
 }

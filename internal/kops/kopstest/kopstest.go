@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
@@ -32,9 +33,10 @@ func Fail(code int, stderr string) Answer {
 
 // Call is one recorded invocation.
 type Call struct {
-	Args  string // the arguments joined by spaces
-	Stdin string
-	Env   map[string]string
+	Args     string // the arguments joined by spaces
+	Stdin    string
+	Env      map[string]string
+	Deadline time.Time // the context's
 }
 
 // Runner answers each command with the Answer of the longest matching prefix
@@ -56,8 +58,9 @@ var _ kops.Runner = (*Runner)(nil)
 // Run implements kops.Runner.
 func (r *Runner) Run(ctx context.Context, c kops.Command) ([]byte, error) {
 	joined := strings.Join(c.Args, " ")
+	deadline, _ := ctx.Deadline()
 	r.mu.Lock()
-	r.calls = append(r.calls, Call{Args: joined, Stdin: string(c.Stdin), Env: c.Env})
+	r.calls = append(r.calls, Call{Args: joined, Stdin: string(c.Stdin), Env: c.Env, Deadline: deadline})
 	best := ""
 	for prefix := range r.Answers {
 		if strings.HasPrefix(joined, prefix) && len(prefix) > len(best) {

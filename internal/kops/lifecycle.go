@@ -1,0 +1,265 @@
+package kops
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/kopscalico/kopscalico/internal/config"
+)
+
+// operation is one Create or Ensure call's state, handed from step to step.
+type operation struct {
+	d       Desired
+	step    Step              // the step running
+	spec    []byte            // the cluster spec as kops printed it
+	igs     IGConversion      // the instance groups' rewrite
+	pending bool              // a dry-run update found changes left to apply
+	plan    RollingUpdatePlan // what a dry-run rolling-update lists
+	out     Outcome
+}
+
+// stage is one step of a lifecycle: a method that runs the step's command,
+// or skips it when the operation leaves it nothing to do.
+type stage struct {
+	step Step
+	run  func(*Manager, context.Context, *operation) error
+}
+
+// The lifecycles, each an ordered list of steps (kind's create actions are
+// the model): of a cluster not in the state store yet, and of one already
+// there. Ensure runs `version` and `get-cluster` first to pick one. Any step
+// may fail: the next run reads the state store and finishes what is left.
+var (
+	createLifecycle = []stage{
+		{StepCreateCluster, (*Manager).createCluster},
+		{StepReadSpec, (*Manager).readSpec},
+		{StepWriteSpec, (*Manager).writeSpec},
+		{StepUpdate, (*Manager).update},
+		{StepExportKubeconfig, (*Manager).exportKubeconfig},
+		{StepValidate, (*Manager).validate},
+	}
+	reconcileLifecycle = []stage{
+		{StepWriteSpec, (*Manager).writeSpec},
+		{StepReadInstanceGroups, (*Manager).readInstanceGroups},
+		{StepRestoreInstanceGroups, (*Manager).restoreInstanceGroups},
+		{StepResizeInstanceGroups, (*Manager).resizeInstanceGroups},
+		{StepPlanUpdate, (*Manager).planUpdate},
+		{StepUpdate, (*Manager).update},
+		{StepExportKubeconfig, (*Manager).exportKubeconfig},
+		{StepPlanRoll, (*Manager).planRoll},
+		{StepRoll, (*Manager).roll},
+		{StepValidate, (*Manager).validate},
+	}
+)
+
+// runLifecycle runs the stages in order and stops at the first failure,
+// which names its step.
+func (m *Manager) runLifecycle(ctx context.Context, op *operation, lifecycle []stage) error {
+	for _, s := range lifecycle {
+		op.step = s.step
+		if err := s.run(m, ctx, op); err != nil {
+			return stepError(s.step, op.d, err)
+		}
+	}
+	return nil
+}
+
+// runStep runs the command of the operation's current step.
+func (m *Manager) runStep(ctx context.Context, op *operation, stdin []byte, flags ...string) ([]byte, error) {
+	return m.run(ctx, op.d, op.step, stdin, flags...)
+}
+
+func (m *Manager) stepLogf(op *operation, format string, args ...any) {
+	m.logf("%s: "+format, append([]any{op.step}, args...)...)
+}
+
+// createCluster writes a new cluster's spec to the state store (no --yes).
+func (m *Manager) createCluster(ctx context.Context, op *operation) error {
+	if note := GossipNote(op.d); note != "" {
+		m.warnf("%s", note)
+	}
+	flags := createClusterFlags(op.d)
+	if op.d.SSHPublicKey != "" {
+		// kops reads the key from a file; the desired cluster carries its content.
+		key, err := writeTemp("kops-ssh-key-*.pub", []byte(op.d.SSHPublicKey))
+		if err != nil {
+			return err
+		}
+		defer os.Remove(key)
+		flags = append(flags, "--ssh-public-key", key)
+	}
+	if _, err := m.runStep(ctx, op, nil, flags...); err != nil {
+		return err
+	}
+	op.out.Created = true
+	return nil
+}
+
+// readSpec reads the spec kops just created: nothing runs yet, so the next
+// steps set Calico cross-subnet and access before the first `update --yes`.
+func (m *Manager) readSpec(ctx context.Context, op *operation) error {
+	spec, found, err := m.getCluster(ctx, op.d, op.step)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("kops create cluster succeeded but `kops get cluster` does not find it in %s", op.d.StateStore)
+	}
+	op.spec = spec
+	return nil
+}
+
+// writeSpec converts the spec to the desired cluster and writes it when that
+// changes it. A created cluster is marked as this stack's, an existing one
+// when claimed.
+func (m *Manager) writeSpec(ctx context.Context, op *operation) error {
+	conv, err := m.convert(op.spec, op.d, op.out.Created || m.Claim)
+	if err != nil {
+		return err
+	}
+	for _, w := range conv.Warnings {
+		m.warnf("%s", w)
+	}
+	if !conv.Changed() {
+		return nil
+	}
+	m.stepLogf(op, "converting cluster %s: %s", op.d.Name, strings.Join(conv.Changes, "; "))
+	if _, err := m.runStep(ctx, op, conv.YAML, "-f", "-"); err != nil {
+		return err
+	}
+	op.out.Converted = true
+	op.out.Changes = append(op.out.Changes, conv.Changes...)
+	return nil
+}
+
+// convert is ConvertClusterSpec plus the owner mark: a cluster marked by
+// another owner is refused; an unmarked one is marked when claimed.
+func (m *Manager) convert(spec []byte, d Desired, claim bool) (Conversion, error) {
+	conv, err := ConvertClusterSpec(spec, d)
+	if err != nil {
+		return Conversion{}, fmt.Errorf("kops cluster %s: %w", d.Name, err)
+	}
+	if m.Owner == "" {
+		return conv, nil
+	}
+	live, err := Describe(Observed{Spec: spec})
+	if err != nil {
+		return Conversion{}, err
+	}
+	switch {
+	case live.Owner == m.Owner:
+	case live.Owner != "":
+		return Conversion{}, fmt.Errorf("kops cluster %s in %s belongs to another stack (annotation %s=%s): two stacks must not drive one cluster; "+
+			"pick another %s, or manage it from the stack that owns it", d.Name, d.StateStore, OwnerAnnotation, live.Owner, config.FullKey(config.KeyClusterName))
+	case claim:
+		if conv.YAML, err = MarkOwner(conv.YAML, m.Owner); err != nil {
+			return Conversion{}, err
+		}
+		conv.Changes = append(conv.Changes, fmt.Sprintf("metadata.annotations[%s]: %s", OwnerAnnotation, m.Owner))
+	}
+	return conv, nil
+}
+
+// readInstanceGroups reads the instance groups and works out their rewrite.
+func (m *Manager) readInstanceGroups(ctx context.Context, op *operation) error {
+	igYAML, err := m.getInstanceGroups(ctx, op.d)
+	if err != nil {
+		return err
+	}
+	op.igs, err = ReconcileInstanceGroups(igYAML, op.d)
+	return err
+}
+
+// restoreInstanceGroups creates again the Node groups of zones left without one.
+func (m *Manager) restoreInstanceGroups(ctx context.Context, op *operation) error {
+	if len(op.igs.Restore) == 0 {
+		return nil
+	}
+	m.stepLogf(op, "restoring instance groups of %s: %s", op.d.Name, strings.Join(op.igs.RestoredNames(), ", "))
+	if _, err := m.runStep(ctx, op, op.igs.Restore, "-f", "-"); err != nil {
+		return err
+	}
+	op.out.Resized = true
+	return nil
+}
+
+// resizeInstanceGroups writes the groups whose size or instance type changed.
+func (m *Manager) resizeInstanceGroups(ctx context.Context, op *operation) error {
+	op.out.Changes = append(op.out.Changes, op.igs.Changes...)
+	if len(op.igs.YAML) == 0 {
+		return nil
+	}
+	m.stepLogf(op, "resizing cluster %s: %s", op.d.Name, strings.Join(op.igs.Changes, "; "))
+	if _, err := m.runStep(ctx, op, op.igs.YAML, "-f", "-"); err != nil {
+		return err
+	}
+	op.out.Resized = true
+	return nil
+}
+
+// planUpdate asks kops, when this run rewrote nothing, whether a previous run
+// stopped between `replace` and `update --yes` (a dry run changes nothing).
+func (m *Manager) planUpdate(ctx context.Context, op *operation) error {
+	if op.out.Converted || op.out.Resized {
+		return nil
+	}
+	out, err := m.runStep(ctx, op, nil, "--name", op.d.Name)
+	if err != nil {
+		return err
+	}
+	op.pending, err = UpdatePending(string(out))
+	return err
+}
+
+// update runs `kops update cluster --yes` when something is left to apply.
+// kops writes no kubeconfig: the program uses the credential-free one from
+// ExportKubeconfig.
+func (m *Manager) update(ctx context.Context, op *operation) error {
+	if !op.out.Created && !op.out.Converted && !op.out.Resized && !op.pending {
+		return nil
+	}
+	if _, err := m.runStep(ctx, op, nil, "--name", op.d.Name, "--yes", "--create-kube-config=false"); err != nil {
+		return err
+	}
+	op.out.Applied = true
+	return nil
+}
+
+// exportKubeconfig exports the kubeconfig rolling-update and validate talk to
+// the Kubernetes API through, unless the operation has it already.
+func (m *Manager) exportKubeconfig(ctx context.Context, op *operation) error {
+	_, err := m.OperationKubeconfig(ctx, op.d)
+	return err
+}
+
+// planRoll asks kops which instance groups need a roll (a dry run).
+func (m *Manager) planRoll(ctx context.Context, op *operation) error {
+	out, err := m.runStep(ctx, op, nil, "--name", op.d.Name)
+	if err != nil {
+		return err
+	}
+	op.plan, err = ParseRollingUpdate(string(out))
+	return err
+}
+
+// roll replaces the instances kops listed, only when it listed some.
+func (m *Manager) roll(ctx context.Context, op *operation) error {
+	if !op.plan.NeedsRoll() {
+		return nil
+	}
+	m.stepLogf(op, "rolling instance groups of %s: %s", op.d.Name, strings.Join(op.plan.Pending(), ", "))
+	if _, err := m.runStep(ctx, op, nil, "--name", op.d.Name, "--yes"); err != nil {
+		return err
+	}
+	op.out.Rolled = true
+	return nil
+}
+
+// validate waits for the cluster to be ready, at most Timeouts.Validate.
+func (m *Manager) validate(ctx context.Context, op *operation) error {
+	wait := m.Timeouts.WithDefaults().Validate
+	_, err := m.runStep(ctx, op, nil, "--name", op.d.Name, "--wait", wait.String())
+	return err
+}
