@@ -120,13 +120,7 @@ func accessList(spec map[string]any, field string) (config.AccessList, error) {
 // describeNetworking names the networking in the terms of the desired
 // cluster: the encapsulation of Calico cross-subnet, or what runs instead.
 func describeNetworking(networking map[string]any) (encapsulation, srcDst string) {
-	var providers []string
-	for k := range networking {
-		if networkingProviders[k] {
-			providers = append(providers, k)
-		}
-	}
-	sort.Strings(providers)
+	providers := providersIn(networking)
 	calico, isCalico := networking["calico"].(map[string]any)
 	if !isCalico || len(providers) != 1 {
 		return strings.Join(providers, ","), ""

@@ -31,3 +31,23 @@ func Lifecycles() (create, reconcile []Step) {
 	}
 	return names(createLifecycle), names(reconcileLifecycle)
 }
+
+// ParseClusterEnvelope is the envelope section of ConvertClusterSpec.
+var ParseClusterEnvelope = parseClusterEnvelope
+
+// SpecSection is one section of ConvertClusterSpec, run alone.
+type SpecSection func(*specRewrite, Desired) error
+
+// The sections of ConvertClusterSpec.
+var (
+	NetworkingSection SpecSection = (*specRewrite).networking
+	AccessSection     SpecSection = (*specRewrite).access
+	VersionSection    SpecSection = (*specRewrite).kubernetesVersion
+)
+
+// Run rewrites spec in place and says what changed.
+func (s SpecSection) Run(spec map[string]any, d Desired) (changes, warnings []string, from string, err error) {
+	r := &specRewrite{spec: spec}
+	err = s(r, d)
+	return r.changes, r.warnings, r.from, err
+}

@@ -76,41 +76,118 @@ type Conversion struct {
 func (c Conversion) Changed() bool { return len(c.Changes) > 0 }
 
 // ConvertClusterSpec rewrites a Cluster object, as `kops get cluster <name>
-// -o yaml` prints it, to the desired cluster: Calico cross-subnet networking
-// for the pinned kops version, SSH and API access from config, and the
-// Kubernetes version when one is configured. Every other field, known to this
-// program or not, is kept as it is. A spec already as desired comes back
-// with no changes.
+// -o yaml` prints it, to the desired cluster, section by section: Calico
+// cross-subnet networking for the pinned kops version, SSH and API access
+// from config, and the Kubernetes version when one is configured. Every
+// other field, known to this program or not, is kept as it is. A spec
+// already as desired comes back with no changes.
 func ConvertClusterSpec(in []byte, d Desired) (Conversion, error) {
-	v := d.KopsVersion
-	var obj map[string]any
+	obj, spec, err := parseClusterEnvelope(in, d.Name)
+	if err != nil {
+		return Conversion{}, err
+	}
+	r := &specRewrite{spec: spec}
+	for _, section := range specSections {
+		if err := section(r, d); err != nil {
+			return Conversion{}, err
+		}
+	}
+	conv := Conversion{YAML: in, Changes: r.changes, Warnings: r.warnings, From: r.from}
+	if !conv.Changed() {
+		return conv, nil
+	}
+	if conv.YAML, err = yaml.Marshal(obj); err != nil {
+		return Conversion{}, fmt.Errorf("render kops cluster spec: %w", err)
+	}
+	return conv, nil
+}
+
+// specSections are the parts of the spec ConvertClusterSpec sets, in order.
+var specSections = []func(*specRewrite, Desired) error{
+	(*specRewrite).networking,
+	(*specRewrite).access,
+	(*specRewrite).kubernetesVersion,
+}
+
+// parseClusterEnvelope parses a Cluster object and checks its envelope: the
+// kind, an apiVersion kops prints, the cluster's name, and a spec, which it
+// returns as the part of obj the sections rewrite.
+func parseClusterEnvelope(in []byte, name string) (obj, spec map[string]any, err error) {
 	if err := yaml.Unmarshal(in, &obj); err != nil {
-		return Conversion{}, fmt.Errorf("parse kops cluster spec: %w", err)
+		return nil, nil, fmt.Errorf("parse kops cluster spec: %w", err)
 	}
 	if obj == nil {
-		return Conversion{}, fmt.Errorf("parse kops cluster spec: empty document")
+		return nil, nil, fmt.Errorf("parse kops cluster spec: empty document")
 	}
 	if kind, _ := obj["kind"].(string); kind != "Cluster" {
-		return Conversion{}, fmt.Errorf("kops cluster spec: kind is %q, want Cluster", kind)
+		return nil, nil, fmt.Errorf("kops cluster spec: kind is %q, want Cluster", kind)
 	}
 	apiVersion, _ := obj["apiVersion"].(string)
 	if apiVersion != "kops.k8s.io/v1alpha2" && apiVersion != "kops/v1alpha2" {
-		return Conversion{}, fmt.Errorf("kops cluster spec: apiVersion %q is not supported; `kops get cluster -o yaml` prints kops.k8s.io/v1alpha2", apiVersion)
+		return nil, nil, fmt.Errorf("kops cluster spec: apiVersion %q is not supported; `kops get cluster -o yaml` prints kops.k8s.io/v1alpha2", apiVersion)
 	}
 	meta, _ := obj["metadata"].(map[string]any)
-	if name, _ := meta["name"].(string); name != d.Name {
-		return Conversion{}, fmt.Errorf("kops cluster spec is for %q, want %q", name, d.Name)
+	if got, _ := meta["name"].(string); got != name {
+		return nil, nil, fmt.Errorf("kops cluster spec is for %q, want %q", got, name)
 	}
-	spec, _ := obj["spec"].(map[string]any)
-	if spec == nil {
-		return Conversion{}, fmt.Errorf("kops cluster spec %q has no spec", d.Name)
+	if spec, _ = obj["spec"].(map[string]any); spec == nil {
+		return nil, nil, fmt.Errorf("kops cluster spec %q has no spec", name)
 	}
+	return obj, spec, nil
+}
 
-	var conv Conversion
-	networking, _ := spec["networking"].(map[string]any)
+// specRewrite is a cluster spec being rewritten: each section sets its
+// fields in spec and says what it changed.
+type specRewrite struct {
+	spec     map[string]any
+	changes  []string
+	warnings []string
+	from     string // the networking provider(s) before
+}
+
+func (r *specRewrite) changef(format string, args ...any) {
+	r.changes = append(r.changes, fmt.Sprintf(format, args...))
+}
+
+// networking sets Calico cross-subnet and drops every other provider (kops
+// refuses two), keeping the operator's other Calico settings and the fields
+// of spec.networking that select no provider.
+func (r *specRewrite) networking(d Desired) error {
+	networking, _ := r.spec["networking"].(map[string]any)
 	if networking == nil {
 		networking = map[string]any{}
 	}
+	providers := providersIn(networking)
+	r.from = strings.Join(providers, ",")
+	calico, _ := networking["calico"].(map[string]any)
+	newNetworking := map[string]any{}
+	for k, val := range networking {
+		if !networkingProviders[k] { // non-provider fields (v1alpha3 shapes) stay
+			newNetworking[k] = val
+		}
+	}
+	newCalico := desiredCalico(calico, d)
+	newNetworking["calico"] = newCalico
+	if reflect.DeepEqual(networking, newNetworking) {
+		return nil
+	}
+	for _, p := range providers {
+		if p == "calico" {
+			continue
+		}
+		r.changef("networking: drop %s", p)
+		if disruptiveSource(p) {
+			r.warnings = append(r.warnings, fmt.Sprintf(
+				"switching cluster %s from %s to Calico is disruptive: kops does not remove %s's daemonset or resources; remove them once Calico runs (kops docs: Switching between networking providers)", d.Name, p, p))
+		}
+	}
+	r.changef("networking.calico: %s", compact(calico, newCalico))
+	r.spec["networking"] = newNetworking
+	return nil
+}
+
+// providersIn names the networking providers spec.networking selects, sorted.
+func providersIn(networking map[string]any) []string {
 	var providers []string
 	for k := range networking {
 		if networkingProviders[k] {
@@ -118,88 +195,70 @@ func ConvertClusterSpec(in []byte, d Desired) (Conversion, error) {
 		}
 	}
 	sort.Strings(providers)
-	conv.From = strings.Join(providers, ",")
+	return providers
+}
 
-	want := CalicoNetworking(v, d.Encapsulation, d.AWSSrcDstCheck)
-	calico, _ := networking["calico"].(map[string]any)
-	newCalico := map[string]any{}
-	for k, val := range calico { // keep the operator's other Calico settings
-		newCalico[k] = val
+// desiredCalico is the calico block have becomes: CalicoNetworking over the
+// operator's other settings. From kops 1.22 crossSubnet is deprecated and
+// ignored, and modes contradicting the encapsulation would be refused.
+func desiredCalico(have map[string]any, d Desired) map[string]any {
+	out := map[string]any{}
+	for k, val := range have {
+		out[k] = val
 	}
-	if v.AtLeast(kopsrelease.CalicoModes) {
-		// Deprecated and ignored from 1.22; modes that contradict the
-		// desired encapsulation would be refused by kops validation.
-		delete(newCalico, "crossSubnet")
-		delete(newCalico, "ipipMode")
-		delete(newCalico, "vxlanMode")
+	if d.KopsVersion.AtLeast(kopsrelease.CalicoModes) {
+		delete(out, "crossSubnet")
+		delete(out, "ipipMode")
+		delete(out, "vxlanMode")
 	}
-	for k, val := range want {
-		newCalico[k] = val
+	for k, val := range CalicoNetworking(d.KopsVersion, d.Encapsulation, d.AWSSrcDstCheck) {
+		out[k] = val
 	}
-	newNetworking := map[string]any{}
-	for k, val := range networking {
-		if !networkingProviders[k] { // non-provider fields (v1alpha3 shapes) stay
-			newNetworking[k] = val
-		}
-	}
-	newNetworking["calico"] = newCalico
-	if !reflect.DeepEqual(networking, newNetworking) {
-		for _, p := range providers {
-			if p == "calico" {
-				continue
-			}
-			conv.Changes = append(conv.Changes, fmt.Sprintf("networking: drop %s", p))
-			if disruptiveSource(p) {
-				conv.Warnings = append(conv.Warnings, fmt.Sprintf(
-					"switching cluster %s from %s to Calico is disruptive: kops does not remove %s's daemonset or resources; remove them once Calico runs (kops docs: Switching between networking providers)", d.Name, p, p))
-			}
-		}
-		conv.Changes = append(conv.Changes, fmt.Sprintf("networking.calico: %s", compact(calico, newCalico)))
-		spec["networking"] = newNetworking
-	}
+	return out
+}
 
-	setList := func(key string, want []string) {
-		have := toStrings(spec[key])
-		if equalStrings(have, want) {
-			return
-		}
-		if len(want) == 0 {
-			delete(spec, key)
-			conv.Changes = append(conv.Changes, fmt.Sprintf("%s: %v -> closed", key, have))
-			return
-		}
+// access sets who may reach SSH and the Kubernetes API.
+func (r *specRewrite) access(d Desired) error {
+	r.setList("sshAccess", d.SSHAccess.Strings())
+	r.setList("kubernetesApiAccess", d.AdminAccess.Strings())
+	return nil
+}
+
+// setList sets a list of strings of the spec; an empty one is removed
+// (closed), as kops's own default would otherwise open it.
+func (r *specRewrite) setList(key string, want []string) {
+	have := toStrings(r.spec[key])
+	switch {
+	case equalStrings(have, want):
+	case len(want) == 0:
+		delete(r.spec, key)
+		r.changef("%s: %v -> closed", key, have)
+	default:
 		list := make([]any, len(want))
 		for i, s := range want {
 			list[i] = s
 		}
-		spec[key] = list
-		conv.Changes = append(conv.Changes, fmt.Sprintf("%s: %v -> %v", key, have, want))
+		r.spec[key] = list
+		r.changef("%s: %v -> %v", key, have, want)
 	}
-	setList("sshAccess", d.SSHAccess.Strings())
-	setList("kubernetesApiAccess", d.AdminAccess.Strings())
+}
 
-	if d.KubernetesVersion != "" {
-		have, _ := spec["kubernetesVersion"].(string)
-		if isDowngrade(have, d.KubernetesVersion) {
-			return Conversion{}, fmt.Errorf("%[1]s is %[2]s but cluster %[3]s runs Kubernetes %[4]s: kops does not downgrade a cluster; "+
-				"set %[1]s to %[5]s or later, or leave it empty to keep the cluster's version", config.FullKey(config.KeyKubernetesVersion), d.KubernetesVersion, d.Name, have, strings.TrimPrefix(have, "v"))
-		}
-		if strings.TrimPrefix(have, "v") != strings.TrimPrefix(d.KubernetesVersion, "v") {
-			spec["kubernetesVersion"] = d.KubernetesVersion
-			conv.Changes = append(conv.Changes, fmt.Sprintf("kubernetesVersion: %q -> %q", have, d.KubernetesVersion))
-		}
+// kubernetesVersion sets the configured Kubernetes version, if any, and
+// refuses a downgrade, which kops would accept.
+func (r *specRewrite) kubernetesVersion(d Desired) error {
+	if d.KubernetesVersion == "" {
+		return nil
 	}
-
-	if !conv.Changed() {
-		conv.YAML = in
-		return conv, nil
+	have, _ := r.spec["kubernetesVersion"].(string)
+	if isDowngrade(have, d.KubernetesVersion) {
+		return fmt.Errorf("%[1]s is %[2]s but cluster %[3]s runs Kubernetes %[4]s: kops does not downgrade a cluster; "+
+			"set %[1]s to %[5]s or later, or leave it empty to keep the cluster's version", config.FullKey(config.KeyKubernetesVersion), d.KubernetesVersion, d.Name, have, strings.TrimPrefix(have, "v"))
 	}
-	out, err := yaml.Marshal(obj)
-	if err != nil {
-		return Conversion{}, fmt.Errorf("render kops cluster spec: %w", err)
+	if strings.TrimPrefix(have, "v") != strings.TrimPrefix(d.KubernetesVersion, "v") {
+		r.spec["kubernetesVersion"] = d.KubernetesVersion
+		r.changef("kubernetesVersion: %q -> %q", have, d.KubernetesVersion)
 	}
-	conv.YAML = out
-	return conv, nil
+	return nil
 }
 
 // IsCalicoCrossSubnet reports whether a cluster spec already runs Calico
