@@ -200,6 +200,9 @@ func isGossip(name string) bool {
 	return strings.HasSuffix(strings.TrimSuffix(name, "."), ".k8s.local")
 }
 
+// createCluster is cmd/kops/create_cluster.go RunCreateCluster: the cluster
+// and its instance groups written to the store, then applied (--yes) or
+// previewed.
 func (d *double) createCluster(o *createOptions, args []string) error {
 	if err := d.needStore(); err != nil {
 		return err
@@ -227,12 +230,96 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 			return fmt.Errorf("error reading SSH key file %q: %v", o.sshPublicKey, err)
 		}
 	}
+	c, err := d.newCluster(o, name)
+	if err != nil {
+		return err
+	}
+	dir := d.clusterDir(name)
+	if err := d.writeObj(filepath.Join(dir, "config"), c.cluster); err != nil {
+		return err
+	}
+	for _, g := range c.instanceGroups {
+		if err := d.writeObj(filepath.Join(dir, "instancegroup", objName(g)), g); err != nil {
+			return err
+		}
+	}
+	if o.yes {
+		return d.apply(name, "")
+	}
+	// The plan of a dry-run update, then the suggestions.
+	fmt.Fprint(d.stdout, "Previewing changes that will be made:\n\n")
+	if err := d.planUpdate(name); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.stdout, "\nCluster configuration has been created.\n\nSuggestions:\n * list clusters with: kops get cluster\n * edit this cluster with: kops edit cluster %s\n * edit your node instance group: kops edit ig --name=%s nodes-%s\n * edit your control-plane instance group: kops edit ig --name=%s %s\n\nFinally configure your cluster with: kops update cluster --name %s --yes --admin\n\n", name, name, o.zones[0], name, objName(c.instanceGroups[0]), name)
+	return nil
+}
+
+// newClusterResult is what newCluster makes: the Cluster object and its
+// instance groups, control plane first.
+type newClusterResult struct {
+	cluster        map[string]any
+	instanceGroups []map[string]any
+}
+
+// newCluster is upup/pkg/fi/cloudup/new_cluster.go NewCluster for AWS: the
+// completed spec, validated before anything is written.
+func (d *double) newCluster(o *createOptions, name string) (newClusterResult, error) {
+	dnsType, err := d.setupDNSTopology(o, name)
+	if err != nil {
+		return newClusterResult{}, err
+	}
+	netSpec, err := d.setupNetworking(o)
+	if err != nil {
+		return newClusterResult{}, err
+	}
+	adminAccess, sshAccess, err := setupAccess(o)
+	if err != nil {
+		return newClusterResult{}, err
+	}
+	k8sVersion := o.kubernetesVersion
+	if k8sVersion == "" {
+		k8sVersion = stableKubernetes(d.ver)
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
+	controlPlane := d.setupControlPlane(o, name, k8sVersion, now)
+	spec := map[string]any{
+		"authorization":       map[string]any{"rbac": map[string]any{}},
+		"channel":             o.channel,
+		"cloudProvider":       "aws",
+		"configBase":          filepath.Join(d.store, name), // kops stores the store's path, not its URL
+		"etcdClusters":        []any{createEtcdCluster("main", controlPlane), createEtcdCluster("events", controlPlane)},
+		"iam":                 map[string]any{"allowContainerRegistry": true, "legacy": false},
+		"kubelet":             map[string]any{"anonymousAuth": false},
+		"kubernetesApiAccess": toAny(adminAccess),
+		"kubernetesVersion":   k8sVersion,
+		"networkCIDR":         "172.20.0.0/16",
+		"networking":          netSpec,
+		"nonMasqueradeCIDR":   "100.64.0.0/10",
+		"sshAccess":           toAny(sshAccess),
+		"subnets":             setupZones(o.zones),
+		"topology":            map[string]any{"dns": map[string]any{"type": dnsType}},
+	}
+	setupAPI(spec, name, dnsType)
+	if o.dnsZone != "" {
+		spec["dnsZone"] = o.dnsZone
+	}
+	cluster := map[string]any{
+		"apiVersion": "kops.k8s.io/v1alpha2",
+		"kind":       "Cluster",
+		"metadata":   map[string]any{"creationTimestamp": now, "name": name},
+		"spec":       spec,
+	}
+	return newClusterResult{cluster: cluster, instanceGroups: append(controlPlane, d.setupNodes(o, name, k8sVersion, now)...)}, nil
+}
+
+// setupDNSTopology is new_cluster.go's: from 1.29 no zone means DNS none;
+// before, gossip names got Private. 1.37 refuses gossip.
+func (d *double) setupDNSTopology(o *createOptions, name string) (string, error) {
 	dnsType := ""
 	switch strings.ToLower(o.dns) {
 	case "":
 		switch {
-		// upup/pkg/fi/cloudup/new_cluster.go setupDNSTopology: from 1.29
-		// no zone means DNS none; before, gossip names got Private.
 		case o.dnsZone != "":
 			dnsType = "Public"
 		case d.ver.AtLeast(kopsrelease.GossipIsDNSNone):
@@ -251,16 +338,21 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 		dnsType = "Private"
 	case "none":
 		if !d.ver.AtLeast(kopsrelease.ControlPlaneFlags) {
-			return fmt.Errorf("unknown DNSType: %q", o.dns)
+			return "", fmt.Errorf("unknown DNSType: %q", o.dns)
 		}
 		dnsType = "None"
 	default:
-		return fmt.Errorf("unknown DNSType: %q", o.dns)
+		return "", fmt.Errorf("unknown DNSType: %q", o.dns)
 	}
 	if isGossip(name) && dnsType != "None" && d.ver.AtLeast(kopsrelease.GossipRemoved) {
-		return fmt.Errorf("spec.networking.topology.dns.type: Forbidden: gossip DNS support was removed in kOps 1.37; migrate the cluster to dns=none or a hosted DNS zone using kOps 1.36 before upgrading (see https://kops.sigs.k8s.io/gossip/)")
+		return "", fmt.Errorf("spec.networking.topology.dns.type: Forbidden: gossip DNS support was removed in kOps 1.37; migrate the cluster to dns=none or a hosted DNS zone using kOps 1.36 before upgrading (see https://kops.sigs.k8s.io/gossip/)")
 	}
+	return dnsType, nil
+}
 
+// setupNetworking is new_cluster.go's: the provider --networking names, by
+// default kubenet, cilium from kops 1.26.
+func (d *double) setupNetworking(o *createOptions) (map[string]any, error) {
 	networking := o.networking
 	if networking == "" {
 		networking = "kubenet"
@@ -268,176 +360,156 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 			networking = "cilium"
 		}
 	}
-	netSpec := map[string]any{}
 	switch networking {
 	case "kubenet", "calico", "cilium", "cni", "flannel", "canal", "amazonvpc", "weave", "external", "kindnet":
-		netSpec[networking] = map[string]any{}
+		return map[string]any{networking: map[string]any{}}, nil
 	case "kube-router":
-		netSpec["kuberouter"] = map[string]any{}
-	default:
-		return fmt.Errorf("unknown networking mode %q", networking)
+		return map[string]any{"kuberouter": map[string]any{}}, nil
 	}
+	return nil, fmt.Errorf("unknown networking mode %q", networking)
+}
 
-	adminAccess := o.adminAccess
+// setupAccess is RunCreateCluster's: the API open to all without
+// --admin-access, SSH as the API without --ssh-access. Both lists of the
+// completed spec are validated, so a bad --admin-access that --ssh-access
+// defaulted to is reported twice, as kops does.
+func setupAccess(o *createOptions) (adminAccess, sshAccess []string, err error) {
+	adminAccess = o.adminAccess
 	if len(adminAccess) == 0 {
 		adminAccess = []string{"0.0.0.0/0", "::/0"}
 	}
-	sshAccess := o.sshAccess
+	sshAccess = o.sshAccess
 	if len(sshAccess) == 0 {
 		sshAccess = adminAccess
 	}
-	// The completed spec is validated before anything is written: both
-	// lists are checked, so a bad --admin-access that --ssh-access
-	// defaulted to is reported twice, as kops does.
 	if errs := accessErrors(map[string]any{"sshAccess": toAny(sshAccess), "kubernetesApiAccess": toAny(adminAccess)}); len(errs) > 0 {
-		return errors.New(formatErrs(errs))
+		return nil, nil, errors.New(formatErrs(errs))
 	}
-	k8sVersion := o.kubernetesVersion
-	if k8sVersion == "" {
-		k8sVersion = stableKubernetes(d.ver)
-	}
+	return adminAccess, sshAccess, nil
+}
 
-	cpCount := int(o.controlPlaneCount)
-	if cpCount == 0 {
-		cpCount = 1
-	}
-	cpPrefix := "master"
-	if d.ver.AtLeast(kopsrelease.ControlPlaneFlags) {
-		cpPrefix = "control-plane"
-	}
-	cpZones := o.controlPlaneZones
-	if len(cpZones) == 0 {
-		cpZones = o.zones
-	}
-	var cpNames []string
-	for i := 0; i < cpCount; i++ {
-		z := cpZones[i%len(cpZones)]
-		n := cpPrefix + "-" + z
-		if cpCount > len(cpZones) {
-			n = fmt.Sprintf("%s-%s-%d", cpPrefix, z, i/len(cpZones)+1)
-		}
-		cpNames = append(cpNames, n)
-	}
-	var memberNames []string
-	for _, n := range cpNames {
-		memberNames = append(memberNames, strings.TrimPrefix(n, cpPrefix+"-"))
-	}
-	memberNames = trimCommonPrefix(memberNames)
-	etcdMembers := []any{}
-	for i, n := range cpNames {
-		etcdMembers = append(etcdMembers, map[string]any{"encryptedVolume": true, "instanceGroup": n, "name": memberNames[i]})
-	}
-	cidrs := subnetCIDRs(o.zones)
+// setupZones is assignCIDRsToSubnets's subnets: one public subnet a zone,
+// walked as a sorted set.
+func setupZones(zones []string) []any {
+	cidrs := subnetCIDRs(zones)
+	sorted := append([]string(nil), zones...)
+	sort.Strings(sorted)
 	var subnets []any
-	zones := append([]string(nil), o.zones...)
-	sort.Strings(zones) // NewCluster walks the zones as a sorted set
-	for _, z := range zones {
+	for _, z := range sorted {
 		subnets = append(subnets, map[string]any{"cidr": cidrs[z], "name": z, "type": "Public", "zone": z})
 	}
-	spec := map[string]any{
-		"authorization": map[string]any{"rbac": map[string]any{}},
-		"channel":       o.channel,
-		"cloudProvider": "aws",
-		"configBase":    filepath.Join(d.store, name), // kops stores the store's path, not its URL
-		"etcdClusters": []any{
-			map[string]any{"cpuRequest": "200m", "etcdMembers": etcdMembers, "manager": map[string]any{"backupRetentionDays": 90}, "memoryRequest": "100Mi", "name": "main"},
-			map[string]any{"cpuRequest": "100m", "etcdMembers": etcdMembers, "manager": map[string]any{"backupRetentionDays": 90}, "memoryRequest": "100Mi", "name": "events"},
-		},
-		"iam":                 map[string]any{"allowContainerRegistry": true, "legacy": false},
-		"kubelet":             map[string]any{"anonymousAuth": false},
-		"kubernetesApiAccess": toAny(adminAccess),
-		"kubernetesVersion":   k8sVersion,
-		"networkCIDR":         "172.20.0.0/16",
-		"networking":          netSpec,
-		"nonMasqueradeCIDR":   "100.64.0.0/10",
-		"sshAccess":           toAny(sshAccess),
-		"subnets":             subnets,
-		"topology":            map[string]any{"dns": map[string]any{"type": dnsType}},
-	}
+	return subnets
+}
+
+// setupAPI is new_cluster.go's: a load balancer for a DNS-none cluster, else
+// the API's DNS name.
+func setupAPI(spec map[string]any, name, dnsType string) {
 	if dnsType == "None" {
 		spec["api"] = map[string]any{"loadBalancer": map[string]any{"class": "Network", "type": "Public"}}
-	} else {
-		spec["api"] = map[string]any{"dns": map[string]any{}}
-		spec["masterPublicName"] = "api." + name
+		return
 	}
-	if o.dnsZone != "" {
-		spec["dnsZone"] = o.dnsZone
+	spec["api"] = map[string]any{"dns": map[string]any{}}
+	spec["masterPublicName"] = "api." + name
+}
+
+// setupControlPlane is new_cluster.go's: one group per control-plane node,
+// spread over the control-plane zones (the zones by default).
+func (d *double) setupControlPlane(o *createOptions, cluster, k8sVersion, now string) []map[string]any {
+	count := int(o.controlPlaneCount)
+	if count == 0 {
+		count = 1
 	}
-	now := time.Now().UTC().Format(time.RFC3339)
-	cluster := map[string]any{
-		"apiVersion": "kops.k8s.io/v1alpha2",
-		"kind":       "Cluster",
-		"metadata":   map[string]any{"creationTimestamp": now, "name": name},
-		"spec":       spec,
+	prefix := "master"
+	if d.ver.AtLeast(kopsrelease.ControlPlaneFlags) {
+		prefix = "control-plane"
 	}
-	ig := func(igName, role, machineType string, size int, subnets []string) map[string]any {
-		spec := map[string]any{
-			"image":       imageFor(k8sVersion),
-			"machineType": machineType,
-			"maxSize":     size,
-			"minSize":     size,
-			"role":        role,
-			"subnets":     toAny(subnets),
-		}
-		if d.ver.AtLeast(since(36)) { // kops 1.34 does not write nodeLabels, 1.36 does
-			spec["nodeLabels"] = map[string]any{"kops.k8s.io/instancegroup": igName}
-		}
-		return map[string]any{
-			"apiVersion": "kops.k8s.io/v1alpha2",
-			"kind":       "InstanceGroup",
-			"metadata": map[string]any{
-				"creationTimestamp": now,
-				"labels":            map[string]any{"kops.k8s.io/cluster": name},
-				"name":              igName,
-			},
-			"spec": spec,
-		}
+	zones := o.controlPlaneZones
+	if len(zones) == 0 {
+		zones = o.zones
 	}
-	cpSize := o.controlPlaneSize
-	if cpSize == "" {
-		cpSize = "t3.medium"
-	}
-	nodeSize := o.nodeSize
-	if nodeSize == "" {
-		nodeSize = "t3.medium"
+	size := o.controlPlaneSize
+	if size == "" {
+		size = "t3.medium"
 	}
 	var igs []map[string]any
-	for i, n := range cpNames {
-		igs = append(igs, ig(n, "Master", cpSize, 1, []string{cpZones[i%len(cpZones)]}))
+	for i := 0; i < count; i++ {
+		z := zones[i%len(zones)]
+		name := prefix + "-" + z
+		if count > len(zones) {
+			name = fmt.Sprintf("%s-%s-%d", prefix, z, i/len(zones)+1)
+		}
+		igs = append(igs, d.newInstanceGroup(cluster, name, "Master", size, 1, z, k8sVersion, now))
 	}
-	nodeCount := int(o.nodeCount)
-	if nodeCount == 0 {
-		nodeCount = len(o.zones)
+	return igs
+}
+
+// createEtcdCluster is new_cluster.go's: one member per control-plane
+// group, named after its zone without the prefix the zones share; main
+// requests 200m of CPU, the others 100m.
+func createEtcdCluster(name string, controlPlane []map[string]any) map[string]any {
+	cpuRequest := "100m"
+	if name == "main" {
+		cpuRequest = "200m"
 	}
-	per, rem := nodeCount/len(o.zones), nodeCount%len(o.zones)
+	var groups, members []string
+	for _, g := range controlPlane {
+		groups = append(groups, objName(g))
+		members = append(members, strings.TrimPrefix(strings.TrimPrefix(objName(g), "control-plane-"), "master-"))
+	}
+	members = trimCommonPrefix(members)
+	etcdMembers := []any{}
+	for i, g := range groups {
+		etcdMembers = append(etcdMembers, map[string]any{"encryptedVolume": true, "instanceGroup": g, "name": members[i]})
+	}
+	return map[string]any{"cpuRequest": cpuRequest, "etcdMembers": etcdMembers, "manager": map[string]any{"backupRetentionDays": 90}, "memoryRequest": "100Mi", "name": name}
+}
+
+// setupNodes is new_cluster.go's: one Node group a zone, the node count
+// (one a zone by default) spread over them.
+func (d *double) setupNodes(o *createOptions, cluster, k8sVersion, now string) []map[string]any {
+	size := o.nodeSize
+	if size == "" {
+		size = "t3.medium"
+	}
+	count := int(o.nodeCount)
+	if count == 0 {
+		count = len(o.zones)
+	}
+	per, rem := count/len(o.zones), count%len(o.zones)
+	var igs []map[string]any
 	for i, z := range o.zones {
 		n := per
 		if i < rem {
 			n++
 		}
-		igs = append(igs, ig("nodes-"+z, "Node", nodeSize, n, []string{z}))
+		igs = append(igs, d.newInstanceGroup(cluster, "nodes-"+z, "Node", size, n, z, k8sVersion, now))
 	}
+	return igs
+}
 
-	dir := d.clusterDir(name)
-	if err := d.writeObj(filepath.Join(dir, "config"), cluster); err != nil {
-		return err
+// newInstanceGroup is an InstanceGroup as NewCluster writes it.
+func (d *double) newInstanceGroup(cluster, name, role, machineType string, size int, zone, k8sVersion, now string) map[string]any {
+	spec := map[string]any{
+		"image":       imageFor(k8sVersion),
+		"machineType": machineType,
+		"maxSize":     size,
+		"minSize":     size,
+		"role":        role,
+		"subnets":     toAny([]string{zone}),
 	}
-	for _, g := range igs {
-		if err := d.writeObj(filepath.Join(dir, "instancegroup", objName(g)), g); err != nil {
-			return err
-		}
+	if d.ver.AtLeast(since(36)) { // kops 1.34 does not write nodeLabels, 1.36 does
+		spec["nodeLabels"] = map[string]any{"kops.k8s.io/instancegroup": name}
 	}
-	if o.yes {
-		return d.apply(name, "")
+	return map[string]any{
+		"apiVersion": "kops.k8s.io/v1alpha2",
+		"kind":       "InstanceGroup",
+		"metadata": map[string]any{
+			"creationTimestamp": now,
+			"labels":            map[string]any{"kops.k8s.io/cluster": cluster},
+			"name":              name,
+		},
+		"spec": spec,
 	}
-	// cmd/kops/create_cluster.go RunCreateCluster: the plan of a dry-run
-	// update, then the suggestions.
-	fmt.Fprint(d.stdout, "Previewing changes that will be made:\n\n")
-	if err := d.planUpdate(name); err != nil {
-		return err
-	}
-	fmt.Fprintf(d.stdout, "\nCluster configuration has been created.\n\nSuggestions:\n * list clusters with: kops get cluster\n * edit this cluster with: kops edit cluster %s\n * edit your node instance group: kops edit ig --name=%s nodes-%s\n * edit your control-plane instance group: kops edit ig --name=%s %s\n\nFinally configure your cluster with: kops update cluster --name %s --yes --admin\n\n", name, name, o.zones[0], name, cpNames[0], name)
-	return nil
 }
 
 func toAny(ss []string) []any {
