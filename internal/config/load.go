@@ -78,10 +78,9 @@ var AllKeys = []string{
 	KeyPoliciesDir, KeyNamespaces, KeyDemoWorkloads, KeyProbes, KeySecurityGroupCheck,
 }
 
-// Defaults of the optional keys. The three kops timeouts are the one table
-// of their defaults: the config keys', the provider's, and a kops.Manager's
-// zero fields. Validate's is kops's own: rolling-update gives a cluster 15m
-// to validate (--validation-timeout); `validate cluster --wait` has none.
+// Defaults of the optional keys; the kops timeouts' serve the provider and a
+// kops.Manager's zero fields too. Validate's is kops's own: rolling-update
+// gives a cluster 15m to validate (--validation-timeout).
 const (
 	DefaultControlPlaneCount    = 1
 	DefaultNodeCount            = 2

@@ -27,10 +27,9 @@ type stage struct {
 	run  func(*Manager, context.Context, *operation) error
 }
 
-// The lifecycles, each an ordered list of steps (kind's create actions are
-// the model): of a cluster not in the state store yet, and of one already
-// there. Ensure runs `version` and `get-cluster` first to pick one. Any step
-// may fail: the next run reads the state store and finishes what is left.
+// The lifecycles as ordered lists of steps (kind's create actions are the
+// model): of a cluster not in the state store yet, and of one already there,
+// which Ensure picks after `version` and `get-cluster`.
 var (
 	createLifecycle = []stage{
 		{StepCreateCluster, (*Manager).createCluster},
