@@ -790,39 +790,38 @@ func TestDeployRoleTrustsUpOnMain(t *testing.T) {
 		t.Error("README does not set the repository's OIDC subject to repo, context and job_workflow_ref")
 	}
 
-	deploy := readmeTrustPolicy(t, "environment:dev")
-	for _, c := range []struct {
+	type claims struct {
 		context, workflowRef string
 		want                 bool
-	}{
-		{"environment:dev", "up.yml@refs/heads/main", true},
-		{"environment:dev", "up.yml@refs/heads/feature", false},
-		{"environment:dev", "evil.yml@refs/heads/main", false},
-		{"environment:dev", "up.yml@refs/pull/42/merge", false},
-		{"environment:preview", "up.yml@refs/heads/main", false},
-		{"ref:refs/heads/main", "up.yml@refs/heads/main", false},
-		{"environment:dev", "", false},
-		{"pull_request", "preview.yml@refs/pull/42/merge", false},
-	} {
-		if got := deploy.assumes(t, c.context, c.workflowRef); got != c.want {
-			t.Errorf("deploy role, %s %s: assumes = %v, want %v", c.context, c.workflowRef, got, c.want)
-		}
 	}
-
-	preview := readmeTrustPolicy(t, "environment:preview")
-	for _, c := range []struct {
-		context, workflowRef string
-		want                 bool
+	for _, role := range []struct {
+		name, marker string
+		cases        []claims
 	}{
-		{"environment:preview", "preview.yml@refs/pull/42/merge", true},
-		{"environment:preview", "evil.yml@refs/pull/42/merge", false},
-		{"environment:preview", "preview.yml@refs/heads/feature", false},
-		{"pull_request", "preview.yml@refs/pull/42/merge", false},
-		{"environment:dev", "preview.yml@refs/pull/42/merge", false},
-		{"environment:preview", "", false},
+		{"deploy", "environment:dev", []claims{
+			{"environment:dev", "up.yml@refs/heads/main", true},
+			{"environment:dev", "up.yml@refs/heads/feature", false},
+			{"environment:dev", "evil.yml@refs/heads/main", false},
+			{"environment:dev", "up.yml@refs/pull/42/merge", false},
+			{"environment:preview", "up.yml@refs/heads/main", false},
+			{"ref:refs/heads/main", "up.yml@refs/heads/main", false},
+			{"environment:dev", "", false},
+			{"pull_request", "preview.yml@refs/pull/42/merge", false},
+		}},
+		{"preview", "environment:preview", []claims{
+			{"environment:preview", "preview.yml@refs/pull/42/merge", true},
+			{"environment:preview", "evil.yml@refs/pull/42/merge", false},
+			{"environment:preview", "preview.yml@refs/heads/feature", false},
+			{"pull_request", "preview.yml@refs/pull/42/merge", false},
+			{"environment:dev", "preview.yml@refs/pull/42/merge", false},
+			{"environment:preview", "", false},
+		}},
 	} {
-		if got := preview.assumes(t, c.context, c.workflowRef); got != c.want {
-			t.Errorf("preview role, %s %s: assumes = %v, want %v", c.context, c.workflowRef, got, c.want)
+		policy := readmeTrustPolicy(t, role.marker)
+		for _, c := range role.cases {
+			if got := policy.assumes(t, c.context, c.workflowRef); got != c.want {
+				t.Errorf("%s role, %s %s: assumes = %v, want %v", role.name, c.context, c.workflowRef, got, c.want)
+			}
 		}
 	}
 
