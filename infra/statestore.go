@@ -23,7 +23,8 @@ type stateStore struct {
 
 // deployStateStore creates the kops state-store bucket with the settings kops
 // recommends (versioning, encryption, no public access, owner-enforced
-// objects, TLS only), or adopts the existing store named in config.
+// objects) and storepolicy's bucket policy, or adopts the existing store
+// named in config.
 func deployStateStore(ctx *pulumi.Context, cfg config.Config) (*stateStore, error) {
 	s := cfg.StateStore
 	if !s.Create() {
@@ -120,7 +121,7 @@ func deployStateStore(ctx *pulumi.Context, cfg config.Config) (*stateStore, erro
 		Policy: bucket.Arn.ApplyT(func(arn string) (string, error) {
 			doc, err := storepolicy.StateStore(storepolicy.Input{BucketARN: arn, ClusterName: cfg.Cluster.Name, DeployRoleARN: s.DeployRoleARN})
 			if err != nil {
-				return "", fmt.Errorf("%s: %w", config.FullKey(config.KeyDeployRoleARN), err)
+				return "", fmt.Errorf("state-store bucket policy: %w", err)
 			}
 			return doc.JSON()
 		}).(pulumi.StringOutput),

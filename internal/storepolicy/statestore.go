@@ -63,7 +63,8 @@ func RolesFor(clusterName, deployRoleARN string) (Roles, error) {
 }
 
 // StateStore is the bucket policy, one document. It denies every request
-// without TLS. With the deploy role it also denies
+// without TLS (AWS's s3-bucket-ssl-requests-only control). With the deploy
+// role it also denies
 //   - reading SecretPaths to all but the deploy role and the control plane
 //     and API servers (kops grants both s3:Get* on the cluster's objects);
 //   - writing or deleting any object, or any version of one, to all but
