@@ -683,9 +683,16 @@ func TestWorkflowSecretsOnlyInEnvironments(t *testing.T) {
 	want := map[string]string{"preview.yml/preview": "preview", "up.yml/up": "dev"}
 	seen := map[string]bool{}
 	for _, f := range workflowFiles(t) {
+		var top struct{ Env map[string]string }
+		if b, err := os.ReadFile(f); err != nil || yaml.Unmarshal(b, &top) != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if b, _ := json.Marshal(top.Env); secretRef.Match(b) {
+			t.Errorf("%s: workflow-level env hands secrets to every job: %v", filepath.Base(f), top.Env)
+		}
 		for name, j := range readWorkflow(t, f).Jobs {
 			where := filepath.Base(f) + "/" + name
-			b, err := json.Marshal(j.Steps)
+			b, err := json.Marshal(j) // the job's env and its steps
 			if err != nil {
 				t.Fatal(err)
 			}
