@@ -722,9 +722,7 @@ func TestWorkflowSecretsOnlyInEnvironments(t *testing.T) {
 	}
 }
 
-// trustPolicy is a role's trust policy as the README gives it, and the
-// subject GitHub's OIDC token carries with the README's customization
-// (include_claim_keys repo, context, job_workflow_ref).
+// trustPolicy is a role's trust policy as the README gives it.
 type trustPolicy struct{ doc storepolicy.Document }
 
 // readmeTrustPolicy is the README's JSON trust policy whose text holds
@@ -750,7 +748,7 @@ func readmeTrustPolicy(t *testing.T, marker string) trustPolicy {
 		t.Fatalf("README trust policy for %s: %v\n%s", marker, err, found[0])
 	}
 	fed, _ := st["Principal"].(map[string]any)
-	if !strings.HasSuffix(fmt.Sprint(fed["Federated"]), ":oidc-provider/token.actions.githubusercontent.com") || len(st["Principal"].(map[string]any)) != 1 {
+	if !strings.HasSuffix(fmt.Sprint(fed["Federated"]), ":oidc-provider/token.actions.githubusercontent.com") || len(fed) != 1 {
 		t.Errorf("trust policy for %s: Principal %v, want only the GitHub OIDC provider", marker, st["Principal"])
 	}
 	delete(st, "Principal")
@@ -763,7 +761,9 @@ func readmeTrustPolicy(t *testing.T, marker string) trustPolicy {
 	return trustPolicy{doc}
 }
 
-// assumes: may a job with these claims assume the role?
+// assumes: may a job with these claims assume the role? The subject is
+// composed as GitHub does with the README's customization (include_claim_keys
+// repo, context, job_workflow_ref): repo:R:CONTEXT:job_workflow_ref:R/PATH@REF.
 func (p trustPolicy) assumes(t *testing.T, context, workflowRef string) bool {
 	t.Helper()
 	const repo = "<org>/<repo>"
