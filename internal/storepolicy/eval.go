@@ -81,16 +81,19 @@ func (s Statement) applies(req Request) (bool, error) {
 		len(s.NotResource) > 0 && anyGlob(s.NotResource, req.Resource) {
 		return false, nil
 	}
-	// Operators, and keys within an operator, are ANDed.
+	// Operators, and keys within an operator, are ANDed. Every one is
+	// read, so an operator not understood is an error whatever the others say.
+	holds := true
 	for op, keys := range s.Condition {
 		for key, values := range keys {
 			ok, err := condition(op, values, req.Context, key)
-			if err != nil || !ok {
+			if err != nil {
 				return false, err
 			}
+			holds = holds && ok
 		}
 	}
-	return true, nil
+	return holds, nil
 }
 
 // condition applies one operator to one key. The values of a key are ORed,
@@ -117,11 +120,11 @@ func condition(op string, values []string, ctx map[string]string, key string) (b
 		return false, fmt.Errorf("condition operator %q is not understood", op)
 	}
 	v, present := ctx[key]
-	any := false
+	matched := false
 	for _, p := range values {
-		any = any || present && match(p, v)
+		matched = matched || present && match(p, v)
 	}
-	return any != negated, nil
+	return matched != negated, nil
 }
 
 // arnMatch compares an ARN with a pattern component by component: each of

@@ -97,11 +97,11 @@ func TestEvaluateRefusesWhatItDoesNotModel(t *testing.T) {
 	t.Parallel()
 	req := Request{"s3:GetObject", "arn:aws:s3:::b/k", map[string]string{}}
 	for js, want := range map[string]string{
-		`{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`: `operator "IpAddress"`,
-		`{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"StringEqualsIfExists":{"k":"v"}}}]}`:          `operator "StringEqualsIfExists"`,
-		`{"Statement":[{"Effect":"Allow","Action":"s3:*","NotAction":"s3:Get*","Resource":"*"}]}`:                                                  "exactly one of Action",
-		`{"Statement":[{"Effect":"Allow","Action":"s3:*"}]}`:                                                                                       "exactly one of Resource",
-		`{"Statement":[{"Effect":"Maybe","Action":"s3:*","Resource":"*"}]}`:                                                                        `Effect "Maybe"`,
+		`{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`:                               `operator "IpAddress"`,
+		`{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"},"StringEqualsIfExists":{"k":"v"}}}]}`: `operator "StringEqualsIfExists"`,
+		`{"Statement":[{"Effect":"Allow","Action":"s3:*","NotAction":"s3:Get*","Resource":"*"}]}`:                                                                                "exactly one of Action",
+		`{"Statement":[{"Effect":"Allow","Action":"s3:*"}]}`:                                                                                                                     "exactly one of Resource",
+		`{"Statement":[{"Effect":"Maybe","Action":"s3:*","Resource":"*"}]}`:                                                                                                      `Effect "Maybe"`,
 	} {
 		_, err := Evaluate(req, mustParse(t, js))
 		if err == nil || !strings.Contains(err.Error(), want) {
