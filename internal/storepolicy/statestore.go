@@ -16,10 +16,10 @@ type Input struct {
 	DeployRoleARN string
 }
 
-// SecretPaths are the objects that hand out the cluster, under any
+// secretPaths are the objects that hand out the cluster, under any
 // cluster's prefix: private keys (the CA's among them), secrets (admin and
 // service tokens) and etcd backups (every Kubernetes Secret).
-var SecretPaths = []string{"*/pki/private/*", "*/secrets/*", "*/backups/etcd/*"}
+var secretPaths = []string{"*/pki/private/*", "*/secrets/*", "*/backups/etcd/*"}
 
 // objectWrites are the actions that create, replace or delete an object or
 // a version of one, or change what guards it.
@@ -29,7 +29,8 @@ var objectWrites = []string{
 }
 
 // settingWrites change the bucket's own settings: its policy, lifecycle,
-// replication, versioning, encryption, public access, ownership, object lock.
+// replication, versioning, encryption, public access, ownership, object
+// lock, ACL.
 // (Deleting a lifecycle, replication, encryption, public-access or
 // ownership configuration is authorized by the same Put action.)
 var settingWrites = []string{
@@ -40,8 +41,8 @@ var settingWrites = []string{
 	"s3:PutBucketObjectLockConfiguration", "s3:PutBucketAcl",
 }
 
-// Roles are the principals the policy names, as IAM role ARNs.
-type Roles struct {
+// roles are the principals the policy names, as IAM role ARNs.
+type roles struct {
 	Deploy string
 	// ControlPlane and APIServers are the roles kops gives the instance
 	// groups of those roles (pkg/model/names.go IAMName), in the deploy
@@ -49,28 +50,31 @@ type Roles struct {
 	ControlPlane, APIServers string
 }
 
-// RolesFor derives the control plane's and API servers' role ARNs from the
+// rolesFor derives the control plane's and API servers' role ARNs from the
 // deploy role's partition and account and kops's naming rule.
-func RolesFor(clusterName, deployRoleARN string) (Roles, error) {
+func rolesFor(clusterName, deployRoleARN string) (roles, error) {
 	parts := strings.SplitN(deployRoleARN, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[4] == "" || !strings.HasPrefix(parts[5], "role/") {
-		return Roles{}, fmt.Errorf("%q is not an IAM role ARN", deployRoleARN)
+		return roles{}, fmt.Errorf("%q is not an IAM role ARN", deployRoleARN)
 	}
 	role := func(prefix string) string {
 		return fmt.Sprintf("arn:%s:iam::%s:role/%s", parts[1], parts[4], kopsIAMName(prefix, clusterName))
 	}
-	return Roles{Deploy: deployRoleARN, ControlPlane: role("masters."), APIServers: role("apiservers.")}, nil
+	return roles{Deploy: deployRoleARN, ControlPlane: role("masters."), APIServers: role("apiservers.")}, nil
 }
 
 // StateStore is the bucket policy, one document. It denies every request
 // without TLS (AWS's s3-bucket-ssl-requests-only control). With the deploy
 // role it also denies
-//   - reading SecretPaths to all but the deploy role and the control plane
-//     and API servers (kops grants both s3:Get* on the cluster's objects);
+//   - reading secretPaths to all but the deploy role and the control plane
+//     and API servers (kops grants both s3:Get* on the cluster's objects:
+//     pkg/model/iam/iam_builder.go ReadableStatePaths);
 //   - writing or deleting any object, or any version of one, to all but
 //     the deploy role and the control plane;
 //   - the control plane any write outside <cluster>/backups/etcd/, the one
-//     place kops lets it write (etcd-manager's backups);
+//     place kops lets it write (WriteableVFSPaths: the etcd backup stores,
+//     <cluster>/backups/etcd/<name> by pkg/model/components/etcdmanager);
+//     nodes write nothing;
 //   - changing the bucket's settings to all but the deploy role.
 //
 // Principals are matched by aws:PrincipalArn, exact role ARNs only.
@@ -91,7 +95,7 @@ func StateStore(in Input) (Document, error) {
 	if in.DeployRoleARN == "" {
 		return doc, nil
 	}
-	roles, err := RolesFor(in.ClusterName, in.DeployRoleARN)
+	r, err := rolesFor(in.ClusterName, in.DeployRoleARN)
 	if err != nil {
 		return Document{}, err
 	}
@@ -99,7 +103,7 @@ func StateStore(in Input) (Document, error) {
 		return map[string]map[string]stringList{"ArnNotEquals": {"aws:PrincipalArn": arns}}
 	}
 	var secrets stringList
-	for _, p := range SecretPaths {
+	for _, p := range secretPaths {
 		secrets = append(secrets, bucket+"/"+p)
 	}
 	doc.Statement = append(doc.Statement,
@@ -109,7 +113,7 @@ func StateStore(in Input) (Document, error) {
 			Principal: "*",
 			Action:    stringList{"s3:GetObject", "s3:GetObjectVersion"},
 			Resource:  secrets,
-			Condition: exceptFor(roles.Deploy, roles.ControlPlane, roles.APIServers),
+			Condition: exceptFor(r.Deploy, r.ControlPlane, r.APIServers),
 		},
 		Statement{
 			Sid:       "DenyWritingObjects",
@@ -117,7 +121,7 @@ func StateStore(in Input) (Document, error) {
 			Principal: "*",
 			Action:    objectWrites,
 			Resource:  stringList{objects},
-			Condition: exceptFor(roles.Deploy, roles.ControlPlane),
+			Condition: exceptFor(r.Deploy, r.ControlPlane),
 		},
 		Statement{
 			Sid:         "DenyControlPlaneWritesOutsideEtcdBackups",
@@ -125,7 +129,7 @@ func StateStore(in Input) (Document, error) {
 			Principal:   "*",
 			Action:      objectWrites,
 			NotResource: stringList{bucket + "/" + in.ClusterName + "/backups/etcd/*"},
-			Condition:   map[string]map[string]stringList{"ArnEquals": {"aws:PrincipalArn": {roles.ControlPlane}}},
+			Condition:   map[string]map[string]stringList{"ArnEquals": {"aws:PrincipalArn": {r.ControlPlane}}},
 		},
 		Statement{
 			Sid:       "DenyChangingBucketSettings",
@@ -133,7 +137,7 @@ func StateStore(in Input) (Document, error) {
 			Principal: "*",
 			Action:    settingWrites,
 			Resource:  stringList{bucket},
-			Condition: exceptFor(roles.Deploy),
+			Condition: exceptFor(r.Deploy),
 		},
 	)
 	return doc, nil
