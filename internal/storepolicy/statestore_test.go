@@ -13,8 +13,9 @@ const (
 	testDeploy  = "arn:aws:iam::123456789012:role/ci/kopscalico-deploy"
 )
 
-// principals of the table: every one holds an identity policy allowing s3:*
-// (an administrator, or ReadOnlyAccess for reads), so what is denied is the
+// principals of the table, all in the bucket's account (Evaluate models one
+// account): every one holds an identity policy allowing s3:* (an
+// administrator, or ReadOnlyAccess for reads), so what is denied is the
 // bucket policy's doing.
 var principals = map[string]string{
 	"deploy":       testDeploy,
@@ -26,7 +27,7 @@ var principals = map[string]string{
 	"preview":      "arn:aws:iam::123456789012:role/kopscalico-preview",
 	"admin-user":   "arn:aws:iam::123456789012:user/alice",
 	"other-master": "arn:aws:iam::123456789012:role/masters.other.example.com",
-	"other-acct":   "arn:aws:iam::210987654321:role/ci/kopscalico-deploy",
+	"deploy-path":  "arn:aws:iam::123456789012:role/kopscalico-deploy", // the deploy role's name, another path
 }
 
 var allowIdentity = Document{Statement: []Statement{{Effect: effectAllow, Action: stringList{"s3:*"}, Resource: stringList{"*"}}}}
