@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/storepolicy"
 )
 
 // TestWorkflowsPassActionlint: a broken workflow fails the suite here, not
@@ -46,6 +47,7 @@ type workflow struct {
 }
 
 type job struct {
+	Environment    any                `json:"environment"` // a name, or {name, url}
 	Needs          any                `json:"needs"`
 	If             string             `json:"if"`
 	Permissions    *map[string]string `json:"permissions"` // nil: not declared
@@ -81,6 +83,17 @@ func (j job) uses(action string) []step {
 		}
 	}
 	return out
+}
+
+// environment is the name of the job's environment, "" for none.
+func (j job) environment() string {
+	switch e := j.Environment.(type) {
+	case string:
+		return e
+	case map[string]any:
+		return fmt.Sprint(e["name"])
+	}
+	return ""
 }
 
 func (j job) needs() []string {
@@ -658,5 +671,181 @@ func TestReachabilityCommentScript(t *testing.T) {
 	run(marker + "\n" + strings.Repeat("x", 70000))
 	if state.Failed == "" || len(state.Calls) != 0 || state.Comments[1].Body != marker+"\nsecond" {
 		t.Errorf("an oversized body: failed %q, calls %v", state.Failed, state.Calls)
+	}
+}
+
+// TestWorkflowSecretsOnlyInEnvironments: the passphrase and the AWS roles
+// reach a job only through an environment a reviewer approves: the preview
+// in "preview", the apply in "dev" (README "Who can read the stack's
+// secrets"). A job without an environment uses no secret but GITHUB_TOKEN.
+func TestWorkflowSecretsOnlyInEnvironments(t *testing.T) {
+	secretRef := regexp.MustCompile(`secrets\.(\w+)`)
+	want := map[string]string{"preview.yml/preview": "preview", "up.yml/up": "dev"}
+	seen := map[string]bool{}
+	for _, f := range workflowFiles(t) {
+		var top struct{ Env map[string]string }
+		if b, err := os.ReadFile(f); err != nil || yaml.Unmarshal(b, &top) != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if b, _ := json.Marshal(top.Env); secretRef.Match(b) {
+			t.Errorf("%s: workflow-level env hands secrets to every job: %v", filepath.Base(f), top.Env)
+		}
+		for name, j := range readWorkflow(t, f).Jobs {
+			where := filepath.Base(f) + "/" + name
+			b, err := json.Marshal(j) // the job's env and its steps
+			if err != nil {
+				t.Fatal(err)
+			}
+			var secrets []string
+			for _, m := range secretRef.FindAllStringSubmatch(string(b), -1) {
+				if m[1] != "GITHUB_TOKEN" {
+					secrets = append(secrets, m[1])
+				}
+			}
+			creds := j.uses("aws-actions/configure-aws-credentials")
+			if len(secrets) == 0 && len(creds) == 0 {
+				if env := j.environment(); env != "" {
+					t.Errorf("%s names environment %q but uses no secret or role", where, env)
+				}
+				continue
+			}
+			seen[where] = true
+			if env, ok := want[where]; !ok || j.environment() != env {
+				t.Errorf("%s uses secrets %v and %d AWS role(s) in environment %q; want only %v", where, secrets, len(creds), j.environment(), want)
+			}
+		}
+	}
+	for where := range want {
+		if !seen[where] {
+			t.Errorf("%s uses no secret or role: the test's map is out of date", where)
+		}
+	}
+}
+
+// trustPolicy is a role's trust policy as the README gives it.
+type trustPolicy struct{ doc storepolicy.Document }
+
+// readmeTrustPolicy is the README's JSON trust policy whose text holds
+// marker, with the Principal (the GitHub OIDC provider) left out: the
+// evaluator decides the token's claims, which is what the conditions are for.
+func readmeTrustPolicy(t *testing.T, marker string) trustPolicy {
+	t.Helper()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, m := range regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(string(b), -1) {
+		if strings.Contains(m[1], marker) {
+			found = append(found, m[1])
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("README: %d JSON trust policies name %q, want 1", len(found), marker)
+	}
+	var st map[string]any
+	if err := json.Unmarshal([]byte(found[0]), &st); err != nil {
+		t.Fatalf("README trust policy for %s: %v\n%s", marker, err, found[0])
+	}
+	fed, _ := st["Principal"].(map[string]any)
+	if !strings.HasSuffix(fmt.Sprint(fed["Federated"]), ":oidc-provider/token.actions.githubusercontent.com") || len(fed) != 1 {
+		t.Errorf("trust policy for %s: Principal %v, want only the GitHub OIDC provider", marker, st["Principal"])
+	}
+	delete(st, "Principal")
+	st["Resource"] = "*"
+	js, _ := json.Marshal(map[string]any{"Statement": []any{st}})
+	doc, err := storepolicy.Parse(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trustPolicy{doc}
+}
+
+// assumes: may a job with these claims assume the role? The subject is
+// composed as GitHub does with the README's customization (include_claim_keys
+// repo, context, job_workflow_ref): repo:R:CONTEXT:job_workflow_ref:R/PATH@REF.
+func (p trustPolicy) assumes(t *testing.T, context, workflowRef string) bool {
+	t.Helper()
+	const repo = "<org>/<repo>"
+	sub := "repo:" + repo + ":" + context
+	if workflowRef != "" {
+		sub += ":job_workflow_ref:" + repo + "/.github/workflows/" + workflowRef
+	}
+	d, err := storepolicy.Evaluate(storepolicy.Request{Action: "sts:AssumeRoleWithWebIdentity", Resource: "*", Context: map[string]string{
+		"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+		"token.actions.githubusercontent.com:sub": sub,
+	}}, p.doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d == storepolicy.Allowed
+}
+
+// TestDeployRoleTrustsUpOnMain: the deploy role's trust, as the README gives
+// it, admits up.yml on main in the dev environment and nothing else: not
+// another workflow, another branch, no environment, nor the default subject
+// (the customization not applied fails closed); up.yml runs only on pushes to
+// main, and is the only job of the dev environment. The preview role is
+// held the same way to preview.yml in the preview environment.
+func TestDeployRoleTrustsUpOnMain(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"include_claim_keys": ["repo", "context", "job_workflow_ref"]`) ||
+		!strings.Contains(string(b), "actions/oidc/customization/sub") {
+		t.Error("README does not set the repository's OIDC subject to repo, context and job_workflow_ref")
+	}
+
+	type claims struct {
+		context, workflowRef string
+		want                 bool
+	}
+	for _, role := range []struct {
+		name, marker string
+		cases        []claims
+	}{
+		{"deploy", "environment:dev", []claims{
+			{"environment:dev", "up.yml@refs/heads/main", true},
+			{"environment:dev", "up.yml@refs/heads/feature", false},
+			{"environment:dev", "evil.yml@refs/heads/main", false},
+			{"environment:dev", "up.yml@refs/pull/42/merge", false},
+			{"environment:preview", "up.yml@refs/heads/main", false},
+			{"ref:refs/heads/main", "up.yml@refs/heads/main", false},
+			{"environment:dev", "", false},
+			{"pull_request", "preview.yml@refs/pull/42/merge", false},
+		}},
+		{"preview", "environment:preview", []claims{
+			{"environment:preview", "preview.yml@refs/pull/42/merge", true},
+			{"environment:preview", "evil.yml@refs/pull/42/merge", false},
+			{"environment:preview", "preview.yml@refs/heads/feature", false},
+			{"pull_request", "preview.yml@refs/pull/42/merge", false},
+			{"environment:dev", "preview.yml@refs/pull/42/merge", false},
+			{"environment:preview", "", false},
+		}},
+	} {
+		policy := readmeTrustPolicy(t, role.marker)
+		for _, c := range role.cases {
+			if got := policy.assumes(t, c.context, c.workflowRef); got != c.want {
+				t.Errorf("%s role, %s %s: assumes = %v, want %v", role.name, c.context, c.workflowRef, got, c.want)
+			}
+		}
+	}
+
+	up := readWorkflow(t, "../.github/workflows/up.yml")
+	if len(up.On) != 1 {
+		t.Errorf("up.yml runs on %v, want push to main only", slices.Collect(maps.Keys(up.On)))
+	}
+	push, _ := up.On["push"].(map[string]any)
+	if branches, _ := push["branches"].([]any); len(push) != 1 || !slices.Equal(branches, []any{"main"}) {
+		t.Errorf("up.yml on.push = %v, want branches: [main] and nothing else", push)
+	}
+	for _, f := range workflowFiles(t) {
+		for name, j := range readWorkflow(t, f).Jobs {
+			isUp := filepath.Base(f) == "up.yml" && name == "up"
+			if (j.environment() == "dev") != isUp {
+				t.Errorf("%s/%s: environment %q; only up.yml's up job deploys to dev", filepath.Base(f), name, j.environment())
+			}
+		}
 	}
 }

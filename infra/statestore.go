@@ -1,15 +1,14 @@
 package infra
 
 import (
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/storepolicy"
 )
 
 // stateStore is the kops state store: either a bucket this program owns, or an
@@ -24,7 +23,8 @@ type stateStore struct {
 
 // deployStateStore creates the kops state-store bucket with the settings kops
 // recommends (versioning, encryption, no public access, owner-enforced
-// objects, TLS only), or adopts the existing store named in config.
+// objects) and storepolicy's bucket policy, or adopts the existing store
+// named in config.
 func deployStateStore(ctx *pulumi.Context, cfg config.Config) (*stateStore, error) {
 	s := cfg.StateStore
 	if !s.Create() {
@@ -113,13 +113,17 @@ func deployStateStore(ctx *pulumi.Context, cfg config.Config) (*stateStore, erro
 	}
 
 	if s.DeployRoleARN == "" {
-		ctx.Log.Warn(fmt.Sprintf("%s is unset: every principal of the account allowed s3:GetObject on bucket %s (ReadOnlyAccess included) can read the cluster's CA keys, secrets and etcd backups; set it to the IAM role that runs kops",
+		ctx.Log.Warn(fmt.Sprintf("%s is unset: every principal of the account that IAM lets read or write bucket %s (ReadOnlyAccess included, for reads) can read the cluster's CA keys, secrets and etcd backups, or replace the cluster's spec, keys and settings; set it to the IAM role that runs kops",
 			config.FullKey(config.KeyDeployRoleARN), s.Bucket), nil)
 	}
 	policy, err := s3.NewBucketPolicy(ctx, "kops-state-store", &s3.BucketPolicyArgs{
 		Bucket: bucket.ID(),
 		Policy: bucket.Arn.ApplyT(func(arn string) (string, error) {
-			return stateStorePolicy(arn, cfg.Cluster.Name, s.DeployRoleARN)
+			doc, err := storepolicy.StateStore(storepolicy.Input{BucketARN: arn, ClusterName: cfg.Cluster.Name, DeployRoleARN: s.DeployRoleARN})
+			if err != nil {
+				return "", fmt.Errorf("state-store bucket policy: %w", err)
+			}
+			return doc.JSON()
 		}).(pulumi.StringOutput),
 	}, append(child, pulumi.DependsOn([]pulumi.Resource{publicAccess, ownership}),
 		pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String("kops-state-store-tls-only")}}))...)
@@ -131,68 +135,6 @@ func deployStateStore(ctx *pulumi.Context, cfg config.Config) (*stateStore, erro
 		URL:   pulumi.Sprintf("s3://%s", bucket.Bucket),
 		Ready: []pulumi.Resource{bucket, versioning, encryption, publicAccess, ownership, policy},
 	}, nil
-}
-
-// secretPaths are the state-store objects that hand out the cluster: the CA
-// and other private keys, the secrets (admin and service tokens), and the
-// etcd backups (every Kubernetes Secret), under any cluster's prefix.
-var secretPaths = []string{"/*/pki/private/*", "/*/secrets/*", "/*/backups/etcd/*"}
-
-// stateStorePolicy is the bucket policy. It denies every request without TLS
-// (AWS's s3-bucket-ssl-requests-only control) and, when the deploy role is
-// known, reading secretPaths (any version) to every principal but that role
-// and the cluster's control plane, whose instances read them at boot.
-func stateStorePolicy(bucketARN, clusterName, deployRoleARN string) (string, error) {
-	statements := []any{map[string]any{
-		"Sid":       "DenyInsecureTransport",
-		"Effect":    "Deny",
-		"Principal": "*",
-		"Action":    "s3:*",
-		"Resource":  []string{bucketARN, bucketARN + "/*"},
-		"Condition": map[string]any{"Bool": map[string]string{"aws:SecureTransport": "false"}},
-	}}
-	if deployRoleARN != "" {
-		readers, err := secretReaders(clusterName, deployRoleARN)
-		if err != nil {
-			return "", err
-		}
-		var resources []string
-		for _, p := range secretPaths {
-			resources = append(resources, bucketARN+p)
-		}
-		statements = append(statements, map[string]any{
-			"Sid":       "DenyReadingClusterSecrets",
-			"Effect":    "Deny",
-			"Principal": "*",
-			"Action":    []string{"s3:GetObject", "s3:GetObjectVersion"},
-			"Resource":  resources,
-			"Condition": map[string]any{"ArnNotLike": map[string]any{"aws:PrincipalArn": readers}},
-		})
-	}
-	b, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": statements})
-	return string(b), err
-}
-
-// secretReaders are the principals that may read the cluster's secrets: the
-// deploy role (it runs kops) and the IAM roles kops gives the control plane
-// and API servers, masters.<cluster> and apiservers.<cluster>, in the deploy
-// role's account. kops cuts a role name longer than 64 characters to its
-// first 57 and a hash, so each pattern keeps at most 57 and a wildcard.
-func secretReaders(clusterName, deployRoleARN string) ([]string, error) {
-	parts := strings.SplitN(deployRoleARN, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[4] == "" {
-		return nil, fmt.Errorf("%s = %q is not an IAM role ARN", config.FullKey(config.KeyDeployRoleARN), deployRoleARN)
-	}
-	partition, account := parts[1], parts[4]
-	readers := []string{deployRoleARN}
-	for _, role := range []string{"masters.", "apiservers."} {
-		name := role + clusterName
-		if len(name) > 57 {
-			name = name[:57]
-		}
-		readers = append(readers, fmt.Sprintf("arn:%s:iam::%s:role/%s*", partition, account, name))
-	}
-	return readers, nil
 }
 
 func stateStoreTags(cfg config.Config) map[string]string {

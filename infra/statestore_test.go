@@ -1,8 +1,8 @@
 package infra
 
 import (
-	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
+	"github.com/kopscalico/kopscalico/internal/storepolicy"
 )
 
 func devConfig() map[string]string {
@@ -109,48 +110,31 @@ func TestStateStoreBucketAsKopsRecommends(t *testing.T) {
 		t.Errorf("objectOwnership = %q", got)
 	}
 
-	doc := bucketPolicy(t, rec)
-	if len(doc.Statement) != 1 {
-		t.Fatalf("policy statements without %s: %+v", config.KeyDeployRoleARN, doc.Statement)
+	// Without deployRoleArn: TLS only (storepolicy's table tests the rest).
+	want, err := storepolicy.StateStore(storepolicy.Input{BucketARN: "arn:aws:s3:::kops-state-calico-dev-example-com", ClusterName: "calico.dev.example.com"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	st := doc.Statement[0]
-	if st.Sid != "DenyInsecureTransport" || st.Effect != "Deny" || st.Principal != "*" || st.Action != "s3:*" ||
-		st.Condition["Bool"]["aws:SecureTransport"] != "false" {
-		t.Errorf("policy does not deny non-TLS requests: %+v", st)
-	}
-	arn := "arn:aws:s3:::kops-state-calico-dev-example-com"
-	if len(st.Resource) != 2 || st.Resource[0] != arn || st.Resource[1] != arn+"/*" {
-		t.Errorf("policy resources = %v", st.Resource)
+	if doc := bucketPolicy(t, rec); !reflect.DeepEqual(doc, want) {
+		t.Errorf("policy %+v, want %+v", doc, want)
 	}
 }
 
-// policyDoc is the part of an S3 bucket policy the tests read.
-type policyDoc struct {
-	Statement []struct {
-		Sid       string
-		Effect    string
-		Principal any
-		Action    any
-		Resource  []string
-		Condition map[string]map[string]any
-	}
-}
-
-func bucketPolicy(t *testing.T, rec *recorder) policyDoc {
+func bucketPolicy(t *testing.T, rec *recorder) storepolicy.Document {
 	t.Helper()
-	var doc policyDoc
 	policy := propString(t, rec.one(t, tokPolicy).Inputs, "policy")
-	if err := json.Unmarshal([]byte(policy), &doc); err != nil {
-		t.Fatalf("policy is not JSON: %v\n%s", err, policy)
+	doc, err := storepolicy.Parse([]byte(policy))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, policy)
 	}
 	return doc
 }
 
-// TestStateStoreDeniesSecretsToAllButDeployRole: with the deploy role named,
-// the bucket policy denies reading the cluster's keys, secrets and etcd
-// backups (any version) to every principal but that role and the control
-// plane's kops roles, in the deploy role's account.
-func TestStateStoreDeniesSecretsToAllButDeployRole(t *testing.T) {
+// TestStateStoreGuardedForTheDeployRole: with the deploy role named, the
+// policy the program registers is storepolicy's for this bucket, cluster and
+// role: evaluated, it keeps the CA key, the cluster spec and the bucket's
+// settings from a role IAM allows everything, and leaves them to kops.
+func TestStateStoreGuardedForTheDeployRole(t *testing.T) {
 	t.Parallel()
 	cfg := devConfig()
 	deploy := "arn:aws:iam::123456789012:role/ci/kopscalico-deploy"
@@ -158,57 +142,37 @@ func TestStateStoreDeniesSecretsToAllButDeployRole(t *testing.T) {
 	rec, _ := runStateStore(t, "dev", cfg)
 
 	doc := bucketPolicy(t, rec)
-	if len(doc.Statement) != 2 || doc.Statement[0].Sid != "DenyInsecureTransport" {
-		t.Fatalf("want the TLS statement and the secrets statement: %+v", doc.Statement)
-	}
-	st := doc.Statement[1]
-	if st.Sid != "DenyReadingClusterSecrets" || st.Effect != "Deny" || st.Principal != "*" {
-		t.Errorf("secrets statement: %+v", st)
-	}
-	actions, _ := st.Action.([]any)
-	if !slices.Equal(actions, []any{"s3:GetObject", "s3:GetObjectVersion"}) {
-		t.Errorf("denied actions = %v, want reading any version of an object", st.Action)
-	}
 	bucket := "arn:aws:s3:::kops-state-calico-dev-example-com"
-	wantRes := []string{bucket + "/*/pki/private/*", bucket + "/*/secrets/*", bucket + "/*/backups/etcd/*"}
-	if !slices.Equal(st.Resource, wantRes) {
-		t.Errorf("resources = %v, want %v", st.Resource, wantRes)
-	}
-	readers, _ := st.Condition["ArnNotLike"]["aws:PrincipalArn"].([]any)
-	wantReaders := []any{deploy,
-		"arn:aws:iam::123456789012:role/masters.calico.dev.example.com*",
-		"arn:aws:iam::123456789012:role/apiservers.calico.dev.example.com*"}
-	if !slices.Equal(readers, wantReaders) {
-		t.Errorf("principals allowed to read = %v, want %v", readers, wantReaders)
-	}
-	if len(st.Condition) != 1 {
-		t.Errorf("extra conditions would narrow the deny: %v", st.Condition)
-	}
-}
-
-// TestSecretReadersFollowKopsRoleNames: kops names the control plane's role
-// masters.<cluster>, cut to 57 characters and a hash past 64; the pattern
-// matches both, in the deploy role's partition and account.
-func TestSecretReadersFollowKopsRoleNames(t *testing.T) {
-	t.Parallel()
-	long := strings.Repeat("a", 50) + ".example.com"
-	readers, err := secretReaders(long, "arn:aws-us-gov:iam::210987654321:role/deploy")
+	want, err := storepolicy.StateStore(storepolicy.Input{BucketARN: bucket, ClusterName: "calico.dev.example.com", DeployRoleARN: deploy})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, role := range []string{"masters.", "apiservers."} {
-		pattern := readers[i+1]
-		prefix, ok := strings.CutSuffix(pattern, "*")
-		if !ok || !strings.HasPrefix(prefix, "arn:aws-us-gov:iam::210987654321:role/") {
-			t.Fatalf("pattern %q", pattern)
-		}
-		name := strings.TrimPrefix(prefix, "arn:aws-us-gov:iam::210987654321:role/")
-		if len(name) != 57 || !strings.HasPrefix(role+long, name) {
-			t.Errorf("pattern %q does not keep the 57 characters kops keeps of %s%s", pattern, role, long)
-		}
+	if !reflect.DeepEqual(doc, want) {
+		t.Errorf("registered policy %+v\nwant %+v", doc, want)
 	}
-	if _, err := secretReaders("c.example.com", "kopscalico-deploy"); err == nil || !strings.Contains(err.Error(), config.KeyDeployRoleARN) {
-		t.Errorf("a malformed role ARN must fail naming the key: %v", err)
+	admin, err := storepolicy.Parse([]byte(`{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	preview := "arn:aws:iam::123456789012:role/kopscalico-preview"
+	for _, c := range []struct {
+		who, action, key string
+		want             storepolicy.Decision
+	}{
+		{preview, "s3:GetObject", "/calico.dev.example.com/pki/private/kubernetes-ca/keyset.yaml", storepolicy.ExplicitDeny},
+		{preview, "s3:PutObject", "/calico.dev.example.com/pki/private/kubernetes-ca/keyset.yaml", storepolicy.ExplicitDeny},
+		{preview, "s3:PutObject", "/calico.dev.example.com/config", storepolicy.ExplicitDeny},
+		{preview, "s3:DeleteObjectVersion", "/calico.dev.example.com/config", storepolicy.ExplicitDeny},
+		{preview, "s3:PutBucketPolicy", "", storepolicy.ExplicitDeny},
+		{preview, "s3:GetObject", "/calico.dev.example.com/config", storepolicy.Allowed},
+		{deploy, "s3:PutObject", "/calico.dev.example.com/pki/private/kubernetes-ca/keyset.yaml", storepolicy.Allowed},
+		{deploy, "s3:PutBucketPolicy", "", storepolicy.Allowed},
+	} {
+		req := storepolicy.Request{Action: c.action, Resource: bucket + c.key,
+			Context: map[string]string{"aws:PrincipalArn": c.who, "aws:SecureTransport": "true"}}
+		if got, err := storepolicy.Evaluate(req, admin, doc); err != nil || got != c.want {
+			t.Errorf("%s %s %s: %s (%v), want %s", c.who, c.action, c.key, got, err, c.want)
+		}
 	}
 }
 
