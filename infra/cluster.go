@@ -1,7 +1,6 @@
 package infra
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -35,14 +34,35 @@ type KopsCluster struct {
 	Revision pulumi.StringOutput `pulumi:"revision"`
 }
 
-// toPlainMap is v's JSON form as a map.
-func toPlainMap(v any) (map[string]any, error) {
-	b, err := json.Marshal(v)
+// lateInput is an input known only once another resource is: the wire
+// field it fills (a pointer into the args) and its value.
+type lateInput struct {
+	field any
+	value pulumi.Input
+}
+
+// wireInputs are a resource's inputs: args (a pointer to its pluginapi wire
+// struct) in the plugin's one wire form, each late input in its field's
+// place (the plugin's Check makes a secret field secret).
+func wireInputs(args any, late ...lateInput) (pulumi.Map, error) {
+	props, err := pluginapi.Encode(args)
 	if err != nil {
 		return nil, err
 	}
-	var m map[string]any
-	return m, json.Unmarshal(b, &m)
+	inputs := pulumi.ToMap(pluginapi.Plain(props))
+	for k, v := range props {
+		if v.IsSecret() {
+			inputs[string(k)] = pulumi.ToSecret(inputs[string(k)])
+		}
+	}
+	for _, l := range late {
+		f, err := pluginapi.FieldName(args, l.field)
+		if err != nil {
+			return nil, err
+		}
+		inputs[f.Name] = l.value
+	}
+	return inputs, nil
 }
 
 // clusterDesired is the desired cluster of a validated config, the SSH key
@@ -63,30 +83,29 @@ func clusterDesired(cfg config.Config) (kops.Desired, error) {
 // names are the config keys) with the state store URL from the bucket, and
 // the adoption and replacement switches.
 func clusterInputs(cfg config.Config, d kops.Desired, stateStore pulumi.StringInput) (pulumi.Map, error) {
-	props, err := toPlainMap(pluginapi.ClusterArgs{
+	args := &pluginapi.ClusterArgs{
 		Desired:          d,
 		AdoptExisting:    cfg.Cluster.AdoptExisting,
 		AllowReplacement: cfg.Cluster.AllowReplacement,
-	})
-	if err != nil {
-		return nil, err
 	}
-	inputs := pulumi.ToMap(props)
-	inputs["stateStore"] = stateStore
-	return inputs, nil
+	return wireInputs(args, lateInput{&args.StateStore, stateStore})
 }
 
 // NewKopsProvider registers the plugin's provider: how kops is run, and the
 // state store `pulumi import` looks in.
 func NewKopsProvider(ctx *pulumi.Context, cfg config.Config, stateStore pulumi.StringInput) (pulumi.ProviderResource, error) {
+	args := &pluginapi.ProviderArgs{
+		KopsBinary:           cfg.Kops.Binary,
+		KopsTimeout:          cfg.Kops.CommandTimeout.String(),
+		ValidateTimeout:      cfg.Kops.ValidateTimeout.String(),
+		RollingUpdateTimeout: cfg.Kops.RollingUpdateTimeout.String(),
+	}
+	inputs, err := wireInputs(args, lateInput{&args.StateStore, stateStore})
+	if err != nil {
+		return nil, err
+	}
 	prov := &kopsProvider{}
-	err := ctx.RegisterResource("pulumi:providers:"+pluginapi.Name, "kops", pulumi.Map{
-		pluginapi.ConfigKopsBinary:           pulumi.String(cfg.Kops.Binary),
-		pluginapi.ConfigCommandTimeout:       pulumi.String(cfg.Kops.CommandTimeout.String()),
-		pluginapi.ConfigValidateTimeout:      pulumi.String(cfg.Kops.ValidateTimeout.String()),
-		pluginapi.ConfigRollingUpdateTimeout: pulumi.String(cfg.Kops.RollingUpdateTimeout.String()),
-		pluginapi.ConfigStateStore:           stateStore,
-	}, prov)
+	err = ctx.RegisterResource(pluginapi.Provider.Token, "kops", inputs, prov)
 	return prov, err
 }
 
@@ -122,8 +141,13 @@ func DeployCluster(ctx *pulumi.Context, cfg config.Config, prov pulumi.ProviderR
 // it, so on destroy it is deleted after the clusters and before the store,
 // and refuses while kops lists any cluster in the store.
 func GuardStateStore(ctx *pulumi.Context, prov pulumi.ProviderResource, stateStore pulumi.StringInput, store []pulumi.Resource) (pulumi.Resource, error) {
+	args := &pluginapi.StateStoreGuardArgs{}
+	inputs, err := wireInputs(args, lateInput{&args.StateStore, stateStore})
+	if err != nil {
+		return nil, err
+	}
 	guard := &stateStoreGuard{}
-	err := ctx.RegisterResource(pluginapi.StateStoreGuardType, "state-store-guard", pulumi.Map{"stateStore": stateStore},
+	err = ctx.RegisterResource(pluginapi.StateStoreGuardType, "state-store-guard", inputs,
 		guard, pulumi.Provider(prov), pulumi.DependsOn(store))
 	return guard, err
 }

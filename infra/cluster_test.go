@@ -24,10 +24,10 @@ func TestClusterIsAPluginResource(t *testing.T) {
 		}
 		prov := rec.one(t, tokKopsProvider)
 		for key, want := range map[string]string{
-			pluginapi.ConfigKopsBinary:           "kops",
-			pluginapi.ConfigCommandTimeout:       "10m0s",
-			pluginapi.ConfigRollingUpdateTimeout: "1h0m0s",
-			pluginapi.ConfigStateStore:           "s3://kops-state-calico-dev-example-com",
+			config.KeyKopsBinary:           "kops",
+			config.KeyKopsTimeout:          "10m0s",
+			config.KeyRollingUpdateTimeout: "1h0m0s",
+			config.KeyStateStore:           "s3://kops-state-calico-dev-example-com",
 		} {
 			if got := propString(t, prov.Inputs, key); got != want {
 				t.Errorf("provider %s = %q, want %q", key, got, want)
@@ -81,7 +81,7 @@ func TestClusterSwitchesAndSSHKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := rec.one(t, pluginapi.ClusterType)
-	for k, want := range map[string]string{"sshPublicKey": "ssh-ed25519 AAAA ops\n", "adoptExisting": "true", "allowReplacement": "true"} {
+	for k, want := range map[string]string{config.KeySSHPublicKey: "ssh-ed25519 AAAA ops\n", config.KeyAdoptExisting: "true", config.KeyAllowReplacement: "true"} {
 		if got := propString(t, c.Inputs, k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}

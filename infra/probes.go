@@ -142,14 +142,11 @@ func deployProbes(ctx *pulumi.Context, args probeArgs, k8s, kops pulumi.Provider
 		jobURNs[p.Name] = res.URN().ToStringOutput()
 	}
 
-	plan, err := toPlainMap(pluginapi.ProbeRun{Namespace: args.Namespace, Probes: probes})
+	run := &pluginapi.ProbeVerdictsArgs{ProbeRun: pluginapi.ProbeRun{Namespace: args.Namespace, Probes: probes}}
+	inputs, err := wireInputs(run, lateInput{&run.Kubeconfig, args.Kubeconfig}, lateInput{&run.Jobs, jobURNs}, lateInput{&run.Revision, revision})
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
-	inputs := pulumi.ToMap(plan)
-	inputs["kubeconfig"] = args.Kubeconfig
-	inputs["jobs"] = jobURNs
-	inputs["revision"] = revision
 	verdicts := &probeVerdicts{}
 	// DependsOn the Jobs: their registration returns once they have
 	// completed, so the verdicts are read from finished pods.

@@ -27,17 +27,21 @@ func checkSecurityGroups(ctx *pulumi.Context, cfg config.Config, prov pulumi.Pro
 	if revision == nil {
 		revision = pulumi.String("")
 	}
+	args := &pluginapi.SecurityGroupCheckArgs{
+		ClusterName:    cfg.Cluster.Name,
+		Region:         cfg.Cluster.Region,
+		Encapsulation:  cfg.Calico.Encapsulation,
+		AWSSrcDstCheck: cfg.Calico.AWSSrcDstCheck,
+		EtcdDatastore:  calicoUsesEtcd(cfg),
+		KopsBlocksEtcd: cfg.Kops.Version.AtLeast(kopsrelease.EtcdBlockedFromNodes),
+		Mode:           cfg.SecurityGroupCheck,
+	}
+	inputs, err := wireInputs(args, lateInput{&args.ClusterRevision, revision})
+	if err != nil {
+		return nil, err
+	}
 	check := &securityGroupCheck{}
-	err := ctx.RegisterResource(pluginapi.SecurityGroupCheckType, "security-groups", pulumi.Map{
-		"clusterName":     pulumi.String(cfg.Cluster.Name),
-		"region":          pulumi.String(cfg.Cluster.Region),
-		"encapsulation":   pulumi.String(cfg.Calico.Encapsulation),
-		"awsSrcDstCheck":  pulumi.String(cfg.Calico.AWSSrcDstCheck),
-		"etcdDatastore":   pulumi.Bool(calicoUsesEtcd(cfg)),
-		"kopsBlocksEtcd":  pulumi.Bool(cfg.Kops.Version.AtLeast(kopsrelease.EtcdBlockedFromNodes)),
-		"mode":            pulumi.String(cfg.SecurityGroupCheck),
-		"clusterRevision": revision,
-	}, check, pulumi.Provider(prov), pulumi.DependsOn(after))
+	err = ctx.RegisterResource(pluginapi.SecurityGroupCheckType, "security-groups", inputs, check, pulumi.Provider(prov), pulumi.DependsOn(after))
 	if err != nil {
 		return nil, err
 	}

@@ -7,19 +7,20 @@ import (
 
 // Desired is the cluster the program wants kops to run, in typed values
 // checked at the edge (config.Parse for the program, config.CheckCluster
-// for the plugin's inputs). Its JSON form is the provider's Cluster inputs;
-// the names are the kopscalico config keys.
+// for the plugin's inputs). Its JSON form is the provider's Cluster inputs:
+// the names are the kopscalico config keys, and a replace tag says why kops
+// cannot change that field on a running cluster (pluginapi.Field).
 type Desired struct {
-	Name              string               `json:"clusterName"`
-	StateStore        string               `json:"stateStore"`
-	Region            string               `json:"region"`
-	Zones             []string             `json:"zones"`
-	ControlPlaneCount int                  `json:"controlPlaneCount"`
+	Name              string               `json:"clusterName" replace:"kops cannot rename a cluster"`
+	StateStore        string               `json:"stateStore" replace:"a cluster does not move between state stores (copy the store with kops tooling instead)"`
+	Region            string               `json:"region" replace:"a kops cluster cannot move regions"`
+	Zones             []string             `json:"zones" replace:"subnets are made with the cluster; add zones with 'kops create instancegroup' by hand"`
+	ControlPlaneCount int                  `json:"controlPlaneCount" replace:"changing it changes etcd membership (kops docs: operations/etcd_administration)"`
 	NodeCount         int                  `json:"nodeCount"`
 	ControlPlaneSize  string               `json:"controlPlaneSize,omitempty"`
 	NodeSize          string               `json:"nodeSize,omitempty"`
 	KubernetesVersion string               `json:"kubernetesVersion,omitempty"`
-	DNSZone           string               `json:"dnsZone,omitempty"`
+	DNSZone           string               `json:"dnsZone,omitempty" replace:"the DNS zone is chosen at creation"`
 	SSHAccess         config.AccessList    `json:"sshAccess"`
 	AdminAccess       config.AccessList    `json:"adminAccess"`
 	AllowWorldAccess  bool                 `json:"allowWorldAccess,omitempty"`

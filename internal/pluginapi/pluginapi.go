@@ -23,26 +23,49 @@ const (
 	ProbeVerdictsType      = Name + ":index:ProbeVerdicts"
 )
 
-// Provider configuration keys.
-const (
-	ConfigKopsBinary           = "kopsBinary"
-	ConfigCommandTimeout       = "kopsTimeout"
-	ConfigValidateTimeout      = "validateTimeout"
-	ConfigRollingUpdateTimeout = "rollingUpdateTimeout"
-	ConfigStateStore           = "stateStore"
-)
+// ProviderArgs are the provider's own inputs (its pulumi:providers:kopscalico
+// resource): how kops runs, not what it builds. The timeouts are durations
+// as Go writes them ("10m0s"); an empty value keeps the default.
+type ProviderArgs struct {
+	KopsBinary           string `json:"kopsBinary,omitempty"`
+	KopsTimeout          string `json:"kopsTimeout,omitempty"`
+	ValidateTimeout      string `json:"validateTimeout,omitempty"`
+	RollingUpdateTimeout string `json:"rollingUpdateTimeout,omitempty"`
+	// StateStore is where `pulumi import` of a Cluster looks for it.
+	StateStore string `json:"stateStore,omitempty"`
+}
 
 // ClusterArgs are the Cluster's inputs: the desired cluster (property names
 // are the kopscalico config keys) and two switches that are not part of the
-// cluster itself.
+// cluster itself, whose change alone changes nothing.
 type ClusterArgs struct {
 	kops.Desired
 	// AdoptExisting lets create take over a cluster that is already in the
 	// state store (it is converted, and this stack's destroy deletes it).
-	AdoptExisting bool `json:"adoptExisting,omitempty"`
+	AdoptExisting bool `json:"adoptExistingCluster,omitempty" wire:"nodiff,was=adoptExisting"`
 	// AllowReplacement lets a change of an identity field replace the
 	// cluster: a new one is created and the old one deleted.
-	AllowReplacement bool `json:"allowReplacement,omitempty"`
+	AllowReplacement bool `json:"allowClusterReplacement,omitempty" wire:"nodiff,was=allowReplacement"`
+}
+
+// ClusterState is the Cluster's recorded state: its inputs and what kops
+// reports. No credential: the kubeconfig runs `kops helpers kubectl-auth`.
+type ClusterState struct {
+	ClusterArgs
+	// Kubeconfig reaches the API with a short-lived certificate issued by
+	// `kops helpers kubectl-auth`; its content is the same run after run.
+	Kubeconfig string `json:"kubeconfig" wire:"unknownOnCreate"`
+	// Spec and InstanceGroups are the cluster as `kops get` prints it:
+	// refresh updates them, and Diff compares them with the inputs.
+	Spec           string `json:"spec" wire:"unknown"`
+	InstanceGroups string `json:"instanceGroups" wire:"unknown"`
+	// Networking is spec.networking as YAML, for reading in previews.
+	Networking string `json:"networking" wire:"unknown"`
+	// Revision changes whenever the applied spec or instance groups do:
+	// what checks of the cluster (the security-group check) re-run on.
+	Revision string `json:"revision" wire:"unknown"`
+	// Owner is this stack's mark in the cluster spec (kops.OwnerAnnotation).
+	Owner string `json:"owner,omitempty" wire:"unknownOnCreate"`
 }
 
 // SecurityGroupCheckArgs are the SecurityGroupCheck's inputs: which cluster
@@ -54,12 +77,20 @@ type SecurityGroupCheckArgs struct {
 	Region         string               `json:"region"`
 	Encapsulation  config.Encapsulation `json:"encapsulation"`
 	AWSSrcDstCheck config.SrcDstCheck   `json:"awsSrcDstCheck"`
-	EtcdDatastore  bool                 `json:"etcdDatastore,omitempty"`
-	KopsBlocksEtcd bool                 `json:"kopsBlocksEtcd,omitempty"`
+	EtcdDatastore  bool                 `json:"etcdDatastore"`
+	KopsBlocksEtcd bool                 `json:"kopsBlocksEtcd"`
 	// Mode is enforce (a missing expectation fails) or warn; with off the
 	// program registers no check.
 	Mode            config.SGCheckMode `json:"mode"`
-	ClusterRevision string             `json:"clusterRevision,omitempty"`
+	ClusterRevision string             `json:"clusterRevision"`
+}
+
+// SecurityGroupCheckState is the recorded result.
+type SecurityGroupCheckState struct {
+	SecurityGroupCheckArgs
+	// Summary is expectation id -> "ok", "skipped: …", "missing in …: …" or
+	// "blocked by kops: …".
+	Summary map[string]string `json:"summary" wire:"unknown"`
 }
 
 // StateStoreGuardArgs name the kops state store the stack owns.
@@ -74,7 +105,7 @@ type ProbeVerdictsArgs struct {
 	// user's for a cluster the program does not manage. It is how the
 	// verdicts are read, not what they prove: a change of it alone reads
 	// nothing again.
-	Kubeconfig string `json:"kubeconfig"`
+	Kubeconfig string `json:"kubeconfig" wire:"secret,nodiff"`
 	ProbeRun
 }
 
@@ -90,4 +121,15 @@ type ProbeRun struct {
 	// Revision names the Jobs' run: a new one means replaced Jobs, whose
 	// verdicts are read again.
 	Revision string `json:"revision"`
+}
+
+// ProbeVerdictsState is the recorded result: the verdicts outlive the probe
+// pods (a node roll, pod garbage collection), so later runs read nothing.
+// The kubeconfig is not kept.
+type ProbeVerdictsState struct {
+	ProbeRun
+	// Verdicts are the observed outcomes by probe name.
+	Verdicts map[string]string `json:"verdicts" wire:"unknown"`
+	// Table is expected against observed for every probe.
+	Table string `json:"table" wire:"unknown"`
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
@@ -20,42 +19,6 @@ import (
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
-
-// ClusterState is the Cluster's recorded state: its inputs and what kops
-// reports. No credential: the kubeconfig runs `kops helpers kubectl-auth`.
-type ClusterState struct {
-	pluginapi.ClusterArgs
-	// Kubeconfig reaches the API with a short-lived certificate issued by
-	// `kops helpers kubectl-auth`; its content is the same run after run.
-	Kubeconfig string `json:"kubeconfig"`
-	// Spec and InstanceGroups are the cluster as `kops get` prints it:
-	// refresh updates them, and Diff compares them with the inputs.
-	Spec           string `json:"spec"`
-	InstanceGroups string `json:"instanceGroups"`
-	// Networking is spec.networking as YAML, for reading in previews.
-	Networking string `json:"networking"`
-	// Revision changes whenever the applied spec or instance groups do:
-	// what checks of the cluster (the security-group check) re-run on.
-	Revision string `json:"revision"`
-	// Owner is this stack's mark in the cluster spec (kops.OwnerAnnotation).
-	Owner string `json:"owner,omitempty"`
-}
-
-// identityKeys are the inputs kops cannot change on a running cluster: a
-// change means a new cluster.
-var identityKeys = []string{"clusterName", "stateStore", "region", "zones", "dnsZone", "controlPlaneCount"}
-
-var identityWhy = map[string]string{
-	"clusterName":       "kops cannot rename a cluster",
-	"stateStore":        "a cluster does not move between state stores (copy the store with kops tooling instead)",
-	"region":            "a kops cluster cannot move regions",
-	"zones":             "subnets are made with the cluster; add zones with `kops create instancegroup` by hand",
-	"dnsZone":           "the DNS zone is chosen at creation",
-	"controlPlaneCount": "changing it changes etcd membership (kops docs: operations/etcd_administration)",
-}
-
-// switchKeys do not describe the cluster: changing them alone changes nothing.
-var switchKeys = map[string]bool{"adoptExisting": true, "allowReplacement": true}
 
 type cluster struct{ p *Provider }
 
@@ -96,67 +59,47 @@ func (c *cluster) check(_ context.Context, req plugin.CheckRequest) (plugin.Chec
 
 // diff compares the inputs, and the cluster as last read (state) with the new
 // inputs: drift found by refresh shows as an update even when no input
-// changed. A changed identity field is refused unless allowReplacement is set.
+// changed. A changed identity field (one tagged replace) is refused unless
+// allowClusterReplacement is set; one not known yet is neither refused nor
+// replaced: Diff runs again once it is known.
 func (c *cluster) diff(_ context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
 	var olds, news pluginapi.ClusterArgs
-	if err := decode(req.OldInputs, &olds); err != nil {
+	if err := pluginapi.Decode(req.OldInputs, &olds); err != nil {
 		return plugin.DiffResponse{}, err
 	}
-	if err := decode(req.NewInputs, &news); err != nil {
+	if err := pluginapi.Decode(req.NewInputs, &news); err != nil {
 		return plugin.DiffResponse{}, err
 	}
 	unknown := unknownKeys(req.NewInputs)
-	detailed := map[string]plugin.PropertyDiff{}
-	var changed, replace []resource.PropertyKey
+	var d detailedDiff
 	var refused []string
-	for _, k := range propertyKeys(req.OldInputs, req.NewInputs) {
-		if switchKeys[k] {
-			continue
+	for _, f := range changedInputs(pluginapi.Cluster, req.OldInputs, req.NewInputs) {
+		key := resource.PropertyKey(f.Name)
+		if f.Replace != "" && !news.AllowReplacement && !unknown[f.Name] {
+			refused = append(refused, fmt.Sprintf("%s: %s -> %s: %s", f.Name, show(req.OldInputs[key]), show(req.NewInputs[key]), f.Replace))
 		}
-		key := resource.PropertyKey(k)
-		if !unknown[k] && req.OldInputs[key].DeepEquals(req.NewInputs[key]) {
-			continue
-		}
-		changed = append(changed, key)
-		kind := plugin.DiffUpdate
-		if isIdentity(k) {
-			if !news.AllowReplacement {
-				if !unknown[k] {
-					refused = append(refused, fmt.Sprintf("%s: %s -> %s: %s", k, show(req.OldInputs[key]), show(req.NewInputs[key]), identityWhy[k]))
-				}
-				continue
-			}
-			kind = plugin.DiffUpdateReplace
-			replace = append(replace, key)
-		}
-		detailed[k] = plugin.PropertyDiff{Kind: kind, InputDiff: true}
+		d.add(f.Name, f.Replace != "" && news.AllowReplacement, true)
 	}
 	if len(refused) > 0 {
 		return plugin.DiffResponse{}, fmt.Errorf("kops cluster %s: refusing to replace it (delete the running cluster and create another): %s. "+
-			"Revert the change, or set allowReplacement (%s=true) to replace the cluster on purpose",
+			"Revert the change, or set %s=true to replace the cluster on purpose",
 			olds.Name, strings.Join(refused, "; "), config.FullKey(config.KeyAllowReplacement))
 	}
 	if len(unknown) == 0 {
-		var state ClusterState
-		if err := decode(req.OldOutputs, &state); err != nil {
+		var state pluginapi.ClusterState
+		if err := pluginapi.Decode(req.OldOutputs, &state); err != nil {
 			return plugin.DiffResponse{}, err
 		}
 		for _, k := range drift(state, news.Desired) {
-			if _, ok := detailed[k]; !ok {
-				changed = append(changed, resource.PropertyKey(k))
-				detailed[k] = plugin.PropertyDiff{Kind: plugin.DiffUpdate}
-			}
+			d.add(k, false, false)
 		}
 	}
-	if len(changed) == 0 {
-		return plugin.DiffResponse{Changes: plugin.DiffNone}, nil
-	}
-	return plugin.DiffResponse{Changes: plugin.DiffSome, ChangedKeys: changed, ReplaceKeys: replace, DetailedDiff: detailed}, nil
+	return d.response(), nil
 }
 
 // drift names the state fields the live cluster differs in from the desired
 // one: what an update would rewrite.
-func drift(state ClusterState, d kops.Desired) []string {
+func drift(state pluginapi.ClusterState, d kops.Desired) []string {
 	var out []string
 	if state.Spec != "" {
 		if conv, err := kops.ConvertClusterSpec([]byte(state.Spec), d); err != nil || conv.Changed() {
@@ -171,35 +114,12 @@ func drift(state ClusterState, d kops.Desired) []string {
 	return out
 }
 
-func isIdentity(k string) bool {
-	for _, id := range identityKeys {
-		if id == k {
-			return true
-		}
-	}
-	return false
-}
-
+// show is a value as the refusal quotes it.
 func show(v resource.PropertyValue) string {
 	if v.IsNull() {
 		return `""`
 	}
-	return fmt.Sprintf("%v", plain(v))
-}
-
-func propertyKeys(maps ...resource.PropertyMap) []string {
-	set := map[string]bool{}
-	for _, m := range maps {
-		for k := range m {
-			set[string(k)] = true
-		}
-	}
-	keys := make([]string, 0, len(set))
-	for k := range set {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return fmt.Sprintf("%v", pluginapi.Plain(resource.PropertyMap{"v": v})["v"])
 }
 
 // create makes the cluster, or takes over an existing one when asked. Once
@@ -207,11 +127,11 @@ func propertyKeys(maps ...resource.PropertyMap) []string {
 // say) still records the cluster, so destroy can delete it.
 func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
 	var args pluginapi.ClusterArgs
-	if err := decode(req.Properties, &args); err != nil {
+	if err := pluginapi.Decode(req.Properties, &args); err != nil {
 		return plugin.CreateResponse{}, err
 	}
 	if req.Preview {
-		return plugin.CreateResponse{Properties: previewState(req.Properties)}, nil
+		return plugin.CreateResponse{Properties: previewState(pluginapi.Cluster, req.Properties, nil)}, nil
 	}
 	kubeconfig, cleanup, err := workdir()
 	if err != nil {
@@ -229,19 +149,26 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 	var exists *kops.ExistsError
 	if errors.As(ensureErr, &exists) {
 		return plugin.CreateResponse{}, fmt.Errorf("%w and this stack did not create it: "+
-			"to take it over (converted to Calico cross-subnet; this stack's destroy then deletes it) set adoptExisting (%s=true); "+
+			"to take it over (converted to Calico cross-subnet; this stack's destroy then deletes it) set %s=true; "+
 			"to manage it as it is, import it by name (%s=true, or `pulumi import %s %s %s` with this stack's kops provider); or pick another %s",
 			ensureErr, config.FullKey(config.KeyAdoptExisting), config.FullKey(config.KeyImportExisting), pluginapi.ClusterType, req.URN.Name(), d.Name, config.FullKey(config.KeyClusterName))
 	}
 	if ensureErr != nil && !outcome.Mutated() {
 		return plugin.CreateResponse{}, ensureErr
 	}
+	props, err := c.record(ctx, m, args, owner, ensureErr, pluginapi.ClusterState{ClusterArgs: args, Owner: owner})
+	return plugin.CreateResponse{ID: resource.ID(d.Name), Properties: props}, err
+}
+
+// record is the state after kops ran: as kops reports it, or, when kops
+// made or changed the cluster and then failed (validate timing out, say), a
+// partial failure that records what is known (fallback when kops reports
+// nothing), so destroy can delete the cluster.
+func (c *cluster) record(ctx context.Context, m *kops.Manager, args pluginapi.ClusterArgs, owner string, ensureErr error, fallback pluginapi.ClusterState) (resource.PropertyMap, error) {
 	state, err := c.observe(ctx, m, args, owner)
 	if ensureErr == nil && err == nil {
-		props, err := encode(state)
-		return plugin.CreateResponse{ID: resource.ID(d.Name), Properties: props}, err
+		return pluginapi.Encode(state)
 	}
-	// kops made or changed the cluster and then failed: record what is known.
 	reasons := []string{}
 	for _, e := range []error{ensureErr, err} {
 		if e != nil {
@@ -249,34 +176,34 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 		}
 	}
 	if state.Spec == "" {
-		state = ClusterState{ClusterArgs: args, Owner: owner}
+		state = fallback
 	}
-	return plugin.CreateResponse{}, partialFailure(resource.ID(d.Name), state, args, reasons)
+	return nil, partialFailure(resource.ID(args.Name), state, args, reasons)
 }
 
 // observe reads what kops reports after an operation: spec, instance
 // groups and the credential-free kubeconfig.
-func (c *cluster) observe(ctx context.Context, m *kops.Manager, args pluginapi.ClusterArgs, owner string) (ClusterState, error) {
+func (c *cluster) observe(ctx context.Context, m *kops.Manager, args pluginapi.ClusterArgs, owner string) (pluginapi.ClusterState, error) {
 	obs, found, err := m.Observe(ctx, args.Desired)
 	if err != nil {
-		return ClusterState{}, err
+		return pluginapi.ClusterState{}, err
 	}
 	if !found {
-		return ClusterState{}, fmt.Errorf("kops cluster %s is not in %s", args.Name, args.StateStore)
+		return pluginapi.ClusterState{}, fmt.Errorf("kops cluster %s is not in %s", args.Name, args.StateStore)
 	}
 	kc, err := m.OperationKubeconfig(ctx, args.Desired)
 	if err != nil {
-		return ClusterState{}, err
+		return pluginapi.ClusterState{}, err
 	}
 	return newState(args, obs, string(kc), owner)
 }
 
-func newState(args pluginapi.ClusterArgs, obs kops.Observed, kubeconfig, owner string) (ClusterState, error) {
+func newState(args pluginapi.ClusterArgs, obs kops.Observed, kubeconfig, owner string) (pluginapi.ClusterState, error) {
 	live, err := kops.Describe(obs)
 	if err != nil {
-		return ClusterState{}, err
+		return pluginapi.ClusterState{}, err
 	}
-	return ClusterState{
+	return pluginapi.ClusterState{
 		ClusterArgs:    args,
 		Kubeconfig:     kubeconfig,
 		Spec:           string(obs.Spec),
@@ -308,22 +235,12 @@ func newOwner() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// previewState is a create's preview: the inputs, with what kops will report
-// unknown.
-func previewState(inputs resource.PropertyMap) resource.PropertyMap {
-	out := inputs.Copy()
-	for _, k := range []resource.PropertyKey{"kubeconfig", "spec", "instanceGroups", "networking", "revision", "owner"} {
-		out[k] = resource.MakeComputed(resource.NewStringProperty(""))
-	}
-	return out
-}
-
 // read is refresh and import: the cluster as kops reports it, or nil
 // outputs when it is gone. An import has only the cluster name (the ID):
 // the state store comes from the provider's configuration.
 func (c *cluster) read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadResponse, error) {
-	var state ClusterState
-	if err := decode(req.State, &state); err != nil {
+	var state pluginapi.ClusterState
+	if err := pluginapi.Decode(req.State, &state); err != nil {
 		return plugin.ReadResponse{}, err
 	}
 	importing := len(req.State) == 0 && len(req.Inputs) == 0
@@ -376,11 +293,11 @@ func (c *cluster) read(ctx context.Context, req plugin.ReadRequest) (plugin.Read
 	if err != nil {
 		return plugin.ReadResponse{}, err
 	}
-	inputs, err := encode(args)
+	inputs, err := pluginapi.Encode(args)
 	if err != nil {
 		return plugin.ReadResponse{}, err
 	}
-	outputs, err := encode(newState)
+	outputs, err := pluginapi.Encode(newState)
 	if err != nil {
 		return plugin.ReadResponse{}, err
 	}
@@ -425,16 +342,16 @@ func refreshed(d kops.Desired, live kops.Live) kops.Desired {
 // update applies changed inputs, or puts back what drifted: convert, resize
 // or restore instance groups, apply, roll what kops lists, validate.
 func (c *cluster) update(ctx context.Context, req plugin.UpdateRequest) (plugin.UpdateResponse, error) {
-	var old ClusterState
-	if err := decode(req.OldOutputs, &old); err != nil {
+	var old pluginapi.ClusterState
+	if err := pluginapi.Decode(req.OldOutputs, &old); err != nil {
 		return plugin.UpdateResponse{}, err
 	}
 	var args pluginapi.ClusterArgs
-	if err := decode(req.NewInputs, &args); err != nil {
+	if err := pluginapi.Decode(req.NewInputs, &args); err != nil {
 		return plugin.UpdateResponse{}, err
 	}
 	if req.Preview {
-		return plugin.UpdateResponse{Properties: previewUpdate(req.OldOutputs, req.NewInputs)}, nil
+		return plugin.UpdateResponse{Properties: previewState(pluginapi.Cluster, req.NewInputs, req.OldOutputs)}, nil
 	}
 	// The recorded identity is what kops is driven with; Diff refused any
 	// change of it.
@@ -450,42 +367,17 @@ func (c *cluster) update(ctx context.Context, req plugin.UpdateRequest) (plugin.
 	if ensureErr != nil && !outcome.Mutated() {
 		return plugin.UpdateResponse{}, ensureErr
 	}
-	state, err := c.observe(ctx, m, args, old.Owner)
-	if ensureErr == nil && err == nil {
-		props, err := encode(state)
-		return plugin.UpdateResponse{Properties: props}, err
-	}
-	reasons := []string{}
-	for _, e := range []error{ensureErr, err} {
-		if e != nil {
-			reasons = append(reasons, e.Error())
-		}
-	}
-	if state.Spec == "" {
-		state = old
-		state.ClusterArgs = args
-	}
-	return plugin.UpdateResponse{}, partialFailure(resource.ID(args.Name), state, args, reasons)
-}
-
-// previewUpdate is an update's preview: the new inputs over the old state,
-// with what kops will report after it unknown.
-func previewUpdate(oldOutputs, newInputs resource.PropertyMap) resource.PropertyMap {
-	out := oldOutputs.Copy()
-	for k, v := range newInputs {
-		out[k] = v
-	}
-	for _, k := range []resource.PropertyKey{"spec", "instanceGroups", "networking", "revision"} {
-		out[k] = resource.MakeComputed(resource.NewStringProperty(""))
-	}
-	return out
+	fallback := old
+	fallback.ClusterArgs = args
+	props, err := c.record(ctx, m, args, old.Owner, ensureErr, fallback)
+	return plugin.UpdateResponse{Properties: props}, err
 }
 
 // delete runs `kops delete cluster` with the store and name recorded in the
 // state, whatever the program says now.
 func (c *cluster) delete(ctx context.Context, req plugin.DeleteRequest) (plugin.DeleteResponse, error) {
-	var state ClusterState
-	if err := decode(req.Outputs, &state); err != nil {
+	var state pluginapi.ClusterState
+	if err := pluginapi.Decode(req.Outputs, &state); err != nil {
 		return plugin.DeleteResponse{}, err
 	}
 	if state.Name == "" || state.StateStore == "" {

@@ -8,6 +8,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil/rpcerror"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc/codes"
+
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
 
 // partialFailure is the error of a create or update that changed the cluster
@@ -16,11 +18,11 @@ import (
 // leave the cluster out of the state.
 func partialFailure(id resource.ID, state, inputs any, reasons []string) error {
 	msg := strings.Join(reasons, "; ")
-	outProps, err := encode(state)
+	outProps, err := pluginapi.Encode(state)
 	if err != nil {
 		return err
 	}
-	inProps, err := encode(inputs)
+	inProps, err := pluginapi.Encode(inputs)
 	if err != nil {
 		return err
 	}

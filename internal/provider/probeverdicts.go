@@ -16,16 +16,6 @@ import (
 	"github.com/kopscalico/kopscalico/internal/probe"
 )
 
-// ProbeVerdictsState is the recorded result: the verdicts outlive the probe
-// pods (a node roll, pod garbage collection), so later runs read nothing.
-type ProbeVerdictsState struct {
-	pluginapi.ProbeRun
-	// Verdicts are the observed outcomes by probe name.
-	Verdicts map[string]string `json:"verdicts"`
-	// Table is expected against observed for every probe.
-	Table string `json:"table"`
-}
-
 // probeVerdicts reads the verdicts of the probe Jobs' pods at create and
 // update and records them when they agree with the policies; read keeps
 // them (the pods they were read from may be gone) and delete does nothing
@@ -35,22 +25,21 @@ type probeVerdicts struct {
 	recordedCheck
 }
 
-func newProbeVerdicts(p *Provider) *probeVerdicts {
-	v := &probeVerdicts{p: p}
-	v.recordedCheck = recordedCheck{run: v.run, id: v.id, ignored: map[string]bool{"kubeconfig": true}}
-	return v
+// create and update read the verdicts; the ID is the namespace the probes
+// ran in.
+func (v *probeVerdicts) create(ctx context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
+	args, props, err := v.run(ctx, req.URN, req.Properties, nil, req.Preview)
+	return plugin.CreateResponse{ID: resource.ID(args.Namespace), Properties: props}, err
 }
 
-// id is the namespace the probes ran in.
-func (v *probeVerdicts) id(inputs resource.PropertyMap) (resource.ID, error) {
-	var args pluginapi.ProbeVerdictsArgs
-	err := decode(inputs, &args)
-	return resource.ID(args.Namespace), err
+func (v *probeVerdicts) update(ctx context.Context, req plugin.UpdateRequest) (plugin.UpdateResponse, error) {
+	_, props, err := v.run(ctx, req.URN, req.NewInputs, req.OldOutputs, req.Preview)
+	return plugin.UpdateResponse{Properties: props}, err
 }
 
 func (v *probeVerdicts) check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
 	var args pluginapi.ProbeVerdictsArgs
-	if err := decode(req.News, &args); err != nil {
+	if err := pluginapi.Decode(req.News, &args); err != nil {
 		return plugin.CheckResponse{}, err
 	}
 	unknown := unknownKeys(req.News)
@@ -80,17 +69,13 @@ func (v *probeVerdicts) check(_ context.Context, req plugin.CheckRequest) (plugi
 // run reads the verdicts and compares them with the expected ones. Any
 // failure records nothing, so the next up reads again; a preview reads
 // nothing and leaves the verdicts unknown.
-func (v *probeVerdicts) run(ctx context.Context, urn resource.URN, inputs resource.PropertyMap, preview bool) (resource.PropertyMap, error) {
-	if preview {
-		out := inputs.Copy()
-		delete(out, "kubeconfig")
-		out["verdicts"] = resource.MakeComputed(resource.NewObjectProperty(resource.PropertyMap{}))
-		out["table"] = resource.MakeComputed(resource.NewStringProperty(""))
-		return out, nil
-	}
+func (v *probeVerdicts) run(ctx context.Context, urn resource.URN, inputs, old resource.PropertyMap, preview bool) (pluginapi.ProbeVerdictsArgs, resource.PropertyMap, error) {
 	var args pluginapi.ProbeVerdictsArgs
-	if err := decode(inputs, &args); err != nil {
-		return nil, err
+	if err := pluginapi.Decode(inputs, &args); err != nil {
+		return args, nil, err
+	}
+	if preview {
+		return args, previewState(pluginapi.ProbeVerdicts, inputs, old), nil
 	}
 	names := make([]string, 0, len(args.Probes))
 	for _, p := range args.Probes {
@@ -105,10 +90,10 @@ func (v *probeVerdicts) run(ctx context.Context, urn resource.URN, inputs resour
 					unread = append(unread, n)
 				}
 			}
-			return nil, fmt.Errorf("probes: %w\nThe pods of these probe Jobs went before their verdicts were recorded (a node roll, pod garbage collection, or deleted by hand); run the Jobs again with:\n  %s",
+			return args, nil, fmt.Errorf("probes: %w\nThe pods of these probe Jobs went before their verdicts were recorded (a node roll, pod garbage collection, or deleted by hand); run the Jobs again with:\n  %s",
 				err, replaceCommand(args.Jobs, unread))
 		}
-		return nil, fmt.Errorf("probes: %w\nNothing is recorded: the next `pulumi up` reads the verdicts again", err)
+		return args, nil, fmt.Errorf("probes: %w\nNothing is recorded: the next `pulumi up` reads the verdicts again", err)
 	}
 	table, err := probe.Compare(args.Probes, observed)
 	if err != nil {
@@ -118,7 +103,7 @@ func (v *probeVerdicts) run(ctx context.Context, urn resource.URN, inputs resour
 				differing = append(differing, r.Probe)
 			}
 		}
-		return nil, fmt.Errorf("probes: %w\nOnce the cluster enforces the policies, run the differing probes again (their Jobs keep the verdicts they printed):\n  %s\nIf this cluster's CNI does not enforce NetworkPolicies, set %s=false.",
+		return args, nil, fmt.Errorf("probes: %w\nOnce the cluster enforces the policies, run the differing probes again (their Jobs keep the verdicts they printed):\n  %s\nIf this cluster's CNI does not enforce NetworkPolicies, set %s=false.",
 			err, replaceCommand(args.Jobs, differing), config.FullKey(config.KeyProbes))
 	}
 	v.p.logf(ctx, diag.Info, urn, "probes agree with the network policies:\n%s", table)
@@ -126,7 +111,8 @@ func (v *probeVerdicts) run(ctx context.Context, urn resource.URN, inputs resour
 	for _, r := range table {
 		verdicts[r.Probe] = r.Observed
 	}
-	return encode(ProbeVerdictsState{ProbeRun: args.ProbeRun, Verdicts: verdicts, Table: table.String()})
+	props, err := pluginapi.Encode(pluginapi.ProbeVerdictsState{ProbeRun: args.ProbeRun, Verdicts: verdicts, Table: table.String()})
+	return args, props, err
 }
 
 // replaceCommand is the `pulumi up` that replaces the Jobs of the named

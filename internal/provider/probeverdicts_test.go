@@ -119,9 +119,9 @@ func updateVerdicts(p *provider.Provider, old plugin.CreateResponse, olds, news 
 	})
 }
 
-func verdictsState(t *testing.T, props resource.PropertyMap) provider.ProbeVerdictsState {
+func verdictsState(t *testing.T, props resource.PropertyMap) pluginapi.ProbeVerdictsState {
 	t.Helper()
-	var s provider.ProbeVerdictsState
+	var s pluginapi.ProbeVerdictsState
 	b, err := json.Marshal(props.Mappable())
 	if err == nil {
 		err = json.Unmarshal(b, &s)

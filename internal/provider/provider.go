@@ -119,10 +119,11 @@ func (p *Provider) GetPluginInfo(context.Context) (plugin.PluginInfo, error) {
 	return plugin.PluginInfo{Version: &v}, nil
 }
 
-// GetSchema implements plugin.Provider: the package name and version, so
-// `pulumi import` can name what it imports.
+// GetSchema implements plugin.Provider: every resource with its inputs and
+// outputs, from the wire structs (`pulumi package get-schema` prints it).
 func (p *Provider) GetSchema(context.Context, plugin.GetSchemaRequest) (plugin.GetSchemaResponse, error) {
-	return plugin.GetSchemaResponse{Schema: []byte(fmt.Sprintf(`{"name":%q,"version":%q}`, pluginapi.Name, Version))}, nil
+	schema, err := pluginapi.Schema(Version)
+	return plugin.GetSchemaResponse{Schema: schema}, err
 }
 
 // CheckConfig implements plugin.Provider.
@@ -137,19 +138,7 @@ func (p *Provider) CheckConfig(_ context.Context, req plugin.CheckConfigRequest)
 // never replaces it: replacing the provider would replace every cluster it
 // manages.
 func (p *Provider) DiffConfig(_ context.Context, req plugin.DiffConfigRequest) (plugin.DiffConfigResponse, error) {
-	var changed []resource.PropertyKey
-	detailed := map[string]plugin.PropertyDiff{}
-	for _, k := range configKeys {
-		key := resource.PropertyKey(k)
-		if !req.OldInputs[key].DeepEquals(req.NewInputs[key]) {
-			changed = append(changed, key)
-			detailed[k] = plugin.PropertyDiff{Kind: plugin.DiffUpdate, InputDiff: true}
-		}
-	}
-	if len(changed) == 0 {
-		return plugin.DiffResult{Changes: plugin.DiffNone}, nil
-	}
-	return plugin.DiffResult{Changes: plugin.DiffSome, ChangedKeys: changed, DetailedDiff: detailed}, nil
+	return updateDiff(pluginapi.Provider, req.OldInputs, req.NewInputs), nil
 }
 
 // Configure implements plugin.Provider.
@@ -175,19 +164,25 @@ func (p *Provider) SignalCancellation(context.Context) error {
 	return nil
 }
 
-// resourceFor returns the handler of a resource type.
-func (p *Provider) resourceFor(t tokens.Type) (handler, error) {
+// resourceFor returns the handler of a resource type and its wire
+// description, whose Migrate reads what a stack recorded under a field's
+// former name as that field.
+func (p *Provider) resourceFor(t tokens.Type) (handler, pluginapi.Resource, error) {
+	var h handler
 	switch string(t) {
 	case pluginapi.ClusterType:
-		return &cluster{p: p}, nil
+		h = &cluster{p: p}
 	case pluginapi.SecurityGroupCheckType:
-		return newSecurityGroupCheck(p), nil
+		h = &securityGroupCheck{p: p, recordedCheck: recordedCheck{pluginapi.SecurityGroupCheck}}
 	case pluginapi.StateStoreGuardType:
-		return &stateStoreGuard{p: p}, nil
+		h = &stateStoreGuard{p: p}
 	case pluginapi.ProbeVerdictsType:
-		return newProbeVerdicts(p), nil
+		h = &probeVerdicts{p: p, recordedCheck: recordedCheck{pluginapi.ProbeVerdicts}}
+	default:
+		return nil, pluginapi.Resource{}, fmt.Errorf("kopscalico provider: unknown resource type %q", t)
 	}
-	return nil, fmt.Errorf("kopscalico provider: unknown resource type %q", t)
+	r, _ := pluginapi.ResourceOf(string(t))
+	return h, r, nil
 }
 
 // handler is one resource type's CRUD.
@@ -202,25 +197,30 @@ type handler interface {
 
 // Check implements plugin.Provider.
 func (p *Provider) Check(ctx context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
-	h, err := p.resourceFor(req.Type)
+	h, r, err := p.resourceFor(req.Type)
 	if err != nil {
 		return plugin.CheckResponse{}, err
 	}
-	return h.check(ctx, req)
+	req.Olds = r.Migrate(req.Olds)
+	resp, err := h.check(ctx, req)
+	resp.Properties = r.MarkSecrets(resp.Properties)
+	return resp, err
 }
 
 // Diff implements plugin.Provider.
 func (p *Provider) Diff(ctx context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
-	h, err := p.resourceFor(req.Type)
+	h, r, err := p.resourceFor(req.Type)
 	if err != nil {
 		return plugin.DiffResponse{}, err
 	}
+	req.OldInputs = r.Migrate(req.OldInputs)
+	req.OldOutputs = r.Migrate(req.OldOutputs)
 	return h.diff(ctx, req)
 }
 
 // Create implements plugin.Provider.
 func (p *Provider) Create(ctx context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
-	h, err := p.resourceFor(req.Type)
+	h, _, err := p.resourceFor(req.Type)
 	if err != nil {
 		return plugin.CreateResponse{}, err
 	}
@@ -231,10 +231,12 @@ func (p *Provider) Create(ctx context.Context, req plugin.CreateRequest) (plugin
 
 // Read implements plugin.Provider.
 func (p *Provider) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadResponse, error) {
-	h, err := p.resourceFor(req.Type)
+	h, r, err := p.resourceFor(req.Type)
 	if err != nil {
 		return plugin.ReadResponse{}, err
 	}
+	req.Inputs = r.Migrate(req.Inputs)
+	req.State = r.Migrate(req.State)
 	ctx, done := p.operation(ctx)
 	defer done()
 	return h.read(ctx, req)
@@ -242,10 +244,12 @@ func (p *Provider) Read(ctx context.Context, req plugin.ReadRequest) (plugin.Rea
 
 // Update implements plugin.Provider.
 func (p *Provider) Update(ctx context.Context, req plugin.UpdateRequest) (plugin.UpdateResponse, error) {
-	h, err := p.resourceFor(req.Type)
+	h, r, err := p.resourceFor(req.Type)
 	if err != nil {
 		return plugin.UpdateResponse{}, err
 	}
+	req.OldInputs = r.Migrate(req.OldInputs)
+	req.OldOutputs = r.Migrate(req.OldOutputs)
 	ctx, done := p.operation(ctx)
 	defer done()
 	return h.update(ctx, req)
@@ -253,10 +257,12 @@ func (p *Provider) Update(ctx context.Context, req plugin.UpdateRequest) (plugin
 
 // Delete implements plugin.Provider.
 func (p *Provider) Delete(ctx context.Context, req plugin.DeleteRequest) (plugin.DeleteResponse, error) {
-	h, err := p.resourceFor(req.Type)
+	h, r, err := p.resourceFor(req.Type)
 	if err != nil {
 		return plugin.DeleteResponse{}, err
 	}
+	req.Inputs = r.Migrate(req.Inputs)
+	req.Outputs = r.Migrate(req.Outputs)
 	ctx, done := p.operation(ctx)
 	defer done()
 	return h.delete(ctx, req)
@@ -280,41 +286,33 @@ func DefaultConfig() Config {
 	return Config{KopsBinary: "kops", CommandTimeout: config.DefaultKopsTimeout, ValidateTimeout: config.DefaultValidateTimeout, RollingUpdateTimeout: config.DefaultRollingUpdateTimeout}
 }
 
-var configKeys = []string{pluginapi.ConfigKopsBinary, pluginapi.ConfigCommandTimeout, pluginapi.ConfigValidateTimeout, pluginapi.ConfigRollingUpdateTimeout, pluginapi.ConfigStateStore}
-
 // parseConfig reads the provider's inputs; unset keys keep their defaults.
 func parseConfig(props resource.PropertyMap) (Config, []plugin.CheckFailure) {
 	cfg := DefaultConfig()
-	var failures []plugin.CheckFailure
-	str := func(key string) (string, bool) {
-		v, ok := props[resource.PropertyKey(key)]
-		if !ok || v.IsNull() || v.ContainsUnknowns() {
-			return "", false
-		}
-		s, _ := plain(v).(string)
-		return s, s != ""
+	var args pluginapi.ProviderArgs
+	if err := pluginapi.Decode(props, &args); err != nil {
+		return cfg, []plugin.CheckFailure{{Reason: err.Error()}}
 	}
-	if s, ok := str(pluginapi.ConfigKopsBinary); ok {
-		cfg.KopsBinary = s
+	var failures []plugin.CheckFailure
+	if args.KopsBinary != "" {
+		cfg.KopsBinary = args.KopsBinary
 	}
 	for _, d := range []struct {
-		key string
+		src *string
 		dst *time.Duration
-	}{{pluginapi.ConfigCommandTimeout, &cfg.CommandTimeout}, {pluginapi.ConfigValidateTimeout, &cfg.ValidateTimeout}, {pluginapi.ConfigRollingUpdateTimeout, &cfg.RollingUpdateTimeout}} {
-		s, ok := str(d.key)
-		if !ok {
+	}{{&args.KopsTimeout, &cfg.CommandTimeout}, {&args.ValidateTimeout, &cfg.ValidateTimeout}, {&args.RollingUpdateTimeout, &cfg.RollingUpdateTimeout}} {
+		if *d.src == "" {
 			continue
 		}
-		v, err := time.ParseDuration(s)
+		v, err := time.ParseDuration(*d.src)
 		if err != nil || v <= 0 {
-			failures = append(failures, plugin.CheckFailure{Property: resource.PropertyKey(d.key), Reason: fmt.Sprintf("%q is not a positive duration (e.g. 10m)", s)})
+			f, _ := pluginapi.FieldName(&args, d.src)
+			failures = append(failures, plugin.CheckFailure{Property: resource.PropertyKey(f.Name), Reason: fmt.Sprintf("%q is not a positive duration (e.g. 10m)", *d.src)})
 			continue
 		}
 		*d.dst = v
 	}
-	if s, ok := str(pluginapi.ConfigStateStore); ok {
-		cfg.StateStore = s
-	}
+	cfg.StateStore = args.StateStore
 	return cfg, failures
 }
 

@@ -14,14 +14,6 @@ import (
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 )
 
-// SecurityGroupCheckState is the recorded result.
-type SecurityGroupCheckState struct {
-	pluginapi.SecurityGroupCheckArgs
-	// Summary is expectation id -> "ok", "skipped: …", "missing in …: …" or
-	// "blocked by kops: …".
-	Summary map[string]string `json:"summary"`
-}
-
 // securityGroupCheck runs the read-only EC2 check at create and update, and
 // again whenever an input changes (the cluster's revision among them); its
 // read keeps the result and its delete does nothing (kops owns the groups).
@@ -30,15 +22,9 @@ type securityGroupCheck struct {
 	recordedCheck
 }
 
-func newSecurityGroupCheck(p *Provider) *securityGroupCheck {
-	s := &securityGroupCheck{p: p}
-	s.recordedCheck = recordedCheck{run: s.run, id: s.id}
-	return s
-}
-
 func (s *securityGroupCheck) check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
 	var args pluginapi.SecurityGroupCheckArgs
-	if err := decode(req.News, &args); err != nil {
+	if err := pluginapi.Decode(req.News, &args); err != nil {
 		return plugin.CheckResponse{}, err
 	}
 	var failures []plugin.CheckFailure
@@ -66,11 +52,15 @@ func (s *securityGroupCheck) check(_ context.Context, req plugin.CheckRequest) (
 	return plugin.CheckResponse{Properties: req.News, Failures: failures}, nil
 }
 
-// id is the checked cluster's name.
-func (s *securityGroupCheck) id(inputs resource.PropertyMap) (resource.ID, error) {
-	var args pluginapi.SecurityGroupCheckArgs
-	err := decode(inputs, &args)
-	return resource.ID(args.ClusterName), err
+// create and update check the groups; the ID is the checked cluster's name.
+func (s *securityGroupCheck) create(ctx context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
+	args, props, err := s.run(ctx, req.URN, req.Properties, nil, req.Preview)
+	return plugin.CreateResponse{ID: resource.ID(args.ClusterName), Properties: props}, err
+}
+
+func (s *securityGroupCheck) update(ctx context.Context, req plugin.UpdateRequest) (plugin.UpdateResponse, error) {
+	_, props, err := s.run(ctx, req.URN, req.NewInputs, req.OldOutputs, req.Preview)
+	return plugin.UpdateResponse{Properties: props}, err
 }
 
 func (s *securityGroupCheck) inspect(ctx context.Context, args pluginapi.SecurityGroupCheckArgs) (sgcheck.Report, error) {
@@ -90,33 +80,33 @@ func (s *securityGroupCheck) inspect(ctx context.Context, args pluginapi.Securit
 // run checks the groups, logs the table and returns the state; in enforce
 // mode a missing expectation is an error (nothing is recorded, so the next
 // up checks again).
-func (s *securityGroupCheck) run(ctx context.Context, urn resource.URN, inputs resource.PropertyMap, preview bool) (resource.PropertyMap, error) {
+func (s *securityGroupCheck) run(ctx context.Context, urn resource.URN, inputs, old resource.PropertyMap, preview bool) (pluginapi.SecurityGroupCheckArgs, resource.PropertyMap, error) {
 	var args pluginapi.SecurityGroupCheckArgs
-	if err := decode(inputs, &args); err != nil {
-		return nil, err
+	if err := pluginapi.Decode(inputs, &args); err != nil {
+		return args, nil, err
 	}
 	if preview {
-		out := inputs.Copy()
-		out["summary"] = resource.MakeComputed(resource.NewStringProperty(""))
-		return out, nil
+		return args, previewState(pluginapi.SecurityGroupCheck, inputs, old), nil
 	}
 	report, err := s.inspect(ctx, args)
 	if err != nil {
 		if args.Mode == config.SGCheckEnforce {
-			return nil, fmt.Errorf("security-group check: %w (set %s=%s to only warn)", err, config.FullKey(config.KeySecurityGroupCheck), config.SGCheckWarn)
+			return args, nil, fmt.Errorf("security-group check: %w (set %s=%s to only warn)", err, config.FullKey(config.KeySecurityGroupCheck), config.SGCheckWarn)
 		}
 		s.p.logf(ctx, diag.Warning, urn, "security-group check: %v", err)
-		return encode(SecurityGroupCheckState{SecurityGroupCheckArgs: args, Summary: map[string]string{"error": err.Error()}})
+		props, err := pluginapi.Encode(pluginapi.SecurityGroupCheckState{SecurityGroupCheckArgs: args, Summary: map[string]string{"error": err.Error()}})
+		return args, props, err
 	}
 	switch {
 	case report.Failed() && args.Mode == config.SGCheckEnforce:
 		s.p.logf(ctx, diag.Error, urn, "%s", report)
-		return nil, fmt.Errorf("security-group check: cluster %s misses %d of %d expectations Calico cross-subnet needs (see the table above); fix them through kops (kops update cluster --yes), not by hand, or set %s=%s to only warn",
+		return args, nil, fmt.Errorf("security-group check: cluster %s misses %d of %d expectations Calico cross-subnet needs (see the table above); fix them through kops (kops update cluster --yes), not by hand, or set %s=%s to only warn",
 			args.ClusterName, len(report.Missing()), len(report.Expectations), config.FullKey(config.KeySecurityGroupCheck), config.SGCheckWarn)
 	case report.Failed() || len(report.BlockedByKops()) > 0:
 		s.p.logf(ctx, diag.Warning, urn, "%s", report)
 	default:
 		s.p.logf(ctx, diag.Info, urn, "%s", report)
 	}
-	return encode(SecurityGroupCheckState{SecurityGroupCheckArgs: args, Summary: report.Summary()})
+	props, err := pluginapi.Encode(pluginapi.SecurityGroupCheckState{SecurityGroupCheckArgs: args, Summary: report.Summary()})
+	return args, props, err
 }

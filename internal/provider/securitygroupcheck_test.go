@@ -157,7 +157,7 @@ func TestSecurityGroupCheckPassesOnCompleteCluster(t *testing.T) {
 			t.Errorf("%s = %q", id, v)
 		}
 	}
-	var state provider.SecurityGroupCheckState
+	var state pluginapi.SecurityGroupCheckState
 	if b, err := json.Marshal(resp.Properties.Mappable()); err != nil || json.Unmarshal(b, &state) != nil {
 		t.Fatalf("outputs %v do not decode", resp.Properties)
 	}

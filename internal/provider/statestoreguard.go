@@ -19,7 +19,7 @@ type stateStoreGuard struct{ p *Provider }
 
 func (g *stateStoreGuard) check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
 	var args pluginapi.StateStoreGuardArgs
-	if err := decode(req.News, &args); err != nil {
+	if err := pluginapi.Decode(req.News, &args); err != nil {
 		return plugin.CheckResponse{}, err
 	}
 	if !unknownKeys(req.News)["stateStore"] && args.StateStore == "" {
@@ -31,17 +31,12 @@ func (g *stateStoreGuard) check(_ context.Context, req plugin.CheckRequest) (plu
 // diff: a new URL is an update of what is guarded, never a replacement (a
 // replacement would delete the guard, and check the old store, mid-update).
 func (g *stateStoreGuard) diff(_ context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
-	key := resource.PropertyKey("stateStore")
-	if !req.NewInputs[key].ContainsUnknowns() && req.OldInputs[key].DeepEquals(req.NewInputs[key]) {
-		return plugin.DiffResponse{Changes: plugin.DiffNone}, nil
-	}
-	return plugin.DiffResponse{Changes: plugin.DiffSome, ChangedKeys: []resource.PropertyKey{key},
-		DetailedDiff: map[string]plugin.PropertyDiff{"stateStore": {Kind: plugin.DiffUpdate, InputDiff: true}}}, nil
+	return updateDiff(pluginapi.StateStoreGuard, req.OldInputs, req.NewInputs), nil
 }
 
 func (g *stateStoreGuard) create(_ context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
 	var args pluginapi.StateStoreGuardArgs
-	if err := decode(req.Properties, &args); err != nil {
+	if err := pluginapi.Decode(req.Properties, &args); err != nil {
 		return plugin.CreateResponse{}, err
 	}
 	return plugin.CreateResponse{ID: resource.ID(args.StateStore), Properties: req.Properties}, nil
@@ -59,7 +54,7 @@ func (g *stateStoreGuard) update(_ context.Context, req plugin.UpdateRequest) (p
 // delete failed, or anyone else's.
 func (g *stateStoreGuard) delete(ctx context.Context, req plugin.DeleteRequest) (plugin.DeleteResponse, error) {
 	var args pluginapi.StateStoreGuardArgs
-	if err := decode(req.Outputs, &args); err != nil {
+	if err := pluginapi.Decode(req.Outputs, &args); err != nil {
 		return plugin.DeleteResponse{}, err
 	}
 	names, err := (&cluster{p: g.p}).manager(ctx, req.URN, "").ListClusters(ctx, args.StateStore)
