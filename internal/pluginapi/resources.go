@@ -58,11 +58,6 @@ func ResourceOf(token string) (Resource, bool) {
 // Input returns the input of this name.
 func (r Resource) Input(name string) (Field, bool) { return fieldNamed(r.Inputs, name) }
 
-// Migrate renames former names of inputs and state fields in props.
-func (r Resource) Migrate(props resource.PropertyMap) resource.PropertyMap {
-	return Migrate(r.State, Migrate(r.Inputs, props))
-}
-
 // MarkSecrets makes the inputs tagged secret secret in props (a Check's
 // answer, which the engine records); props is not changed.
 func (r Resource) MarkSecrets(props resource.PropertyMap) resource.PropertyMap {

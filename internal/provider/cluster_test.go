@@ -277,3 +277,90 @@ func TestClusterCheckNamesTheProblem(t *testing.T) {
 		t.Errorf("check: %+v, %v", res, err)
 	}
 }
+
+// A stack whose state recorded the switches under their former names
+// (adoptExisting, allowReplacement) sees no change after the upgrade, keeps
+// its permission to replace, and previews and refreshes under the new names.
+func TestClusterReadsFormerInputNames(t *testing.T) {
+	t.Parallel()
+	rename := func(m resource.PropertyMap) resource.PropertyMap {
+		out := m.Copy()
+		out["adoptExisting"], out["allowReplacement"] = out["adoptExistingCluster"], out["allowClusterReplacement"]
+		delete(out, "adoptExistingCluster")
+		delete(out, "allowClusterReplacement")
+		return out
+	}
+	switches := func(a *pluginapi.ClusterArgs) { a.AdoptExisting, a.AllowReplacement = true, true }
+	news := clusterInputs(t, switches)
+	oldInputs := rename(news)
+	oldState := rename(recordedState(t, news, string(kopstest.Fixture(t, "calico-1.34.yaml"))))
+	p := newClusterProvider(t, &kopstest.Runner{T: t})
+
+	res, err := p.Diff(context.Background(), plugin.DiffRequest{URN: clusterURN, Type: pluginapi.ClusterType, ID: "demo.example.com",
+		OldInputs: oldInputs, OldOutputs: oldState, NewInputs: news})
+	if err != nil || res.Changes != plugin.DiffNone {
+		t.Errorf("same cluster, switches under their former names: %+v, %v", res, err)
+	}
+
+	preview, err := p.Update(context.Background(), plugin.UpdateRequest{URN: clusterURN, Type: pluginapi.ClusterType, ID: "demo.example.com",
+		OldInputs: oldInputs, OldOutputs: oldState, NewInputs: clusterInputs(t, func(a *pluginapi.ClusterArgs) { switches(a); a.NodeCount = 3 }), Preview: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, former := range []resource.PropertyKey{"adoptExisting", "allowReplacement"} {
+		if _, ok := preview.Properties[former]; ok {
+			t.Errorf("update preview keeps %s: %v", former, preview.Properties)
+		}
+	}
+	if !preview.Properties["allowClusterReplacement"].BoolValue() || preview.Properties["kubeconfig"].StringValue() != "kubeconfig" {
+		t.Errorf("update preview: %v", preview.Properties)
+	}
+
+	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+		"get cluster":        kopstest.OK(string(kopstest.Fixture(t, "calico-1.34.yaml"))),
+		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+	}}
+	read, err := newClusterProvider(t, k).Read(context.Background(), plugin.ReadRequest{URN: clusterURN, Type: pluginapi.ClusterType,
+		ID: "demo.example.com", Inputs: oldInputs, State: oldState})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !read.Inputs["adoptExistingCluster"].BoolValue() || !read.Outputs["allowClusterReplacement"].BoolValue() {
+		t.Errorf("refresh: inputs %v outputs %v", read.Inputs, read.Outputs)
+	}
+	if _, ok := read.Inputs["adoptExisting"]; ok {
+		t.Errorf("refresh keeps the former name: %v", read.Inputs)
+	}
+}
+
+// GetSchema answers the wire structs' schema: every resource, its inputs
+// and its outputs.
+func TestGetSchemaNamesEveryResource(t *testing.T) {
+	t.Parallel()
+	res, err := newClusterProvider(t, &kopstest.Runner{T: t}).GetSchema(context.Background(), plugin.GetSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Name      string
+		Resources map[string]struct {
+			InputProperties map[string]any
+			Properties      map[string]any
+		}
+	}
+	if err := json.Unmarshal(res.Schema, &schema); err != nil {
+		t.Fatal(err)
+	}
+	if schema.Name != pluginapi.Name {
+		t.Errorf("name %q", schema.Name)
+	}
+	for _, r := range pluginapi.Resources {
+		got := schema.Resources[r.Token]
+		if len(got.InputProperties) != len(r.Inputs) || len(got.Properties) != len(r.State) {
+			t.Errorf("%s: %d inputs and %d outputs, want %d and %d", r.Token, len(got.InputProperties), len(got.Properties), len(r.Inputs), len(r.State))
+		}
+	}
+	if _, ok := schema.Resources[pluginapi.ClusterType].InputProperties["allowClusterReplacement"]; !ok {
+		t.Error("the Cluster has no allowClusterReplacement input")
+	}
+}

@@ -164,25 +164,19 @@ func (p *Provider) SignalCancellation(context.Context) error {
 	return nil
 }
 
-// resourceFor returns the handler of a resource type and its wire
-// description, whose Migrate reads what a stack recorded under a field's
-// former name as that field.
-func (p *Provider) resourceFor(t tokens.Type) (handler, pluginapi.Resource, error) {
-	var h handler
+// resourceFor returns the handler of a resource type.
+func (p *Provider) resourceFor(t tokens.Type) (handler, error) {
 	switch string(t) {
 	case pluginapi.ClusterType:
-		h = &cluster{p: p}
+		return &cluster{p: p}, nil
 	case pluginapi.SecurityGroupCheckType:
-		h = &securityGroupCheck{p: p, recordedCheck: recordedCheck{pluginapi.SecurityGroupCheck}}
+		return &securityGroupCheck{p: p, recordedCheck: recordedCheck{pluginapi.SecurityGroupCheck}}, nil
 	case pluginapi.StateStoreGuardType:
-		h = &stateStoreGuard{p: p}
+		return &stateStoreGuard{p: p}, nil
 	case pluginapi.ProbeVerdictsType:
-		h = &probeVerdicts{p: p, recordedCheck: recordedCheck{pluginapi.ProbeVerdicts}}
-	default:
-		return nil, pluginapi.Resource{}, fmt.Errorf("kopscalico provider: unknown resource type %q", t)
+		return &probeVerdicts{p: p, recordedCheck: recordedCheck{pluginapi.ProbeVerdicts}}, nil
 	}
-	r, _ := pluginapi.ResourceOf(string(t))
-	return h, r, nil
+	return nil, fmt.Errorf("kopscalico provider: unknown resource type %q", t)
 }
 
 // handler is one resource type's CRUD.
@@ -197,30 +191,29 @@ type handler interface {
 
 // Check implements plugin.Provider.
 func (p *Provider) Check(ctx context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
-	h, r, err := p.resourceFor(req.Type)
+	h, err := p.resourceFor(req.Type)
 	if err != nil {
 		return plugin.CheckResponse{}, err
 	}
-	req.Olds = r.Migrate(req.Olds)
+	// The engine records a secret input secret from here on.
 	resp, err := h.check(ctx, req)
+	r, _ := pluginapi.ResourceOf(string(req.Type))
 	resp.Properties = r.MarkSecrets(resp.Properties)
 	return resp, err
 }
 
 // Diff implements plugin.Provider.
 func (p *Provider) Diff(ctx context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
-	h, r, err := p.resourceFor(req.Type)
+	h, err := p.resourceFor(req.Type)
 	if err != nil {
 		return plugin.DiffResponse{}, err
 	}
-	req.OldInputs = r.Migrate(req.OldInputs)
-	req.OldOutputs = r.Migrate(req.OldOutputs)
 	return h.diff(ctx, req)
 }
 
 // Create implements plugin.Provider.
 func (p *Provider) Create(ctx context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
-	h, _, err := p.resourceFor(req.Type)
+	h, err := p.resourceFor(req.Type)
 	if err != nil {
 		return plugin.CreateResponse{}, err
 	}
@@ -231,12 +224,10 @@ func (p *Provider) Create(ctx context.Context, req plugin.CreateRequest) (plugin
 
 // Read implements plugin.Provider.
 func (p *Provider) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadResponse, error) {
-	h, r, err := p.resourceFor(req.Type)
+	h, err := p.resourceFor(req.Type)
 	if err != nil {
 		return plugin.ReadResponse{}, err
 	}
-	req.Inputs = r.Migrate(req.Inputs)
-	req.State = r.Migrate(req.State)
 	ctx, done := p.operation(ctx)
 	defer done()
 	return h.read(ctx, req)
@@ -244,12 +235,10 @@ func (p *Provider) Read(ctx context.Context, req plugin.ReadRequest) (plugin.Rea
 
 // Update implements plugin.Provider.
 func (p *Provider) Update(ctx context.Context, req plugin.UpdateRequest) (plugin.UpdateResponse, error) {
-	h, r, err := p.resourceFor(req.Type)
+	h, err := p.resourceFor(req.Type)
 	if err != nil {
 		return plugin.UpdateResponse{}, err
 	}
-	req.OldInputs = r.Migrate(req.OldInputs)
-	req.OldOutputs = r.Migrate(req.OldOutputs)
 	ctx, done := p.operation(ctx)
 	defer done()
 	return h.update(ctx, req)
@@ -257,12 +246,10 @@ func (p *Provider) Update(ctx context.Context, req plugin.UpdateRequest) (plugin
 
 // Delete implements plugin.Provider.
 func (p *Provider) Delete(ctx context.Context, req plugin.DeleteRequest) (plugin.DeleteResponse, error) {
-	h, r, err := p.resourceFor(req.Type)
+	h, err := p.resourceFor(req.Type)
 	if err != nil {
 		return plugin.DeleteResponse{}, err
 	}
-	req.Inputs = r.Migrate(req.Inputs)
-	req.Outputs = r.Migrate(req.Outputs)
 	ctx, done := p.operation(ctx)
 	defer done()
 	return h.delete(ctx, req)
