@@ -103,12 +103,12 @@ func drift(state pluginapi.ClusterState, d kops.Desired) []string {
 	var out []string
 	if state.Spec != "" {
 		if conv, err := kops.ConvertClusterSpec([]byte(state.Spec), d); err != nil || conv.Changed() {
-			out = append(out, "spec")
+			out = append(out, wireName(&state, &state.Spec))
 		}
 	}
 	if state.InstanceGroups != "" {
 		if conv, err := kops.ReconcileInstanceGroups([]byte(state.InstanceGroups), d); err != nil || conv.Changed() {
-			out = append(out, "instanceGroups")
+			out = append(out, wireName(&state, &state.InstanceGroups))
 		}
 	}
 	return out

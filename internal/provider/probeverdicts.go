@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
@@ -42,28 +41,23 @@ func (v *probeVerdicts) check(_ context.Context, req plugin.CheckRequest) (plugi
 	if err := pluginapi.Decode(req.News, &args); err != nil {
 		return plugin.CheckResponse{}, err
 	}
-	unknown := unknownKeys(req.News)
-	var failures []plugin.CheckFailure
-	fail := func(key, reason string) {
-		failures = append(failures, plugin.CheckFailure{Property: resource.PropertyKey(key), Reason: reason})
-	}
-	for key, value := range map[string]string{"kubeconfig": args.Kubeconfig, "namespace": args.Namespace} {
-		if !unknown[key] && value == "" {
-			fail(key, "required")
+	c := newChecks(&args, req.News)
+	for _, required := range []*string{&args.Kubeconfig, &args.Namespace} {
+		if *required == "" {
+			c.fail(required, errors.New("required"))
 		}
 	}
-	if !unknown["probes"] && len(args.Probes) == 0 {
-		fail("probes", "no probe planned")
+	if len(args.Probes) == 0 {
+		c.fail(&args.Probes, errors.New("no probe planned"))
 	}
-	if !unknown["probes"] && !unknown["jobs"] {
+	if c.known(&args.Probes) {
 		for _, p := range args.Probes {
 			if args.Jobs[p.Name] == "" {
-				fail("jobs", fmt.Sprintf("no Job URN for probe %s", p.Name))
+				c.fail(&args.Jobs, fmt.Errorf("no Job URN for probe %s", p.Name))
 			}
 		}
 	}
-	sort.Slice(failures, func(i, j int) bool { return failures[i].Property < failures[j].Property })
-	return plugin.CheckResponse{Properties: req.News, Failures: failures}, nil
+	return c.response(req.News), nil
 }
 
 // run reads the verdicts and compares them with the expected ones. Any

@@ -3,6 +3,7 @@ package provider
 import (
 	"encoding/json"
 	"errors"
+	"sort"
 	"strconv"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -33,6 +34,48 @@ func checkFailure(property string, err error) plugin.CheckFailure {
 		return plugin.CheckFailure{Property: resource.PropertyKey(property), Reason: ke.Detail()}
 	}
 	return plugin.CheckFailure{Property: resource.PropertyKey(property), Reason: err.Error()}
+}
+
+// checks collects a Check's failures, each on the input a field of args
+// holds (a pointer into the wire struct names it), and none on an input not
+// known yet.
+type checks struct {
+	args     any
+	unknown  map[string]bool
+	failures []plugin.CheckFailure
+}
+
+func newChecks(args any, news resource.PropertyMap) *checks {
+	return &checks{args: args, unknown: unknownKeys(news)}
+}
+
+func (c *checks) name(field any) string { return wireName(c.args, field) }
+
+// wireName is the wire name of a field (pointers to a wire struct and to
+// one of its fields).
+func wireName(structPtr, fieldPtr any) string {
+	f, err := pluginapi.FieldName(structPtr, fieldPtr)
+	if err != nil {
+		panic(err) // a field of another struct: a bug here, not bad input
+	}
+	return f.Name
+}
+
+// known reports whether the field's input is known (at preview, one that
+// comes from a resource still to be made is not).
+func (c *checks) known(field any) bool { return !c.unknown[c.name(field)] }
+
+// fail records err, if any, on the field's input, unless it is not known.
+func (c *checks) fail(field any, err error) {
+	if err != nil && c.known(field) {
+		c.failures = append(c.failures, checkFailure(c.name(field), err))
+	}
+}
+
+// response answers the Check: news as they are, the failures by input.
+func (c *checks) response(news resource.PropertyMap) plugin.CheckResponse {
+	sort.SliceStable(c.failures, func(i, j int) bool { return c.failures[i].Property < c.failures[j].Property })
+	return plugin.CheckResponse{Properties: news, Failures: c.failures}
 }
 
 // lookup answers config's rules from a property map, by property name:

@@ -27,29 +27,22 @@ func (s *securityGroupCheck) check(_ context.Context, req plugin.CheckRequest) (
 	if err := pluginapi.Decode(req.News, &args); err != nil {
 		return plugin.CheckResponse{}, err
 	}
-	var failures []plugin.CheckFailure
-	unknown := unknownKeys(req.News)
-	fail := func(property string, err error) {
-		if err != nil && !unknown[property] {
-			failures = append(failures, checkFailure(property, err))
-		}
-	}
+	c := newChecks(&args, req.News)
 	_, err := config.ParseSGCheckMode(string(args.Mode))
 	if err == nil && args.Mode == config.SGCheckOff {
 		err = fmt.Errorf("must be enforce or warn: with off the program registers no check")
 	}
-	fail("mode", err)
+	c.fail(&args.Mode, err)
 	_, err = config.ParseEncapsulation(string(args.Encapsulation))
-	fail("encapsulation", err)
+	c.fail(&args.Encapsulation, err)
 	_, err = config.ParseSrcDstCheck(string(args.AWSSrcDstCheck))
-	fail("awsSrcDstCheck", err)
-	if args.ClusterName == "" {
-		fail("clusterName", errors.New("required"))
+	c.fail(&args.AWSSrcDstCheck, err)
+	for _, required := range []*string{&args.ClusterName, &args.Region} {
+		if *required == "" {
+			c.fail(required, errors.New("required"))
+		}
 	}
-	if args.Region == "" {
-		fail("region", errors.New("required"))
-	}
-	return plugin.CheckResponse{Properties: req.News, Failures: failures}, nil
+	return c.response(req.News), nil
 }
 
 // create and update check the groups; the ID is the checked cluster's name.

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -22,10 +23,11 @@ func (g *stateStoreGuard) check(_ context.Context, req plugin.CheckRequest) (plu
 	if err := pluginapi.Decode(req.News, &args); err != nil {
 		return plugin.CheckResponse{}, err
 	}
-	if !unknownKeys(req.News)["stateStore"] && args.StateStore == "" {
-		return plugin.CheckResponse{Failures: []plugin.CheckFailure{{Property: "stateStore", Reason: "required"}}}, nil
+	c := newChecks(&args, req.News)
+	if args.StateStore == "" {
+		c.fail(&args.StateStore, errors.New("required"))
 	}
-	return plugin.CheckResponse{Properties: req.News}, nil
+	return c.response(req.News), nil
 }
 
 // diff: a new URL is an update of what is guarded, never a replacement (a
