@@ -21,19 +21,6 @@ import (
 // (the Jobs are pulumi-kubernetes'). A new kubeconfig alone reads nothing.
 type probeVerdicts struct {
 	p *Provider
-	recordedCheck
-}
-
-// create and update read the verdicts; the ID is the namespace the probes
-// ran in.
-func (v *probeVerdicts) create(ctx context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
-	args, props, err := v.run(ctx, req.URN, req.Properties, nil, req.Preview)
-	return plugin.CreateResponse{ID: resource.ID(args.Namespace), Properties: props}, err
-}
-
-func (v *probeVerdicts) update(ctx context.Context, req plugin.UpdateRequest) (plugin.UpdateResponse, error) {
-	_, props, err := v.run(ctx, req.URN, req.NewInputs, req.OldOutputs, req.Preview)
-	return plugin.UpdateResponse{Properties: props}, err
 }
 
 func (v *probeVerdicts) check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
@@ -60,16 +47,17 @@ func (v *probeVerdicts) check(_ context.Context, req plugin.CheckRequest) (plugi
 	return c.response(req.News), nil
 }
 
-// run reads the verdicts and compares them with the expected ones. Any
+// run reads the verdicts and compares them with the expected ones; the ID is
+// the namespace the probes ran in. Any
 // failure records nothing, so the next up reads again; a preview reads
 // nothing and leaves the verdicts unknown.
-func (v *probeVerdicts) run(ctx context.Context, urn resource.URN, inputs, old resource.PropertyMap, preview bool) (pluginapi.ProbeVerdictsArgs, resource.PropertyMap, error) {
+func (v *probeVerdicts) run(ctx context.Context, urn resource.URN, inputs, old resource.PropertyMap, preview bool) (resource.ID, resource.PropertyMap, error) {
 	var args pluginapi.ProbeVerdictsArgs
 	if err := pluginapi.Decode(inputs, &args); err != nil {
-		return args, nil, err
+		return "", nil, err
 	}
 	if preview {
-		return args, previewState(pluginapi.ProbeVerdicts, inputs, old), nil
+		return resource.ID(args.Namespace), previewState(pluginapi.ProbeVerdicts, inputs, old), nil
 	}
 	names := make([]string, 0, len(args.Probes))
 	for _, p := range args.Probes {
@@ -84,10 +72,10 @@ func (v *probeVerdicts) run(ctx context.Context, urn resource.URN, inputs, old r
 					unread = append(unread, n)
 				}
 			}
-			return args, nil, fmt.Errorf("probes: %w\nThe pods of these probe Jobs went before their verdicts were recorded (a node roll, pod garbage collection, or deleted by hand); run the Jobs again with:\n  %s",
+			return "", nil, fmt.Errorf("probes: %w\nThe pods of these probe Jobs went before their verdicts were recorded (a node roll, pod garbage collection, or deleted by hand); run the Jobs again with:\n  %s",
 				err, replaceCommand(args.Jobs, unread))
 		}
-		return args, nil, fmt.Errorf("probes: %w\nNothing is recorded: the next `pulumi up` reads the verdicts again", err)
+		return "", nil, fmt.Errorf("probes: %w\nNothing is recorded: the next `pulumi up` reads the verdicts again", err)
 	}
 	table, err := probe.Compare(args.Probes, observed)
 	if err != nil {
@@ -97,7 +85,7 @@ func (v *probeVerdicts) run(ctx context.Context, urn resource.URN, inputs, old r
 				differing = append(differing, r.Probe)
 			}
 		}
-		return args, nil, fmt.Errorf("probes: %w\nOnce the cluster enforces the policies, run the differing probes again (their Jobs keep the verdicts they printed):\n  %s\nIf this cluster's CNI does not enforce NetworkPolicies, set %s=false.",
+		return "", nil, fmt.Errorf("probes: %w\nOnce the cluster enforces the policies, run the differing probes again (their Jobs keep the verdicts they printed):\n  %s\nIf this cluster's CNI does not enforce NetworkPolicies, set %s=false.",
 			err, replaceCommand(args.Jobs, differing), config.FullKey(config.KeyProbes))
 	}
 	v.p.logf(ctx, diag.Info, urn, "probes agree with the network policies:\n%s", table)
@@ -106,7 +94,7 @@ func (v *probeVerdicts) run(ctx context.Context, urn resource.URN, inputs, old r
 		verdicts[r.Probe] = r.Observed
 	}
 	props, err := pluginapi.Encode(pluginapi.ProbeVerdictsState{ProbeRun: args.ProbeRun, Verdicts: verdicts, Table: table.String()})
-	return args, props, err
+	return resource.ID(args.Namespace), props, err
 }
 
 // replaceCommand is the `pulumi up` that replaces the Jobs of the named

@@ -170,11 +170,11 @@ func (p *Provider) resourceFor(t tokens.Type) (handler, error) {
 	case pluginapi.ClusterType:
 		return &cluster{p: p}, nil
 	case pluginapi.SecurityGroupCheckType:
-		return &securityGroupCheck{p: p, recordedCheck: recordedCheck{pluginapi.SecurityGroupCheck}}, nil
+		return recordedCheck{pluginapi.SecurityGroupCheck, &securityGroupCheck{p: p}}, nil
 	case pluginapi.StateStoreGuardType:
 		return &stateStoreGuard{p: p}, nil
 	case pluginapi.ProbeVerdictsType:
-		return &probeVerdicts{p: p, recordedCheck: recordedCheck{pluginapi.ProbeVerdicts}}, nil
+		return recordedCheck{pluginapi.ProbeVerdicts, &probeVerdicts{p: p}}, nil
 	}
 	return nil, fmt.Errorf("kopscalico provider: unknown resource type %q", t)
 }

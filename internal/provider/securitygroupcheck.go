@@ -19,7 +19,6 @@ import (
 // read keeps the result and its delete does nothing (kops owns the groups).
 type securityGroupCheck struct {
 	p *Provider
-	recordedCheck
 }
 
 func (s *securityGroupCheck) check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
@@ -45,17 +44,6 @@ func (s *securityGroupCheck) check(_ context.Context, req plugin.CheckRequest) (
 	return c.response(req.News), nil
 }
 
-// create and update check the groups; the ID is the checked cluster's name.
-func (s *securityGroupCheck) create(ctx context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
-	args, props, err := s.run(ctx, req.URN, req.Properties, nil, req.Preview)
-	return plugin.CreateResponse{ID: resource.ID(args.ClusterName), Properties: props}, err
-}
-
-func (s *securityGroupCheck) update(ctx context.Context, req plugin.UpdateRequest) (plugin.UpdateResponse, error) {
-	_, props, err := s.run(ctx, req.URN, req.NewInputs, req.OldOutputs, req.Preview)
-	return plugin.UpdateResponse{Properties: props}, err
-}
-
 func (s *securityGroupCheck) inspect(ctx context.Context, args pluginapi.SecurityGroupCheckArgs) (sgcheck.Report, error) {
 	api, err := s.p.deps.NewEC2(ctx, args.Region)
 	if err != nil {
@@ -70,30 +58,31 @@ func (s *securityGroupCheck) inspect(ctx context.Context, args pluginapi.Securit
 	})
 }
 
-// run checks the groups, logs the table and returns the state; in enforce
+// run checks the groups, logs the table and returns the ID (the cluster's
+// name) and the state; in enforce
 // mode a missing expectation is an error (nothing is recorded, so the next
 // up checks again).
-func (s *securityGroupCheck) run(ctx context.Context, urn resource.URN, inputs, old resource.PropertyMap, preview bool) (pluginapi.SecurityGroupCheckArgs, resource.PropertyMap, error) {
+func (s *securityGroupCheck) run(ctx context.Context, urn resource.URN, inputs, old resource.PropertyMap, preview bool) (resource.ID, resource.PropertyMap, error) {
 	var args pluginapi.SecurityGroupCheckArgs
 	if err := pluginapi.Decode(inputs, &args); err != nil {
-		return args, nil, err
+		return "", nil, err
 	}
 	if preview {
-		return args, previewState(pluginapi.SecurityGroupCheck, inputs, old), nil
+		return resource.ID(args.ClusterName), previewState(pluginapi.SecurityGroupCheck, inputs, old), nil
 	}
 	report, err := s.inspect(ctx, args)
 	if err != nil {
 		if args.Mode == config.SGCheckEnforce {
-			return args, nil, fmt.Errorf("security-group check: %w (set %s=%s to only warn)", err, config.FullKey(config.KeySecurityGroupCheck), config.SGCheckWarn)
+			return "", nil, fmt.Errorf("security-group check: %w (set %s=%s to only warn)", err, config.FullKey(config.KeySecurityGroupCheck), config.SGCheckWarn)
 		}
 		s.p.logf(ctx, diag.Warning, urn, "security-group check: %v", err)
 		props, err := pluginapi.Encode(pluginapi.SecurityGroupCheckState{SecurityGroupCheckArgs: args, Summary: map[string]string{"error": err.Error()}})
-		return args, props, err
+		return resource.ID(args.ClusterName), props, err
 	}
 	switch {
 	case report.Failed() && args.Mode == config.SGCheckEnforce:
 		s.p.logf(ctx, diag.Error, urn, "%s", report)
-		return args, nil, fmt.Errorf("security-group check: cluster %s misses %d of %d expectations Calico cross-subnet needs (see the table above); fix them through kops (kops update cluster --yes), not by hand, or set %s=%s to only warn",
+		return "", nil, fmt.Errorf("security-group check: cluster %s misses %d of %d expectations Calico cross-subnet needs (see the table above); fix them through kops (kops update cluster --yes), not by hand, or set %s=%s to only warn",
 			args.ClusterName, len(report.Missing()), len(report.Expectations), config.FullKey(config.KeySecurityGroupCheck), config.SGCheckWarn)
 	case report.Failed() || len(report.BlockedByKops()) > 0:
 		s.p.logf(ctx, diag.Warning, urn, "%s", report)
@@ -101,5 +90,5 @@ func (s *securityGroupCheck) run(ctx context.Context, urn resource.URN, inputs, 
 		s.p.logf(ctx, diag.Info, urn, "%s", report)
 	}
 	props, err := pluginapi.Encode(pluginapi.SecurityGroupCheckState{SecurityGroupCheckArgs: args, Summary: report.Summary()})
-	return args, props, err
+	return resource.ID(args.ClusterName), props, err
 }
