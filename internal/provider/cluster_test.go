@@ -40,15 +40,11 @@ func clusterInputs(t *testing.T, mutate func(*pluginapi.ClusterArgs)) resource.P
 
 func props(t *testing.T, v any) resource.PropertyMap {
 	t.Helper()
-	b, err := json.Marshal(v)
+	m, err := pluginapi.Encode(v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return resource.NewPropertyMapFromMap(m)
+	return m
 }
 
 // recordedState is what a create of the fixture cluster records.

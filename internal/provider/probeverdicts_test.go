@@ -90,19 +90,13 @@ func pvInputs(t *testing.T, rev string) resource.PropertyMap {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := json.Marshal(pluginapi.ProbeVerdictsArgs{Kubeconfig: kubeconfig, ProbeRun: pluginapi.ProbeRun{
+	props, err := pluginapi.Encode(pluginapi.ProbeVerdictsArgs{Kubeconfig: kubeconfig, ProbeRun: pluginapi.ProbeRun{
 		Namespace: pvNamespace, Probes: probes, Revision: rev,
 		Jobs: map[string]string{pvBusybox: jobURN + pvBusybox, pvStranger: jobURN + pvStranger},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	props := resource.NewPropertyMapFromMap(m)
-	props["kubeconfig"] = resource.MakeSecret(props["kubeconfig"])
 	return props
 }
 

@@ -103,14 +103,17 @@ func newProvider(newEC2 func(context.Context, string) (sgcheck.EC2API, error)) (
 // sgInputs are the program's inputs for a kops 1.34 cluster with its own
 // Calico, with changes applied.
 func sgInputs(mode config.SGCheckMode, changes map[string]any) resource.PropertyMap {
-	in := map[string]any{
-		"clusterName": sgCluster, "region": sgRegion, "encapsulation": "ipip", "awsSrcDstCheck": "Disable",
-		"etcdDatastore": false, "kopsBlocksEtcd": true, "mode": string(mode), "clusterRevision": "rev-1",
+	in, err := pluginapi.Encode(pluginapi.SecurityGroupCheckArgs{
+		ClusterName: sgCluster, Region: sgRegion, Encapsulation: config.EncapIPIP, AWSSrcDstCheck: config.SrcDstDisable,
+		KopsBlocksEtcd: true, Mode: mode, ClusterRevision: "rev-1",
+	})
+	if err != nil {
+		panic(err)
 	}
 	for k, v := range changes {
-		in[k] = v
+		in[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
 	}
-	return resource.NewPropertyMapFromMap(in)
+	return in
 }
 
 func create(p *provider.Provider, inputs resource.PropertyMap, preview bool) (plugin.CreateResponse, error) {
