@@ -161,31 +161,32 @@ func Migrate(fields []Field, props resource.PropertyMap) resource.PropertyMap {
 // Plain is props as plain Go values: secrets and known outputs unwrapped,
 // values not known yet as nil.
 func Plain(props resource.PropertyMap) map[string]any {
-	m, _ := plain(resource.NewObjectProperty(props)).(map[string]any)
+	m, _ := PlainValue(resource.NewObjectProperty(props)).(map[string]any)
 	return m
 }
 
-func plain(v resource.PropertyValue) any {
+// PlainValue is v as a plain Go value, as Plain has it.
+func PlainValue(v resource.PropertyValue) any {
 	switch {
 	case v.IsComputed():
 		return nil
 	case v.IsSecret():
-		return plain(v.SecretValue().Element)
+		return PlainValue(v.SecretValue().Element)
 	case v.IsOutput():
 		if !v.OutputValue().Known {
 			return nil
 		}
-		return plain(v.OutputValue().Element)
+		return PlainValue(v.OutputValue().Element)
 	case v.IsObject():
 		m := map[string]any{}
 		for k, e := range v.ObjectValue() {
-			m[string(k)] = plain(e)
+			m[string(k)] = PlainValue(e)
 		}
 		return m
 	case v.IsArray():
 		a := []any{}
 		for _, e := range v.ArrayValue() {
-			a = append(a, plain(e))
+			a = append(a, PlainValue(e))
 		}
 		return a
 	}

@@ -119,7 +119,7 @@ func show(v resource.PropertyValue) string {
 	if v.IsNull() {
 		return `""`
 	}
-	return fmt.Sprintf("%v", pluginapi.Plain(resource.PropertyMap{"v": v})["v"])
+	return fmt.Sprintf("%v", pluginapi.PlainValue(v))
 }
 
 // create makes the cluster, or takes over an existing one when asked. Once

@@ -51,16 +51,6 @@ func newChecks(args any, news resource.PropertyMap) *checks {
 
 func (c *checks) name(field any) string { return wireName(c.args, field) }
 
-// wireName is the wire name of a field (pointers to a wire struct and to
-// one of its fields).
-func wireName(structPtr, fieldPtr any) string {
-	f, err := pluginapi.FieldName(structPtr, fieldPtr)
-	if err != nil {
-		panic(err) // a field of another struct: a bug here, not bad input
-	}
-	return f.Name
-}
-
 // known reports whether the field's input is known (at preview, one that
 // comes from a resource still to be made is not).
 func (c *checks) known(field any) bool { return !c.unknown[c.name(field)] }
@@ -76,6 +66,16 @@ func (c *checks) fail(field any, err error) {
 func (c *checks) response(news resource.PropertyMap) plugin.CheckResponse {
 	sort.SliceStable(c.failures, func(i, j int) bool { return c.failures[i].Property < c.failures[j].Property })
 	return plugin.CheckResponse{Properties: news, Failures: c.failures}
+}
+
+// wireName is the wire name of a field (pointers to a wire struct and to
+// one of its fields).
+func wireName(structPtr, fieldPtr any) string {
+	f, err := pluginapi.FieldName(structPtr, fieldPtr)
+	if err != nil {
+		panic(err) // a field of another struct: a bug here, not bad input
+	}
+	return f.Name
 }
 
 // lookup answers config's rules from a property map, by property name:
