@@ -7,10 +7,12 @@ import (
 	"reflect"
 	"strings"
 	"unicode"
+
+	"github.com/kopscalico/kopscalico/internal/config"
 )
 
-// propertySpec and typeSpec are the parts of Pulumi's package schema
-// (pkg/codegen/schema) the wire structs fill.
+// propertySpec, objectSpec, resourceSpec and packageSpec are the parts of
+// Pulumi's package schema (pkg/codegen/schema) the wire structs fill.
 type propertySpec struct {
 	Type                 string        `json:"type,omitempty"`
 	Ref                  string        `json:"$ref,omitempty"`
@@ -83,7 +85,7 @@ func (s *schemaBuilder) properties(fields []Field, inputs bool) (map[string]prop
 		p.Secret = f.Secret
 		if f.Replace != "" && inputs {
 			p.WillReplaceOnChanges = true
-			p.Description = "A change replaces the resource (a Cluster only with allowClusterReplacement): " + f.Replace + "."
+			p.Description = fmt.Sprintf("A change replaces the resource, which the Cluster refuses without %s: %s.", config.KeyAllowReplacement, f.Replace)
 		}
 		props[f.Name] = p
 		if !f.Optional {
