@@ -22,6 +22,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/e2e/controlplane"
 	"github.com/kopscalico/kopscalico/e2e/pulumitest"
+	"github.com/kopscalico/kopscalico/infra"
 	"github.com/kopscalico/kopscalico/internal/testing/kopsdouble"
 	"github.com/kopscalico/kopscalico/internal/testing/kubeconfigtest"
 )
@@ -236,4 +237,38 @@ func reachabilityComment(t *testing.T, env map[string]string) string {
 	}
 	b, _ := os.ReadFile(full)
 	return string(out) + string(b)
+}
+
+// TestKubeconfigCredentialCachedInCallersHome pins what README says stays
+// on the machine: the Kubernetes provider reaches the cluster through the
+// Cluster's kubeconfig, whose exec of `kops helpers kubectl-auth` runs in the
+// engine's environment, and kops caches the credential it issues under that
+// HOME; the plugin's own kops calls leave nothing there.
+func TestKubeconfigCredentialCachedInCallersHome(t *testing.T) {
+	cp := controlplane.Start(t)
+	store := kopsdouble.NewStore(t, "1.34.2")
+	store.SetKubeconfig(t, cp.KubeconfigBytes())
+	home, tmp := t.TempDir(), t.TempDir()
+	cfg := kopsConfig(t, store, "1.34")
+	cfg["kopscalico:namespaces"] = pulumitest.Plain("ns-1")
+	s := pulumitest.New(t, infra.Program, cfg, pulumitest.Options{StackName: "cache", Env: map[string]string{
+		"HOME": home, "TMPDIR": tmp,
+		"PATH": filepath.Dir(store.Bin) + string(os.PathListSeparator) + "/usr/bin:/bin", // the exec finds kops by name
+	}})
+	s.Up()
+
+	dir := filepath.Join(home, ".kube", "cache", "kops-authentication")
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("the engine's HOME: %s holds %v (%v); want the one credential kubectl-auth cached for the Kubernetes provider", dir, entries, err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, entries[0].Name()))
+	key := strings.Split(string(kubeconfigtest.Parse(t, cp.KubeconfigBytes()).User.ClientKeyData), "\n")[2]
+	if err != nil || !strings.Contains(strings.ReplaceAll(string(b), `\n`, "\n"), key) {
+		t.Errorf("the cached file does not hold the issued key (%v)", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(tmp, "kopscalico-*")); len(m) != 0 {
+		t.Errorf("left in TMPDIR: %v", m)
+	}
+	s.Destroy()
 }
