@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/kopscalico/kopscalico/internal/awsbound"
-
 	"github.com/kopscalico/kopscalico/internal/testing/fakeaws"
 )
 
