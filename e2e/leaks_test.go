@@ -195,7 +195,7 @@ func TestSecretsStayPut(t *testing.T) {
 			k, v, _ := strings.Cut(kv, "=")
 			seen[k] = v
 		}
-		for _, k := range []string{"PULUMI_CONFIG_PASSPHRASE", "GITHUB_TOKEN", "PULUMI_HOME", "PULUMI_BACKEND_URL", controlplane.EnvMarker} {
+		for _, k := range []string{"PULUMI_CONFIG_PASSPHRASE", "GITHUB_TOKEN", "PULUMI_HOME", "PULUMI_BACKEND_URL"} {
 			if _, ok := seen[k]; ok {
 				t.Errorf("kops %s saw %s", c, k)
 			}

@@ -116,6 +116,7 @@ var inheritedEnv = []struct{ name, why string }{
 	{"no_proxy", "as HTTPS_PROXY"},
 	{"SSL_CERT_FILE", "Go's trusted roots (crypto/x509), for a TLS-inspecting proxy"},
 	{"SSL_CERT_DIR", "as SSL_CERT_FILE"},
+	{"KOPSCALICO_E2E_MARKER", "no secret: the end-to-end harness finds, and kills, every process a test started by it"},
 }
 
 // droppedEnv are variables the table would let through but kops must not

@@ -121,7 +121,7 @@ func TestExecRunnerEnvironmentIsAllowListed(t *testing.T) {
 		"KOPS_STATE_STORE": "s3://inherited", "KOPS_FEATURE_FLAGS": "+Foo", "S3_ENDPOINT": "https://minio.example",
 		"HTTPS_PROXY": "http://proxy:3128", "https_proxy": "http://proxy:3128", "HTTP_PROXY": "http://proxy:3128",
 		"http_proxy": "http://proxy:3128", "NO_PROXY": "localhost", "no_proxy": "localhost",
-		"SSL_CERT_FILE": "/etc/ca.pem", "SSL_CERT_DIR": "/etc/ca",
+		"SSL_CERT_FILE": "/etc/ca.pem", "SSL_CERT_DIR": "/etc/ca", "KOPSCALICO_E2E_MARKER": "e2e-1234",
 	}
 	dropped := map[string]string{
 		"PULUMI_CONFIG_PASSPHRASE": "passphrase", "PULUMI_ACCESS_TOKEN": "pul-token", "GITHUB_TOKEN": "ghp_token",
