@@ -63,7 +63,7 @@ func NewProject(t testing.TB, stack string, cfg Config, env map[string]string) *
 			t.Logf("pulumitest: killed processes a kopscalico run left: %v (%v)", left, err)
 		}
 	})
-	for _, d := range []string{p.Dir, p.backend, filepath.Join(dir, "home"), filepath.Join(dir, "cli")} {
+	for _, d := range []string{p.Dir, p.backend, filepath.Join(dir, "home"), filepath.Join(dir, "userhome"), filepath.Join(dir, "cli")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatal(err)
 		}

@@ -146,7 +146,7 @@ func New(t testing.TB, program pulumi.RunFunc, cfg Config, opts ...Options) *Sta
 	}
 	t.Cleanup(s.cleanup)
 
-	for _, sub := range []string{"backend", "work", "home"} {
+	for _, sub := range []string{"backend", "work", "home", "userhome"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			t.Fatalf("pulumitest: %v", err)
 		}
@@ -370,18 +370,21 @@ func (s *Stack) cleanup() {
 }
 
 // cliEnv is the environment the CLI and its plugins run with: PULUMI_HOME
-// home (plugins come from there, never from PATH), a file backend, no update
-// checks or downloads, and the marker every started process carries.
+// home (plugins come from there, never from PATH), a HOME beside it (what a
+// run leaves in the user's HOME, kops's credential cache among it, goes with
+// the test), a file backend, no update checks or downloads, and the marker
+// every started process carries.
 func cliEnv(home, backend, marker string) map[string]string {
 	return map[string]string{
-		"PULUMI_CONFIG_PASSPHRASE":                    Passphrase,
-		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
+		"HOME":                     filepath.Join(filepath.Dir(home), "userhome"),
+		"PULUMI_CONFIG_PASSPHRASE": Passphrase,
+		"PULUMI_SKIP_UPDATE_CHECK": "true",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-		"PULUMI_HOME":                                 home,
-		"PULUMI_BACKEND_URL":                          "file://" + backend,
-		"PULUMI_DIY_BACKEND_NO_LEGACY_WARNING":        "true",
-		"PULUMI_IGNORE_AMBIENT_PLUGINS":               "true",
-		controlplane.EnvMarker:                        marker,
+		"PULUMI_HOME":                          home,
+		"PULUMI_BACKEND_URL":                   "file://" + backend,
+		"PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
+		"PULUMI_IGNORE_AMBIENT_PLUGINS":        "true",
+		controlplane.EnvMarker:                 marker,
 	}
 }
 

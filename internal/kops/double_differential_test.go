@@ -177,6 +177,7 @@ func TestDoubleMatchesRealKops(t *testing.T) {
 	p.args("create", "keypair", "kubernetes-ca", "--name", name, "--primary")
 	p.both(export("--auth-plugin", "kubeconfig"))
 	p.sameKubeconfig("kubeconfig")
+	p.sameCredentialCache(name)
 	p.both(export("--admin=18h0m0s", "admin"))
 	for _, w := range []kopsWorld{p.real, p.double} {
 		if left := time.Until(kubeconfigtest.ReadFile(t, filepath.Join(w.Home, "admin")).ClientCertificate(t).NotAfter); left < 17*time.Hour || left > 19*time.Hour {
@@ -254,6 +255,38 @@ func (p kopsPair) sameKubeconfig(file string) {
 	}
 	if !reflect.DeepEqual(views[0], views[1]) {
 		p.t.Errorf("exported kubeconfig: real kops %+v, the double %+v", views[0], views[1])
+	}
+}
+
+// sameCredentialCache runs the kubeconfig's exec plugin, `kops helpers
+// kubectl-auth`, in both worlds: each caches the credential it printed in
+// one 0600 file under $HOME/.kube/cache/kops-authentication/, named after
+// the cluster and a hash of its own store.
+func (p kopsPair) sameCredentialCache(name string) {
+	p.t.Helper()
+	var names [2]string
+	for i, w := range []kopsWorld{p.real, p.double} {
+		out := w.must(nil, "helpers", "kubectl-auth", "--cluster="+name, "--state="+w.StoreURL()).stdout
+		dir := filepath.Join(w.Home, ".kube", "cache", "kops-authentication")
+		entries, err := os.ReadDir(dir)
+		if err != nil || len(entries) != 1 {
+			p.t.Errorf("%s: credential cache %s: %v, %v; want one file", w.Label, dir, entries, err)
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, entries[0].Name()))
+		fi, _ := entries[0].Info()
+		if err != nil || string(b) != out || fi.Mode().Perm() != 0o600 {
+			p.t.Errorf("%s: cached credential (%v, mode %v) is not the printed one:\n%s\nprinted:\n%s", w.Label, err, fi.Mode(), b, out)
+		}
+		// The hash: SHA-224 in base 62, 38 digits or (leading zeros) fewer.
+		prefix, hash, _ := strings.Cut(entries[0].Name(), "_k8s_local_")
+		if len(hash) >= 30 && len(hash) <= 38 && strings.Trim(hash, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
+			hash = "<hash>"
+		}
+		names[i] = prefix + "_k8s_local_" + hash
+	}
+	if names[0] != names[1] {
+		p.t.Errorf("credential cache file: real kops %s, the double %s", names[0], names[1])
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,8 +23,8 @@ const (
 // end-to-end tests (with the kops test double as Binary).
 type ExecRunner struct {
 	Binary string // path, or a name looked up on PATH; "" means "kops"
-	// Env is added to the process environment; Command.Env adds to or
-	// overrides it per call.
+	// Env is set on top of what kops inherits (inheritedEnv) and its
+	// private HOME; Command.Env adds to or overrides it per call.
 	Env map[string]string
 	// Timeout bounds a call whose context has no deadline; 0: none.
 	Timeout time.Duration
@@ -58,13 +59,19 @@ func (e *CommandError) Unwrap() error { return e.Err }
 
 // Run implements Runner on childproc: kops runs in its own process group,
 // which gets SIGTERM then SIGKILL when ctx ends, and SIGTERM when this
-// process dies.
+// process dies; with an allow-listed environment and a private HOME,
+// removed when it returns, failed or timed out alike.
 func (r *ExecRunner) Run(ctx context.Context, c Command) ([]byte, error) {
 	bin := r.Binary
 	if bin == "" {
 		bin = "kops"
 	}
-	cmd := childproc.Cmd{Path: bin, Args: c.Args, Env: r.env(c.Env), StderrTail: r.StderrTail}
+	home, removeHome, err := privateHome()
+	if err != nil {
+		return nil, &CommandError{Args: c.Args, ExitCode: -1, Err: err}
+	}
+	defer removeHome()
+	cmd := childproc.Cmd{Path: bin, Args: c.Args, Env: r.env(home, c.Env), StderrTail: r.StderrTail}
 	if _, ok := ctx.Deadline(); !ok {
 		cmd.Timeout = r.Timeout
 	}
@@ -93,10 +100,55 @@ func (r *ExecRunner) Run(ctx context.Context, c Command) ([]byte, error) {
 	return out, ce
 }
 
-// env is kops's whole environment: this process's (see baseEnv), then the
-// runner's, then the call's.
-func (r *ExecRunner) env(call map[string]string) []string {
-	env := baseEnv()
+// inheritedEnv is the one table of what kops takes from this process's
+// environment; every other variable stays out of it (see droppedEnv). A name
+// ending in "_" is a prefix.
+var inheritedEnv = []struct{ name, why string }{
+	{"AWS_", "credentials, region, profile, config files, endpoints, CA bundle: the AWS SDK kops uses"},
+	{"KOPS_", "kops's own settings: KOPS_STATE_STORE, KOPS_FEATURE_FLAGS, KOPS_BASE_URL (but KOPS_CLUSTER_NAME)"},
+	{"S3_", "a state store on an S3-compatible service: S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID (kops util/pkg/vfs)"},
+	{"PATH", "the kubeconfig's exec plugin, `kops helpers kubectl-auth`, is found on it by validate and rolling-update"},
+	{"HTTPS_PROXY", "Go's proxy settings (net/http ProxyFromEnvironment), either case"},
+	{"https_proxy", "as HTTPS_PROXY"},
+	{"HTTP_PROXY", "as HTTPS_PROXY"},
+	{"http_proxy", "as HTTPS_PROXY"},
+	{"NO_PROXY", "as HTTPS_PROXY"},
+	{"no_proxy", "as HTTPS_PROXY"},
+	{"SSL_CERT_FILE", "Go's trusted roots (crypto/x509), for a TLS-inspecting proxy"},
+	{"SSL_CERT_DIR", "as SSL_CERT_FILE"},
+	{"KOPSCALICO_E2E_MARKER", "no secret: the end-to-end harness finds, and kills, every process a test started by it"},
+}
+
+// droppedEnv are variables the table would let through but kops must not
+// see: the program names the cluster with --name, and kops refuses a
+// positional cluster name when KOPS_CLUSTER_NAME is set as well
+// (cmd/kops/root.go ProcessArgs).
+var droppedEnv = map[string]bool{"KOPS_CLUSTER_NAME": true}
+
+// inherits reports whether kops gets variable k of this process's environment.
+func inherits(k string) bool {
+	if droppedEnv[k] {
+		return false
+	}
+	for _, e := range inheritedEnv {
+		if k == e.name || (strings.HasSuffix(e.name, "_") && strings.HasPrefix(k, e.name)) {
+			return true
+		}
+	}
+	return false
+}
+
+// env is kops's whole environment: the variables of this process's that
+// inheritedEnv lets through, HOME and TMPDIR in home, then the runner's Env,
+// then the call's (both as the program sets them, not filtered).
+func (r *ExecRunner) env(home string, call map[string]string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); inherits(k) {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "HOME="+home, "TMPDIR="+filepath.Join(home, "tmp"))
 	for _, m := range []map[string]string{r.Env, call} {
 		for k, v := range m {
 			env = append(env, k+"="+v)
@@ -105,15 +157,34 @@ func (r *ExecRunner) env(call map[string]string) []string {
 	return env
 }
 
-// baseEnv is the process environment without KOPS_CLUSTER_NAME: the program
-// names the cluster with --name, and kops refuses a positional cluster name
-// when that variable is set as well (cmd/kops/root.go ProcessArgs).
-func baseEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "KOPS_CLUSTER_NAME=") {
-			env = append(env, kv)
+// privateHome makes a fresh HOME for one kops call (0700, with a tmp/ for
+// TMPDIR): what kops caches there, the certificate and key of `kops helpers
+// kubectl-auth` under .kube/cache/kops-authentication/ among it, goes with
+// it when remove is called. The user's ~/.aws is linked in, so shared
+// config, credentials, profiles and the SSO token cache keep working; kops's
+// own ~/.kops.yaml is not read (the program passes every setting itself).
+func privateHome() (home string, remove func(), err error) {
+	home, err = os.MkdirTemp("", "kopscalico-kops-home-")
+	if err != nil {
+		return "", nil, fmt.Errorf("kops's private HOME: %w", err)
+	}
+	remove = func() { _ = os.RemoveAll(home) } // removes the .aws link, never what it points at
+	if err := os.Mkdir(filepath.Join(home, "tmp"), 0o700); err != nil {
+		remove()
+		return "", nil, fmt.Errorf("kops's private HOME: %w", err)
+	}
+	if user, err := os.UserHomeDir(); err == nil {
+		if aws := filepath.Join(user, ".aws"); isDir(aws) {
+			if err := os.Symlink(aws, filepath.Join(home, ".aws")); err != nil {
+				remove()
+				return "", nil, fmt.Errorf("kops's private HOME: link %s: %w", aws, err)
+			}
 		}
 	}
-	return env
+	return home, remove, nil
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }

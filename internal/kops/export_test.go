@@ -51,3 +51,12 @@ func (s SpecSection) Run(spec map[string]any, d Desired) (changes, warnings []st
 	err = s(r, d)
 	return r.changes, r.warnings, r.from, err
 }
+
+// InheritedEnvNames are the names and prefixes of the inheritedEnv table.
+func InheritedEnvNames() []string {
+	var names []string
+	for _, e := range inheritedEnv {
+		names = append(names, e.name)
+	}
+	return names
+}

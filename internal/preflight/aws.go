@@ -7,13 +7,14 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/kopscalico/kopscalico/internal/awsbound"
 	"github.com/kopscalico/kopscalico/internal/config"
 )
 
@@ -36,13 +37,41 @@ type AWS struct {
 
 // NewAWS makes the real clients of region, with credentials from the
 // default chain (environment, shared config and profile, SSO, IMDS): where
-// kops and the Pulumi AWS provider look too.
+// kops and the Pulumi AWS provider look too. Every call is bounded by
+// awsbound.Describe, as the security-group check's are.
 func NewAWS(ctx context.Context, region string) (AWS, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	return newAWS(ctx, region, awsbound.Describe)
+}
+
+func newAWS(ctx context.Context, region string, l awsbound.Limits) (AWS, error) {
+	cfg, err := awsbound.Config(ctx, region, l)
 	if err != nil {
 		return AWS{}, err
 	}
-	return AWS{STS: sts.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg)}, nil
+	return AWS{STS: boundedSTS{sts.NewFromConfig(cfg), l.Call}, EC2: boundedEC2{ec2.NewFromConfig(cfg), l.Call}}, nil
+}
+
+// boundedSTS and boundedEC2 give each call of api its own deadline.
+type boundedSTS struct {
+	api     STSAPI
+	timeout time.Duration
+}
+
+func (b boundedSTS) GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
+	return awsbound.Call(ctx, b.timeout, "sts:GetCallerIdentity", b.api.GetCallerIdentity, in, optFns)
+}
+
+type boundedEC2 struct {
+	api     EC2API
+	timeout time.Duration
+}
+
+func (b boundedEC2) DescribeRegions(ctx context.Context, in *ec2.DescribeRegionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeRegionsOutput, error) {
+	return awsbound.Call(ctx, b.timeout, "ec2:DescribeRegions", b.api.DescribeRegions, in, optFns)
+}
+
+func (b boundedEC2) DescribeAvailabilityZones(ctx context.Context, in *ec2.DescribeAvailabilityZonesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeAvailabilityZonesOutput, error) {
+	return awsbound.Call(ctx, b.timeout, "ec2:DescribeAvailabilityZones", b.api.DescribeAvailabilityZones, in, optFns)
 }
 
 // checkRegionAndZones checks the region is one the account lists and has

@@ -2,9 +2,17 @@ package preflight
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/kopscalico/kopscalico/internal/awsbound"
 	"github.com/kopscalico/kopscalico/internal/testing/fakeaws"
 )
 
@@ -59,5 +67,68 @@ func TestRealClientsWithoutCredentials(t *testing.T) {
 	}
 	if calls := s.Calls(); len(calls) != 0 {
 		t.Errorf("requests sent without credentials: %v", calls)
+	}
+}
+
+// stallingAWS answers nothing: each request waits until the client hangs up.
+func stallingAWS(t *testing.T) *httptest.Server {
+	t.Helper()
+	stop := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	t.Cleanup(func() { close(stop); srv.Close() })
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL": srv.URL, "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "",
+		"AWS_PROFILE": "", "AWS_CONFIG_FILE": filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
+		"AWS_EC2_METADATA_DISABLED": "true", "HTTPS_PROXY": "", "HTTP_PROXY": "", "https_proxy": "", "http_proxy": "",
+	} {
+		t.Setenv(k, v)
+	}
+	return srv
+}
+
+// TestRealClientsAreBounded: a stalled AWS ends each call after its
+// attempts, with an error that says so and what to do; the preflight never
+// hangs.
+func TestRealClientsAreBounded(t *testing.T) {
+	stallingAWS(t)
+	l := awsbound.Limits{Attempt: 100 * time.Millisecond, MaxAttempts: 2, MaxBackoff: 10 * time.Millisecond, Call: 5 * time.Second}
+	deps := Deps{AWS: func(ctx context.Context, region string) (AWS, error) { return newAWS(ctx, region, l) }}
+	start := time.Now()
+	got := checkAWS(context.Background(), "eu-west-1", []string{"eu-west-1a", "eu-west-1b"}, deps)
+	if time.Since(start) > 4*time.Second {
+		t.Errorf("the preflight took %s against a stalled AWS", time.Since(start))
+	}
+	if len(got) != 1 || !strings.Contains(got[0].Error(), "AWS does not answer in eu-west-1") || !strings.Contains(got[0].Error(), "(--skip-preflight)") {
+		t.Errorf("problems: %v", got)
+	}
+
+	l.Call = 150 * time.Millisecond
+	l.Attempt = time.Hour
+	got = checkAWS(context.Background(), "eu-west-1", nil, deps)
+	if len(got) != 1 || !strings.Contains(got[0].Error(), "sts:GetCallerIdentity did not complete within 150ms (retries included)") {
+		t.Errorf("the call bound: %v", got)
+	}
+}
+
+func TestNewAWSUsesTheDescribeLimits(t *testing.T) {
+	stallingAWS(t)
+	a, err := NewAWS(context.Background(), "eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, sok := a.STS.(boundedSTS)
+	e, eok := a.EC2.(boundedEC2)
+	if !sok || !eok || s.timeout != awsbound.Describe.Call || e.timeout != awsbound.Describe.Call {
+		t.Fatalf("clients %T %T: want each call bounded by awsbound.Describe", a.STS, a.EC2)
+	}
+	if o := s.api.(*sts.Client).Options(); o.Retryer.MaxAttempts() != awsbound.Describe.MaxAttempts {
+		t.Errorf("STS attempts %d, want %d", o.Retryer.MaxAttempts(), awsbound.Describe.MaxAttempts)
 	}
 }

@@ -21,7 +21,8 @@ import (
 // kopsReleases is where kops is downloaded from.
 const kopsReleases = "https://github.com/kubernetes/kops/releases"
 
-// Timeout bounds each check (`kops version`, the AWS calls).
+// Timeout bounds `kops version`; each AWS call is bounded by its client
+// (awsbound.Describe).
 const Timeout = time.Minute
 
 // Deps are the seams to the outside world.
@@ -105,8 +106,6 @@ var errNotChecked = errors.New("the region and zones are checked once AWS answer
 // checkAWS resolves the caller's identity, then checks the region is one of
 // the account's and every zone is an available zone of it.
 func checkAWS(ctx context.Context, region string, zones []string, deps Deps) []error {
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
-	defer cancel()
 	clients, err := deps.AWS(ctx, region)
 	if err != nil {
 		return []error{fmt.Errorf("AWS configuration: %w: fix AWS_PROFILE or the files under ~/.aws; %w", err, errNotChecked)}
@@ -121,6 +120,10 @@ func checkAWS(ctx context.Context, region string, zones []string, deps Deps) []e
 // endpoint that does not resolve is a region (or network) problem, any
 // other failure one of credentials.
 func identityProblem(region string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("AWS does not answer in %s: %v: check this machine reaches AWS (behind a proxy: HTTPS_PROXY), or leave the checks out (--skip-preflight); %w",
+			region, err, errNotChecked)
+	}
 	if isNoSuchHost(err) {
 		return fmt.Errorf("%s = %q: AWS does not answer for this region (%v): use a region such as us-east-1, and check this machine reaches AWS "+
 			"(air-gapped: skip the preflight); %w", config.FullKey(config.KeyRegion), region, err, errNotChecked)

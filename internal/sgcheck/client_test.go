@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 
+	"github.com/kopscalico/kopscalico/internal/awsbound"
 	"github.com/kopscalico/kopscalico/internal/sgcheck/sgchecktest"
 )
 
@@ -47,13 +48,13 @@ func TestNewEC2(t *testing.T) {
 	if o.Region != "eu-west-3" {
 		t.Errorf("region = %q", o.Region)
 	}
-	if b.timeout != ec2Limits.call || o.Retryer.MaxAttempts() != ec2Limits.maxAttempts {
-		t.Errorf("call timeout %s, attempts %d; want %s, %d", b.timeout, o.Retryer.MaxAttempts(), ec2Limits.call, ec2Limits.maxAttempts)
+	if b.timeout != ec2Limits.Call || o.Retryer.MaxAttempts() != ec2Limits.MaxAttempts {
+		t.Errorf("call timeout %s, attempts %d; want %s, %d", b.timeout, o.Retryer.MaxAttempts(), ec2Limits.Call, ec2Limits.MaxAttempts)
 	}
-	if hc, ok := o.HTTPClient.(*awshttp.BuildableClient); !ok || hc.GetTimeout() != ec2Limits.attempt {
-		t.Errorf("HTTP client %T: want a %s timeout on each attempt", o.HTTPClient, ec2Limits.attempt)
+	if hc, ok := o.HTTPClient.(*awshttp.BuildableClient); !ok || hc.GetTimeout() != ec2Limits.Attempt {
+		t.Errorf("HTTP client %T: want a %s timeout on each attempt", o.HTTPClient, ec2Limits.Attempt)
 	}
-	if ec2Limits.maxAttempts*int(ec2Limits.attempt)+(ec2Limits.maxAttempts-1)*int(ec2Limits.maxBackoff) > int(ec2Limits.call) {
+	if !ec2Limits.Fits() {
 		t.Errorf("%+v: the attempts and their backoff outlast the call bound", ec2Limits)
 	}
 }
@@ -102,7 +103,7 @@ func serve(t *testing.T, f *flakyEC2) *httptest.Server {
 
 // clientOf points the default config chain at srv, as the plugin process
 // would be, and builds the client with l.
-func clientOf(t *testing.T, srv *httptest.Server, l limits) EC2API {
+func clientOf(t *testing.T, srv *httptest.Server, l awsbound.Limits) EC2API {
 	t.Helper()
 	isolateAWS(t)
 	env := (&sgchecktest.Server{URL: srv.URL, Region: "eu-west-1"}).Env()
@@ -116,7 +117,7 @@ func clientOf(t *testing.T, srv *httptest.Server, l limits) EC2API {
 	return api
 }
 
-var fastLimits = limits{attempt: 300 * time.Millisecond, maxAttempts: 4, maxBackoff: 20 * time.Millisecond, call: 20 * time.Second}
+var fastLimits = awsbound.Limits{Attempt: 300 * time.Millisecond, MaxAttempts: 4, MaxBackoff: 20 * time.Millisecond, Call: 20 * time.Second}
 
 // TestEC2RetriesAStalledAttempt: an attempt that gets no answer is cut at
 // the attempt timeout and retried; the check then completes.
@@ -146,8 +147,8 @@ func TestEC2GivesUpAfterBoundedAttempts(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "exceeded maximum number of attempts, 4") {
 			t.Errorf("err = %v", err)
 		}
-		if got := f.attempts(); got != fastLimits.maxAttempts {
-			t.Errorf("%d attempts, want %d", got, fastLimits.maxAttempts)
+		if got := f.attempts(); got != fastLimits.MaxAttempts {
+			t.Errorf("%d attempts, want %d", got, fastLimits.MaxAttempts)
 		}
 	})
 	t.Run("503", func(t *testing.T) {
@@ -160,8 +161,8 @@ func TestEC2GivesUpAfterBoundedAttempts(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "Unavailable") || !strings.Contains(err.Error(), "exceeded maximum number of attempts, 4") {
 			t.Errorf("err = %v", err)
 		}
-		if got := h.RequestCount(); got != fastLimits.maxAttempts {
-			t.Errorf("%d attempts, want %d", got, fastLimits.maxAttempts)
+		if got := h.RequestCount(); got != fastLimits.MaxAttempts {
+			t.Errorf("%d attempts, want %d", got, fastLimits.MaxAttempts)
 		}
 	})
 }
@@ -171,7 +172,7 @@ func TestEC2GivesUpAfterBoundedAttempts(t *testing.T) {
 func TestEC2CallDeadline(t *testing.T) {
 	f := &flakyEC2{Handler: sgchecktest.NewHandler(completeKopsCluster()), stalls: 1000}
 	srv := serve(t, f)
-	l := limits{attempt: time.Hour, maxAttempts: 3, maxBackoff: time.Millisecond, call: 200 * time.Millisecond}
+	l := awsbound.Limits{Attempt: time.Hour, MaxAttempts: 3, MaxBackoff: time.Millisecond, Call: 200 * time.Millisecond}
 	_, err := Check(context.Background(), clientOf(t, srv, l), ipip())
 	if err == nil || !strings.Contains(err.Error(), "EC2 DescribeSecurityGroups did not complete within 200ms") {
 		t.Errorf("err = %v", err)

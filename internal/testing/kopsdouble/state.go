@@ -56,6 +56,9 @@ type Failure struct {
 type Call struct {
 	Args []string `json:"args"`
 	Exit int      `json:"exit"`
+	// Env is the environment the double was started with ("KEY=value"), so
+	// a test can assert what kops sees.
+	Env []string `json:"env,omitempty"`
 }
 
 // Command is the call's command path ("update cluster") and the rest.

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -57,8 +61,11 @@ func (d *double) helpersCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = d.stdout.Write(b)
-			return err
+			if _, err := d.stdout.Write(b); err != nil {
+				return err
+			}
+			d.cacheCredential(cluster, b)
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -104,4 +111,38 @@ func (d *double) credential(cluster string, lifetime time.Duration) (cert, key s
 		}
 	}
 	return "", "", errors.New("kops test double: the handed-out kubeconfig has no current user")
+}
+
+// cacheCredential keeps the credential where kops 1.36 does, under
+// $HOME/.kube/cache/kops-authentication/ (kubectl_auth.go cacheFilePath: the
+// cluster name cut to 32 safe characters, "_", and the base-62 SHA-224 of
+// the store and the name), a failure to write it only a warning.
+func (d *double) cacheCredential(cluster string, b []byte) {
+	path := credentialCachePath(os.Getenv("HOME"), d.state, cluster)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		fmt.Fprintf(d.stderr, "W failed to make cache directory for %q: %v\n", path, err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		fmt.Fprintf(d.stderr, "W failed to write cache file %q: %v\n", path, err)
+	}
+}
+
+func credentialCachePath(home, store, cluster string) string {
+	var b bytes.Buffer
+	b.WriteString(store)
+	b.WriteByte(0)
+	b.WriteString(cluster)
+	b.WriteByte(0)
+	sum := sha256.Sum224(b.Bytes())
+	hash := new(big.Int).SetBytes(sum[:]).Text(62)
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, cluster)
+	if len(name) > 32 {
+		name = name[:32]
+	}
+	return filepath.Join(home, ".kube", "cache", "kops-authentication", name+"_"+hash)
 }

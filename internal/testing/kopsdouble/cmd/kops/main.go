@@ -120,7 +120,7 @@ func (d *double) record(args []string, code int) {
 		return
 	}
 	defer f.Close()
-	b, _ := json.Marshal(kopsdouble.Call{Args: args, Exit: code})
+	b, _ := json.Marshal(kopsdouble.Call{Args: args, Exit: code, Env: os.Environ()})
 	f.Write(append(b, '\n'))
 }
 
