@@ -48,7 +48,9 @@ func roleMatches(role string, roles []string) bool {
 	return false
 }
 
-func isControlPlane(role string) bool { return roleMatches(role, []string{"control-plane", "apiserver"}) }
+func isControlPlane(role string) bool {
+	return roleMatches(role, []string{"control-plane", "apiserver"})
+}
 
 // controlPlaneRunsOlder reports whether some control-plane instance runs a
 // Kubernetes version older than the spec's.
@@ -133,4 +135,3 @@ func (d *double) reconcileCommand() *cobra.Command {
 	reconcile.AddCommand(cmd)
 	return reconcile
 }
-
