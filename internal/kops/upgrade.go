@@ -26,18 +26,24 @@ const InstanceGroupLabel = "kops.k8s.io/instancegroup"
 // (cmd/kops/reconcile_cluster.go; parsed by pkg/apis/kops/parse.go).
 const controlPlaneRoles = "control-plane,apiserver"
 
-// Behind lists, as "N nodes still on v1.x (group)", the nodes whose kubelet
-// is not the Kubernetes version want; empty when want is empty or every
-// node runs it.
+// Behind says, per kubelet version, how many nodes do not run the
+// Kubernetes version want ("2 nodes still on v1.33.4 (nodes-a, nodes-b)");
+// empty when want is empty or every node runs it.
 func Behind(nodes []NodeVersion, want string) []string {
 	if want == "" {
 		return nil
 	}
-	var out []string
+	count, groups := map[string]int{}, map[string][]string{}
 	for _, n := range nodes {
 		if strings.TrimPrefix(n.Kubelet, "v") != strings.TrimPrefix(want, "v") {
-			out = append(out, fmt.Sprintf("%d nodes still on %s (%s)", n.Nodes, n.Kubelet, n.Group))
+			count[n.Kubelet] += n.Nodes
+			groups[n.Kubelet] = append(groups[n.Kubelet], n.Group)
 		}
+	}
+	var out []string
+	for v, n := range count {
+		sort.Strings(groups[v])
+		out = append(out, fmt.Sprintf("%d nodes still on %s (%s)", n, v, strings.Join(groups[v], ", ")))
 	}
 	sort.Strings(out)
 	return out

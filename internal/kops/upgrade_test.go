@@ -139,8 +139,8 @@ func TestEnsureRefusesUnsupportedUpgrades(t *testing.T) {
 
 func TestBehind(t *testing.T) {
 	t.Parallel()
-	nodes := []kops.NodeVersion{{Group: "nodes-a", Kubelet: "v1.33.4", Nodes: 2}, {Group: "control-plane-a", Kubelet: "v1.34.1", Nodes: 1}}
-	if got, want := kops.Behind(nodes, "1.34.1"), []string{"2 nodes still on v1.33.4 (nodes-a)"}; !reflect.DeepEqual(got, want) {
+	nodes := []kops.NodeVersion{{Group: "nodes-b", Kubelet: "v1.33.4", Nodes: 1}, {Group: "nodes-a", Kubelet: "v1.33.4", Nodes: 2}, {Group: "control-plane-a", Kubelet: "v1.34.1", Nodes: 1}}
+	if got, want := kops.Behind(nodes, "1.34.1"), []string{"3 nodes still on v1.33.4 (nodes-a, nodes-b)"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Behind: %q, want %q", got, want)
 	}
 	if got := kops.Behind(nodes, ""); got != nil {

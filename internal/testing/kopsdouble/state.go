@@ -37,6 +37,9 @@ const ControlDir = ".kopsdouble"
 // `rolling-update cluster --yes` replaces takes (a Go duration).
 const RollingUpdateDelayFile = "rolling-update-delay"
 
+// NodeRegistrationFile, in ControlDir, turns on Store.SetNodeRegistration.
+const NodeRegistrationFile = "register-nodes"
+
 // Failure makes matching calls fail before they change anything.
 type Failure struct {
 	// Command is the command path, as in "update cluster", "rolling-update

@@ -562,6 +562,9 @@ func (d *double) apply(name string, roles []string) error {
 	if err := d.writeCloud(name, cloud); err != nil {
 		return err
 	}
+	if err := d.registerNodes(name); err != nil {
+		return err
+	}
 	if first {
 		fmt.Fprint(d.stdout, "\nCluster is starting.  It should be ready in a few minutes.\n\nSuggestions:\n * validate cluster: kops validate cluster --wait 10m\n * list nodes: kubectl get nodes --show-labels\n\n")
 		return nil

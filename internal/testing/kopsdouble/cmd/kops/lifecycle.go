@@ -142,7 +142,7 @@ func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter, 
 		}
 		inst := cloud.Instances[n]
 		for i := range inst {
-			id := fmt.Sprintf("i-%s%02d", hashOf(n)[:10], i)
+			id := instanceID(n, i)
 			if !cloudOnly {
 				d.klog("Draining the node: %q.", id)
 			}
@@ -157,6 +157,9 @@ func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter, 
 		cloud.Instances[n] = inst
 		// Persist per group: an interrupted roll leaves later groups pending.
 		if err := d.writeCloud(name, cloud); err != nil {
+			return err
+		}
+		if err := d.registerNodes(name); err != nil {
 			return err
 		}
 	}
