@@ -80,11 +80,13 @@ func (r Reader) NodeVersions(ctx context.Context, kubeconfig string) ([]kops.Nod
 }
 
 // Count counts nodes by instance group and kubelet version, sorted; a node
-// without the group label counts under "".
+// without the group label is no instance of kops's and is left out.
 func Count(nodes []corev1.Node) []kops.NodeVersion {
 	counts := map[[2]string]int{}
 	for _, n := range nodes {
-		counts[[2]string{n.Labels[kops.InstanceGroupLabel], n.Status.NodeInfo.KubeletVersion}]++
+		if g := n.Labels[kops.InstanceGroupLabel]; g != "" {
+			counts[[2]string{g, n.Status.NodeInfo.KubeletVersion}]++
+		}
 	}
 	out := make([]kops.NodeVersion, 0, len(counts))
 	for k, n := range counts {

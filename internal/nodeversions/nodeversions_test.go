@@ -31,7 +31,6 @@ func TestCount(t *testing.T) {
 		node("cp", "control-plane-a", "v1.34.1"), node("x", "", "v1.34.1"),
 	})
 	want := []kops.NodeVersion{
-		{Group: "", Kubelet: "v1.34.1", Nodes: 1},
 		{Group: "control-plane-a", Kubelet: "v1.34.1", Nodes: 1},
 		{Group: "nodes-a", Kubelet: "v1.33.4", Nodes: 2},
 		{Group: "nodes-a", Kubelet: "v1.34.1", Nodes: 1},

@@ -27,8 +27,9 @@ func instanceID(ig string, i int) string { return fmt.Sprintf("i-%s%02d", hashOf
 
 // registerNodes mirrors the cloud into kwok Node objects when a test turned
 // it on (Store.SetNodeRegistration): one Node per instance, labelled with its
-// group, on the kubelet of its template's version; gone instances' Nodes are
-// deleted. A path of the test double only: real instances register
+// group, on the kubelet of its template's version, named after the instance
+// and its template (a replaced instance joins as a new Node); the Nodes of
+// instances gone are deleted. A path of the test double only: real instances register
 // themselves.
 func (d *double) registerNodes(name string) error {
 	if d.control == "" {
@@ -56,7 +57,7 @@ func (d *double) registerNodes(name string) error {
 	want := map[string]bool{}
 	for ig, inst := range cloud.Instances {
 		for i, tmpl := range inst {
-			id := instanceID(ig, i)
+			id := instanceID(ig, i) + "-" + tmpl[:6]
 			want[id] = true
 			kubelet := "v" + strings.TrimPrefix(cloud.Versions[tmpl], "v")
 			if err := api.put(ctx, id, ig, kubelet); err != nil {
@@ -89,18 +90,19 @@ type nodeAPI struct {
 	base   string
 }
 
-// put creates the Node if missing, then sets its kubelet version.
+// put registers the Node unless it is there, with its kubelet version in
+// its status as a kubelet registers (the API server keeps a Node's status
+// on create; kwok keeps a kubeletVersion it finds).
 func (a nodeAPI) put(ctx context.Context, id, ig, kubelet string) error {
 	node := map[string]any{"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{
 		"name":        id,
 		"annotations": map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
 		"labels":      map[string]string{"type": "kwok", instanceGroupLabel: ig, "kubernetes.io/hostname": id},
-	}}
-	if err := a.do(ctx, http.MethodPost, "", node, nil); err != nil && !strings.Contains(err.Error(), "409") {
+	}, "status": map[string]any{"nodeInfo": map[string]any{"kubeletVersion": kubelet}}}
+	if err := a.do(ctx, http.MethodPost, "", node, nil); err != nil && !strings.Contains(err.Error(), ": 409 ") {
 		return err
 	}
-	patch := map[string]any{"status": map[string]any{"nodeInfo": map[string]any{"kubeletVersion": kubelet}}}
-	return a.do(ctx, http.MethodPatch, "/"+id+"/status", patch, nil)
+	return nil
 }
 
 func (a nodeAPI) do(ctx context.Context, method, path string, body, out any) error {
@@ -114,9 +116,6 @@ func (a nodeAPI) do(ctx context.Context, method, path string, body, out any) err
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if method == http.MethodPatch {
-		req.Header.Set("Content-Type", "application/merge-patch+json")
-	}
 	resp, err := a.client.Do(req)
 	if err != nil {
 		return err
