@@ -384,18 +384,9 @@ func (d *double) updateCommand() *cobra.Command {
 		Use:  "cluster [CLUSTER]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := d.prepare("update cluster", args)
-			if err != nil {
+			name, planned, err := d.updateOrPlan("update cluster", args, yes)
+			if err != nil || planned {
 				return err
-			}
-			if err := d.mustGetCluster(name); err != nil {
-				return err
-			}
-			if err := d.validateCompleted(name); err != nil {
-				return err
-			}
-			if !yes {
-				return d.planUpdate(name)
 			}
 			ttl := time.Duration(0)
 			if cmd.Flags().Changed("admin") {
@@ -431,6 +422,25 @@ func (d *double) updateCommand() *cobra.Command {
 	}
 	update.AddCommand(cmd)
 	return update
+}
+
+// updateOrPlan is how update and reconcile start (cmd/kops/update_cluster.go
+// RunCoreUpdateCluster): the cluster read and completed, then, without
+// --yes, the dry run's plan printed (planned).
+func (d *double) updateOrPlan(command string, args []string, yes bool) (name string, planned bool, err error) {
+	if name, err = d.prepare(command, args); err != nil {
+		return "", false, err
+	}
+	if err := d.mustGetCluster(name); err != nil {
+		return "", false, err
+	}
+	if err := d.validateCompleted(name); err != nil {
+		return "", false, err
+	}
+	if !yes {
+		return name, true, d.planUpdate(name)
+	}
+	return name, false, nil
 }
 
 func (d *double) pending(name string) (pending []string, err error) {

@@ -88,18 +88,9 @@ func (d *double) reconcileCommand() *cobra.Command {
 		Use:  "cluster [CLUSTER]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := d.prepare("reconcile cluster", args)
-			if err != nil {
+			name, planned, err := d.updateOrPlan("reconcile cluster", args, yes)
+			if err != nil || planned {
 				return err
-			}
-			if err := d.mustGetCluster(name); err != nil {
-				return err
-			}
-			if err := d.validateCompleted(name); err != nil {
-				return err
-			}
-			if !yes {
-				return d.planUpdate(name)
 			}
 			controlPlane := []string{"apiserver", "control-plane"}
 			fmt.Fprintf(d.stdout, "Updating control plane configuration\n")
