@@ -23,8 +23,14 @@ type NodeVersion struct {
 const InstanceGroupLabel = "kops.k8s.io/instancegroup"
 
 // controlPlaneRoles are the roles kops upgrades first
-// (cmd/kops/reconcile_cluster.go; parsed by pkg/apis/kops/parse.go).
-const controlPlaneRoles = "control-plane,apiserver"
+// (cmd/kops/reconcile_cluster.go; parsed by pkg/apis/kops/parse.go), named
+// "master" before kops 1.26 renamed the role.
+func controlPlaneRoles(v kopsrelease.Version) string {
+	if !v.AtLeast(kopsrelease.ControlPlaneFlags) {
+		return "master"
+	}
+	return "control-plane,apiserver"
+}
 
 // Behind says, per kubelet version, how many nodes do not run the
 // Kubernetes version want ("2 nodes still on v1.33.4 (nodes-a, nodes-b)");
@@ -117,7 +123,7 @@ func (m *Manager) updateControlPlane(ctx context.Context, op *operation) error {
 	if !op.upgrade || op.d.KopsVersion.AtLeast(kopsrelease.ReconcileCluster) || !op.d.KopsVersion.AtLeast(kopsrelease.UpdateByRole) {
 		return nil
 	}
-	if _, err := m.runStep(ctx, op, nil, "--name", op.d.Name, "--instance-group-roles", controlPlaneRoles, "--yes", "--create-kube-config=false"); err != nil {
+	if _, err := m.runStep(ctx, op, nil, "--name", op.d.Name, "--instance-group-roles", controlPlaneRoles(op.d.KopsVersion), "--yes", "--create-kube-config=false"); err != nil {
 		return err
 	}
 	op.out.Applied = true
@@ -141,7 +147,7 @@ func (m *Manager) rollControlPlane(ctx context.Context, op *operation) error {
 	if _, err := m.OperationKubeconfig(ctx, op.d); err != nil {
 		return err
 	}
-	if _, err := m.runStep(ctx, op, nil, "--name", op.d.Name, "--instance-group-roles", controlPlaneRoles, "--yes"); err != nil {
+	if _, err := m.runStep(ctx, op, nil, "--name", op.d.Name, "--instance-group-roles", controlPlaneRoles(op.d.KopsVersion), "--yes"); err != nil {
 		return err
 	}
 	op.out.Rolled = true

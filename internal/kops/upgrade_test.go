@@ -58,6 +58,10 @@ func TestEnsureUpgradesInKopsOrder(t *testing.T) {
 			"update cluster --name demo.example.com --yes --create-kube-config=false",
 			"rolling-update cluster --name demo.example.com --instance-group-roles control-plane,apiserver --yes",
 			"update cluster --name demo.example.com --yes --create-kube-config=false", dryRoll, validate}},
+		{"1.25", []string{"version", get, "replace -f -", igs,
+			"update cluster --name demo.example.com --yes --create-kube-config=false",
+			"rolling-update cluster --name demo.example.com --instance-group-roles master --yes",
+			"update cluster --name demo.example.com --yes --create-kube-config=false", dryRoll, validate}},
 	} {
 		t.Run(c.kops, func(t *testing.T) {
 			t.Parallel()
