@@ -12,6 +12,7 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/nodeversions"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe/probelog"
 	"github.com/kopscalico/kopscalico/internal/provider"
@@ -28,6 +29,7 @@ func realDeps() provider.Deps {
 		},
 		NewEC2:      sgcheck.NewEC2,
 		ProbeReader: probelog.KubeReader{},
+		NodeReader:  nodeversions.Reader{},
 	}
 }
 

@@ -133,6 +133,7 @@ func TestDoubleMatchesRealKops(t *testing.T) {
 		{"get", "instancegroups", "--name", name, "-o", "yaml"},
 		{"update", "cluster", "--name", name},
 		{"rolling-update", "cluster", "--name", name},
+		{"reconcile", "cluster", "--name", name, "--yes"},
 		{"delete", "cluster", "--name", name},
 		{"validate", "cluster", "--name", name, "--wait", "10s"},
 	} {
@@ -148,6 +149,9 @@ func TestDoubleMatchesRealKops(t *testing.T) {
 	p.sameObjects(p.args("get", "clusters", "-o", "yaml"))
 	p.sameObjects(p.args("get", "instancegroups", "--name", name, "-o", "yaml"))
 	p.samePending(p.args("update", "cluster", "--name", name))
+	p.samePending(p.args("reconcile", "cluster", "--name", name))
+	p.samePending(p.args("update", "cluster", "--name", name, "--instance-group-roles", "control-plane,apiserver"))
+	p.args("reconcile", "cluster", "--name", name, "--instance-group-roles", "node")
 
 	// Converted and replaced.
 	p.convertAndPlan(d)
@@ -413,6 +417,7 @@ func TestDoubleMatchesRealKopsRollingUpdate(t *testing.T) {
 	p.double.must([]byte(changed), "replace", "-f", "-")
 	p.double.must(nil, "update", "cluster", "--name", name, "--yes", "--create-kube-config=false")
 	p.sameRollingPlan(p.args("rolling-update", "cluster", "--name", name))
+	p.sameRollingPlan(p.args("rolling-update", "cluster", "--name", name, "--instance-group-roles", "control-plane,apiserver"))
 }
 
 func (p kopsPair) sameRollingPlan(real, double kopsRun) {

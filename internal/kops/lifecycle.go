@@ -17,7 +17,10 @@ type operation struct {
 	igs     IGConversion      // the instance groups' rewrite
 	pending bool              // a dry-run update found changes left to apply
 	plan    RollingUpdatePlan // what a dry-run rolling-update lists
-	out     Outcome
+	// upgrade: this run moves Kubernetes to another version (or finishes
+	// such a move), in kops's order; reconciled: `reconcile cluster` did it.
+	upgrade, reconciled bool
+	out                 Outcome
 }
 
 // stage is one step of a lifecycle: a method that runs the step's command,
@@ -45,6 +48,9 @@ var (
 		{StepRestoreInstanceGroups, (*Manager).restoreInstanceGroups},
 		{StepResizeInstanceGroups, (*Manager).resizeInstanceGroups},
 		{StepPlanUpdate, (*Manager).planUpdate},
+		{StepReconcile, (*Manager).reconcileCluster},
+		{StepUpdateControlPlane, (*Manager).updateControlPlane},
+		{StepRollControlPlane, (*Manager).rollControlPlane},
 		{StepUpdate, (*Manager).update},
 		{StepExportKubeconfig, (*Manager).exportKubeconfig},
 		{StepPlanRoll, (*Manager).planRoll},
@@ -114,6 +120,11 @@ func (m *Manager) readSpec(ctx context.Context, op *operation) error {
 // changes it. A created cluster is marked as this stack's, an existing one
 // when claimed.
 func (m *Manager) writeSpec(ctx context.Context, op *operation) error {
+	if !op.out.Created {
+		if err := m.planUpgrade(op); err != nil {
+			return err
+		}
+	}
 	conv, err := m.convert(op.spec, op.d, op.out.Created || m.Claim)
 	if err != nil {
 		return err
@@ -201,7 +212,7 @@ func (m *Manager) resizeInstanceGroups(ctx context.Context, op *operation) error
 // planUpdate asks kops, when this run rewrote nothing, whether a previous run
 // stopped between `replace` and `update --yes` (a dry run changes nothing).
 func (m *Manager) planUpdate(ctx context.Context, op *operation) error {
-	if op.out.Converted || op.out.Resized {
+	if op.out.Converted || op.out.Resized || op.upgrade {
 		return nil
 	}
 	out, err := m.runStep(ctx, op, nil, "--name", op.d.Name)
@@ -216,7 +227,7 @@ func (m *Manager) planUpdate(ctx context.Context, op *operation) error {
 // kops writes no kubeconfig: the program uses the credential-free one from
 // ExportKubeconfig.
 func (m *Manager) update(ctx context.Context, op *operation) error {
-	if !op.out.Created && !op.out.Converted && !op.out.Resized && !op.pending {
+	if op.reconciled || (!op.out.Created && !op.out.Converted && !op.out.Resized && !op.pending && !op.upgrade) {
 		return nil
 	}
 	if _, err := m.runStep(ctx, op, nil, "--name", op.d.Name, "--yes", "--create-kube-config=false"); err != nil {

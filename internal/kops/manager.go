@@ -30,6 +30,10 @@ type Manager struct {
 	// Claim marks an unmarked existing cluster (an adoption); a created
 	// cluster is always marked.
 	Claim bool
+	// Nodes are the kubelet versions the cluster's nodes ran when last read:
+	// nodes behind the Kubernetes version make the run an upgrade that
+	// finishes the job, and the skew policy is checked against them.
+	Nodes []NodeVersion
 	// Logf and Warnf report progress; nil: silent.
 	Logf, Warnf func(format string, args ...any)
 }

@@ -53,6 +53,7 @@ func TestRealKopsMissingCluster(t *testing.T) {
 		{"get instancegroups --name " + name + " -o yaml", `Error: error fetching cluster "calico.k8s.local": Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
 		{"update cluster --name " + name, `Error: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
 		{"rolling-update cluster --name " + name, `Error: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
+		{"reconcile cluster --name " + name + " --yes", `Error: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
 		{"export kubecfg --name " + name + " --admin=18h0m0s --kubeconfig " + filepath.Join(t.TempDir(), "kc"), `Error: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
 		{"delete cluster --name " + name, `Error: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
 		{"validate cluster --name " + name + " --wait 10s", `Error: validation failed: error reading cluster configuration: Cluster.kops.k8s.io "calico.k8s.local" not found`, true},
@@ -403,8 +404,40 @@ func TestRealKopsRollingUpdatePlan(t *testing.T) {
 		!strings.Contains(out, "Must specify --yes to rolling-update.") {
 		t.Errorf("rolling-update plan %+v\n%s", plan.Groups, out)
 	}
+	// The control plane alone, as an upgrade rolls it first before kops
+	// 1.31 (kops.StepRollControlPlane's shape, without --yes).
+	out = w.must(nil, "rolling-update", "cluster", "--name", d.Name, "--instance-group-roles", "control-plane,apiserver").stdout
+	if plan, err := kops.ParseRollingUpdate(out); err != nil || len(plan.Groups) != 1 || plan.Groups[0].Name != "control-plane-us-east-1a" || plan.NeedsRoll() {
+		t.Errorf("rolling-update of the control plane: %+v, %v\n%s", plan, err, out)
+	}
 	if refused := w.AWS.Refused(); len(refused) != 0 {
 		t.Errorf("a dry-run rolling-update called mutating AWS APIs: %v", refused)
+	}
+}
+
+// TestRealKopsUpgradeShapes: the dry runs of the commands an upgrade issues
+// (kops.StepReconcile, kops.StepUpdateControlPlane) print the update plan the
+// program reads, and change nothing.
+func TestRealKopsUpgradeShapes(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, kops.CreateClusterArgs(d)...)
+	for _, args := range [][]string{
+		{"reconcile", "cluster", "--name", d.Name},
+		{"update", "cluster", "--name", d.Name, "--instance-group-roles", "control-plane,apiserver"},
+	} {
+		out := w.must(nil, args...).stdout
+		if pending, err := kops.UpdatePending(out); err != nil || !pending {
+			t.Errorf("kops %s: pending %v, %v\n%s", strings.Join(args, " "), pending, err, out)
+		}
+	}
+	// reconcile takes no role or group of its own (cmd/kops/reconcile_cluster.go).
+	if r := w.run(nil, "reconcile", "cluster", "--name", d.Name, "--instance-group-roles", "node"); r.exit == 0 || !strings.Contains(r.stderr, "unknown flag: --instance-group-roles") {
+		t.Errorf("reconcile with --instance-group-roles: exit %d\n%s", r.exit, r.stderr)
+	}
+	if refused := w.AWS.Refused(); len(refused) != 0 {
+		t.Errorf("dry runs called mutating AWS APIs: %v", refused)
 	}
 }
 

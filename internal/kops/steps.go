@@ -64,6 +64,9 @@ const (
 	StepRestoreInstanceGroups Step = "restore-instance-groups"
 	StepResizeInstanceGroups  Step = "resize-instance-groups"
 	StepPlanUpdate            Step = "plan-update"
+	StepReconcile             Step = "reconcile"
+	StepUpdateControlPlane    Step = "update-control-plane"
+	StepRollControlPlane      Step = "roll-control-plane"
 	StepUpdate                Step = "update"
 	StepExportKubeconfig      Step = "export-kubeconfig"
 	StepPlanRoll              Step = "plan-roll"
@@ -101,6 +104,9 @@ var steps = map[Step]stepDef{
 	StepRestoreInstanceGroups: {[]string{"replace", "--force"}, boundCommand, stdoutProgress, "restoring the instance groups of cluster %[1]s"},
 	StepResizeInstanceGroups:  {[]string{"replace"}, boundCommand, stdoutProgress, "writing the instance groups of cluster %[1]s"},
 	StepPlanUpdate:            {[]string{"update", "cluster"}, boundCommand, stdoutProgress, "asking kops what cluster %[1]s has left to apply"},
+	StepReconcile:             {[]string{"reconcile", "cluster"}, boundRoll, stdoutProgress, "upgrading cluster %[1]s (control plane, then nodes)"},
+	StepUpdateControlPlane:    {[]string{"update", "cluster"}, boundCommand, stdoutProgress, "applying the control plane of cluster %[1]s"},
+	StepRollControlPlane:      {[]string{"rolling-update", "cluster"}, boundRoll, stdoutProgress, "rolling the control plane of cluster %[1]s"},
 	StepUpdate:                {[]string{"update", "cluster"}, boundCommand, stdoutProgress, "applying cluster %[1]s"},
 	StepExportKubeconfig:      {[]string{"export", "kubecfg"}, boundCommand, stdoutProgress, "exporting the kubeconfig of cluster %[1]s"},
 	StepPlanRoll:              {[]string{"rolling-update", "cluster"}, boundCommand, stdoutProgress, "asking kops which instances of cluster %[1]s need a roll"},

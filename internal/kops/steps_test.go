@@ -55,6 +55,9 @@ func TestStepsTable(t *testing.T) {
 		{kops.StepRestoreInstanceGroups, "replace --force", cmd, false},
 		{kops.StepResizeInstanceGroups, "replace", cmd, false},
 		{kops.StepPlanUpdate, "update cluster", cmd, false},
+		{kops.StepReconcile, "reconcile cluster", roll, false},
+		{kops.StepUpdateControlPlane, "update cluster", cmd, false},
+		{kops.StepRollControlPlane, "rolling-update cluster", roll, false},
 		{kops.StepUpdate, "update cluster", cmd, false},
 		{kops.StepExportKubeconfig, "export kubecfg", cmd, false},
 		{kops.StepPlanRoll, "rolling-update cluster", cmd, false},
@@ -77,7 +80,7 @@ func TestStepsTable(t *testing.T) {
 		t.Errorf("create lifecycle %v, want %v", create, want)
 	}
 	if want := []kops.Step{kops.StepWriteSpec, kops.StepReadInstanceGroups, kops.StepRestoreInstanceGroups, kops.StepResizeInstanceGroups,
-		kops.StepPlanUpdate, kops.StepUpdate, kops.StepExportKubeconfig, kops.StepPlanRoll, kops.StepRoll, kops.StepValidate}; !reflect.DeepEqual(reconcile, want) {
+		kops.StepPlanUpdate, kops.StepReconcile, kops.StepUpdateControlPlane, kops.StepRollControlPlane, kops.StepUpdate, kops.StepExportKubeconfig, kops.StepPlanRoll, kops.StepRoll, kops.StepValidate}; !reflect.DeepEqual(reconcile, want) {
 		t.Errorf("reconcile lifecycle %v, want %v", reconcile, want)
 	}
 }

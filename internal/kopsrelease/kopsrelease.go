@@ -95,6 +95,14 @@ var (
 	GossipIsDNSNone = minor(29)
 	// From 1.37 gossip DNS is removed.
 	GossipRemoved = minor(37)
+	// From 1.30 `update cluster` takes --instance-group-roles, so the
+	// control plane's launch templates can be applied before the nodes'.
+	UpdateByRole = minor(30)
+	// From 1.31 `update cluster` keeps node groups on the kubelet the control
+	// plane runs (cmd/kops/update_cluster.go IgnoreKubeletVersionSkew), and
+	// `kops reconcile cluster` updates and rolls the control plane, then the
+	// nodes, then prunes (docs/tutorial/upgrading-kubernetes.md).
+	ReconcileCluster = minor(31)
 )
 
 var versionRE = regexp.MustCompile(`^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$`)

@@ -66,6 +66,10 @@ type ClusterState struct {
 	Revision string `json:"revision" wire:"unknown"`
 	// Owner is this stack's mark in the cluster spec (kops.OwnerAnnotation).
 	Owner string `json:"owner,omitempty" wire:"unknownOnCreate"`
+	// NodeVersions counts each instance group's nodes by the kubelet they
+	// run (the Node objects): nodes behind the Kubernetes version show in
+	// the preview and make the next update finish the upgrade.
+	NodeVersions []kops.NodeVersion `json:"nodeVersions,omitempty" wire:"unknown"`
 }
 
 // SecurityGroupCheckArgs are the SecurityGroupCheck's inputs: which cluster

@@ -62,7 +62,7 @@ func (c *cluster) check(_ context.Context, req plugin.CheckRequest) (plugin.Chec
 // changed. A changed identity field (one tagged replace) is refused unless
 // allowClusterReplacement is set; one not known yet is neither refused nor
 // replaced: Diff runs again once it is known.
-func (c *cluster) diff(_ context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
+func (c *cluster) diff(ctx context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
 	var olds, news pluginapi.ClusterArgs
 	if err := pluginapi.Decode(req.OldInputs, &olds); err != nil {
 		return plugin.DiffResponse{}, err
@@ -92,6 +92,9 @@ func (c *cluster) diff(_ context.Context, req plugin.DiffRequest) (plugin.DiffRe
 		}
 		for _, k := range drift(state, news.Desired) {
 			d.add(k, false, false)
+		}
+		if err := c.upgradeDiff(ctx, req.URN, state, news.Desired, &d); err != nil {
+			return plugin.DiffResponse{}, err
 		}
 	}
 	return d.response(), nil
@@ -156,7 +159,7 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 	if ensureErr != nil && !outcome.Mutated() {
 		return plugin.CreateResponse{}, ensureErr
 	}
-	props, err := c.record(ctx, m, args, owner, ensureErr, pluginapi.ClusterState{ClusterArgs: args, Owner: owner})
+	props, err := c.record(ctx, req.URN, m, args, owner, ensureErr, pluginapi.ClusterState{ClusterArgs: args, Owner: owner})
 	return plugin.CreateResponse{ID: resource.ID(d.Name), Properties: props}, err
 }
 
@@ -164,8 +167,8 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 // made or changed the cluster and then failed (validate timing out, say), a
 // partial failure that records what is known (fallback when kops reports
 // nothing), so destroy can delete the cluster.
-func (c *cluster) record(ctx context.Context, m *kops.Manager, args pluginapi.ClusterArgs, owner string, ensureErr error, fallback pluginapi.ClusterState) (resource.PropertyMap, error) {
-	state, err := c.observe(ctx, m, args, owner)
+func (c *cluster) record(ctx context.Context, urn resource.URN, m *kops.Manager, args pluginapi.ClusterArgs, owner string, ensureErr error, fallback pluginapi.ClusterState) (resource.PropertyMap, error) {
+	state, err := c.observe(ctx, urn, m, args, owner)
 	if ensureErr == nil && err == nil {
 		return pluginapi.Encode(state)
 	}
@@ -183,7 +186,7 @@ func (c *cluster) record(ctx context.Context, m *kops.Manager, args pluginapi.Cl
 
 // observe reads what kops reports after an operation: spec, instance
 // groups and the credential-free kubeconfig.
-func (c *cluster) observe(ctx context.Context, m *kops.Manager, args pluginapi.ClusterArgs, owner string) (pluginapi.ClusterState, error) {
+func (c *cluster) observe(ctx context.Context, urn resource.URN, m *kops.Manager, args pluginapi.ClusterArgs, owner string) (pluginapi.ClusterState, error) {
 	obs, found, err := m.Observe(ctx, args.Desired)
 	if err != nil {
 		return pluginapi.ClusterState{}, err
@@ -195,7 +198,9 @@ func (c *cluster) observe(ctx context.Context, m *kops.Manager, args pluginapi.C
 	if err != nil {
 		return pluginapi.ClusterState{}, err
 	}
-	return newState(args, obs, string(kc), owner)
+	state, err := newState(args, obs, string(kc), owner)
+	state.NodeVersions = c.nodeVersions(ctx, urn, state.Kubeconfig, m.Nodes)
+	return state, err
 }
 
 func newState(args pluginapi.ClusterArgs, obs kops.Observed, kubeconfig, owner string) (pluginapi.ClusterState, error) {
@@ -293,6 +298,10 @@ func (c *cluster) read(ctx context.Context, req plugin.ReadRequest) (plugin.Read
 	if err != nil {
 		return plugin.ReadResponse{}, err
 	}
+	newState.NodeVersions = c.nodeVersions(ctx, req.URN, kc, state.NodeVersions)
+	if note := upgradeNote(newState); note != "" {
+		c.p.logf(ctx, diag.Warning, req.URN, "%s", note)
+	}
 	inputs, err := pluginapi.Encode(args)
 	if err != nil {
 		return plugin.ReadResponse{}, err
@@ -363,13 +372,14 @@ func (c *cluster) update(ctx context.Context, req plugin.UpdateRequest) (plugin.
 	defer cleanup()
 	m := c.manager(ctx, req.URN, kubeconfig)
 	m.Owner = old.Owner
+	m.Nodes = c.nodeVersions(ctx, req.URN, old.Kubeconfig, old.NodeVersions)
 	outcome, ensureErr := m.Ensure(ctx, args.Desired)
 	if ensureErr != nil && !outcome.Mutated() {
 		return plugin.UpdateResponse{}, ensureErr
 	}
 	fallback := old
 	fallback.ClusterArgs = args
-	props, err := c.record(ctx, m, args, old.Owner, ensureErr, fallback)
+	props, err := c.record(ctx, req.URN, m, args, old.Owner, ensureErr, fallback)
 	return plugin.UpdateResponse{Properties: props}, err
 }
 

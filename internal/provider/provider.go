@@ -44,6 +44,15 @@ type Deps struct {
 	NewEC2 func(ctx context.Context, region string) (sgcheck.EC2API, error)
 	// ProbeReader reads the probe Jobs' verdicts from their pods.
 	ProbeReader probe.ResultReader
+	// NodeReader reads the kubelet versions of the cluster's nodes; nil:
+	// not read (nothing is recorded).
+	NodeReader NodeReader
+}
+
+// NodeReader counts the cluster's nodes by instance group and kubelet
+// version, through the API server a kubeconfig names.
+type NodeReader interface {
+	NodeVersions(ctx context.Context, kubeconfig string) ([]kops.NodeVersion, error)
 }
 
 // Provider implements plugin.Provider for the kopscalico resources.

@@ -91,6 +91,12 @@ func (s *Store) SetRollingUpdateDelay(t testing.TB, d time.Duration) {
 	s.write(t, RollingUpdateDelayFile, []byte(d.String()+"\n"))
 }
 
+// SetNodeRegistration makes the double's instances register as Node
+// objects (kwok's, labelled with their instance group, on the kubelet of
+// their template's Kubernetes version) with the API server of the
+// kubeconfig it hands out, as a cloud's kubelets would.
+func (s *Store) SetNodeRegistration(t testing.TB) { s.write(t, NodeRegistrationFile, []byte("on\n")) }
+
 // InjectFailures replaces the injected failures.
 func (s *Store) InjectFailures(t testing.TB, fs ...Failure) {
 	t.Helper()

@@ -405,3 +405,62 @@ func staleNodes(t *testing.T, s *Store) int {
 	}
 	return n
 }
+
+// From kops 1.31 an upgrade by update and roll stops half-way: update keeps
+// the nodes on the kubelet the control plane runs, so the roll replaces the
+// control plane only; a second update and roll, or reconcile cluster, finish
+// it. Before 1.31 update moves every group at once.
+func TestUpgradeHoldsNodesBackFrom131(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		version   string
+		holdsBack bool
+	}{{"1.36.2", true}, {"1.31.0", true}, {"1.30.1", false}} {
+		s := NewStore(t, c.version)
+		env := kubeconfigEnv(t, s)
+		s.SeedCluster(t, name, "--zones", "eu-west-1a", "--node-count", "2", "--kubernetes-version", "1.33.4")
+		spec := strings.Replace(mustRun(t, s, nil, "get", "cluster", name, "-o", "yaml"), "kubernetesVersion: 1.33.4", "kubernetesVersion: 1.34.1", 1)
+		if _, e, code := s.RunStdin(t, nil, []byte(spec), "replace", "-f", "-"); code != 0 {
+			t.Fatal(e)
+		}
+		mustRun(t, s, nil, "update", "cluster", name, "--yes", "--create-kube-config=false")
+		p, err := kops.ParseRollingUpdate(mustRun(t, s, env, "rolling-update", "cluster", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pending []string
+		for _, g := range p.Groups {
+			if g.NeedUpdate > 0 {
+				pending = append(pending, g.Name)
+			}
+		}
+		want := []string{"control-plane-eu-west-1a", "nodes-eu-west-1a"}
+		if c.holdsBack {
+			want = want[:1]
+		}
+		if strings.Join(pending, ",") != strings.Join(want, ",") {
+			t.Errorf("kops %s: needs update %v, want %v", c.version, pending, want)
+		}
+		if !c.holdsBack {
+			continue
+		}
+		out := mustRun(t, s, env, "reconcile", "cluster", "--name", name, "--yes")
+		for _, heading := range []string{"Updating control plane configuration", "Performing rolling-update for control plane", "Updating node configuration", "Performing rolling-update for nodes", "Pruning old resources"} {
+			if !strings.Contains(out, heading) {
+				t.Errorf("kops %s reconcile: no %q in\n%s", c.version, heading, out)
+			}
+		}
+		cloud := s.Cloud(t, name)
+		for ig, inst := range cloud.Instances {
+			for _, tmpl := range inst {
+				if v := cloud.Versions[tmpl]; v != "1.34.1" {
+					t.Errorf("kops %s: after reconcile %s runs %q", c.version, ig, v)
+				}
+			}
+		}
+	}
+	s := NewStore(t, "1.30.1")
+	if _, e, code := s.Run(t, nil, "reconcile", "cluster", "--name", name); code == 0 || !strings.Contains(e, `unknown command "reconcile"`) {
+		t.Errorf("kops 1.30 reconcile: exit %d, %s", code, e)
+	}
+}

@@ -37,6 +37,9 @@ const ControlDir = ".kopsdouble"
 // `rolling-update cluster --yes` replaces takes (a Go duration).
 const RollingUpdateDelayFile = "rolling-update-delay"
 
+// NodeRegistrationFile, in ControlDir, turns on Store.SetNodeRegistration.
+const NodeRegistrationFile = "register-nodes"
+
 // Failure makes matching calls fail before they change anything.
 type Failure struct {
 	// Command is the command path, as in "update cluster", "rolling-update
@@ -71,7 +74,7 @@ func (c Call) Mutating() bool {
 	case strings.HasPrefix(s, " create "), strings.HasPrefix(s, " replace "), strings.HasPrefix(s, " delete "),
 		strings.HasPrefix(s, " edit "), strings.HasPrefix(s, " set "):
 		return true
-	case strings.HasPrefix(s, " update ") || strings.HasPrefix(s, " rolling-update "):
+	case strings.HasPrefix(s, " update ") || strings.HasPrefix(s, " rolling-update ") || strings.HasPrefix(s, " reconcile "):
 		return strings.Contains(s, " --yes ") || strings.Contains(s, " -y ") || strings.Contains(s, " --yes=true ")
 	}
 	return false
@@ -86,6 +89,8 @@ type Cloud struct {
 	Sizes     map[string]int      `json:"sizes"`
 	Instances map[string][]string `json:"instances"`
 	Access    string              `json:"access"` // hash of ssh/api access applied to security groups
+	// Versions is the Kubernetes version each applied template runs.
+	Versions map[string]string `json:"versions,omitempty"`
 }
 
 func readJSON(path string, v any) error {

@@ -379,29 +379,21 @@ func (d *double) updateCommand() *cobra.Command {
 	var yes, createKubeConfig bool
 	var admin time.Duration
 	var user, target, out string
+	var roles []string
 	cmd := &cobra.Command{
 		Use:  "cluster [CLUSTER]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := d.prepare("update cluster", args)
-			if err != nil {
+			name, planned, err := d.updateOrPlan("update cluster", args, yes)
+			if err != nil || planned {
 				return err
-			}
-			if err := d.mustGetCluster(name); err != nil {
-				return err
-			}
-			if err := d.validateCompleted(name); err != nil {
-				return err
-			}
-			if !yes {
-				return d.planUpdate(name)
 			}
 			ttl := time.Duration(0)
 			if cmd.Flags().Changed("admin") {
 				ttl = admin
 				d.klog("--admin implies --create-kube-config")
 			}
-			if err := d.apply(name, ""); err != nil {
+			if err := d.apply(name, roles); err != nil {
 				return err
 			}
 			if ttl > 0 || createKubeConfig {
@@ -425,11 +417,30 @@ func (d *double) updateCommand() *cobra.Command {
 	f.String("ssh-public-key", "", "SSH public key to use (deprecated: use kops create secret instead)")
 	if d.ver.AtLeast(since(30)) {
 		f.StringSlice("instance-group", nil, "Instance groups to update (defaults to all if not specified)")
-		f.StringSlice("instance-group-roles", nil, "Instance group roles to update (control-plane,apiserver,node,bastion)")
+		f.StringSliceVar(&roles, "instance-group-roles", nil, "Instance group roles to update (control-plane,apiserver,node,bastion)")
 		f.String("prune", "", "Delete old revisions of cloud resources that were needed during an upgrade")
 	}
 	update.AddCommand(cmd)
 	return update
+}
+
+// updateOrPlan is how update and reconcile start (cmd/kops/update_cluster.go
+// RunCoreUpdateCluster): the cluster read and completed, then, without
+// --yes, the dry run's plan printed (planned).
+func (d *double) updateOrPlan(command string, args []string, yes bool) (name string, planned bool, err error) {
+	if name, err = d.prepare(command, args); err != nil {
+		return "", false, err
+	}
+	if err := d.mustGetCluster(name); err != nil {
+		return "", false, err
+	}
+	if err := d.validateCompleted(name); err != nil {
+		return "", false, err
+	}
+	if !yes {
+		return name, true, d.planUpdate(name)
+	}
+	return name, false, nil
 }
 
 func (d *double) pending(name string) (pending []string, err error) {
@@ -511,8 +522,12 @@ func (d *double) planUpdate(name string) error {
 // cmd/kops/update_cluster.go RunUpdateCluster: the first run's "Cluster is
 // starting", later runs' "Cluster changes have been applied" and, on every
 // later run, the rolling-update hint.
-func (d *double) apply(name string, _ string) error {
+func (d *double) apply(name string, roles []string) error {
 	tmpl, sizes, access, err := d.templates(name)
+	if err != nil {
+		return err
+	}
+	igRoles, version, err := d.groupRoles(name)
 	if err != nil {
 		return err
 	}
@@ -530,7 +545,19 @@ func (d *double) apply(name string, _ string) error {
 			delete(cloud.Sizes, ig)
 		}
 	}
+	// From 1.31 node groups keep the kubelet the control plane runs until
+	// it runs the spec's version (cmd/kops/update_cluster.go
+	// checkControlPlaneRunningVersion, IgnoreKubeletVersionSkew).
+	holdNodes := d.ver.AtLeast(kopsrelease.ReconcileCluster) && cloud.Applied && controlPlaneRunsOlder(cloud, igRoles, version)
 	for ig, t := range tmpl {
+		if !roleMatches(igRoles[ig], roles) {
+			continue
+		}
+		if holdNodes && !isControlPlane(igRoles[ig]) && cloud.Templates[ig] != "" {
+			t = cloud.Templates[ig]
+		} else {
+			cloud.Versions[t] = version
+		}
 		inst := cloud.Instances[ig]
 		for len(inst) < sizes[ig] {
 			inst = append(inst, t)
@@ -543,6 +570,9 @@ func (d *double) apply(name string, _ string) error {
 	cloud.Applied = true
 	cloud.Access = access
 	if err := d.writeCloud(name, cloud); err != nil {
+		return err
+	}
+	if err := d.registerNodes(name); err != nil {
 		return err
 	}
 	if first {

@@ -244,7 +244,7 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 		}
 	}
 	if o.yes {
-		return d.apply(name, "")
+		return d.apply(name, nil)
 	}
 	// The plan of a dry-run update, then the suggestions.
 	fmt.Fprint(d.stdout, "Previewing changes that will be made:\n\n")

@@ -24,7 +24,7 @@ import (
 func (d *double) rollingUpdateCommand() *cobra.Command {
 	ru := &cobra.Command{Use: "rolling-update", Short: "Rolling update a cluster."}
 	var yes, force, cloudOnly bool
-	var igFilter []string
+	var igFilter, roleFilter []string
 	cmd := &cobra.Command{
 		Use:  "cluster [CLUSTER]",
 		Args: cobra.MaximumNArgs(1),
@@ -47,7 +47,7 @@ func (d *double) rollingUpdateCommand() *cobra.Command {
 					return fmt.Errorf("error listing nodes in cluster: %v", err)
 				}
 			}
-			return d.rollingUpdate(name, yes, force, cloudOnly, igFilter)
+			return d.rollingUpdate(name, yes, force, cloudOnly, igFilter, roleFilter)
 		},
 	}
 	f := cmd.Flags()
@@ -66,7 +66,7 @@ func (d *double) rollingUpdateCommand() *cobra.Command {
 	f.Duration("post-drain-delay", 5*time.Second, "Time to wait after draining each node")
 	f.BoolP("interactive", "i", false, "Prompt to continue after each instance is updated")
 	f.StringSliceVar(&igFilter, "instance-group", nil, "Instance groups to update (defaults to all if not specified)")
-	f.StringSlice("instance-group-roles", nil, "Instance group roles to update")
+	f.StringSliceVar(&roleFilter, "instance-group-roles", nil, "Instance group roles to update")
 	f.Bool("fail-on-drain-error", true, "Fail if draining a node fails")
 	f.Bool("fail-on-validate-error", true, "Fail if the cluster fails to validate")
 	if d.ver.AtLeast(since(30)) {
@@ -76,7 +76,7 @@ func (d *double) rollingUpdateCommand() *cobra.Command {
 	return ru
 }
 
-func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter []string) error {
+func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter, roles []string) error {
 	igs, err := d.instanceGroups(name)
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter [
 	sort.SliceStable(igs, func(i, j int) bool { return objName(igs[i]) < objName(igs[j]) })
 	for _, ig := range igs {
 		n := objName(ig)
-		if len(filter) > 0 && !contains(filter, n) {
+		if len(filter) > 0 && !contains(filter, n) || !roleMatches(str(get(ig, "spec", "role")), roles) {
 			continue
 		}
 		if _, inCloud := cloud.Templates[n]; !inCloud {
@@ -142,7 +142,7 @@ func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter [
 		}
 		inst := cloud.Instances[n]
 		for i := range inst {
-			id := fmt.Sprintf("i-%s%02d", hashOf(n)[:10], i)
+			id := instanceID(n, i)
 			if !cloudOnly {
 				d.klog("Draining the node: %q.", id)
 			}
@@ -157,6 +157,9 @@ func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter [
 		cloud.Instances[n] = inst
 		// Persist per group: an interrupted roll leaves later groups pending.
 		if err := d.writeCloud(name, cloud); err != nil {
+			return err
+		}
+		if err := d.registerNodes(name); err != nil {
 			return err
 		}
 	}

@@ -240,6 +240,9 @@ func (d *double) rootCommand() *cobra.Command {
 
 	root.AddCommand(d.versionCommand(), d.createCommand(), d.getCommand(), d.replaceCommand(), d.updateCommand(),
 		d.rollingUpdateCommand(), d.validateCommand(), d.exportCommand(), d.deleteCommand(), d.helpersCommand())
+	if d.ver.AtLeast(kopsrelease.ReconcileCluster) {
+		root.AddCommand(d.reconcileCommand())
+	}
 	return root
 }
 
@@ -370,6 +373,9 @@ func (d *double) readCloud(name string) kopsdouble.Cloud {
 	}
 	if c.Instances == nil {
 		c.Instances = map[string][]string{}
+	}
+	if c.Versions == nil {
+		c.Versions = map[string]string{}
 	}
 	return c
 }

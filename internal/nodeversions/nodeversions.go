@@ -1,0 +1,102 @@
+// Package nodeversions reads which kubelet version the nodes of each kops
+// instance group run, from the Node objects (label kops.k8s.io/instancegroup,
+// status.nodeInfo.kubeletVersion): what an upgrade has left to do. It is the
+// plugin's: the program never links a Kubernetes client.
+package nodeversions
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kopscalico/kopscalico/internal/kops"
+)
+
+// MaxNodes bounds one read: a cluster with more nodes is an error, not a
+// partial count.
+const MaxNodes = 2000
+
+// DefaultTimeout bounds one read, the exec credential plugin included.
+const DefaultTimeout = 2 * time.Minute
+
+// Reader lists the Node objects through the API server a kubeconfig names.
+type Reader struct {
+	Timeout time.Duration // zero: DefaultTimeout
+}
+
+// NodeVersions reads the nodes and counts them by group and kubelet.
+func (r Reader) NodeVersions(ctx context.Context, kubeconfig string) ([]kops.NodeVersion, error) {
+	timeout := r.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
+	if err != nil {
+		return nil, fmt.Errorf("read node versions: parse kubeconfig: %w", err)
+	}
+	client, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("read node versions: client for %s: %w", cfg.Host, err)
+	}
+	base := strings.TrimRight(cfg.Host, "/")
+	if !strings.Contains(base, "://") {
+		base = "https://" + base
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/v1/nodes?limit=%d", base, MaxNodes), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("read node versions: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read node versions: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("read node versions: GET /api/v1/nodes: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	var list corev1.NodeList
+	if err := json.Unmarshal(body, &list); err != nil {
+		return nil, fmt.Errorf("read node versions: decode: %w", err)
+	}
+	if list.Continue != "" {
+		return nil, fmt.Errorf("read node versions: the cluster has more than %d nodes", MaxNodes)
+	}
+	return Count(list.Items), nil
+}
+
+// Count counts nodes by instance group and kubelet version, sorted; a node
+// without the group label is no instance of kops's and is left out.
+func Count(nodes []corev1.Node) []kops.NodeVersion {
+	counts := map[[2]string]int{}
+	for _, n := range nodes {
+		if g := n.Labels[kops.InstanceGroupLabel]; g != "" {
+			counts[[2]string{g, n.Status.NodeInfo.KubeletVersion}]++
+		}
+	}
+	out := make([]kops.NodeVersion, 0, len(counts))
+	for k, n := range counts {
+		out = append(out, kops.NodeVersion{Group: k[0], Kubelet: k[1], Nodes: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Group != out[j].Group {
+			return out[i].Group < out[j].Group
+		}
+		return out[i].Kubelet < out[j].Kubelet
+	})
+	return out
+}
