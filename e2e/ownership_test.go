@@ -32,10 +32,8 @@ func (s *kopsScenario) liveMark() string {
 	return mark
 }
 
-// dropCluster takes the Cluster out of the stack's state, as `pulumi state
-// delete` does; pending: as a run killed while creating it leaves the state,
-// its create pending.
-func dropCluster(t *testing.T, s *pulumitest.Stack, pending bool) {
+// editState rewrites the stack's state (its deployment as JSON) with edit.
+func editState(t *testing.T, s *pulumitest.Stack, edit func(dep map[string]any)) {
 	t.Helper()
 	ctx := context.Background()
 	state, err := s.Stack.Export(ctx)
@@ -46,26 +44,34 @@ func dropCluster(t *testing.T, s *pulumitest.Stack, pending bool) {
 	if err := json.Unmarshal(state.Deployment, &dep); err != nil {
 		t.Fatal(err)
 	}
-	var kept []any
-	for _, r := range dep["resources"].([]any) {
-		if r.(map[string]any)["type"] == pluginapi.ClusterType {
-			if pending {
-				dep["pending_operations"] = []any{map[string]any{"resource": r, "type": "creating"}}
-			}
-			continue
-		}
-		kept = append(kept, r)
-	}
-	if len(kept) == len(dep["resources"].([]any)) {
-		t.Fatal("no Cluster in the state to lose")
-	}
-	dep["resources"] = kept
+	edit(dep)
 	if state.Deployment, err = json.Marshal(dep); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Stack.Import(ctx, state); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// dropCluster takes the Cluster out of the stack's state, as `pulumi state
+// delete` does; pending: as a run killed while creating it leaves the state,
+// its create pending.
+func dropCluster(t *testing.T, s *pulumitest.Stack, pending bool) {
+	t.Helper()
+	editState(t, s, func(dep map[string]any) {
+		var kept []any
+		for _, r := range dep["resources"].([]any) {
+			if r.(map[string]any)["type"] != pluginapi.ClusterType {
+				kept = append(kept, r)
+			} else if pending {
+				dep["pending_operations"] = []any{map[string]any{"resource": r, "type": "creating"}}
+			}
+		}
+		if len(kept) == len(dep["resources"].([]any)) {
+			t.Fatal("no Cluster in the state to drop")
+		}
+		dep["resources"] = kept
+	})
 }
 
 // A create whose answer never reached the engine (the run killed after kops
@@ -169,4 +175,52 @@ func TestKopsImportMarksAndTakeOver(t *testing.T) {
 	if n := countCalls(calls, "delete cluster --name "+kopsClusterName+" --yes"); n != 1 || s.store.Exists(kopsClusterName) {
 		t.Errorf("%d deletes, cluster left %v", n, s.store.Exists(kopsClusterName))
 	}
+}
+
+// setRecordedOwner rewrites the Cluster's recorded owner, as an older plugin
+// recorded its random mark.
+func setRecordedOwner(t *testing.T, s *pulumitest.Stack, owner string) {
+	t.Helper()
+	editState(t, s, func(dep map[string]any) {
+		for _, r := range dep["resources"].([]any) {
+			if res := r.(map[string]any); res["type"] == pluginapi.ClusterType {
+				res["outputs"].(map[string]any)["owner"] = owner
+			}
+		}
+	})
+}
+
+// A stack recorded with the random mark of an older version: the first up
+// rewrites it to the stack's, only when the live mark is the recorded one.
+func TestKopsRandomMarkMigrates(t *testing.T) {
+	const random, other = "3f9c2a61d0b4e785", "0d1e2f3a4b5c6d7e"
+	s := newKopsScenario(t, "1.34", nil)
+	s.stack.Up()
+	setMark := func(mark string) {
+		spec := s.store.ClusterSpec(t, kopsClusterName)
+		spec["metadata"].(map[string]any)["annotations"] = map[string]any{kops.OwnerAnnotation: mark}
+		s.store.WriteClusterSpec(t, kopsClusterName, spec)
+	}
+	setRecordedOwner(t, s.stack, random)
+
+	setMark(other)
+	var err error
+	calls := s.step("up, the live mark not the recorded one", func() { _, err = s.stack.TryUp() })
+	if err == nil || !strings.Contains(err.Error(), "belongs to stack "+other) {
+		t.Errorf("err = %v; want the foreign mark refused", err)
+	}
+	if m := kopsdouble.Mutating(calls); len(m) != 0 || s.liveMark() != other {
+		t.Errorf("ran %v; mark %q", kopsdouble.Commands(m), s.liveMark())
+	}
+
+	setMark(random)
+	if res := s.stack.Preview(); res.ChangeSummary["update"] != 1 {
+		t.Errorf("preview: %v; want the Cluster updated", res.ChangeSummary)
+	}
+	s.step("up migrates the mark", func() { s.stack.Up() })
+	if got := s.liveMark(); got != stackMark("kops") {
+		t.Errorf("live mark %q, want %q", got, stackMark("kops"))
+	}
+	s.stack.Preview(optpreview.ExpectNoChanges())
+	s.converged()
 }
