@@ -73,5 +73,9 @@ func (o Ownership) Check(name, store, live string) error {
 	if live == o.Recorded || (o.Stack != "" && live == o.Stack) {
 		return nil
 	}
-	return &OwnerError{Name: name, StateStore: store, Live: live, Want: o.Recorded}
+	want := o.Recorded
+	if want == "" {
+		want = o.Stack
+	}
+	return &OwnerError{Name: name, StateStore: store, Live: live, Want: want}
 }
