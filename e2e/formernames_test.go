@@ -52,41 +52,28 @@ func TestKopsClusterRecordedUnderFormerNames(t *testing.T) {
 // name -> former name, as an older plugin recorded them.
 func renameClusterKeys(t *testing.T, s *pulumitest.Stack, names map[string]string) {
 	t.Helper()
-	ctx := context.Background()
-	state, err := s.Stack.Export(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dep map[string]any
-	if err := json.Unmarshal(state.Deployment, &dep); err != nil {
-		t.Fatal(err)
-	}
-	renamed := 0
-	for _, r := range dep["resources"].([]any) {
-		res := r.(map[string]any)
-		if res["type"] != pluginapi.ClusterType {
-			continue
-		}
-		for _, part := range []string{"inputs", "outputs"} {
-			props := res[part].(map[string]any)
-			for name, old := range names {
-				if v, ok := props[name]; ok {
-					props[old] = v
-					delete(props, name)
-					renamed++
+	editState(t, s, func(dep map[string]any) {
+		renamed := 0
+		for _, r := range dep["resources"].([]any) {
+			res := r.(map[string]any)
+			if res["type"] != pluginapi.ClusterType {
+				continue
+			}
+			for _, part := range []string{"inputs", "outputs"} {
+				props := res[part].(map[string]any)
+				for name, old := range names {
+					if v, ok := props[name]; ok {
+						props[old] = v
+						delete(props, name)
+						renamed++
+					}
 				}
 			}
 		}
-	}
-	if renamed != 2*len(names) {
-		t.Fatalf("renamed %d recorded keys, want %d", renamed, 2*len(names))
-	}
-	if state.Deployment, err = json.Marshal(dep); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Stack.Import(ctx, state); err != nil {
-		t.Fatal(err)
-	}
+		if renamed != 2*len(names) {
+			t.Fatalf("renamed %d recorded keys, want %d", renamed, 2*len(names))
+		}
+	})
 }
 
 // clusterInputsInState are the Cluster's recorded inputs.

@@ -99,6 +99,8 @@ func NewKopsProvider(ctx *pulumi.Context, cfg config.Config, stateStore pulumi.S
 		KopsTimeout:          cfg.Kops.CommandTimeout.String(),
 		ValidateTimeout:      cfg.Kops.ValidateTimeout.String(),
 		RollingUpdateTimeout: cfg.Kops.RollingUpdateTimeout.String(),
+		Stack:                kops.StackMark(ctx.Organization(), ctx.Project(), ctx.Stack()),
+		TakeOverClusterFrom:  cfg.Cluster.TakeOverFrom,
 	}
 	inputs, err := wireInputs(args, lateInput{&args.StateStore, stateStore})
 	if err != nil {

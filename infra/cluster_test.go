@@ -28,6 +28,9 @@ func TestClusterIsAPluginResource(t *testing.T) {
 			config.KeyKopsTimeout:          "10m0s",
 			config.KeyRollingUpdateTimeout: "1h0m0s",
 			config.KeyStateStore:           "s3://kops-state-calico-dev-example-com",
+			// The owner mark of the stack's clusters: the SDK's default
+			// organization under mocks.
+			"stack": "organization/kopscalico/" + stack,
 		} {
 			if got := propString(t, prov.Inputs, key); got != want {
 				t.Errorf("provider %s = %q, want %q", key, got, want)

@@ -10,6 +10,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+
+	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
 
 // repair lists the operations a killed run left pending in the stack's
@@ -88,13 +91,22 @@ func decodeDeployment(d apitype.UntypedDeployment) (apitype.DeploymentV3, error)
 func describePending(stack string, ops []apitype.OperationV2) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kopscalico: stack %s has %d operation(s) left pending by a run that was stopped:\n", stack, len(ops))
-	creates := false
+	creates, clusters := false, false
 	for _, op := range ops {
 		fmt.Fprintf(&b, "  %s %s\n", op.Type, op.Resource.URN)
-		creates = creates || op.Type == apitype.OperationTypeCreating
+		if op.Type == apitype.OperationTypeCreating {
+			isCluster := string(op.Resource.Type) == pluginapi.ClusterType
+			clusters = clusters || isCluster
+			creates = creates || !isCluster
+		}
+	}
+	if clusters {
+		b.WriteString("A pending create of a kops cluster is taken back by the next up: the cluster carries this stack's owner mark. " +
+			"If the run stopped right after `kops create cluster`, before the mark was written, that up refuses the unmarked cluster: " +
+			"set " + config.FullKey(config.KeyAdoptExisting) + "=true for it.\n")
 	}
 	if creates {
-		b.WriteString("A pending create may have made its resource anyway (an S3 bucket, a kops cluster): check first; " +
+		b.WriteString("A pending create may have made its resource anyway (an S3 bucket): check first; " +
 			"if it exists, bring it back after the repair with `pulumi import` instead of letting the next up create another.\n")
 	}
 	return b.String()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/e2e/controlplane"
 	"github.com/kopscalico/kopscalico/internal/childproc"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
 
 func readDeployment(t *testing.T, path string) apitype.UntypedDeployment {
@@ -53,6 +54,14 @@ func TestPendingOperationsOfAKilledRun(t *testing.T) {
 	}
 	if strings.Contains(describePending("dev", ops[1:]), "pulumi import") {
 		t.Error("advice about pending creates given without one")
+	}
+
+	// A kops cluster's pending create is taken back by the next up, not imported.
+	cluster := apitype.OperationV2{Type: apitype.OperationTypeCreating}
+	cluster.Resource.URN, cluster.Resource.Type = "urn:pulumi:dev::kopscalico::"+pluginapi.ClusterType+"::cluster", pluginapi.ClusterType
+	text = describePending("dev", append([]apitype.OperationV2{cluster}, ops[1:]...))
+	if !strings.Contains(text, "taken back by the next up") || !strings.Contains(text, "kopscalico:adoptExistingCluster=true") || strings.Contains(text, "pulumi import") {
+		t.Errorf("advice for a kops cluster's pending create:\n%s", text)
 	}
 }
 

@@ -61,6 +61,9 @@ type Cluster struct {
 	// AllowReplacement lets a change of the name, region, zones, DNS zone,
 	// state store or control-plane count replace the cluster.
 	AllowReplacement bool
+	// TakeOverFrom is another stack's owner mark (organization/project/stack)
+	// that create, adoption and import may replace by this stack's.
+	TakeOverFrom string
 }
 
 // Kops is how the kops CLI is run.

@@ -43,6 +43,7 @@ const (
 	KeyAdoptExisting        = "adoptExistingCluster"
 	KeyImportExisting       = "importExistingCluster"
 	KeyAllowReplacement     = "allowClusterReplacement"
+	KeyTakeOverClusterFrom  = "takeOverClusterFrom"
 	KeyKopsVersion          = "kopsVersion"
 	KeyKopsBinary           = "kopsBinary"
 	KeyKopsTimeout          = "kopsTimeout"
@@ -71,7 +72,7 @@ var AllKeys = []string{
 	KeyManageCluster, KeyKubeconfig, KeyClusterName, KeyDNSZone, KeyRegion, KeyZones,
 	KeyControlPlaneCount, KeyNodeCount, KeyControlPlaneSize, KeyNodeSize, KeyKubernetesVersion,
 	KeySSHAccess, KeyAdminAccess, KeyAllowWorldAccess, KeySSHPublicKey,
-	KeyClusterProtect, KeyAdoptExisting, KeyImportExisting, KeyAllowReplacement,
+	KeyClusterProtect, KeyAdoptExisting, KeyImportExisting, KeyAllowReplacement, KeyTakeOverClusterFrom,
 	KeyKopsVersion, KeyKopsBinary, KeyKopsTimeout, KeyValidateTimeout, KeyRollingUpdateTimeout,
 	KeyStateStore, KeyStateStoreBucket, KeyStateStoreKMSKeyID, KeyStateStoreForceDest, KeyStateStoreProtect, KeyDeployRoleARN,
 	KeyEncapsulation, KeyAWSSrcDstCheck, KeyPodCIDR, KeyCalicoManifest, KeyCalicoManifestPath,
@@ -136,6 +137,7 @@ func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 	c.Cluster.AdoptExisting = r.boolean(KeyAdoptExisting, false)
 	c.Cluster.ImportExisting = r.boolean(KeyImportExisting, false)
 	c.Cluster.AllowReplacement = r.boolean(KeyAllowReplacement, false)
+	c.Cluster.TakeOverFrom = r.str(KeyTakeOverClusterFrom, "")
 
 	c.Calico.PodCIDR = r.podCIDR(KeyPodCIDR)
 	c.Calico.UpgradeManifest = readMode(&r, manifestKey, ManifestAuto)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-
-	"github.com/kopscalico/kopscalico/internal/config"
 )
 
 // operation is one Create or Ensure call's state, handed from step to step.
@@ -117,15 +115,14 @@ func (m *Manager) readSpec(ctx context.Context, op *operation) error {
 }
 
 // writeSpec converts the spec to the desired cluster and writes it when that
-// changes it. A created cluster is marked as this stack's, an existing one
-// when claimed.
+// changes it, with this stack's mark.
 func (m *Manager) writeSpec(ctx context.Context, op *operation) error {
 	if !op.out.Created {
 		if err := m.planUpgrade(op); err != nil {
 			return err
 		}
 	}
-	conv, err := m.convert(op.spec, op.d, op.out.Created || m.Claim)
+	conv, err := m.convert(op.spec, op.d)
 	if err != nil {
 		return err
 	}
@@ -144,31 +141,29 @@ func (m *Manager) writeSpec(ctx context.Context, op *operation) error {
 	return nil
 }
 
-// convert is ConvertClusterSpec plus the owner mark: a cluster marked by
-// another owner is refused; an unmarked one is marked when claimed.
-func (m *Manager) convert(spec []byte, d Desired, claim bool) (Conversion, error) {
+// convert is ConvertClusterSpec plus the owner mark (Ownership.Claim): a
+// cluster marked by another stack is refused; otherwise the written spec
+// carries this stack's mark.
+func (m *Manager) convert(spec []byte, d Desired) (Conversion, error) {
 	conv, err := ConvertClusterSpec(spec, d)
 	if err != nil {
 		return Conversion{}, fmt.Errorf("kops cluster %s: %w", d.Name, err)
 	}
-	if m.Owner == "" {
+	if m.Owner == (Ownership{}) {
 		return conv, nil
 	}
 	live, err := Describe(Observed{Spec: spec})
 	if err != nil {
 		return Conversion{}, err
 	}
-	switch {
-	case live.Owner == m.Owner:
-	case live.Owner != "":
-		return Conversion{}, fmt.Errorf("kops cluster %s in %s belongs to another stack (annotation %s=%s): two stacks must not drive one cluster; "+
-			"pick another %s, or manage it from the stack that owns it", d.Name, d.StateStore, OwnerAnnotation, live.Owner, config.FullKey(config.KeyClusterName))
-	case claim:
-		if conv.YAML, err = MarkOwner(conv.YAML, m.Owner); err != nil {
-			return Conversion{}, err
-		}
-		conv.Changes = append(conv.Changes, fmt.Sprintf("metadata.annotations[%s]: %s", OwnerAnnotation, m.Owner))
+	mark, write, err := m.Owner.Claim(d.Name, d.StateStore, live.Owner)
+	if err != nil || !write {
+		return conv, err
 	}
+	if conv.YAML, err = MarkOwner(conv.YAML, mark); err != nil {
+		return Conversion{}, err
+	}
+	conv.Changes = append(conv.Changes, fmt.Sprintf("metadata.annotations[%s]: %s", OwnerAnnotation, mark))
 	return conv, nil
 }
 

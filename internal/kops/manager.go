@@ -24,12 +24,10 @@ type Manager struct {
 	// writes ~/.kube/config. validate and rolling-update talk to the cluster
 	// through it; it is exported (credential-free, --auth-plugin) when missing.
 	Kubeconfig string
-	// Owner marks the cluster as this stack's (OwnerAnnotation in its spec):
-	// a cluster marked by another owner is refused. "": no mark, no check.
-	Owner string
-	// Claim marks an unmarked existing cluster (an adoption); a created
-	// cluster is always marked.
-	Claim bool
+	// Owner is what the run knows of the owner mark (OwnerAnnotation in the
+	// spec): a spec it writes carries this stack's mark (Ownership.Claim);
+	// a zero Owner writes no mark and checks none.
+	Owner Ownership
 	// Nodes are the kubelet versions the cluster's nodes ran when last read:
 	// nodes behind the Kubernetes version make the run an upgrade that
 	// finishes the job, and the skew policy is checked against them.
@@ -182,6 +180,17 @@ func (m *Manager) ListClusters(ctx context.Context, stateStore string) ([]string
 	return names, nil
 }
 
+// LiveOwner reads the cluster's owner mark ("" for none); found is false
+// when the state store has no such cluster.
+func (m *Manager) LiveOwner(ctx context.Context, d Desired) (owner string, found bool, err error) {
+	spec, found, err := m.getCluster(ctx, d, StepGetCluster)
+	if err != nil || !found {
+		return "", found, err
+	}
+	live, err := Describe(Observed{Spec: spec})
+	return live.Owner, true, err
+}
+
 // Exists reports whether the state store holds the cluster.
 func (m *Manager) Exists(ctx context.Context, d Desired) (bool, error) {
 	_, found, err := m.getCluster(ctx, d, StepGetCluster)
@@ -218,8 +227,10 @@ func (m *Manager) ensure(ctx context.Context, d Desired, refuseExisting bool) (O
 	switch {
 	case err != nil:
 		return Outcome{}, err
-	case found && refuseExisting:
+	case found && refuseExisting && !m.ownMark(spec):
 		return Outcome{}, &ExistsError{Name: d.Name, StateStore: d.StateStore}
+	case found && refuseExisting:
+		m.logf("kops cluster %s in %s carries this stack's mark (%s): a create whose answer was lost made it; taking it back", d.Name, d.StateStore, m.Owner.Stack)
 	}
 	op := &operation{d: d, spec: spec}
 	lifecycle := reconcileLifecycle
@@ -228,6 +239,12 @@ func (m *Manager) ensure(ctx context.Context, d Desired, refuseExisting bool) (O
 	}
 	err = m.runLifecycle(ctx, op, lifecycle)
 	return op.out, err
+}
+
+// ownMark reports whether a spec carries this stack's mark.
+func (m *Manager) ownMark(spec []byte) bool {
+	live, err := Describe(Observed{Spec: spec})
+	return err == nil && m.Owner.Stack != "" && live.Owner == m.Owner.Stack
 }
 
 // Delete deletes the cluster and its cloud resources. A cluster already gone

@@ -2,9 +2,11 @@ package kops_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +56,7 @@ func TestEnsureCreates(t *testing.T) {
 		return nil, nil
 	})
 	m := newManager(t, k)
-	m.Owner = "stack-a"
+	m.Owner = kops.Ownership{Stack: "org/p/stack-a"}
 	k.Set("export kubecfg", exportWrites(t, m, "kubeconfig for "+d.Name))
 	o, err := m.Ensure(context.Background(), d)
 	if err != nil {
@@ -78,7 +80,7 @@ func TestEnsureCreates(t *testing.T) {
 		t.Errorf("outcome %+v", o)
 	}
 	replaced, err := kops.Describe(kops.Observed{Spec: []byte(k.Calls()[4].Stdin)})
-	if err != nil || replaced.Encapsulation != "ipip" || len(replaced.SSHAccess) != 0 || replaced.Owner != "stack-a" {
+	if err != nil || replaced.Encapsulation != "ipip" || len(replaced.SSHAccess) != 0 || replaced.Owner != "org/p/stack-a" {
 		t.Errorf("replaced spec %+v, %v", replaced, err)
 	}
 	for _, c := range k.Calls() {
@@ -317,8 +319,9 @@ func TestEnsureRespectsTheOwnerMark(t *testing.T) {
 		"get cluster": kopstest.OK(string(marked)),
 	}}
 	m := newManager(t, k)
-	m.Owner, m.Claim = "stack-a", true
-	if _, err := m.Ensure(context.Background(), d); err == nil || !strings.Contains(err.Error(), "belongs to another stack") {
+	m.Owner = kops.Ownership{Stack: "org/p/stack-a"}
+	var owned *kops.OwnerError
+	if _, err := m.Ensure(context.Background(), d); !errors.As(err, &owned) || owned.Live != "stack-b" {
 		t.Fatalf("err = %v", err)
 	}
 	for _, c := range k.Commands() {
@@ -333,11 +336,11 @@ func TestEnsureRespectsTheOwnerMark(t *testing.T) {
 		"replace -f -": kopstest.Fail(1, "stop here"),
 	}}
 	m = newManager(t, k)
-	m.Owner, m.Claim = "stack-a", true
+	m.Owner = kops.Ownership{Stack: "org/p/stack-a"}
 	_, _ = m.Ensure(context.Background(), d)
 	calls := k.Calls()
 	live, err := kops.Describe(kops.Observed{Spec: []byte(calls[len(calls)-1].Stdin)})
-	if err != nil || live.Owner != "stack-a" {
+	if err != nil || live.Owner != "org/p/stack-a" {
 		t.Errorf("claimed spec owner %q, %v", live.Owner, err)
 	}
 }
@@ -362,6 +365,42 @@ func TestListClusters(t *testing.T) {
 		}
 		if calls := k.Calls(); len(calls) != 1 || calls[0].Env["KOPS_STATE_STORE"] != "s3://store" {
 			t.Errorf("calls %+v", calls)
+		}
+	}
+}
+
+// A create that finds a cluster carrying this stack's mark (a create whose
+// answer was lost) takes it back; one unmarked or marked by another stack
+// is an *ExistsError before anything is written.
+func TestCreateTakesBackItsOwnCluster(t *testing.T) {
+	t.Parallel()
+	d := kopstest.Desired("1.28")
+	for _, tc := range []struct {
+		mark       string
+		wantExists bool
+	}{{"org/p/stack-a", false}, {"", true}, {"org/p/stack-b", true}} {
+		spec := kopstest.Fixture(t, "kubenet-1.28.yaml")
+		if tc.mark != "" {
+			var err error
+			if spec, err = kops.MarkOwner(spec, tc.mark); err != nil {
+				t.Fatal(err)
+			}
+		}
+		k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+			"version":      kopstest.OK("Client version: 1.28.4 (git-v1.28.4)\n"),
+			"get cluster":  kopstest.OK(string(spec)),
+			"replace -f -": kopstest.Fail(1, "stop here"),
+		}}
+		m := newManager(t, k)
+		m.Owner = kops.Ownership{Stack: "org/p/stack-a"}
+		_, err := m.Create(context.Background(), d, false)
+		var exists *kops.ExistsError
+		if errors.As(err, &exists) != tc.wantExists {
+			t.Errorf("mark %q: err = %v, want ExistsError %v", tc.mark, err, tc.wantExists)
+		}
+		wrote := slices.ContainsFunc(k.Commands(), func(c string) bool { return strings.HasPrefix(c, "replace") })
+		if wrote == tc.wantExists {
+			t.Errorf("mark %q: commands %q", tc.mark, k.Commands())
 		}
 	}
 }

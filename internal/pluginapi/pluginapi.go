@@ -33,6 +33,12 @@ type ProviderArgs struct {
 	RollingUpdateTimeout string `json:"rollingUpdateTimeout,omitempty"`
 	// StateStore is where `pulumi import` of a Cluster looks for it.
 	StateStore string `json:"stateStore,omitempty"`
+	// Stack is the stack's identity, organization/project/stack
+	// (kops.StackMark): the owner mark its Clusters carry.
+	Stack string `json:"stack,omitempty" wire:"program"`
+	// TakeOverClusterFrom is another stack's owner mark that create,
+	// adoption and import may replace by this stack's.
+	TakeOverClusterFrom string `json:"takeOverClusterFrom,omitempty"`
 }
 
 // ClusterArgs are the Cluster's inputs: the desired cluster (property names
@@ -64,7 +70,8 @@ type ClusterState struct {
 	// Revision changes whenever the applied spec or instance groups do:
 	// what checks of the cluster (the security-group check) re-run on.
 	Revision string `json:"revision" wire:"unknown"`
-	// Owner is this stack's mark in the cluster spec (kops.OwnerAnnotation).
+	// Owner is the owner mark (kops.OwnerAnnotation) this stack put on the
+	// cluster: refresh and delete refuse a cluster whose live mark differs.
 	Owner string `json:"owner,omitempty" wire:"unknownOnCreate"`
 	// NodeVersions counts each instance group's nodes by the kubelet they
 	// run (the Node objects): nodes behind the Kubernetes version show in

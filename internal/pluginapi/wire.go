@@ -20,6 +20,7 @@ import (
 //	wire:"unknown"           an output not known at the preview of a create or an update
 //	wire:"unknownOnCreate"   an output not known at the preview of a create
 //	wire:"was=name"          its former name, read in its place from older states
+//	wire:"program"           set by the program from its own context, not from a config key
 type Field struct {
 	Name            string
 	Type            reflect.Type
@@ -30,6 +31,7 @@ type Field struct {
 	Unknown         bool
 	UnknownOnCreate bool
 	Was             string
+	Program         bool
 	index           []int
 }
 
@@ -78,6 +80,8 @@ func fieldsOf(t reflect.Type, index []int) []Field {
 				f.Unknown = true
 			case o == "unknownOnCreate":
 				f.UnknownOnCreate = true
+			case o == "program":
+				f.Program = true
 			case strings.HasPrefix(o, "was="):
 				f.Was = strings.TrimPrefix(o, "was=")
 			default:

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -96,6 +95,11 @@ func (c *cluster) diff(ctx context.Context, req plugin.DiffRequest) (plugin.Diff
 		if err := c.upgradeDiff(ctx, req.URN, state, news.Desired, &d); err != nil {
 			return plugin.DiffResponse{}, err
 		}
+		// An import, or a mark from before marks came from the stack: the
+		// update writes this stack's mark.
+		if stack := c.p.configured().Stack; stack != "" && state.Owner != stack {
+			d.add(wireName(&state, &state.Owner), false, false)
+		}
 	}
 	return d.response(), nil
 }
@@ -141,12 +145,13 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 		return plugin.CreateResponse{}, err
 	}
 	defer cleanup()
-	owner, err := newOwner()
-	if err != nil {
-		return plugin.CreateResponse{}, err
+	own := c.ownership("")
+	if own.Stack == "" {
+		return plugin.CreateResponse{}, errNoStack(args.Name)
 	}
+	owner := own.Stack
 	m := c.manager(ctx, req.URN, kubeconfig)
-	m.Owner, m.Claim = owner, args.AdoptExisting
+	m.Owner = own
 	d := args.Desired
 	outcome, ensureErr := m.Create(ctx, d, args.AdoptExisting)
 	var exists *kops.ExistsError
@@ -232,12 +237,22 @@ func revision(obs kops.Observed) string {
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
-func newOwner() (string, error) {
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
+// ownership is what the Cluster's operations know of its owner mark: this
+// stack's (the provider's configuration), the one recorded, and the one the
+// config lets it take over.
+func (c *cluster) ownership(recorded string) kops.Ownership {
+	cfg := c.p.configured()
+	return kops.Ownership{Stack: cfg.Stack, Recorded: recorded, TakeOverFrom: cfg.TakeOverFrom}
+}
+
+func errNoStack(name string) error {
+	return fmt.Errorf("kops cluster %s: the kopscalico provider was not told this stack's identity (its stack input); run `pulumi up` with the program, which sets it", name)
+}
+
+// untrusted is a refresh or delete refused because the live mark is not the
+// recorded one, with the way out.
+func untrusted(urn resource.URN, err error) error {
+	return fmt.Errorf("%w. If another stack drives the cluster now, drop it from this stack's state without deleting it: `pulumi state delete '%s'`", err, urn)
 }
 
 // read is refresh and import: the cluster as kops reports it, or nil
@@ -273,10 +288,18 @@ func (c *cluster) read(ctx context.Context, req plugin.ReadRequest) (plugin.Read
 	if err != nil {
 		return plugin.ReadResponse{}, err
 	}
+	owner := state.Owner
 	if importing {
-		if live.Owner != "" {
-			return plugin.ReadResponse{}, fmt.Errorf("kops cluster %s belongs to another stack (annotation %s=%s): two stacks must not drive one cluster; "+
-				"if that stack is gone for good, remove the annotation with `kops edit cluster %s` and import again", args.Name, kops.OwnerAnnotation, live.Owner, args.Name)
+		// An import reads only: the update that follows it in the same run
+		// writes this stack's mark (diff sees the recorded owner differ).
+		own := c.ownership("")
+		if own.Stack == "" {
+			return plugin.ReadResponse{}, errNoStack(args.Name)
+		}
+		if _, write, err := own.Claim(args.Name, args.StateStore, live.Owner); err != nil {
+			return plugin.ReadResponse{}, err
+		} else if !write {
+			owner = live.Owner
 		}
 		v, err := m.BinaryVersion(ctx, args.Desired)
 		if err != nil {
@@ -284,6 +307,10 @@ func (c *cluster) read(ctx context.Context, req plugin.ReadRequest) (plugin.Read
 		}
 		args.KopsVersion = v
 		args.ControlPlaneSize, args.NodeSize = live.ControlPlaneSize, live.NodeSize
+	} else if err := c.ownership(state.Owner).Check(args.Name, args.StateStore, live.Owner); err != nil {
+		return plugin.ReadResponse{}, untrusted(req.URN, err)
+	} else {
+		owner = live.Owner
 	}
 	args.Desired = refreshed(args.Desired, live)
 	kc := state.Kubeconfig
@@ -294,7 +321,7 @@ func (c *cluster) read(ctx context.Context, req plugin.ReadRequest) (plugin.Read
 		}
 		kc = string(b)
 	}
-	newState, err := newState(args, obs, kc, state.Owner)
+	newState, err := newState(args, obs, kc, owner)
 	if err != nil {
 		return plugin.ReadResponse{}, err
 	}
@@ -370,8 +397,12 @@ func (c *cluster) update(ctx context.Context, req plugin.UpdateRequest) (plugin.
 		return plugin.UpdateResponse{}, err
 	}
 	defer cleanup()
+	own := c.ownership(old.Owner)
+	if own.Stack == "" {
+		return plugin.UpdateResponse{}, errNoStack(args.Name)
+	}
 	m := c.manager(ctx, req.URN, kubeconfig)
-	m.Owner = old.Owner
+	m.Owner = own
 	m.Nodes = c.nodeVersions(ctx, req.URN, old.Kubeconfig, old.NodeVersions)
 	outcome, ensureErr := m.Ensure(ctx, args.Desired)
 	if ensureErr != nil && !outcome.Mutated() {
@@ -379,7 +410,7 @@ func (c *cluster) update(ctx context.Context, req plugin.UpdateRequest) (plugin.
 	}
 	fallback := old
 	fallback.ClusterArgs = args
-	props, err := c.record(ctx, req.URN, m, args, old.Owner, ensureErr, fallback)
+	props, err := c.record(ctx, req.URN, m, args, own.Stack, ensureErr, fallback)
 	return plugin.UpdateResponse{Properties: props}, err
 }
 
@@ -398,5 +429,14 @@ func (c *cluster) delete(ctx context.Context, req plugin.DeleteRequest) (plugin.
 		return plugin.DeleteResponse{}, err
 	}
 	defer cleanup()
-	return plugin.DeleteResponse{}, c.manager(ctx, req.URN, kubeconfig).Delete(ctx, state.Desired)
+	m := c.manager(ctx, req.URN, kubeconfig)
+	// A cluster already gone is left to Delete, which says so and succeeds.
+	if owner, found, err := m.LiveOwner(ctx, state.Desired); err != nil {
+		return plugin.DeleteResponse{}, err
+	} else if found {
+		if err := c.ownership(state.Owner).Check(state.Name, state.StateStore, owner); err != nil {
+			return plugin.DeleteResponse{}, untrusted(req.URN, err)
+		}
+	}
+	return plugin.DeleteResponse{}, m.Delete(ctx, state.Desired)
 }

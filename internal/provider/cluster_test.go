@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -22,11 +23,27 @@ const clusterURN = resource.URN("urn:pulumi:dev::kopscalico::" + pluginapi.Clust
 
 const kopsVersionOut = "Client version: 1.34.1 (git-v1.34.1)\n"
 
-// newClusterProvider is a provider whose kops is the scripted runner.
+// testStack is the owner mark of the stack the provider is configured for.
+const testStack = "organization/kopscalico/dev"
+
+// newClusterProvider is a provider of stack testStack whose kops is the
+// scripted runner.
 func newClusterProvider(t *testing.T, k *kopstest.Runner) *provider.Provider {
-	return provider.New(&recordedLogs{}, provider.Deps{
+	t.Helper()
+	return newStackProvider(t, k, pluginapi.ProviderArgs{Stack: testStack})
+}
+
+// newStackProvider is a provider configured with args whose kops is the
+// scripted runner.
+func newStackProvider(t *testing.T, k *kopstest.Runner, args pluginapi.ProviderArgs) *provider.Provider {
+	t.Helper()
+	p := provider.New(&recordedLogs{}, provider.Deps{
 		NewKopsRunner: func(string, func(string, string)) kops.Runner { return k },
 	})
+	if _, err := p.Configure(context.Background(), plugin.ConfigureRequest{Inputs: props(t, args)}); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func clusterInputs(t *testing.T, mutate func(*pluginapi.ClusterArgs)) resource.PropertyMap {
@@ -47,6 +64,16 @@ func props(t *testing.T, v any) resource.PropertyMap {
 	return m
 }
 
+// markedFixture is a kops fixture carrying an owner mark.
+func markedFixture(t *testing.T, name, mark string) string {
+	t.Helper()
+	b, err := kops.MarkOwner(kopstest.Fixture(t, name), mark)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // recordedState is what a create of the fixture cluster records.
 func recordedState(t *testing.T, inputs resource.PropertyMap, spec string) resource.PropertyMap {
 	t.Helper()
@@ -54,7 +81,7 @@ func recordedState(t *testing.T, inputs resource.PropertyMap, spec string) resou
 	out["spec"] = resource.NewStringProperty(spec)
 	out["instanceGroups"] = resource.NewStringProperty(string(kopstest.Fixture(t, "instancegroups-1.34.yaml")))
 	out["kubeconfig"] = resource.NewStringProperty("kubeconfig")
-	out["owner"] = resource.NewStringProperty("stack-a")
+	out["owner"] = resource.NewStringProperty(testStack)
 	return out
 }
 
@@ -220,7 +247,7 @@ func TestClusterRead(t *testing.T) {
 	t.Parallel()
 	inputs := clusterInputs(t, nil)
 	state := recordedState(t, inputs, string(kopstest.Fixture(t, "calico-1.34.yaml")))
-	opened := strings.Replace(string(kopstest.Fixture(t, "calico-1.34.yaml")), "  kubernetesApiAccess:\n", "  sshAccess:\n  - 0.0.0.0/0\n  kubernetesApiAccess:\n", 1)
+	opened := strings.Replace(markedFixture(t, "calico-1.34.yaml", testStack), "  kubernetesApiAccess:\n", "  sshAccess:\n  - 0.0.0.0/0\n  kubernetesApiAccess:\n", 1)
 	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
 		"get cluster":        kopstest.OK(opened),
 		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
@@ -233,7 +260,7 @@ func TestClusterRead(t *testing.T) {
 	if got := res.Inputs["sshAccess"].ArrayValue(); len(got) != 1 || got[0].StringValue() != "0.0.0.0/0" {
 		t.Errorf("refreshed sshAccess %v", res.Inputs["sshAccess"])
 	}
-	if res.Outputs["kubeconfig"].StringValue() != "kubeconfig" || res.Outputs["owner"].StringValue() != "stack-a" {
+	if res.Outputs["kubeconfig"].StringValue() != "kubeconfig" || res.Outputs["owner"].StringValue() != testStack {
 		t.Errorf("refresh lost recorded outputs: %v", res.Outputs)
 	}
 
@@ -250,7 +277,7 @@ func TestClusterRead(t *testing.T) {
 func TestClusterDeleteUsesTheRecordedState(t *testing.T) {
 	t.Parallel()
 	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
-		"get cluster":    kopstest.OK(string(kopstest.Fixture(t, "calico-1.34.yaml"))),
+		"get cluster":    kopstest.OK(markedFixture(t, "calico-1.34.yaml", testStack)),
 		"delete cluster": kopstest.OK(""),
 	}}
 	state := recordedState(t, clusterInputs(t, nil), "spec")
@@ -260,7 +287,7 @@ func TestClusterDeleteUsesTheRecordedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := k.Calls()
-	if len(calls) != 2 || calls[1].Args != "delete cluster --name demo.example.com --yes" || calls[1].Env["KOPS_STATE_STORE"] != "s3://demo-kops-state" {
+	if len(calls) != 3 || calls[2].Args != "delete cluster --name demo.example.com --yes" || calls[2].Env["KOPS_STATE_STORE"] != "s3://demo-kops-state" {
 		t.Errorf("calls %+v", calls)
 	}
 }
@@ -313,7 +340,7 @@ func TestClusterReadsFormerInputNames(t *testing.T) {
 	}
 
 	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
-		"get cluster":        kopstest.OK(string(kopstest.Fixture(t, "calico-1.34.yaml"))),
+		"get cluster":        kopstest.OK(markedFixture(t, "calico-1.34.yaml", testStack)),
 		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
 	}}
 	read, err := newClusterProvider(t, k).Read(context.Background(), plugin.ReadRequest{URN: clusterURN, Type: pluginapi.ClusterType,
@@ -358,5 +385,97 @@ func TestGetSchemaNamesEveryResource(t *testing.T) {
 	}
 	if _, ok := schema.Resources[pluginapi.ClusterType].InputProperties["allowClusterReplacement"]; !ok {
 		t.Error("the Cluster has no allowClusterReplacement input")
+	}
+}
+
+// Delete and refresh trust the cluster only when its live mark is the one
+// recorded: a foreign or missing mark is refused with the way out, and
+// nothing is deleted.
+func TestClusterDeleteAndReadRefuseAForeignMark(t *testing.T) {
+	t.Parallel()
+	const other = "organization/kopscalico/other"
+	for _, live := range []string{other, ""} {
+		spec := string(kopstest.Fixture(t, "calico-1.34.yaml"))
+		if live != "" {
+			spec = markedFixture(t, "calico-1.34.yaml", live)
+		}
+		k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+			"get cluster":        kopstest.OK(spec),
+			"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+		}}
+		p := newClusterProvider(t, k)
+		inputs := clusterInputs(t, nil)
+		state := recordedState(t, inputs, spec)
+		_, err := p.Delete(context.Background(), plugin.DeleteRequest{URN: clusterURN, Type: pluginapi.ClusterType, ID: "demo.example.com", Inputs: inputs, Outputs: state})
+		var oe *kops.OwnerError
+		if !errors.As(err, &oe) || oe.Live != live || !strings.Contains(err.Error(), "pulumi state delete '"+string(clusterURN)+"'") {
+			t.Errorf("delete, live mark %q: err = %v", live, err)
+		}
+		for _, c := range k.Commands() {
+			if strings.HasPrefix(c, "delete") {
+				t.Errorf("delete, live mark %q: ran kops %s", live, c)
+			}
+		}
+		_, err = p.Read(context.Background(), plugin.ReadRequest{URN: clusterURN, Type: pluginapi.ClusterType, ID: "demo.example.com", Inputs: inputs, State: state})
+		if !errors.As(err, &oe) || oe.Live != live {
+			t.Errorf("refresh, live mark %q: err = %v", live, err)
+		}
+	}
+}
+
+// An import reads only; another stack's mark refuses it unless the config
+// names that stack to take over; the recorded owner is then not this
+// stack's, so diff asks for the update that writes the mark.
+func TestClusterImportRespectsTheMark(t *testing.T) {
+	t.Parallel()
+	const other = "organization/kopscalico/other"
+	for _, tc := range []struct {
+		name, live, takeOver string
+		wantErr              string
+		wantOwner            string
+	}{
+		{name: "unmarked", live: "", wantOwner: ""},
+		{name: "own", live: testStack, wantOwner: testStack},
+		{name: "foreign", live: other, wantErr: "kopscalico:takeOverClusterFrom=" + other},
+		{name: "foreign, taken over", live: other, takeOver: other, wantOwner: ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			spec := string(kopstest.Fixture(t, "calico-1.34.yaml"))
+			if tc.live != "" {
+				spec = markedFixture(t, "calico-1.34.yaml", tc.live)
+			}
+			k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+				"version":            kopstest.OK(kopsVersionOut),
+				"get cluster":        kopstest.OK(spec),
+				"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+				"export kubecfg":     kopstest.OK(""),
+			}, Kubeconfig: "apiVersion: v1\nkind: Config\n"}
+			p := newStackProvider(t, k, pluginapi.ProviderArgs{Stack: testStack, StateStore: "s3://demo-kops-state", TakeOverClusterFrom: tc.takeOver})
+			res, err := p.Read(context.Background(), plugin.ReadRequest{URN: clusterURN, Type: pluginapi.ClusterType, ID: "demo.example.com"})
+			for _, c := range k.Commands() {
+				if strings.HasPrefix(c, "replace") || strings.Contains(c, "--yes") {
+					t.Errorf("import wrote: kops %s", c)
+				}
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var state pluginapi.ClusterState
+			if err := pluginapi.Decode(res.Outputs, &state); err != nil || state.Owner != tc.wantOwner {
+				t.Errorf("recorded owner %q, %v; want %q", state.Owner, err, tc.wantOwner)
+			}
+			diff, err := p.Diff(context.Background(), plugin.DiffRequest{URN: clusterURN, Type: pluginapi.ClusterType, ID: "demo.example.com",
+				OldInputs: res.Inputs, OldOutputs: res.Outputs, NewInputs: res.Inputs})
+			if _, flagged := diff.DetailedDiff["owner"]; err != nil || flagged != (tc.wantOwner != testStack) {
+				t.Errorf("diff after import: %+v, %v", diff, err)
+			}
+		})
 	}
 }

@@ -275,6 +275,9 @@ type Config struct {
 	// import gives only the cluster name. A Cluster's own operations use the
 	// store recorded in its state.
 	StateStore string
+	// Stack is the stack's owner mark (organization/project/stack), and
+	// TakeOverFrom another stack's mark its Clusters may replace.
+	Stack, TakeOverFrom string
 }
 
 // DefaultConfig is the configuration of an unconfigured provider.
@@ -309,6 +312,7 @@ func parseConfig(props resource.PropertyMap) (Config, []plugin.CheckFailure) {
 		*d.dst = v
 	}
 	cfg.StateStore = args.StateStore
+	cfg.Stack, cfg.TakeOverFrom = args.Stack, args.TakeOverClusterFrom
 	return cfg, failures
 }
 
