@@ -346,10 +346,10 @@ func TestDoubleMatchesRealKopsOnOtherClusters(t *testing.T) {
 			t.Fatal(err)
 		}
 		conv, err := kops.ReconcileInstanceGroups([]byte(w.must(nil, "get", "instancegroups", "--name", name, "-o", "yaml").stdout), d(w))
-		if err != nil || len(conv.Restore) == 0 {
+		if err != nil || len(conv.Create) == 0 {
 			t.Fatalf("%s: restore %v, %v", w.Label, conv.Changes, err)
 		}
-		return w.run(conv.Restore, "replace", "--force", "-f", "-")
+		return w.run(conv.Create, "replace", "--force", "-f", "-")
 	})
 	p.sameObjects(p.args("get", "instancegroups", "--name", name, "-o", "yaml"))
 }

@@ -134,8 +134,8 @@ func TestEnsureConvertsKubenetWithOneRoll(t *testing.T) {
 	want := []string{
 		"version",
 		"get cluster --name demo.example.com -o yaml",
-		"replace -f -",
 		"get instancegroups --name demo.example.com -o yaml",
+		"replace -f -",
 		"update cluster --name demo.example.com --yes --create-kube-config=false",
 		"rolling-update cluster --name demo.example.com",
 		"rolling-update cluster --name demo.example.com --yes",
@@ -313,8 +313,9 @@ func TestEnsureRespectsTheOwnerMark(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
-		"version":     kopstest.OK("Client version: 1.28.4 (git-v1.28.4)\n"),
-		"get cluster": kopstest.OK(string(marked)),
+		"version":            kopstest.OK("Client version: 1.28.4 (git-v1.28.4)\n"),
+		"get cluster":        kopstest.OK(string(marked)),
+		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
 	}}
 	m := newManager(t, k)
 	m.Owner, m.Claim = "stack-a", true
@@ -328,9 +329,10 @@ func TestEnsureRespectsTheOwnerMark(t *testing.T) {
 	}
 
 	k = &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
-		"version":      kopstest.OK("Client version: 1.28.4 (git-v1.28.4)\n"),
-		"get cluster":  kopstest.OK(string(kopstest.Fixture(t, "kubenet-1.28.yaml"))),
-		"replace -f -": kopstest.Fail(1, "stop here"),
+		"version":            kopstest.OK("Client version: 1.28.4 (git-v1.28.4)\n"),
+		"get cluster":        kopstest.OK(string(kopstest.Fixture(t, "kubenet-1.28.yaml"))),
+		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+		"replace -f -":       kopstest.Fail(1, "stop here"),
 	}}
 	m = newManager(t, k)
 	m.Owner, m.Claim = "stack-a", true

@@ -220,11 +220,11 @@ func TestRealKopsInstanceGroups(t *testing.T) {
 	}
 	lost := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
 	restore, err := kops.ReconcileInstanceGroups([]byte(lost), d)
-	if err != nil || len(restore.Restore) == 0 {
+	if err != nil || len(restore.Create) == 0 {
 		t.Fatalf("restore: %+v, %v", restore.Changes, err)
 	}
-	w.must(restore.Restore, "replace", "--force", "-f", "-")
-	w.must(restore.Restore, "replace", "--force", "-f", "-")
+	w.must(restore.Create, "replace", "--force", "-f", "-")
+	w.must(restore.Create, "replace", "--force", "-f", "-")
 	restored := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
 	if again, err := kops.ReconcileInstanceGroups([]byte(restored), d); err != nil || again.Changed() {
 		t.Errorf("after the restore still %v (%v)", again.Changes, err)
