@@ -37,9 +37,10 @@ func TestEnsureCreates(t *testing.T) {
 			}
 			return []byte(spec), nil
 		},
-		"replace -f -":     kopstest.OK(""),
-		"update cluster":   kopstest.OK("Cluster is starting.  It should be ready in a few minutes.\n"),
-		"validate cluster": kopstest.OK("Your cluster demo.example.com is ready\n"),
+		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+		"replace -f -":       kopstest.OK(""),
+		"update cluster":     kopstest.OK("Cluster is starting.  It should be ready in a few minutes.\n"),
+		"validate cluster":   kopstest.OK("Your cluster demo.example.com is ready\n"),
 	}}
 	d.SSHPublicKey = "ssh-ed25519 AAAAC3Nza ops@example\n"
 	var keyFile string
@@ -67,6 +68,7 @@ func TestEnsureCreates(t *testing.T) {
 		strings.Join(create, " ") + " --ssh-public-key " + keyFile,
 		"get cluster --name demo.example.com -o yaml",
 		"replace -f -",
+		"get instancegroups --name demo.example.com -o yaml",
 		"update cluster --name demo.example.com --yes --create-kube-config=false",
 		"export kubecfg --name demo.example.com --auth-plugin --kubeconfig " + m.Kubeconfig + ".tmp",
 		"validate cluster --name demo.example.com --wait 10m0s",

@@ -74,7 +74,8 @@ func TestStepsTable(t *testing.T) {
 		}
 	}
 	create, reconcile := kops.Lifecycles()
-	if want := []kops.Step{kops.StepCreateCluster, kops.StepReadSpec, kops.StepWriteSpec, kops.StepUpdate, kops.StepExportKubeconfig, kops.StepValidate}; !reflect.DeepEqual(create, want) {
+	if want := []kops.Step{kops.StepCreateCluster, kops.StepReadSpec, kops.StepWriteSpec,
+		kops.StepReadInstanceGroups, kops.StepCreateInstanceGroups, kops.StepResizeInstanceGroups, kops.StepUpdate, kops.StepExportKubeconfig, kops.StepValidate}; !reflect.DeepEqual(create, want) {
 		t.Errorf("create lifecycle %v, want %v", create, want)
 	}
 	if want := []kops.Step{kops.StepReadInstanceGroups, kops.StepWriteSpec, kops.StepCreateInstanceGroups, kops.StepResizeInstanceGroups,
