@@ -8,35 +8,9 @@ import (
 	"testing"
 
 	"github.com/kopscalico/kopscalico/e2e/pulumitest"
+	"github.com/kopscalico/kopscalico/internal/kops/kopstest"
 	"github.com/kopscalico/kopscalico/internal/testing/kopsdouble"
 )
-
-// gpuGroupYAML is a GPU group made by hand before the stack adopts the
-// cluster: autoscaled (0..4), tainted, with user data the program never sets.
-const gpuGroupYAML = `apiVersion: kops.k8s.io/v1alpha2
-kind: InstanceGroup
-metadata:
-  labels:
-    kops.k8s.io/cluster: ` + kopsClusterName + `
-  name: gpu
-spec:
-  additionalUserData:
-  - content: |
-      #!/bin/sh
-      nvidia-smi
-    name: gpu.sh
-    type: text/x-shellscript
-  machineType: g5.xlarge
-  maxSize: 4
-  minSize: 0
-  nodeLabels:
-    kops.k8s.io/instancegroup: gpu
-  role: Node
-  subnets:
-  - eu-west-1a
-  taints:
-  - nvidia.com/gpu=present:NoSchedule
-`
 
 // declaredGroups is kopscalico:instanceGroups as the stack file holds it
 // (JSON text, as Pulumi hands a structured value to the program): kops's
@@ -47,14 +21,15 @@ func declaredGroups(spotMax int) string {
 		map[bool]string{true: fmt.Sprintf(`,{"name":"spot","machineType":"m6i.large","minSize":1,"maxSize":%d,"maxPrice":"0.05","taints":["spot=true:PreferNoSchedule"]}`, spotMax)}[spotMax > 0])
 }
 
-// TestKopsInstanceGroups: an adopted cluster's undeclared GPU group is left
+// TestKopsInstanceGroups: an adopted cluster's undeclared GPU group (made by
+// hand: autoscaled, tainted, with user data the program never sets) is left
 // byte for byte as it was, through adoption, the shorthand and the list;
 // a declared group is added, resized and, once allowed, removed, each by
 // the one kops command it needs.
 func TestKopsInstanceGroups(t *testing.T) {
 	s := newKopsScenario(t, "1.34", pulumitest.Config{"kopscalico:adoptExistingCluster": pulumitest.Plain("true")})
 	s.store.SeedCluster(t, kopsClusterName, "--zones", "eu-west-1a,eu-west-1b", "--networking", "kubenet", "--node-count", "2")
-	if o, e, code := s.store.RunStdin(t, nil, []byte(gpuGroupYAML), "replace", "--force", "-f", "-"); code != 0 {
+	if o, e, code := s.store.RunStdin(t, nil, []byte(strings.ReplaceAll(string(kopstest.Fixture(t, "instancegroup-gpu.yaml")), "demo.example.com", kopsClusterName)), "replace", "--force", "-f", "-"); code != 0 {
 		t.Fatalf("seed the GPU group: %s%s", o, e)
 	}
 	if o, e, code := s.store.Run(t, nil, "update", "cluster", kopsClusterName, "--yes", "--create-kube-config=false"); code != 0 {

@@ -14,35 +14,10 @@ import (
 
 // gpuGroup is a GPU group an adopted cluster brings: autoscaled, tainted,
 // with fields the program never sets.
-const gpuGroup = `apiVersion: kops.k8s.io/v1alpha2
-kind: InstanceGroup
-metadata:
-  creationTimestamp: "2026-01-02T03:04:05Z"
-  labels:
-    kops.k8s.io/cluster: demo.example.com
-  name: gpu
-spec:
-  additionalUserData:
-  - content: |
-      #!/bin/sh
-      nvidia-smi
-    name: gpu.sh
-    type: text/x-shellscript
-  image: 099720109477/ubuntu/images/hvm-ssd-gpu/ubuntu-noble-24.04-amd64-server-20250101
-  machineType: g5.xlarge
-  maxSize: 4
-  minSize: 0
-  nodeLabels:
-    kops.k8s.io/instancegroup: gpu
-  role: Node
-  subnets:
-  - eu-west-1a
-  taints:
-  - nvidia.com/gpu=present:NoSchedule
-`
+func gpuGroup(t *testing.T) string { return string(kopstest.Fixture(t, "instancegroup-gpu.yaml")) }
 
 func withGPU(t *testing.T) []byte {
-	return kops.JoinDocuments(append(kops.SplitDocuments(kopstest.Fixture(t, "instancegroups-1.34.yaml")), []byte(gpuGroup)))
+	return kops.JoinDocuments(append(kops.SplitDocuments(kopstest.Fixture(t, "instancegroups-1.34.yaml")), []byte(gpuGroup(t))))
 }
 
 func names(t *testing.T, stream []byte) []string {
@@ -84,7 +59,7 @@ func TestShorthandWithoutKopsNamedGroupsIsRefused(t *testing.T) {
 	t.Parallel()
 	d := kopstest.Desired("1.34")
 	d.ControlPlaneCount = 0 // the stream holds the GPU group only
-	_, err := kops.ReconcileInstanceGroups([]byte(gpuGroup), d)
+	_, err := kops.ReconcileInstanceGroups([]byte(gpuGroup(t)), d)
 	if err == nil || !strings.Contains(err.Error(), "declare the groups to drive in kopscalico:instanceGroups") {
 		t.Errorf("err = %v", err)
 	}
@@ -229,7 +204,7 @@ func TestUndeclaredGroupNeverWritten(t *testing.T) {
 // one deletes the group after the update, under the roll's timeout.
 func TestEnsureDeletesOnlyAllowedGroups(t *testing.T) {
 	t.Parallel()
-	marked := strings.Replace(gpuGroup, "  name: gpu\n", "  name: gpu\n  annotations:\n    kopscalico.io/declared-by: instanceGroups\n", 1)
+	marked := strings.Replace(gpuGroup(t), "  name: gpu\n", "  name: gpu\n  annotations:\n    kopscalico.io/declared-by: instanceGroups\n", 1)
 	groups := kops.JoinDocuments(append(kops.SplitDocuments(kopstest.Fixture(t, "instancegroups-1.34.yaml")), []byte(marked)))
 	runner := func() *kopstest.Runner {
 		return &kopstest.Runner{T: t, Kubeconfig: "kubeconfig", Answers: map[string]kopstest.Answer{
@@ -272,5 +247,43 @@ func TestEnsureDeletesOnlyAllowedGroups(t *testing.T) {
 	want := []string{"replace -f -", "update cluster --name demo.example.com --yes --create-kube-config=false", "delete instancegroup gpu --name demo.example.com --yes"}
 	if !reflect.DeepEqual(writes, want) || !o.Resized {
 		t.Errorf("writes %q, outcome %+v; want %q", writes, o, want)
+	}
+}
+
+// A new cluster gets its declared groups before the first `update --yes`.
+func TestEnsureCreatesDeclaredGroups(t *testing.T) {
+	t.Parallel()
+	gets := 0
+	k := &kopstest.Runner{T: t, Kubeconfig: "kubeconfig", Answers: map[string]kopstest.Answer{
+		"version": kopstest.OK("Client version: 1.34.1 (git-v1.34.1)\n"),
+		"get cluster --name demo.example.com -o yaml": func([]byte) ([]byte, error) {
+			if gets++; gets == 1 {
+				return nil, &kops.CommandError{ExitCode: 1, Stderr: `Error: cluster not found "demo.example.com"`}
+			}
+			return kopstest.Fixture(t, "calico-1.34.yaml"), nil
+		},
+		"create cluster":     kopstest.OK(""),
+		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+		"replace":            kopstest.OK(""),
+		"update cluster":     kopstest.OK(""),
+		"export kubecfg":     kopstest.OK(""),
+		"validate cluster":   kopstest.OK(""),
+	}}
+	d := kopstest.Desired("1.34")
+	d.InstanceGroups = kops.DeclaredGroups{{Name: "gpu", MachineType: "g5.xlarge", MinSize: 0, MaxSize: 2}}
+	if _, err := newManager(t, k).Ensure(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, c := range k.Calls() {
+		if strings.HasPrefix(c.Args, "replace --force") || strings.HasPrefix(c.Args, "update cluster") {
+			order = append(order, c.Args)
+			if strings.HasPrefix(c.Args, "replace --force") && !strings.Contains(c.Stdin, "name: gpu") {
+				t.Errorf("created %s", c.Stdin)
+			}
+		}
+	}
+	if len(order) != 2 || !strings.HasPrefix(order[0], "replace --force -f -") {
+		t.Errorf("create then update, got %q", order)
 	}
 }
