@@ -186,12 +186,11 @@ func (r *igRewrite) add(g *instanceGroup) {
 	}
 }
 
-// drives reports whether the desired cluster sets g's fields.
+// drives reports whether the desired cluster sets g's fields: a group of
+// the shorthand, or one the list declares.
 func (r *igRewrite) drives(g *instanceGroup) bool {
-	return g.changed || g.created || slices.Contains(r.nodes, g) || slices.Contains(r.deletes, g.name) || r.declares(g.name)
+	return slices.Contains(r.nodes, g) || r.declaredNames[g.name]
 }
-
-func (r *igRewrite) declares(name string) bool { return r.declaredNames[name] }
 
 // IsShorthandGroup reports whether a Node group is one `kops create
 // cluster` makes, which nodeCount and nodeSize drive: nodes (before kops
