@@ -1,17 +1,12 @@
 package e2e_test
 
 import (
-	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/kopscalico/kopscalico/e2e/controlplane"
 	"github.com/kopscalico/kopscalico/e2e/pulumitest"
 	"github.com/kopscalico/kopscalico/infra"
 )
@@ -20,10 +15,6 @@ import (
 // (instanceGroups untyped, default ""), groups set with --path, numbers and
 // all, reach the program as the list it reads; unset, the shorthand.
 func TestConfigInstanceGroupsThroughCLI(t *testing.T) {
-	root, err := controlplane.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
 	program := func(ctx *pulumi.Context) error {
 		cfg, err := infra.LoadConfig(ctx)
 		if err != nil {
@@ -33,31 +24,8 @@ func TestConfigInstanceGroupsThroughCLI(t *testing.T) {
 		ctx.Export("shorthand", pulumi.Bool(cfg.Cluster.InstanceGroups == nil))
 		return nil
 	}
-	s := pulumitest.New(t, program, pulumitest.Config{
-		"kopscalico:clusterName":        pulumitest.Plain("calico.e2e.example.com"),
-		"kopscalico:region":             pulumitest.Plain("us-east-1"),
-		"kopscalico:zones":              pulumitest.Plain("us-east-1a,us-east-1b"),
-		"kopscalico:adminAccess":        pulumitest.Plain("203.0.113.0/24"),
-		"kopscalico:kopsVersion":        pulumitest.Plain("1.36"),
-		"kopscalico:securityGroupCheck": pulumitest.Plain("off"),
-		"kopscalico:policiesDir":        pulumitest.Plain(filepath.Join(root, "policies")),
-	}, pulumitest.Options{Tools: []string{}})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	repo, err := workspace.LoadProject(filepath.Join(root, "Pulumi.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws := s.Stack.Workspace()
-	proj, err := ws.ProjectSettings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proj.Config = repo.Config
-	if err := ws.SaveProjectSettings(ctx, proj); err != nil {
-		t.Fatal(err)
-	}
-
+	s, ctx, declare := cliConfigStack(t, program)
+	declare(nil)
 	s.Up()
 	if out := s.Outputs(); out["shorthand"].Value != true {
 		t.Errorf("unset: groups %v", out["groups"].Value)
