@@ -17,25 +17,13 @@ import (
 	"github.com/kopscalico/kopscalico/infra"
 )
 
-// TestConfigListFormsThroughCLI: with the repository's Pulumi.yaml, the real
-// CLI hands the program a list set as one comma-separated string (the form
-// the README shows) and as a --path list alike, and the program reads both
-// as the same list. Declared as an array, the CLI refuses the string before
-// the program runs: why Pulumi.yaml leaves the lists untyped.
-func TestConfigListFormsThroughCLI(t *testing.T) {
+// cliConfigStack is a stack of program with the required keys set, and
+// declare, which puts the repository's Pulumi.yaml declarations (changed by
+// mutate) in its project settings.
+func cliConfigStack(t *testing.T, program pulumi.RunFunc) (*pulumitest.Stack, context.Context, func(mutate func(*workspace.Project))) {
 	root, err := controlplane.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
-	}
-	// The program reads the config as infra.Program does, exporting the lists.
-	program := func(ctx *pulumi.Context) error {
-		cfg, err := infra.LoadConfig(ctx)
-		if err != nil {
-			return err
-		}
-		ctx.Export("zones", pulumi.ToStringArray(cfg.Cluster.Zones))
-		ctx.Export("adminAccess", pulumi.ToStringArray(cfg.Cluster.AdminAccess.Strings()))
-		return nil
 	}
 	s := pulumitest.New(t, program, pulumitest.Config{
 		"kopscalico:clusterName":        pulumitest.Plain("calico.e2e.example.com"),
@@ -46,9 +34,8 @@ func TestConfigListFormsThroughCLI(t *testing.T) {
 		"kopscalico:securityGroupCheck": pulumitest.Plain("off"),
 		"kopscalico:policiesDir":        pulumitest.Plain(filepath.Join(root, "policies")),
 	}, pulumitest.Options{Tools: []string{}})
-
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	declare := func(mutate func(*workspace.Project)) {
 		t.Helper()
 		repo, err := workspace.LoadProject(filepath.Join(root, "Pulumi.yaml"))
@@ -68,6 +55,26 @@ func TestConfigListFormsThroughCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return s, ctx, declare
+}
+
+// TestConfigListFormsThroughCLI: with the repository's Pulumi.yaml, the real
+// CLI hands the program a list set as one comma-separated string (the form
+// the README shows) and as a --path list alike, and the program reads both
+// as the same list. Declared as an array, the CLI refuses the string before
+// the program runs: why Pulumi.yaml leaves the lists untyped.
+func TestConfigListFormsThroughCLI(t *testing.T) {
+	// The program reads the config as infra.Program does, exporting the lists.
+	program := func(ctx *pulumi.Context) error {
+		cfg, err := infra.LoadConfig(ctx)
+		if err != nil {
+			return err
+		}
+		ctx.Export("zones", pulumi.ToStringArray(cfg.Cluster.Zones))
+		ctx.Export("adminAccess", pulumi.ToStringArray(cfg.Cluster.AdminAccess.Strings()))
+		return nil
+	}
+	s, ctx, declare := cliConfigStack(t, program)
 	want := func(form string) {
 		t.Helper()
 		out := s.Outputs()

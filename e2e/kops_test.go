@@ -65,6 +65,7 @@ func kopsProgram(ctx *pulumi.Context, guarded bool) error {
 	ctx.Export("clusterName", c.Name)
 	ctx.Export("kubeconfig", c.Kubeconfig)
 	ctx.Export("networking", c.Networking)
+	ctx.Export("undeclaredInstanceGroups", c.UndeclaredInstanceGroups)
 	return nil
 }
 

@@ -32,6 +32,8 @@ type KopsCluster struct {
 	Networking pulumi.StringOutput `pulumi:"networking"`
 	// Revision changes whenever kops changed the spec or instance groups.
 	Revision pulumi.StringOutput `pulumi:"revision"`
+	// UndeclaredInstanceGroups are the groups the stack leaves as they are.
+	UndeclaredInstanceGroups pulumi.StringArrayOutput `pulumi:"undeclaredInstanceGroups"`
 }
 
 // lateInput is an input known only once another resource is: the wire

@@ -102,6 +102,7 @@ func build(ctx *pulumi.Context, cfg config.Config) (pulumi.Map, error) {
 		revision = cluster.Revision
 		outputs["clusterName"] = cluster.Name
 		outputs["clusterNetworking"] = cluster.Networking
+		outputs["undeclaredInstanceGroups"] = cluster.UndeclaredInstanceGroups
 		outputs["kubeconfig"] = kubeconfig
 	}
 	if cfg.SecurityGroupCheck != config.SGCheckOff {

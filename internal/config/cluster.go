@@ -35,6 +35,8 @@ func (r *reader) readCluster(c *Config) {
 	c.Cluster.NodeCount = r.integer(KeyNodeCount, DefaultNodeCount)
 	c.Cluster.ControlPlaneSize = r.str(KeyControlPlaneSize, DefaultInstanceSize)
 	c.Cluster.NodeSize = r.str(KeyNodeSize, DefaultInstanceSize)
+	c.Cluster.InstanceGroups = r.instanceGroups(KeyInstanceGroups)
+	c.Cluster.AllowGroupRemoval = r.list(KeyAllowGroupRemoval)
 	c.Cluster.KubernetesVersion = r.str(KeyKubernetesVersion, "")
 	c.Cluster.SSHAccess = r.access(KeySSHAccess)
 	c.Cluster.AdminAccess = r.access(KeyAdminAccess)
@@ -61,6 +63,8 @@ func clusterRules(c Config) []error {
 	}
 	errs = append(errs, zonesRule(c.Cluster.Region, c.Cluster.Zones)...)
 	errs = append(errs, countsRule(c.Cluster)...)
+	errs = append(errs, instanceGroupsRule(c.Cluster)...)
+	errs = append(errs, removalRule(c.Cluster.AllowGroupRemoval)...)
 	for _, k := range []struct{ key, v string }{{KeyControlPlaneSize, c.Cluster.ControlPlaneSize}, {KeyNodeSize, c.Cluster.NodeSize}} {
 		if !instanceType.MatchString(k.v) {
 			add(keyErr(k.key, k.v, "must be an EC2 instance type such as t3.medium or m6i.large"))

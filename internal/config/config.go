@@ -36,14 +36,20 @@ type Cluster struct {
 	// Kubeconfig (secret) is only read when Manage is false.
 	Kubeconfig string
 
-	Name              string     // kops cluster name, a DNS name
-	DNSZone           string     // Route53 zone; empty for a gossip (.k8s.local) name
-	Region            string     // AWS region
-	Zones             []string   // availability zones, all in Region
-	ControlPlaneCount int        // 1, 3, 5 or 7 (etcd quorum)
-	NodeCount         int        // 1 to MaxNodeCount
-	ControlPlaneSize  string     // EC2 instance type
-	NodeSize          string     // EC2 instance type
+	Name              string   // kops cluster name, a DNS name
+	DNSZone           string   // Route53 zone; empty for a gossip (.k8s.local) name
+	Region            string   // AWS region
+	Zones             []string // availability zones, all in Region
+	ControlPlaneCount int      // 1, 3, 5 or 7 (etcd quorum)
+	NodeCount         int      // 1 to MaxNodeCount
+	ControlPlaneSize  string   // EC2 instance type
+	NodeSize          string   // EC2 instance type
+	// InstanceGroups, when set, are the Node groups the stack declares, in
+	// place of the shorthand nodeCount/nodeSize; nil: the shorthand.
+	InstanceGroups []InstanceGroup
+	// AllowGroupRemoval names the declared groups the stack may delete once
+	// the list no longer declares them.
+	AllowGroupRemoval []string
 	KubernetesVersion string     // empty: kops's default
 	SSHAccess         AccessList // empty closes SSH entirely
 	AdminAccess       AccessList // who may reach the API; never empty on a managed cluster

@@ -34,6 +34,8 @@ const (
 	KeyNodeCount            = "nodeCount"
 	KeyControlPlaneSize     = "controlPlaneSize"
 	KeyNodeSize             = "nodeSize"
+	KeyInstanceGroups       = "instanceGroups"
+	KeyAllowGroupRemoval    = "allowInstanceGroupRemoval"
 	KeyKubernetesVersion    = "kubernetesVersion"
 	KeySSHAccess            = "sshAccess"
 	KeyAdminAccess          = "adminAccess"
@@ -70,7 +72,7 @@ const (
 // AllKeys is every key the program reads.
 var AllKeys = []string{
 	KeyManageCluster, KeyKubeconfig, KeyClusterName, KeyDNSZone, KeyRegion, KeyZones,
-	KeyControlPlaneCount, KeyNodeCount, KeyControlPlaneSize, KeyNodeSize, KeyKubernetesVersion,
+	KeyControlPlaneCount, KeyNodeCount, KeyControlPlaneSize, KeyNodeSize, KeyInstanceGroups, KeyAllowGroupRemoval, KeyKubernetesVersion,
 	KeySSHAccess, KeyAdminAccess, KeyAllowWorldAccess, KeySSHPublicKey,
 	KeyClusterProtect, KeyAdoptExisting, KeyImportExisting, KeyAllowReplacement, KeyTakeOverClusterFrom,
 	KeyKopsVersion, KeyKopsBinary, KeyKopsTimeout, KeyValidateTimeout, KeyRollingUpdateTimeout,

@@ -44,7 +44,11 @@ func readYAML(t *testing.T, path string, into any) {
 
 // listKeys are read by reader.list: declared without a type in Pulumi.yaml,
 // because the CLI refuses a comma-separated string for a declared array.
-var listKeys = []string{KeyZones, KeySSHAccess, KeyAdminAccess, KeyNamespaces}
+var listKeys = []string{KeyZones, KeySSHAccess, KeyAdminAccess, KeyNamespaces, KeyAllowGroupRemoval}
+
+// structuredKeys take a list of objects, which no type of the CLI's
+// declares: they are declared without one and read as JSON.
+var structuredKeys = []string{KeyInstanceGroups}
 
 // TestPulumiYAMLDeclaresEveryKey: Pulumi.yaml declares exactly the keys the
 // program reads, each with a description, and a type unless it is a list.
@@ -81,7 +85,9 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 			t.Errorf("%s declares type %s: the CLI would refuse the comma-separated form the README shows", full, decl.Type)
 		case isList && !strings.Contains(decl.Description, "comma-separated"):
 			t.Errorf("%s: the description does not say a comma-separated string is accepted", full)
-		case !isList && decl.Type == "":
+		case slices.Contains(structuredKeys, key) && decl.Type != "":
+			t.Errorf("%s declares type %s: the CLI has no object type for a list of groups", full, decl.Type)
+		case !isList && !slices.Contains(structuredKeys, key) && decl.Type == "":
 			t.Errorf("%s lacks a type", full)
 		}
 	}
@@ -97,7 +103,7 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the pulumi CLI would refuse Pulumi.yaml: %v", err)
 	}
-	for _, k := range listKeys {
+	for _, k := range append(listKeys, structuredKeys...) {
 		if decl, ok := proj.Config[Namespace+":"+k]; !ok || decl.IsExplicitlyTyped() {
 			t.Errorf("%s:%s is typed for the CLI (declared: %v)", Namespace, k, ok)
 		}

@@ -18,9 +18,9 @@ type Live struct {
 	Zones             []string
 	DNSZone           string
 	ControlPlaneCount int
-	NodeCount         int
+	NodeCount         int    // of the shorthand's groups (IsShorthandGroup)
 	ControlPlaneSize  string // "" when the control-plane groups differ
-	NodeSize          string // "" when the Node groups differ
+	NodeSize          string // "" when the shorthand's groups differ
 	KubernetesVersion string
 	SSHAccess         config.AccessList
 	AdminAccess       config.AccessList
@@ -94,7 +94,7 @@ func Describe(obs Observed) (Live, error) {
 		case isControlPlaneRole(role):
 			l.ControlPlaneCount += intOf(igSpec["minSize"])
 			cpSizes[size] = true
-		case role == "Node":
+		case role == "Node" && IsShorthandGroup(objectName(ig), toStrings(igSpec["subnets"])):
 			l.NodeCount += intOf(igSpec["minSize"])
 			nodeSizes[size] = true
 		}
@@ -137,6 +137,12 @@ func describeNetworking(networking map[string]any) (encapsulation, srcDst string
 		return "vxlan", srcDst
 	}
 	return fmt.Sprintf("calico (encapsulationMode %v, ipipMode %v, vxlanMode %v)", calico["encapsulationMode"], calico["ipipMode"], calico["vxlanMode"]), srcDst
+}
+
+func objectName(obj map[string]any) string {
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	return name
 }
 
 func only(set map[string]bool) string {

@@ -383,10 +383,10 @@ func TestDoubleMatchesRealKopsOnOtherClusters(t *testing.T) {
 			t.Fatal(err)
 		}
 		conv, err := kops.ReconcileInstanceGroups([]byte(w.must(nil, "get", "instancegroups", "--name", name, "-o", "yaml").stdout), d(w))
-		if err != nil || len(conv.Restore) == 0 {
+		if err != nil || len(conv.Create) == 0 {
 			t.Fatalf("%s: restore %v, %v", w.Label, conv.Changes, err)
 		}
-		return w.run(conv.Restore, "replace", "--force", "-f", "-")
+		return w.run(conv.Create, "replace", "--force", "-f", "-")
 	})
 	p.sameObjects(p.args("get", "instancegroups", "--name", name, "-o", "yaml"))
 }
@@ -438,4 +438,50 @@ func (p kopsPair) sameRollingPlan(real, double kopsRun) {
 	if !reflect.DeepEqual(a, b) {
 		p.t.Errorf("rolling-update plan: real kops %+v, the double %+v\nreal stdout:\n%s\ndouble stdout:\n%s", a.Groups, b.Groups, real.stdout, double.stdout)
 	}
+}
+
+// TestDoubleMatchesRealKopsDeclaredGroups: the shapes of declared instance
+// groups (replace --force of a new group, replace of kops's own, the update
+// dry run, delete instancegroup asked on stdin, with --yes, and of a group
+// already gone) give the same exits and the same objects.
+func TestDoubleMatchesRealKopsDeclaredGroups(t *testing.T) {
+	t.Parallel()
+	p := newKopsPair(t)
+	d := func(w kopsWorld) kops.Desired {
+		x := w.desired("ipip")
+		x.InstanceGroups = declaredForContract()
+		return x
+	}
+	name := d(p.real).Name
+	groups := func(w kopsWorld) []byte {
+		return []byte(w.must(nil, "get", "instancegroups", "--name", name, "-o", "yaml").stdout)
+	}
+	p.both(func(w kopsWorld) kopsRun { return w.create(d(w), "") })
+	p.both(func(w kopsWorld) kopsRun {
+		conv, err := kops.ReconcileInstanceGroups(groups(w), d(w))
+		if err != nil || len(conv.Create) == 0 {
+			t.Fatalf("%s: create %v, %v", w.Label, conv.Changes, err)
+		}
+		return w.run(conv.Create, "replace", "--force", "-f", "-")
+	})
+	p.both(func(w kopsWorld) kopsRun {
+		conv, err := kops.ReconcileInstanceGroups(groups(w), d(w))
+		if err != nil || len(conv.YAML) == 0 {
+			t.Fatalf("%s: replace %v, %v", w.Label, conv.Changes, err)
+		}
+		return w.run(conv.YAML, "replace", "-f", "-")
+	})
+	p.sameObjects(p.args("get", "instancegroups", "--name", name, "-o", "yaml"))
+	real, double := p.args("update", "cluster", "--name", name)
+	for _, r := range []kopsRun{real, double} {
+		if pending, err := kops.UpdatePending(r.stdout); err != nil || !pending {
+			t.Errorf("UpdatePending: %v, %v\n%s", pending, err, r.stdout)
+		}
+	}
+	p.args("delete", "instancegroup", "gpu", "--name", name)
+	p.args("delete", "instancegroup", "--name", name, "--yes")
+	p.args("delete", "instancegroup", "gpu", "--name", name, "--yes")
+	p.sameObjects(p.args("get", "instancegroups", "--name", name, "-o", "yaml"))
+	p.args("delete", "instancegroup", "gpu", "--name", name, "--yes")
+	p.args("delete", "instancegroup", "control-plane-us-east-1a", "--name", name, "--yes")
 }

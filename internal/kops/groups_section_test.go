@@ -81,9 +81,9 @@ func TestGroupsSection(t *testing.T) {
 		for _, doc := range kops.SplitDocuments(conv.YAML) {
 			replaced = append(replaced, path(parse(t, doc), "metadata", "name").(string))
 		}
-		if !reflect.DeepEqual(conv.Changes, c.changes) || !reflect.DeepEqual(replaced, c.replaced) || !reflect.DeepEqual(conv.RestoredNames(), c.restored) {
+		if !reflect.DeepEqual(conv.Changes, c.changes) || !reflect.DeepEqual(replaced, c.replaced) || !reflect.DeepEqual(conv.CreatedNames(), c.restored) {
 			t.Errorf("%s:\n changes %q\n replaced %q, restored %q\nwant\n changes %q\n replaced %q, restored %q",
-				c.name, conv.Changes, replaced, conv.RestoredNames(), c.changes, c.replaced, c.restored)
+				c.name, conv.Changes, replaced, conv.CreatedNames(), c.changes, c.replaced, c.restored)
 		}
 	}
 }

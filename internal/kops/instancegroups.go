@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -40,30 +41,37 @@ func JoinDocuments(docs [][]byte) []byte {
 // IGConversion is the result of reconciling instance groups.
 type IGConversion struct {
 	YAML    []byte   // the changed existing InstanceGroup documents, for `kops replace -f -`
-	Restore []byte   // InstanceGroups to create again, for `kops replace --force -f -`
+	Create  []byte   // InstanceGroups to create, for `kops replace --force -f -`
+	Delete  []string // groups to delete (`kops delete instancegroup`)
 	Changes []string // one line per change; empty: nothing to write
-	names   []string // of the restored groups
+	names   []string // of the created groups
 }
 
 // Changed reports whether some instance group needs writing.
 func (c IGConversion) Changed() bool { return len(c.Changes) > 0 }
 
-// RestoredNames names the instance groups in Restore.
-func (c IGConversion) RestoredNames() []string { return c.names }
+// CreatedNames names the instance groups in Create.
+func (c IGConversion) CreatedNames() []string { return c.names }
 
 func isControlPlaneRole(role string) bool {
 	return role == "Master" || role == "ControlPlane" || role == "APIServer"
 }
 
-// ReconcileInstanceGroups sets the worker count and the instance types of
-// the desired cluster on the instance groups `kops get instancegroups -o
-// yaml` printed, section by section (groupSections). A zone of the cluster
-// that no Node group covers (its group was deleted behind the program's
-// back) gets one again, `nodes-<zone>` as kops names it, cloned from another
-// Node group. The control-plane count cannot be changed this way (etcd
-// membership): a difference is an error.
+// DeclaredAnnotation marks an instance group written from
+// kopscalico:instanceGroups: only a marked group is ever deleted, and only
+// when allowInstanceGroupRemoval names it.
+const DeclaredAnnotation = "kopscalico.io/declared-by"
+
+// ReconcileInstanceGroups sets the desired cluster on the instance groups
+// `kops get instancegroups -o yaml` printed, section by section
+// (groupSections). The Node groups it drives are either the shorthand's
+// (nodeCount and nodeSize over the groups `kops create cluster` names:
+// nodes, nodes-<zone>; a zone without one gets it again, cloned) or,
+// when d.InstanceGroups is set, exactly the declared ones. Any other group
+// is never rewritten. The control-plane count cannot be changed this way
+// (etcd membership): a difference is an error.
 func ReconcileInstanceGroups(in []byte, d Desired) (IGConversion, error) {
-	r, err := parseInstanceGroups(in, d.Name)
+	r, err := parseInstanceGroups(in, d)
 	if err != nil {
 		return IGConversion{}, err
 	}
@@ -75,12 +83,32 @@ func ReconcileInstanceGroups(in []byte, d Desired) (IGConversion, error) {
 	return r.render()
 }
 
+// UndeclaredInstanceGroups names the groups the desired cluster leaves as
+// they are: neither control plane nor driven by the shorthand or the list.
+func UndeclaredInstanceGroups(in []byte, d Desired) ([]string, error) {
+	if len(SplitDocuments(in)) == 0 {
+		return nil, nil
+	}
+	r, err := parseInstanceGroups(in, d)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, g := range r.all {
+		if !isControlPlaneRole(g.role) && !r.drives(g) {
+			out = append(out, g.name)
+		}
+	}
+	return out, nil
+}
+
 // groupSections are the rewrites of the instance groups, in order.
 var groupSections = []func(*igRewrite, Desired) error{
-	(*igRewrite).machineTypes,
+	(*igRewrite).controlPlaneSize,
 	(*igRewrite).controlPlaneCount,
-	(*igRewrite).restoreZones,
-	(*igRewrite).nodeCount,
+	(*igRewrite).shorthand,
+	(*igRewrite).declared,
+	(*igRewrite).removals,
 }
 
 // instanceGroup is one InstanceGroup object, held as parsed YAML so every
@@ -89,7 +117,7 @@ type instanceGroup struct {
 	obj, spec  map[string]any
 	name, role string
 	changed    bool // an existing group to replace
-	restored   bool // a group to create again
+	created    bool // a group to create
 }
 
 func newInstanceGroup(obj map[string]any) *instanceGroup {
@@ -105,17 +133,33 @@ func newInstanceGroup(obj map[string]any) *instanceGroup {
 	return g
 }
 
+// declaredMark is the group's DeclaredAnnotation, "" for none.
+func (g *instanceGroup) declaredMark() string {
+	meta, _ := g.obj["metadata"].(map[string]any)
+	annotations, _ := meta["annotations"].(map[string]any)
+	v, _ := annotations[DeclaredAnnotation].(string)
+	return v
+}
+
 // igRewrite is a cluster's instance groups being rewritten: each section
 // sets fields of the groups and says what it changed.
 type igRewrite struct {
-	all     []*instanceGroup // in the order kops printed them, restored ones last
-	nodes   []*instanceGroup // the Node groups of all
-	changes []string
+	all           []*instanceGroup // in the order kops printed them, created ones last
+	nodes         []*instanceGroup // the Node groups the shorthand drives (nil with the list)
+	other         []*instanceGroup // the other Node groups
+	list          bool             // the desired cluster declares its groups
+	declaredNames map[string]bool
+	zones         []string
+	deletes       []string
+	changes       []string
 }
 
 // parseInstanceGroups reads the InstanceGroup documents of a stream.
-func parseInstanceGroups(in []byte, cluster string) (*igRewrite, error) {
-	r := &igRewrite{}
+func parseInstanceGroups(in []byte, d Desired) (*igRewrite, error) {
+	r := &igRewrite{list: d.InstanceGroups != nil, declaredNames: map[string]bool{}}
+	for _, g := range d.InstanceGroups {
+		r.declaredNames[g.Name] = true
+	}
 	for _, doc := range SplitDocuments(in) {
 		var obj map[string]any
 		if err := yaml.Unmarshal(doc, &obj); err != nil {
@@ -126,37 +170,53 @@ func parseInstanceGroups(in []byte, cluster string) (*igRewrite, error) {
 		}
 	}
 	if len(r.all) == 0 {
-		return nil, fmt.Errorf("kops cluster %s has no instance groups", cluster)
+		return nil, fmt.Errorf("kops cluster %s has no instance groups", d.Name)
 	}
 	return r, nil
 }
 
 func (r *igRewrite) add(g *instanceGroup) {
 	r.all = append(r.all, g)
-	if g.role == "Node" {
+	switch {
+	case g.role != "Node":
+	case !r.list && IsShorthandGroup(g.name, toStrings(g.spec["subnets"])):
 		r.nodes = append(r.nodes, g)
+	default:
+		r.other = append(r.other, g)
 	}
+}
+
+// drives reports whether the desired cluster sets g's fields: a group of
+// the shorthand, or one the list declares.
+func (r *igRewrite) drives(g *instanceGroup) bool {
+	return slices.Contains(r.nodes, g) || r.declaredNames[g.name]
+}
+
+// IsShorthandGroup reports whether a Node group is one `kops create
+// cluster` makes, which nodeCount and nodeSize drive: nodes (before kops
+// 1.8), or nodes-<zone> in that zone's subnet.
+func IsShorthandGroup(name string, subnets []string) bool {
+	return name == "nodes" || len(subnets) == 1 && name == "nodes-"+subnets[0]
 }
 
 func (r *igRewrite) changef(format string, args ...any) {
 	r.changes = append(r.changes, fmt.Sprintf(format, args...))
 }
 
-// machineTypes sets controlPlaneSize on the control-plane groups and the
-// Node groups' machine type on theirs.
-func (r *igRewrite) machineTypes(d Desired) error {
+// setMachineType sets a group's machine type.
+func (r *igRewrite) setMachineType(g *instanceGroup, want string) {
+	if want != "" && g.spec["machineType"] != want {
+		r.changef("instancegroup %s: machineType %v -> %s", g.name, g.spec["machineType"], want)
+		g.spec["machineType"] = want
+		g.changed = true
+	}
+}
+
+// controlPlaneSize sets controlPlaneSize on the control-plane groups.
+func (r *igRewrite) controlPlaneSize(d Desired) error {
 	for _, g := range r.all {
-		want := ""
-		switch {
-		case isControlPlaneRole(g.role):
-			want = d.ControlPlaneSize
-		case g.role == "Node":
-			want = nodeMachineType(d)
-		}
-		if want != "" && g.spec["machineType"] != want {
-			r.changef("instancegroup %s: machineType %v -> %s", g.name, g.spec["machineType"], want)
-			g.spec["machineType"] = want
-			g.changed = true
+		if isControlPlaneRole(g.role) {
+			r.setMachineType(g, d.ControlPlaneSize)
 		}
 	}
 	return nil
@@ -178,12 +238,59 @@ func (r *igRewrite) controlPlaneCount(d Desired) error {
 	return nil
 }
 
-// restoreZones creates again, from the first Node group, the Node group of
-// each zone no Node group covers.
-func (r *igRewrite) restoreZones(d Desired) error {
+// shorthand, without the list: nodeSize and nodeCount on the groups `kops
+// create cluster` made, the group of a zone left without one created again
+// from another.
+func (r *igRewrite) shorthand(d Desired) error {
+	if r.list {
+		return nil
+	}
 	if len(r.nodes) == 0 {
+		if len(r.other) > 0 {
+			return fmt.Errorf("kops cluster %s has Node groups (%s) but none `kops create cluster` names (nodes, nodes-<zone>), so %s does not say which to size: declare the groups to drive in %s; the others are left as they are",
+				d.Name, strings.Join(names(r.other), ", "), config.FullKey(config.KeyNodeCount), config.FullKey(config.KeyInstanceGroups))
+		}
 		return fmt.Errorf("kops cluster %s has no Node instance group to run %s=%d workers; create one with `kops create instancegroup`", d.Name, config.FullKey(config.KeyNodeCount), d.NodeCount)
 	}
+	for _, g := range r.nodes {
+		r.setMachineType(g, nodeMachineType(d))
+	}
+	if err := r.restoreZones(d); err != nil {
+		return err
+	}
+	for i, n := range nodeSizes(r.nodes, d) {
+		r.setSize(r.nodes[i], n, n)
+	}
+	return nil
+}
+
+func (r *igRewrite) setSize(g *instanceGroup, min, max int) {
+	if was, wasMax := intOf(g.spec["minSize"]), intOf(g.spec["maxSize"]); was != min || wasMax != max {
+		r.changef("instancegroup %s: size %d..%d -> %s", g.name, was, wasMax, sizeRange(min, max))
+		g.spec["minSize"] = min
+		g.spec["maxSize"] = max
+		g.changed = true
+	}
+}
+
+func sizeRange(min, max int) string {
+	if min == max {
+		return fmt.Sprint(min)
+	}
+	return fmt.Sprintf("%d..%d", min, max)
+}
+
+func names(gs []*instanceGroup) []string {
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = g.name
+	}
+	return out
+}
+
+// restoreZones creates again, from the first shorthand group, the group of
+// each zone no shorthand group covers.
+func (r *igRewrite) restoreZones(d Desired) error {
 	covered := map[string]bool{}
 	for _, g := range r.nodes {
 		for _, z := range toStrings(g.spec["subnets"]) {
@@ -200,33 +307,19 @@ func (r *igRewrite) restoreZones(d Desired) error {
 			return err
 		}
 		g := newInstanceGroup(obj)
-		g.restored = true
+		g.created = true
 		r.add(g)
 		r.changef("instancegroup %s: restored for zone %s (from %s)", g.name, zone, from.name)
 	}
 	return nil
 }
 
-// nodeCount sets the Node groups' sizes.
-func (r *igRewrite) nodeCount(d Desired) error {
-	for i, n := range nodeSizes(r.nodes, d) {
-		g := r.nodes[i]
-		if min, max := intOf(g.spec["minSize"]), intOf(g.spec["maxSize"]); min != n || max != n {
-			r.changef("instancegroup %s: size %d..%d -> %d", g.name, min, max, n)
-			g.spec["minSize"] = n
-			g.spec["maxSize"] = n
-			g.changed = true
-		}
-	}
-	return nil
-}
-
 // The Node groups as the desired cluster asks for them: nodeMachineType and
-// nodeSizes are the one place they are derived from it (nodeSize and
-// nodeCount, flattened over every Node group).
+// nodeSizes are the one place they are derived from the shorthand (nodeSize
+// and nodeCount over the groups `kops create cluster` made).
 
-// nodeMachineType is the machine type of every Node group; "" keeps each
-// group's own.
+// nodeMachineType is the machine type of every shorthand group; "" keeps
+// each group's own.
 func nodeMachineType(d Desired) string { return d.NodeSize }
 
 // nodeSizes spreads nodeCount over the Node groups the way `kops create
@@ -255,19 +348,19 @@ func nodeSizes(nodes []*instanceGroup, d Desired) []int {
 }
 
 // render is the conversion: the changed groups for `kops replace`, the
-// restored ones for `kops replace --force`.
+// created ones for `kops replace --force`, the ones to delete.
 func (r *igRewrite) render() (IGConversion, error) {
-	conv := IGConversion{Changes: r.changes}
+	conv := IGConversion{Changes: r.changes, Delete: r.deletes}
 	var replaced, created [][]byte
 	for _, g := range r.all {
-		if !g.changed && !g.restored {
+		if !g.changed && !g.created {
 			continue
 		}
 		b, err := yaml.Marshal(g.obj)
 		if err != nil {
 			return IGConversion{}, fmt.Errorf("render instance group %s: %w", g.name, err)
 		}
-		if g.restored {
+		if g.created {
 			created = append(created, b)
 			conv.names = append(conv.names, g.name)
 		} else {
@@ -275,7 +368,7 @@ func (r *igRewrite) render() (IGConversion, error) {
 		}
 	}
 	conv.YAML = JoinDocuments(replaced)
-	conv.Restore = JoinDocuments(created)
+	conv.Create = JoinDocuments(created)
 	return conv, nil
 }
 

@@ -79,12 +79,12 @@ func TestReconcileInstanceGroupsRestoresAZonesNodeGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := conv.RestoredNames(); len(got) != 1 || got[0] != "nodes-eu-west-1b" {
+	if got := conv.CreatedNames(); len(got) != 1 || got[0] != "nodes-eu-west-1b" {
 		t.Fatalf("restored %v", got)
 	}
-	restored := kops.SplitDocuments(conv.Restore)
+	restored := kops.SplitDocuments(conv.Create)
 	if len(restored) != 1 {
-		t.Fatalf("restore %q", conv.Restore)
+		t.Fatalf("restore %q", conv.Create)
 	}
 	obj := parse(t, restored[0])
 	if path(obj, "metadata", "name") != "nodes-eu-west-1b" || path(obj, "metadata", "creationTimestamp") != nil ||
@@ -103,7 +103,7 @@ func TestReconcileInstanceGroupsRestoresAZonesNodeGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := path(parse(t, kops.SplitDocuments(conv.Restore)[0]), "spec", "minSize"); got != float64(2) {
+	if got := path(parse(t, kops.SplitDocuments(conv.Create)[0]), "spec", "minSize"); got != float64(2) {
 		t.Errorf("restored group minSize = %v, want 2", got)
 	}
 }

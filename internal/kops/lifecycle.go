@@ -36,20 +36,24 @@ var (
 		{StepCreateCluster, (*Manager).createCluster},
 		{StepReadSpec, (*Manager).readSpec},
 		{StepWriteSpec, (*Manager).writeSpec},
+		{StepReadInstanceGroups, (*Manager).readInstanceGroups},
+		{StepCreateInstanceGroups, (*Manager).createInstanceGroups},
+		{StepResizeInstanceGroups, (*Manager).resizeInstanceGroups},
 		{StepUpdate, (*Manager).update},
 		{StepExportKubeconfig, (*Manager).exportKubeconfig},
 		{StepValidate, (*Manager).validate},
 	}
 	reconcileLifecycle = []stage{
-		{StepWriteSpec, (*Manager).writeSpec},
 		{StepReadInstanceGroups, (*Manager).readInstanceGroups},
-		{StepRestoreInstanceGroups, (*Manager).restoreInstanceGroups},
+		{StepWriteSpec, (*Manager).writeSpec},
+		{StepCreateInstanceGroups, (*Manager).createInstanceGroups},
 		{StepResizeInstanceGroups, (*Manager).resizeInstanceGroups},
 		{StepPlanUpdate, (*Manager).planUpdate},
 		{StepReconcile, (*Manager).reconcileCluster},
 		{StepUpdateControlPlane, (*Manager).updateControlPlane},
 		{StepRollControlPlane, (*Manager).rollControlPlane},
 		{StepUpdate, (*Manager).update},
+		{StepDeleteInstanceGroups, (*Manager).deleteInstanceGroups},
 		{StepExportKubeconfig, (*Manager).exportKubeconfig},
 		{StepPlanRoll, (*Manager).planRoll},
 		{StepRoll, (*Manager).roll},
@@ -167,7 +171,8 @@ func (m *Manager) convert(spec []byte, d Desired) (Conversion, error) {
 	return conv, nil
 }
 
-// readInstanceGroups reads the instance groups and works out their rewrite.
+// readInstanceGroups reads the instance groups and works out their rewrite,
+// before anything is written, so a refused removal changes nothing.
 func (m *Manager) readInstanceGroups(ctx context.Context, op *operation) error {
 	igYAML, err := m.getInstanceGroups(ctx, op.d)
 	if err != nil {
@@ -177,13 +182,14 @@ func (m *Manager) readInstanceGroups(ctx context.Context, op *operation) error {
 	return err
 }
 
-// restoreInstanceGroups creates again the Node groups of zones left without one.
-func (m *Manager) restoreInstanceGroups(ctx context.Context, op *operation) error {
-	if len(op.igs.Restore) == 0 {
+// createInstanceGroups creates the declared groups the cluster lacks, and
+// the shorthand's groups of zones left without one.
+func (m *Manager) createInstanceGroups(ctx context.Context, op *operation) error {
+	if len(op.igs.Create) == 0 {
 		return nil
 	}
-	m.stepLogf(op, "restoring instance groups of %s: %s", op.d.Name, strings.Join(op.igs.RestoredNames(), ", "))
-	if _, err := m.runStep(ctx, op, op.igs.Restore, "-f", "-"); err != nil {
+	m.stepLogf(op, "creating instance groups of %s: %s", op.d.Name, strings.Join(op.igs.CreatedNames(), ", "))
+	if _, err := m.runStep(ctx, op, op.igs.Create, "-f", "-"); err != nil {
 		return err
 	}
 	op.out.Resized = true
@@ -229,6 +235,20 @@ func (m *Manager) update(ctx context.Context, op *operation) error {
 		return err
 	}
 	op.out.Applied = true
+	return nil
+}
+
+// deleteInstanceGroups deletes the groups allowInstanceGroupRemoval names,
+// once the others are applied: kops terminates the group's instances at once
+// (it does not drain them) and removes it from the state store.
+func (m *Manager) deleteInstanceGroups(ctx context.Context, op *operation) error {
+	for _, name := range op.igs.Delete {
+		m.stepLogf(op, "deleting instance group %s of %s", name, op.d.Name)
+		if _, err := m.runStep(ctx, op, nil, name, "--name", op.d.Name, "--yes"); err != nil {
+			return err
+		}
+		op.out.Resized = true
+	}
 	return nil
 }
 

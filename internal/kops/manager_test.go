@@ -39,9 +39,10 @@ func TestEnsureCreates(t *testing.T) {
 			}
 			return []byte(spec), nil
 		},
-		"replace -f -":     kopstest.OK(""),
-		"update cluster":   kopstest.OK("Cluster is starting.  It should be ready in a few minutes.\n"),
-		"validate cluster": kopstest.OK("Your cluster demo.example.com is ready\n"),
+		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+		"replace -f -":       kopstest.OK(""),
+		"update cluster":     kopstest.OK("Cluster is starting.  It should be ready in a few minutes.\n"),
+		"validate cluster":   kopstest.OK("Your cluster demo.example.com is ready\n"),
 	}}
 	d.SSHPublicKey = "ssh-ed25519 AAAAC3Nza ops@example\n"
 	var keyFile string
@@ -69,6 +70,7 @@ func TestEnsureCreates(t *testing.T) {
 		strings.Join(create, " ") + " --ssh-public-key " + keyFile,
 		"get cluster --name demo.example.com -o yaml",
 		"replace -f -",
+		"get instancegroups --name demo.example.com -o yaml",
 		"update cluster --name demo.example.com --yes --create-kube-config=false",
 		"export kubecfg --name demo.example.com --auth-plugin --kubeconfig " + m.Kubeconfig + ".tmp",
 		"validate cluster --name demo.example.com --wait 10m0s",
@@ -136,8 +138,8 @@ func TestEnsureConvertsKubenetWithOneRoll(t *testing.T) {
 	want := []string{
 		"version",
 		"get cluster --name demo.example.com -o yaml",
-		"replace -f -",
 		"get instancegroups --name demo.example.com -o yaml",
+		"replace -f -",
 		"update cluster --name demo.example.com --yes --create-kube-config=false",
 		"rolling-update cluster --name demo.example.com",
 		"rolling-update cluster --name demo.example.com --yes",
@@ -315,8 +317,9 @@ func TestEnsureRespectsTheOwnerMark(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
-		"version":     kopstest.OK("Client version: 1.28.4 (git-v1.28.4)\n"),
-		"get cluster": kopstest.OK(string(marked)),
+		"version":            kopstest.OK("Client version: 1.28.4 (git-v1.28.4)\n"),
+		"get cluster":        kopstest.OK(string(marked)),
+		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
 	}}
 	m := newManager(t, k)
 	m.Owner = kops.Ownership{Stack: "org/p/stack-a"}
@@ -331,9 +334,10 @@ func TestEnsureRespectsTheOwnerMark(t *testing.T) {
 	}
 
 	k = &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
-		"version":      kopstest.OK("Client version: 1.28.4 (git-v1.28.4)\n"),
-		"get cluster":  kopstest.OK(string(kopstest.Fixture(t, "kubenet-1.28.yaml"))),
-		"replace -f -": kopstest.Fail(1, "stop here"),
+		"version":            kopstest.OK("Client version: 1.28.4 (git-v1.28.4)\n"),
+		"get cluster":        kopstest.OK(string(kopstest.Fixture(t, "kubenet-1.28.yaml"))),
+		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+		"replace -f -":       kopstest.Fail(1, "stop here"),
 	}}
 	m = newManager(t, k)
 	m.Owner = kops.Ownership{Stack: "org/p/stack-a"}

@@ -221,11 +221,11 @@ func TestRealKopsInstanceGroups(t *testing.T) {
 	}
 	lost := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
 	restore, err := kops.ReconcileInstanceGroups([]byte(lost), d)
-	if err != nil || len(restore.Restore) == 0 {
+	if err != nil || len(restore.Create) == 0 {
 		t.Fatalf("restore: %+v, %v", restore.Changes, err)
 	}
-	w.must(restore.Restore, "replace", "--force", "-f", "-")
-	w.must(restore.Restore, "replace", "--force", "-f", "-")
+	w.must(restore.Create, "replace", "--force", "-f", "-")
+	w.must(restore.Create, "replace", "--force", "-f", "-")
 	restored := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
 	if again, err := kops.ReconcileInstanceGroups([]byte(restored), d); err != nil || again.Changed() {
 		t.Errorf("after the restore still %v (%v)", again.Changes, err)
@@ -488,5 +488,75 @@ func TestRealKopsDefaultMachineTypes(t *testing.T) {
 	igs := w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout
 	if n := strings.Count(igs, "machineType: t3.medium"); n != 3 {
 		t.Errorf("%d of 3 groups on t3.medium:\n%s", n, igs)
+	}
+}
+
+// declaredForContract are the groups the contract and differential tests
+// declare: kops's own nodes-us-east-1a under an autoscaler's range, and a new
+// GPU group on spot with every field the list has.
+func declaredForContract() kops.DeclaredGroups {
+	zero, none := 0, 0
+	return kops.DeclaredGroups{
+		{Name: "nodes-us-east-1a", MachineType: "t3.medium", MinSize: 1, MaxSize: 4, Zones: []string{"us-east-1a"}},
+		{Name: "gpu", Role: "Node", MachineType: "g5.xlarge", MinSize: 0, MaxSize: 2, Zones: []string{"us-east-1b"}, MaxPrice: "0.50",
+			MixedInstancesPolicy: &config.MixedInstancesPolicy{Instances: []string{"g5.xlarge", "g4dn.xlarge"}, OnDemandBase: &zero, OnDemandAboveBase: &none, SpotAllocationStrategy: "price-capacity-optimized"},
+			NodeLabels:           map[string]string{"nvidia.com/gpu": "present"}, Taints: []string{"nvidia.com/gpu=present:NoSchedule"}, MaxSurge: "1", MaxUnavailable: "0"},
+	}
+}
+
+// TestRealKopsDeclaredInstanceGroups: kops takes the declared groups the
+// program writes (a group created with `replace --force`, kops's own group
+// rewritten with `replace`) and prints them back as the program wrote them;
+// update's dry run accepts them; `delete instancegroup` without --yes asks
+// on stdin and, with none, deletes nothing; with --yes it removes the group
+// (offline there is no cloud group to terminate); the undeclared group's file in
+// the store keeps its bytes throughout.
+func TestRealKopsDeclaredInstanceGroups(t *testing.T) {
+	t.Parallel()
+	w := realKops(t)
+	d := w.desired("ipip")
+	w.must(nil, kops.CreateClusterArgs(d)...)
+	undeclared := filepath.Join(w.StoreDir, d.Name, "instancegroup", "nodes-us-east-1b")
+	before, err := os.ReadFile(undeclared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	getGroups := func() []byte {
+		return []byte(w.must(nil, "get", "instancegroups", "--name", d.Name, "-o", "yaml").stdout)
+	}
+
+	d.InstanceGroups = declaredForContract()
+	conv, err := kops.ReconcileInstanceGroups(getGroups(), d)
+	if err != nil || !reflect.DeepEqual(conv.CreatedNames(), []string{"gpu"}) || len(kops.SplitDocuments(conv.YAML)) != 1 {
+		t.Fatalf("declare: created %v, %v:\n%s", conv.CreatedNames(), err, conv.YAML)
+	}
+	w.must(conv.Create, "replace", "--force", "-f", "-")
+	w.must(conv.YAML, "replace", "-f", "-")
+	if again, err := kops.ReconcileInstanceGroups(getGroups(), d); err != nil || again.Changed() {
+		t.Errorf("kops printed the declared groups back otherwise: %v (%v)", again.Changes, err)
+	}
+	if pending, err := kops.UpdatePending(w.must(nil, "update", "cluster", "--name", d.Name).stdout); err != nil || !pending {
+		t.Errorf("UpdatePending after declaring groups: %v, %v", pending, err)
+	}
+
+	d.InstanceGroups, d.AllowInstanceGroupRemoval = d.InstanceGroups[:1], []string{"gpu"}
+	conv, err = kops.ReconcileInstanceGroups(getGroups(), d)
+	if err != nil || !reflect.DeepEqual(conv.Delete, []string{"gpu"}) {
+		t.Fatalf("remove: %v, %v", conv.Delete, err)
+	}
+	asked := w.run(nil, "delete", "instancegroup", "gpu", "--name", d.Name)
+	if asked.exit != 1 || !strings.Contains(asked.stderr, "error reading from input: EOF") || !strings.Contains(string(getGroups()), "name: gpu") {
+		t.Errorf("delete without --yes: exit %d %q, or the group is gone", asked.exit, asked.stderr)
+	}
+	w.must(nil, "delete", "instancegroup", "gpu", "--name", d.Name, "--yes")
+	if again, err := kops.ReconcileInstanceGroups(getGroups(), d); err != nil || again.Changed() {
+		t.Errorf("after delete still %v (%v)", again.Changes, err)
+	}
+	gone := w.run(nil, "delete", "instancegroup", "gpu", "--name", d.Name, "--yes")
+	if gone.exit != 1 || !strings.Contains(gone.stderr, `error reading InstanceGroup "gpu": InstanceGroup.kops.k8s.io "gpu" not found`) {
+		t.Errorf("delete of a deleted group: exit %d\n%s", gone.exit, gone.stderr)
+	}
+	if after, err := os.ReadFile(undeclared); err != nil || string(after) != string(before) {
+		t.Errorf("the undeclared group's file changed (%v):\nbefore:\n%s\nafter:\n%s", err, before, after)
 	}
 }

@@ -55,25 +55,26 @@ type Step string
 
 // The steps, in the order of the lifecycles that run them.
 const (
-	StepVersion               Step = "version"
-	StepGetCluster            Step = "get-cluster"
-	StepCreateCluster         Step = "create-cluster"
-	StepReadSpec              Step = "read-spec"
-	StepWriteSpec             Step = "write-spec"
-	StepReadInstanceGroups    Step = "read-instance-groups"
-	StepRestoreInstanceGroups Step = "restore-instance-groups"
-	StepResizeInstanceGroups  Step = "resize-instance-groups"
-	StepPlanUpdate            Step = "plan-update"
-	StepReconcile             Step = "reconcile"
-	StepUpdateControlPlane    Step = "update-control-plane"
-	StepRollControlPlane      Step = "roll-control-plane"
-	StepUpdate                Step = "update"
-	StepExportKubeconfig      Step = "export-kubeconfig"
-	StepPlanRoll              Step = "plan-roll"
-	StepRoll                  Step = "roll"
-	StepValidate              Step = "validate"
-	StepListClusters          Step = "list-clusters"
-	StepDelete                Step = "delete"
+	StepVersion              Step = "version"
+	StepGetCluster           Step = "get-cluster"
+	StepCreateCluster        Step = "create-cluster"
+	StepReadSpec             Step = "read-spec"
+	StepWriteSpec            Step = "write-spec"
+	StepReadInstanceGroups   Step = "read-instance-groups"
+	StepCreateInstanceGroups Step = "create-instance-groups"
+	StepResizeInstanceGroups Step = "resize-instance-groups"
+	StepPlanUpdate           Step = "plan-update"
+	StepReconcile            Step = "reconcile"
+	StepUpdateControlPlane   Step = "update-control-plane"
+	StepRollControlPlane     Step = "roll-control-plane"
+	StepUpdate               Step = "update"
+	StepDeleteInstanceGroups Step = "delete-instance-groups"
+	StepExportKubeconfig     Step = "export-kubeconfig"
+	StepPlanRoll             Step = "plan-roll"
+	StepRoll                 Step = "roll"
+	StepValidate             Step = "validate"
+	StepListClusters         Step = "list-clusters"
+	StepDelete               Step = "delete"
 )
 
 // stdout says what a step's stdout is.
@@ -95,25 +96,26 @@ type stepDef struct {
 
 // steps is the one table of what each step runs and the time it gets.
 var steps = map[Step]stepDef{
-	StepVersion:               {[]string{"version"}, boundCommand, stdoutProgress, "checking the kops version"},
-	StepGetCluster:            {[]string{"get", "cluster"}, boundCommand, stdoutData, "reading cluster %[1]s"},
-	StepCreateCluster:         {[]string{"create", "cluster"}, boundCommand, stdoutProgress, "creating cluster %[1]s"},
-	StepReadSpec:              {[]string{"get", "cluster"}, boundCommand, stdoutData, "reading the created cluster %[1]s"},
-	StepWriteSpec:             {[]string{"replace"}, boundCommand, stdoutProgress, "writing the spec of cluster %[1]s"},
-	StepReadInstanceGroups:    {[]string{"get", "instancegroups"}, boundCommand, stdoutData, "reading the instance groups of cluster %[1]s"},
-	StepRestoreInstanceGroups: {[]string{"replace", "--force"}, boundCommand, stdoutProgress, "restoring the instance groups of cluster %[1]s"},
-	StepResizeInstanceGroups:  {[]string{"replace"}, boundCommand, stdoutProgress, "writing the instance groups of cluster %[1]s"},
-	StepPlanUpdate:            {[]string{"update", "cluster"}, boundCommand, stdoutProgress, "asking kops what cluster %[1]s has left to apply"},
-	StepReconcile:             {[]string{"reconcile", "cluster"}, boundRoll, stdoutProgress, "upgrading cluster %[1]s (control plane, then nodes)"},
-	StepUpdateControlPlane:    {[]string{"update", "cluster"}, boundCommand, stdoutProgress, "applying the control plane of cluster %[1]s"},
-	StepRollControlPlane:      {[]string{"rolling-update", "cluster"}, boundRoll, stdoutProgress, "rolling the control plane of cluster %[1]s"},
-	StepUpdate:                {[]string{"update", "cluster"}, boundCommand, stdoutProgress, "applying cluster %[1]s"},
-	StepExportKubeconfig:      {[]string{"export", "kubecfg"}, boundCommand, stdoutProgress, "exporting the kubeconfig of cluster %[1]s"},
-	StepPlanRoll:              {[]string{"rolling-update", "cluster"}, boundCommand, stdoutProgress, "asking kops which instances of cluster %[1]s need a roll"},
-	StepRoll:                  {[]string{"rolling-update", "cluster"}, boundRoll, stdoutProgress, "rolling cluster %[1]s"},
-	StepValidate:              {[]string{"validate", "cluster"}, boundValidate, stdoutProgress, "validating cluster %[1]s"},
-	StepListClusters:          {[]string{"get", "clusters"}, boundCommand, stdoutData, "listing the clusters in %[2]s"},
-	StepDelete:                {[]string{"delete", "cluster"}, boundRoll, stdoutProgress, "deleting cluster %[1]s"},
+	StepVersion:              {[]string{"version"}, boundCommand, stdoutProgress, "checking the kops version"},
+	StepGetCluster:           {[]string{"get", "cluster"}, boundCommand, stdoutData, "reading cluster %[1]s"},
+	StepCreateCluster:        {[]string{"create", "cluster"}, boundCommand, stdoutProgress, "creating cluster %[1]s"},
+	StepReadSpec:             {[]string{"get", "cluster"}, boundCommand, stdoutData, "reading the created cluster %[1]s"},
+	StepWriteSpec:            {[]string{"replace"}, boundCommand, stdoutProgress, "writing the spec of cluster %[1]s"},
+	StepReadInstanceGroups:   {[]string{"get", "instancegroups"}, boundCommand, stdoutData, "reading the instance groups of cluster %[1]s"},
+	StepCreateInstanceGroups: {[]string{"replace", "--force"}, boundCommand, stdoutProgress, "creating instance groups of cluster %[1]s"},
+	StepResizeInstanceGroups: {[]string{"replace"}, boundCommand, stdoutProgress, "writing the instance groups of cluster %[1]s"},
+	StepPlanUpdate:           {[]string{"update", "cluster"}, boundCommand, stdoutProgress, "asking kops what cluster %[1]s has left to apply"},
+	StepReconcile:            {[]string{"reconcile", "cluster"}, boundRoll, stdoutProgress, "upgrading cluster %[1]s (control plane, then nodes)"},
+	StepUpdateControlPlane:   {[]string{"update", "cluster"}, boundCommand, stdoutProgress, "applying the control plane of cluster %[1]s"},
+	StepRollControlPlane:     {[]string{"rolling-update", "cluster"}, boundRoll, stdoutProgress, "rolling the control plane of cluster %[1]s"},
+	StepUpdate:               {[]string{"update", "cluster"}, boundCommand, stdoutProgress, "applying cluster %[1]s"},
+	StepDeleteInstanceGroups: {[]string{"delete", "instancegroup"}, boundRoll, stdoutProgress, "deleting an instance group of cluster %[1]s"},
+	StepExportKubeconfig:     {[]string{"export", "kubecfg"}, boundCommand, stdoutProgress, "exporting the kubeconfig of cluster %[1]s"},
+	StepPlanRoll:             {[]string{"rolling-update", "cluster"}, boundCommand, stdoutProgress, "asking kops which instances of cluster %[1]s need a roll"},
+	StepRoll:                 {[]string{"rolling-update", "cluster"}, boundRoll, stdoutProgress, "rolling cluster %[1]s"},
+	StepValidate:             {[]string{"validate", "cluster"}, boundValidate, stdoutProgress, "validating cluster %[1]s"},
+	StepListClusters:         {[]string{"get", "clusters"}, boundCommand, stdoutData, "listing the clusters in %[2]s"},
+	StepDelete:               {[]string{"delete", "cluster"}, boundRoll, stdoutProgress, "deleting cluster %[1]s"},
 }
 
 // StepError is a failed step: what it was doing, its name, and why.

@@ -52,13 +52,14 @@ func TestStepsTable(t *testing.T) {
 		{kops.StepReadSpec, "get cluster", cmd, true},
 		{kops.StepWriteSpec, "replace", cmd, false},
 		{kops.StepReadInstanceGroups, "get instancegroups", cmd, true},
-		{kops.StepRestoreInstanceGroups, "replace --force", cmd, false},
+		{kops.StepCreateInstanceGroups, "replace --force", cmd, false},
 		{kops.StepResizeInstanceGroups, "replace", cmd, false},
 		{kops.StepPlanUpdate, "update cluster", cmd, false},
 		{kops.StepReconcile, "reconcile cluster", roll, false},
 		{kops.StepUpdateControlPlane, "update cluster", cmd, false},
 		{kops.StepRollControlPlane, "rolling-update cluster", roll, false},
 		{kops.StepUpdate, "update cluster", cmd, false},
+		{kops.StepDeleteInstanceGroups, "delete instancegroup", roll, false},
 		{kops.StepExportKubeconfig, "export kubecfg", cmd, false},
 		{kops.StepPlanRoll, "rolling-update cluster", cmd, false},
 		{kops.StepRoll, "rolling-update cluster", roll, false},
@@ -76,11 +77,12 @@ func TestStepsTable(t *testing.T) {
 		}
 	}
 	create, reconcile := kops.Lifecycles()
-	if want := []kops.Step{kops.StepCreateCluster, kops.StepReadSpec, kops.StepWriteSpec, kops.StepUpdate, kops.StepExportKubeconfig, kops.StepValidate}; !reflect.DeepEqual(create, want) {
+	if want := []kops.Step{kops.StepCreateCluster, kops.StepReadSpec, kops.StepWriteSpec,
+		kops.StepReadInstanceGroups, kops.StepCreateInstanceGroups, kops.StepResizeInstanceGroups, kops.StepUpdate, kops.StepExportKubeconfig, kops.StepValidate}; !reflect.DeepEqual(create, want) {
 		t.Errorf("create lifecycle %v, want %v", create, want)
 	}
-	if want := []kops.Step{kops.StepWriteSpec, kops.StepReadInstanceGroups, kops.StepRestoreInstanceGroups, kops.StepResizeInstanceGroups,
-		kops.StepPlanUpdate, kops.StepReconcile, kops.StepUpdateControlPlane, kops.StepRollControlPlane, kops.StepUpdate, kops.StepExportKubeconfig, kops.StepPlanRoll, kops.StepRoll, kops.StepValidate}; !reflect.DeepEqual(reconcile, want) {
+	if want := []kops.Step{kops.StepReadInstanceGroups, kops.StepWriteSpec, kops.StepCreateInstanceGroups, kops.StepResizeInstanceGroups,
+		kops.StepPlanUpdate, kops.StepReconcile, kops.StepUpdateControlPlane, kops.StepRollControlPlane, kops.StepUpdate, kops.StepDeleteInstanceGroups, kops.StepExportKubeconfig, kops.StepPlanRoll, kops.StepRoll, kops.StepValidate}; !reflect.DeepEqual(reconcile, want) {
 		t.Errorf("reconcile lifecycle %v, want %v", reconcile, want)
 	}
 }
@@ -132,7 +134,7 @@ func TestStepsRunUnderTheirTimeoutsAndLogTheirNames(t *testing.T) {
 			runs = append(runs, step+" "+strings.Join(strings.Fields(cmd)[:1], ""))
 		}
 	}
-	wantRuns := []string{"version version", "get-cluster get", "write-spec replace", "read-instance-groups get", "resize-instance-groups replace",
+	wantRuns := []string{"version version", "get-cluster get", "read-instance-groups get", "write-spec replace", "resize-instance-groups replace",
 		"update update", "export-kubeconfig export", "plan-roll rolling-update", "roll rolling-update", "validate validate"}
 	if !reflect.DeepEqual(runs, wantRuns) {
 		t.Errorf("logged steps:\n got %q\nwant %q\nlog:\n%s", runs, wantRuns, strings.Join(logged, "\n"))

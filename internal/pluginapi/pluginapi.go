@@ -61,10 +61,15 @@ type ClusterState struct {
 	// Kubeconfig reaches the API with a short-lived certificate issued by
 	// `kops helpers kubectl-auth`; its content is the same run after run.
 	Kubeconfig string `json:"kubeconfig" wire:"unknownOnCreate"`
-	// Spec and InstanceGroups are the cluster as `kops get` prints it:
-	// refresh updates them, and Diff compares them with the inputs.
-	Spec           string `json:"spec" wire:"unknown"`
-	InstanceGroups string `json:"instanceGroups" wire:"unknown"`
+	// Spec and LiveInstanceGroups are the cluster as `kops get` prints it:
+	// refresh updates them, and Diff compares them with the inputs. (States
+	// before the instanceGroups input held the latter under that name, read
+	// as no record: the next refresh or update writes it.)
+	Spec               string `json:"spec" wire:"unknown"`
+	LiveInstanceGroups string `json:"liveInstanceGroups" wire:"unknown"`
+	// UndeclaredInstanceGroups are the groups the stack leaves as they are
+	// (kops.UndeclaredInstanceGroups).
+	UndeclaredInstanceGroups []string `json:"undeclaredInstanceGroups" wire:"unknown"`
 	// Networking is spec.networking as YAML, for reading in previews.
 	Networking string `json:"networking" wire:"unknown"`
 	// Revision changes whenever the applied spec or instance groups do:

@@ -103,6 +103,8 @@ func (s *schemaBuilder) typeOf(t reflect.Type) propertySpec {
 		return propertySpec{Type: "string"}
 	}
 	switch t.Kind() {
+	case reflect.Pointer: // an optional value: JSON writes it or null
+		return s.typeOf(t.Elem())
 	case reflect.String:
 		return propertySpec{Type: "string"}
 	case reflect.Bool:

@@ -67,6 +67,10 @@ func fill(t *testing.T, v reflect.Value, path string) {
 			fill(t, s.Index(i), fmt.Sprintf("%s.%d", path, i))
 		}
 		v.Set(s)
+	case reflect.Pointer:
+		e := reflect.New(v.Type().Elem())
+		fill(t, e.Elem(), path)
+		v.Set(e)
 	case reflect.Map:
 		m := reflect.MakeMap(v.Type())
 		e := reflect.New(v.Type().Elem()).Elem()
@@ -193,5 +197,23 @@ func TestMarkSecrets(t *testing.T) {
 	}
 	if sent["kubeconfig"].IsSecret() {
 		t.Error("MarkSecrets changed its argument")
+	}
+}
+
+// A state recorded before the instanceGroups input held kops's instance
+// groups as YAML under that name: it reads as no declared groups.
+func TestStateBeforeInstanceGroupsInput(t *testing.T) {
+	t.Parallel()
+	props := resource.PropertyMap{
+		"clusterName":    resource.NewStringProperty("demo.example.com"),
+		"nodeCount":      resource.NewNumberProperty(2),
+		"instanceGroups": resource.NewStringProperty("apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\n"),
+	}
+	var state pluginapi.ClusterState
+	if err := pluginapi.Decode(props, &state); err != nil {
+		t.Fatal(err)
+	}
+	if state.InstanceGroups != nil || state.NodeCount != 2 || state.LiveInstanceGroups != "" {
+		t.Errorf("decoded %+v", state.Desired)
 	}
 }

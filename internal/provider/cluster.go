@@ -113,9 +113,9 @@ func drift(state pluginapi.ClusterState, d kops.Desired) []string {
 			out = append(out, wireName(&state, &state.Spec))
 		}
 	}
-	if state.InstanceGroups != "" {
-		if conv, err := kops.ReconcileInstanceGroups([]byte(state.InstanceGroups), d); err != nil || conv.Changed() {
-			out = append(out, wireName(&state, &state.InstanceGroups))
+	if state.LiveInstanceGroups != "" {
+		if conv, err := kops.ReconcileInstanceGroups([]byte(state.LiveInstanceGroups), d); err != nil || conv.Changed() {
+			out = append(out, wireName(&state, &state.LiveInstanceGroups))
 		}
 	}
 	return out
@@ -213,14 +213,19 @@ func newState(args pluginapi.ClusterArgs, obs kops.Observed, kubeconfig, owner s
 	if err != nil {
 		return pluginapi.ClusterState{}, err
 	}
+	undeclared, err := kops.UndeclaredInstanceGroups(obs.InstanceGroups, args.Desired)
+	if err != nil {
+		return pluginapi.ClusterState{}, err
+	}
 	return pluginapi.ClusterState{
-		ClusterArgs:    args,
-		Kubeconfig:     kubeconfig,
-		Spec:           string(obs.Spec),
-		InstanceGroups: string(obs.InstanceGroups),
-		Networking:     live.Networking,
-		Revision:       revision(obs),
-		Owner:          owner,
+		ClusterArgs:              args,
+		Kubeconfig:               kubeconfig,
+		Spec:                     string(obs.Spec),
+		LiveInstanceGroups:       string(obs.InstanceGroups),
+		UndeclaredInstanceGroups: append([]string{}, undeclared...),
+		Networking:               live.Networking,
+		Revision:                 revision(obs),
+		Owner:                    owner,
 	}, nil
 }
 
@@ -358,9 +363,13 @@ func refreshed(d kops.Desired, live kops.Live) kops.Desired {
 		d.Zones = live.Zones
 	}
 	d.DNSZone = live.DNSZone
-	d.ControlPlaneCount, d.NodeCount = live.ControlPlaneCount, live.NodeCount
+	d.ControlPlaneCount = live.ControlPlaneCount
+	if d.InstanceGroups == nil {
+		// The shorthand's groups; a declared group's drift shows as liveInstanceGroups.
+		d.NodeCount = live.NodeCount
+		set(&d.NodeSize, live.NodeSize)
+	}
 	set(&d.ControlPlaneSize, live.ControlPlaneSize)
-	set(&d.NodeSize, live.NodeSize)
 	if d.KubernetesVersion != "" {
 		d.KubernetesVersion = live.KubernetesVersion
 	}

@@ -79,7 +79,7 @@ func recordedState(t *testing.T, inputs resource.PropertyMap, spec string) resou
 	t.Helper()
 	out := inputs.Copy()
 	out["spec"] = resource.NewStringProperty(spec)
-	out["instanceGroups"] = resource.NewStringProperty(string(kopstest.Fixture(t, "instancegroups-1.34.yaml")))
+	out["liveInstanceGroups"] = resource.NewStringProperty(string(kopstest.Fixture(t, "instancegroups-1.34.yaml")))
 	out["kubeconfig"] = resource.NewStringProperty("kubeconfig")
 	out["owner"] = resource.NewStringProperty(testStack)
 	return out

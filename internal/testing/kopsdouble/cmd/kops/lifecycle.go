@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -530,6 +531,82 @@ func (d *double) deleteCommand() *cobra.Command {
 		cmd.Flags().Int("count", 0, "Number of consecutive failures to tolerate when trying to delete resources")
 		cmd.Flags().Duration("interval", 10*time.Second, "Time in duration to wait between deletion attempts")
 	}
-	del.AddCommand(cmd)
+	del.AddCommand(cmd, d.deleteInstanceGroupCommand())
 	return del
+}
+
+// deleteInstanceGroupCommand is cmd/kops/delete_instancegroup.go: one group,
+// --name required; without --yes kops asks on stdin (util/pkg/ui GetConfirm,
+// default no); then the group's cloud instances go (pkg/instancegroups/
+// delete.go: no drain), and the group leaves the store.
+func (d *double) deleteInstanceGroupCommand() *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:     "instancegroup INSTANCE_GROUP",
+		Aliases: []string{"instancegroups", "ig"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, err := d.prepare("delete instancegroup", nil)
+			if err != nil {
+				return err
+			}
+			switch {
+			case name == "":
+				return errors.New("--name is required")
+			case len(args) == 0:
+				return errors.New("must specify the name of the instance group to delete")
+			case len(args) != 1:
+				return errors.New("can only delete one instance group at a time")
+			}
+			group := args[0]
+			if !yes {
+				fmt.Fprintf(d.stdout, "Do you really want to delete instance group %q? This action cannot be undone. (y/N)\n", group)
+				answer, err := bufio.NewReader(os.Stdin).ReadString('\n')
+				if err != nil {
+					return fmt.Errorf("error reading from input: %v", err)
+				}
+				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+					return &silentExit{code: 1}
+				}
+			}
+			if err := d.mustGetCluster(name); err != nil {
+				return err
+			}
+			path := filepath.Join(d.clusterDir(name), "instancegroup", group)
+			ig, err := d.readObj(path)
+			if err != nil {
+				return fmt.Errorf("error reading InstanceGroup %q: InstanceGroup.kops.k8s.io %q not found", group, group)
+			}
+			fmt.Fprintf(d.stdout, "InstanceGroup %q found for deletion\n", group)
+			if roleOrder(ig) == 0 {
+				igs, err := d.instanceGroups(name)
+				if err != nil {
+					return err
+				}
+				others := 0
+				for _, o := range igs {
+					if objName(o) != group && roleOrder(o) == 0 {
+						others++
+					}
+				}
+				if others == 0 {
+					return errors.New("cannot delete the only control plane instance group")
+				}
+			}
+			cloud := d.readCloud(name)
+			if _, ok := cloud.Instances[group]; ok {
+				d.klogAt('I', "delete.go:53", "Deleting %q", group)
+				delete(cloud.Instances, group)
+				if err := d.writeCloud(name, cloud); err != nil {
+					return err
+				}
+			}
+			if err := os.Remove(path); err != nil {
+				return err
+			}
+			fmt.Fprintf(d.stdout, "\nDeleted InstanceGroup: %q\n", group)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "Specify --yes to immediately delete the instance group")
+	return cmd
 }
