@@ -8,16 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kopscalico/kopscalico/internal/kubeapi"
 	"github.com/kopscalico/kopscalico/internal/probe"
 )
 
@@ -47,18 +44,11 @@ func (r KubeReader) ReadResults(ctx context.Context, kubeconfig, namespace strin
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
+	client, err := kubeapi.New(kubeconfig)
 	if err != nil {
-		return nil, fmt.Errorf("read probe results: parse kubeconfig: %w", err)
+		return nil, fmt.Errorf("read probe results: %w", err)
 	}
-	client, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("read probe results: client for %s: %w", cfg.Host, err)
-	}
-	api := kubeAPI{client: client, base: strings.TrimRight(cfg.Host, "/") + strings.TrimRight(cfg.APIPath, "/")}
-	if !strings.Contains(api.base, "://") {
-		api.base = "https://" + api.base
-	}
+	api := kubeAPI{client}
 	return Read(ctx, api, namespace, probeNames)
 }
 
@@ -133,14 +123,11 @@ func NewestFinished(pods []corev1.Pod) (*corev1.Pod, error) {
 }
 
 // kubeAPI is the PodSource of the Kubernetes REST API.
-type kubeAPI struct {
-	client *http.Client
-	base   string
-}
+type kubeAPI struct{ kubeapi.Client }
 
 func (k kubeAPI) JobPods(ctx context.Context, namespace, job string) ([]corev1.Pod, error) {
 	path := fmt.Sprintf("/api/v1/namespaces/%s/pods?labelSelector=%s", url.PathEscape(namespace), url.QueryEscape("job-name="+job))
-	body, err := k.get(ctx, path)
+	body, err := k.Get(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -154,26 +141,6 @@ func (k kubeAPI) JobPods(ctx context.Context, namespace, job string) ([]corev1.P
 func (k kubeAPI) ProbeLog(ctx context.Context, pod *corev1.Pod) (string, error) {
 	path := fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/log?container=probe&limitBytes=%d",
 		url.PathEscape(pod.Namespace), url.PathEscape(pod.Name), maxLogBytes)
-	log, err := k.get(ctx, path)
+	log, err := k.Get(ctx, path)
 	return string(log), err
-}
-
-func (k kubeAPI) get(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.base+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := k.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %s", path, resp.Status, strings.TrimSpace(string(body)))
-	}
-	return body, nil
 }
