@@ -53,7 +53,7 @@ func TestCompare(t *testing.T) {
 			name: "ipip to vxlan before kops ran: the pool first, then the backend", desired: vxlanWanted,
 			obs: func() Observed { return running(ModeCrossSubnet, ModeNever, BackendBIRD) },
 			differs: map[string][]string{
-				"pool default-ipv4-ippool": {"first the pool, while calico_backend bird carries both", `"vxlanMode":"CrossSubnet"`, "then the backend: kops update cluster --yes writes calico_backend vxlan"},
+				"pool default-ipv4-ippool":     {"first the pool, while calico_backend bird carries both", `"vxlanMode":"CrossSubnet"`, "then the backend: kops update cluster --yes writes calico_backend vxlan"},
 				"calico-config calico_backend": {"kops update cluster --yes"},
 			},
 		},
