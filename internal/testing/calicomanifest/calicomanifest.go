@@ -32,12 +32,12 @@ type Spec struct {
 type calicoFields struct {
 	AWSSrcDstCheck, BPFExternalServiceMode, BPFLogLevel, CPURequest, ChainInsertMode, EncapsulationMode string
 	IPv4AutoDetectionMethod, IPv6AutoDetectionMethod, IptablesBackend, LogSeverityScreen, NFTablesMode  string
-	PrometheusMetricsPort, Registry, TyphaPrometheusMetricsPort, Version                                 string
-	AllowIPForwarding, BPFEnabled, BPFKubeProxyIptablesCleanupEnabled, PrometheusGoMetricsEnabled        bool
-	PrometheusMetricsEnabled, PrometheusProcessMetricsEnabled, TyphaPrometheusMetricsEnabled             bool
-	MTU                                                                                                   *int32
-	TyphaReplicas                                                                                         int32
-	WireguardEnabled                                                                                      *bool
+	PrometheusMetricsPort, Registry, TyphaPrometheusMetricsPort, Version                                string
+	AllowIPForwarding, BPFEnabled, BPFKubeProxyIptablesCleanupEnabled, PrometheusGoMetricsEnabled       bool
+	PrometheusMetricsEnabled, PrometheusProcessMetricsEnabled, TyphaPrometheusMetricsEnabled            bool
+	MTU                                                                                                 *int32
+	TyphaReplicas                                                                                       int32
+	WireguardEnabled                                                                                    *bool
 }
 
 // Render renders the template for spec on AWS (IPv4) and returns its
