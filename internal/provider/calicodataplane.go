@@ -1,0 +1,123 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+
+	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/dataplane"
+	"github.com/kopscalico/kopscalico/internal/dataplane/dataplanekube"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
+)
+
+// CalicoDataplaneState is the recorded result (the kubeconfig is not kept).
+type CalicoDataplaneState struct {
+	Encapsulation   config.Encapsulation `json:"encapsulation"`
+	AWSSrcDstCheck  config.SrcDstCheck   `json:"awsSrcDstCheck"`
+	Mode            config.SGCheckMode   `json:"mode"`
+	ClusterRevision string               `json:"clusterRevision,omitempty"`
+	// Summary is subject -> "ok: …", or what differs and its fix.
+	Summary map[string]string `json:"summary"`
+	// Report is the table of wanted against running, with the fixes.
+	Report string `json:"report"`
+	// Observed is the dataplane as read.
+	Observed dataplane.Observed `json:"observed"`
+}
+
+// calicoDataplane reads Calico's dataplane through the Kubernetes API at
+// create and update (the Cluster's revision is an input: after every change
+// kops makes) and records it; read keeps the record and delete does nothing
+// (Calico is kops's).
+type calicoDataplane struct {
+	p *Provider
+	recordedCheck
+}
+
+func newCalicoDataplane(p *Provider) *calicoDataplane {
+	c := &calicoDataplane{p: p}
+	c.recordedCheck = recordedCheck{run: c.run, id: c.id, ignored: map[string]bool{"kubeconfig": true}}
+	return c
+}
+
+// id names the dataplane the check is of.
+func (c *calicoDataplane) id(resource.PropertyMap) (resource.ID, error) {
+	return "calico", nil
+}
+
+func (c *calicoDataplane) check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
+	var args pluginapi.CalicoDataplaneArgs
+	if err := decode(req.News, &args); err != nil {
+		return plugin.CheckResponse{}, err
+	}
+	var failures []plugin.CheckFailure
+	unknown := unknownKeys(req.News)
+	fail := func(property string, err error) {
+		if err != nil && !unknown[property] {
+			failures = append(failures, checkFailure(property, err))
+		}
+	}
+	_, err := config.ParseSGCheckMode(string(args.Mode))
+	if err == nil && args.Mode == config.SGCheckOff {
+		err = fmt.Errorf("must be enforce or warn: with off the program registers no check")
+	}
+	fail("mode", err)
+	_, err = config.ParseEncapsulation(string(args.Encapsulation))
+	fail("encapsulation", err)
+	_, err = config.ParseSrcDstCheck(string(args.AWSSrcDstCheck))
+	fail("awsSrcDstCheck", err)
+	if args.Kubeconfig == "" {
+		fail("kubeconfig", fmt.Errorf("required"))
+	}
+	return plugin.CheckResponse{Properties: req.News, Failures: failures}, nil
+}
+
+// run reads the dataplane, logs the report and records it; in enforce mode
+// a difference is an error and nothing is recorded, so the next up reads
+// again. A preview reads nothing.
+func (c *calicoDataplane) run(ctx context.Context, urn resource.URN, inputs resource.PropertyMap, preview bool) (resource.PropertyMap, error) {
+	var args pluginapi.CalicoDataplaneArgs
+	if err := decode(inputs, &args); err != nil {
+		return nil, err
+	}
+	state := CalicoDataplaneState{Encapsulation: args.Encapsulation, AWSSrcDstCheck: args.AWSSrcDstCheck, Mode: args.Mode, ClusterRevision: args.ClusterRevision}
+	if preview {
+		out, err := encode(state)
+		if err != nil {
+			return nil, err
+		}
+		out["summary"] = resource.MakeComputed(resource.NewObjectProperty(resource.PropertyMap{}))
+		out["report"] = resource.MakeComputed(resource.NewStringProperty(""))
+		out["observed"] = resource.MakeComputed(resource.NewObjectProperty(resource.PropertyMap{}))
+		return out, nil
+	}
+	warnOnly := fmt.Sprintf("set %s=%s to only warn", config.FullKey(config.KeySecurityGroupCheck), config.SGCheckWarn)
+	observed, err := dataplanekube.ReadKubeconfig(ctx, args.Kubeconfig)
+	if err != nil {
+		if args.Mode == config.SGCheckEnforce {
+			return nil, fmt.Errorf("calico dataplane: %w (%s)", err, warnOnly)
+		}
+		c.p.logf(ctx, diag.Warning, urn, "calico dataplane: %v", err)
+		state.Summary = map[string]string{"error": err.Error()}
+		return encode(state)
+	}
+	report := dataplane.Compare(dataplane.Desired{Encapsulation: args.Encapsulation, AWSSrcDstCheck: args.AWSSrcDstCheck}, observed)
+	state.Summary, state.Report, state.Observed = report.Summary(), report.String(), observed
+	switch {
+	case report.Failed() && args.Mode == config.SGCheckEnforce:
+		var subjects []string
+		for _, row := range report.Differing() {
+			subjects = append(subjects, row.Subject)
+		}
+		return nil, fmt.Errorf("calico dataplane: the cluster's Calico is not the one asked for (%s):\n%s(%s)", strings.Join(subjects, ", "), report, warnOnly)
+	case report.Failed():
+		c.p.logf(ctx, diag.Warning, urn, "calico dataplane differs from the one asked for:\n%s", report)
+	default:
+		c.p.logf(ctx, diag.Info, urn, "calico dataplane:\n%s", report)
+	}
+	return encode(state)
+}
