@@ -78,7 +78,7 @@ func poolRows(d Desired, e Expected, o Observed) []Row {
 		switch {
 		case !carries(o.Backend, p):
 			row.Broken = true
-			row.Fix = fmt.Sprintf("calico_backend %q does not carry %s: cross-node pod traffic is dropped. %s", o.Backend, row.Got, migrationFix(d, p, o.Backend))
+			row.Fix = fmt.Sprintf("calico_backend %q does not carry %s: cross-node pod traffic is dropped; %s", o.Backend, row.Got, migrationFix(d, p, o.Backend))
 		case row.Got != want && family(p) != family(poolOf(e)):
 			row.Fix = migrationFix(d, p, o.Backend)
 		case row.Got != want:

@@ -121,3 +121,24 @@ func (c *calicoDataplane) run(ctx context.Context, urn resource.URN, inputs reso
 	}
 	return encode(state)
 }
+
+// diff is the recorded check's, and shows a recorded difference on every
+// preview: the report of the last read, with its fixes, as a warning.
+func (c *calicoDataplane) diff(ctx context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
+	var recorded CalicoDataplaneState
+	if err := decode(req.OldOutputs, &recorded); err == nil && recorded.Report != "" && hasDifference(recorded.Summary) {
+		c.p.logf(ctx, diag.Warning, req.URN, "calico dataplane as last read (%s=%s, cluster revision %q) differs from the one asked for:\n%s",
+			config.FullKey(config.KeySecurityGroupCheck), recorded.Mode, recorded.ClusterRevision, recorded.Report)
+	}
+	return c.recordedCheck.diff(ctx, req)
+}
+
+// hasDifference says whether a recorded summary holds a row that is not ok.
+func hasDifference(summary map[string]string) bool {
+	for _, v := range summary {
+		if !strings.HasPrefix(v, "ok: ") {
+			return true
+		}
+	}
+	return false
+}
