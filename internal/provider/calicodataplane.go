@@ -54,24 +54,25 @@ func (c *calicoDataplane) check(_ context.Context, req plugin.CheckRequest) (plu
 	if err := decode(req.News, &args); err != nil {
 		return plugin.CheckResponse{}, err
 	}
-	var failures []plugin.CheckFailure
-	unknown := unknownKeys(req.News)
-	fail := func(property string, err error) {
-		if err != nil && !unknown[property] {
-			failures = append(failures, checkFailure(property, err))
-		}
+	_, modeErr := config.ParseSGCheckMode(string(args.Mode))
+	if modeErr == nil && args.Mode == config.SGCheckOff {
+		modeErr = fmt.Errorf("must be enforce or warn: with off the program registers no check")
 	}
-	_, err := config.ParseSGCheckMode(string(args.Mode))
-	if err == nil && args.Mode == config.SGCheckOff {
-		err = fmt.Errorf("must be enforce or warn: with off the program registers no check")
-	}
-	fail("mode", err)
-	_, err = config.ParseEncapsulation(string(args.Encapsulation))
-	fail("encapsulation", err)
-	_, err = config.ParseSrcDstCheck(string(args.AWSSrcDstCheck))
-	fail("awsSrcDstCheck", err)
+	_, encapErr := config.ParseEncapsulation(string(args.Encapsulation))
+	_, srcDstErr := config.ParseSrcDstCheck(string(args.AWSSrcDstCheck))
+	var kubeconfigErr error
 	if args.Kubeconfig == "" {
-		fail("kubeconfig", fmt.Errorf("required"))
+		kubeconfigErr = fmt.Errorf("required")
+	}
+	unknown := unknownKeys(req.News)
+	var failures []plugin.CheckFailure
+	for _, f := range []struct {
+		property string
+		err      error
+	}{{"awsSrcDstCheck", srcDstErr}, {"encapsulation", encapErr}, {"kubeconfig", kubeconfigErr}, {"mode", modeErr}} {
+		if f.err != nil && !unknown[f.property] {
+			failures = append(failures, checkFailure(f.property, f.err))
+		}
 	}
 	return plugin.CheckResponse{Properties: req.News, Failures: failures}, nil
 }

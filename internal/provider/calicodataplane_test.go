@@ -1,0 +1,122 @@
+package provider_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
+	"github.com/kopscalico/kopscalico/internal/provider"
+)
+
+const dpURN = resource.URN("urn:pulumi:dev::kopscalico::" + pluginapi.CalicoDataplaneType + "::calico-dataplane")
+
+// unreachable is a kubeconfig of an API server nobody listens on.
+const unreachable = `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`
+
+func dpInputs(mode string) resource.PropertyMap {
+	return resource.NewPropertyMapFromMap(map[string]any{
+		"kubeconfig": unreachable, "encapsulation": "ipip", "awsSrcDstCheck": "Disable", "mode": mode, "clusterRevision": "rev-1",
+	})
+}
+
+func createDataplane(p *provider.Provider, inputs resource.PropertyMap, preview bool) (plugin.CreateResponse, error) {
+	return p.Create(context.Background(), plugin.CreateRequest{URN: dpURN, Name: "calico-dataplane", Type: pluginapi.CalicoDataplaneType, Properties: inputs, Preview: preview})
+}
+
+func TestCalicoDataplaneCheck(t *testing.T) {
+	t.Parallel()
+	p, _ := newProvider(nil)
+	in := resource.NewPropertyMapFromMap(map[string]any{"encapsulation": "geneve", "awsSrcDstCheck": "Disable", "mode": "off"})
+	resp, err := p.Check(context.Background(), plugin.CheckRequest{URN: dpURN, Type: pluginapi.CalicoDataplaneType, News: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range resp.Failures {
+		got = append(got, string(f.Property))
+	}
+	if strings.Join(got, ",") != "encapsulation,kubeconfig,mode" {
+		t.Errorf("failures on %v, want encapsulation, kubeconfig, mode: %+v", got, resp.Failures)
+	}
+}
+
+// A preview reads nothing: the unreachable server is never asked.
+func TestCalicoDataplanePreviewReadsNothing(t *testing.T) {
+	t.Parallel()
+	p, logs := newProvider(nil)
+	resp, err := createDataplane(p, dpInputs("enforce"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.Properties["summary"].IsComputed() || len(logs.lines) != 0 {
+		t.Errorf("preview: summary %v, logs %+v", resp.Properties["summary"], logs.lines)
+	}
+	if _, ok := resp.Properties["kubeconfig"]; ok {
+		t.Error("the kubeconfig is in the outputs")
+	}
+}
+
+func TestCalicoDataplaneUnreadable(t *testing.T) {
+	t.Parallel()
+	p, logs := newProvider(nil)
+	if _, err := createDataplane(p, dpInputs("enforce"), false); err == nil || !strings.Contains(err.Error(), "kopscalico:securityGroupCheck=warn") {
+		t.Errorf("enforce on an unreachable API: %v", err)
+	}
+	resp, err := createDataplane(p, dpInputs("warn"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := summary(t, resp.Properties)["error"]; !strings.Contains(got, "127.0.0.1:1") {
+		t.Errorf("warn records %q, want the read error", got)
+	}
+	if l := logs.only(t); l.sev != diag.Warning || l.urn != dpURN {
+		t.Errorf("logged %+v", l)
+	}
+}
+
+// Every preview warns with a recorded difference, and only with one.
+func TestCalicoDataplaneDiffShowsTheRecordedDifference(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		summary map[string]any
+		warns   bool
+	}{
+		{"differs", map[string]any{"pool default-ipv4-ippool": "ipipMode=Always vxlanMode=Never, want …", "calico-config calico_backend": "ok: bird"}, true},
+		{"all ok", map[string]any{"calico-config calico_backend": "ok: bird"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, logs := newProvider(nil)
+			olds := dpInputs("warn")
+			outs := resource.NewPropertyMapFromMap(map[string]any{"encapsulation": "ipip", "awsSrcDstCheck": "Disable", "mode": "warn", "clusterRevision": "rev-1", "summary": tc.summary, "report": "THE TABLE"})
+			resp, err := p.Diff(context.Background(), plugin.DiffRequest{URN: dpURN, Type: pluginapi.CalicoDataplaneType, OldInputs: olds, OldOutputs: outs, NewInputs: dpInputs("warn")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Changes != plugin.DiffNone {
+				t.Errorf("unchanged inputs diff as %v", resp.Changes)
+			}
+			if !tc.warns {
+				if len(logs.lines) != 0 {
+					t.Errorf("logged %+v", logs.lines)
+				}
+				return
+			}
+			if l := logs.only(t); l.sev != diag.Warning || !strings.Contains(l.msg, "THE TABLE") {
+				t.Errorf("logged %+v", l)
+			}
+		})
+	}
+}
