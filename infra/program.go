@@ -166,6 +166,7 @@ func build(ctx *pulumi.Context, cfg config.Config) (pulumi.Map, error) {
 		Expect:          expect,
 		Kubeconfig:      kubeconfig,
 		ClusterRevision: revision,
+		Zones:           cfg.Cluster.Zones,
 		DependsOn:       after,
 	}, provider, kopsProvider)
 	if err != nil {

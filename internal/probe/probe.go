@@ -51,6 +51,9 @@ type Target struct {
 	Port      int    `json:"port"`     // the Service port the probe connects to
 	PodPort   int    `json:"podPort"`  // the container port the Service forwards to: what policies see
 	Protocol  string `json:"protocol"` // TCP
+	// PodLabels select the workload's pods: what a probe's placement is
+	// relative to.
+	PodLabels map[string]string `json:"podLabels,omitempty"`
 }
 
 // URL is what the probe requests.
@@ -72,6 +75,8 @@ type Probe struct {
 	From   Source  `json:"from"`
 	To     Target  `json:"to"`
 	Expect Outcome `json:"expect"`
+	// Placement pins the probe's pod relative to its target's (Place).
+	Placement Placement `json:"placement,omitempty"`
 }
 
 // Plan returns one probe per source and target, sorted by name, each with the
@@ -123,6 +128,7 @@ func DemoTargets(namespace string) []Target {
 		Port:      demo.EchoPort,
 		PodPort:   demo.EchoContainer,
 		Protocol:  string(corev1.ProtocolTCP),
+		PodLabels: demo.EchoLabels(),
 	}}
 }
 
@@ -179,6 +185,7 @@ func Job(p Probe, revision string) batchv1.Job {
 				},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                corev1.RestartPolicyNever,
+					Affinity:                     affinity(p),
 					Containers:                   []corev1.Container{container},
 					AutomountServiceAccountToken: ptr.To(false),
 				},

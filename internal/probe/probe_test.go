@@ -187,3 +187,41 @@ func TestScript(t *testing.T) {
 		})
 	}
 }
+
+// On two zones each probe runs from another zone than its target and from
+// the same one, pinned by required pod (anti-)affinity to the target's pods;
+// on one zone the plan is unchanged and has no affinity.
+func TestPlaceByZone(t *testing.T) {
+	t.Parallel()
+	one, err := Place(demoPlan(t), []string{"us-east-1a"})
+	if err != nil || !reflect.DeepEqual(one, demoPlan(t)) {
+		t.Fatalf("one zone: %v, %+v", err, one)
+	}
+	if a := Job(one[0], "r").Spec.Template.Spec.Affinity; a != nil {
+		t.Errorf("one zone: affinity %+v", a)
+	}
+	two, err := Place(demoPlan(t), []string{"us-east-1a", "us-east-1b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range two {
+		names = append(names, p.Name+"="+string(p.Placement))
+	}
+	want := "probe-busybox-to-http-echo-cross-zone=other-zone,probe-busybox-to-http-echo-same-zone=same-zone,probe-stranger-to-http-echo-cross-zone=other-zone,probe-stranger-to-http-echo-same-zone=same-zone"
+	if strings.Join(names, ",") != want {
+		t.Errorf("placed = %v, want %s", names, want)
+	}
+	cross := Job(two[0], "r").Spec.Template.Spec.Affinity
+	if cross == nil || cross.PodAntiAffinity == nil || cross.PodAffinity != nil {
+		t.Fatalf("cross-zone affinity = %+v", cross)
+	}
+	term := cross.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0]
+	if term.TopologyKey != ZoneLabel || !reflect.DeepEqual(term.LabelSelector.MatchLabels, map[string]string{"app": "http-echo"}) || !reflect.DeepEqual(term.Namespaces, []string{"ns-1"}) {
+		t.Errorf("cross-zone term = %+v", term)
+	}
+	same := Job(two[1], "r").Spec.Template.Spec.Affinity
+	if same == nil || same.PodAffinity == nil || same.PodAntiAffinity != nil || same.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].TopologyKey != ZoneLabel {
+		t.Errorf("same-zone affinity = %+v", same)
+	}
+}

@@ -59,6 +59,8 @@ type PodSource interface {
 	JobPods(ctx context.Context, namespace, job string) ([]corev1.Pod, error)
 	// ProbeLog is the log of a pod's probe container.
 	ProbeLog(ctx context.Context, pod *corev1.Pod) (string, error)
+	// NodeZone is the zone label of a node ("" when it has none).
+	NodeZone(ctx context.Context, node string) (string, error)
 }
 
 // Read returns the log of the newest finished pod of each probe's Job (a Job
@@ -94,7 +96,13 @@ func readOne(ctx context.Context, src PodSource, namespace, job string) (string,
 	if err != nil {
 		return "", fmt.Errorf("log of pod %s: %w", pod.Name, err)
 	}
-	return log, nil
+	// Where it ran, for the table; a node gone since (a roll) leaves its
+	// zone unknown, which is no reason to lose the verdict.
+	zone, err := src.NodeZone(ctx, pod.Spec.NodeName)
+	if err != nil {
+		zone = "unknown: " + err.Error()
+	}
+	return log + probe.NodeLine(pod.Spec.NodeName, zone), nil
 }
 
 // NewestFinished picks the most recent pod of a Job that ran to its end; a
@@ -136,6 +144,21 @@ func (k kubeAPI) JobPods(ctx context.Context, namespace, job string) ([]corev1.P
 		return nil, fmt.Errorf("decode: %w", err)
 	}
 	return pods.Items, nil
+}
+
+func (k kubeAPI) NodeZone(ctx context.Context, node string) (string, error) {
+	if node == "" {
+		return "", nil
+	}
+	body, err := k.Get(ctx, "/api/v1/nodes/"+url.PathEscape(node))
+	if err != nil {
+		return "", err
+	}
+	var n corev1.Node
+	if err := json.Unmarshal(body, &n); err != nil {
+		return "", fmt.Errorf("decode node %s: %w", node, err)
+	}
+	return n.Labels[probe.ZoneLabel], nil
 }
 
 func (k kubeAPI) ProbeLog(ctx context.Context, pod *corev1.Pod) (string, error) {
