@@ -27,7 +27,7 @@ func NodeLine(node, zone string) string {
 func ranOn(output string) string {
 	ran := ""
 	for _, l := range strings.Split(output, "\n") {
-		if f := strings.Fields(l); len(f) >= 3 && f[0] == NodePrefix {
+		if f := strings.Fields(l); len(f) >= 3 && f[0] == NodePrefix && f[1] != "-" {
 			ran = fmt.Sprintf("%s (%s)", f[1], strings.Join(f[2:], " "))
 		}
 	}
@@ -90,7 +90,9 @@ type Row struct {
 	RanOn    string
 	Expected Outcome
 	Observed string // outcome, detail when any, or why nothing was read
-	Match    bool
+	// Control is the allowed probe that proves a blocked verdict.
+	Control string
+	Match   bool
 }
 
 // Table is the comparison of every probe's expected and observed outcome.
@@ -117,7 +119,11 @@ func (t Table) String() string {
 		if !r.Match {
 			mark = "<- differs"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Probe, r.From, r.To, r.Placement, orDash(r.RanOn), r.Expected, r.Observed, mark)
+		observed := r.Observed
+		if r.Control != "" {
+			observed += " (control " + r.Control + " allowed)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Probe, r.From, r.To, r.Placement, orDash(r.RanOn), r.Expected, observed, mark)
 	}
 	w.Flush()
 	return b.String()
@@ -176,7 +182,7 @@ func Compare(probes []Probe, observed map[string]string) (Table, error) {
 			table[i].Match = false
 			table[i].Observed += fmt.Sprintf(" (unproven: its control %s was not allowed, so the target may just be slow)", control)
 		default:
-			table[i].Observed += " (control " + control + " allowed)"
+			table[i].Control = control
 		}
 	}
 	if table.Mismatches() > 0 {

@@ -154,14 +154,14 @@ func TestCompareBlockedNeedsItsControl(t *testing.T) {
 	for _, r := range table {
 		rows[r.Probe] = r
 	}
-	if r := rows["probe-stranger-to-http-echo-cross-zone"]; !r.Match || r.Observed != "blocked (control probe-busybox-to-http-echo-cross-zone allowed)" || r.RanOn != "node-b (us-east-1b)" || r.Placement != "other zone than target" {
+	if r := rows["probe-stranger-to-http-echo-cross-zone"]; !r.Match || r.Observed != "blocked" || r.Control != "probe-busybox-to-http-echo-cross-zone" || r.RanOn != "node-b (us-east-1b)" || r.Placement != "other zone than target" {
 		t.Errorf("cross-zone stranger = %+v", r)
 	}
 	if r := rows["probe-stranger-to-http-echo-same-zone"]; r.Match || !strings.Contains(r.Observed, "unproven: its control probe-busybox-to-http-echo-same-zone was not allowed") {
 		t.Errorf("same-zone stranger, its control blocked = %+v", r)
 	}
 	text := table.String()
-	for _, want := range []string{"PLACEMENT", "RAN ON (ZONE)", "probe-busybox-to-http-echo-cross-zone   ns-1 app=busybox   http-echo.ns-1.svc.cluster.local:80  other zone than target  node-b (us-east-1b)"} {
+	for _, want := range []string{"PLACEMENT", "RAN ON (ZONE)", "probe-busybox-to-http-echo-cross-zone   ns-1 app=busybox   http-echo.ns-1.svc.cluster.local:80  other zone than target  node-b (us-east-1b)", "blocked (control probe-busybox-to-http-echo-cross-zone allowed)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("table lacks %q:\n%s", want, text)
 		}
