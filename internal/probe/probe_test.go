@@ -136,6 +136,10 @@ func TestScript(t *testing.T) {
 	}
 	probes := demoPlan(t)
 	busybox, stranger := probes[0], probes[1]
+	placed, err := Place(probes, []string{"us-east-1a", "us-east-1b"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		probe    Probe
@@ -150,6 +154,10 @@ func TestScript(t *testing.T) {
 		{"every attempt dropped", stranger, "timeout timeout timeout", "PROBE probe-stranger-to-http-echo blocked ", 3, "stranger-blocked.log"},
 		{"a hole", stranger, "timeout timeout ok", "PROBE probe-stranger-to-http-echo allowed ", 3, "stranger-allowed.log"},
 		{"refused is not blocked", stranger, "refused refused refused", "PROBE probe-stranger-to-http-echo error wget: can't connect to remote host (100.64.1.7): Connection refused", 3, ""},
+		{"placed: cross-zone control", placed[0], "ok", "PROBE probe-busybox-to-http-echo-cross-zone allowed ", 1, "busybox-cross-zone-allowed.log"},
+		{"placed: same-zone control", placed[1], "ok", "PROBE probe-busybox-to-http-echo-same-zone allowed ", 1, "busybox-same-zone-allowed.log"},
+		{"placed: cross-zone dropped", placed[2], "timeout timeout timeout", "PROBE probe-stranger-to-http-echo-cross-zone blocked ", 3, "stranger-cross-zone-blocked.log"},
+		{"placed: same-zone dropped", placed[3], "timeout timeout timeout", "PROBE probe-stranger-to-http-echo-same-zone blocked ", 3, "stranger-same-zone-blocked.log"},
 		{"DNS failure", busybox, "dns dns dns", "PROBE probe-busybox-to-http-echo error wget: bad address 'http-echo.ns-1.svc.cluster.local'", 3, "busybox-dns-error.log"},
 	}
 	for _, tt := range tests {
