@@ -20,8 +20,9 @@ func TestProbesPlacedByZones(t *testing.T) {
 		manage string
 		want   string
 	}{
-		{"us-east-1a,us-east-1b", "true", "ns-1/probe-busybox-to-http-echo-cross-zone ns-1/probe-busybox-to-http-echo-same-zone ns-1/probe-stranger-to-http-echo-cross-zone ns-1/probe-stranger-to-http-echo-same-zone"},
-		{"us-east-1a", "false", "ns-1/probe-busybox-to-http-echo ns-1/probe-stranger-to-http-echo"},
+		{"us-east-1a,us-east-1b", "true", "ns-1/probe-busybox-to-http-echo-cross-zone ns-1/probe-busybox-to-http-echo-same-zone ns-1/probe-busybox-to-kube-dns-cross-zone ns-1/probe-busybox-to-kube-dns-same-zone " +
+			"ns-1/probe-stranger-to-http-echo-cross-zone ns-1/probe-stranger-to-http-echo-same-zone ns-1/probe-stranger-to-kube-dns-cross-zone ns-1/probe-stranger-to-kube-dns-same-zone"},
+		{"us-east-1a", "false", "ns-1/probe-busybox-to-http-echo ns-1/probe-busybox-to-kube-dns ns-1/probe-stranger-to-http-echo ns-1/probe-stranger-to-kube-dns"},
 	} {
 		t.Run(tc.zones, func(t *testing.T) {
 			t.Parallel()

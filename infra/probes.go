@@ -104,7 +104,8 @@ func jobRevision(probesDigest string, clusterRevision pulumi.StringInput) pulumi
 // any differs from what the policies say. It returns the table: unknown at
 // the preview of a run that runs the probes, the recorded one otherwise.
 func deployProbes(ctx *pulumi.Context, args probeArgs, k8s, kops pulumi.ProviderResource) (pulumi.StringOutput, error) {
-	probes, err := probe.Plan(args.Expect, probe.DemoSources(args.Namespace), probe.DemoTargets(args.Namespace))
+	targets := append(probe.DemoTargets(args.Namespace), probe.DNSTarget())
+	probes, err := probe.Plan(args.Expect, probe.DemoSources(args.Namespace), targets)
 	if err == nil {
 		probes, err = probe.Place(probes, args.Zones)
 	}
