@@ -21,6 +21,7 @@ import (
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/sgcheck/sgchecktest"
 	"github.com/kopscalico/kopscalico/internal/testing/calicomanifest"
+	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
 
 var (
@@ -101,6 +102,32 @@ func dataplaneOutput(t *testing.T, s *pulumitest.Stack) map[string]string {
 	return out
 }
 
+// dataplaneInState is the CalicoDataplane's recorded summary in the state
+// (refresh changes it; the stack outputs change only on up).
+func dataplaneInState(t *testing.T, s *pulumitest.Stack) map[string]string {
+	t.Helper()
+	var dep struct {
+		Deployment struct {
+			Resources []struct {
+				Type    string `json:"type"`
+				Outputs struct {
+					Summary map[string]string `json:"summary"`
+				} `json:"outputs"`
+			} `json:"resources"`
+		} `json:"deployment"`
+	}
+	if err := json.Unmarshal([]byte(testfs.Read(t, s.ExportState())), &dep); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range dep.Deployment.Resources {
+		if r.Type == "kopscalico:index:CalicoDataplane" {
+			return r.Outputs.Summary
+		}
+	}
+	t.Fatal("no CalicoDataplane in the state")
+	return nil
+}
+
 func wantRow(t *testing.T, what string, got map[string]string, subject string, wants ...string) {
 	t.Helper()
 	for _, want := range wants {
@@ -118,6 +145,8 @@ func wantRow(t *testing.T, what string, got map[string]string, subject string, w
 //     that fixes it, and a preview shows it from the recorded state;
 //   - enforce: up fails with the table and the fix, and records nothing;
 //   - the pool patched as the fix says: up passes, the pool row is ok;
+//   - the pool edited back by hand: refresh shows the drift, and the next
+//     preview warns with it;
 //   - encapsulation vxlan asked while BIRD runs: the pool first, then the
 //     backend; kops's backend switched first (the pool still IP-in-IP):
 //     broken, the pool now.
@@ -165,6 +194,21 @@ func TestCalicoDataplaneThroughTheEngine(t *testing.T) {
 	mergePatch(t, dyn, ippools, "", "default-ipv4-ippool", map[string]any{"spec": map[string]any{"ipipMode": "CrossSubnet"}})
 	s.Up()
 	wantRow(t, "pool patched", dataplaneOutput(t, s), pool, "ok: ipipMode=CrossSubnet vxlanMode=Never")
+
+	// A pool edited by hand back to Always: refresh reads it (the state's
+	// outputs change), and the next preview warns with it.
+	mergePatch(t, dyn, ippools, "", "default-ipv4-ippool", map[string]any{"spec": map[string]any{"ipipMode": "Always"}})
+	refreshed := s.Refresh()
+	if n := (*refreshed.Summary.ResourceChanges)["update"]; n != 1 {
+		t.Errorf("refresh after the hand edit: changes %v, want the dataplane check updated", *refreshed.Summary.ResourceChanges)
+	}
+	if summary := dataplaneInState(t, s)["pool default-ipv4-ippool"]; !strings.HasPrefix(summary, "ipipMode=Always vxlanMode=Never, want ipipMode=CrossSubnet") {
+		t.Errorf("refreshed pool row = %q", summary)
+	}
+	if preview := s.Preview().StdOut; !strings.Contains(preview, "ipipMode=Always vxlanMode=Never                       <- differs") {
+		t.Errorf("the preview after refresh does not warn with the hand edit:\n%s", preview)
+	}
+	mergePatch(t, dyn, ippools, "", "default-ipv4-ippool", map[string]any{"spec": map[string]any{"ipipMode": "CrossSubnet"}})
 
 	cfg[config.FullKey(config.KeySecurityGroupCheck)] = pulumitest.Plain("warn")
 	cfg[config.FullKey(config.KeyEncapsulation)] = pulumitest.Plain("vxlan")

@@ -31,8 +31,8 @@ type CalicoDataplaneState struct {
 
 // calicoDataplane reads Calico's dataplane through the Kubernetes API at
 // create and update (the Cluster's revision is an input: after every change
-// kops makes) and records it; read keeps the record and delete does nothing
-// (Calico is kops's).
+// kops makes) and records it; read (refresh) reads it again, so a pool
+// edited by hand shows as drift; delete does nothing (Calico is kops's).
 type calicoDataplane struct {
 	p *Provider
 	recordedCheck
@@ -124,14 +124,24 @@ func (c *calicoDataplane) run(ctx context.Context, urn resource.URN, inputs reso
 }
 
 // diff is the recorded check's, and shows a recorded difference on every
-// preview: the report of the last read, with its fixes, as a warning.
+// preview: the report of the last read (at up or refresh), with its fixes,
+// as a warning. In enforce mode a recorded difference is a change too, so
+// the next up reads again and fails until the dataplane is fixed: a hand
+// edit found by refresh is not left standing.
 func (c *calicoDataplane) diff(ctx context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
 	var recorded CalicoDataplaneState
-	if err := decode(req.OldOutputs, &recorded); err == nil && recorded.Report != "" && hasDifference(recorded.Summary) {
+	differs := decode(req.OldOutputs, &recorded) == nil && recorded.Report != "" && hasDifference(recorded.Summary)
+	if differs {
 		c.p.logf(ctx, diag.Warning, req.URN, "calico dataplane as last read (%s=%s, cluster revision %q) differs from the one asked for:\n%s",
 			config.FullKey(config.KeySecurityGroupCheck), recorded.Mode, recorded.ClusterRevision, recorded.Report)
 	}
-	return c.recordedCheck.diff(ctx, req)
+	resp, err := c.recordedCheck.diff(ctx, req)
+	var args pluginapi.CalicoDataplaneArgs
+	if err != nil || !differs || resp.Changes == plugin.DiffSome || decode(req.NewInputs, &args) != nil || args.Mode != config.SGCheckEnforce {
+		return resp, err
+	}
+	return plugin.DiffResponse{Changes: plugin.DiffSome, ChangedKeys: []resource.PropertyKey{"summary"},
+		DetailedDiff: map[string]plugin.PropertyDiff{"summary": {Kind: plugin.DiffUpdate}}}, nil
 }
 
 // hasDifference says whether a recorded summary holds a row that is not ok.
@@ -142,4 +152,33 @@ func hasDifference(summary map[string]string) bool {
 		}
 	}
 	return false
+}
+
+// read is refresh: the dataplane read again and compared with what was asked
+// when it was recorded, so a hand edit shows as changed outputs. A cluster
+// it cannot reach (a machine without its credentials) keeps the record, with
+// a warning.
+func (c *calicoDataplane) read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadResponse, error) {
+	keep := plugin.ReadResponse{ReadResult: plugin.ReadResult{ID: req.ID, Inputs: req.Inputs, Outputs: req.State}}
+	var args pluginapi.CalicoDataplaneArgs
+	if err := decode(req.Inputs, &args); err != nil || args.Kubeconfig == "" {
+		return keep, err
+	}
+	var state CalicoDataplaneState
+	if err := decode(req.State, &state); err != nil {
+		return keep, err
+	}
+	observed, err := dataplanekube.ReadKubeconfig(ctx, args.Kubeconfig)
+	if err != nil {
+		c.p.logf(ctx, diag.Warning, req.URN, "calico dataplane: refresh kept the recorded reading: %v", err)
+		return keep, nil
+	}
+	report := dataplane.Compare(dataplane.Desired{Encapsulation: state.Encapsulation, AWSSrcDstCheck: state.AWSSrcDstCheck}, observed)
+	state.Summary, state.Report, state.Observed = report.Summary(), report.String(), observed
+	outputs, err := encode(state)
+	if err != nil {
+		return keep, err
+	}
+	keep.Outputs = outputs
+	return keep, nil
 }

@@ -85,28 +85,34 @@ func TestCalicoDataplaneUnreadable(t *testing.T) {
 	}
 }
 
-// Every preview warns with a recorded difference, and only with one.
+// Every preview warns with a recorded difference, and only with one; in
+// enforce mode the difference is a change.
 func TestCalicoDataplaneDiffShowsTheRecordedDifference(t *testing.T) {
 	t.Parallel()
+	differs := map[string]any{"pool default-ipv4-ippool": "ipipMode=Always vxlanMode=Never, want …", "calico-config calico_backend": "ok: bird"}
 	for _, tc := range []struct {
 		name    string
+		mode    string
 		summary map[string]any
 		warns   bool
+		changes plugin.DiffChanges
 	}{
-		{"differs", map[string]any{"pool default-ipv4-ippool": "ipipMode=Always vxlanMode=Never, want …", "calico-config calico_backend": "ok: bird"}, true},
-		{"all ok", map[string]any{"calico-config calico_backend": "ok: bird"}, false},
+		{"differs, warn", "warn", differs, true, plugin.DiffNone},
+		// enforce: the next up reads again, and fails until it is fixed.
+		{"differs, enforce", "enforce", differs, true, plugin.DiffSome},
+		{"all ok", "enforce", map[string]any{"calico-config calico_backend": "ok: bird"}, false, plugin.DiffNone},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p, logs := newProvider(nil)
-			olds := dpInputs("warn")
-			outs := resource.NewPropertyMapFromMap(map[string]any{"encapsulation": "ipip", "awsSrcDstCheck": "Disable", "mode": "warn", "clusterRevision": "rev-1", "summary": tc.summary, "report": "THE TABLE"})
-			resp, err := p.Diff(context.Background(), plugin.DiffRequest{URN: dpURN, Type: pluginapi.CalicoDataplaneType, OldInputs: olds, OldOutputs: outs, NewInputs: dpInputs("warn")})
+			olds := dpInputs(tc.mode)
+			outs := resource.NewPropertyMapFromMap(map[string]any{"encapsulation": "ipip", "awsSrcDstCheck": "Disable", "mode": tc.mode, "clusterRevision": "rev-1", "summary": tc.summary, "report": "THE TABLE"})
+			resp, err := p.Diff(context.Background(), plugin.DiffRequest{URN: dpURN, Type: pluginapi.CalicoDataplaneType, OldInputs: olds, OldOutputs: outs, NewInputs: dpInputs(tc.mode)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp.Changes != plugin.DiffNone {
-				t.Errorf("unchanged inputs diff as %v", resp.Changes)
+			if resp.Changes != tc.changes {
+				t.Errorf("unchanged inputs diff as %v, want %v", resp.Changes, tc.changes)
 			}
 			if !tc.warns {
 				if len(logs.lines) != 0 {
@@ -118,5 +124,22 @@ func TestCalicoDataplaneDiffShowsTheRecordedDifference(t *testing.T) {
 				t.Errorf("logged %+v", l)
 			}
 		})
+	}
+}
+
+// Refresh reads again; a cluster it cannot reach keeps the record.
+func TestCalicoDataplaneRefreshUnreachableKeepsTheRecord(t *testing.T) {
+	t.Parallel()
+	p, logs := newProvider(nil)
+	state := resource.NewPropertyMapFromMap(map[string]any{"encapsulation": "ipip", "awsSrcDstCheck": "Disable", "mode": "warn", "summary": map[string]any{"x": "ok: y"}})
+	resp, err := p.Read(context.Background(), plugin.ReadRequest{URN: dpURN, Type: pluginapi.CalicoDataplaneType, ID: "calico", Inputs: dpInputs("warn"), State: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.Outputs.DeepEquals(state) {
+		t.Errorf("outputs = %v, want the record", resp.Outputs)
+	}
+	if l := logs.only(t); l.sev != diag.Warning || !strings.Contains(l.msg, "refresh kept the recorded reading") {
+		t.Errorf("logged %+v", l)
 	}
 }
