@@ -127,6 +127,13 @@ func build(ctx *pulumi.Context, cfg config.Config) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
+	dataplane, ok, err := checkCalicoDataplane(ctx, cfg, kopsProvider, kubeconfig, revision, slices.Concat(clusterDeps, calicoResources))
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		outputs[calicoDataplaneOutput] = dataplane
+	}
 
 	// The admin policies' CRDs come with Calico: kops's addon on the cluster,
 	// or the manifest deployed above.
@@ -159,6 +166,7 @@ func build(ctx *pulumi.Context, cfg config.Config) (pulumi.Map, error) {
 		Expect:          expect,
 		Kubeconfig:      kubeconfig,
 		ClusterRevision: revision,
+		Zones:           cfg.Cluster.Zones,
 		DependsOn:       after,
 	}, provider, kopsProvider)
 	if err != nil {
