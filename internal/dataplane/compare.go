@@ -20,6 +20,8 @@ type Row struct {
 	// cannot flow (a backend that does not carry the pool's encapsulation).
 	Broken bool
 	Fix    string
+	// Patch is the live change that fixes the row, if Calico takes one.
+	Patch *PoolPatch
 }
 
 // Report is the comparison of the observed dataplane with the desired one.
@@ -82,7 +84,9 @@ func poolRows(d Desired, e Expected, o Observed) []Row {
 		case row.Got != want && family(p) != family(poolOf(e)):
 			row.Fix = migrationFix(d, p, o.Backend)
 		case row.Got != want:
-			row.Fix = "Calico changes this live: " + patchPool(p.Name, e.IPIPMode, e.VXLANMode) +
+			row.Patch = &PoolPatch{Pool: p.Name, From: row.Got, IPIPMode: e.IPIPMode, VXLANMode: e.VXLANMode}
+			row.Fix = "Calico changes this live: pulumi up patches it once calico-node has rolled out (server-side apply, field manager " + FieldManager +
+				", its preview shows the patch); by hand: " + patchPool(p.Name, e.IPIPMode, e.VXLANMode) +
 				" (calico-node reads " + EnvPoolIPIP + "/" + EnvPoolVXLAN + " only when it creates the pool)"
 		}
 		row.OK = row.Fix == ""

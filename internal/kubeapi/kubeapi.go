@@ -1,14 +1,17 @@
-// Package kubeapi is the plugin's one way to read the Kubernetes API: GETs
-// of JSON through the API server a kubeconfig names, authenticated as it
-// says (client certificate, token or exec plugin), each body bounded.
+// Package kubeapi is the plugin's one way to the Kubernetes API: GETs of
+// JSON and server-side applies through the API server a kubeconfig names,
+// authenticated as it says (client certificate, token or exec plugin), each
+// body bounded.
 package kubeapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"k8s.io/client-go/rest"
@@ -47,24 +50,39 @@ func New(kubeconfig string) (Client, error) {
 
 // Get returns the body of GET path (from /api or /apis on), at most 4 MiB.
 func (c Client) Get(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	return c.do(ctx, http.MethodGet, path, "", nil)
+}
+
+// Apply server-side applies body (JSON) to the object at path as
+// fieldManager, taking over the fields it sets from other managers (force):
+// the caller owns those fields.
+func (c Client) Apply(ctx context.Context, path string, body []byte, fieldManager string) ([]byte, error) {
+	q := url.Values{"fieldManager": {fieldManager}, "force": {"true"}}
+	return c.do(ctx, http.MethodPatch, path+"?"+q.Encode(), "application/apply-patch+yaml", body)
+}
+
+func (c Client) do(ctx context.Context, method, path, contentType string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	out, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return nil, err
 	}
 	switch resp.StatusCode {
-	case http.StatusOK:
-		return body, nil
+	case http.StatusOK, http.StatusCreated:
+		return out, nil
 	case http.StatusNotFound:
-		return nil, fmt.Errorf("GET %s: %s (%w): %s", path, resp.Status, ErrNotFound, strings.TrimSpace(string(body)))
+		return nil, fmt.Errorf("%s %s: %s (%w): %s", method, path, resp.Status, ErrNotFound, strings.TrimSpace(string(out)))
 	}
-	return nil, fmt.Errorf("GET %s: %s: %s", path, resp.Status, strings.TrimSpace(string(body)))
+	return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(out)))
 }

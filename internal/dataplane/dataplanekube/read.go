@@ -1,6 +1,7 @@
 // Package dataplanekube reads Calico's dataplane from a cluster through the
-// Kubernetes API: the IP pools, calico-config, the FelixConfiguration and the
-// calico-node DaemonSet. It is the plugin's: the program links no client.
+// Kubernetes API (the IP pools, calico-config, the FelixConfiguration and the
+// calico-node DaemonSet) and patches the pools' modes. It is the plugin's:
+// the program links no client.
 package dataplanekube
 
 import (
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -163,4 +165,39 @@ func get(ctx context.Context, api Getter, path string, v any) (found bool, err e
 		return false, fmt.Errorf("read Calico's dataplane: decode %s: %w", path, err)
 	}
 	return true, nil
+}
+
+// ApplyPools patches the pools through the cluster the kubeconfig reaches,
+// by server-side apply as dataplane.FieldManager; it stops at the first
+// failure and returns the patches made.
+func ApplyPools(ctx context.Context, kubeconfig string, patches []dataplane.PoolPatch) ([]dataplane.PoolPatch, error) {
+	client, err := kubeapi.New(kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("patch Calico's pools: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	return Apply(ctx, client, patches)
+}
+
+// Applier server-side applies an object (kubeapi.Client).
+type Applier interface {
+	Apply(ctx context.Context, path string, body []byte, fieldManager string) ([]byte, error)
+}
+
+// Apply patches the pools one by one; it stops at the first failure and
+// returns the patches made.
+func Apply(ctx context.Context, api Applier, patches []dataplane.PoolPatch) ([]dataplane.PoolPatch, error) {
+	var done []dataplane.PoolPatch
+	for _, p := range patches {
+		body, err := p.ApplyConfiguration()
+		if err == nil {
+			_, err = api.Apply(ctx, poolsPath+"/"+url.PathEscape(p.Pool), body, dataplane.FieldManager)
+		}
+		if err != nil {
+			return done, fmt.Errorf("patch %s: %w", p, err)
+		}
+		done = append(done, p)
+	}
+	return done, nil
 }
