@@ -136,12 +136,12 @@ type calicoDataplane struct {
 	Summary pulumi.StringMapOutput `pulumi:"summary"`
 }
 
-// checkCalicoDataplane registers the dataplane check in the mode of the
-// security-group check, and returns its summary; it registers nothing when
-// that check is off, or when Calico keeps its pools in etcd (kops 1.7's, the
+// checkCalicoDataplane registers the dataplane check in its mode
+// (calicoDataplaneCheck), and returns its summary; it registers nothing when
+// that is off, or when Calico keeps its pools in etcd (kops 1.7's, the
 // legacy manifest's), where the Kubernetes API cannot read them.
 func checkCalicoDataplane(ctx *pulumi.Context, cfg config.Config, prov pulumi.ProviderResource, kubeconfig pulumi.StringOutput, revision pulumi.StringInput, after []pulumi.Resource) (pulumi.StringMapOutput, bool, error) {
-	if cfg.SecurityGroupCheck == config.SGCheckOff {
+	if cfg.CalicoDataplaneCheck == config.SGCheckOff {
 		return pulumi.StringMapOutput{}, false, nil
 	}
 	if calicoUsesEtcd(cfg) {
@@ -154,7 +154,7 @@ func checkCalicoDataplane(ctx *pulumi.Context, cfg config.Config, prov pulumi.Pr
 	args := &pluginapi.CalicoDataplaneArgs{CalicoDesired: pluginapi.CalicoDesired{
 		Encapsulation:  cfg.Calico.Encapsulation,
 		AWSSrcDstCheck: cfg.Calico.AWSSrcDstCheck,
-		Mode:           cfg.SecurityGroupCheck,
+		Mode:           cfg.CalicoDataplaneCheck,
 	}}
 	inputs, err := wireInputs(args, lateInput{&args.Kubeconfig, kubeconfig}, lateInput{&args.ClusterRevision, revision})
 	if err != nil {

@@ -8,20 +8,22 @@ import (
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
 
-// TestCalicoDataplaneCheckRegistration: the dataplane check follows the
-// security-group check's mode, after the Cluster and with its revision and
-// kubeconfig; off registers none, nor does a Calico that keeps its pools in
-// etcd (the legacy manifest).
+// TestCalicoDataplaneCheckRegistration: the dataplane check runs in
+// calicoDataplaneCheck's mode (unset: the security-group check's), after the
+// Cluster and with its revision and kubeconfig; off registers none, nor does
+// a Calico that keeps its pools in etcd (the legacy manifest).
 func TestCalicoDataplaneCheckRegistration(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		set  map[string]string
-		want bool
+		want config.SGCheckMode // "": none registered
 	}{
-		{name: "enforce", set: map[string]string{config.KeySecurityGroupCheck: "enforce", config.KeyEncapsulation: "vxlan"}, want: true},
-		{name: "warn", set: map[string]string{config.KeySecurityGroupCheck: "warn"}, want: true},
+		{name: "enforce", set: map[string]string{config.KeySecurityGroupCheck: "enforce", config.KeyEncapsulation: "vxlan"}, want: "enforce"},
+		{name: "warn", set: map[string]string{config.KeySecurityGroupCheck: "warn"}, want: "warn"},
 		{name: "off", set: map[string]string{config.KeySecurityGroupCheck: "off"}},
+		{name: "own key on, security groups off", set: map[string]string{config.KeySecurityGroupCheck: "off", config.KeyCalicoDataplaneCheck: "enforce"}, want: "enforce"},
+		{name: "own key off", set: map[string]string{config.KeySecurityGroupCheck: "enforce", config.KeyCalicoDataplaneCheck: "off"}},
 		{name: "legacy etcd Calico", set: map[string]string{config.KeySecurityGroupCheck: "warn", config.KeyCalicoManifest: "always"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -35,7 +37,7 @@ func TestCalicoDataplaneCheckRegistration(t *testing.T) {
 				t.Fatal(err)
 			}
 			checks := rec.byType(pluginapi.CalicoDataplaneType)
-			if !tc.want {
+			if tc.want == "" {
 				if len(checks) != 0 {
 					t.Errorf("registered %d dataplane checks, want none", len(checks))
 				}
@@ -45,7 +47,7 @@ func TestCalicoDataplaneCheckRegistration(t *testing.T) {
 				t.Fatalf("registered %d dataplane checks, want 1", len(checks))
 			}
 			c := checks[0]
-			if got, want := propString(t, c.Inputs, "mode"), tc.set[config.KeySecurityGroupCheck]; got != want {
+			if got, want := propString(t, c.Inputs, "mode"), string(tc.want); got != want {
 				t.Errorf("mode = %q, want %q", got, want)
 			}
 			wantEncap := tc.set[config.KeyEncapsulation]

@@ -78,7 +78,7 @@ func build(ctx *pulumi.Context, cfg config.Config) (pulumi.Map, error) {
 	var revision pulumi.StringInput
 	var kopsProvider pulumi.ProviderResource
 	probesOn := cfg.Workloads.Demo && cfg.Workloads.Probes
-	if cfg.Cluster.Manage || cfg.SecurityGroupCheck != config.SGCheckOff || probesOn {
+	if cfg.Cluster.Manage || cfg.SecurityGroupCheck != config.SGCheckOff || cfg.CalicoDataplaneCheck != config.SGCheckOff || probesOn {
 		if kopsProvider, err = NewKopsProvider(ctx, cfg, store.URL); err != nil {
 			return nil, err
 		}
