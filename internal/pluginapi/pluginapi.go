@@ -151,8 +151,8 @@ type CalicoDataplaneArgs struct {
 type CalicoDesired struct {
 	Encapsulation  config.Encapsulation `json:"encapsulation"`
 	AWSSrcDstCheck config.SrcDstCheck   `json:"awsSrcDstCheck"`
-	// Mode is enforce (a difference fails up) or warn; with off the program
-	// registers no check.
+	// Mode (calicoDataplaneCheck) is enforce (a difference no patch fixes
+	// fails up) or warn; with off the program registers no check.
 	Mode            config.SGCheckMode `json:"mode"`
 	ClusterRevision string             `json:"clusterRevision"`
 }
@@ -167,4 +167,7 @@ type CalicoDataplaneState struct {
 	Report string `json:"report" wire:"unknown"`
 	// Observed is the dataplane as read.
 	Observed dataplane.Observed `json:"observed" wire:"unknown"`
+	// Patched are the pool patches the last update made (what its preview
+	// planned from the recorded reading).
+	Patched []string `json:"patched,omitempty" wire:"unknown"`
 }

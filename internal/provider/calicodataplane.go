@@ -13,6 +13,7 @@ import (
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/dataplane"
 	"github.com/kopscalico/kopscalico/internal/dataplane/dataplanekube"
+	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
 
@@ -45,7 +46,7 @@ func (*calicoDataplane) check(_ context.Context, req plugin.CheckRequest) (plugi
 		return plugin.CheckResponse{}, err
 	}
 	c := newChecks(&args, req.News)
-	_, err := config.ParseSGCheckMode(string(args.Mode))
+	_, err := config.ParseDataplaneCheckMode(string(args.Mode))
 	if err == nil && args.Mode == config.SGCheckOff {
 		err = errors.New("must be enforce or warn: with off the program registers no check")
 	}
@@ -60,9 +61,10 @@ func (*calicoDataplane) check(_ context.Context, req plugin.CheckRequest) (plugi
 	return c.response(req.News), nil
 }
 
-// run reads the dataplane, logs the report and records it; in enforce mode
-// a difference is an error and nothing is recorded, so the next up reads
-// again. A preview reads nothing.
+// run reads the dataplane, makes the pool patches the update's preview
+// planned (plannedPatches), logs the report and records it. In enforce mode a
+// difference no patch fixes is an error and nothing is recorded, so the next
+// up reads again. A preview reads nothing.
 func (c *calicoDataplane) run(ctx context.Context, urn resource.URN, inputs, old resource.PropertyMap, preview bool) (resource.ID, resource.PropertyMap, error) {
 	var args pluginapi.CalicoDataplaneArgs
 	if err := pluginapi.Decode(inputs, &args); err != nil {
@@ -72,7 +74,7 @@ func (c *calicoDataplane) run(ctx context.Context, urn resource.URN, inputs, old
 		return calicoDataplaneID, previewState(pluginapi.CalicoDataplane, inputs, old), nil
 	}
 	state := pluginapi.CalicoDataplaneState{CalicoDesired: args.CalicoDesired}
-	warnOnly := fmt.Sprintf("set %s=%s to only warn", config.FullKey(config.KeySecurityGroupCheck), config.SGCheckWarn)
+	warnOnly := fmt.Sprintf("set %s=%s to only warn", config.FullKey(config.KeyCalicoDataplaneCheck), config.SGCheckWarn)
 	observed, err := dataplanekube.ReadKubeconfig(ctx, args.Kubeconfig)
 	if err != nil {
 		if args.Mode == config.SGCheckEnforce {
@@ -84,14 +86,30 @@ func (c *calicoDataplane) run(ctx context.Context, urn resource.URN, inputs, old
 		return calicoDataplaneID, props, err
 	}
 	report := compareDataplane(args.CalicoDesired, observed)
-	state.Summary, state.Report, state.Observed = report.Summary(), report.String(), observed
-	switch {
-	case report.Failed() && args.Mode == config.SGCheckEnforce:
-		var subjects []string
-		for _, row := range report.Differing() {
-			subjects = append(subjects, row.Subject)
+	if patches := livePlanned(report.Patches(), plannedPatches(old, args.CalicoDesired)); len(patches) > 0 {
+		done, err := dataplanekube.ApplyPools(ctx, args.Kubeconfig, patches)
+		for _, p := range done {
+			c.p.logf(ctx, diag.Info, urn, "calico dataplane: patched %s (server-side apply, field manager %s)", p, dataplane.FieldManager)
+			state.Patched = append(state.Patched, p.String())
 		}
-		return "", nil, fmt.Errorf("calico dataplane: the cluster's Calico is not the one asked for (%s):\n%s(%s)", strings.Join(subjects, ", "), report, warnOnly)
+		if err != nil {
+			return "", nil, fmt.Errorf("calico dataplane: %w", err)
+		}
+		if observed, err = dataplanekube.ReadKubeconfig(ctx, args.Kubeconfig); err != nil {
+			return "", nil, fmt.Errorf("calico dataplane: after patching %d pools: %w", len(done), err)
+		}
+		report = compareDataplane(args.CalicoDesired, observed)
+	}
+	state.Summary, state.Report, state.Observed = report.Summary(), report.String(), observed
+	var unpatched []string
+	for _, row := range report.Differing() {
+		if row.Patch == nil {
+			unpatched = append(unpatched, row.Subject)
+		}
+	}
+	switch {
+	case len(unpatched) > 0 && args.Mode == config.SGCheckEnforce:
+		return "", nil, fmt.Errorf("calico dataplane: the cluster's Calico is not the one asked for (%s):\n%s(%s)", strings.Join(unpatched, ", "), report, warnOnly)
 	case report.Failed():
 		c.p.logf(ctx, diag.Warning, urn, "calico dataplane differs from the one asked for:\n%s", report)
 	default:
@@ -99,6 +117,33 @@ func (c *calicoDataplane) run(ctx context.Context, urn resource.URN, inputs, old
 	}
 	props, err := pluginapi.Encode(state)
 	return calicoDataplaneID, props, err
+}
+
+// plannedPatches are the pool patches an update makes: those the recorded
+// reading calls for (so the preview, which reads nothing, shows them), with
+// calico-node rolled out when it was read. None for a create.
+func plannedPatches(recorded resource.PropertyMap, d pluginapi.CalicoDesired) []dataplane.PoolPatch {
+	var state pluginapi.CalicoDataplaneState
+	if recorded == nil || pluginapi.Decode(recorded, &state) != nil || !state.Observed.PoolsInstalled {
+		return nil
+	}
+	return compareDataplane(d, state.Observed).Patches()
+}
+
+// livePlanned are the live patches that were planned (the same pool to the
+// same modes); one the recorded reading did not call for waits for the next
+// preview to show it.
+func livePlanned(live, planned []dataplane.PoolPatch) []dataplane.PoolPatch {
+	var out []dataplane.PoolPatch
+	for _, l := range live {
+		for _, p := range planned {
+			if l.Pool == p.Pool && l.IPIPMode == p.IPIPMode && l.VXLANMode == p.VXLANMode {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // compareDataplane is the report of an observed dataplane against the one
@@ -109,23 +154,37 @@ func compareDataplane(d pluginapi.CalicoDesired, o dataplane.Observed) dataplane
 
 // diff is the recorded check's, and shows a recorded difference on every
 // preview: the report of the last read (at up or refresh), with its fixes,
-// as a warning. In enforce mode a recorded difference is a change too, so
-// the next up reads again and fails until the dataplane is fixed: a hand
-// edit found by refresh is not left standing.
+// as a warning, and the pool patches the update makes. A planned patch is a
+// change; in enforce mode so is any recorded difference, so the next up
+// reads again and fails until the dataplane is fixed: a hand edit found by
+// refresh is not left standing.
 func (c calicoDataplaneCheck) diff(ctx context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
 	var recorded pluginapi.CalicoDataplaneState
 	differs := pluginapi.Decode(req.OldOutputs, &recorded) == nil && recorded.Report != "" && hasDifference(recorded.Summary)
 	if differs {
 		c.dp.p.logf(ctx, diag.Warning, req.URN, "calico dataplane as last read (%s=%s, cluster revision %q) differs from the one asked for:\n%s",
-			config.FullKey(config.KeySecurityGroupCheck), recorded.Mode, recorded.ClusterRevision, recorded.Report)
+			config.FullKey(config.KeyCalicoDataplaneCheck), recorded.Mode, recorded.ClusterRevision, recorded.Report)
 	}
-	resp, err := c.recordedCheck.diff(ctx, req)
 	var args pluginapi.CalicoDataplaneArgs
-	if err != nil || !differs || resp.Changes == plugin.DiffSome || pluginapi.Decode(req.NewInputs, &args) != nil || args.Mode != config.SGCheckEnforce {
-		return resp, err
+	if err := pluginapi.Decode(req.NewInputs, &args); err != nil {
+		return plugin.DiffResponse{}, err
 	}
 	var d detailedDiff
-	d.add(wireName(&recorded, &recorded.Summary), false, false)
+	for _, f := range changedInputs(pluginapi.CalicoDataplane, req.OldInputs, req.NewInputs) {
+		d.add(f.Name, false, true)
+	}
+	if planned := plannedPatches(req.OldOutputs, args.CalicoDesired); len(planned) > 0 {
+		lines := make([]string, len(planned))
+		for i, p := range planned {
+			lines[i] = "  " + p.String()
+		}
+		c.dp.p.logf(ctx, diag.Info, req.URN, "calico dataplane: the update patches (server-side apply, field manager %s; calico-node has rolled out):\n%s",
+			dataplane.FieldManager, strings.Join(lines, "\n"))
+		d.add(wireName(&recorded, &recorded.Patched), false, false)
+	}
+	if differs && args.Mode == config.SGCheckEnforce {
+		d.add(wireName(&recorded, &recorded.Summary), false, false)
+	}
 	return d.response(), nil
 }
 
@@ -166,4 +225,23 @@ func (c calicoDataplaneCheck) read(ctx context.Context, req plugin.ReadRequest) 
 	}
 	keep.Outputs = outputs
 	return keep, nil
+}
+
+// refuseOverlayMigration refuses, before anything runs, a change of
+// encapsulation on a cluster whose recorded spec runs the other overlay:
+// kops would switch calico_backend and roll calico-node while the IP pools
+// keep the old overlay. The error names the steps by hand.
+func refuseOverlayMigration(state pluginapi.ClusterState, d kops.Desired) error {
+	if state.Spec == "" {
+		return nil
+	}
+	live, err := kops.Describe(kops.Observed{Spec: []byte(state.Spec)})
+	from := config.Encapsulation(live.Encapsulation)
+	if err != nil || (from != config.EncapIPIP && from != config.EncapVXLAN) || from == d.Encapsulation {
+		return nil
+	}
+	return fmt.Errorf("kops cluster %s runs Calico with %s: refusing to switch it to %s (%s=%s), as kops would switch calico_backend and roll calico-node while the IP pools keep %s. "+
+		"Revert %s, or migrate by hand: %s",
+		state.Name, from, d.Encapsulation, config.FullKey(config.KeyEncapsulation), d.Encapsulation, from,
+		config.FullKey(config.KeyEncapsulation), dataplane.MigrationSteps(from, d.Encapsulation))
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/dataplane"
+	"github.com/kopscalico/kopscalico/internal/kops/kopstest"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/provider"
 )
@@ -73,7 +75,7 @@ func TestCalicoDataplanePreviewReadsNothing(t *testing.T) {
 func TestCalicoDataplaneUnreadable(t *testing.T) {
 	t.Parallel()
 	p, logs := newProvider(nil)
-	if _, err := createDataplane(p, dpInputs(t, config.SGCheckEnforce), false); err == nil || !strings.Contains(err.Error(), "kopscalico:securityGroupCheck=warn") {
+	if _, err := createDataplane(p, dpInputs(t, config.SGCheckEnforce), false); err == nil || !strings.Contains(err.Error(), "kopscalico:calicoDataplaneCheck=warn") {
 		t.Errorf("enforce on an unreachable API: %v", err)
 	}
 	resp, err := createDataplane(p, dpInputs(t, config.SGCheckWarn), false)
@@ -144,5 +146,100 @@ func TestCalicoDataplaneRefreshUnreachableKeepsTheRecord(t *testing.T) {
 	}
 	if l := logs.only(t); l.sev != diag.Warning || !strings.Contains(l.msg, "refresh kept the recorded reading") {
 		t.Errorf("logged %+v", l)
+	}
+}
+
+// The preview of an update shows the pool patches it makes, planned from
+// the recorded reading: only within the pool's overlay, and only once
+// calico-node had rolled out.
+func TestCalicoDataplaneDiffPlansThePoolPatch(t *testing.T) {
+	t.Parallel()
+	observed := func(ipip, vxlan string, updated int32) dataplane.Observed {
+		return dataplane.Observed{PoolsInstalled: true, Backend: dataplane.BackendBIRD,
+			Pools:   []dataplane.Pool{{Name: dataplane.DefaultPoolName, CIDR: "100.96.0.0/11", IPIPMode: ipip, VXLANMode: vxlan}},
+			Rollout: dataplane.Rollout{Found: true, Generation: 1, ObservedGeneration: 1, Desired: 2, Updated: updated, Available: 2}}
+	}
+	for _, tc := range []struct {
+		name     string
+		observed dataplane.Observed
+		plans    bool
+	}{
+		{"Always, rolled out", observed(dataplane.ModeAlways, dataplane.ModeNever, 2), true},
+		{"Always, calico-node rolling", observed(dataplane.ModeAlways, dataplane.ModeNever, 1), false},
+		{"CrossSubnet already", observed(dataplane.ModeCrossSubnet, dataplane.ModeNever, 2), false},
+		// ipip asked of a vxlan pool: a migration, never a patch.
+		{"vxlan pool", observed(dataplane.ModeNever, dataplane.ModeCrossSubnet, 2), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, logs := newProvider(nil)
+			report := dataplane.Compare(dataplane.Desired{Encapsulation: config.EncapIPIP, AWSSrcDstCheck: config.SrcDstDisable}, tc.observed)
+			outs := props(t, pluginapi.CalicoDataplaneState{CalicoDesired: dpDesired(config.SGCheckWarn), Summary: report.Summary(), Report: report.String(), Observed: tc.observed})
+			resp, err := p.Diff(context.Background(), plugin.DiffRequest{URN: dpURN, Type: pluginapi.CalicoDataplaneType,
+				OldInputs: dpInputs(t, config.SGCheckWarn), OldOutputs: outs, NewInputs: dpInputs(t, config.SGCheckWarn)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, patched := resp.DetailedDiff["patched"]
+			if patched != tc.plans || (resp.Changes == plugin.DiffSome) != tc.plans {
+				t.Errorf("diff %v %v, want a planned patch: %v", resp.Changes, resp.DetailedDiff, tc.plans)
+			}
+			var planned []string
+			for _, l := range logs.lines {
+				if l.sev == diag.Info {
+					planned = append(planned, l.msg)
+				}
+			}
+			want := "ippools.crd.projectcalico.org default-ipv4-ippool: ipipMode=Always vxlanMode=Never -> ipipMode=CrossSubnet vxlanMode=Never"
+			if got := strings.Join(planned, "\n"); strings.Contains(got, want) != tc.plans {
+				t.Errorf("preview says %q, want the patch named: %v", got, tc.plans)
+			}
+		})
+	}
+}
+
+// Another overlay than the recorded cluster runs is refused before anything
+// runs, with the steps by hand in the order where the backend carries the
+// pool; an Always pool within the overlay is not the Cluster's business.
+func TestClusterDiffRefusesAnOverlayMigration(t *testing.T) {
+	t.Parallel()
+	ipipSpec := string(kopstest.Fixture(t, "calico-1.34.yaml"))
+	vxlanSpec := strings.NewReplacer("encapsulationMode: ipip", "encapsulationMode: vxlan", "ipipMode: CrossSubnet", "vxlanMode: CrossSubnet").Replace(ipipSpec)
+	for _, tc := range []struct {
+		name       string
+		recorded   string
+		asked      config.Encapsulation
+		wantInStep []string
+	}{
+		{"ipip to vxlan", ipipSpec, config.EncapVXLAN, []string{"runs Calico with ipip: refusing to switch it to vxlan (kopscalico:encapsulation=vxlan)",
+			`1. the pool, while BIRD carries both: kubectl patch ippools.crd.projectcalico.org default-ipv4-ippool --type=merge -p '{"spec":{"ipipMode":"Never","vxlanMode":"CrossSubnet"}}'`,
+			"2. the backend: kops edit cluster: spec.networking.calico.encapsulationMode: vxlan", "3. pulumi refresh, then kopscalico:encapsulation=vxlan"}},
+		{"vxlan to ipip", vxlanSpec, config.EncapIPIP, []string{"runs Calico with vxlan: refusing to switch it to ipip",
+			"1. the backend (BIRD carries the VXLAN pool meanwhile): kops edit cluster: spec.networking.calico.encapsulationMode: ipip",
+			`2. the pool: kubectl patch ippools.crd.projectcalico.org default-ipv4-ippool --type=merge -p '{"spec":{"ipipMode":"CrossSubnet","vxlanMode":"Never"}}'`}},
+		{"ipip kept", ipipSpec, config.EncapIPIP, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := newClusterProvider(t, &kopstest.Runner{T: t})
+			old := clusterInputs(t, nil)
+			news := clusterInputs(t, func(a *pluginapi.ClusterArgs) { a.Encapsulation = tc.asked })
+			_, err := p.Diff(context.Background(), plugin.DiffRequest{URN: clusterURN, Type: pluginapi.ClusterType,
+				OldInputs: old, OldOutputs: recordedState(t, old, tc.recorded), NewInputs: news})
+			if tc.wantInStep == nil {
+				if err != nil {
+					t.Errorf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("not refused")
+			}
+			for _, want := range tc.wantInStep {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("refusal lacks %q:\n%v", want, err)
+				}
+			}
+		})
 	}
 }
