@@ -14,8 +14,8 @@ import (
 func migrationFix(d Desired, p Pool, backend string) string {
 	e := Expect(d)
 	patch := patchPool(p.Name, e.IPIPMode, e.VXLANMode)
-	rollBackend := fmt.Sprintf("kops update cluster --yes writes %s %s and calico-node rolls (pulumi up with %s=%s does it)",
-		BackendKey, e.Backend, config.FullKey(config.KeyEncapsulation), d.Encapsulation)
+	rollBackend := fmt.Sprintf("kops update cluster --yes writes %s %s and calico-node rolls, once kops edit cluster sets encapsulationMode %s (on a cluster the stack manages, set %s=%s only after that and a pulumi refresh: before, it is refused)",
+		BackendKey, e.Backend, d.Encapsulation, config.FullKey(config.KeyEncapsulation), d.Encapsulation)
 	if !carries(backend, poolOf(e)) {
 		return fmt.Sprintf("first the backend: %s; wait for kubectl -n %s rollout status ds/%s (BIRD carries the current pool meanwhile); then the pool: %s",
 			rollBackend, Namespace, DaemonSetName, patch)
