@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -26,6 +27,9 @@ import (
 	"github.com/kopscalico/kopscalico/internal/testing/kopsdouble"
 	"github.com/kopscalico/kopscalico/internal/testing/testfs"
 )
+
+// dataplaneURN is the CalicoDataplane's URN in the e2e stack.
+const dataplaneURN = "urn:pulumi:e2e::kopscalico::kopscalico:index:CalicoDataplane::calico-dataplane"
 
 var (
 	ippools    = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "ippools"}
@@ -225,7 +229,9 @@ func TestCalicoDataplaneThroughTheEngine(t *testing.T) {
 	// A pool edited by hand back to Always: refresh reads it (the state's
 	// outputs change), the next preview plans the patch again, up makes it.
 	mergePatch(t, dyn, ippools, "", "default-ipv4-ippool", map[string]any{"spec": map[string]any{"ipipMode": "Always"}})
-	refreshed := s.Refresh()
+	// Only the check: a refresh of the demo Deployments on kwok can record
+	// them unavailable, and the next up would wait for them.
+	refreshed := s.Refresh(optrefresh.Target([]string{dataplaneURN}))
 	if n := (*refreshed.Summary.ResourceChanges)["update"]; n != 1 {
 		t.Errorf("refresh after the hand edit: changes %v, want the dataplane check updated", *refreshed.Summary.ResourceChanges)
 	}
@@ -244,7 +250,7 @@ func TestCalicoDataplaneThroughTheEngine(t *testing.T) {
 	// kops's backend switched under the IP-in-IP pool: no patch fixes it.
 	// The check reads again when kops changes the cluster (its revision);
 	// here nothing tells it, so the replace the record's docs name.
-	replace := optup.Replace([]string{"urn:pulumi:e2e::kopscalico::kopscalico:index:CalicoDataplane::calico-dataplane"})
+	replace := optup.Replace([]string{dataplaneURN})
 	mergePatch(t, dyn, configmaps, "kube-system", "calico-config", map[string]any{"data": map[string]any{"calico_backend": "vxlan"}})
 	_, err := s.TryUp(replace)
 	if err == nil {
