@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -296,13 +297,19 @@ func TestProbesThroughTheEngine(t *testing.T) {
 	testfs.Copy(t, filepath.Join("..", "policies", "ns-1"), filepath.Join(policiesDir, "ns-1"))
 
 	const busybox, stranger = "probe-busybox-to-http-echo", "probe-stranger-to-http-echo"
+	const busyboxDNS, strangerDNS = "probe-busybox-to-kube-dns", "probe-stranger-to-kube-dns"
+	dnsLogs := map[string]string{busyboxDNS: "busybox-to-kube-dns-allowed.log", strangerDNS: "probe-stranger-to-kube-dns-allowed.log"}
+	withDNS := func(logs map[string]string) map[string]string {
+		maps.Copy(logs, dnsLogs)
+		return logs
+	}
 	reader := probetest.NewReader(func(ctx context.Context, namespace, job string) ([]corev1.Pod, error) {
 		list, err := cp.Client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job})
 		if err != nil {
 			return nil, err
 		}
 		return list.Items, nil
-	}, map[string]string{busybox: "busybox-allowed.log", stranger: "stranger-allowed.log"})
+	}, withDNS(map[string]string{busybox: "busybox-allowed.log", stranger: "stranger-allowed.log"}))
 	cfg := localClusterConfig(t, cp)
 	cfg[config.FullKey(config.KeyPoliciesDir)] = pulumitest.Plain(policiesDir)
 	cfg[config.FullKey(config.KeyProbes)] = pulumitest.Plain("true")
@@ -319,8 +326,8 @@ func TestProbesThroughTheEngine(t *testing.T) {
 	}
 	if jobs, err := cp.Client.BatchV1().Jobs("ns-1").List(ctx, metav1.ListOptions{}); err != nil {
 		t.Errorf("list probe Jobs: %v", err)
-	} else if len(jobs.Items) != 2 {
-		t.Errorf("probe Jobs in ns-1: %d, want 2 (created and completed before the verdicts were read)", len(jobs.Items))
+	} else if len(jobs.Items) != 4 {
+		t.Errorf("probe Jobs in ns-1: %d, want 4 (created and completed before the verdicts were read)", len(jobs.Items))
 	}
 	if types := typesInState(t, s); slices.Contains(types, pluginapi.ProbeVerdictsType) {
 		t.Errorf("the disagreeing verdicts were recorded: %v", types)
@@ -328,7 +335,7 @@ func TestProbesThroughTheEngine(t *testing.T) {
 
 	// The CNI fixed, but the pods went meanwhile: the error says what runs
 	// the probes again, and doing so passes.
-	reader.SetLogs(map[string]string{busybox: "busybox-allowed.log", stranger: "stranger-blocked.log"})
+	reader.SetLogs(withDNS(map[string]string{busybox: "busybox-allowed.log", stranger: "stranger-blocked.log"}))
 	deleteProbePods(t, cp)
 	_, err = s.TryUp()
 	if err == nil {
@@ -339,12 +346,17 @@ func TestProbesThroughTheEngine(t *testing.T) {
 	for _, m := range replace {
 		urns = append(urns, m[1])
 	}
-	if len(urns) != 2 || !strings.HasSuffix(urns[0], "kubernetes:batch/v1:Job::ns-1/"+busybox) || !strings.HasSuffix(urns[1], "kubernetes:batch/v1:Job::ns-1/"+stranger) {
+	wantJobs := []string{busybox, busyboxDNS, stranger, strangerDNS}
+	gave := len(urns) == len(wantJobs)
+	for i := 0; gave && i < len(urns); i++ {
+		gave = strings.HasSuffix(urns[i], "kubernetes:batch/v1:Job::ns-1/"+wantJobs[i])
+	}
+	if !gave {
 		t.Fatalf("the pods-gone error does not give the probe Jobs to replace (%q):\n%v", urns, err)
 	}
 	calls := reader.Calls()
 	res := s.Up(optup.Replace(urns))
-	assertUpChanges(t, "up --replace of the probe Jobs", res, map[string]int{"replace": 2, "create": 1})
+	assertUpChanges(t, "up --replace of the probe Jobs", res, map[string]int{"replace": 4, "create": 1})
 	table, _ := res.Outputs["probes"].Value.(string)
 	if !strings.Contains(table, stranger) || strings.Contains(table, "differs") || res.Outputs["probes"].Secret {
 		t.Errorf("probes output = %+v", res.Outputs["probes"])
@@ -374,7 +386,7 @@ func TestProbesThroughTheEngine(t *testing.T) {
 	// verdicts read again.
 	allow := filepath.Join(policiesDir, "ns-1", "allow.yaml")
 	testfs.Write(t, allow, testfs.Read(t, allow)+"      ports:\n        - protocol: TCP\n          port: 5678\n")
-	assertUpChanges(t, "edit allow.yaml with probes on", s.Up(), map[string]int{"update": 2, "replace": 2})
+	assertUpChanges(t, "edit allow.yaml with probes on", s.Up(), map[string]int{"update": 2, "replace": 4})
 	if reader.Calls() != calls+1 {
 		t.Errorf("the policy edit read the verdicts %d times, want once", reader.Calls()-calls)
 	}
@@ -410,8 +422,8 @@ func deleteProbePods(t *testing.T, cp *controlplane.ControlPlane) {
 	pods := cp.Client.CoreV1().Pods("ns-1")
 	sel := metav1.ListOptions{LabelSelector: "job-name"}
 	list, err := pods.List(ctx, sel)
-	if err != nil || len(list.Items) != 2 {
-		t.Fatalf("probe pods before deleting: %d, %v; want 2", len(list.Items), err)
+	if err != nil || len(list.Items) != 4 {
+		t.Fatalf("probe pods before deleting: %d, %v; want 4", len(list.Items), err)
 	}
 	zero := int64(0)
 	if err := pods.DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, sel); err != nil {

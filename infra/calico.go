@@ -8,6 +8,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/calico"
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
 
 // patchForceAnnotation makes pulumi-kubernetes's server-side apply take over
@@ -119,4 +120,50 @@ func setAnnotation(obj map[string]any, key, value string) {
 		meta["annotations"] = ann
 	}
 	ann[key] = value
+}
+
+// calicoDataplaneOutput is the stack output of the dataplane check.
+const calicoDataplaneOutput = "calicoDataplane"
+
+// calicoDataplane is the plugin's reading of Calico's dataplane (IP pools,
+// calico_backend, Felix, the calico-node rollout) against the one the stack
+// asks for: read when it is created and whenever the Cluster's revision
+// changes, recorded, so a preview shows it from any machine.
+type calicoDataplane struct {
+	pulumi.CustomResourceState
+
+	// Summary is subject -> "ok: …", or what differs and its fix.
+	Summary pulumi.StringMapOutput `pulumi:"summary"`
+}
+
+// checkCalicoDataplane registers the dataplane check in its mode
+// (calicoDataplaneCheck), and returns its summary; it registers nothing when
+// that is off, or when Calico keeps its pools in etcd (kops 1.7's, the
+// legacy manifest's), where the Kubernetes API cannot read them.
+func checkCalicoDataplane(ctx *pulumi.Context, cfg config.Config, prov pulumi.ProviderResource, kubeconfig pulumi.StringOutput, revision pulumi.StringInput, after []pulumi.Resource) (pulumi.StringMapOutput, bool, error) {
+	if cfg.CalicoDataplaneCheck == config.SGCheckOff {
+		return pulumi.StringMapOutput{}, false, nil
+	}
+	if calicoUsesEtcd(cfg) {
+		_ = ctx.Log.Info("Calico dataplane check skipped: this Calico keeps its IP pools in etcd, which the Kubernetes API does not show", nil)
+		return pulumi.StringMapOutput{}, false, nil
+	}
+	if revision == nil {
+		revision = pulumi.String("")
+	}
+	args := &pluginapi.CalicoDataplaneArgs{CalicoDesired: pluginapi.CalicoDesired{
+		Encapsulation:  cfg.Calico.Encapsulation,
+		AWSSrcDstCheck: cfg.Calico.AWSSrcDstCheck,
+		Mode:           cfg.CalicoDataplaneCheck,
+	}}
+	inputs, err := wireInputs(args, lateInput{&args.Kubeconfig, kubeconfig}, lateInput{&args.ClusterRevision, revision})
+	if err != nil {
+		return pulumi.StringMapOutput{}, false, err
+	}
+	check := &calicoDataplane{}
+	err = ctx.RegisterResource(pluginapi.CalicoDataplaneType, "calico-dataplane", inputs, check, pulumi.Provider(prov), pulumi.DependsOn(after))
+	if err != nil {
+		return pulumi.StringMapOutput{}, false, err
+	}
+	return check.Summary, true, nil
 }

@@ -47,6 +47,9 @@ type probeArgs struct {
 	// ClusterRevision is the Cluster's revision ("" for a cluster the
 	// program does not manage): a roll of the nodes runs the probes again.
 	ClusterRevision pulumi.StringInput
+	// Zones are the cluster's zones: with two or more, each probe runs from
+	// another zone than its target and from the same one (probe.Place).
+	Zones []string
 	// DependsOn: the policies and the demo workloads; the probes run once
 	// they are all in place.
 	DependsOn []pulumi.Resource
@@ -101,7 +104,11 @@ func jobRevision(probesDigest string, clusterRevision pulumi.StringInput) pulumi
 // any differs from what the policies say. It returns the table: unknown at
 // the preview of a run that runs the probes, the recorded one otherwise.
 func deployProbes(ctx *pulumi.Context, args probeArgs, k8s, kops pulumi.ProviderResource) (pulumi.StringOutput, error) {
-	probes, err := probe.Plan(args.Expect, probe.DemoSources(args.Namespace), probe.DemoTargets(args.Namespace))
+	targets := append(probe.DemoTargets(args.Namespace), probe.DNSTarget())
+	probes, err := probe.Plan(args.Expect, probe.DemoSources(args.Namespace), targets)
+	if err == nil {
+		probes, err = probe.Place(probes, args.Zones)
+	}
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("plan probes: %w", err)
 	}

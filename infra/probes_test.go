@@ -117,8 +117,8 @@ func TestDeployProbesJobsThenVerdicts(t *testing.T) {
 	}
 
 	jobs := m.byToken(tokJob)
-	if len(jobs) != 2 {
-		t.Fatalf("jobs = %v, want 2", names(jobs))
+	if len(jobs) != 4 {
+		t.Fatalf("jobs = %v, want 4 (busybox and stranger to http-echo and to kube-dns)", names(jobs))
 	}
 	var jobURNs []string
 	for _, j := range jobs {
@@ -166,12 +166,14 @@ func TestDeployProbesJobsThenVerdicts(t *testing.T) {
 	if err := decodeInputs(v.Inputs, &args); err != nil {
 		t.Fatal(err)
 	}
-	if args.Namespace != "ns-1" || !strings.Contains(args.Kubeconfig, "kind: Config") || len(args.Probes) != 2 {
+	if args.Namespace != "ns-1" || !strings.Contains(args.Kubeconfig, "kind: Config") || len(args.Probes) != 4 {
 		t.Fatalf("inputs = %+v", args)
 	}
-	want := map[string]probe.Outcome{"probe-busybox-to-http-echo": probe.Allowed, "probe-stranger-to-http-echo": probe.Blocked}
+	want := map[string]probe.Outcome{"probe-busybox-to-http-echo": probe.Allowed, "probe-stranger-to-http-echo": probe.Blocked,
+		"probe-busybox-to-kube-dns": probe.Allowed, "probe-stranger-to-kube-dns": probe.Allowed}
+	address := map[string]string{"http-echo": "http-echo.ns-1.svc.cluster.local:80", "kube-dns": "kube-dns.kube-system.svc.cluster.local:53/UDP"}
 	for i, p := range args.Probes {
-		if p.Expect != want[p.Name] || p.To.Address() != "http-echo.ns-1.svc.cluster.local:80" || p.From.Namespace != "ns-1" {
+		if p.Expect != want[p.Name] || p.To.Address() != address[p.To.Name] || p.From.Namespace != "ns-1" {
 			t.Errorf("probe %d = %+v", i, p)
 		}
 		if got, wantURN := args.Jobs[p.Name], "urn:pulumi:stack::kopscalico::"+probesType+"$"+tokJob+"::ns-1/"+p.Name; got != wantURN {

@@ -78,7 +78,7 @@ func build(ctx *pulumi.Context, cfg config.Config) (pulumi.Map, error) {
 	var revision pulumi.StringInput
 	var kopsProvider pulumi.ProviderResource
 	probesOn := cfg.Workloads.Demo && cfg.Workloads.Probes
-	if cfg.Cluster.Manage || cfg.SecurityGroupCheck != config.SGCheckOff || probesOn {
+	if cfg.Cluster.Manage || cfg.SecurityGroupCheck != config.SGCheckOff || cfg.CalicoDataplaneCheck != config.SGCheckOff || probesOn {
 		if kopsProvider, err = NewKopsProvider(ctx, cfg, store.URL); err != nil {
 			return nil, err
 		}
@@ -128,6 +128,13 @@ func build(ctx *pulumi.Context, cfg config.Config) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
+	dataplane, ok, err := checkCalicoDataplane(ctx, cfg, kopsProvider, kubeconfig, revision, slices.Concat(clusterDeps, calicoResources))
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		outputs[calicoDataplaneOutput] = dataplane
+	}
 
 	// The admin policies' CRDs come with Calico: kops's addon on the cluster,
 	// or the manifest deployed above.
@@ -160,6 +167,7 @@ func build(ctx *pulumi.Context, cfg config.Config) (pulumi.Map, error) {
 		Expect:          expect,
 		Kubeconfig:      kubeconfig,
 		ClusterRevision: revision,
+		Zones:           cfg.Cluster.Zones,
 		DependsOn:       after,
 	}, provider, kopsProvider)
 	if err != nil {

@@ -19,6 +19,7 @@ func TestOutputsAreWireFields(t *testing.T) {
 		{securityGroupCheck{}, pluginapi.SecurityGroupCheck},
 		{probeVerdicts{}, pluginapi.ProbeVerdicts},
 		{stateStoreGuard{}, pluginapi.StateStoreGuard},
+		{calicoDataplane{}, pluginapi.CalicoDataplane},
 	} {
 		typ := reflect.TypeOf(tc.res)
 		for i := range typ.NumField() {

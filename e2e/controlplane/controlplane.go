@@ -332,13 +332,18 @@ func (c *ControlPlane) startControllers(tools map[string]string, env []string, c
 }
 
 func (c *ControlPlane) registerNode(ctx context.Context) error {
+	return c.createNode(ctx, NodeName, "us-east-1a")
+}
+
+// createNode registers a fake node kwok manages, in zone.
+func (c *ControlPlane) createNode(ctx context.Context, name, zone string) error {
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        NodeName,
+			Name:        name,
 			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
 			Labels: map[string]string{
-				"type": "kwok", "kubernetes.io/hostname": NodeName, "kubernetes.io/os": "linux",
-				"kubernetes.io/arch": "amd64", "topology.kubernetes.io/zone": "us-east-1a",
+				"type": "kwok", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+				"kubernetes.io/arch": "amd64", "topology.kubernetes.io/zone": zone,
 			},
 		},
 		Status: corev1.NodeStatus{
@@ -348,9 +353,36 @@ func (c *ControlPlane) registerNode(ctx context.Context) error {
 	}
 	_, err := c.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("register node %s: %w", NodeName, err)
+		return fmt.Errorf("register node %s: %w", name, err)
 	}
 	return nil
+}
+
+// AddNode registers another fake node, in zone (topology.kubernetes.io/zone),
+// and returns once kwok reports it Ready: a cluster of several zones for
+// tests that place pods by zone.
+func (c *ControlPlane) AddNode(t testing.TB, name, zone string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.createNode(ctx, name, zone); err != nil {
+		t.Fatal(err)
+	}
+	err := waitFor(ctx, "node "+name+" Ready", c.snapshot(), func(ctx context.Context) error {
+		n, err := c.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+				return nil
+			}
+		}
+		return fmt.Errorf("not Ready")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // waitSettled waits until Pods can be admitted (default ServiceAccount) and

@@ -25,6 +25,9 @@ type Config struct {
 	Workloads  Workloads
 
 	SecurityGroupCheck SGCheckMode
+	// CalicoDataplaneCheck is the Calico dataplane check's mode; unset, the
+	// security-group check's.
+	CalicoDataplaneCheck SGCheckMode
 }
 
 // Cluster is the desired kops cluster.

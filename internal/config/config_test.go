@@ -80,8 +80,8 @@ func TestParseDefaults(t *testing.T) {
 	if c.Workloads.PoliciesDir != "policies" || c.Workloads.Namespaces != nil || !c.Workloads.Demo || !c.Workloads.Probes {
 		t.Errorf("workload defaults: %+v", c.Workloads)
 	}
-	if c.SecurityGroupCheck != SGCheckEnforce {
-		t.Errorf("sg check default: %q", c.SecurityGroupCheck)
+	if c.SecurityGroupCheck != SGCheckEnforce || c.CalicoDataplaneCheck != SGCheckEnforce {
+		t.Errorf("sg check default: %q, dataplane check default: %q", c.SecurityGroupCheck, c.CalicoDataplaneCheck)
 	}
 }
 
@@ -378,6 +378,7 @@ func TestBadConfigs(t *testing.T) {
 		{name: "namespace listed twice", set: map[string]string{KeyNamespaces: "ns-1,ns-1"}, wantKey: KeyNamespaces, wantFix: "twice"},
 		{name: "probes without demo workloads", set: map[string]string{KeyDemoWorkloads: "false"}, wantKey: KeyProbes, wantFix: "demoWorkloads=true"},
 		{name: "unknown sg check mode", set: map[string]string{KeySecurityGroupCheck: "strict"}, wantKey: KeySecurityGroupCheck, wantFix: "enforce, warn or off"},
+		{name: "unknown dataplane check mode", set: map[string]string{KeyCalicoDataplaneCheck: "strict"}, wantKey: KeyCalicoDataplaneCheck, wantFix: "enforce, warn or off"},
 		{name: "no admin access", unset: []string{KeyAdminAccess}, wantKey: KeyAdminAccess, wantFix: "allowed to reach the Kubernetes API"},
 		{name: "world-open API", set: map[string]string{KeyAdminAccess: `["0.0.0.0/0"]`}, wantKey: KeyAdminAccess, wantFix: "whole internet"},
 		{name: "world-open IPv6 SSH", set: map[string]string{KeySSHAccess: `["::/0"]`}, wantKey: KeySSHAccess, wantFix: "whole internet"},
@@ -514,5 +515,27 @@ func TestPlaceholderInASecretIsNotEchoed(t *testing.T) {
 	m[KeyKubeconfig] = "token: REPLACE_ME"
 	if _, err := parse(t, "dev", m); err != nil {
 		t.Errorf("the kubeconfig is checked for placeholders, and would be printed: %v", err)
+	}
+}
+
+// The dataplane check follows the security-group check unless set itself.
+func TestCalicoDataplaneCheckMode(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		sg, dataplane string
+		want          SGCheckMode
+	}{{"warn", "", SGCheckWarn}, {"off", "", SGCheckOff}, {"off", "enforce", SGCheckEnforce}, {"enforce", "off", SGCheckOff}} {
+		m := map[string]string{KeyManageCluster: "false", KeyKubeconfig: "apiVersion: v1\nkind: Config\n", KeyClusterName: "local",
+			KeyStateStore: "file:///tmp/kops-state", KeyRegion: "us-east-1", KeySecurityGroupCheck: tc.sg}
+		if tc.dataplane != "" {
+			m[KeyCalicoDataplaneCheck] = tc.dataplane
+		}
+		c, err := parse(t, "e2e", m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.CalicoDataplaneCheck != tc.want {
+			t.Errorf("securityGroupCheck %s, calicoDataplaneCheck %q: mode %s, want %s", tc.sg, tc.dataplane, c.CalicoDataplaneCheck, tc.want)
+		}
 	}
 }

@@ -67,6 +67,7 @@ const (
 	KeyDemoWorkloads        = "demoWorkloads"
 	KeyProbes               = "probes"
 	KeySecurityGroupCheck   = "securityGroupCheck"
+	KeyCalicoDataplaneCheck = "calicoDataplaneCheck"
 )
 
 // AllKeys is every key the program reads.
@@ -79,6 +80,7 @@ var AllKeys = []string{
 	KeyStateStore, KeyStateStoreBucket, KeyStateStoreKMSKeyID, KeyStateStoreForceDest, KeyStateStoreProtect, KeyDeployRoleARN,
 	KeyEncapsulation, KeyAWSSrcDstCheck, KeyPodCIDR, KeyCalicoManifest, KeyCalicoManifestPath,
 	KeyPoliciesDir, KeyNamespaces, KeyDemoWorkloads, KeyProbes, KeySecurityGroupCheck,
+	KeyCalicoDataplaneCheck,
 }
 
 // Defaults of the optional keys; the kops timeouts' serve the provider and a
@@ -151,6 +153,10 @@ func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 	c.Workloads.Probes = r.boolean(KeyProbes, true)
 
 	c.SecurityGroupCheck = readMode(&r, sgCheckKey, SGCheckEnforce)
+	c.CalicoDataplaneCheck = c.SecurityGroupCheck
+	if v, _ := r.get(KeyCalicoDataplaneCheck); strings.TrimSpace(v) != "" {
+		c.CalicoDataplaneCheck = readMode(&r, dataplaneCheckKey, c.SecurityGroupCheck)
+	}
 
 	if c.StateStore.ExistingURL == "" && c.StateStore.Bucket == "" && c.Cluster.Name != "" {
 		c.StateStore.Bucket = DefaultBucketName(c.Cluster.Name)

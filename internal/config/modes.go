@@ -73,6 +73,8 @@ var (
 		"(kops's spelling; Disable is what cross-subnet routing needs)"}
 	sgCheckKey = modeKey[SGCheckMode]{KeySecurityGroupCheck, []SGCheckMode{SGCheckEnforce, SGCheckWarn, SGCheckOff},
 		"(a missing expectation fails up, is a warning, or nothing is checked)"}
+	dataplaneCheckKey = modeKey[SGCheckMode]{KeyCalicoDataplaneCheck, []SGCheckMode{SGCheckEnforce, SGCheckWarn, SGCheckOff},
+		"(a difference no patch fixes fails up, is a warning, or nothing is read or patched)"}
 	manifestKey = modeKey[ManifestMode]{KeyCalicoManifest, []ManifestMode{ManifestAuto, ManifestAlways, ManifestNever},
 		"(auto applies the legacy manifest only on kops 1.7.x)"}
 	protectValues = []ProtectMode{ProtectOn, ProtectOff, ProtectAuto}
@@ -88,11 +90,13 @@ func (m modeKey[T]) parse(raw string) (T, error) {
 	return "", keyErr(m.key, raw, "must be %s %s", oneOf(m.values), m.why)
 }
 
-// ParseEncapsulation, ParseSrcDstCheck and ParseSGCheckMode read a mode as
-// the user writes it, for the plugin's inputs (Parse reads the config's).
-func ParseEncapsulation(raw string) (Encapsulation, error) { return encapsulationKey.parse(raw) }
-func ParseSrcDstCheck(raw string) (SrcDstCheck, error)     { return srcDstCheckKey.parse(raw) }
-func ParseSGCheckMode(raw string) (SGCheckMode, error)     { return sgCheckKey.parse(raw) }
+// ParseEncapsulation, ParseSrcDstCheck, ParseSGCheckMode and
+// ParseDataplaneCheckMode read a mode as the user writes it, for the
+// plugin's inputs (Parse reads the config's).
+func ParseEncapsulation(raw string) (Encapsulation, error)    { return encapsulationKey.parse(raw) }
+func ParseSrcDstCheck(raw string) (SrcDstCheck, error)        { return srcDstCheckKey.parse(raw) }
+func ParseSGCheckMode(raw string) (SGCheckMode, error)        { return sgCheckKey.parse(raw) }
+func ParseDataplaneCheckMode(raw string) (SGCheckMode, error) { return dataplaneCheckKey.parse(raw) }
 
 // oneOf is "a, b or c".
 func oneOf[T ~string](values []T) string {

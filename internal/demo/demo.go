@@ -39,7 +39,8 @@ const (
 	echoUID       = 1005 // the image's own user; numeric so runAsNonRoot can be checked
 	nobodyUID     = 65534
 	echoText      = "hello from http-echo"
-	clusterDomain = "cluster.local"
+	// ClusterDomain is the cluster's DNS domain (kops's default).
+	ClusterDomain = "cluster.local"
 )
 
 // EchoLabels and ClientLabels are the pod labels of the two workloads.
@@ -48,7 +49,7 @@ func ClientLabels() map[string]string { return map[string]string{LabelKey: Clien
 
 // EchoHost is the cluster DNS name of the echo Service in namespace.
 func EchoHost(namespace string) string {
-	return fmt.Sprintf("%s.%s.svc.%s", EchoName, namespace, clusterDomain)
+	return fmt.Sprintf("%s.%s.svc.%s", EchoName, namespace, ClusterDomain)
 }
 
 // Workloads are the demo objects of one namespace.

@@ -7,6 +7,7 @@ package pluginapi
 
 import (
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/dataplane"
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/probe"
 )
@@ -21,6 +22,7 @@ const (
 	SecurityGroupCheckType = Name + ":index:SecurityGroupCheck"
 	StateStoreGuardType    = Name + ":index:StateStoreGuard"
 	ProbeVerdictsType      = Name + ":index:ProbeVerdicts"
+	CalicoDataplaneType    = Name + ":index:CalicoDataplane"
 )
 
 // ProviderArgs are the provider's own inputs (its pulumi:providers:kopscalico
@@ -148,4 +150,40 @@ type ProbeVerdictsState struct {
 	Verdicts map[string]string `json:"verdicts" wire:"unknown"`
 	// Table is expected against observed for every probe.
 	Table string `json:"table" wire:"unknown"`
+}
+
+// CalicoDataplaneArgs are the CalicoDataplane's inputs: how to reach the
+// cluster and what the stack asks of Calico.
+type CalicoDataplaneArgs struct {
+	// Kubeconfig (secret) is how the dataplane is read, not what it is: a
+	// change of it alone reads nothing again.
+	Kubeconfig string `json:"kubeconfig" wire:"secret,nodiff"`
+	CalicoDesired
+}
+
+// CalicoDesired is what the stack asks of Calico's dataplane, and the
+// Cluster's revision, so the dataplane is read again after every change kops
+// makes (a roll among them) and not on runs that change nothing.
+type CalicoDesired struct {
+	Encapsulation  config.Encapsulation `json:"encapsulation"`
+	AWSSrcDstCheck config.SrcDstCheck   `json:"awsSrcDstCheck"`
+	// Mode (calicoDataplaneCheck) is enforce (a difference no patch fixes
+	// fails up) or warn; with off the program registers no check.
+	Mode            config.SGCheckMode `json:"mode"`
+	ClusterRevision string             `json:"clusterRevision"`
+}
+
+// CalicoDataplaneState is the recorded reading (the kubeconfig is not kept):
+// refresh reads it again, so a pool edited by hand shows as drift.
+type CalicoDataplaneState struct {
+	CalicoDesired
+	// Summary is subject -> "ok: …", or what differs and its fix.
+	Summary map[string]string `json:"summary" wire:"unknown"`
+	// Report is the table of wanted against running, with the fixes.
+	Report string `json:"report" wire:"unknown"`
+	// Observed is the dataplane as read.
+	Observed dataplane.Observed `json:"observed" wire:"unknown"`
+	// Patched are the pool patches the last update made (what its preview
+	// planned from the recorded reading).
+	Patched []string `json:"patched,omitempty" wire:"unknown"`
 }

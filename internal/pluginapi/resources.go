@@ -40,10 +40,13 @@ var (
 	ProbeVerdicts = newResource(ProbeVerdictsType,
 		"The probe Jobs' verdicts read from their pods, recorded when they agree with the policies.",
 		ProbeVerdictsArgs{}, ProbeVerdictsState{})
+	CalicoDataplane = newResource(CalicoDataplaneType,
+		"Calico's dataplane as the cluster runs it (IP pools, calico_backend, Felix, the calico-node rollout) against the one asked for: read after every change kops makes and on refresh.",
+		CalicoDataplaneArgs{}, CalicoDataplaneState{})
 )
 
 // Resources are the package's resource types.
-var Resources = []Resource{Cluster, SecurityGroupCheck, StateStoreGuard, ProbeVerdicts}
+var Resources = []Resource{Cluster, SecurityGroupCheck, StateStoreGuard, ProbeVerdicts, CalicoDataplane}
 
 // ResourceOf returns the resource of a type token.
 func ResourceOf(token string) (Resource, bool) {

@@ -34,6 +34,7 @@ var wireStructs = []any{
 	pluginapi.SecurityGroupCheckArgs{}, pluginapi.SecurityGroupCheckState{},
 	pluginapi.StateStoreGuardArgs{},
 	pluginapi.ProbeVerdictsArgs{}, pluginapi.ProbeVerdictsState{},
+	pluginapi.CalicoDataplaneArgs{}, pluginapi.CalicoDataplaneState{},
 }
 
 // textSamples are values of the types whose JSON form is their text: a
@@ -59,7 +60,7 @@ func fill(t *testing.T, v reflect.Value, path string) {
 		v.SetString(path)
 	case reflect.Bool:
 		v.SetBool(true)
-	case reflect.Int, reflect.Int64:
+	case reflect.Int, reflect.Int32, reflect.Int64:
 		v.SetInt(int64(len(path)))
 	case reflect.Slice:
 		s := reflect.MakeSlice(v.Type(), 2, 2)

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,7 +84,7 @@ func TestCompareDisagreeing(t *testing.T) {
 	for _, want := range []string{
 		"1 of 2 probes disagree with the network policies",
 		"PROBE", "FROM", "TO", "EXPECTED", "OBSERVED",
-		"probe-stranger-to-http-echo  ns-1 app=stranger  http-echo.ns-1.svc.cluster.local:80  blocked   allowed   <- differs",
+		"probe-stranger-to-http-echo  ns-1 app=stranger  http-echo.ns-1.svc.cluster.local:80  any (one zone: crosses no subnet)  -              blocked   allowed   <- differs",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)
@@ -124,5 +125,51 @@ func TestPlanned(t *testing.T) {
 	table := Planned(demoPlan(t))
 	if len(table) != 2 || table.Mismatches() != 0 || table[1].Expected != Blocked || table[1].Observed != "(not run)" {
 		t.Errorf("Planned = %+v", table)
+	}
+}
+
+// A blocked verdict counts only when its control, the allowed probe to the
+// same target from the same placement, got through in the same run.
+func TestCompareBlockedNeedsItsControl(t *testing.T) {
+	t.Parallel()
+	probes, err := Place(demoPlan(t), []string{"us-east-1a", "us-east-1b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(probe string, o Outcome, node, zone string) string {
+		return fmt.Sprintf("%s %s %s \n", ResultPrefix, probe, o) + NodeLine(node, zone)
+	}
+	results := map[string]string{
+		"probe-busybox-to-http-echo-cross-zone":  at("probe-busybox-to-http-echo-cross-zone", Allowed, "node-b", "us-east-1b"),
+		"probe-stranger-to-http-echo-cross-zone": at("probe-stranger-to-http-echo-cross-zone", Blocked, "node-b", "us-east-1b"),
+		// The same-zone control timed out: the target may just be slow.
+		"probe-busybox-to-http-echo-same-zone":  at("probe-busybox-to-http-echo-same-zone", Blocked, "node-a", "us-east-1a"),
+		"probe-stranger-to-http-echo-same-zone": at("probe-stranger-to-http-echo-same-zone", Blocked, "node-a", "us-east-1a"),
+	}
+	table, err := Compare(probes, results)
+	if err == nil {
+		t.Fatalf("a block without its control passed:\n%s", table)
+	}
+	rows := map[string]Row{}
+	for _, r := range table {
+		rows[r.Probe] = r
+	}
+	if r := rows["probe-stranger-to-http-echo-cross-zone"]; !r.Match || r.Observed != "blocked" || r.Control != "probe-busybox-to-http-echo-cross-zone" || r.RanOn != "node-b (us-east-1b)" || r.Placement != "other zone than target" {
+		t.Errorf("cross-zone stranger = %+v", r)
+	}
+	if r := rows["probe-stranger-to-http-echo-same-zone"]; r.Match || !strings.Contains(r.Observed, "unproven: its control probe-busybox-to-http-echo-same-zone was not allowed") {
+		t.Errorf("same-zone stranger, its control blocked = %+v", r)
+	}
+	text := table.String()
+	for _, want := range []string{"PLACEMENT", "RAN ON (ZONE)", "probe-busybox-to-http-echo-cross-zone   ns-1 app=busybox   http-echo.ns-1.svc.cluster.local:80  other zone than target  node-b (us-east-1b)", "blocked (control probe-busybox-to-http-echo-cross-zone allowed)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("table lacks %q:\n%s", want, text)
+		}
+	}
+
+	// No probe to the target is expected allowed: nothing shows it answers.
+	stranger := probes[2]
+	if _, err := Compare([]Probe{stranger}, map[string]string{stranger.Name: results[stranger.Name]}); err == nil || !strings.Contains(err.Error(), "unproven: no probe to http-echo.ns-1.svc.cluster.local:80 from the same placement is expected allowed") {
+		t.Errorf("a block with no control: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kopscalico/kopscalico/internal/demo"
+	"github.com/kopscalico/kopscalico/internal/reachability"
 )
 
 // Outcome is what a probe saw, or should see.
@@ -51,13 +52,21 @@ type Target struct {
 	Port      int    `json:"port"`     // the Service port the probe connects to
 	PodPort   int    `json:"podPort"`  // the container port the Service forwards to: what policies see
 	Protocol  string `json:"protocol"` // TCP
+	// PodLabels select the workload's pods: what a probe's placement is
+	// relative to.
+	PodLabels map[string]string `json:"podLabels,omitempty"`
 }
 
 // URL is what the probe requests.
 func (t Target) URL() string { return fmt.Sprintf("http://%s:%d/", t.Host, t.Port) }
 
-// Address is the target as the table shows it.
-func (t Target) Address() string { return fmt.Sprintf("%s:%d", t.Host, t.Port) }
+// Address is the target as the table shows it (with /UDP for UDP).
+func (t Target) Address() string {
+	if t.Protocol == string(corev1.ProtocolUDP) {
+		return fmt.Sprintf("%s:%d/UDP", t.Host, t.Port)
+	}
+	return fmt.Sprintf("%s:%d", t.Host, t.Port)
+}
 
 // Expect decides whether the policies allow a connection from pod from to pod
 // to ("namespace/name") on port/proto (the destination pod's port, after the
@@ -72,6 +81,8 @@ type Probe struct {
 	From   Source  `json:"from"`
 	To     Target  `json:"to"`
 	Expect Outcome `json:"expect"`
+	// Placement pins the probe's pod relative to its target's (Place).
+	Placement Placement `json:"placement,omitempty"`
 }
 
 // Plan returns one probe per source and target, sorted by name, each with the
@@ -123,7 +134,24 @@ func DemoTargets(namespace string) []Target {
 		Port:      demo.EchoPort,
 		PodPort:   demo.EchoContainer,
 		Protocol:  string(corev1.ProtocolTCP),
+		PodLabels: demo.EchoLabels(),
 	}}
+}
+
+// DNSTarget is the cluster DNS on UDP 53 (kops's CoreDNS, k8s-app=kube-dns
+// in kube-system, the reachability model's DNS pod): the egress policies
+// must leave open for any name to resolve.
+func DNSTarget() Target {
+	return Target{
+		Name:      reachability.DNSPod.Name,
+		Namespace: reachability.DNSNamespace,
+		Workload:  reachability.DNSNamespace + "/" + reachability.DNSPod.Name,
+		Host:      fmt.Sprintf("%s.%s.svc.%s", reachability.DNSPod.Name, reachability.DNSNamespace, demo.ClusterDomain),
+		Port:      53,
+		PodPort:   53,
+		Protocol:  string(corev1.ProtocolUDP),
+		PodLabels: maps.Clone(reachability.DNSLabels),
+	}
 }
 
 // Job settings.
@@ -179,6 +207,7 @@ func Job(p Probe, revision string) batchv1.Job {
 				},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                corev1.RestartPolicyNever,
+					Affinity:                     affinity(p),
 					Containers:                   []corev1.Container{container},
 					AutomountServiceAccountToken: ptr.To(false),
 				},
@@ -187,33 +216,42 @@ func Job(p Probe, revision string) batchv1.Job {
 	}
 }
 
-// Script is the probe's shell script: the tutorial's `wget --post-data`,
-// with a timeout, a few attempts, and one verdict line at the end.
-//
-// busybox wget reports "download timed out" when -T expires (connect or
-// read): the policy dropped the packets. "server returned error" means an
-// HTTP answer came back: connected. Anything else is an error, with wget's
-// last line as detail.
+// Script is the probe's shell script: a few attempts of one connection, and
+// one verdict line at the end. TCP is the tutorial's `wget --post-data`, with
+// a timeout: busybox wget reports "download timed out" when -T expires
+// (connect or read): the policy dropped the packets; "server returned error"
+// means an HTTP answer came back: connected. UDP is a DNS query through the
+// pod's resolver (the cluster DNS): an answer, even "can't find" (NXDOMAIN),
+// came back; "timed out" or "no servers could be reached" is dropped.
+// Anything else is an error, with the command's last line as detail.
 func Script(p Probe) string {
+	variable, value := "url", p.To.URL()
+	attempt := fmt.Sprintf(`wget -q -T %d -O- --post-data "probe=$name" "$url"`, TimeoutSeconds)
+	answered, dropped := `*"server returned error"*`, `*"timed out"*`
+	if p.To.Protocol == string(corev1.ProtocolUDP) {
+		variable, value = "host", p.To.Host
+		attempt = `nslookup "$host"`
+		answered, dropped = `*"can't find"*|*NXDOMAIN*`, `*"timed out"*|*"no servers could be reached"*`
+	}
 	return fmt.Sprintf(`name=%s
-url=%s
+%s=%s
 verdict=error
 detail=
 i=0
 while [ "$i" -lt %d ]; do
   i=$((i + 1))
-  if out=$(wget -q -T %d -O- --post-data "probe=$name" "$url" 2>&1); then
+  if out=$(%s 2>&1); then
     verdict=allowed; detail=; break
   fi
   case "$out" in
-    *"server returned error"*) verdict=allowed; detail=; break ;;
-    *"timed out"*) verdict=blocked; detail= ;;
+    %s) verdict=allowed; detail=; break ;;
+    %s) verdict=blocked; detail= ;;
     *) verdict=error; detail=$(printf '%%s\n' "$out" | tail -n 1) ;;
   esac
   [ "$i" -lt %d ] && sleep 1
 done
 echo "%s $name $verdict $detail"
-`, shellQuote(p.Name), shellQuote(p.To.URL()), Attempts, TimeoutSeconds, Attempts, ResultPrefix)
+`, shellQuote(p.Name), variable, shellQuote(value), Attempts, attempt, answered, dropped, Attempts, ResultPrefix)
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -130,12 +130,22 @@ func TestScript(t *testing.T) {
 	if err != nil {
 		t.Skip("no sh")
 	}
-	fake, err := filepath.Abs(filepath.Join("testdata", "fake-wget"))
-	if err != nil {
-		t.Fatal(err)
+	fakes := map[string]string{}
+	for _, cmd := range []string{"wget", "nslookup"} {
+		if fakes[cmd], err = filepath.Abs(filepath.Join("testdata", "fake-"+cmd)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	probes := demoPlan(t)
 	busybox, stranger := probes[0], probes[1]
+	placed, err := Place(probes, []string{"us-east-1a", "us-east-1b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dns, err := Plan(func(string, string, int, string) (bool, error) { return true, nil }, DemoSources("ns-1")[:1], []Target{DNSTarget()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		probe    Probe
@@ -150,7 +160,34 @@ func TestScript(t *testing.T) {
 		{"every attempt dropped", stranger, "timeout timeout timeout", "PROBE probe-stranger-to-http-echo blocked ", 3, "stranger-blocked.log"},
 		{"a hole", stranger, "timeout timeout ok", "PROBE probe-stranger-to-http-echo allowed ", 3, "stranger-allowed.log"},
 		{"refused is not blocked", stranger, "refused refused refused", "PROBE probe-stranger-to-http-echo error wget: can't connect to remote host (100.64.1.7): Connection refused", 3, ""},
+		{"placed: cross-zone control", placed[0], "ok", "PROBE probe-busybox-to-http-echo-cross-zone allowed ", 1, "busybox-cross-zone-allowed.log"},
+		{"placed: same-zone control", placed[1], "ok", "PROBE probe-busybox-to-http-echo-same-zone allowed ", 1, "busybox-same-zone-allowed.log"},
+		{"placed: cross-zone dropped", placed[2], "timeout timeout timeout", "PROBE probe-stranger-to-http-echo-cross-zone blocked ", 3, "stranger-cross-zone-blocked.log"},
+		{"placed: same-zone dropped", placed[3], "timeout timeout timeout", "PROBE probe-stranger-to-http-echo-same-zone blocked ", 3, "stranger-same-zone-blocked.log"},
+		{"DNS answers over UDP", dns[0], "answer", "PROBE probe-busybox-to-kube-dns allowed ", 1, "busybox-to-kube-dns-allowed.log"},
+		{"DNS NXDOMAIN is an answer", dns[0], "nxdomain", "PROBE probe-busybox-to-kube-dns allowed ", 1, ""},
+		{"DNS dropped", dns[0], "timeout timeout timeout", "PROBE probe-busybox-to-kube-dns blocked ", 3, "busybox-to-kube-dns-blocked.log"},
 		{"DNS failure", busybox, "dns dns dns", "PROBE probe-busybox-to-http-echo error wget: bad address 'http-echo.ns-1.svc.cluster.local'", 3, "busybox-dns-error.log"},
+	}
+	// The recordings of every DNS probe the demo plans, on one zone and on
+	// two, for the tests that play them.
+	both, err := Plan(func(string, string, int, string) (bool, error) { return true, nil }, DemoSources("ns-1"), []Target{DNSTarget()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	placedDNS, err := Place(both, []string{"us-east-1a", "us-east-1b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(both[1:], placedDNS...) {
+		tests = append(tests, struct {
+			name     string
+			probe    Probe
+			outcomes string
+			want     string
+			calls    int
+			golden   string
+		}{"recording " + p.Name, p, "answer", "PROBE " + p.Name + " allowed ", 1, p.Name + "-allowed.log"})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,8 +197,10 @@ func TestScript(t *testing.T) {
 			if err := os.Mkdir(bin, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Symlink(fake, filepath.Join(bin, "wget")); err != nil {
-				t.Fatal(err)
+			for cmd, fake := range fakes {
+				if err := os.Symlink(fake, filepath.Join(bin, cmd)); err != nil {
+					t.Fatal(err)
+				}
 			}
 			cmd := exec.Command(sh, "-c", Script(tt.probe))
 			cmd.Env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "FAKE_DIR=" + dir, "FAKE_OUTCOMES=" + tt.outcomes}
@@ -174,16 +213,57 @@ func TestScript(t *testing.T) {
 			}
 			calls, _ := os.ReadFile(filepath.Join(dir, "calls"))
 			if got := strings.TrimSpace(string(calls)); got != fmt.Sprint(tt.calls) {
-				t.Errorf("wget called %s times, want %d", got, tt.calls)
+				t.Errorf("the probe command ran %s times, want %d", got, tt.calls)
 			}
 			args, _ := os.ReadFile(filepath.Join(dir, "args"))
 			wantArgs := fmt.Sprintf("-q -T 3 -O- --post-data probe=%s %s", tt.probe.Name, tt.probe.To.URL())
+			if tt.probe.To.Protocol == "UDP" {
+				wantArgs = tt.probe.To.Host
+			}
 			if first := strings.SplitN(string(args), "\n", 2)[0]; first != wantArgs {
-				t.Errorf("wget args = %q, want %q", first, wantArgs)
+				t.Errorf("probe command args = %q, want %q", first, wantArgs)
 			}
 			if tt.golden != "" {
 				golden.Assert(t, filepath.Join("testdata", tt.golden), out)
 			}
 		})
+	}
+}
+
+// On two zones each probe runs from another zone than its target and from
+// the same one, pinned by required pod (anti-)affinity to the target's pods;
+// on one zone the plan is unchanged and has no affinity.
+func TestPlaceByZone(t *testing.T) {
+	t.Parallel()
+	one, err := Place(demoPlan(t), []string{"us-east-1a"})
+	if err != nil || !reflect.DeepEqual(one, demoPlan(t)) {
+		t.Fatalf("one zone: %v, %+v", err, one)
+	}
+	if a := Job(one[0], "r").Spec.Template.Spec.Affinity; a != nil {
+		t.Errorf("one zone: affinity %+v", a)
+	}
+	two, err := Place(demoPlan(t), []string{"us-east-1a", "us-east-1b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range two {
+		names = append(names, p.Name+"="+string(p.Placement))
+	}
+	want := "probe-busybox-to-http-echo-cross-zone=other-zone,probe-busybox-to-http-echo-same-zone=same-zone,probe-stranger-to-http-echo-cross-zone=other-zone,probe-stranger-to-http-echo-same-zone=same-zone"
+	if strings.Join(names, ",") != want {
+		t.Errorf("placed = %v, want %s", names, want)
+	}
+	cross := Job(two[0], "r").Spec.Template.Spec.Affinity
+	if cross == nil || cross.PodAntiAffinity == nil || cross.PodAffinity != nil {
+		t.Fatalf("cross-zone affinity = %+v", cross)
+	}
+	term := cross.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0]
+	if term.TopologyKey != ZoneLabel || !reflect.DeepEqual(term.LabelSelector.MatchLabels, map[string]string{"app": "http-echo"}) || !reflect.DeepEqual(term.Namespaces, []string{"ns-1"}) {
+		t.Errorf("cross-zone term = %+v", term)
+	}
+	same := Job(two[1], "r").Spec.Template.Spec.Affinity
+	if same == nil || same.PodAffinity == nil || same.PodAntiAffinity != nil || same.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].TopologyKey != ZoneLabel {
+		t.Errorf("same-zone affinity = %+v", same)
 	}
 }

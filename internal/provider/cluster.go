@@ -89,6 +89,9 @@ func (c *cluster) diff(ctx context.Context, req plugin.DiffRequest) (plugin.Diff
 		if err := pluginapi.Decode(req.OldOutputs, &state); err != nil {
 			return plugin.DiffResponse{}, err
 		}
+		if err := refuseOverlayMigration(state, news.Desired); err != nil {
+			return plugin.DiffResponse{}, err
+		}
 		for _, k := range drift(state, news.Desired) {
 			d.add(k, false, false)
 		}

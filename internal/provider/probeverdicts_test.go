@@ -174,7 +174,7 @@ func TestProbeVerdictsDisagreeingFailsWithTheTable(t *testing.T) {
 	msg := err.Error()
 	for _, want := range []string{
 		"1 of 2 probes disagree with the network policies",
-		pvStranger + "  ns-1 app=stranger  http-echo.ns-1.svc.cluster.local:80  blocked   allowed",
+		pvStranger + "  ns-1 app=stranger  http-echo.ns-1.svc.cluster.local:80  any (one zone: crosses no subnet)  -              blocked   allowed",
 		"<- differs",
 		"pulumi up --replace '" + jobURN + pvStranger + "'\n",
 		"kopscalico:probes=false",

@@ -184,6 +184,8 @@ func (p *Provider) resourceFor(t tokens.Type) (handler, error) {
 		return &stateStoreGuard{p: p}, nil
 	case pluginapi.ProbeVerdictsType:
 		return recordedCheck{pluginapi.ProbeVerdicts, &probeVerdicts{p: p}}, nil
+	case pluginapi.CalicoDataplaneType:
+		return newCalicoDataplane(p), nil
 	}
 	return nil, fmt.Errorf("kopscalico provider: unknown resource type %q", t)
 }

@@ -8,16 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kopscalico/kopscalico/internal/kubeapi"
 	"github.com/kopscalico/kopscalico/internal/probe"
 )
 
@@ -47,18 +44,11 @@ func (r KubeReader) ReadResults(ctx context.Context, kubeconfig, namespace strin
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
+	client, err := kubeapi.New(kubeconfig)
 	if err != nil {
-		return nil, fmt.Errorf("read probe results: parse kubeconfig: %w", err)
+		return nil, fmt.Errorf("read probe results: %w", err)
 	}
-	client, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("read probe results: client for %s: %w", cfg.Host, err)
-	}
-	api := kubeAPI{client: client, base: strings.TrimRight(cfg.Host, "/") + strings.TrimRight(cfg.APIPath, "/")}
-	if !strings.Contains(api.base, "://") {
-		api.base = "https://" + api.base
-	}
+	api := kubeAPI{client}
 	return Read(ctx, api, namespace, probeNames)
 }
 
@@ -69,6 +59,8 @@ type PodSource interface {
 	JobPods(ctx context.Context, namespace, job string) ([]corev1.Pod, error)
 	// ProbeLog is the log of a pod's probe container.
 	ProbeLog(ctx context.Context, pod *corev1.Pod) (string, error)
+	// NodeZone is the zone label of a node ("" when it has none).
+	NodeZone(ctx context.Context, node string) (string, error)
 }
 
 // Read returns the log of the newest finished pod of each probe's Job (a Job
@@ -104,7 +96,13 @@ func readOne(ctx context.Context, src PodSource, namespace, job string) (string,
 	if err != nil {
 		return "", fmt.Errorf("log of pod %s: %w", pod.Name, err)
 	}
-	return log, nil
+	// Where it ran, for the table; a node gone since (a roll) leaves its
+	// zone unknown, which is no reason to lose the verdict.
+	zone, err := src.NodeZone(ctx, pod.Spec.NodeName)
+	if err != nil {
+		zone = "unknown: " + err.Error()
+	}
+	return log + probe.NodeLine(pod.Spec.NodeName, zone), nil
 }
 
 // NewestFinished picks the most recent pod of a Job that ran to its end; a
@@ -133,14 +131,11 @@ func NewestFinished(pods []corev1.Pod) (*corev1.Pod, error) {
 }
 
 // kubeAPI is the PodSource of the Kubernetes REST API.
-type kubeAPI struct {
-	client *http.Client
-	base   string
-}
+type kubeAPI struct{ kubeapi.Client }
 
 func (k kubeAPI) JobPods(ctx context.Context, namespace, job string) ([]corev1.Pod, error) {
 	path := fmt.Sprintf("/api/v1/namespaces/%s/pods?labelSelector=%s", url.PathEscape(namespace), url.QueryEscape("job-name="+job))
-	body, err := k.get(ctx, path)
+	body, err := k.Get(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -151,29 +146,24 @@ func (k kubeAPI) JobPods(ctx context.Context, namespace, job string) ([]corev1.P
 	return pods.Items, nil
 }
 
+func (k kubeAPI) NodeZone(ctx context.Context, node string) (string, error) {
+	if node == "" {
+		return "", nil
+	}
+	body, err := k.Get(ctx, "/api/v1/nodes/"+url.PathEscape(node))
+	if err != nil {
+		return "", err
+	}
+	var n corev1.Node
+	if err := json.Unmarshal(body, &n); err != nil {
+		return "", fmt.Errorf("decode node %s: %w", node, err)
+	}
+	return n.Labels[probe.ZoneLabel], nil
+}
+
 func (k kubeAPI) ProbeLog(ctx context.Context, pod *corev1.Pod) (string, error) {
 	path := fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/log?container=probe&limitBytes=%d",
 		url.PathEscape(pod.Namespace), url.PathEscape(pod.Name), maxLogBytes)
-	log, err := k.get(ctx, path)
+	log, err := k.Get(ctx, path)
 	return string(log), err
-}
-
-func (k kubeAPI) get(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.base+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := k.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %s", path, resp.Status, strings.TrimSpace(string(body)))
-	}
-	return body, nil
 }

@@ -24,8 +24,9 @@ import (
 // fakeAPI serves the two calls the reader makes: list pods by label and
 // read a pod's log, over TLS with a bearer token, like the API server.
 type fakeAPI struct {
-	pods map[string][]corev1.Pod // by job name
-	logs map[string]string       // by pod name
+	pods  map[string][]corev1.Pod // by job name
+	logs  map[string]string       // by pod name
+	zones map[string]string       // by node name
 
 	mu       sync.Mutex
 	requests []string
@@ -41,6 +42,14 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	const prefix = "/api/v1/namespaces/ns-1/pods"
 	switch {
+	case strings.HasPrefix(r.URL.Path, "/api/v1/nodes/"):
+		name := strings.TrimPrefix(r.URL.Path, "/api/v1/nodes/")
+		zone, ok := f.zones[name]
+		if !ok {
+			http.Error(w, `{"kind":"Status","message":"nodes \"`+name+`\" not found"}`, http.StatusNotFound)
+			return
+		}
+		json.NewEncoder(w).Encode(corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{probe.ZoneLabel: zone}}})
 	case r.URL.Path == prefix:
 		job := strings.TrimPrefix(r.URL.Query().Get("labelSelector"), "job-name=")
 		json.NewEncoder(w).Encode(corev1.PodList{Items: f.pods[job]})
@@ -87,6 +96,7 @@ func demoPlan(t *testing.T) []probe.Probe {
 func pod(name string, phase corev1.PodPhase, created time.Time) corev1.Pod {
 	return corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns-1", CreationTimestamp: metav1.NewTime(created)},
+		Spec:       corev1.PodSpec{NodeName: "node-" + name},
 		Status:     corev1.PodStatus{Phase: phase},
 	}
 }
@@ -112,6 +122,8 @@ func TestKubeReaderReadsTheNewestFinishedPodOfEachJob(t *testing.T) {
 			"busybox-new": recorded(t, "busybox-allowed.log"),
 			"stranger":    recorded(t, "stranger-blocked.log"),
 		},
+		// The stranger's node is gone (a roll): its zone is unknown.
+		zones: map[string]string{"node-busybox-new": "us-east-1a"},
 	}
 	srv := httptest.NewTLSServer(api)
 	defer srv.Close()
@@ -122,8 +134,8 @@ func TestKubeReaderReadsTheNewestFinishedPodOfEachJob(t *testing.T) {
 		t.Fatalf("ReadResults: %v", err)
 	}
 	want := map[string]string{
-		"probe-busybox-to-http-echo":  recorded(t, "busybox-allowed.log"),
-		"probe-stranger-to-http-echo": recorded(t, "stranger-blocked.log"),
+		"probe-busybox-to-http-echo":  recorded(t, "busybox-allowed.log") + "\nPROBE-NODE node-busybox-new us-east-1a\n",
+		"probe-stranger-to-http-echo": recorded(t, "stranger-blocked.log") + "\nPROBE-NODE node-stranger unknown: GET /api/v1/nodes/node-stranger: 404 Not Found (no such object or kind): {\"kind\":\"Status\",\"message\":\"nodes \\\"node-stranger\\\" not found\"}\n",
 	}
 	for k, v := range want {
 		if got[k] != v {

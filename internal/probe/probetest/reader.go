@@ -24,6 +24,8 @@ var _ probe.ResultReader = (*Reader)(nil)
 type Reader struct {
 	// Pods lists a Job's pods (label job-name=<job>).
 	Pods func(ctx context.Context, namespace, job string) ([]corev1.Pod, error)
+	// Zones gives a node's zone; nil: every zone is "".
+	Zones func(ctx context.Context, node string) (string, error)
 
 	mu      sync.Mutex
 	logs    map[string]string // probe name -> recorded log file
@@ -71,6 +73,13 @@ type source struct{ r *Reader }
 
 func (s source) JobPods(ctx context.Context, namespace, job string) ([]corev1.Pod, error) {
 	return s.r.Pods(ctx, namespace, job)
+}
+
+func (s source) NodeZone(ctx context.Context, node string) (string, error) {
+	if s.r.Zones == nil {
+		return "", nil
+	}
+	return s.r.Zones(ctx, node)
 }
 
 // ProbeLog plays the log recorded for the pod's probe (its job-name label).

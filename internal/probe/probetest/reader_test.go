@@ -26,7 +26,7 @@ func TestReaderPlaysRecordingsOfFinishedPods(t *testing.T) {
 	if rerr != nil {
 		t.Fatal(rerr)
 	}
-	if len(got) != 1 || got["probe-a"] != want {
+	if len(got) != 1 || got["probe-a"] != want+probe.NodeLine("", "") {
 		t.Errorf("results = %q, want probe-a's recording %q", got, want)
 	}
 	if err == nil || !errors.Is(err, probe.ErrNoPod) || !strings.Contains(err.Error(), `probe Job ns-1/probe-b: log of pod b-1: no log recorded for probe "probe-b"`) {
