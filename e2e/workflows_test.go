@@ -482,16 +482,21 @@ func TestUpInstallsCheckedKops(t *testing.T) {
 }
 
 // kopsCommandsOnLongestPath is how many kops commands bounded by kopsTimeout
-// the longest up runs, besides one rolling-update (or delete) bounded by
-// rollingUpdateTimeout and one validate. Read from internal/provider's
-// create and update over internal/kops's Manager: adopting or updating a
-// cluster that needs a roll is version, get cluster, replace, get
-// instancegroups, restore and resize of instance groups, update --yes,
-// export kubecfg (once per operation), the rolling-update dry run and
-// validate's margin, then get cluster and get instancegroups to record the
-// result; replacing the cluster is as many (10 to create and record the new
-// one, the old one's get cluster before and after its delete).
-const kopsCommandsOnLongestPath = 12
+// the longest up runs, besides rollsOnLongestPath commands bounded by
+// rollingUpdateTimeout and one validate. Read from internal/kops's reconcile
+// lifecycle (lifecycle.go, steps.go): a Kubernetes upgrade of a cluster that
+// needs a roll is version, get cluster, get instancegroups, replace, the
+// create and resize of instance groups, the update dry run, the control
+// plane's update by role (before kops 1.31), update --yes, export kubecfg,
+// the rolling-update dry run and validate's margin, then get cluster and get
+// instancegroups to record the result; its rolls are the control plane's and
+// the nodes' (or reconcile cluster and the nodes' roll from kops 1.31).
+// Replacing the cluster runs no more. Each removed instance group adds one
+// rollingUpdateTimeout (delete instancegroup), which the dev stack has none of.
+const (
+	kopsCommandsOnLongestPath = 14
+	rollsOnLongestPath        = 2
+)
 
 // upAllowance is the time an up spends outside kops: the toolchain, the
 // program's build, the Kubernetes resources and probes.
@@ -512,7 +517,7 @@ func TestUpJobOutlastsKopsTimeouts(t *testing.T) {
 		return d
 	}
 	kops := kopsCommandsOnLongestPath*timeout(config.KeyKopsTimeout, config.DefaultKopsTimeout) +
-		timeout(config.KeyRollingUpdateTimeout, config.DefaultRollingUpdateTimeout) +
+		rollsOnLongestPath*timeout(config.KeyRollingUpdateTimeout, config.DefaultRollingUpdateTimeout) +
 		timeout(config.KeyValidateTimeout, config.DefaultValidateTimeout)
 
 	up := readWorkflow(t, "../.github/workflows/up.yml").Jobs["up"]
