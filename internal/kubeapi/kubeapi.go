@@ -50,7 +50,13 @@ func New(kubeconfig string) (Client, error) {
 
 // Get returns the body of GET path (from /api or /apis on), at most 4 MiB.
 func (c Client) Get(ctx context.Context, path string) ([]byte, error) {
-	return c.do(ctx, http.MethodGet, path, "", nil)
+	return c.GetUpTo(ctx, path, maxBody)
+}
+
+// GetUpTo is Get with its own bound on the body, for lists the caller has
+// bounded by count (limit=N).
+func (c Client) GetUpTo(ctx context.Context, path string, max int64) ([]byte, error) {
+	return c.do(ctx, http.MethodGet, path, "", nil, max)
 }
 
 // Apply server-side applies body (JSON) to the object at path as
@@ -58,10 +64,10 @@ func (c Client) Get(ctx context.Context, path string) ([]byte, error) {
 // the caller owns those fields.
 func (c Client) Apply(ctx context.Context, path string, body []byte, fieldManager string) ([]byte, error) {
 	q := url.Values{"fieldManager": {fieldManager}, "force": {"true"}}
-	return c.do(ctx, http.MethodPatch, path+"?"+q.Encode(), "application/apply-patch+yaml", body)
+	return c.do(ctx, http.MethodPatch, path+"?"+q.Encode(), "application/apply-patch+yaml", body, maxBody)
 }
 
-func (c Client) do(ctx context.Context, method, path, contentType string, body []byte) ([]byte, error) {
+func (c Client) do(ctx context.Context, method, path, contentType string, body []byte, max int64) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -74,7 +80,7 @@ func (c Client) do(ctx context.Context, method, path, contentType string, body [
 		return nil, err
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	out, err := io.ReadAll(io.LimitReader(resp.Body, max))
 	if err != nil {
 		return nil, err
 	}

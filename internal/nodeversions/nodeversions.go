@@ -8,22 +8,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"sort"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/kubeapi"
 )
 
 // MaxNodes bounds one read: a cluster with more nodes is an error, not a
 // partial count.
 const MaxNodes = 2000
+
+// maxList bounds the body of one list of MaxNodes nodes.
+const maxList = 64 << 20
 
 // DefaultTimeout bounds one read, the exec credential plugin included.
 const DefaultTimeout = 2 * time.Minute
@@ -41,33 +40,13 @@ func (r Reader) NodeVersions(ctx context.Context, kubeconfig string) ([]kops.Nod
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
-	if err != nil {
-		return nil, fmt.Errorf("read node versions: parse kubeconfig: %w", err)
-	}
-	client, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("read node versions: client for %s: %w", cfg.Host, err)
-	}
-	base := strings.TrimRight(cfg.Host, "/")
-	if !strings.Contains(base, "://") {
-		base = "https://" + base
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/v1/nodes?limit=%d", base, MaxNodes), nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
+	client, err := kubeapi.New(kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("read node versions: %w", err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	body, err := client.GetUpTo(ctx, fmt.Sprintf("/api/v1/nodes?limit=%d", MaxNodes), maxList)
 	if err != nil {
 		return nil, fmt.Errorf("read node versions: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("read node versions: GET /api/v1/nodes: %s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}
 	var list corev1.NodeList
 	if err := json.Unmarshal(body, &list); err != nil {
