@@ -391,9 +391,10 @@ func TestCreateTakesBackItsOwnCluster(t *testing.T) {
 			}
 		}
 		k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
-			"version":      kopstest.OK("Client version: 1.28.4 (git-v1.28.4)\n"),
-			"get cluster":  kopstest.OK(string(spec)),
-			"replace -f -": kopstest.Fail(1, "stop here"),
+			"version":            kopstest.OK("Client version: 1.28.4 (git-v1.28.4)\n"),
+			"get cluster":        kopstest.OK(string(spec)),
+			"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+			"replace -f -":       kopstest.Fail(1, "stop here"),
 		}}
 		m := newManager(t, k)
 		m.Owner = kops.Ownership{Stack: "org/p/stack-a"}
