@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -247,7 +248,7 @@ func TestCalicoDataplaneThroughTheEngine(t *testing.T) {
 	if summary := dataplaneInState(t, s)[pool]; !strings.HasPrefix(summary, "ipipMode=Always vxlanMode=Never, want ipipMode=CrossSubnet") {
 		t.Errorf("refreshed pool row = %q", summary)
 	}
-	if preview := s.Preview().StdOut; !strings.Contains(preview, "ipipMode=Always vxlanMode=Never                       <- differs") || !strings.Contains(preview, patch) {
+	if preview := s.Preview().StdOut; !regexp.MustCompile(`ipipMode=Always vxlanMode=Never +<- differs`).MatchString(preview) || !strings.Contains(preview, patch) {
 		t.Errorf("the preview after refresh does not warn with the hand edit and plan its patch:\n%s", preview)
 	}
 	waitRolledOut(t, cp)
@@ -261,6 +262,7 @@ func TestCalicoDataplaneThroughTheEngine(t *testing.T) {
 	// here nothing tells it, so the replace the record's docs name.
 	replace := optup.Replace([]string{dataplaneURN})
 	mergePatch(t, dyn, configmaps, "kube-system", "calico-config", map[string]any{"data": map[string]any{"calico_backend": "vxlan"}})
+	waitRolledOut(t, cp) // kwok's calico-node pod, so only the backend differs
 	_, err := s.TryUp(replace)
 	if err == nil {
 		t.Fatal("enforce passed with calico_backend vxlan under an IP-in-IP pool")
@@ -279,11 +281,12 @@ func TestCalicoDataplaneThroughTheEngine(t *testing.T) {
 	if _, err := dyn.Resource(felixConfigs).Create(context.Background(), off, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	waitRolledOut(t, cp)
 	_, err = s.TryUp(replace)
 	if err == nil {
 		t.Fatal("enforce passed with the FelixConfiguration's ipipEnabled false")
 	}
-	for _, want := range []string{"(felix ipipEnabled)", "<- broken", `fix felix ipipEnabled: kubectl patch felixconfigurations.crd.projectcalico.org default --type=json -p '[{"op":"remove","path":"/spec/ipipEnabled"}]'`} {
+	for _, want := range []string{"the cluster's Calico is not the one asked for (felix ipipEnabled)", "<- broken", `fix felix ipipEnabled: kubectl patch felixconfigurations.crd.projectcalico.org default --type=json -p '[{"op":"remove","path":"/spec/ipipEnabled"}]'`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("enforce error lacks %q:\n%v", want, err)
 		}

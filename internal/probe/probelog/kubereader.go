@@ -52,6 +52,26 @@ func (r KubeReader) ReadResults(ctx context.Context, kubeconfig, namespace strin
 	return Read(ctx, api, namespace, probeNames)
 }
 
+// NodeZones counts the cluster's nodes by zone (at most kubeapi.MaxNodes),
+// through the API server the kubeconfig names.
+func (r KubeReader) NodeZones(ctx context.Context, kubeconfig string) (probe.Zones, error) {
+	timeout := r.Timeout
+	if timeout == 0 {
+		timeout = DefaultReadTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client, err := kubeapi.New(kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("read the nodes' zones: %w", err)
+	}
+	nodes, err := client.Nodes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the nodes' zones: %w", err)
+	}
+	return probe.CountZones(nodes), nil
+}
+
 // PodSource is where Read finds the probe pods and their logs: the
 // Kubernetes API here, recorded logs in tests that have no kubelet.
 type PodSource interface {
