@@ -367,7 +367,7 @@ func TestCalicoDataplaneOverlayMigrationRefused(t *testing.T) {
 			t.Errorf("%s: ipip -> vxlan not refused", what)
 			continue
 		}
-		for _, want := range []string{"runs Calico with ipip: refusing to switch it to vxlan", "1. the pool, while BIRD carries both", "2. the backend: kops edit cluster", dataplane.OverlayDocs} {
+		for _, want := range []string{"has Calico encapsulationMode ipip in its spec: refusing to switch it to vxlan", "1. the pool, while BIRD carries both", "2. the backend: kops edit cluster", dataplane.OverlayDocs} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("%s: the refusal lacks %q:\n%v", what, want, err)
 			}
