@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
@@ -101,6 +102,18 @@ const MaxNodes = 2000
 
 // maxNodeList bounds the body of one list of MaxNodes nodes.
 const maxNodeList = 64 << 20
+
+// ListNodes lists the nodes of the cluster the kubeconfig reaches, within
+// timeout (the exec credential plugin included).
+func ListNodes(ctx context.Context, kubeconfig string, timeout time.Duration) ([]corev1.Node, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client, err := New(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return client.Nodes(ctx)
+}
 
 // Nodes lists the cluster's Node objects, at most MaxNodes.
 func (c Client) Nodes(ctx context.Context) ([]corev1.Node, error) {

@@ -30,13 +30,7 @@ func (r Reader) NodeVersions(ctx context.Context, kubeconfig string) ([]kops.Nod
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	client, err := kubeapi.New(kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("read node versions: %w", err)
-	}
-	nodes, err := client.Nodes(ctx)
+	nodes, err := kubeapi.ListNodes(ctx, kubeconfig, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("read node versions: %w", err)
 	}
