@@ -162,7 +162,7 @@ func TestCompare(t *testing.T) {
 			obs: func() Observed {
 				return withFelix(running(ModeCrossSubnet, ModeNever, BackendBIRD), "ipipMTU", Setting{Value: "8991", Source: "env FELIX_IPINIPMTU of ds/calico-node, from calico-config veth_mtu"})
 			},
-			differs: map[string][]string{"felix ipipMTU": {"8991", "spec.networking.calico.mtu: unset (auto-detect) or within 0 (auto) or 1..8981"}},
+			differs: map[string][]string{"felix ipipMTU": {"8991", "spec.networking.calico.mtu: unset (auto-detect), or 1..8981", "wanted: kopscalico:encapsulation ipip"}},
 			broken:  []string{"felix ipipMTU"},
 		},
 		{

@@ -13,10 +13,10 @@ import (
 // "Configuring Calico MTU": 8981 for IP-in-IP, 8951 for VXLAN, 8941 for
 // WireGuard). 0 is Felix's auto-detection from the host's interfaces.
 const (
-	awsVPCMTU       = 9001
-	ipipOverhead    = 20
-	vxlanOverhead   = 50
-	wireguardOverhd = 60
+	awsVPCMTU         = 9001
+	ipipOverhead      = 20
+	vxlanOverhead     = 50
+	wireguardOverhead = 60
 )
 
 // FelixSetting is one Felix setting the check reads, where Felix takes it
@@ -104,7 +104,7 @@ var FelixSettings = []FelixSetting{
 		From:   "wireguardEnabled true: auto-detected (0) or within the VPC's 9001 less WireGuard's 60",
 		Broken: true,
 		want: func(_ Desired, felix map[string]string) (rule, bool) {
-			return mtuUpTo(awsVPCMTU - wireguardOverhd), isTrue(felix["wireguardEnabled"])
+			return mtuUpTo(awsVPCMTU - wireguardOverhead), isTrue(felix["wireguardEnabled"])
 		},
 	},
 	{
@@ -196,7 +196,7 @@ func felixRows(d Desired, o Observed) []Row {
 			row.Fix = "read again: pulumi refresh (a reading recorded before this setting was compared)"
 		case !r.OK(got.Value):
 			row.Broken = fs.Broken
-			row.Fix = fs.fix(got, r)
+			row.Fix = fmt.Sprintf("%s (wanted: %s)", fs.fix(got, r), fs.From)
 		}
 		row.OK = row.Fix == ""
 		rows = append(rows, row)
@@ -213,7 +213,7 @@ func (fs FelixSetting) fix(got Setting, r rule) string {
 	case strings.HasPrefix(got.Source, SourceEnv) && fs.KopsField != "":
 		set := fmt.Sprintf("spec.networking.calico.%s: %s", fs.KopsField, orUnset(value))
 		if fs.KopsField == "mtu" {
-			set = fmt.Sprintf("spec.networking.calico.mtu: unset (auto-detect) or within %s", r.Text)
+			set = "spec.networking.calico.mtu: unset (auto-detect), or " + strings.TrimPrefix(r.Text, "0 (auto) or ")
 		}
 		return fmt.Sprintf("kops renders %s on calico-node from the spec (%s): kops edit cluster, %s; kops update cluster --yes (calico-node rolls)", fs.Env, got.Source, set)
 	case strings.HasPrefix(got.Source, SourceEnv):
