@@ -241,6 +241,8 @@ func TestCalicoDataplaneThroughTheEngine(t *testing.T) {
 	mergePatch(t, dyn, ippools, "", "default-ipv4-ippool", map[string]any{"spec": map[string]any{"ipipMode": "Always"}})
 	// Only the check: a refresh of the demo Deployments on kwok can record
 	// them unavailable, and the next up would wait for them.
+	// The patch is planned only from a reading with calico-node rolled out.
+	waitRolledOut(t, cp)
 	refreshed := s.Refresh(optrefresh.Target([]string{dataplaneURN}))
 	if n := (*refreshed.Summary.ResourceChanges)["update"]; n != 1 {
 		t.Errorf("refresh after the hand edit: changes %v, want the dataplane check updated", *refreshed.Summary.ResourceChanges)
