@@ -148,7 +148,11 @@ type ProbeVerdictsState struct {
 	ProbeRun
 	// Verdicts are the observed outcomes by probe name.
 	Verdicts map[string]string `json:"verdicts" wire:"unknown"`
-	// Table is expected against observed for every probe.
+	// Zones are the nodes by zone when the verdicts were read (what the
+	// table's first line says of the subnets crossed comes from them).
+	Zones probe.Zones `json:"zones,omitempty" wire:"unknown"`
+	// Table is the nodes' statement, then expected against observed for
+	// every probe.
 	Table string `json:"table" wire:"unknown"`
 }
 
