@@ -12,6 +12,7 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/lease/s3lease"
 	"github.com/kopscalico/kopscalico/internal/nodeversions"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe/probelog"
@@ -19,7 +20,8 @@ import (
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 )
 
-// realDeps are the kops CLI, the EC2 API and the Kubernetes API. They are
+// realDeps are the kops CLI, the EC2 API, the Kubernetes API and the
+// clusters' leases in their state stores (S3 or file://). They are
 // wired here, not in package provider: the program imports that package and
 // would otherwise link the Kubernetes client.
 func realDeps() provider.Deps {
@@ -30,6 +32,7 @@ func realDeps() provider.Deps {
 		NewEC2:      sgcheck.NewEC2,
 		ProbeReader: probelog.KubeReader{},
 		NodeReader:  nodeversions.Reader{},
+		Leases:      s3lease.Open,
 	}
 }
 

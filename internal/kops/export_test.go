@@ -60,3 +60,6 @@ func InheritedEnvNames() []string {
 	}
 	return names
 }
+
+// MarkOnCreate is the flag of `kops create cluster` that writes the owner mark.
+var MarkOnCreate = markOnCreate

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kopscalico/kopscalico/internal/lease"
+	"github.com/kopscalico/kopscalico/internal/lease/s3lease"
 	"github.com/kopscalico/kopscalico/internal/testing/fakeaws"
 )
 
@@ -19,7 +20,7 @@ func stores(t *testing.T) map[string]func(t *testing.T) (lease.Store, string) {
 	return map[string]func(t *testing.T) (lease.Store, string){
 		"file": func(t *testing.T) (lease.Store, string) {
 			url := "file://" + t.TempDir()
-			s, err := lease.Open(context.Background(), url, "")
+			s, err := s3lease.Open(context.Background(), url, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -31,7 +32,7 @@ func stores(t *testing.T) map[string]func(t *testing.T) (lease.Store, string) {
 				t.Setenv(k, v)
 			}
 			url := "s3://kops-state/team"
-			s, err := lease.Open(context.Background(), url, "us-east-1")
+			s, err := s3lease.Open(context.Background(), url, "us-east-1")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -174,7 +175,7 @@ func TestLeaseOneWinnerOfARace(t *testing.T) {
 // address and the command to remove it say.
 func TestLeaseFileLayout(t *testing.T) {
 	dir := t.TempDir()
-	store, err := lease.Open(context.Background(), "file://"+dir, "")
+	store, err := s3lease.Open(context.Background(), "file://"+dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +193,7 @@ func TestLeaseFileLayout(t *testing.T) {
 	if _, err := os.Stat(want); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("after release: %v", err)
 	}
-	if _, err := lease.Open(context.Background(), "gs://bucket", ""); err == nil {
+	if _, err := s3lease.Open(context.Background(), "gs://bucket", ""); err == nil {
 		t.Error("a gs:// store opened")
 	}
 }

@@ -3,10 +3,6 @@ package lease
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/url"
-	"path"
-	"strings"
 )
 
 // Store holds lease objects by key: an object is created only when none
@@ -44,27 +40,3 @@ const Dir = ".kopscalico-leases"
 
 // Key is the lease object of cluster name, relative to the state store.
 func Key(cluster string) string { return Dir + "/" + cluster + ".json" }
-
-// Open is the Store of a kops state store URL: file:///dir or
-// s3://bucket[/prefix] (region: where the bucket's requests are signed for).
-func Open(ctx context.Context, stateStore, region string) (Store, error) {
-	u, err := url.Parse(stateStore)
-	if err != nil {
-		return nil, fmt.Errorf("state store %q: %w", stateStore, err)
-	}
-	switch u.Scheme {
-	case "file":
-		return FileStore{Dir: u.Path}, nil
-	case "s3":
-		return NewS3(ctx, u.Host, strings.Trim(u.Path, "/"), region)
-	}
-	return nil, fmt.Errorf("state store %q: the lease of a cluster is kept in an s3:// or file:// store only", stateStore)
-}
-
-// join is prefix/key, or key when there is no prefix.
-func join(prefix, key string) string {
-	if prefix == "" {
-		return key
-	}
-	return path.Join(prefix, key)
-}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/lease"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
@@ -47,6 +48,10 @@ type Deps struct {
 	// NodeReader reads the kubelet versions of the cluster's nodes; nil:
 	// not read (nothing is recorded).
 	NodeReader NodeReader
+	// Leases opens the lease store of a kops state store (s3lease.Open):
+	// a Cluster's create, update and delete hold the cluster's lease. nil:
+	// none is taken.
+	Leases func(ctx context.Context, stateStore, region string) (lease.Store, error)
 }
 
 // NodeReader counts the cluster's nodes by instance group and kubelet

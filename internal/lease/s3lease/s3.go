@@ -1,4 +1,7 @@
-package lease
+// Package s3lease is the lease store of an S3 kops state store, and Open,
+// which picks a state store's lease store by its URL. It is apart from
+// package lease so that only what opens a store links the S3 client.
+package s3lease
 
 import (
 	"bytes"
@@ -7,6 +10,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/kopscalico/kopscalico/internal/awsbound"
+	"github.com/kopscalico/kopscalico/internal/lease"
 )
 
 // S3API is the part of the S3 client the leases use.
@@ -36,7 +43,7 @@ type S3Store struct {
 	Timeout        time.Duration // each call, retries included
 }
 
-var _ Store = (*S3Store)(nil)
+var _ lease.Store = (*S3Store)(nil)
 
 // NewS3 is the Store of bucket (keys under prefix), with the SDK's default
 // credentials and every call bounded.
@@ -51,7 +58,15 @@ func NewS3(ctx context.Context, bucket, prefix, region string) (*S3Store, error)
 	return &S3Store{API: s3.NewFromConfig(cfg), Bucket: bucket, Prefix: prefix, Timeout: s3Limits.Call}, nil
 }
 
-func (s *S3Store) key(key string) *string { return aws.String(join(s.Prefix, key)) }
+func (s *S3Store) key(key string) *string { return aws.String(s.object(key)) }
+
+// object is the S3 key of a lease key: under the store's prefix.
+func (s *S3Store) object(key string) string {
+	if s.Prefix == "" {
+		return key
+	}
+	return path.Join(s.Prefix, key)
+}
 
 // status is the HTTP status of a failed S3 call; 0 when it got none.
 func status(err error) int {
@@ -71,7 +86,7 @@ func (s *S3Store) Create(ctx context.Context, key string, body []byte) (string, 
 	switch status(err) {
 	case http.StatusPreconditionFailed, http.StatusConflict:
 		// 409: a concurrent conditional write won the race.
-		return "", ErrExists
+		return "", lease.ErrExists
 	}
 	if err != nil {
 		return "", fmt.Errorf("create %s: %w", s.Address(key), err)
@@ -83,7 +98,7 @@ func (s *S3Store) Create(ctx context.Context, key string, body []byte) (string, 
 func (s *S3Store) Read(ctx context.Context, key string) ([]byte, string, error) {
 	out, err := awsbound.Call(ctx, s.Timeout, "s3:GetObject", s.API.GetObject, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: s.key(key)}, nil)
 	if status(err) == http.StatusNotFound {
-		return nil, "", ErrNotFound
+		return nil, "", lease.ErrNotFound
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("read %s: %w", s.Address(key), err)
@@ -104,7 +119,7 @@ func (s *S3Store) Replace(ctx context.Context, key string, body []byte, version 
 	}, nil)
 	switch status(err) {
 	case http.StatusPreconditionFailed, http.StatusConflict, http.StatusNotFound:
-		return "", ErrChanged
+		return "", lease.ErrChanged
 	}
 	if err != nil {
 		return "", fmt.Errorf("replace %s: %w", s.Address(key), err)
@@ -123,7 +138,7 @@ func (s *S3Store) Delete(ctx context.Context, key, version string) error {
 	case http.StatusNotFound:
 		return nil
 	case http.StatusPreconditionFailed, http.StatusConflict:
-		return ErrChanged
+		return lease.ErrChanged
 	}
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", s.Address(key), err)
@@ -132,7 +147,24 @@ func (s *S3Store) Delete(ctx context.Context, key, version string) error {
 }
 
 // Address implements Store.
-func (s *S3Store) Address(key string) string { return "s3://" + s.Bucket + "/" + join(s.Prefix, key) }
+func (s *S3Store) Address(key string) string { return "s3://" + s.Bucket + "/" + s.object(key) }
 
 // RemoveCommand implements Store.
 func (s *S3Store) RemoveCommand(key string) string { return "aws s3 rm " + s.Address(key) }
+
+// Open is the Store of a kops state store URL: file:///dir (a
+// lease.FileStore) or s3://bucket[/prefix] (region: where the bucket's
+// requests are signed for).
+func Open(ctx context.Context, stateStore, region string) (lease.Store, error) {
+	u, err := url.Parse(stateStore)
+	if err != nil {
+		return nil, fmt.Errorf("state store %q: %w", stateStore, err)
+	}
+	switch u.Scheme {
+	case "file":
+		return lease.FileStore{Dir: u.Path}, nil
+	case "s3":
+		return NewS3(ctx, u.Host, strings.Trim(u.Path, "/"), region)
+	}
+	return nil, fmt.Errorf("state store %q: the lease of a cluster is kept in an s3:// or file:// store only", stateStore)
+}
