@@ -63,3 +63,10 @@ func InheritedEnvNames() []string {
 
 // MarkOnCreate is the flag of `kops create cluster` that writes the owner mark.
 var MarkOnCreate = markOnCreate
+
+// SetHarnessEnv sets what a test build's -ldflags -X sets, until restore.
+func SetHarnessEnv(name string) (restore func()) {
+	old := harnessEnv
+	harnessEnv = name
+	return func() { harnessEnv = old }
+}
