@@ -6,6 +6,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	pulumiprovider "github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
@@ -36,13 +39,25 @@ func realDeps() provider.Deps {
 	}
 }
 
+// stopGrace is how long a SIGTERM leaves the running operations to stop
+// their kops commands and release their clusters' leases.
+const stopGrace = 30 * time.Second
+
 func main() {
+	sigterm := make(chan os.Signal, 1)
+	signal.Notify(sigterm, syscall.SIGTERM)
 	err := pulumiprovider.Main(pluginapi.Name, func(host *pulumiprovider.HostClient) (pulumirpc.ResourceProviderServer, error) {
 		var log provider.Logger
 		if host != nil { // nil when started apart from the engine: Attach sets it
 			log = host
 		}
-		return plugin.NewProviderServer(provider.New(log, realDeps())), nil
+		p := provider.New(log, realDeps())
+		go func() {
+			<-sigterm
+			p.Stop(stopGrace)
+			os.Exit(143) // 128 + SIGTERM, as the default action reports it
+		}()
+		return plugin.NewProviderServer(p), nil
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", os.Args[0], err)

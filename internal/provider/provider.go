@@ -74,6 +74,8 @@ type Provider struct {
 	// served apart from the engine (PULUMI_DEBUG_PROVIDERS) outlives the run.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// running counts the engine calls in progress (Stop waits for them).
+	running sync.WaitGroup
 }
 
 var _ plugin.GrpcProvider = (*Provider)(nil)
@@ -117,8 +119,25 @@ func (p *Provider) operation(ctx context.Context) (context.Context, context.Canc
 	p.mu.Lock()
 	running := p.ctx
 	p.mu.Unlock()
+	p.running.Add(1)
 	stop := context.AfterFunc(running, cancel)
-	return op, func() { stop(); cancel() }
+	return op, func() { stop(); cancel(); p.running.Done() }
+}
+
+// Stop is the plugin's answer to SIGTERM: the running operations are
+// cancelled as by SignalCancellation (their kops commands stopped) and get
+// up to wait to return, each releasing its cluster's lease on the way; it
+// reports whether they all returned.
+func (p *Provider) Stop(wait time.Duration) bool {
+	_ = p.SignalCancellation(context.Background())
+	done := make(chan struct{})
+	go func() { p.running.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(wait):
+		return false
+	}
 }
 
 func (p *Provider) configured() Config {
