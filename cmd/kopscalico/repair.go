@@ -11,7 +11,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
-	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
 
@@ -101,9 +100,8 @@ func describePending(stack string, ops []apitype.OperationV2) string {
 		}
 	}
 	if clusters {
-		b.WriteString("A pending create of a kops cluster is taken back by the next up: the cluster carries this stack's owner mark. " +
-			"If the run stopped right after `kops create cluster`, before the mark was written, that up refuses the unmarked cluster: " +
-			"set " + config.FullKey(config.KeyAdoptExisting) + "=true for it.\n")
+		b.WriteString("A pending create of a kops cluster is taken back by the next up: `kops create cluster` wrote this stack's owner mark with the spec. " +
+			"If that up says a stale lease of the cluster is left, the killed run held it: break it with the command it prints.\n")
 	}
 	if creates {
 		b.WriteString("A pending create may have made its resource anyway (an S3 bucket): check first; " +

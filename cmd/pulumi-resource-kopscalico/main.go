@@ -6,12 +6,16 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	pulumiprovider "github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/lease/s3lease"
 	"github.com/kopscalico/kopscalico/internal/nodeversions"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe/probelog"
@@ -19,7 +23,8 @@ import (
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
 )
 
-// realDeps are the kops CLI, the EC2 API and the Kubernetes API. They are
+// realDeps are the kops CLI, the EC2 API, the Kubernetes API and the
+// clusters' leases in their state stores (S3 or file://). They are
 // wired here, not in package provider: the program imports that package and
 // would otherwise link the Kubernetes client.
 func realDeps() provider.Deps {
@@ -30,16 +35,29 @@ func realDeps() provider.Deps {
 		NewEC2:      sgcheck.NewEC2,
 		ProbeReader: probelog.KubeReader{},
 		NodeReader:  nodeversions.Reader{},
+		Leases:      s3lease.Open,
 	}
 }
 
+// stopGrace is how long a SIGTERM leaves the running operations to stop
+// their kops commands and release their clusters' leases.
+const stopGrace = 30 * time.Second
+
 func main() {
+	sigterm := make(chan os.Signal, 1)
+	signal.Notify(sigterm, syscall.SIGTERM)
 	err := pulumiprovider.Main(pluginapi.Name, func(host *pulumiprovider.HostClient) (pulumirpc.ResourceProviderServer, error) {
 		var log provider.Logger
 		if host != nil { // nil when started apart from the engine: Attach sets it
 			log = host
 		}
-		return plugin.NewProviderServer(provider.New(log, realDeps())), nil
+		p := provider.New(log, realDeps())
+		go func() {
+			<-sigterm
+			p.Stop(stopGrace)
+			os.Exit(143) // 128 + SIGTERM, as the default action reports it
+		}()
+		return plugin.NewProviderServer(p), nil
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", os.Args[0], err)

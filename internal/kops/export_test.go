@@ -71,3 +71,13 @@ func InheritedEnvNames() []string {
 	}
 	return names
 }
+
+// MarkOnCreate is the flag of `kops create cluster` that writes the owner mark.
+var MarkOnCreate = markOnCreate
+
+// SetHarnessEnv sets what a test build's -ldflags -X sets, until restore.
+func SetHarnessEnv(name string) (restore func()) {
+	old := harnessEnv
+	harnessEnv = name
+	return func() { harnessEnv = old }
+}

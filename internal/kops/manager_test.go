@@ -67,7 +67,8 @@ func TestEnsureCreates(t *testing.T) {
 	want := []string{
 		"version",
 		"get cluster --name demo.example.com -o yaml",
-		strings.Join(create, " ") + " --ssh-public-key " + keyFile,
+		// The mark goes in with kops's first write of the spec.
+		strings.Join(create, " ") + " --set metadata.annotations=kopscalico.io/owner=org/p/stack-a --ssh-public-key " + keyFile,
 		"get cluster --name demo.example.com -o yaml",
 		"replace -f -",
 		"get instancegroups --name demo.example.com -o yaml",

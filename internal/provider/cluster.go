@@ -30,7 +30,7 @@ func (c *cluster) manager(ctx context.Context, urn resource.URN, kubeconfig stri
 			info("%s", line)
 		}
 	})
-	return &kops.Manager{Runner: runner, Timeouts: cfg.timeouts(), Kubeconfig: kubeconfig, Logf: info, Warnf: warn}
+	return &kops.Manager{Runner: runner, Timeouts: cfg.timeouts(), Kubeconfig: kubeconfig, Leases: c.p.deps.Leases, Logf: info, Warnf: warn}
 }
 
 // workdir is a private directory for one operation's kubeconfig.
@@ -156,6 +156,11 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 	m := c.manager(ctx, req.URN, kubeconfig)
 	m.Owner = own
 	d := args.Desired
+	unlock, err := m.Lock(ctx, d, "create")
+	if err != nil {
+		return plugin.CreateResponse{}, err
+	}
+	defer unlock()
 	outcome, ensureErr := m.Create(ctx, d, args.AdoptExisting)
 	var exists *kops.ExistsError
 	if errors.As(ensureErr, &exists) {
@@ -415,6 +420,11 @@ func (c *cluster) update(ctx context.Context, req plugin.UpdateRequest) (plugin.
 	}
 	m := c.manager(ctx, req.URN, kubeconfig)
 	m.Owner = own
+	unlock, err := m.Lock(ctx, args.Desired, "update")
+	if err != nil {
+		return plugin.UpdateResponse{}, err
+	}
+	defer unlock()
 	m.Nodes = c.nodeVersions(ctx, req.URN, old.Kubeconfig, old.NodeVersions)
 	outcome, ensureErr := m.Ensure(ctx, args.Desired)
 	if ensureErr != nil && !outcome.Mutated() {
@@ -442,6 +452,12 @@ func (c *cluster) delete(ctx context.Context, req plugin.DeleteRequest) (plugin.
 	}
 	defer cleanup()
 	m := c.manager(ctx, req.URN, kubeconfig)
+	m.Owner = c.ownership(state.Owner)
+	unlock, err := m.Lock(ctx, state.Desired, "delete")
+	if err != nil {
+		return plugin.DeleteResponse{}, err
+	}
+	defer unlock()
 	// A cluster already gone is left to Delete, which says so and succeeds.
 	if owner, found, err := m.LiveOwner(ctx, state.Desired); err != nil {
 		return plugin.DeleteResponse{}, err
