@@ -50,7 +50,8 @@ const usage = `usage: kopscalico [flags] up [--yes] [--skip-preflight]
            short stays pending in the state
   repair   list the operations a killed run left pending in the stack's state;
            with --yes, refresh the stack and drop the pending creates (first
-           check that what they were creating does not exist, or import it)
+           check that what they were creating does not exist, or import it);
+           it refreshes with nothing pending too: a killed plugin leaves none
 
 Interrupt (Ctrl-C) once: the update is cancelled; running steps are asked to
 stop and the state records how they end. Twice: it stops now, and what it cuts

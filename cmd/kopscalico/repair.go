@@ -18,20 +18,27 @@ import (
 // repair lists the operations a killed run left pending in the stack's
 // state; with yes it refreshes the stack, dropping the pending creates (the
 // CLI refuses to drop them non-interactively otherwise), and checks that
-// nothing is left pending.
+// nothing is left pending. It refreshes with nothing pending too: a run whose
+// plugin was killed leaves no pending operation, yet the plugin's kops
+// commands may have changed (or deleted) the cluster the state records.
 func repair(ctx context.Context, stack auto.Stack, yes bool, stdout, stderr io.Writer) error {
 	pending, err := stackPending(ctx, stack)
 	if err != nil {
 		return err
 	}
-	if len(pending) == 0 {
-		fmt.Fprintf(stdout, "kopscalico: stack %s has no pending operations: nothing to repair\n", stack.Name())
+	switch {
+	case len(pending) == 0 && !yes:
+		fmt.Fprintf(stdout, "kopscalico: stack %s has no pending operations: nothing to repair; "+
+			"if a run's plugin was killed, what its kops commands did is recorded by a refresh: kopscalico --stack %s repair --yes\n", stack.Name(), stack.Name())
 		return nil
-	}
-	fmt.Fprint(stdout, describePending(stack.Name(), pending))
-	if !yes {
-		fmt.Fprintf(stdout, "kopscalico: to refresh the stack and drop the pending creates: kopscalico --stack %s repair --yes\n", stack.Name())
-		return nil
+	case len(pending) == 0:
+		fmt.Fprintf(stdout, "kopscalico: stack %s has no pending operations; refreshing it, so the state records what a killed run's kops commands did\n", stack.Name())
+	default:
+		fmt.Fprint(stdout, describePending(stack.Name(), pending))
+		if !yes {
+			fmt.Fprintf(stdout, "kopscalico: to refresh the stack and drop the pending creates: kopscalico --stack %s repair --yes\n", stack.Name())
+			return nil
+		}
 	}
 	_, err = stack.Refresh(ctx, optrefresh.ClearPendingCreates(),
 		optrefresh.ProgressStreams(stdout), optrefresh.ErrorProgressStreams(stderr))
@@ -45,7 +52,7 @@ func repair(ctx context.Context, stack auto.Stack, yes bool, stdout, stderr io.W
 	if len(left) > 0 {
 		return fmt.Errorf("still pending after the refresh:\n%s", describePending(stack.Name(), left))
 	}
-	fmt.Fprintf(stdout, "kopscalico: stack %s has no pending operations left\n", stack.Name())
+	fmt.Fprintf(stdout, "kopscalico: stack %s is refreshed and has no pending operations left\n", stack.Name())
 	return nil
 }
 

@@ -123,8 +123,12 @@ func TestRepairWithTheRealCLI(t *testing.T) {
 	if out := runOK(t, project, "repair", "--yes"); !strings.Contains(out, "no pending operations left") {
 		t.Errorf("repair --yes:\n%s", out)
 	}
-	if out := runOK(t, project, "repair"); !strings.Contains(out, "nothing to repair") {
+	if out := runOK(t, project, "repair"); !strings.Contains(out, "nothing to repair") || !strings.Contains(out, "repair --yes") {
 		t.Errorf("repair after repair:\n%s", out)
+	}
+	// A killed plugin leaves nothing pending: --yes refreshes all the same.
+	if out := runOK(t, project, "repair", "--yes"); !strings.Contains(out, "Refreshing (dev)") || !strings.Contains(out, "is refreshed and has no pending operations left") {
+		t.Errorf("repair --yes with nothing pending:\n%s", out)
 	}
 }
 
