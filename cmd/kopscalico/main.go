@@ -51,7 +51,9 @@ const usage = `usage: kopscalico [flags] up [--yes] [--skip-preflight]
   repair   list the operations a killed run left pending in the stack's state;
            with --yes, refresh the stack and drop the pending creates (first
            check that what they were creating does not exist, or import it);
-           it refreshes with nothing pending too: a killed plugin leaves none
+           it refreshes with nothing pending too: a killed plugin leaves none;
+           a lock taken on this host by a process gone (a killed run's) is
+           cancelled first
 
 Interrupt (Ctrl-C) once: the update is cancelled; running steps are asked to
 stop and the state records how they end. Twice: it stops now, and what it cuts
