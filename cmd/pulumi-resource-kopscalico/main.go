@@ -4,8 +4,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"syscall"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	pulumiprovider "github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
@@ -34,15 +37,31 @@ func realDeps() provider.Deps {
 }
 
 func main() {
+	engine := os.Getppid()
 	err := pulumiprovider.Main(pluginapi.Name, func(host *pulumiprovider.HostClient) (pulumirpc.ResourceProviderServer, error) {
-		var log provider.Logger
-		if host != nil { // nil when started apart from the engine: Attach sets it
-			log = host
+		if host == nil { // started apart from the engine: Attach sets the logger
+			return plugin.NewProviderServer(provider.New(nil, realDeps())), nil
 		}
-		return plugin.NewProviderServer(provider.New(log, realDeps())), nil
+		prov := provider.New(host, realDeps())
+		go watchEngine(context.Background(), engine, os.Getppid, time.Second, func() { stopWithoutEngine(prov) })
+		return plugin.NewProviderServer(prov), nil
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", os.Args[0], err)
 		os.Exit(1)
 	}
 }
+
+// stopWithoutEngine ends a plugin whose engine died: the running kops
+// commands are stopped (SIGTERM, then SIGKILL), then the SDK's graceful stop
+// (SIGINT) lets the calls return; exitDeadline bounds it all. Nothing is
+// written to stderr: the engine's end of the pipe is closed.
+func stopWithoutEngine(prov *provider.Provider) {
+	time.AfterFunc(exitDeadline, func() { os.Exit(1) })
+	_ = prov.SignalCancellation(context.Background())
+	_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+}
+
+// exitDeadline is how long a plugin without its engine has to stop: the
+// kops commands' grace after SIGTERM, and then some.
+const exitDeadline = 30 * time.Second
