@@ -26,8 +26,8 @@ import (
 	"github.com/kopscalico/kopscalico/internal/testing/kubeconfigtest"
 )
 
-// envKillMatrix set to "full" runs every cell; unset, the representative
-// cells of killMatrixDefault.
+// envKillMatrix set to "full" runs every cell, to "mutating" the cells of
+// every command that writes; unset, the picked cells of each column.
 const envKillMatrix = "KOPSCALICO_KILL_MATRIX"
 
 // kopscalicoPlugin is the plugin's program name, the parent of the kops
@@ -129,7 +129,7 @@ type killRow struct {
 // has killed its target), and repair --yes, up and destroy put everything
 // right.
 func TestKillMatrix(t *testing.T) {
-	full := os.Getenv(envKillMatrix) == "full"
+	mode := os.Getenv(envKillMatrix)
 	var rows []killRow
 	start := time.Now()
 	for _, op := range killMatrixOps {
@@ -138,7 +138,7 @@ func TestKillMatrix(t *testing.T) {
 			commands := k.calibrate(op)
 			for i, command := range commands {
 				for _, target := range []killTarget{killPlugin, killEngine} {
-					if !full && !op.pickedCell(command, target) {
+					if !op.runs(mode, command, target) {
 						continue
 					}
 					row := k.cell(op, i+1, command, target)
@@ -159,7 +159,14 @@ func TestKillMatrix(t *testing.T) {
 	t.Log(b.String())
 }
 
-func (op killOp) pickedCell(command string, target killTarget) bool {
+// runs says whether the matrix in mode (envKillMatrix) has the cell.
+func (op killOp) runs(mode, command string, target killTarget) bool {
+	switch mode {
+	case "full":
+		return true
+	case "mutating":
+		return kopsdouble.Call{Args: []string{command}}.Mutating()
+	}
 	for _, p := range op.picked {
 		if p.target == target && strings.HasPrefix(command, p.command) {
 			return true
