@@ -344,7 +344,7 @@ func (c *cluster) read(ctx context.Context, req plugin.ReadRequest) (plugin.Read
 			newState.Unapplied = []string{"kops could not tell whether everything is applied: " + err.Error()}
 		}
 		for _, u := range newState.Unapplied {
-			c.p.logf(ctx, diag.Warning, req.URN, "kops cluster %s: %s (a run stopped midway?): the next up finishes it", args.Name, u)
+			c.p.logf(ctx, diag.Warning, req.URN, "kops cluster %s: %s: the next up finishes it", args.Name, u)
 		}
 	}
 	if note := upgradeNote(newState); note != "" {
