@@ -54,7 +54,10 @@ const usage = `usage: kopscalico [flags] up [--yes] [--skip-preflight]
            short stays pending in the state
   repair   list the operations a killed run left pending in the stack's state;
            with --yes, refresh the stack and drop the pending creates (first
-           check that what they were creating does not exist, or import it)
+           check that what they were creating does not exist, or import it);
+           it refreshes with nothing pending too: a killed plugin leaves none;
+           a lock taken on this host by a process gone (a killed run's) is
+           cancelled first
   break-lease  delete the lease ID of a kops cluster in its state store, which
            a killed run left (its create, update or delete stopped): the next
            run refuses the cluster while it is there, and says this command;

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -44,6 +45,7 @@ func realDeps() provider.Deps {
 const stopGrace = 30 * time.Second
 
 func main() {
+	engine := os.Getppid()
 	sigterm := make(chan os.Signal, 1)
 	signal.Notify(sigterm, syscall.SIGTERM)
 	err := pulumiprovider.Main(pluginapi.Name, func(host *pulumiprovider.HostClient) (pulumirpc.ResourceProviderServer, error) {
@@ -51,16 +53,33 @@ func main() {
 		if host != nil { // nil when started apart from the engine: Attach sets it
 			log = host
 		}
-		p := provider.New(log, realDeps())
+		prov := provider.New(log, realDeps())
 		go func() {
 			<-sigterm
-			p.Stop(stopGrace)
+			prov.Stop(stopGrace)
 			os.Exit(143) // 128 + SIGTERM, as the default action reports it
 		}()
-		return plugin.NewProviderServer(p), nil
+		if host != nil {
+			go watchEngine(context.Background(), engine, os.Getppid, time.Second, func() { stopWithoutEngine(prov) })
+		}
+		return plugin.NewProviderServer(prov), nil
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", os.Args[0], err)
 		os.Exit(1)
 	}
 }
+
+// stopWithoutEngine ends a plugin whose engine died: the running kops
+// commands are stopped (SIGTERM, then SIGKILL) and their leases released,
+// then the SDK's graceful stop (SIGINT) lets the calls return; exitDeadline
+// bounds it all. Nothing is written to stderr: the engine's end is closed.
+func stopWithoutEngine(prov *provider.Provider) {
+	time.AfterFunc(exitDeadline, func() { os.Exit(1) })
+	prov.Stop(stopGrace)
+	_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+}
+
+// exitDeadline is how long a plugin without its engine has to stop: the
+// kops commands' grace after SIGTERM, and then some.
+const exitDeadline = stopGrace + 10*time.Second

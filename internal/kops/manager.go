@@ -204,6 +204,34 @@ func (m *Manager) Observe(ctx context.Context, d Desired) (Observed, bool, error
 	return Observed{Spec: spec, InstanceGroups: igs}, true, nil
 }
 
+// Unapplied asks kops, changing nothing, what the state store holds that the
+// cluster does not run: changes `update cluster --yes` has not applied (a run
+// stopped after `replace`), or instances a roll has not replaced (stopped
+// after the update). Refresh records it, so the next up finishes the work
+// rather than taking the store's spec for the running cluster. It needs
+// m.Kubeconfig (exported when missing) for the roll's plan.
+func (m *Manager) Unapplied(ctx context.Context, d Desired) ([]string, error) {
+	out, err := m.run(ctx, d, StepPlanUpdate, nil, "--name", d.Name)
+	if err != nil {
+		return nil, err
+	}
+	if pending, err := UpdatePending(string(out)); err != nil || pending {
+		return []string{"changes `kops update cluster --yes` has not applied"}, err
+	}
+	if _, err := m.OperationKubeconfig(ctx, d); err != nil {
+		return nil, err
+	}
+	out, err = m.run(ctx, d, StepPlanRoll, nil, "--name", d.Name)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := ParseRollingUpdate(string(out))
+	if err != nil || !plan.NeedsRoll() {
+		return nil, err
+	}
+	return []string{"instance groups `kops rolling-update cluster --yes` has not rolled: " + strings.Join(plan.Pending(), ", ")}, nil
+}
+
 // ListClusters names every cluster in a state store (`kops get clusters`),
 // whoever made them.
 func (m *Manager) ListClusters(ctx context.Context, stateStore string) ([]string, error) {

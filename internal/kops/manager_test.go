@@ -410,3 +410,41 @@ func TestCreateTakesBackItsOwnCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestUnappliedNamesWhatARunLeftUndone: a spec written but not applied, or
+// applied but not rolled, is reported; neither is a clean cluster; nothing
+// mutating runs.
+func TestUnappliedNamesWhatARunLeftUndone(t *testing.T) {
+	t.Parallel()
+	d := kopstest.Desired("1.34")
+	for _, c := range []struct {
+		name, update, roll string
+		want               string
+	}{
+		{name: "update pending", update: "Will modify resources:\n\nMust specify --yes to apply changes\n", want: "changes `kops update cluster --yes` has not applied"},
+		{name: "roll pending", update: "\nNo changes need to be applied\n", roll: "rolling-update-needed.txt", want: "has not rolled: "},
+		{name: "clean", update: "\nNo changes need to be applied\n", roll: "rolling-update-not-needed.txt"},
+	} {
+		k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+			"update cluster --name demo.example.com": kopstest.OK(c.update),
+			"export kubecfg":                         kopstest.OK(""),
+		}}
+		if c.roll != "" {
+			k.Set("rolling-update cluster --name demo.example.com", kopstest.OK(string(kopstest.Fixture(t, c.roll))))
+		}
+		m := newManager(t, k)
+		k.Set("export kubecfg", exportWrites(t, m, "kubeconfig"))
+		got, err := m.Unapplied(context.Background(), d)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if c.want == "" && len(got) > 0 || c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)) {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+		for _, cmd := range k.Commands() {
+			if strings.Contains(cmd, "--yes") {
+				t.Errorf("%s: ran kops %s", c.name, cmd)
+			}
+		}
+	}
+}

@@ -84,6 +84,10 @@ type ClusterState struct {
 	// run (the Node objects): nodes behind the Kubernetes version show in
 	// the preview and make the next update finish the upgrade.
 	NodeVersions []kops.NodeVersion `json:"nodeVersions,omitempty" wire:"unknown"`
+	// Unapplied is what refresh found in the state store that the cluster
+	// does not run (kops.Manager.Unapplied: a run stopped after `replace`, or
+	// before the roll): Diff makes it an update, which finishes the work.
+	Unapplied []string `json:"unapplied,omitempty" wire:"unknown"`
 }
 
 // SecurityGroupCheckArgs are the SecurityGroupCheck's inputs: which cluster

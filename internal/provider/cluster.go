@@ -95,6 +95,9 @@ func (c *cluster) diff(ctx context.Context, req plugin.DiffRequest) (plugin.Diff
 		for _, k := range drift(state, news.Desired) {
 			d.add(k, false, false)
 		}
+		if len(state.Unapplied) > 0 {
+			d.add(wireName(&state, &state.Unapplied), false, false)
+		}
 		if err := c.upgradeDiff(ctx, req.URN, state, news.Desired, &d); err != nil {
 			return plugin.DiffResponse{}, err
 		}
@@ -339,6 +342,16 @@ func (c *cluster) read(ctx context.Context, req plugin.ReadRequest) (plugin.Read
 		return plugin.ReadResponse{}, err
 	}
 	newState.NodeVersions = c.nodeVersions(ctx, req.URN, kc, state.NodeVersions)
+	if !importing {
+		// Kops unable to tell is recorded as such: the next up asks again,
+		// and a refresh (repair's) still records what it read.
+		if newState.Unapplied, err = m.Unapplied(ctx, args.Desired); err != nil {
+			newState.Unapplied = []string{"kops could not tell whether everything is applied: " + err.Error()}
+		}
+		for _, u := range newState.Unapplied {
+			c.p.logf(ctx, diag.Warning, req.URN, "kops cluster %s: %s: the next up finishes it", args.Name, u)
+		}
+	}
 	if note := upgradeNote(newState); note != "" {
 		c.p.logf(ctx, diag.Warning, req.URN, "%s", note)
 	}
