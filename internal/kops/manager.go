@@ -32,6 +32,11 @@ type Manager struct {
 	// nodes behind the Kubernetes version make the run an upgrade that
 	// finishes the job, and the skew policy is checked against them.
 	Nodes []NodeVersion
+	// NeedsUpdate are the groups kops listed as NeedsUpdate that the last
+	// run left unrolled (Outcome.NeedsUpdate, recorded): this run rolls them.
+	NeedsUpdate []string
+	// Roll are the roll's options from config.
+	Roll RollOptions
 	// Logf and Warnf report progress; nil: silent.
 	Logf, Warnf func(format string, args ...any)
 }
@@ -44,6 +49,9 @@ type Outcome struct {
 	Applied   bool     // `kops update cluster --yes` ran
 	Rolled    bool     // `kops rolling-update cluster --yes` ran
 	Changes   []string // what was rewritten
+	// NeedsUpdate are the groups kops lists as NeedsUpdate that this run did
+	// not roll (beyond the planned roll, or a roll that failed).
+	NeedsUpdate []string
 }
 
 // Mutated reports whether any command that changes the cluster ran.

@@ -5,9 +5,14 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
 // GroupRoll is one instance group a roll replaces, and why.
@@ -231,4 +236,59 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// RollOptions are the roll's flags config sets (kopscalico:
+// rollingUpdateDrainTimeout, rollingUpdateValidateCount); zero keeps kops's
+// default.
+type RollOptions struct {
+	DrainTimeout  time.Duration
+	ValidateCount int
+}
+
+// adminMargin is how much longer than the roll's bound its credential lives.
+const adminMargin = 5 * time.Minute
+
+// AdminLifetime is the admin credential a roll asks for from kops 1.32
+// (--admin; kops's own default is 18h): the roll's bound, which the roll
+// cannot outlive (the Manager stops it), plus a margin.
+func AdminLifetime(t Timeouts) time.Duration {
+	return t.WithDefaults().RollingUpdate + adminMargin
+}
+
+// rollFlags are the options of every `rolling-update cluster --yes`.
+func (m *Manager) rollFlags(d Desired) []string {
+	var flags []string
+	if m.Roll.DrainTimeout > 0 {
+		flags = append(flags, "--drain-timeout", m.Roll.DrainTimeout.String())
+	}
+	if m.Roll.ValidateCount > 0 {
+		flags = append(flags, "--validate-count", strconv.Itoa(m.Roll.ValidateCount))
+	}
+	if d.KopsVersion.AtLeast(kopsrelease.RollingUpdateAdminLifetime) {
+		flags = append(flags, "--admin="+AdminLifetime(m.Timeouts).String())
+	}
+	return flags
+}
+
+// ShortCredentialWarning is what a roll of groups on kops v risks when v
+// mints rolling-update's credential for one hour and takes no lifetime
+// (kops 1.31); "" otherwise.
+func ShortCredentialWarning(v kopsrelease.Version, groups int, t Timeouts) string {
+	if groups == 0 || !v.AtLeast(kopsrelease.MintedAdminCredential) || v.AtLeast(kopsrelease.RollingUpdateAdminLifetime) {
+		return ""
+	}
+	return fmt.Sprintf("kops %s's rolling-update reaches the cluster with an admin credential it mints for one hour (cmd/kops/util/factory.go): "+
+		"a roll of %d instance group(s) that lasts longer fails when it expires (%s allows %s). kops %s takes --admin=<lifetime>, which the program sizes to the roll: "+
+		"pin %s %s or later, or roll fewer groups per up",
+		v.MinorString(), groups, config.FullKey(config.KeyRollingUpdateTimeout), t.WithDefaults().RollingUpdate,
+		kopsrelease.RollingUpdateAdminLifetime.MinorString(), config.FullKey(config.KeyKopsVersion), kopsrelease.RollingUpdateAdminLifetime.MinorString())
+}
+
+// warnShortCredential warns before a roll that kops's credential may not
+// outlast.
+func (m *Manager) warnShortCredential(d Desired, groups int) {
+	if w := ShortCredentialWarning(d.KopsVersion, groups, m.Timeouts); w != "" {
+		m.warnf("%s", w)
+	}
 }

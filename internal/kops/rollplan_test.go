@@ -1,9 +1,12 @@
 package kops_test
 
 import (
+	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
@@ -105,5 +108,106 @@ func TestPredictRollWithoutARecord(t *testing.T) {
 	t.Parallel()
 	if plan, err := kops.PredictRoll(nil, nil, kopstest.Desired("1.34"), []string{"x"}); err != nil || len(plan.Groups) != 0 {
 		t.Errorf("plan %+v, %v", plan, err)
+	}
+}
+
+// TestRollRollsThePlannedGroupsWithTheOptions: a node size change rolls the
+// shorthand's groups kops lists, named by --instance-group, with the roll's
+// options and, from kops 1.32, an admin credential sized to the roll's
+// bound; a group kops lists beyond the plan is warned and recorded, not
+// rolled; kops 1.31 warns of its one-hour credential.
+func TestRollRollsThePlannedGroupsWithTheOptions(t *testing.T) {
+	t.Parallel()
+	listed := "NAME\t\t\tSTATUS\t\tNEEDUPDATE\tREADY\tMIN\tTARGET\tMAX\tNODES\n" +
+		"control-plane-eu-west-1a\tNeedsUpdate\t1\t\t0\t1\t1\t1\t1\n" +
+		"nodes-eu-west-1a\tNeedsUpdate\t1\t\t0\t1\t1\t1\t1\n" +
+		"nodes-eu-west-1b\tNeedsUpdate\t1\t\t0\t1\t1\t1\t1\n\nMust specify --yes to rolling-update.\n"
+	for _, tc := range []struct {
+		kops, version, roll, warn string
+		rollFails                 bool
+		needsUpdate               []string
+	}{
+		{kops: "1.36", version: "1.36.2", roll: "--instance-group nodes-eu-west-1a,nodes-eu-west-1b --drain-timeout 20m0s --validate-count 3 --admin=1h5m0s", needsUpdate: []string{"control-plane-eu-west-1a"}},
+		{kops: "1.32", version: "1.32.1", roll: "--instance-group nodes-eu-west-1a,nodes-eu-west-1b --drain-timeout 20m0s --validate-count 3 --admin=1h5m0s", needsUpdate: []string{"control-plane-eu-west-1a"}},
+		{kops: "1.31", version: "1.31.0", roll: "--instance-group nodes-eu-west-1a,nodes-eu-west-1b --drain-timeout 20m0s --validate-count 3", warn: "mints for one hour", needsUpdate: []string{"control-plane-eu-west-1a"}},
+		{kops: "1.30", version: "1.30.4", roll: "--instance-group nodes-eu-west-1a,nodes-eu-west-1b --drain-timeout 20m0s --validate-count 3", needsUpdate: []string{"control-plane-eu-west-1a"}},
+		{kops: "1.36", version: "1.36.2", roll: "--instance-group nodes-eu-west-1a,nodes-eu-west-1b --drain-timeout 20m0s --validate-count 3 --admin=1h5m0s", rollFails: true,
+			needsUpdate: []string{"nodes-eu-west-1a", "nodes-eu-west-1b", "control-plane-eu-west-1a"}},
+	} {
+		t.Run(tc.kops, func(t *testing.T) {
+			t.Parallel()
+			d := kopstest.Desired(tc.kops)
+			d.NodeSize = "m6i.large"
+			rollAnswer := kopstest.OK("")
+			if tc.rollFails {
+				rollAnswer = kopstest.Fail(1, "error draining node")
+			}
+			k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+				"version": kopstest.OK("Client version: " + tc.version + " (git-v" + tc.version + ")\n"),
+				"get cluster --name demo.example.com -o yaml":          kopstest.OK(string(kopstest.Fixture(t, "calico-1.34.yaml"))),
+				"get instancegroups":                                   kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+				"replace -f -":                                         kopstest.OK(""),
+				"update cluster --name demo.example.com --yes":         kopstest.OK(""),
+				"rolling-update cluster --name demo.example.com":       kopstest.OK(listed),
+				"rolling-update cluster --name demo.example.com --yes": rollAnswer,
+				"validate cluster":                                     kopstest.OK(""),
+			}}
+			m := newManager(t, k)
+			m.Roll = kops.RollOptions{DrainTimeout: 20 * time.Minute, ValidateCount: 3}
+			var warnings []string
+			m.Warnf = func(format string, args ...any) { warnings = append(warnings, fmt.Sprintf(format, args...)) }
+			writeKubeconfig(t, m.Kubeconfig)
+			o, err := m.Ensure(context.Background(), d)
+			if (err != nil) != tc.rollFails {
+				t.Fatalf("err = %v", err)
+			}
+			var rolls []string
+			for _, c := range k.Commands() {
+				if strings.HasPrefix(c, "rolling-update cluster --name demo.example.com --yes") {
+					rolls = append(rolls, strings.TrimPrefix(c, "rolling-update cluster --name demo.example.com --yes "))
+				}
+			}
+			if len(rolls) != 1 || rolls[0] != tc.roll {
+				t.Errorf("rolls %q, want one with %q", rolls, tc.roll)
+			}
+			if !reflect.DeepEqual(o.NeedsUpdate, tc.needsUpdate) {
+				t.Errorf("NeedsUpdate %q, want %q", o.NeedsUpdate, tc.needsUpdate)
+			}
+			all := strings.Join(warnings, "\n")
+			if !strings.Contains(all, "kops lists control-plane-eu-west-1a of cluster demo.example.com as NeedsUpdate, beyond the roll the preview planned") {
+				t.Errorf("no warning of the group beyond the plan:\n%s", all)
+			}
+			if got := strings.Contains(all, "mints for one hour"); got != (tc.warn != "") {
+				t.Errorf("one-hour credential warned %v, want %v:\n%s", got, tc.warn != "", all)
+			}
+		})
+	}
+}
+
+// TestRollRollsARecordedNeedsUpdate: a group kops listed at the last up, but
+// that up did not roll, is in the plan and rolled this time.
+func TestRollRollsARecordedNeedsUpdate(t *testing.T) {
+	t.Parallel()
+	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+		"version": kopstest.OK("Client version: 1.34.1 (git-v1.34.1)\n"),
+		"get cluster --name demo.example.com -o yaml":          kopstest.OK(string(kopstest.Fixture(t, "calico-1.34.yaml"))),
+		"get instancegroups":                                   kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+		"update cluster --name demo.example.com":               kopstest.OK("\nNo changes need to be applied\n"),
+		"rolling-update cluster --name demo.example.com":       kopstest.OK(string(kopstest.Fixture(t, "rolling-update-needed.txt"))),
+		"rolling-update cluster --name demo.example.com --yes": kopstest.OK(""),
+		"validate cluster":                                     kopstest.OK(""),
+	}}
+	m := newManager(t, k)
+	m.NeedsUpdate = []string{"control-plane-eu-west-1a"}
+	writeKubeconfig(t, m.Kubeconfig)
+	o, err := m.Ensure(context.Background(), kopstest.Desired("1.34"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := k.Commands()[len(k.Commands())-2]; got != "rolling-update cluster --name demo.example.com --yes --instance-group control-plane-eu-west-1a --admin=1h5m0s" {
+		t.Errorf("roll: %s", got)
+	}
+	if !reflect.DeepEqual(o.NeedsUpdate, []string{"nodes-eu-west-1a"}) {
+		t.Errorf("NeedsUpdate %q: nodes-eu-west-1a is listed beyond the plan", o.NeedsUpdate)
 	}
 }
