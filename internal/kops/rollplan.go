@@ -256,19 +256,55 @@ func AdminLifetime(t Timeouts) time.Duration {
 	return t.WithDefaults().RollingUpdate + adminMargin
 }
 
-// rollFlags are the options of every `rolling-update cluster --yes`.
-func (m *Manager) rollFlags(d Desired) []string {
+// RollFlags are the options of every `rolling-update cluster --yes` of
+// cluster d.
+func RollFlags(d Desired, t Timeouts, o RollOptions) []string {
 	var flags []string
-	if m.Roll.DrainTimeout > 0 {
-		flags = append(flags, "--drain-timeout", m.Roll.DrainTimeout.String())
+	if o.DrainTimeout > 0 {
+		flags = append(flags, "--drain-timeout", o.DrainTimeout.String())
 	}
-	if m.Roll.ValidateCount > 0 {
-		flags = append(flags, "--validate-count", strconv.Itoa(m.Roll.ValidateCount))
+	if o.ValidateCount > 0 {
+		flags = append(flags, "--validate-count", strconv.Itoa(o.ValidateCount))
 	}
 	if d.KopsVersion.AtLeast(kopsrelease.RollingUpdateAdminLifetime) {
-		flags = append(flags, "--admin="+AdminLifetime(m.Timeouts).String())
+		flags = append(flags, "--admin="+AdminLifetime(t).String())
 	}
 	return flags
+}
+
+func (m *Manager) rollFlags(d Desired) []string { return RollFlags(d, m.Timeouts, m.Roll) }
+
+// Describe is the plan as the preview shows it: the kops command that rolls
+// it (`reconcile cluster` for an upgrade from kops 1.31, upgrade.go), then
+// one line a group; "" for no roll.
+func (p RollPlan) Describe(d Desired, t Timeouts, o RollOptions) string {
+	if len(p.Groups) == 0 {
+		return ""
+	}
+	command := fmt.Sprintf("kops rolling-update cluster --instance-group %s %s", strings.Join(p.Names(), ","), strings.Join(RollFlags(d, t, o), " "))
+	if p.upgrade() && d.KopsVersion.AtLeast(kopsrelease.ReconcileCluster) {
+		command = "kops reconcile cluster: control plane, then nodes"
+	} else if p.upgrade() {
+		command = fmt.Sprintf("kops rolling-update cluster --instance-group-roles %s first, then the nodes", controlPlaneRoles(d.KopsVersion))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "kops cluster %s: the update rolls %d instance group(s), in kops's order (%s):", d.Name, len(p.Groups), strings.TrimSpace(command))
+	for _, l := range p.Lines() {
+		b.WriteString("\n  " + l)
+	}
+	return b.String()
+}
+
+// upgrade reports whether the plan moves Kubernetes to another version.
+func (p RollPlan) upgrade() bool {
+	for _, g := range p.Groups {
+		for _, r := range g.Reasons {
+			if strings.HasPrefix(r, "kubernetesVersion ") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ShortCredentialWarning is what a roll of groups on kops v risks when v

@@ -33,6 +33,10 @@ type ProviderArgs struct {
 	KopsTimeout          string `json:"kopsTimeout,omitempty"`
 	ValidateTimeout      string `json:"validateTimeout,omitempty"`
 	RollingUpdateTimeout string `json:"rollingUpdateTimeout,omitempty"`
+	// RollingUpdateDrainTimeout and RollingUpdateValidateCount are the
+	// roll's --drain-timeout and --validate-count; empty or 0: kops's.
+	RollingUpdateDrainTimeout  string `json:"rollingUpdateDrainTimeout,omitempty"`
+	RollingUpdateValidateCount int    `json:"rollingUpdateValidateCount,omitempty"`
 	// StateStore is where `pulumi import` of a Cluster looks for it.
 	StateStore string `json:"stateStore,omitempty"`
 	// Stack is the stack's identity, organization/project/stack
@@ -84,6 +88,10 @@ type ClusterState struct {
 	// run (the Node objects): nodes behind the Kubernetes version show in
 	// the preview and make the next update finish the upgrade.
 	NodeVersions []kops.NodeVersion `json:"nodeVersions,omitempty" wire:"unknown"`
+	// NeedsUpdate are the groups kops listed as NeedsUpdate that the last
+	// update did not roll: the preview's roll plan shows them and the next
+	// update rolls them.
+	NeedsUpdate []string `json:"needsUpdate,omitempty" wire:"unknown"`
 }
 
 // SecurityGroupCheckArgs are the SecurityGroupCheck's inputs: which cluster
