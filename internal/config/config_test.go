@@ -362,6 +362,7 @@ func TestBadConfigs(t *testing.T) {
 		{name: "zero drain timeout", set: map[string]string{KeyDrainTimeout: "0s"}, wantKey: KeyDrainTimeout, wantFix: "positive, for example 20m"},
 		{name: "drain longer than the roll", set: map[string]string{KeyDrainTimeout: "2h"}, wantKey: KeyDrainTimeout, wantFix: "raise kopscalico:rollingUpdateTimeout"},
 		{name: "validate count beyond the guard", set: map[string]string{KeyValidateCount: "50"}, wantKey: KeyValidateCount, wantFix: "must be 1 to 10"},
+		{name: "drain timeout before kops 1.23", set: map[string]string{KeyDrainTimeout: "20m", KeyKopsVersion: "1.22"}, wantKey: KeyDrainTimeout, wantFix: "needs kops 1.23 or later"},
 		{name: "negative validate count", set: map[string]string{KeyValidateCount: "-1"}, wantKey: KeyValidateCount, wantFix: "kops's default, 2"},
 		{name: "empty kops binary", set: map[string]string{KeyKopsBinary: ""}, wantKey: KeyKopsBinary, wantFix: "must name the kops binary"},
 		{name: "invalid bucket name", set: map[string]string{KeyStateStoreBucket: "My_Bucket"}, wantKey: KeyStateStoreBucket, wantFix: "not a valid S3 bucket name"},

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
 var (
@@ -74,6 +76,17 @@ func rollOptionsRule(k Kops) []error {
 	}
 	if k.ValidateCount < 0 || k.ValidateCount > MaxValidateCount {
 		errs = append(errs, keyErr(KeyValidateCount, strconv.Itoa(k.ValidateCount), "must be 1 to %d: how many times kops validates the cluster after each node it replaces (unset or 0: kops's default, 2)", MaxValidateCount))
+	}
+	for _, f := range []struct {
+		key, value string
+		set        bool
+		since      kopsrelease.Version
+	}{{KeyDrainTimeout, k.DrainTimeout.String(), k.DrainTimeout > 0, kopsrelease.RollingUpdateDrainTimeout},
+		{KeyValidateCount, strconv.Itoa(k.ValidateCount), k.ValidateCount > 0, kopsrelease.RollingUpdateValidateCount}} {
+		if f.set && !k.Version.IsZero() && !k.Version.AtLeast(f.since) {
+			errs = append(errs, keyErr(f.key, f.value, "needs kops %s or later (%s pins %s, whose rolling-update has no such flag): unset it, or upgrade kops",
+				f.since.MinorString(), FullKey(KeyKopsVersion), k.Version.MinorString()))
+		}
 	}
 	return errs
 }

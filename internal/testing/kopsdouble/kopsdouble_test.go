@@ -486,6 +486,14 @@ func TestRollingUpdateFlagsPerVersion(t *testing.T) {
 			t.Errorf("kops %s rolling-update of a group not there: exit %d\n%s", c.version, code, e)
 		}
 	}
+	// --drain-timeout from kops 1.23, --validate-count from 1.18.
+	s := NewStore(t, "1.22.5")
+	for _, flag := range []string{"--drain-timeout=20m", "--validate-count=3"} {
+		_, e, code := s.Run(t, nil, "rolling-update", "cluster", "--name", name, flag)
+		if want := flag == "--drain-timeout=20m"; (code == 1 && strings.Contains(e, "unknown flag")) != want {
+			t.Errorf("kops 1.22 rolling-update %s: exit %d\n%s", flag, code, e)
+		}
+	}
 }
 
 // TestNeedsUpdateFollowsTheLaunchTemplate: the groups the double lists as

@@ -57,8 +57,14 @@ func (d *double) rollingUpdateCommand() *cobra.Command {
 	f.BoolVar(&force, "force", false, "Force rolling update, even if no changes")
 	f.BoolVar(&cloudOnly, "cloudonly", false, "Perform rolling update without confirming progress with Kubernetes")
 	f.Duration("validation-timeout", 15*time.Minute, "Maximum time to wait for a cluster to validate")
-	f.Duration("drain-timeout", 15*time.Minute, "Maximum time to wait for a node to drain")
-	f.Int32("validate-count", 2, "Number of times that a cluster needs to be validated after single node update")
+	// --validate-count from kops 1.18, --drain-timeout from 1.23
+	// (cmd/kops/rollingupdatecluster.go, rolling-update_cluster.go).
+	if d.ver.AtLeast(kopsrelease.RollingUpdateDrainTimeout) {
+		f.Duration("drain-timeout", 15*time.Minute, "Maximum time to wait for a node to drain")
+	}
+	if d.ver.AtLeast(kopsrelease.RollingUpdateValidateCount) {
+		f.Int32("validate-count", 2, "Number of times that a cluster needs to be validated after single node update")
+	}
 	f.Duration("master-interval", 15*time.Second, "Time to wait between restarting control plane nodes")
 	if d.ver.AtLeast(kopsrelease.ControlPlaneFlags) {
 		f.Duration("control-plane-interval", 15*time.Second, "Time to wait between restarting control plane nodes")
