@@ -186,6 +186,9 @@ func (m *Manager) readInstanceGroups(ctx context.Context, op *operation) error {
 	}
 	if !op.out.Created {
 		op.predicted, err = PredictRoll(op.spec, igYAML, op.d, m.NeedsUpdate)
+		// Until the roll step says otherwise, the planned groups are left to
+		// roll: a run that stops before it hands them to the next one.
+		op.out.NeedsUpdate = op.predicted.Names()
 	}
 	return err
 }

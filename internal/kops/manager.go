@@ -32,8 +32,8 @@ type Manager struct {
 	// nodes behind the Kubernetes version make the run an upgrade that
 	// finishes the job, and the skew policy is checked against them.
 	Nodes []NodeVersion
-	// NeedsUpdate are the groups kops listed as NeedsUpdate that the last
-	// run left unrolled (Outcome.NeedsUpdate, recorded): this run rolls them.
+	// NeedsUpdate are the groups the last run left unrolled
+	// (Outcome.NeedsUpdate, recorded): this run plans and rolls them.
 	NeedsUpdate []string
 	// Roll are the roll's options from config.
 	Roll RollOptions
@@ -49,8 +49,9 @@ type Outcome struct {
 	Applied   bool     // `kops update cluster --yes` ran
 	Rolled    bool     // `kops rolling-update cluster --yes` ran
 	Changes   []string // what was rewritten
-	// NeedsUpdate are the groups kops lists as NeedsUpdate that this run did
-	// not roll (beyond the planned roll, or a roll that failed).
+	// NeedsUpdate are the groups this run leaves to roll: planned by a run
+	// that stopped before its roll, listed by kops beyond the plan, or in a
+	// roll that failed.
 	NeedsUpdate []string
 }
 

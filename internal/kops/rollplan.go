@@ -57,9 +57,10 @@ func (p RollPlan) Lines() []string {
 	return out
 }
 
-// NeedsUpdateReason is why a group kops listed as NeedsUpdate, but that an
-// earlier run did not roll, is in the plan.
-const NeedsUpdateReason = "kops listed it as NeedsUpdate at the last up, which did not roll it"
+// NeedsUpdateReason is why a group an earlier run left unrolled (planned by
+// a run that stopped before its roll, or listed by kops beyond the plan) is
+// in the plan.
+const NeedsUpdateReason = "an earlier up left it to roll (planned or listed by kops as NeedsUpdate, not rolled)"
 
 // groupFieldsOutsideTheLaunchTemplate are the InstanceGroup spec fields kops
 // 1.36 writes to the autoscaling group, or reads only while rolling, never
@@ -78,8 +79,8 @@ var groupFieldsOutsideTheLaunchTemplate = []string{"minSize", "maxSize", "subnet
 // which the fields of the nodeup config (pkg/apis/nodeup/config.go NewConfig:
 // the Kubernetes version, the networking provider, not Calico's pool modes)
 // and the group's own launch-template fields change. needsUpdate are groups
-// kops listed as NeedsUpdate that an earlier run left unrolled. Groups the
-// update creates or deletes are not rolled.
+// an earlier run left to roll (Outcome.NeedsUpdate). Groups the update
+// creates or deletes are not rolled.
 func PredictRoll(liveSpec, liveIGs []byte, d Desired, needsUpdate []string) (RollPlan, error) {
 	if len(liveSpec) == 0 || len(SplitDocuments(liveIGs)) == 0 {
 		return RollPlan{}, nil

@@ -211,3 +211,29 @@ func TestRollRollsARecordedNeedsUpdate(t *testing.T) {
 		t.Errorf("NeedsUpdate %q: nodes-eu-west-1a is listed beyond the plan", o.NeedsUpdate)
 	}
 }
+
+// TestRollLeftByAFailedRunIsRecorded: a run that stops before its roll
+// (update --yes failing after the replace) leaves its planned groups to
+// roll, so the next run plans them though the spec is already converted.
+func TestRollLeftByAFailedRunIsRecorded(t *testing.T) {
+	t.Parallel()
+	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+		"version": kopstest.OK("Client version: 1.34.1 (git-v1.34.1)\n"),
+		"get cluster --name demo.example.com -o yaml":  kopstest.OK(string(kopstest.Fixture(t, "kubenet-1.34-real.yaml"))),
+		"get instancegroups":                           kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+		"replace -f -":                                 kopstest.OK(""),
+		"update cluster --name demo.example.com --yes": kopstest.Fail(1, "Error: injected"),
+	}}
+	m := newManager(t, k)
+	o, err := m.Ensure(context.Background(), kopstest.Desired("1.34"))
+	if err == nil || !o.Converted {
+		t.Fatalf("outcome %+v, %v", o, err)
+	}
+	if want := []string{"control-plane-eu-west-1a", "nodes-eu-west-1a", "nodes-eu-west-1b"}; !reflect.DeepEqual(o.NeedsUpdate, want) {
+		t.Errorf("NeedsUpdate %q, want %q", o.NeedsUpdate, want)
+	}
+	plan, err := kops.PredictRoll(kopstest.Fixture(t, "calico-1.34.yaml"), kopstest.Fixture(t, "instancegroups-1.34.yaml"), kopstest.Desired("1.34"), o.NeedsUpdate)
+	if err != nil || len(plan.Groups) != 3 {
+		t.Errorf("the next run's plan %+v, %v", plan, err)
+	}
+}

@@ -88,9 +88,9 @@ type ClusterState struct {
 	// run (the Node objects): nodes behind the Kubernetes version show in
 	// the preview and make the next update finish the upgrade.
 	NodeVersions []kops.NodeVersion `json:"nodeVersions,omitempty" wire:"unknown"`
-	// NeedsUpdate are the groups kops listed as NeedsUpdate that the last
-	// update did not roll: the preview's roll plan shows them and the next
-	// update rolls them.
+	// NeedsUpdate are the groups the last update left to roll (kops.Outcome
+	// NeedsUpdate): the preview's roll plan shows them and the next update
+	// rolls them.
 	NeedsUpdate []string `json:"needsUpdate,omitempty" wire:"unknown"`
 }
 

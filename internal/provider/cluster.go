@@ -126,8 +126,8 @@ func drift(state pluginapi.ClusterState, d kops.Desired) []string {
 }
 
 // rollPlanDiff shows, at preview, the roll the update makes and why
-// (kops.PredictRoll from the recorded spec and groups, and the groups kops
-// listed that the last update left unrolled, which alone make an update),
+// (kops.PredictRoll from the recorded spec and groups, and the groups the
+// last update left to roll, which alone make an update),
 // and on kops 1.31 that its one-hour credential may not outlast the roll.
 func (c *cluster) rollPlanDiff(ctx context.Context, urn resource.URN, state pluginapi.ClusterState, d kops.Desired, dd *detailedDiff) {
 	if len(dd.replace) > 0 {
