@@ -97,12 +97,16 @@ func clusterInputs(cfg config.Config, d kops.Desired, stateStore pulumi.StringIn
 // state store `pulumi import` looks in.
 func NewKopsProvider(ctx *pulumi.Context, cfg config.Config, stateStore pulumi.StringInput) (pulumi.ProviderResource, error) {
 	args := &pluginapi.ProviderArgs{
-		KopsBinary:           cfg.Kops.Binary,
-		KopsTimeout:          cfg.Kops.CommandTimeout.String(),
-		ValidateTimeout:      cfg.Kops.ValidateTimeout.String(),
-		RollingUpdateTimeout: cfg.Kops.RollingUpdateTimeout.String(),
-		Stack:                kops.StackMark(ctx.Organization(), ctx.Project(), ctx.Stack()),
-		TakeOverClusterFrom:  cfg.Cluster.TakeOverFrom,
+		KopsBinary:                 cfg.Kops.Binary,
+		KopsTimeout:                cfg.Kops.CommandTimeout.String(),
+		ValidateTimeout:            cfg.Kops.ValidateTimeout.String(),
+		RollingUpdateTimeout:       cfg.Kops.RollingUpdateTimeout.String(),
+		RollingUpdateValidateCount: cfg.Kops.ValidateCount,
+		Stack:                      kops.StackMark(ctx.Organization(), ctx.Project(), ctx.Stack()),
+		TakeOverClusterFrom:        cfg.Cluster.TakeOverFrom,
+	}
+	if cfg.Kops.DrainTimeout > 0 {
+		args.RollingUpdateDrainTimeout = cfg.Kops.DrainTimeout.String()
 	}
 	inputs, err := wireInputs(args, lateInput{&args.StateStore, stateStore})
 	if err != nil {

@@ -85,6 +85,10 @@ type Kops struct {
 	CommandTimeout       time.Duration // each kops command but validate and rolling-update
 	ValidateTimeout      time.Duration // `kops validate cluster --wait`
 	RollingUpdateTimeout time.Duration // `kops rolling-update cluster --yes`
+	// DrainTimeout and ValidateCount are the roll's --drain-timeout and
+	// --validate-count; zero leaves kops's defaults (15m, 2).
+	DrainTimeout  time.Duration
+	ValidateCount int
 }
 
 // StateStore is the kops state store.

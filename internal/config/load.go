@@ -51,6 +51,8 @@ const (
 	KeyKopsTimeout          = "kopsTimeout"
 	KeyValidateTimeout      = "validateTimeout"
 	KeyRollingUpdateTimeout = "rollingUpdateTimeout"
+	KeyDrainTimeout         = "rollingUpdateDrainTimeout"
+	KeyValidateCount        = "rollingUpdateValidateCount"
 	KeyStateStore           = "stateStore"
 	KeyStateStoreBucket     = "stateStoreBucket"
 	KeyStateStoreKMSKeyID   = "stateStoreKmsKeyId"
@@ -76,7 +78,7 @@ var AllKeys = []string{
 	KeyControlPlaneCount, KeyNodeCount, KeyControlPlaneSize, KeyNodeSize, KeyInstanceGroups, KeyAllowGroupRemoval, KeyKubernetesVersion,
 	KeySSHAccess, KeyAdminAccess, KeyAllowWorldAccess, KeySSHPublicKey,
 	KeyClusterProtect, KeyAdoptExisting, KeyImportExisting, KeyAllowReplacement, KeyTakeOverClusterFrom,
-	KeyKopsVersion, KeyKopsBinary, KeyKopsTimeout, KeyValidateTimeout, KeyRollingUpdateTimeout,
+	KeyKopsVersion, KeyKopsBinary, KeyKopsTimeout, KeyValidateTimeout, KeyRollingUpdateTimeout, KeyDrainTimeout, KeyValidateCount,
 	KeyStateStore, KeyStateStoreBucket, KeyStateStoreKMSKeyID, KeyStateStoreForceDest, KeyStateStoreProtect, KeyDeployRoleARN,
 	KeyEncapsulation, KeyAWSSrcDstCheck, KeyPodCIDR, KeyCalicoManifest, KeyCalicoManifestPath,
 	KeyPoliciesDir, KeyNamespaces, KeyDemoWorkloads, KeyProbes, KeySecurityGroupCheck,
@@ -96,6 +98,7 @@ const (
 	DefaultKopsTimeout          = 10 * time.Minute
 	DefaultValidateTimeout      = 15 * time.Minute
 	DefaultRollingUpdateTimeout = 60 * time.Minute
+	MaxValidateCount            = 10
 	DefaultPodCIDR              = "100.96.0.0/11"
 	DefaultPoliciesDir          = "policies"
 )
@@ -128,6 +131,8 @@ func Parse(project, stack string, get Lookup, fs FS) (Config, error) {
 	c.Kops.CommandTimeout = r.duration(KeyKopsTimeout, DefaultKopsTimeout)
 	c.Kops.ValidateTimeout = r.duration(KeyValidateTimeout, DefaultValidateTimeout)
 	c.Kops.RollingUpdateTimeout = r.duration(KeyRollingUpdateTimeout, DefaultRollingUpdateTimeout)
+	c.Kops.DrainTimeout = r.duration(KeyDrainTimeout, 0)
+	c.Kops.ValidateCount = r.integer(KeyValidateCount, 0)
 
 	c.StateStore.ExistingURL = r.str(KeyStateStore, "")
 	c.StateStore.Bucket = r.str(KeyStateStoreBucket, "")
@@ -382,7 +387,11 @@ func (r *reader) duration(key string, def time.Duration) time.Duration {
 		return def
 	}
 	if d <= 0 {
-		r.errs = append(r.errs, keyErr(key, v, "must be positive, for example %s", def))
+		example := def
+		if example == 0 { // a key whose default is kops's own
+			example = 20 * time.Minute
+		}
+		r.errs = append(r.errs, keyErr(key, v, "must be positive, for example %s", example))
 		return def
 	}
 	return d

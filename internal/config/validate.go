@@ -3,7 +3,10 @@ package config
 import (
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
+
+	"github.com/kopscalico/kopscalico/internal/kopsrelease"
 )
 
 var (
@@ -29,6 +32,7 @@ func validate(c Config, fs FS) []error {
 		if p := c.Cluster.SSHPublicKey; p != "" && !fs.IsFile(p) {
 			add(keyErr(KeySSHPublicKey, p, "no such file: give the path of an SSH public key, e.g. ~/.ssh/id_ed25519.pub, or unset it"))
 		}
+		errs = append(errs, rollOptionsRule(c.Kops)...)
 		if c.Kops.Binary == "" {
 			add(keyErr(KeyKopsBinary, "", "must name the kops binary (a path, or a name on PATH such as kops)"))
 		}
@@ -58,6 +62,31 @@ func validate(c Config, fs FS) []error {
 
 	if c.SecurityGroupCheck != SGCheckOff && !c.Cluster.Manage && c.Cluster.Region == "" {
 		add(keyErr(KeyRegion, "", "is required for the security-group check: set it, or set %s=off", FullKey(KeySecurityGroupCheck)))
+	}
+	return errs
+}
+
+// rollOptionsRule: the roll's options fit kops's flags and the roll's own
+// bound (a drain longer than the whole roll can never finish).
+func rollOptionsRule(k Kops) []error {
+	var errs []error
+	if k.DrainTimeout > k.RollingUpdateTimeout {
+		errs = append(errs, keyErr(KeyDrainTimeout, k.DrainTimeout.String(), "is longer than %s (%s), the bound of the whole roll: lower it, or raise %s",
+			FullKey(KeyRollingUpdateTimeout), k.RollingUpdateTimeout, FullKey(KeyRollingUpdateTimeout)))
+	}
+	if k.ValidateCount < 0 || k.ValidateCount > MaxValidateCount {
+		errs = append(errs, keyErr(KeyValidateCount, strconv.Itoa(k.ValidateCount), "must be 1 to %d: how many times kops validates the cluster after each node it replaces (unset or 0: kops's default, 2)", MaxValidateCount))
+	}
+	for _, f := range []struct {
+		key, value string
+		set        bool
+		since      kopsrelease.Version
+	}{{KeyDrainTimeout, k.DrainTimeout.String(), k.DrainTimeout > 0, kopsrelease.RollingUpdateDrainTimeout},
+		{KeyValidateCount, strconv.Itoa(k.ValidateCount), k.ValidateCount > 0, kopsrelease.RollingUpdateValidateCount}} {
+		if f.set && !k.Version.IsZero() && !k.Version.AtLeast(f.since) {
+			errs = append(errs, keyErr(f.key, f.value, "needs kops %s or later (%s pins %s, whose rolling-update has no such flag): unset it, or upgrade kops",
+				f.since.MinorString(), FullKey(KeyKopsVersion), k.Version.MinorString()))
+		}
 	}
 	return errs
 }

@@ -418,6 +418,10 @@ func TestDoubleMatchesRealKopsRollingUpdate(t *testing.T) {
 	p.double.must(nil, "update", "cluster", "--name", name, "--yes", "--create-kube-config=false")
 	p.sameRollingPlan(p.args("rolling-update", "cluster", "--name", name))
 	p.sameRollingPlan(p.args("rolling-update", "cluster", "--name", name, "--instance-group-roles", "control-plane,apiserver"))
+	// The roll's shape (kops.StepRoll) without --yes, and a group not there.
+	p.sameRollingPlan(p.args(append([]string{"rolling-update", "cluster", "--name", name, "--instance-group", "nodes-us-east-1a,nodes-us-east-1b"}, rollOptions(d)...)...))
+	p.args("rolling-update", "cluster", "--name", name, "--instance-group", "gpu")
+	p.args("rolling-update", "cluster", "--name", name, "--admin=forever")
 }
 
 func (p kopsPair) sameRollingPlan(real, double kopsRun) {

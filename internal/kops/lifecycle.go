@@ -15,6 +15,9 @@ type operation struct {
 	igs     IGConversion      // the instance groups' rewrite
 	pending bool              // a dry-run update found changes left to apply
 	plan    RollingUpdatePlan // what a dry-run rolling-update lists
+	// predicted is the roll the preview showed (PredictRoll from the spec
+	// and groups read before anything is written): the groups roll rolls.
+	predicted RollPlan
 	// upgrade: this run moves Kubernetes to another version (or finishes
 	// such a move), in kops's order; reconciled: `reconcile cluster` did it.
 	upgrade, reconciled bool
@@ -183,7 +186,15 @@ func (m *Manager) readInstanceGroups(ctx context.Context, op *operation) error {
 	if err != nil {
 		return err
 	}
-	op.igs, err = ReconcileInstanceGroups(igYAML, op.d)
+	if op.igs, err = ReconcileInstanceGroups(igYAML, op.d); err != nil {
+		return err
+	}
+	if !op.out.Created {
+		op.predicted, err = PredictRoll(op.spec, igYAML, op.d, m.NeedsUpdate)
+		// Until the roll step says otherwise, the planned groups are left to
+		// roll: a run that stops before it hands them to the next one.
+		op.out.NeedsUpdate = op.predicted.Names()
+	}
 	return err
 }
 
@@ -274,13 +285,25 @@ func (m *Manager) planRoll(ctx context.Context, op *operation) error {
 	return err
 }
 
-// roll replaces the instances kops listed, only when it listed some.
+// roll replaces the instances of the planned groups (the roll the preview
+// showed) that kops lists as needing it, and only those (--instance-group).
+// A group kops lists beyond the plan is left as it is, warned and recorded
+// (Outcome.NeedsUpdate): the next preview shows it, the next up rolls it.
 func (m *Manager) roll(ctx context.Context, op *operation) error {
-	if !op.plan.NeedsRoll() {
+	groups, extra := op.plan.Split(op.predicted)
+	if len(extra) > 0 {
+		m.warnf("kops lists %s of cluster %s as NeedsUpdate, beyond the roll the preview planned: not rolled now; the next preview shows it and the next up rolls it",
+			strings.Join(extra, ", "), op.d.Name)
+	}
+	op.out.NeedsUpdate = extra
+	if len(groups) == 0 {
 		return nil
 	}
 	m.stepLogf(op, "rolling instance groups of %s: %s", op.d.Name, strings.Join(op.plan.Pending(), ", "))
-	if _, err := m.runStep(ctx, op, nil, "--name", op.d.Name, "--yes"); err != nil {
+	m.warnShortCredential(op.d, len(groups))
+	flags := append([]string{"--name", op.d.Name, "--yes", "--instance-group", strings.Join(groups, ",")}, m.rollFlags(op.d)...)
+	if _, err := m.runStep(ctx, op, nil, flags...); err != nil {
+		op.out.NeedsUpdate = append(groups, extra...)
 		return err
 	}
 	op.out.Rolled = true

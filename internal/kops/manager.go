@@ -38,6 +38,11 @@ type Manager struct {
 	// takes the cluster's lease there. nil: no lease is taken (tests of
 	// other behaviour over a scripted runner).
 	Leases func(ctx context.Context, stateStore, region string) (lease.Store, error)
+	// NeedsUpdate are the groups the last run left unrolled
+	// (Outcome.NeedsUpdate, recorded): this run plans and rolls them.
+	NeedsUpdate []string
+	// Roll are the roll's options from config.
+	Roll RollOptions
 	// Logf and Warnf report progress; nil: silent.
 	Logf, Warnf func(format string, args ...any)
 
@@ -52,6 +57,10 @@ type Outcome struct {
 	Applied   bool     // `kops update cluster --yes` ran
 	Rolled    bool     // `kops rolling-update cluster --yes` ran
 	Changes   []string // what was rewritten
+	// NeedsUpdate are the groups this run leaves to roll: planned by a run
+	// that stopped before its roll, listed by kops beyond the plan, or in a
+	// roll that failed.
+	NeedsUpdate []string
 }
 
 // Mutated reports whether any command that changes the cluster ran.

@@ -143,7 +143,8 @@ func TestEnsureConvertsKubenetWithOneRoll(t *testing.T) {
 		"replace -f -",
 		"update cluster --name demo.example.com --yes --create-kube-config=false",
 		"rolling-update cluster --name demo.example.com",
-		"rolling-update cluster --name demo.example.com --yes",
+		// The planned groups kops lists: nodes-eu-west-1b runs the new template.
+		"rolling-update cluster --name demo.example.com --yes --instance-group control-plane-eu-west-1a,nodes-eu-west-1a",
 		"validate cluster --name demo.example.com --wait 10m0s",
 	}
 	if got := k.Commands(); !reflect.DeepEqual(got, want) {

@@ -410,9 +410,31 @@ func TestRealKopsRollingUpdatePlan(t *testing.T) {
 	if plan, err := kops.ParseRollingUpdate(out); err != nil || len(plan.Groups) != 1 || plan.Groups[0].Name != "control-plane-us-east-1a" || plan.NeedsRoll() {
 		t.Errorf("rolling-update of the control plane: %+v, %v\n%s", plan, err, out)
 	}
+	// The roll's shape (kops.StepRoll: the planned groups by
+	// --instance-group, the roll's options, --admin from kops 1.32), without
+	// --yes: only the named group is listed.
+	roll := append([]string{"rolling-update", "cluster", "--name", d.Name, "--instance-group", "nodes-us-east-1a"}, rollOptions(d)...)
+	out = w.must(nil, roll...).stdout
+	if plan, err := kops.ParseRollingUpdate(out); err != nil || len(plan.Groups) != 1 || plan.Groups[0].Name != "nodes-us-east-1a" || !plan.NeedsRoll() {
+		t.Errorf("kops %s: %+v, %v\n%s", strings.Join(roll, " "), plan, err, out)
+	}
+	// A group the cluster lacks is refused before anything runs.
+	if r := w.run(nil, "rolling-update", "cluster", "--name", d.Name, "--instance-group", "nodes-us-east-1a,gpu"); r.exit != 1 || !strings.Contains(r.stderr, `Error: InstanceGroup "gpu" not found`) {
+		t.Errorf("rolling-update of a group not there: exit %d\n%s", r.exit, r.stderr)
+	}
 	if refused := w.AWS.Refused(); len(refused) != 0 {
 		t.Errorf("a dry-run rolling-update called mutating AWS APIs: %v", refused)
 	}
+}
+
+// rollOptions are the options the Manager gives a roll of d with every roll
+// option set, and the --admin kops 1.32 and later take.
+func rollOptions(d kops.Desired) []string {
+	flags := kops.RollFlags(d, kops.Timeouts{}, kops.RollOptions{DrainTimeout: 20 * time.Minute, ValidateCount: 3})
+	if !slices.ContainsFunc(flags, func(f string) bool { return strings.HasPrefix(f, "--admin=") }) {
+		panic("no --admin in the roll's options of kops " + d.KopsVersion.String())
+	}
+	return flags
 }
 
 // TestRealKopsUpgradeShapes: the dry runs of the commands an upgrade issues

@@ -35,6 +35,26 @@ func (p RollingUpdatePlan) NeedsRoll() bool {
 	return false
 }
 
+// Split divides the groups kops lists as needing a roll into those the
+// plan rolls, in the plan's order, and the others, in kops's.
+func (p RollingUpdatePlan) Split(plan RollPlan) (planned, beyond []string) {
+	listed := map[string]bool{}
+	for _, g := range p.Groups {
+		if g.NeedUpdate > 0 || g.Status == "NeedsUpdate" {
+			listed[g.Name] = true
+			if !plan.Has(g.Name) {
+				beyond = append(beyond, g.Name)
+			}
+		}
+	}
+	for _, g := range plan.Groups {
+		if listed[g.Name] {
+			planned = append(planned, g.Name)
+		}
+	}
+	return planned, beyond
+}
+
 // Pending names the groups that need a roll, with their instance counts.
 func (p RollingUpdatePlan) Pending() []string {
 	var out []string

@@ -147,7 +147,9 @@ func (m *Manager) rollControlPlane(ctx context.Context, op *operation) error {
 	if _, err := m.OperationKubeconfig(ctx, op.d); err != nil {
 		return err
 	}
-	if _, err := m.runStep(ctx, op, nil, "--name", op.d.Name, "--instance-group-roles", controlPlaneRoles(op.d.KopsVersion), "--yes"); err != nil {
+	m.warnShortCredential(op.d, 1)
+	flags := append([]string{"--name", op.d.Name, "--instance-group-roles", controlPlaneRoles(op.d.KopsVersion), "--yes"}, m.rollFlags(op.d)...)
+	if _, err := m.runStep(ctx, op, nil, flags...); err != nil {
 		return err
 	}
 	op.out.Rolled = true

@@ -103,6 +103,20 @@ var (
 	// `kops reconcile cluster` updates and rolls the control plane, then the
 	// nodes, then prunes (docs/tutorial/upgrading-kubernetes.md).
 	ReconcileCluster = minor(31)
+	// From 1.18 `rolling-update cluster` takes --validate-count
+	// (cmd/kops/rollingupdatecluster.go, v1.18.0), from 1.23 --drain-timeout
+	// (cmd/kops/rolling-update_cluster.go, v1.23.0).
+	RollingUpdateValidateCount = minor(18)
+	RollingUpdateDrainTimeout  = minor(23)
+	// From 1.31 rolling-update and validate talk to the API with an admin
+	// credential minted from the state store, for one hour
+	// (cmd/kops/util/factory.go RESTConfig, `Admin: 1 * time.Hour`, v1.31.0);
+	// before, with the kubeconfig's user.
+	MintedAdminCredential = minor(31)
+	// From 1.32 `rolling-update cluster --admin` sets that credential's
+	// lifetime (cmd/kops/rolling-update_cluster.go, v1.32.0; kops commit
+	// d5cea90a "make --admin configurable to rolling-update").
+	RollingUpdateAdminLifetime = minor(32)
 )
 
 var versionRE = regexp.MustCompile(`^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$`)

@@ -33,6 +33,10 @@ type ProviderArgs struct {
 	KopsTimeout          string `json:"kopsTimeout,omitempty"`
 	ValidateTimeout      string `json:"validateTimeout,omitempty"`
 	RollingUpdateTimeout string `json:"rollingUpdateTimeout,omitempty"`
+	// RollingUpdateDrainTimeout and RollingUpdateValidateCount are the
+	// roll's --drain-timeout and --validate-count; empty or 0: kops's.
+	RollingUpdateDrainTimeout  string `json:"rollingUpdateDrainTimeout,omitempty"`
+	RollingUpdateValidateCount int    `json:"rollingUpdateValidateCount,omitempty"`
 	// StateStore is where `pulumi import` of a Cluster looks for it.
 	StateStore string `json:"stateStore,omitempty"`
 	// Stack is the stack's identity, organization/project/stack
@@ -88,6 +92,10 @@ type ClusterState struct {
 	// does not run (kops.Manager.Unapplied: a run stopped after `replace`, or
 	// before the roll): Diff makes it an update, which finishes the work.
 	Unapplied []string `json:"unapplied,omitempty" wire:"unknown"`
+	// NeedsUpdate are the groups the last update left to roll (kops.Outcome
+	// NeedsUpdate): the preview's roll plan shows them and the next update
+	// rolls them.
+	NeedsUpdate []string `json:"needsUpdate,omitempty" wire:"unknown"`
 }
 
 // SecurityGroupCheckArgs are the SecurityGroupCheck's inputs: which cluster

@@ -30,7 +30,7 @@ func (c *cluster) manager(ctx context.Context, urn resource.URN, kubeconfig stri
 			info("%s", line)
 		}
 	})
-	return &kops.Manager{Runner: runner, Timeouts: cfg.timeouts(), Kubeconfig: kubeconfig, Leases: c.p.deps.Leases, Logf: info, Warnf: warn}
+	return &kops.Manager{Runner: runner, Timeouts: cfg.timeouts(), Roll: cfg.Roll, Kubeconfig: kubeconfig, Leases: c.p.deps.Leases, Logf: info, Warnf: warn}
 }
 
 // workdir is a private directory for one operation's kubeconfig.
@@ -101,6 +101,7 @@ func (c *cluster) diff(ctx context.Context, req plugin.DiffRequest) (plugin.Diff
 		if err := c.upgradeDiff(ctx, req.URN, state, news.Desired, &d); err != nil {
 			return plugin.DiffResponse{}, err
 		}
+		c.rollPlanDiff(ctx, req.URN, state, news.Desired, &d)
 		// An import, or a mark from before marks came from the stack: the
 		// update writes this stack's mark.
 		if stack := c.p.configured().Stack; stack != "" && state.Owner != stack {
@@ -125,6 +126,30 @@ func drift(state pluginapi.ClusterState, d kops.Desired) []string {
 		}
 	}
 	return out
+}
+
+// rollPlanDiff shows, at preview, the roll the update makes and why
+// (kops.PredictRoll from the recorded spec and groups, and the groups the
+// last update left to roll, which alone make an update),
+// and on kops 1.31 that its one-hour credential may not outlast the roll.
+func (c *cluster) rollPlanDiff(ctx context.Context, urn resource.URN, state pluginapi.ClusterState, d kops.Desired, dd *detailedDiff) {
+	if len(dd.replace) > 0 {
+		return // a new cluster replaces this one: nothing rolls
+	}
+	plan, err := kops.PredictRoll([]byte(state.Spec), []byte(state.LiveInstanceGroups), d, state.NeedsUpdate)
+	if err != nil {
+		c.p.logf(ctx, diag.Warning, urn, "kops cluster %s: the roll the update makes is not known: %v", d.Name, err)
+	}
+	cfg := c.p.configured()
+	if msg := plan.Describe(d, cfg.timeouts(), cfg.Roll); msg != "" {
+		c.p.logf(ctx, diag.Info, urn, "%s", msg)
+	}
+	if w := kops.ShortCredentialWarning(d.KopsVersion, len(plan.Groups), cfg.timeouts()); w != "" {
+		c.p.logf(ctx, diag.Warning, urn, "kops cluster %s: %s", d.Name, w)
+	}
+	if len(state.NeedsUpdate) > 0 {
+		dd.add(wireName(&state, &state.NeedsUpdate), false, false)
+	}
 }
 
 // show is a value as the refusal quotes it.
@@ -175,7 +200,7 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 	if ensureErr != nil && !outcome.Mutated() {
 		return plugin.CreateResponse{}, ensureErr
 	}
-	props, err := c.record(ctx, req.URN, m, args, owner, ensureErr, pluginapi.ClusterState{ClusterArgs: args, Owner: owner})
+	props, err := c.record(ctx, req.URN, m, args, owner, outcome, ensureErr, pluginapi.ClusterState{ClusterArgs: args, Owner: owner})
 	return plugin.CreateResponse{ID: resource.ID(d.Name), Properties: props}, err
 }
 
@@ -183,8 +208,9 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 // made or changed the cluster and then failed (validate timing out, say), a
 // partial failure that records what is known (fallback when kops reports
 // nothing), so destroy can delete the cluster.
-func (c *cluster) record(ctx context.Context, urn resource.URN, m *kops.Manager, args pluginapi.ClusterArgs, owner string, ensureErr error, fallback pluginapi.ClusterState) (resource.PropertyMap, error) {
+func (c *cluster) record(ctx context.Context, urn resource.URN, m *kops.Manager, args pluginapi.ClusterArgs, owner string, outcome kops.Outcome, ensureErr error, fallback pluginapi.ClusterState) (resource.PropertyMap, error) {
 	state, err := c.observe(ctx, urn, m, args, owner)
+	state.NeedsUpdate, fallback.NeedsUpdate = outcome.NeedsUpdate, outcome.NeedsUpdate
 	if ensureErr == nil && err == nil {
 		return pluginapi.Encode(state)
 	}
@@ -352,6 +378,7 @@ func (c *cluster) read(ctx context.Context, req plugin.ReadRequest) (plugin.Read
 			c.p.logf(ctx, diag.Warning, req.URN, "kops cluster %s: %s: the next up finishes it", args.Name, u)
 		}
 	}
+	newState.NeedsUpdate = state.NeedsUpdate
 	if note := upgradeNote(newState); note != "" {
 		c.p.logf(ctx, diag.Warning, req.URN, "%s", note)
 	}
@@ -439,13 +466,14 @@ func (c *cluster) update(ctx context.Context, req plugin.UpdateRequest) (plugin.
 	}
 	defer unlock()
 	m.Nodes = c.nodeVersions(ctx, req.URN, old.Kubeconfig, old.NodeVersions)
+	m.NeedsUpdate = old.NeedsUpdate
 	outcome, ensureErr := m.Ensure(ctx, args.Desired)
 	if ensureErr != nil && !outcome.Mutated() {
 		return plugin.UpdateResponse{}, ensureErr
 	}
 	fallback := old
 	fallback.ClusterArgs = args
-	props, err := c.record(ctx, req.URN, m, args, own.Stack, ensureErr, fallback)
+	props, err := c.record(ctx, req.URN, m, args, own.Stack, outcome, ensureErr, fallback)
 	return plugin.UpdateResponse{Properties: props}, err
 }
 

@@ -297,6 +297,8 @@ type Config struct {
 	CommandTimeout       time.Duration
 	ValidateTimeout      time.Duration
 	RollingUpdateTimeout time.Duration
+	// Roll are the roll's options (--drain-timeout, --validate-count).
+	Roll kops.RollOptions
 	// StateStore is where `pulumi import` of a Cluster looks for it: an
 	// import gives only the cluster name. A Cluster's own operations use the
 	// store recorded in its state.
@@ -325,7 +327,7 @@ func parseConfig(props resource.PropertyMap) (Config, []plugin.CheckFailure) {
 	for _, d := range []struct {
 		src *string
 		dst *time.Duration
-	}{{&args.KopsTimeout, &cfg.CommandTimeout}, {&args.ValidateTimeout, &cfg.ValidateTimeout}, {&args.RollingUpdateTimeout, &cfg.RollingUpdateTimeout}} {
+	}{{&args.KopsTimeout, &cfg.CommandTimeout}, {&args.ValidateTimeout, &cfg.ValidateTimeout}, {&args.RollingUpdateTimeout, &cfg.RollingUpdateTimeout}, {&args.RollingUpdateDrainTimeout, &cfg.Roll.DrainTimeout}} {
 		if *d.src == "" {
 			continue
 		}
@@ -336,6 +338,12 @@ func parseConfig(props resource.PropertyMap) (Config, []plugin.CheckFailure) {
 			continue
 		}
 		*d.dst = v
+	}
+	if n := args.RollingUpdateValidateCount; n < 0 || n > config.MaxValidateCount {
+		f, _ := pluginapi.FieldName(&args, &args.RollingUpdateValidateCount)
+		failures = append(failures, plugin.CheckFailure{Property: resource.PropertyKey(f.Name), Reason: fmt.Sprintf("%d is not 1 to %d (0: kops's default)", n, config.MaxValidateCount)})
+	} else {
+		cfg.Roll.ValidateCount = n
 	}
 	cfg.StateStore = args.StateStore
 	cfg.Stack, cfg.TakeOverFrom = args.Stack, args.TakeOverClusterFrom

@@ -424,6 +424,8 @@ func TestUpgradeHoldsNodesBackFrom131(t *testing.T) {
 			t.Fatal(e)
 		}
 		mustRun(t, s, nil, "update", "cluster", name, "--yes", "--create-kube-config=false")
+		// Before 1.31 rolling-update reads the cluster through the kubeconfig.
+		mustRun(t, s, env, "export", "kubecfg", name, "--admin")
 		p, err := kops.ParseRollingUpdate(mustRun(t, s, env, "rolling-update", "cluster", name))
 		if err != nil {
 			t.Fatal(err)
@@ -509,5 +511,113 @@ func TestPauseAfterTheNthCallOfAParent(t *testing.T) {
 	calls := s.Calls(t)
 	if len(calls) != 4 || calls[0].Parent != "sh" || calls[3].Parent != self {
 		t.Errorf("calls %v", Commands(calls))
+	}
+}
+
+// TestRollingUpdateFlagsPerVersion: --admin from kops 1.32 only
+// (cmd/kops/rolling-update_cluster.go), and a named group must exist.
+func TestRollingUpdateFlagsPerVersion(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		version string
+		admin   bool
+	}{{"1.31.0", false}, {"1.32.1", true}, {"1.36.2", true}} {
+		s := NewStore(t, c.version)
+		env := kubeconfigEnv(t, s)
+		s.SeedCluster(t, name, "--zones", "eu-west-1a", "--node-count", "1")
+		_, e, code := s.Run(t, env, "rolling-update", "cluster", "--name", name, "--instance-group", "nodes-eu-west-1a", "--drain-timeout", "20m", "--validate-count", "3", "--admin=1h5m0s")
+		if got := code == 0; got != c.admin || !c.admin && !strings.Contains(e, "unknown flag: --admin") {
+			t.Errorf("kops %s rolling-update --admin: exit %d, want success %v\n%s", c.version, code, c.admin, e)
+		}
+		if _, e, code := s.Run(t, env, "rolling-update", "cluster", "--name", name, "--instance-group", "nodes-eu-west-1a,gpu"); code != 1 || !strings.Contains(e, `Error: InstanceGroup "gpu" not found`) {
+			t.Errorf("kops %s rolling-update of a group not there: exit %d\n%s", c.version, code, e)
+		}
+	}
+	// --drain-timeout from kops 1.23, --validate-count from 1.18.
+	s := NewStore(t, "1.22.5")
+	for _, flag := range []string{"--drain-timeout=20m", "--validate-count=3"} {
+		_, e, code := s.Run(t, nil, "rolling-update", "cluster", "--name", name, flag)
+		if want := flag == "--drain-timeout=20m"; (code == 1 && strings.Contains(e, "unknown flag")) != want {
+			t.Errorf("kops 1.22 rolling-update %s: exit %d\n%s", flag, code, e)
+		}
+	}
+}
+
+// TestNeedsUpdateFollowsTheLaunchTemplate: the groups the double lists as
+// NeedsUpdate after a change are the ones kops.PredictRoll predicts; sizes,
+// subnets, rolling settings and Calico's pool modes change no launch
+// template. (A Kubernetes upgrade is kops's reconcile, TestUpgradeHoldsNodesBackFrom131.)
+func TestNeedsUpdateFollowsTheLaunchTemplate(t *testing.T) {
+	t.Parallel()
+	base := kops.Desired{Name: name, Zones: []string{"eu-west-1a", "eu-west-1b"}, ControlPlaneCount: 1, NodeCount: 2, NodeSize: "t3.medium",
+		AdminAccess: config.MustParseAccessList("203.0.113.0/24"), Encapsulation: config.EncapIPIP, AWSSrcDstCheck: config.SrcDstDisable, KopsVersion: kopsrelease.MustParse("1.34")}
+	group := func(name, zone string) config.InstanceGroup {
+		return config.InstanceGroup{Name: name, MachineType: "t3.medium", MinSize: 1, MaxSize: 1, Zones: []string{zone}}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(d *kops.Desired)
+		want   string
+	}{
+		{"calico pool mode", func(d *kops.Desired) { d.Encapsulation = config.EncapVXLAN }, ""},
+		{"node count", func(d *kops.Desired) { d.NodeCount = 4 }, ""},
+		{"declared sizes, rolling settings, zones", func(d *kops.Desired) {
+			a, b := group("nodes-eu-west-1a", "eu-west-1a"), group("nodes-eu-west-1b", "eu-west-1b")
+			a.MaxSize, a.MaxSurge, b.Zones = 3, "1", []string{"eu-west-1a", "eu-west-1b"}
+			d.InstanceGroups = kops.DeclaredGroups{a, b}
+		}, ""},
+		{"declared labels", func(d *kops.Desired) {
+			a, b := group("nodes-eu-west-1a", "eu-west-1a"), group("nodes-eu-west-1b", "eu-west-1b")
+			b.NodeLabels = map[string]string{"tier": "batch"}
+			d.InstanceGroups = kops.DeclaredGroups{a, b}
+		}, "nodes-eu-west-1b"},
+		{"node size", func(d *kops.Desired) { d.NodeSize = "m6i.large" }, "nodes-eu-west-1a,nodes-eu-west-1b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := NewStore(t, "1.34.1")
+			env := kubeconfigEnv(t, s)
+			s.SeedCluster(t, name, "--zones", "eu-west-1a,eu-west-1b", "--networking", "calico", "--node-count", "2", "--kubernetes-version", "1.34.2")
+			d := base
+			d.StateStore = s.URL()
+			tc.change(&d)
+			spec, igs := mustRun(t, s, nil, "get", "cluster", name, "-o", "yaml"), mustRun(t, s, nil, "get", "ig", "--name", name, "-o", "yaml")
+			predicted, err := kops.PredictRoll([]byte(spec), []byte(igs), d, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conv, err := kops.ConvertClusterSpec([]byte(spec), d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if conv.Changed() {
+				if _, e, code := s.RunStdin(t, nil, conv.YAML, "replace", "-f", "-"); code != 0 {
+					t.Fatal(e)
+				}
+			}
+			igc, err := kops.ReconcileInstanceGroups([]byte(igs), d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(igc.YAML) > 0 {
+				if _, e, code := s.RunStdin(t, nil, igc.YAML, "replace", "-f", "-"); code != 0 {
+					t.Fatal(e)
+				}
+			}
+			mustRun(t, s, nil, "update", "cluster", name, "--yes", "--create-kube-config=false")
+			p, err := kops.ParseRollingUpdate(mustRun(t, s, env, "rolling-update", "cluster", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var listed []string
+			for _, g := range p.Groups {
+				if g.NeedUpdate > 0 {
+					listed = append(listed, g.Name)
+				}
+			}
+			if got := strings.Join(listed, ","); got != tc.want || strings.Join(predicted.Names(), ",") != tc.want {
+				t.Errorf("the double lists %q, PredictRoll %q, want %q", got, predicted.Names(), tc.want)
+			}
+		})
 	}
 }

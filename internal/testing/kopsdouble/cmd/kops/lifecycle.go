@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -56,8 +57,14 @@ func (d *double) rollingUpdateCommand() *cobra.Command {
 	f.BoolVar(&force, "force", false, "Force rolling update, even if no changes")
 	f.BoolVar(&cloudOnly, "cloudonly", false, "Perform rolling update without confirming progress with Kubernetes")
 	f.Duration("validation-timeout", 15*time.Minute, "Maximum time to wait for a cluster to validate")
-	f.Duration("drain-timeout", 15*time.Minute, "Maximum time to wait for a node to drain")
-	f.Int32("validate-count", 2, "Number of times that a cluster needs to be validated after single node update")
+	// --validate-count from kops 1.18, --drain-timeout from 1.23
+	// (cmd/kops/rollingupdatecluster.go, rolling-update_cluster.go).
+	if d.ver.AtLeast(kopsrelease.RollingUpdateDrainTimeout) {
+		f.Duration("drain-timeout", 15*time.Minute, "Maximum time to wait for a node to drain")
+	}
+	if d.ver.AtLeast(kopsrelease.RollingUpdateValidateCount) {
+		f.Int32("validate-count", 2, "Number of times that a cluster needs to be validated after single node update")
+	}
 	f.Duration("master-interval", 15*time.Second, "Time to wait between restarting control plane nodes")
 	if d.ver.AtLeast(kopsrelease.ControlPlaneFlags) {
 		f.Duration("control-plane-interval", 15*time.Second, "Time to wait between restarting control plane nodes")
@@ -70,8 +77,10 @@ func (d *double) rollingUpdateCommand() *cobra.Command {
 	f.StringSliceVar(&roleFilter, "instance-group-roles", nil, "Instance group roles to update")
 	f.Bool("fail-on-drain-error", true, "Fail if draining a node fails")
 	f.Bool("fail-on-validate-error", true, "Fail if the cluster fails to validate")
-	if d.ver.AtLeast(since(30)) {
-		f.Duration("admin", 0, "a cluster admin user credential with the specified lifetime")
+	// cmd/kops/rolling-update_cluster.go: --admin from kops 1.32 (v1.31.0
+	// has none; its credential lives one hour, cmd/kops/util/factory.go).
+	if d.ver.AtLeast(kopsrelease.RollingUpdateAdminLifetime) {
+		f.Duration("admin", 18*time.Hour, "a cluster admin user credential with the specified lifetime")
 	}
 	ru.AddCommand(cmd)
 	return ru
@@ -81,6 +90,12 @@ func (d *double) rollingUpdate(name string, yes, force, cloudOnly bool, filter, 
 	igs, err := d.instanceGroups(name)
 	if err != nil {
 		return err
+	}
+	// cmd/kops/rolling-update_cluster.go: every named group must exist.
+	for _, n := range filter {
+		if !slices.ContainsFunc(igs, func(ig map[string]any) bool { return objName(ig) == n }) {
+			return fmt.Errorf("InstanceGroup %q not found", n)
+		}
 	}
 	cloud := d.readCloud(name)
 	w := tabwriter.NewWriter(d.stdout, 0, 8, 1, '\t', tabwriter.StripEscape)
@@ -203,7 +218,7 @@ func (d *double) validateCommand() *cobra.Command {
 			}
 			// cmd/kops/validate_cluster.go RunValidateCluster: the
 			// heading, credentials, then the API (retried until --wait).
-			if !d.ver.AtLeast(since(30)) {
+			if !d.ver.AtLeast(kopsrelease.MintedAdminCredential) {
 				if _, err := d.kubeconfigFor(kubeconfig); err != nil {
 					return fmt.Errorf("validation failed: cannot load kubecfg settings for %q: %v", name, err)
 				}
@@ -267,12 +282,12 @@ func (d *double) validateCommand() *cobra.Command {
 }
 
 // restConfig is where rolling-update and validate get their credentials.
-// From kops 1.30 they make them from the state store, as `export kubecfg
+// From kops 1.31 they make them from the state store, as `export kubecfg
 // --admin` does, so the cluster CA must exist (cmd/kops/util/factory.go
-// buildRESTConfig; read in kops 1.33.1 and 1.36.2, and the --admin flag of
-// these commands dates from 1.30). Before, they loaded the kubeconfig.
+// RESTConfig, read in kops 1.31.0, 1.33.1 and 1.36.2; v1.30.x's commands
+// load the kubeconfig, ToRESTConfig). Before, they loaded the kubeconfig.
 func (d *double) restConfig(name string) error {
-	if !d.ver.AtLeast(since(30)) {
+	if !d.ver.AtLeast(kopsrelease.MintedAdminCredential) {
 		return nil
 	}
 	if _, err := d.loadCA(name); err != nil {
@@ -281,12 +296,12 @@ func (d *double) restConfig(name string) error {
 	return nil
 }
 
-// reachAPI stands for the Kubernetes API call. From kops 1.30 it answers
+// reachAPI stands for the Kubernetes API call. From kops 1.31 it answers
 // when a test handed out a kubeconfig (a local control plane); else the
 // API's name does not resolve, as offline. Before, the kubeconfig kops
 // loads must exist.
 func (d *double) reachAPI(name, kubeconfigFlag string) error {
-	if !d.ver.AtLeast(since(30)) {
+	if !d.ver.AtLeast(kopsrelease.MintedAdminCredential) {
 		_, err := d.kubeconfigFor(kubeconfigFlag)
 		return err
 	}
@@ -296,7 +311,7 @@ func (d *double) reachAPI(name, kubeconfigFlag string) error {
 	return nil
 }
 
-// kubeconfigFor is the kubeconfig kops before 1.30 would load: --kubeconfig,
+// kubeconfigFor is the kubeconfig kops before 1.31 would load: --kubeconfig,
 // else the first KUBECONFIG entry. The double never falls back to
 // ~/.kube/config.
 func (d *double) kubeconfigFor(flag string) (string, error) {

@@ -458,8 +458,13 @@ func hashOf(v any) string {
 }
 
 // templates computes, per instance group, the launch template kops would
-// render now: the cluster spec (but access, which only touches security
-// groups) and the group's spec (but its sizes, which only touch the ASG).
+// render now: the cluster spec, but access (security groups only) and the
+// networking provider's options (its addon's; the nodeup config takes which
+// provider, Calico's wireguardEnabled and Cilium's ipam,
+// pkg/apis/nodeup/config.go NewConfig), and the group's spec, but the
+// fields of the autoscaling group or of rolling-update alone
+// (pkg/model/awsmodel/autoscalinggroup.go: sizes, subnets, the
+// mixed-instances policy and then the spot price; rollingUpdate).
 func (d *double) templates(name string) (tmpl map[string]string, sizes map[string]int, access string, err error) {
 	c, err := d.cluster(name)
 	if err != nil {
@@ -468,7 +473,11 @@ func (d *double) templates(name string) (tmpl map[string]string, sizes map[strin
 	spec, _ := c["spec"].(map[string]any)
 	clusterPart := map[string]any{}
 	for k, v := range spec {
-		if k != "sshAccess" && k != "kubernetesApiAccess" {
+		switch k {
+		case "sshAccess", "kubernetesApiAccess":
+		case "networking":
+			clusterPart[k] = nodeNetworking(v)
+		default:
 			clusterPart[k] = v
 		}
 	}
@@ -482,7 +491,13 @@ func (d *double) templates(name string) (tmpl map[string]string, sizes map[strin
 		igSpec, _ := ig["spec"].(map[string]any)
 		part := map[string]any{}
 		for k, v := range igSpec {
-			if k != "minSize" && k != "maxSize" {
+			switch k {
+			case "minSize", "maxSize", "subnets", "rollingUpdate", "mixedInstancesPolicy":
+			case "maxPrice":
+				if igSpec["mixedInstancesPolicy"] == nil {
+					part[k] = v
+				}
+			default:
 				part[k] = v
 			}
 		}
@@ -490,6 +505,32 @@ func (d *double) templates(name string) (tmpl map[string]string, sizes map[strin
 		sizes[objName(ig)] = num(igSpec["minSize"])
 	}
 	return tmpl, sizes, access, nil
+}
+
+// nodeNetworking is spec.networking as the nodes are configured with it:
+// each provider's options dropped but the ones the nodeup config reads.
+func nodeNetworking(v any) any {
+	n, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	kept := map[string][]string{"calico": {"wireguardEnabled"}, "cilium": {"ipam"}}
+	out := map[string]any{}
+	for k, v := range n {
+		opts, isProvider := v.(map[string]any)
+		if !isProvider {
+			out[k] = v
+			continue
+		}
+		part := map[string]any{}
+		for _, f := range kept[k] {
+			if opts[f] != nil {
+				part[f] = opts[f]
+			}
+		}
+		out[k] = part
+	}
+	return out
 }
 
 func notFoundErr(name string) error {
