@@ -179,7 +179,7 @@ func TestKilledRunLocks(t *testing.T) {
 		{name: "no lock named", msg: "error: the stack is currently locked by 1 lock(s).", host: "vm", running: dead},
 		{name: "another error", msg: "error: created by root@vm (pid 1) at x", host: "vm", running: dead},
 	} {
-		pids, ok := killedRunLocks(c.msg, c.host, c.running)
+		pids, ok := killedRunLocks(c.msg, killedHere(c.host, c.running))
 		if ok != (c.want != nil) || !slices.Equal(pids, c.want) {
 			t.Errorf("%s: %v %v, want %v", c.name, pids, ok, c.want)
 		}
