@@ -140,7 +140,7 @@ func describePending(stack string, ops []apitype.OperationV2) string {
 	}
 	if clusters {
 		b.WriteString("A pending create of a kops cluster is taken back by the next up: `kops create cluster` wrote this stack's owner mark with the spec. " +
-			"If that up says a stale lease of the cluster is left, the killed run held it: break it with the command it prints.\n")
+			"The killed run's lease of the cluster is broken by repair --yes when that run was on this host; otherwise with the break-lease command repair prints.\n")
 	}
 	if creates {
 		b.WriteString("A pending create may have made its resource anyway (an S3 bucket): check first; " +

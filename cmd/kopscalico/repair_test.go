@@ -63,7 +63,7 @@ func TestPendingOperationsOfAKilledRun(t *testing.T) {
 	cluster := apitype.OperationV2{Type: apitype.OperationTypeCreating}
 	cluster.Resource.URN, cluster.Resource.Type = "urn:pulumi:dev::kopscalico::"+pluginapi.ClusterType+"::cluster", pluginapi.ClusterType
 	text = describePending("dev", append([]apitype.OperationV2{cluster}, ops[1:]...))
-	if !strings.Contains(text, "taken back by the next up") || !strings.Contains(text, "stale lease") || strings.Contains(text, "pulumi import") {
+	if !strings.Contains(text, "taken back by the next up") || !strings.Contains(text, "lease of the cluster is broken by repair --yes") || strings.Contains(text, "pulumi import") {
 		t.Errorf("advice for a kops cluster's pending create:\n%s", text)
 	}
 }
