@@ -212,6 +212,35 @@ func TestRollRollsARecordedNeedsUpdate(t *testing.T) {
 	}
 }
 
+// TestRollFinishingAnEarlierRunRollsEveryListedGroup: a run that finishes
+// a killed run's work (Finishing) rolls every group kops lists, and leaves
+// none to roll.
+func TestRollFinishingAnEarlierRunRollsEveryListedGroup(t *testing.T) {
+	t.Parallel()
+	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+		"version": kopstest.OK("Client version: 1.34.1 (git-v1.34.1)\n"),
+		"get cluster --name demo.example.com -o yaml":          kopstest.OK(string(kopstest.Fixture(t, "calico-1.34.yaml"))),
+		"get instancegroups":                                   kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+		"update cluster --name demo.example.com":               kopstest.OK("\nNo changes need to be applied\n"),
+		"rolling-update cluster --name demo.example.com":       kopstest.OK(string(kopstest.Fixture(t, "rolling-update-needed.txt"))),
+		"rolling-update cluster --name demo.example.com --yes": kopstest.OK(""),
+		"validate cluster":                                     kopstest.OK(""),
+	}}
+	m := newManager(t, k)
+	m.Finishing = true
+	writeKubeconfig(t, m.Kubeconfig)
+	o, err := m.Ensure(context.Background(), kopstest.Desired("1.34"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := k.Commands()[len(k.Commands())-2]; got != "rolling-update cluster --name demo.example.com --yes --instance-group control-plane-eu-west-1a,nodes-eu-west-1a --admin=1h5m0s" {
+		t.Errorf("roll: %s", got)
+	}
+	if len(o.NeedsUpdate) > 0 || !o.Rolled {
+		t.Errorf("outcome %+v: every listed group is rolled", o)
+	}
+}
+
 // TestRollLeftByAFailedRunIsRecorded: a run that stops before its roll
 // (update --yes failing after the replace) leaves its planned groups to
 // roll, so the next run plans them though the spec is already converted.
