@@ -273,7 +273,14 @@ func (k *killScenario) cell(op killOp, n int, command string, target killTarget)
 	if r.Code != 0 {
 		t.Fatalf("%s: up after the repair: exit %d\n%s", what, r.Code, r.Stderr)
 	}
-	row.up = k.converged(what)
+	tookBack := strings.Contains(r.Stdout, "carries this stack's mark")
+	if op.name == "create" && strings.HasPrefix(command, "create cluster") && !tookBack {
+		t.Errorf("%s: up did not take back the cluster its mark names:\n%s", what, r.Stdout)
+	}
+	if tookBack {
+		row.up = "took the marked cluster back; "
+	}
+	row.up += k.converged(what)
 	row.destroy = k.finish(what)
 	t.Logf("%s: killed run %s; repair: %s; up: %s; destroy: %s (%s)", what, row.killedRun, row.repair, row.up, row.destroy, time.Since(start).Round(time.Second))
 	return row

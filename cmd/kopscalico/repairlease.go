@@ -34,9 +34,10 @@ func stackClusters(dep apitype.DeploymentV3, cfg *config.Config) []clusterRef {
 		}
 		refs = append(refs, r)
 	}
+	// A Cluster's inputs are named as the config keys.
 	fromInputs := func(in map[string]any) {
 		str := func(key string) string { s, _ := in[key].(string); return s }
-		add(clusterRef{name: str("clusterName"), stateStore: str("stateStore"), region: str("region")})
+		add(clusterRef{name: str(config.KeyClusterName), stateStore: str(config.KeyStateStore), region: str(config.KeyRegion)})
 	}
 	for _, r := range dep.Resources {
 		if string(r.Type) == pluginapi.ClusterType {
