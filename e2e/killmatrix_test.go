@@ -21,6 +21,7 @@ import (
 	"github.com/kopscalico/kopscalico/e2e/controlplane"
 	"github.com/kopscalico/kopscalico/e2e/pulumitest"
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/lease"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/testing/kopsdouble"
 	"github.com/kopscalico/kopscalico/internal/testing/kubeconfigtest"
@@ -264,17 +265,20 @@ func (k *killScenario) cell(op killOp, n int, command string, target killTarget)
 		t.Errorf("%s: repair --yes: exit %d\n%s\n%s", what, r.Code, r.Stdout, r.Stderr)
 	}
 
+	// A create killed after `kops create cluster` left a cluster marked as
+	// this stack's (the mark comes with the spec): up takes it back as it is,
+	// without kopscalico:adoptExistingCluster.
 	k.store.ResetCalls(t)
 	r = k.p.Run("", upArgs...)
-	if r.Code != 0 && strings.Contains(r.Stderr, "kopscalico:adoptExistingCluster") {
-		// A create cut short before the mark was written: repair's advice.
-		row.up = "refused the unmarked cluster (names kopscalico:adoptExistingCluster); with it: "
-		k.p.SetConfig(pulumitest.Config{"kopscalico:adoptExistingCluster": pulumitest.Plain("true")})
-		r = k.p.Run("", upArgs...)
-		k.p.SetConfig(pulumitest.Config{"kopscalico:adoptExistingCluster": pulumitest.Plain(fmt.Sprint(op.cfg["kopscalico:adoptExistingCluster"].Value == "true"))})
-	}
 	if r.Code != 0 {
 		t.Fatalf("%s: up after the repair: exit %d\n%s", what, r.Code, r.Stderr)
+	}
+	tookBack := strings.Contains(r.Stdout, "carries this stack's mark")
+	if op.name == "create" && strings.HasPrefix(command, "create cluster") && !tookBack {
+		t.Errorf("%s: up did not take back the cluster its mark names:\n%s", what, r.Stdout)
+	}
+	if tookBack {
+		row.up = "took the marked cluster back; "
 	}
 	row.up += k.converged(what)
 	row.destroy = k.finish(what)
@@ -333,10 +337,15 @@ func (k *killScenario) finish(what string) string {
 		t.Fatal(err)
 	} else {
 		for _, e := range entries {
-			if e.Name() != kopsdouble.ControlDir {
+			if e.Name() != kopsdouble.ControlDir && e.Name() != lease.Dir {
 				t.Errorf("%s: %s left in the state store after destroy", what, e.Name())
 			}
 		}
+	}
+	if leases, err := os.ReadDir(filepath.Join(k.store.Dir, lease.Dir)); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	} else if len(leases) > 0 {
+		t.Errorf("%s: lease objects left in the state store after destroy: %v", what, leases)
 	}
 	if state := k.p.State(); len(state.Resources) > 0 || len(state.PendingOperations) > 0 {
 		t.Errorf("%s: the state after destroy holds %d resources, %d pending operations", what, len(state.Resources), len(state.PendingOperations))

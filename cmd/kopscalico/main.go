@@ -56,8 +56,9 @@ const usage = `usage: kopscalico [flags] up [--yes] [--skip-preflight]
            with --yes, refresh the stack and drop the pending creates (first
            check that what they were creating does not exist, or import it);
            it refreshes with nothing pending too: a killed plugin leaves none;
-           a lock taken on this host by a process gone (a killed run's) is
-           cancelled first
+           a lock or a kops cluster's lease taken on this host by a process
+           gone (a killed run's) is cancelled or broken first; any other
+           lease is printed with the break-lease command
   break-lease  delete the lease ID of a kops cluster in its state store, which
            a killed run left (its create, update or delete stopped): the next
            run refuses the cluster while it is there, and says this command;

@@ -17,6 +17,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
+	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/lease/s3lease"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 )
 
@@ -27,23 +29,34 @@ import (
 // plugin was killed leaves no pending operation, yet the plugin's kops
 // commands may have changed (or deleted) the cluster the state records.
 func repair(ctx context.Context, stack auto.Stack, yes bool, stdout, stderr io.Writer) error {
-	pending, err := stackPending(ctx, stack)
+	dep, err := stackDeployment(ctx, stack)
 	if err != nil {
 		return err
 	}
+	pending := dep.PendingOperations
+	var cfg *config.Config
+	if c, err := stackConfig(ctx, stack); err == nil {
+		cfg = &c
+	}
+	host, _ := os.Hostname()
+	leases := leaseRepair{open: s3lease.Open, killed: killedHere(host, running), stack: stack.Name()}
+	clusters := stackClusters(dep, cfg)
 	switch {
 	case len(pending) == 0 && !yes:
 		fmt.Fprintf(stdout, "kopscalico: stack %s has no pending operations: nothing to repair; "+
 			"if a run's plugin was killed, what its kops commands did is recorded by a refresh: kopscalico --stack %s repair --yes\n", stack.Name(), stack.Name())
-		return nil
+		return leases.repairLeases(ctx, clusters, false, stdout)
 	case len(pending) == 0:
 		fmt.Fprintf(stdout, "kopscalico: stack %s has no pending operations; refreshing it, so the state records what a killed run's kops commands did\n", stack.Name())
 	default:
 		fmt.Fprint(stdout, describePending(stack.Name(), pending))
 		if !yes {
 			fmt.Fprintf(stdout, "kopscalico: to refresh the stack and drop the pending creates: kopscalico --stack %s repair --yes\n", stack.Name())
-			return nil
+			return leases.repairLeases(ctx, clusters, false, stdout)
 		}
+	}
+	if err := leases.repairLeases(ctx, clusters, true, stdout); err != nil {
+		return err
 	}
 	refresh := func() error {
 		_, err := stack.Refresh(ctx, optrefresh.ClearPendingCreates(),
@@ -51,8 +64,8 @@ func repair(ctx context.Context, stack auto.Stack, yes bool, stdout, stderr io.W
 		return err
 	}
 	err = refresh()
-	if host, _ := os.Hostname(); err != nil && host != "" {
-		if pids, ok := killedRunLocks(err.Error(), host, running); ok {
+	if err != nil {
+		if pids, ok := killedRunLocks(err.Error(), leases.killed); ok {
 			fmt.Fprintf(stdout, "kopscalico: the stack's lock is a killed run's (pid %v on this host, %s, no longer runs): cancelling it\n", pids, host)
 			if err := stack.Cancel(ctx); err != nil {
 				return fmt.Errorf("cancel the killed run's lock: %w", err)
@@ -127,7 +140,7 @@ func describePending(stack string, ops []apitype.OperationV2) string {
 	}
 	if clusters {
 		b.WriteString("A pending create of a kops cluster is taken back by the next up: `kops create cluster` wrote this stack's owner mark with the spec. " +
-			"If that up says a stale lease of the cluster is left, the killed run held it: break it with the command it prints.\n")
+			"The killed run's lease of the cluster is broken by repair --yes when that run was on this host; otherwise with the break-lease command repair prints.\n")
 	}
 	if creates {
 		b.WriteString("A pending create may have made its resource anyway (an S3 bucket): check first; " +
@@ -141,16 +154,15 @@ func describePending(stack string, ops []apitype.OperationV2) string {
 var lockLine = regexp.MustCompile(`created by \S*@(\S+) \(pid (\d+)\) at `)
 
 // killedRunLocks reads the locks a locked stack's error names and reports
-// whether every one is a run's that was killed: taken on this host by a
-// process that no longer runs. Anything else (another host, a live process,
-// no lock named) is left to the user.
-func killedRunLocks(msg, host string, running func(pid int) bool) (pids []int, ok bool) {
+// whether every one is a killed run's (killedHere). Anything else (another
+// host, a live process, no lock named) is left to the user.
+func killedRunLocks(msg string, killed func(host string, pid int) bool) (pids []int, ok bool) {
 	if !strings.Contains(msg, "the stack is currently locked") {
 		return nil, false
 	}
 	for _, m := range lockLine.FindAllStringSubmatch(msg, -1) {
 		pid, err := strconv.Atoi(m[2])
-		if err != nil || m[1] != host || running(pid) {
+		if err != nil || !killed(m[1], pid) {
 			return nil, false
 		}
 		if !slices.Contains(pids, pid) {
@@ -158,6 +170,13 @@ func killedRunLocks(msg, host string, running func(pid int) bool) (pids []int, o
 		}
 	}
 	return pids, len(pids) > 0
+}
+
+// killedHere is the one rule by which repair takes a run recorded by its
+// host and pid (a backend lock, a cluster's lease) for a killed one: it ran
+// on this host, thisHost, and its process no longer runs.
+func killedHere(thisHost string, running func(pid int) bool) func(host string, pid int) bool {
+	return func(host string, pid int) bool { return thisHost != "" && host == thisHost && pid > 0 && !running(pid) }
 }
 
 // running reports whether a process with this pid exists on this host.

@@ -63,7 +63,7 @@ func TestPendingOperationsOfAKilledRun(t *testing.T) {
 	cluster := apitype.OperationV2{Type: apitype.OperationTypeCreating}
 	cluster.Resource.URN, cluster.Resource.Type = "urn:pulumi:dev::kopscalico::"+pluginapi.ClusterType+"::cluster", pluginapi.ClusterType
 	text = describePending("dev", append([]apitype.OperationV2{cluster}, ops[1:]...))
-	if !strings.Contains(text, "taken back by the next up") || !strings.Contains(text, "stale lease") || strings.Contains(text, "pulumi import") {
+	if !strings.Contains(text, "taken back by the next up") || !strings.Contains(text, "lease of the cluster is broken by repair --yes") || strings.Contains(text, "pulumi import") {
 		t.Errorf("advice for a kops cluster's pending create:\n%s", text)
 	}
 }
@@ -179,7 +179,7 @@ func TestKilledRunLocks(t *testing.T) {
 		{name: "no lock named", msg: "error: the stack is currently locked by 1 lock(s).", host: "vm", running: dead},
 		{name: "another error", msg: "error: created by root@vm (pid 1) at x", host: "vm", running: dead},
 	} {
-		pids, ok := killedRunLocks(c.msg, c.host, c.running)
+		pids, ok := killedRunLocks(c.msg, killedHere(c.host, c.running))
 		if ok != (c.want != nil) || !slices.Equal(pids, c.want) {
 			t.Errorf("%s: %v %v, want %v", c.name, pids, ok, c.want)
 		}

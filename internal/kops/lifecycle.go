@@ -288,9 +288,13 @@ func (m *Manager) planRoll(ctx context.Context, op *operation) error {
 // roll replaces the instances of the planned groups (the roll the preview
 // showed) that kops lists as needing it, and only those (--instance-group).
 // A group kops lists beyond the plan is left as it is, warned and recorded
-// (Outcome.NeedsUpdate): the next preview shows it, the next up rolls it.
+// (Outcome.NeedsUpdate): the next preview shows it, the next up rolls it;
+// unless the run is Finishing an earlier one's work, which it then rolls.
 func (m *Manager) roll(ctx context.Context, op *operation) error {
 	groups, extra := op.plan.Split(op.predicted)
+	if m.Finishing {
+		groups, extra = append(groups, extra...), nil
+	}
 	if len(extra) > 0 {
 		m.warnf("kops lists %s of cluster %s as NeedsUpdate, beyond the roll the preview planned: not rolled now; the next preview shows it and the next up rolls it",
 			strings.Join(extra, ", "), op.d.Name)

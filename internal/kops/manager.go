@@ -41,6 +41,11 @@ type Manager struct {
 	// NeedsUpdate are the groups the last run left unrolled
 	// (Outcome.NeedsUpdate, recorded): this run plans and rolls them.
 	NeedsUpdate []string
+	// Finishing says this run finishes an earlier run's work that no
+	// preview planned a roll for (a refresh found the store unapplied or
+	// unrolled, or a create finds the cluster there): the roll takes every
+	// group kops lists, not only the predicted ones.
+	Finishing bool
 	// Roll are the roll's options from config.
 	Roll RollOptions
 	// Logf and Warnf report progress; nil: silent.

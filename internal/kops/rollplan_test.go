@@ -184,11 +184,10 @@ func TestRollRollsThePlannedGroupsWithTheOptions(t *testing.T) {
 	}
 }
 
-// TestRollRollsARecordedNeedsUpdate: a group kops listed at the last up, but
-// that up did not roll, is in the plan and rolled this time.
-func TestRollRollsARecordedNeedsUpdate(t *testing.T) {
-	t.Parallel()
-	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+// rollNeededRunner answers for a converted cluster with nothing to apply,
+// whose control plane and nodes-eu-west-1a kops lists as NeedsUpdate.
+func rollNeededRunner(t *testing.T) *kopstest.Runner {
+	return &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
 		"version": kopstest.OK("Client version: 1.34.1 (git-v1.34.1)\n"),
 		"get cluster --name demo.example.com -o yaml":          kopstest.OK(string(kopstest.Fixture(t, "calico-1.34.yaml"))),
 		"get instancegroups":                                   kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
@@ -197,6 +196,13 @@ func TestRollRollsARecordedNeedsUpdate(t *testing.T) {
 		"rolling-update cluster --name demo.example.com --yes": kopstest.OK(""),
 		"validate cluster":                                     kopstest.OK(""),
 	}}
+}
+
+// TestRollRollsARecordedNeedsUpdate: a group kops listed at the last up, but
+// that up did not roll, is in the plan and rolled this time.
+func TestRollRollsARecordedNeedsUpdate(t *testing.T) {
+	t.Parallel()
+	k := rollNeededRunner(t)
 	m := newManager(t, k)
 	m.NeedsUpdate = []string{"control-plane-eu-west-1a"}
 	writeKubeconfig(t, m.Kubeconfig)
@@ -209,6 +215,27 @@ func TestRollRollsARecordedNeedsUpdate(t *testing.T) {
 	}
 	if !reflect.DeepEqual(o.NeedsUpdate, []string{"nodes-eu-west-1a"}) {
 		t.Errorf("NeedsUpdate %q: nodes-eu-west-1a is listed beyond the plan", o.NeedsUpdate)
+	}
+}
+
+// TestRollFinishingAnEarlierRunRollsEveryListedGroup: a run that finishes
+// a killed run's work (Finishing) rolls every group kops lists, and leaves
+// none to roll.
+func TestRollFinishingAnEarlierRunRollsEveryListedGroup(t *testing.T) {
+	t.Parallel()
+	k := rollNeededRunner(t)
+	m := newManager(t, k)
+	m.Finishing = true
+	writeKubeconfig(t, m.Kubeconfig)
+	o, err := m.Ensure(context.Background(), kopstest.Desired("1.34"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := k.Commands()[len(k.Commands())-2]; got != "rolling-update cluster --name demo.example.com --yes --instance-group control-plane-eu-west-1a,nodes-eu-west-1a --admin=1h5m0s" {
+		t.Errorf("roll: %s", got)
+	}
+	if len(o.NeedsUpdate) > 0 || !o.Rolled {
+		t.Errorf("outcome %+v: every listed group is rolled", o)
 	}
 }
 

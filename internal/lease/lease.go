@@ -137,6 +137,12 @@ func (l *Lease) Release(ctx context.Context) error {
 	return err
 }
 
+// Read returns cluster's lease in store; ErrNotFound when it has none.
+func Read(ctx context.Context, store Store, cluster string) (Holder, error) {
+	h, _, err := read(ctx, store, Key(cluster))
+	return h, err
+}
+
 // Break deletes cluster's lease in store if its id is id, and returns the
 // holder it had. A lease of another id is left in place (an error says whose
 // it is), so a break never removes a newer run's lease.
@@ -150,7 +156,7 @@ func Break(ctx context.Context, store Store, cluster, id string) (Holder, error)
 		return Holder{}, err
 	}
 	if h.ID != id {
-		return h, fmt.Errorf("the lease of kops cluster %s is %s, not %s: %s; nothing is broken", cluster, h.ID, id, h.describe())
+		return h, fmt.Errorf("the lease of kops cluster %s is %s, not %s: %s; nothing is broken", cluster, h.ID, id, h.Describe())
 	}
 	if err := store.Delete(ctx, key, version); err != nil {
 		return h, fmt.Errorf("breaking the lease %s: %w", store.Address(key), err)
@@ -158,8 +164,8 @@ func Break(ctx context.Context, store Store, cluster, id string) (Holder, error)
 	return h, nil
 }
 
-// describe is who holds the lease and since when, in one clause.
-func (h Holder) describe() string {
+// Describe is who holds the lease and since when, in one clause.
+func (h Holder) Describe() string {
 	step := ""
 	if h.Step != "" {
 		step = ", at step " + h.Step
@@ -199,9 +205,9 @@ func (e *HeldError) Error() string {
 	if e.Stale() {
 		return fmt.Sprintf("kops cluster %s in %s has a stale lease: %s, expired at %s (%s ago): the run that took it stopped without releasing it (killed, or its machine lost); nothing is changed. "+
 			"Check that no kops command of that run still works on %s, then break the lease with `%s` (or `%s`) and run again",
-			e.Cluster, e.StateStore, h.describe(), h.Expires.Format(time.RFC3339), e.Now.Sub(h.Expires).Round(time.Second), e.Cluster, e.BreakCommand(), e.RemoveCommand)
+			e.Cluster, e.StateStore, h.Describe(), h.Expires.Format(time.RFC3339), e.Now.Sub(h.Expires).Round(time.Second), e.Cluster, e.BreakCommand(), e.RemoveCommand)
 	}
 	return fmt.Sprintf("kops cluster %s in %s is being changed by another run: %s, until %s; nothing is changed. "+
 		"Wait for that run to finish and run again. If it is gone (killed), its lease goes stale at %s; to break it now: `%s` (or `%s`)",
-		e.Cluster, e.StateStore, h.describe(), h.Expires.Format(time.RFC3339), h.Expires.Format(time.RFC3339), e.BreakCommand(), e.RemoveCommand)
+		e.Cluster, e.StateStore, h.Describe(), h.Expires.Format(time.RFC3339), h.Expires.Format(time.RFC3339), e.BreakCommand(), e.RemoveCommand)
 }

@@ -144,6 +144,9 @@ func (c *cluster) rollPlanDiff(ctx context.Context, urn resource.URN, state plug
 	if msg := plan.Describe(d, cfg.timeouts(), cfg.Roll); msg != "" {
 		c.p.logf(ctx, diag.Info, urn, "%s", msg)
 	}
+	if len(state.Unapplied) > 0 {
+		c.p.logf(ctx, diag.Info, urn, "kops cluster %s: the update finishes an earlier run's work (%s) and rolls every group kops then lists", d.Name, strings.Join(state.Unapplied, "; "))
+	}
 	if w := kops.ShortCredentialWarning(d.KopsVersion, len(plan.Groups), cfg.timeouts()); w != "" {
 		c.p.logf(ctx, diag.Warning, urn, "kops cluster %s: %s", d.Name, w)
 	}
@@ -183,6 +186,9 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 	owner := own.Stack
 	m := c.manager(ctx, req.URN, kubeconfig)
 	m.Owner = own
+	// A cluster already there (adopted, or taken back from a killed create)
+	// rolls what kops lists: no preview of a create plans a roll.
+	m.Finishing = true
 	d := args.Desired
 	unlock, err := m.Lock(ctx, d, "create")
 	if err != nil {
@@ -467,6 +473,7 @@ func (c *cluster) update(ctx context.Context, req plugin.UpdateRequest) (plugin.
 	defer unlock()
 	m.Nodes = c.nodeVersions(ctx, req.URN, old.Kubeconfig, old.NodeVersions)
 	m.NeedsUpdate = old.NeedsUpdate
+	m.Finishing = len(old.Unapplied) > 0
 	outcome, ensureErr := m.Ensure(ctx, args.Desired)
 	if ensureErr != nil && !outcome.Mutated() {
 		return plugin.UpdateResponse{}, ensureErr
