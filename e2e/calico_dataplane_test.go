@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/kopscalico/kopscalico/e2e/pulumitest"
 	"github.com/kopscalico/kopscalico/infra"
 	"github.com/kopscalico/kopscalico/internal/config"
+	"github.com/kopscalico/kopscalico/internal/dataplane"
 	"github.com/kopscalico/kopscalico/internal/sgcheck/sgchecktest"
 	"github.com/kopscalico/kopscalico/internal/testing/calicomanifest"
 	"github.com/kopscalico/kopscalico/internal/testing/kopsdouble"
@@ -32,8 +34,9 @@ import (
 const dataplaneURN = "urn:pulumi:e2e::kopscalico::kopscalico:index:CalicoDataplane::calico-dataplane"
 
 var (
-	ippools    = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "ippools"}
-	configmaps = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	ippools      = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "ippools"}
+	felixConfigs = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "felixconfigurations"}
+	configmaps   = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
 )
 
 // installKopsCalico puts on the API server what kops's Calico leaves on a
@@ -177,6 +180,8 @@ func wantRow(t *testing.T, what string, got map[string]string, subject string, w
 //     preview plans the patch again, and up makes it;
 //   - calico_backend switched by hand: no patch fixes it, enforce fails with
 //     the table;
+//   - a FelixConfiguration turning IP-in-IP off: broken, enforce fails
+//     naming the setting and its fix;
 //   - encapsulation vxlan asked: the pool is not patched across overlays,
 //     the report gives the order (the pool first while BIRD carries both).
 func TestCalicoDataplaneThroughTheEngine(t *testing.T) {
@@ -200,6 +205,11 @@ func TestCalicoDataplaneThroughTheEngine(t *testing.T) {
 		`kubectl patch ippools.crd.projectcalico.org default-ipv4-ippool --type=merge -p '{"spec":{"ipipMode":"CrossSubnet","vxlanMode":"Never"}}'`)
 	wantRow(t, "adopted Always, warn", got, "calico-config calico_backend", "ok: bird")
 	wantRow(t, "adopted Always, warn", got, "felix awsSrcDstCheck", "ok: Disable (env FELIX_AWSSRCDSTCHECK of ds/calico-node)")
+	wantRow(t, "adopted Always, warn", got, "felix ipipMTU", "ok: 0 (env FELIX_IPINIPMTU of ds/calico-node, from calico-config veth_mtu)")
+	wantRow(t, "adopted Always, warn", got, "felix ipipEnabled", "ok: (none) (Felix's default)")
+	wantRow(t, "adopted Always, warn", got, "felix bpfEnabled", "ok: false (env FELIX_BPFENABLED of ds/calico-node)")
+	wantRow(t, "adopted Always, warn", got, "felix chainInsertMode", "ok: insert (env FELIX_CHAININSERTMODE of ds/calico-node)")
+	wantRow(t, "adopted Always, warn", got, "felix wireguardEnabled", "ok: false (env FELIX_WIREGUARDENABLED of ds/calico-node)")
 	wantRow(t, "adopted Always, warn", got, "daemonset calico-node", "ok: 1 of 1 updated and available")
 	if mode := poolMode(t, dyn); mode != "Always" {
 		t.Errorf("create patched the pool (ipipMode %s): only an update its preview showed may", mode)
@@ -231,6 +241,8 @@ func TestCalicoDataplaneThroughTheEngine(t *testing.T) {
 	mergePatch(t, dyn, ippools, "", "default-ipv4-ippool", map[string]any{"spec": map[string]any{"ipipMode": "Always"}})
 	// Only the check: a refresh of the demo Deployments on kwok can record
 	// them unavailable, and the next up would wait for them.
+	// The patch is planned only from a reading with calico-node rolled out.
+	waitRolledOut(t, cp)
 	refreshed := s.Refresh(optrefresh.Target([]string{dataplaneURN}))
 	if n := (*refreshed.Summary.ResourceChanges)["update"]; n != 1 {
 		t.Errorf("refresh after the hand edit: changes %v, want the dataplane check updated", *refreshed.Summary.ResourceChanges)
@@ -238,7 +250,7 @@ func TestCalicoDataplaneThroughTheEngine(t *testing.T) {
 	if summary := dataplaneInState(t, s)[pool]; !strings.HasPrefix(summary, "ipipMode=Always vxlanMode=Never, want ipipMode=CrossSubnet") {
 		t.Errorf("refreshed pool row = %q", summary)
 	}
-	if preview := s.Preview().StdOut; !strings.Contains(preview, "ipipMode=Always vxlanMode=Never                       <- differs") || !strings.Contains(preview, patch) {
+	if preview := s.Preview().StdOut; !regexp.MustCompile(`ipipMode=Always vxlanMode=Never +<- differs`).MatchString(preview) || !strings.Contains(preview, patch) {
 		t.Errorf("the preview after refresh does not warn with the hand edit and plan its patch:\n%s", preview)
 	}
 	waitRolledOut(t, cp)
@@ -252,16 +264,41 @@ func TestCalicoDataplaneThroughTheEngine(t *testing.T) {
 	// here nothing tells it, so the replace the record's docs name.
 	replace := optup.Replace([]string{dataplaneURN})
 	mergePatch(t, dyn, configmaps, "kube-system", "calico-config", map[string]any{"data": map[string]any{"calico_backend": "vxlan"}})
+	// kwok's calico-node pod may read unavailable on a loaded machine (a
+	// late node heartbeat), which the error then lists after the rows that
+	// matter here.
+	waitRolledOut(t, cp)
 	_, err := s.TryUp(replace)
 	if err == nil {
 		t.Fatal("enforce passed with calico_backend vxlan under an IP-in-IP pool")
 	}
-	for _, want := range []string{"the cluster's Calico is not the one asked for (pool default-ipv4-ippool, calico-config calico_backend)", "<- broken", "fix calico-config calico_backend"} {
+	for _, want := range []string{"the cluster's Calico is not the one asked for (pool default-ipv4-ippool, calico-config calico_backend", "<- broken", "fix calico-config calico_backend"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("enforce error lacks %q:\n%v", want, err)
 		}
 	}
 	mergePatch(t, dyn, configmaps, "kube-system", "calico-config", map[string]any{"data": map[string]any{"calico_backend": "bird"}})
+
+	// Felix's own object turns IP-in-IP off, where calico-node's env sets
+	// nothing: broken, and no patch of the plugin's fixes it.
+	off := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "crd.projectcalico.org/v1", "kind": "FelixConfiguration",
+		"metadata": map[string]any{"name": "default"}, "spec": map[string]any{"ipipEnabled": false}}}
+	if _, err := dyn.Resource(felixConfigs).Create(context.Background(), off, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitRolledOut(t, cp)
+	_, err = s.TryUp(replace)
+	if err == nil {
+		t.Fatal("enforce passed with the FelixConfiguration's ipipEnabled false")
+	}
+	for _, want := range []string{"the cluster's Calico is not the one asked for (felix ipipEnabled", "<- broken", `fix felix ipipEnabled: kubectl patch felixconfigurations.crd.projectcalico.org default --type=json -p '[{"op":"remove","path":"/spec/ipipEnabled"}]'`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("enforce error lacks %q:\n%v", want, err)
+		}
+	}
+	if err := dyn.Resource(felixConfigs).Delete(context.Background(), "default", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	// vxlan asked of this IP-in-IP cluster: another overlay is a migration,
 	// never a patch.
@@ -307,8 +344,9 @@ func appliedBy(t *testing.T, dyn dynamic.Interface, manager string) bool {
 
 // TestCalicoDataplaneOverlayMigrationRefused: a cluster the stack made with
 // IP-in-IP (kops, the double), then encapsulation vxlan asked. Calico
-// documents no order for that migration, so preview and up refuse it before
-// anything runs (no mutating kops command), naming the steps by hand.
+// documents no order for that migration (dataplane.OverlayDocs), so preview
+// and up refuse it before anything runs (no mutating kops command), naming
+// the steps by hand and the page.
 func TestCalicoDataplaneOverlayMigrationRefused(t *testing.T) {
 	cp := controlplane.Start(t)
 	store := kopsdouble.NewStore(t, "1.34.2")
@@ -334,7 +372,7 @@ func TestCalicoDataplaneOverlayMigrationRefused(t *testing.T) {
 			t.Errorf("%s: ipip -> vxlan not refused", what)
 			continue
 		}
-		for _, want := range []string{"runs Calico with ipip: refusing to switch it to vxlan", "1. the pool, while BIRD carries both", "2. the backend: kops edit cluster"} {
+		for _, want := range []string{"has Calico encapsulationMode ipip in its spec: refusing to switch it to vxlan", "1. the pool, while BIRD carries both", "2. the backend: kops edit cluster", dataplane.OverlayDocs} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("%s: the refusal lacks %q:\n%v", what, want, err)
 			}

@@ -224,3 +224,34 @@ func TestKopsRandomMarkMigrates(t *testing.T) {
 	s.stack.Preview(optpreview.ExpectNoChanges())
 	s.converged()
 }
+
+// A create stopped between `kops create cluster` and `kops replace`, its
+// answer lost (a killed run): the cluster carries this stack's mark from
+// kops's first write of it, so after the repair a plain up takes it back,
+// without adoptExistingCluster and without a second create.
+func TestKopsCreateStoppedBeforeReplaceIsTakenBack(t *testing.T) {
+	s := newKopsScenario(t, "1.34", nil)
+	s.store.InjectFailures(t, kopsdouble.Failure{Command: "replace", Exit: 1, Stderr: "Error: injected: the run stops here", Times: 1})
+	calls := s.step("up stopped after create cluster", func() {
+		if _, err := s.stack.TryUp(); err == nil {
+			t.Fatal("the up with replace failing succeeded")
+		}
+	})
+	if n := countCalls(calls, "create cluster"); n != 1 {
+		t.Fatalf("%d creates, want 1", n)
+	}
+	if got := s.liveMark(); got != stackMark("kops") {
+		t.Fatalf("after create cluster alone the mark is %q, want %q", got, stackMark("kops"))
+	}
+	dropCluster(t, s.stack, true)
+	s.step("repair: refresh, pending creates dropped", func() { s.stack.Refresh(optrefresh.ClearPendingCreates()) })
+	calls = s.step("plain up", func() { s.stack.Up() })
+	if n := countCalls(calls, "create cluster"); n != 0 {
+		t.Errorf("created the cluster again (%d)", n)
+	}
+	s.converged()
+	s.step("destroy", func() { s.stack.Destroy() })
+	if s.store.Exists(kopsClusterName) {
+		t.Error("destroy left the cluster")
+	}
+}

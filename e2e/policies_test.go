@@ -310,6 +310,7 @@ func TestProbesThroughTheEngine(t *testing.T) {
 		}
 		return list.Items, nil
 	}, withDNS(map[string]string{busybox: "busybox-allowed.log", stranger: "stranger-allowed.log"}))
+	reader.Nodes = listNodes(cp)
 	cfg := localClusterConfig(t, cp)
 	cfg[config.FullKey(config.KeyPoliciesDir)] = pulumitest.Plain(policiesDir)
 	cfg[config.FullKey(config.KeyProbes)] = pulumitest.Plain("true")
@@ -361,6 +362,9 @@ func TestProbesThroughTheEngine(t *testing.T) {
 	if !strings.Contains(table, stranger) || strings.Contains(table, "differs") || res.Outputs["probes"].Secret {
 		t.Errorf("probes output = %+v", res.Outputs["probes"])
 	}
+	if want := "nodes: 1 node, in one zone, us-east-1a (us-east-1a: 1): no probe crossed a subnet"; !strings.HasPrefix(table, want) {
+		t.Errorf("the table of a cluster of one zone does not say so (%q):\n%s", want, table)
+	}
 	if reader.Calls() != calls+1 {
 		t.Errorf("the verdicts were read %d times by the up that recorded them, want once", reader.Calls()-calls)
 	}
@@ -383,10 +387,18 @@ func TestProbesThroughTheEngine(t *testing.T) {
 	}
 
 	// A policy edit reruns the probes: the Jobs are replaced, and the
-	// verdicts read again.
+	// verdicts read again. A node in a second zone meanwhile: the config
+	// still lists one, so the table says, from the nodes, that the probes
+	// were not placed across them.
+	cp.AddNode(t, "kwok-node-1", "us-east-1b")
 	allow := filepath.Join(policiesDir, "ns-1", "allow.yaml")
 	testfs.Write(t, allow, testfs.Read(t, allow)+"      ports:\n        - protocol: TCP\n          port: 5678\n")
-	assertUpChanges(t, "edit allow.yaml with probes on", s.Up(), map[string]int{"update": 2, "replace": 4})
+	res = s.Up()
+	assertUpChanges(t, "edit allow.yaml with probes on", res, map[string]int{"update": 2, "replace": 4})
+	table, _ = res.Outputs["probes"].Value.(string)
+	if want := "nodes: 2 nodes in 2 zones (us-east-1a: 1, us-east-1b: 1), but the probes are not placed by zone"; !strings.HasPrefix(table, want) {
+		t.Errorf("the table with nodes in two zones and unplaced probes (%q):\n%s", want, table)
+	}
 	if reader.Calls() != calls+1 {
 		t.Errorf("the policy edit read the verdicts %d times, want once", reader.Calls()-calls)
 	}

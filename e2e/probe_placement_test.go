@@ -23,8 +23,9 @@ import (
 // TestProbesCrossZones runs the probes on a cluster of two zones (two kwok
 // nodes): the scheduler puts each cross-zone probe in the other zone than
 // http-echo's pod and each same-zone probe in its zone, as their required
-// (anti-)affinity says; the recorded verdicts table says where each ran, and
-// the blocked ones name the control that proves them.
+// (anti-)affinity says; the recorded verdicts table says, from the nodes
+// read, that subnets were crossed, where each probe ran, and the blocked
+// ones name the control that proves them.
 func TestProbesCrossZones(t *testing.T) {
 	cp := controlplane.Start(t)
 	cp.AddNode(t, "kwok-node-1", "us-east-1b")
@@ -72,6 +73,7 @@ func TestProbesCrossZones(t *testing.T) {
 		return n.Labels[probe.ZoneLabel], nil
 	}
 	reader.Zones = zoneOf
+	reader.Nodes = listNodes(cp)
 	cfg := localClusterConfig(t, cp)
 	cfg[config.FullKey(config.KeyPoliciesDir)] = pulumitest.Plain(policiesDir)
 	cfg[config.FullKey(config.KeyProbes)] = pulumitest.Plain("true")
@@ -113,10 +115,21 @@ func TestProbesCrossZones(t *testing.T) {
 			t.Errorf("the table does not say %s ran on %s (%s):\n%s", name, node, zone, table)
 		}
 	}
-	for _, want := range []string{"other zone than target", "same zone as target", "kube-dns.kube-system.svc.cluster.local:53/UDP", "blocked (control probe-busybox-to-http-echo-cross-zone allowed)", "blocked (control probe-busybox-to-http-echo-same-zone allowed)"} {
+	for _, want := range []string{"nodes: 2 nodes in 2 zones (us-east-1a: 1, us-east-1b: 1): each cross-zone probe ran in another zone than its target", "other zone than target", "same zone as target", "kube-dns.kube-system.svc.cluster.local:53/UDP", "blocked (control probe-busybox-to-http-echo-cross-zone allowed)", "blocked (control probe-busybox-to-http-echo-same-zone allowed)"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table lacks %q:\n%s", want, table)
 		}
 	}
 	s.Destroy()
+}
+
+// listNodes lists the control plane's nodes, for the probe reader's zones.
+func listNodes(cp *controlplane.ControlPlane) func(context.Context) ([]corev1.Node, error) {
+	return func(ctx context.Context) ([]corev1.Node, error) {
+		list, err := cp.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return list.Items, nil
+	}
 }

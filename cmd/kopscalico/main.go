@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -25,6 +26,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 
 	"github.com/kopscalico/kopscalico/infra"
+	"github.com/kopscalico/kopscalico/internal/lease"
+	"github.com/kopscalico/kopscalico/internal/lease/s3lease"
 	"github.com/kopscalico/kopscalico/internal/pulumicli"
 )
 
@@ -32,6 +35,7 @@ const usage = `usage: kopscalico [flags] up [--yes] [--skip-preflight]
        kopscalico [flags] preview|refresh
        kopscalico [flags] destroy [--yes]
        kopscalico [flags] cancel|repair [--yes]
+       kopscalico break-lease --state URL --name CLUSTER [--region REGION] ID
 
   up       check this machine and the AWS account (kops at the pinned
            release, credentials, region, zones), preview, ask, then apply
@@ -50,7 +54,14 @@ const usage = `usage: kopscalico [flags] up [--yes] [--skip-preflight]
            short stays pending in the state
   repair   list the operations a killed run left pending in the stack's state;
            with --yes, refresh the stack and drop the pending creates (first
-           check that what they were creating does not exist, or import it)
+           check that what they were creating does not exist, or import it);
+           it refreshes with nothing pending too: a killed plugin leaves none;
+           a lock taken on this host by a process gone (a killed run's) is
+           cancelled first
+  break-lease  delete the lease ID of a kops cluster in its state store, which
+           a killed run left (its create, update or delete stopped): the next
+           run refuses the cluster while it is there, and says this command;
+           first check that no kops command of that run still runs
 
 Interrupt (Ctrl-C) once: the update is cancelled; running steps are asked to
 stop and the state records how they end. Twice: it stops now, and what it cuts
@@ -72,10 +83,14 @@ func main() {
 // invocation is a parsed command line.
 type invocation struct {
 	op, stack, dir string
-	diff           bool // preview, up
-	yes            bool // up, destroy, cancel, repair
-	skipPreflight  bool // up
+	diff           bool     // preview, up
+	yes            bool     // up, destroy, cancel, repair
+	skipPreflight  bool     // up
+	lease          leaseRef // break-lease
 }
+
+// leaseRef names a cluster's lease: its state store, cluster and id.
+type leaseRef struct{ state, name, region, id string }
 
 // terminal is where a run talks to its user: answers come from in.
 type terminal struct {
@@ -114,6 +129,9 @@ func parseArgs(args []string, stderr io.Writer) (invocation, bool) {
 	}
 	inv.op = fs.Arg(0)
 	rest := fs.Args()[1:]
+	if inv.op == "break-lease" {
+		return parseBreakLease(inv, rest, stderr)
+	}
 	switch inv.op {
 	case "up", "destroy", "cancel", "repair":
 		ofs := flag.NewFlagSet("kopscalico "+inv.op, flag.ContinueOnError)
@@ -140,7 +158,44 @@ func parseArgs(args []string, stderr io.Writer) (invocation, bool) {
 	return inv, true
 }
 
+// parseBreakLease reads break-lease's flags and the lease id.
+func parseBreakLease(inv invocation, args []string, stderr io.Writer) (invocation, bool) {
+	fs := flag.NewFlagSet("kopscalico break-lease", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&inv.lease.state, "state", "", "the kops state store (s3://bucket or file:///dir)")
+	fs.StringVar(&inv.lease.name, "name", "", "the kops cluster")
+	fs.StringVar(&inv.lease.region, "region", "", "the state store bucket's region (s3://)")
+	if err := fs.Parse(args); err != nil {
+		return inv, false
+	}
+	if fs.NArg() != 1 || inv.lease.state == "" || inv.lease.name == "" {
+		fmt.Fprint(stderr, "usage: kopscalico break-lease --state URL --name CLUSTER [--region REGION] ID\n"+
+			"(the refused run's error names the lease ID and prints this command in full)\n")
+		return inv, false
+	}
+	inv.lease.id = fs.Arg(0)
+	return inv, true
+}
+
+// breakLease deletes the lease the invocation names, if it is still that id.
+func breakLease(ctx context.Context, ref leaseRef, out io.Writer) error {
+	store, err := s3lease.Open(ctx, ref.state, ref.region)
+	if err != nil {
+		return err
+	}
+	h, err := lease.Break(ctx, store, ref.name, ref.id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "kopscalico: lease %s of kops cluster %s is broken (it was stack %s's, host %s, pid %d, for %s, since %s); the next run takes the cluster\n",
+		h.ID, ref.name, h.Stack, h.Host, h.PID, h.Operation, h.Since.Format(time.RFC3339))
+	return nil
+}
+
 func operate(ctx context.Context, interrupt <-chan struct{}, inv invocation, term terminal) error {
+	if inv.op == "break-lease" {
+		return breakLease(ctx, inv.lease, term.out)
+	}
 	switch inv.op {
 	case "up", "preview", "destroy", "refresh", "cancel", "repair":
 	default:

@@ -10,6 +10,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/kopscalico/kopscalico/internal/lease"
 )
 
 func TestRunRefusesBadUsage(t *testing.T) {
@@ -205,12 +208,42 @@ func TestProgramLinksNoAWSClients(t *testing.T) {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	deps := strings.Fields(string(out))
-	for _, pkg := range []string{"github.com/aws/aws-sdk-go-v2/service/ec2", "github.com/aws/aws-sdk-go-v2/service/sts", "github.com/kopscalico/kopscalico/internal/preflight"} {
+	for _, pkg := range []string{"github.com/aws/aws-sdk-go-v2/service/ec2", "github.com/aws/aws-sdk-go-v2/service/sts", "github.com/aws/aws-sdk-go-v2/service/s3", "github.com/kopscalico/kopscalico/internal/preflight"} {
 		if slices.Contains(deps, pkg) {
 			t.Errorf("the program links %s", pkg)
 		}
 	}
 	if !slices.Contains(deps, "github.com/kopscalico/kopscalico/infra") {
 		t.Errorf("go list did not list the program's packages:\n%s", out)
+	}
+}
+
+// break-lease deletes the lease it names by id, and only that one; the
+// command needs the store, the cluster and the id.
+func TestBreakLease(t *testing.T) {
+	dir := t.TempDir()
+	store := lease.FileStore{Dir: dir}
+	l, err := lease.Acquire(context.Background(), store, lease.Request{Cluster: "c.example.com", Stack: "o/kopscalico/dev", Operation: "update", TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := l.Holder().ID
+	breakIt := func(args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), nil, append([]string{"break-lease"}, args...), nil, &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	if code, out := breakIt("--state", "file://"+dir, "c.example.com"); code != 2 || !strings.Contains(out, "usage: kopscalico break-lease") {
+		t.Errorf("without --name and id: exit %d, %s", code, out)
+	}
+	if code, out := breakIt("--state", "file://"+dir, "--name", "c.example.com", "0123"); code != 1 || !strings.Contains(out, "not 0123") {
+		t.Errorf("another id: exit %d, %s", code, out)
+	}
+	code, out := breakIt("--state", "file://"+dir, "--name", "c.example.com", id)
+	if code != 0 || !strings.Contains(out, "lease "+id+" of kops cluster c.example.com is broken (it was stack o/kopscalico/dev's") {
+		t.Errorf("break: exit %d, %s", code, out)
+	}
+	if _, _, err := store.Read(context.Background(), lease.Key("c.example.com")); err != lease.ErrNotFound {
+		t.Errorf("the lease is still there: %v", err)
 	}
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,7 +63,7 @@ func TestPendingOperationsOfAKilledRun(t *testing.T) {
 	cluster := apitype.OperationV2{Type: apitype.OperationTypeCreating}
 	cluster.Resource.URN, cluster.Resource.Type = "urn:pulumi:dev::kopscalico::"+pluginapi.ClusterType+"::cluster", pluginapi.ClusterType
 	text = describePending("dev", append([]apitype.OperationV2{cluster}, ops[1:]...))
-	if !strings.Contains(text, "taken back by the next up") || !strings.Contains(text, "kopscalico:adoptExistingCluster=true") || strings.Contains(text, "pulumi import") {
+	if !strings.Contains(text, "taken back by the next up") || !strings.Contains(text, "stale lease") || strings.Contains(text, "pulumi import") {
 		t.Errorf("advice for a kops cluster's pending create:\n%s", text)
 	}
 }
@@ -123,8 +126,12 @@ func TestRepairWithTheRealCLI(t *testing.T) {
 	if out := runOK(t, project, "repair", "--yes"); !strings.Contains(out, "no pending operations left") {
 		t.Errorf("repair --yes:\n%s", out)
 	}
-	if out := runOK(t, project, "repair"); !strings.Contains(out, "nothing to repair") {
+	if out := runOK(t, project, "repair"); !strings.Contains(out, "nothing to repair") || !strings.Contains(out, "repair --yes") {
 		t.Errorf("repair after repair:\n%s", out)
+	}
+	// A killed plugin leaves nothing pending: --yes refreshes all the same.
+	if out := runOK(t, project, "repair", "--yes"); !strings.Contains(out, "Refreshing (dev)") || !strings.Contains(out, "is refreshed and has no pending operations left") {
+		t.Errorf("repair --yes with nothing pending:\n%s", out)
 	}
 }
 
@@ -151,6 +158,69 @@ func TestCancelUnlocksAStackAKilledRunLocked(t *testing.T) {
 		t.Errorf("cancel:\n%s", out)
 	}
 	runOK(t, project, "refresh")
+}
+
+func TestKilledRunLocks(t *testing.T) {
+	t.Parallel()
+	const locked = "error: the stack is currently locked by 2 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.\n" +
+		"  file:///b/.pulumi/locks/organization/kopscalico/dev/1.json: created by root@vm (pid 3498) at 2026-12-07T09:52:37Z\n" +
+		"  file:///b/.pulumi/locks/organization/kopscalico/dev/2.json: created by ci@vm (pid 77) at 2026-12-07T09:52:38Z"
+	dead := func(int) bool { return false }
+	for _, c := range []struct {
+		name    string
+		msg     string
+		host    string
+		running func(int) bool
+		want    []int
+	}{
+		{name: "every run gone, this host", msg: locked, host: "vm", running: dead, want: []int{3498, 77}},
+		{name: "another host", msg: locked, host: "laptop", running: dead},
+		{name: "one run alive", msg: locked, host: "vm", running: func(pid int) bool { return pid == 77 }},
+		{name: "no lock named", msg: "error: the stack is currently locked by 1 lock(s).", host: "vm", running: dead},
+		{name: "another error", msg: "error: created by root@vm (pid 1) at x", host: "vm", running: dead},
+	} {
+		pids, ok := killedRunLocks(c.msg, c.host, c.running)
+		if ok != (c.want != nil) || !slices.Equal(pids, c.want) {
+			t.Errorf("%s: %v %v, want %v", c.name, pids, ok, c.want)
+		}
+	}
+}
+
+// TestRepairCancelsAKilledRunsLock: the lock of a run on this host whose
+// process is gone is cancelled by repair --yes; a live run's is not.
+func TestRepairCancelsAKilledRunsLock(t *testing.T) {
+	project, stateFile := realCLIStack(t)
+	injectPending(t, stateFile, readDeployment(t, "testdata/killed-run.json"))
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockDir := filepath.Join(filepath.Dir(stateFile), "..", "..", "locks", "organization", "kopscalico", "dev")
+	lock := func(pid int) {
+		t.Helper()
+		if err := os.MkdirAll(lockDir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		content := fmt.Sprintf(`{"pid":%d,"username":"someone","hostname":%q,"timestamp":"2025-01-01T10:00:00Z"}`, pid, host)
+		if err := os.WriteFile(filepath.Join(lockDir, "1b4e28ba-2fa1-11d2-883f-0016d3cca427.json"), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	lock(os.Getpid())
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), nil, []string{"--dir", project, "repair", "--yes"}, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "cancel --yes") {
+		t.Errorf("repair with a live run's lock: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	lock(gone.Process.Pid)
+	if out := runOK(t, project, "repair", "--yes"); !strings.Contains(out, "is a killed run's") || !strings.Contains(out, "no pending operations left") {
+		t.Errorf("repair with a killed run's lock:\n%s", out)
+	}
 }
 
 // injectPending gives the state file of a file backend the resources and

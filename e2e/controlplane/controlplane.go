@@ -286,6 +286,9 @@ func (c *ControlPlane) startControllers(tools map[string]string, env []string, c
 		"--cluster-signing-key-file=" + certs.CAKey,
 		"--service-cluster-ip-range=" + ServiceCIDR,
 		"--allocate-node-cidrs=false",
+		// kwok's node heartbeats lag on a loaded machine; past the default
+		// 40 s the node and its pods would read not ready, mid-test.
+		"--node-monitor-grace-period=10m",
 		"--v=1",
 	}, env, c.Dir)
 	if err != nil {

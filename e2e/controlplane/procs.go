@@ -33,11 +33,17 @@ func (p Process) String() string { return fmt.Sprintf("pid %d: %s", p.PID, p.Cmd
 // MarkedProcesses lists live processes (zombies excluded) whose environment
 // holds EnvMarker=marker. Linux only.
 func MarkedProcesses(marker string) ([]Process, error) {
+	return ProcessesWithEnv(EnvMarker + "=" + marker)
+}
+
+// ProcessesWithEnv lists live processes (zombies excluded) whose environment
+// holds entry ("KEY=value"). Linux only.
+func ProcessesWithEnv(entry string) ([]Process, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("list /proc: %w", err)
 	}
-	want := []byte(EnvMarker + "=" + marker)
+	want := []byte(entry)
 	self := os.Getpid()
 	var found []Process
 	for _, e := range entries {

@@ -247,30 +247,49 @@ func (r *Running) Wait(timeout time.Duration) Run {
 // from the file backend (none before the stack's first update).
 func (p *Project) ResourceTypes() []string {
 	p.t.Helper()
+	var types []string
+	for _, r := range p.State().Resources {
+		types = append(types, r.Type)
+	}
+	return types
+}
+
+// State is a stack's latest checkpoint as the file backend holds it.
+type State struct {
+	Resources         []StateResource `json:"resources"`
+	PendingOperations []struct {
+		Type     string        `json:"type"`
+		Resource StateResource `json:"resource"`
+	} `json:"pending_operations"`
+}
+
+// StateResource is one resource of a State (secret outputs stay encrypted).
+type StateResource struct {
+	URN     string         `json:"urn"`
+	Type    string         `json:"type"`
+	Outputs map[string]any `json:"outputs"`
+}
+
+// State reads the stack's state from the file backend (empty before the
+// stack's first update).
+func (p *Project) State() State {
+	p.t.Helper()
+	var file struct {
+		Checkpoint struct {
+			Latest State `json:"latest"`
+		} `json:"checkpoint"`
+	}
 	b, err := os.ReadFile(filepath.Join(p.backend, ".pulumi", "stacks", "kopscalico", p.Stack+".json"))
 	if os.IsNotExist(err) {
-		return nil
+		return State{}
 	}
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	var file struct {
-		Checkpoint struct {
-			Latest struct {
-				Resources []struct {
-					Type string `json:"type"`
-				} `json:"resources"`
-			} `json:"latest"`
-		} `json:"checkpoint"`
-	}
 	if err := json.Unmarshal(b, &file); err != nil {
 		p.t.Fatal(err)
 	}
-	var types []string
-	for _, r := range file.Checkpoint.Latest.Resources {
-		types = append(types, r.Type)
-	}
-	return types
+	return file.Checkpoint.Latest
 }
 
 // lockedBuffer keeps what a child writes and logs it line by line.

@@ -16,11 +16,15 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
 
+	"github.com/kopscalico/kopscalico/e2e/controlplane"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/provider"
 )
 
-var pluginBuild goBuild
+// pluginBuild is the plugin as the tests build it: its kops children
+// inherit the harness's marker (internal/kops harnessEnv), which a release
+// build keeps from them.
+var pluginBuild = goBuild{ldflags: "-X github.com/kopscalico/kopscalico/internal/kops.harnessEnv=" + controlplane.EnvMarker}
 
 // ProviderPluginDir builds cmd/pulumi-resource-kopscalico once per test
 // process and returns the directory holding it, for the project's
@@ -32,9 +36,10 @@ func ProviderPluginDir(t testing.TB) string {
 
 // goBuild is one `go build` of a command per test process.
 type goBuild struct {
-	once sync.Once
-	bin  string
-	err  error
+	ldflags string // go build -ldflags
+	once    sync.Once
+	bin     string
+	err     error
 }
 
 // path builds pkg into a temporary directory as name, the first time, and
@@ -48,7 +53,7 @@ func (b *goBuild) path(t testing.TB, pkg, name string) string {
 			return
 		}
 		b.bin = filepath.Join(dir, name)
-		if out, err := exec.Command("go", "build", "-o", b.bin, pkg).CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-ldflags", b.ldflags, "-o", b.bin, pkg).CombinedOutput(); err != nil {
 			b.err = fmt.Errorf("build %s: %v\n%s", pkg, err, out)
 		}
 	})

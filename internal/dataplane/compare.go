@@ -55,10 +55,7 @@ func Compare(d Desired, o Observed) Report {
 	}
 	r.Rows = append(r.Rows, poolRows(d, e, o)...)
 	add(backendRow(e, o))
-	add(srcDstRow(e, o))
-	if row, ok := felixSwitchRow(e, o); ok {
-		add(row)
-	}
+	r.Rows = append(r.Rows, felixRows(d, o)...)
 	add(rolloutRow(o.Rollout))
 	return r
 }
@@ -105,34 +102,6 @@ func backendRow(e Expected, o Observed) Row {
 		row.Fix = "kops writes it from the cluster spec's encapsulationMode: kops update cluster --yes (and let calico-node roll)"
 	}
 	return row
-}
-
-func srcDstRow(e Expected, o Observed) Row {
-	got := o.AWSSrcDstCheck
-	row := Row{Subject: "felix awsSrcDstCheck", Want: e.AWSSrcDstCheck, Got: fmt.Sprintf("%s (%s)", orNone(got.Value), got.Source)}
-	if got.Value == e.AWSSrcDstCheck {
-		return row
-	}
-	if strings.HasPrefix(got.Source, "env") {
-		row.Fix = "kops sets " + EnvAWSSrcDstCheck + " on calico-node from the spec's calico.awsSrcDstCheck (" + config.FullKey(config.KeyAWSSrcDstCheck) + "): kops update cluster --yes"
-	} else {
-		row.Fix = fmt.Sprintf(`kubectl patch felixconfigurations.%s %s --type=merge -p '{"spec":{"awsSrcDstCheck":"%s"}}'`, CalicoGroup, FelixConfigName, e.AWSSrcDstCheck)
-	}
-	return row
-}
-
-// felixSwitchRow reports a FelixConfiguration that turns off the
-// encapsulation the pools need (unset, Felix follows the pools).
-func felixSwitchRow(e Expected, o Observed) (Row, bool) {
-	field, value := "ipipEnabled", o.IPIPEnabled
-	if e.VXLANMode != ModeNever {
-		field, value = "vxlanEnabled", o.VXLANEnabled
-	}
-	if value != "false" {
-		return Row{}, false
-	}
-	return Row{Subject: "felix " + field, Want: "unset or true", Got: value, Broken: true,
-		Fix: fmt.Sprintf(`kubectl patch felixconfigurations.%s %s --type=json -p '[{"op":"remove","path":"/spec/%s"}]'`, CalicoGroup, FelixConfigName, field)}, true
 }
 
 func rolloutRow(r Rollout) Row {

@@ -14,15 +14,36 @@ var (
 
 // running is a cluster as kops 1.36 leaves it for an encapsulation: the pool
 // calico-node created from the env kops gave it, the backend, Felix's
-// awsSrcDstCheck from calico-node's env, and a finished rollout.
+// settings from calico-node's env (the MTUs from calico-config's veth_mtu,
+// the switches unset), and a finished rollout. dataplanekube's reader test
+// holds these settings to the rendered template.
 func running(ipip, vxlan, backend string) Observed {
+	env := func(name, value string) Setting {
+		return Setting{Value: value, Source: SourceEnv + " " + name + " of ds/calico-node"}
+	}
 	return Observed{
 		PoolsInstalled: true,
 		Pools:          []Pool{{Name: DefaultPoolName, CIDR: "100.96.0.0/11", IPIPMode: ipip, VXLANMode: vxlan, NATOutgoing: true, BlockSize: 26}},
 		Backend:        backend,
-		AWSSrcDstCheck: Setting{Value: "Disable", Source: "env " + EnvAWSSrcDstCheck},
-		Rollout:        Rollout{Found: true, Generation: 2, ObservedGeneration: 2, Desired: 3, Updated: 3, Available: 3},
+		Felix: map[string]Setting{
+			"awsSrcDstCheck":   env(EnvAWSSrcDstCheck, "Disable"),
+			"ipipEnabled":      {Source: SourceDefault},
+			"vxlanEnabled":     {Source: SourceDefault},
+			"ipipMTU":          env("FELIX_IPINIPMTU", "0"),
+			"vxlanMTU":         env("FELIX_VXLANMTU", "0"),
+			"wireguardEnabled": env("FELIX_WIREGUARDENABLED", "false"),
+			"wireguardMTU":     env("FELIX_WIREGUARDMTU", "0"),
+			"bpfEnabled":       env("FELIX_BPFENABLED", "false"),
+			"chainInsertMode":  env("FELIX_CHAININSERTMODE", "insert"),
+		},
+		Rollout: Rollout{Found: true, Generation: 2, ObservedGeneration: 2, Desired: 3, Updated: 3, Available: 3},
 	}
+}
+
+// withFelix is o with one Felix setting replaced.
+func withFelix(o Observed, field string, s Setting) Observed {
+	o.Felix[field] = s
+	return o
 }
 
 func TestCompare(t *testing.T) {
@@ -85,12 +106,16 @@ func TestCompare(t *testing.T) {
 		{
 			name: "no Calico", desired: ipipWanted,
 			obs: func() Observed {
-				return Observed{AWSSrcDstCheck: Setting{Value: "DoNothing", Source: "default"}}
+				o := Observed{Felix: map[string]Setting{}}
+				for _, fs := range FelixSettings {
+					o.Felix[fs.Field] = Setting{Value: fs.Default, Source: SourceDefault}
+				}
+				return o
 			},
 			differs: map[string][]string{
 				"ippools":                      {"runs no Calico"},
 				"calico-config calico_backend": {"kops update"},
-				"felix awsSrcDstCheck":         {"kubectl patch felixconfigurations.crd.projectcalico.org default", `"awsSrcDstCheck":"Disable"`},
+				"felix awsSrcDstCheck":         {"DoNothing (Felix's default)", "kubectl patch felixconfigurations.crd.projectcalico.org default", `"awsSrcDstCheck":"Disable"`},
 				"daemonset calico-node":        {"kops installs calico-node"},
 			},
 		},
@@ -106,21 +131,99 @@ func TestCompare(t *testing.T) {
 		{
 			name: "src/dst check from calico-node's env differs: kops owns it", desired: ipipWanted,
 			obs: func() Observed {
-				o := running(ModeCrossSubnet, ModeNever, BackendBIRD)
-				o.AWSSrcDstCheck.Value = "Enable"
-				return o
+				return withFelix(running(ModeCrossSubnet, ModeNever, BackendBIRD), "awsSrcDstCheck", Setting{Value: "Enable", Source: "env FELIX_AWSSRCDSTCHECK of ds/calico-node"})
 			},
-			differs: map[string][]string{"felix awsSrcDstCheck": {"kops sets FELIX_AWSSRCDSTCHECK", "kopscalico:awsSrcDstCheck"}},
+			differs: map[string][]string{"felix awsSrcDstCheck": {"kops renders FELIX_AWSSRCDSTCHECK", "spec.networking.calico.awsSrcDstCheck: Disable", "kops update cluster --yes"}},
 		},
 		{
 			name: "FelixConfiguration turns IP-in-IP off", desired: ipipWanted,
 			obs: func() Observed {
-				o := running(ModeCrossSubnet, ModeNever, BackendBIRD)
-				o.IPIPEnabled = "false"
-				return o
+				return withFelix(running(ModeCrossSubnet, ModeNever, BackendBIRD), "ipipEnabled", Setting{Value: "false", Source: "FelixConfiguration default"})
 			},
 			differs: map[string][]string{"felix ipipEnabled": {`"op":"remove","path":"/spec/ipipEnabled"`}},
 			broken:  []string{"felix ipipEnabled"},
+		},
+		{
+			name: "IP-in-IP off matters not to a VXLAN cluster", desired: vxlanWanted,
+			obs: func() Observed {
+				return withFelix(running(ModeNever, ModeCrossSubnet, BackendVXLAN), "ipipEnabled", Setting{Value: "false", Source: "FelixConfiguration default"})
+			},
+		},
+		{
+			name: "FelixConfiguration turns VXLAN off", desired: vxlanWanted,
+			obs: func() Observed {
+				return withFelix(running(ModeNever, ModeCrossSubnet, BackendVXLAN), "vxlanEnabled", Setting{Value: "false", Source: "FelixConfiguration default"})
+			},
+			differs: map[string][]string{"felix vxlanEnabled": {`"op":"remove","path":"/spec/vxlanEnabled"`}},
+			broken:  []string{"felix vxlanEnabled"},
+		},
+		{
+			name: "the IP-in-IP MTU kops sets exceeds the VPC's less the header", desired: ipipWanted,
+			obs: func() Observed {
+				return withFelix(running(ModeCrossSubnet, ModeNever, BackendBIRD), "ipipMTU", Setting{Value: "8991", Source: "env FELIX_IPINIPMTU of ds/calico-node, from calico-config veth_mtu"})
+			},
+			differs: map[string][]string{"felix ipipMTU": {"8991", "spec.networking.calico.mtu: unset (auto-detect), or 1..8981", "wanted: kopscalico:encapsulation ipip"}},
+			broken:  []string{"felix ipipMTU"},
+		},
+		{
+			name: "an MTU that fits IP-in-IP is too big for VXLAN", desired: vxlanWanted,
+			obs: func() Observed {
+				o := running(ModeNever, ModeCrossSubnet, BackendVXLAN)
+				for _, f := range []string{"ipipMTU", "vxlanMTU", "wireguardMTU"} {
+					o.Felix[f] = Setting{Value: "8981", Source: "env of ds/calico-node, from calico-config veth_mtu"}
+				}
+				return o
+			},
+			differs: map[string][]string{"felix vxlanMTU": {"1..8951"}},
+			broken:  []string{"felix vxlanMTU"},
+		},
+		{
+			name: "WireGuard on: its MTU counts, from the FelixConfiguration", desired: ipipWanted,
+			obs: func() Observed {
+				o := running(ModeCrossSubnet, ModeNever, BackendBIRD)
+				o.Felix["wireguardEnabled"] = Setting{Value: "true", Source: "env FELIX_WIREGUARDENABLED of ds/calico-node"}
+				o.Felix["wireguardMTU"] = Setting{Value: "8981", Source: "FelixConfiguration default"}
+				return o
+			},
+			differs: map[string][]string{"felix wireguardMTU": {`"op":"remove","path":"/spec/wireguardMTU"`}},
+			broken:  []string{"felix wireguardMTU"},
+		},
+		{
+			name: "eBPF with IP-in-IP", desired: ipipWanted,
+			obs: func() Observed {
+				return withFelix(running(ModeCrossSubnet, ModeNever, BackendBIRD), "bpfEnabled", Setting{Value: "true", Source: "env FELIX_BPFENABLED of ds/calico-node"})
+			},
+			differs: map[string][]string{"felix bpfEnabled": {"spec.networking.calico.bpfEnabled: false"}},
+		},
+		{
+			name: "eBPF with VXLAN", desired: vxlanWanted,
+			obs: func() Observed {
+				return withFelix(running(ModeNever, ModeCrossSubnet, BackendVXLAN), "bpfEnabled", Setting{Value: "true", Source: "env FELIX_BPFENABLED of ds/calico-node"})
+			},
+		},
+		{
+			name: "Felix's chains appended after the host's", desired: ipipWanted,
+			obs: func() Observed {
+				return withFelix(running(ModeCrossSubnet, ModeNever, BackendBIRD), "chainInsertMode", Setting{Value: "Append", Source: "env FELIX_CHAININSERTMODE of ds/calico-node"})
+			},
+			differs: map[string][]string{"felix chainInsertMode": {"spec.networking.calico.chainInsertMode: insert"}},
+		},
+		{
+			name: "an env kops does not set", desired: ipipWanted,
+			obs: func() Observed {
+				return withFelix(running(ModeCrossSubnet, ModeNever, BackendBIRD), "ipipEnabled", Setting{Value: "false", Source: "env FELIX_IPINIPENABLED of ds/calico-node"})
+			},
+			differs: map[string][]string{"felix ipipEnabled": {"kubectl -n kube-system set env ds/calico-node FELIX_IPINIPENABLED-"}},
+			broken:  []string{"felix ipipEnabled"},
+		},
+		{
+			name: "a reading recorded before the setting was compared", desired: ipipWanted,
+			obs: func() Observed {
+				o := running(ModeCrossSubnet, ModeNever, BackendBIRD)
+				delete(o.Felix, "chainInsertMode")
+				return o
+			},
+			differs: map[string][]string{"felix chainInsertMode": {"(not read)", "pulumi refresh"}},
 		},
 		{
 			name: "calico-node still rolling", desired: ipipWanted,

@@ -1,6 +1,8 @@
 package dataplane_test
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -40,7 +42,7 @@ func TestKopsTemplateContract(t *testing.T) {
 			dataplane.EnvPoolIPIP:       want.IPIPMode,
 			dataplane.EnvPoolVXLAN:      want.VXLANMode,
 			dataplane.EnvPoolCIDR:       "100.96.0.0/11",
-			dataplane.EnvAWSSrcDstCheck: want.AWSSrcDstCheck,
+			dataplane.EnvAWSSrcDstCheck: string(d.AWSSrcDstCheck),
 		} {
 			if env[name] != value {
 				t.Errorf("%s: kops hands calico-node %s=%q, want %q", d.Encapsulation, name, env[name], value)
@@ -62,9 +64,13 @@ func TestKopsTemplateContract(t *testing.T) {
 		}
 	}
 
+	felixFields := make([]string, 0, len(dataplane.FelixSettings))
+	for _, fs := range dataplane.FelixSettings {
+		felixFields = append(felixFields, fs.Field)
+	}
 	for crd, fields := range map[string][]string{
 		"ippools." + dataplane.CalicoGroup:             {"cidr", "ipipMode", "vxlanMode", "natOutgoing", "blockSize", "disabled"},
-		"felixconfigurations." + dataplane.CalicoGroup: {"awsSrcDstCheck", "ipipEnabled", "vxlanEnabled"},
+		"felixconfigurations." + dataplane.CalicoGroup: felixFields,
 	} {
 		schema := calicocrds.Schema(t, calicocrds.Find(t, crd), dataplane.CalicoVersion)
 		props, _, _ := unstructured.NestedMap(schema, "properties", "spec", "properties")
@@ -91,4 +97,60 @@ func backendRef(ds *unstructured.Unstructured) (name, key string) {
 		}
 	}
 	return name, key
+}
+
+// TestFelixSettingsAreKops holds the table of Felix settings to the pinned
+// kops: each setting kops derives renders its env from the spec field the
+// table names (set to a marker, calico-node's env carries it, literally or
+// through calico-config), and kops sets no env for the others.
+func TestFelixSettingsAreKops(t *testing.T) {
+	t.Parallel()
+	goNames := kopsCalicoFields(t)
+	base := calicomanifest.Spec{EncapsulationMode: "ipip", ClusterCIDR: "100.96.0.0/11"}
+	plain := calicomanifest.NodeEnv(t, calicomanifest.Render(t, base))
+	for _, fs := range dataplane.FelixSettings {
+		if fs.KopsField == "" {
+			if v, ok := plain[fs.Env]; ok {
+				t.Errorf("%s: kops sets %s=%q, the table says it sets none", fs.Field, fs.Env, v)
+			}
+			continue
+		}
+		goName, ok := goNames[fs.KopsField]
+		if !ok {
+			t.Errorf("%s: kops's CalicoNetworkingSpec has no field %q", fs.Field, fs.KopsField)
+			continue
+		}
+		if _, ok := plain[fs.Env]; !ok {
+			t.Errorf("%s: kops's calico-node has no %s", fs.Field, fs.Env)
+		}
+		markers := map[string]any{"string": "Marker", "*int32": int32(8900), "bool": true, "*bool": true}
+		marker, ok := markers[goName.kind]
+		if !ok {
+			t.Errorf("%s: no marker for kops's %s field %s", fs.Field, goName.kind, goName.name)
+			continue
+		}
+		spec := base
+		spec.Set = map[string]any{goName.name: marker}
+		if got := calicomanifest.NodeEnv(t, calicomanifest.Render(t, spec))[fs.Env]; got != fmt.Sprint(marker) {
+			t.Errorf("%s: with calico.%s %v kops renders %s=%q", fs.Field, fs.KopsField, marker, fs.Env, got)
+		}
+	}
+}
+
+type goField struct{ name, kind string }
+
+// kopsCalicoFields are the fields of kops's CalicoNetworkingSpec by JSON
+// name, read from its source.
+func kopsCalicoFields(t *testing.T) map[string]goField {
+	src := calicocrds.KopsSource(t, "pkg/apis/kops/networking.go")
+	start := strings.Index(src, "type CalicoNetworkingSpec struct {")
+	if start < 0 {
+		t.Fatal("kops's networking.go has no CalicoNetworkingSpec")
+	}
+	body := src[start : start+strings.Index(src[start:], "\n}")]
+	fields := map[string]goField{}
+	for _, m := range regexp.MustCompile(`(?m)^\s*(\w+)\s+(\S+)\s+`+"`"+`json:"(\w+)`).FindAllStringSubmatch(body, -1) {
+		fields[m[3]] = goField{name: m[1], kind: m[2]}
+	}
+	return fields
 }

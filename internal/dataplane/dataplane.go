@@ -42,28 +42,28 @@ const (
 	EnvAWSSrcDstCheck = "FELIX_AWSSRCDSTCHECK"
 )
 
-// Desired is what the stack's configuration asks of Calico.
+// Desired is what the stack's configuration asks of Calico (Felix's settings
+// derive from it by the table FelixSettings).
 type Desired struct {
 	Encapsulation  config.Encapsulation
 	AWSSrcDstCheck config.SrcDstCheck
 }
 
 // Expected is the dataplane that carries Desired: what every enabled IPv4
-// pool, calico-config and Felix must say.
+// pool and calico-config must say.
 type Expected struct {
-	IPIPMode       string `json:"ipipMode"`
-	VXLANMode      string `json:"vxlanMode"`
-	Backend        string `json:"backend"`
-	AWSSrcDstCheck string `json:"awsSrcDstCheck"`
+	IPIPMode  string `json:"ipipMode"`
+	VXLANMode string `json:"vxlanMode"`
+	Backend   string `json:"backend"`
 }
 
 // Expect is the dataplane of a desired configuration: the overlay of the
 // chosen encapsulation across subnets only, the other one off, and the
 // backend kops renders for it.
 func Expect(d Desired) Expected {
-	e := Expected{IPIPMode: ModeCrossSubnet, VXLANMode: ModeNever, Backend: BackendBIRD, AWSSrcDstCheck: string(d.AWSSrcDstCheck)}
+	e := Expected{IPIPMode: ModeCrossSubnet, VXLANMode: ModeNever, Backend: BackendBIRD}
 	if d.Encapsulation == config.EncapVXLAN {
-		e = Expected{IPIPMode: ModeNever, VXLANMode: ModeCrossSubnet, Backend: BackendVXLAN, AWSSrcDstCheck: string(d.AWSSrcDstCheck)}
+		e = Expected{IPIPMode: ModeNever, VXLANMode: ModeCrossSubnet, Backend: BackendVXLAN}
 	}
 	return e
 }
@@ -109,12 +109,9 @@ type Observed struct {
 	Pools          []Pool `json:"pools"`
 	// Backend is calico-config's calico_backend; "" when there is none.
 	Backend string `json:"backend"`
-	// AWSSrcDstCheck is Felix's effective awsSrcDstCheck.
-	AWSSrcDstCheck Setting `json:"awsSrcDstCheck"`
-	// IPIPEnabled and VXLANEnabled are the FelixConfiguration's switches,
-	// "" when unset (Felix then follows the pools).
-	IPIPEnabled  string `json:"ipipEnabled,omitempty"`
-	VXLANEnabled string `json:"vxlanEnabled,omitempty"`
+	// Felix is Felix's effective value of each setting of FelixSettings, by
+	// FelixConfiguration field.
+	Felix map[string]Setting `json:"felix"`
 	// NodeEnv is what kops hands calico-node for the pool it creates
 	// (CALICO_IPV4POOL_*): used only when no pool exists yet.
 	NodeEnv map[string]string `json:"nodeEnv,omitempty"`

@@ -26,18 +26,25 @@ func migrationFix(d Desired, p Pool, backend string) string {
 	return fmt.Sprintf("first the pool, while %s %s carries both: %s; then the backend: %s", BackendKey, backend, patch, rollBackend)
 }
 
+// OverlayDocs is Calico's page on the two overlays. It documents no
+// ipip <-> vxlan migration: it warns that switching encapsulation modes
+// disrupts in-progress connections, and sets calico_backend vxlan (no BGP)
+// only for a cluster whose pools are all VXLAN, the order MigrationSteps keeps.
+const OverlayDocs = "https://docs.tigera.io/calico/latest/networking/configuring/vxlan-ipip"
+
 // MigrationSteps is how a running cluster moves from one overlay to the
 // other by hand, in an order where calico_backend carries the pool at every
-// step (Calico documents no order for this migration; the plugin refuses it
-// and names these steps).
+// step (BIRD carries both overlays, the vxlan backend VXLAN only: kops
+// docs/networking/calico.md); the plugin refuses the change and names them.
 func MigrationSteps(from, to config.Encapsulation) string {
 	e := Expect(Desired{Encapsulation: to})
 	pool := patchPool(DefaultPoolName, e.IPIPMode, e.VXLANMode) + " (and every other enabled IPv4 pool)"
 	kops := fmt.Sprintf("kops edit cluster: spec.networking.calico.encapsulationMode: %s, %sMode: CrossSubnet, no %sMode; kops update cluster --yes; kops rolling-update cluster --yes; kubectl -n %s rollout status ds/%s (calico_backend %s)",
 		to, to, from, Namespace, DaemonSetName, e.Backend)
 	done := fmt.Sprintf("pulumi refresh, then %s=%s: the recorded cluster then agrees", config.FullKey(config.KeyEncapsulation), to)
+	docs := fmt.Sprintf(" (Calico documents no step-by-step migration; %s: switching encapsulation disrupts in-progress connections, and calico_backend vxlan is for VXLAN-only pools)", OverlayDocs)
 	if carries(BackendBIRD, poolOf(e)) && to == config.EncapVXLAN {
-		return fmt.Sprintf("1. the pool, while BIRD carries both: %s; 2. the backend: %s; 3. %s", pool, kops, done)
+		return fmt.Sprintf("1. the pool, while BIRD carries both: %s; 2. the backend: %s; 3. %s%s", pool, kops, done, docs)
 	}
-	return fmt.Sprintf("1. the backend (BIRD carries the VXLAN pool meanwhile): %s; 2. the pool: %s; 3. %s", kops, pool, done)
+	return fmt.Sprintf("1. the backend (BIRD carries the VXLAN pool meanwhile): %s; 2. the pool: %s; 3. %s%s", kops, pool, done, docs)
 }

@@ -116,8 +116,13 @@ var inheritedEnv = []struct{ name, why string }{
 	{"no_proxy", "as HTTPS_PROXY"},
 	{"SSL_CERT_FILE", "Go's trusted roots (crypto/x509), for a TLS-inspecting proxy"},
 	{"SSL_CERT_DIR", "as SSL_CERT_FILE"},
-	{"KOPSCALICO_E2E_MARKER", "no secret: the end-to-end harness finds, and kills, every process a test started by it"},
 }
+
+// harnessEnv names one more variable kops inherits in a test build of the
+// plugin only (`go build -ldflags "-X <this package>.harnessEnv=NAME"`, as
+// e2e/pulumitest builds it): the end-to-end harness's marker, by which it
+// finds and kills every process a test started. Empty in a release build.
+var harnessEnv string
 
 // droppedEnv are variables the table would let through but kops must not
 // see: the program names the cluster with --name, and kops refuses a
@@ -129,6 +134,9 @@ var droppedEnv = map[string]bool{"KOPS_CLUSTER_NAME": true}
 func inherits(k string) bool {
 	if droppedEnv[k] {
 		return false
+	}
+	if harnessEnv != "" && k == harnessEnv {
+		return true
 	}
 	for _, e := range inheritedEnv {
 		if k == e.name || (strings.HasSuffix(e.name, "_") && strings.HasPrefix(k, e.name)) {

@@ -121,12 +121,14 @@ func TestExecRunnerEnvironmentIsAllowListed(t *testing.T) {
 		"KOPS_STATE_STORE": "s3://inherited", "KOPS_FEATURE_FLAGS": "+Foo", "S3_ENDPOINT": "https://minio.example",
 		"HTTPS_PROXY": "http://proxy:3128", "https_proxy": "http://proxy:3128", "HTTP_PROXY": "http://proxy:3128",
 		"http_proxy": "http://proxy:3128", "NO_PROXY": "localhost", "no_proxy": "localhost",
-		"SSL_CERT_FILE": "/etc/ca.pem", "SSL_CERT_DIR": "/etc/ca", "KOPSCALICO_E2E_MARKER": "e2e-1234",
+		"SSL_CERT_FILE": "/etc/ca.pem", "SSL_CERT_DIR": "/etc/ca",
 	}
 	dropped := map[string]string{
 		"PULUMI_CONFIG_PASSPHRASE": "passphrase", "PULUMI_ACCESS_TOKEN": "pul-token", "GITHUB_TOKEN": "ghp_token",
 		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": "oidc", "KOPS_CLUSTER_NAME": "named-twice", "KUBECONFIG": "/home/me/.kube/config",
 		"XDG_CACHE_HOME": "/home/me/.cache", "SSH_AUTH_SOCK": "/run/agent", "GOFLAGS": "-mod=mod",
+		// The harness's marker reaches kops only from a test build (TestExecRunnerHarnessEnv).
+		"KOPSCALICO_E2E_MARKER": "e2e-1234",
 	}
 	for k, v := range kept {
 		t.Setenv(k, v)
@@ -228,5 +230,24 @@ func TestExecRunnerPrivateHome(t *testing.T) {
 				t.Errorf("the user's HOME got a .kube (%v)", err)
 			}
 		})
+	}
+}
+
+// A test build names the harness's marker (-ldflags -X); kops then inherits
+// it, and nothing else more.
+func TestExecRunnerHarnessEnv(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("KOPSCALICO_E2E_MARKER", "e2e-1234")
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "passphrase")
+	defer kops.SetHarnessEnv("KOPSCALICO_E2E_MARKER")()
+	env, err := envOf(t, &kops.ExecRunner{Binary: "/bin/sh"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env["KOPSCALICO_E2E_MARKER"] != "e2e-1234" {
+		t.Errorf("a test build's kops does not get the marker: %v", env)
+	}
+	if _, leaked := env["PULUMI_CONFIG_PASSPHRASE"]; leaked {
+		t.Errorf("the passphrase reached kops: %v", env)
 	}
 }

@@ -18,6 +18,17 @@ func StepRow(s Step, t Timeouts) (command string, timeout time.Duration, quiet b
 	return strings.Join(def.command, " "), def.bound.of(t), def.stdout == stdoutData, ok
 }
 
+// StepErrorOf is a failure of step s on cluster d.
+var StepErrorOf = stepError
+
+// AllSteps are the rows of the steps table.
+func AllSteps() (out []Step) {
+	for s := range steps {
+		out = append(out, s)
+	}
+	return out
+}
+
 // StepCount is the number of rows of the steps table.
 var StepCount = len(steps)
 
@@ -59,4 +70,14 @@ func InheritedEnvNames() []string {
 		names = append(names, e.name)
 	}
 	return names
+}
+
+// MarkOnCreate is the flag of `kops create cluster` that writes the owner mark.
+var MarkOnCreate = markOnCreate
+
+// SetHarnessEnv sets what a test build's -ldflags -X sets, until restore.
+func SetHarnessEnv(name string) (restore func()) {
+	old := harnessEnv
+	harnessEnv = name
+	return func() { harnessEnv = old }
 }

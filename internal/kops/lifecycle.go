@@ -82,12 +82,17 @@ func (m *Manager) stepLogf(op *operation, format string, args ...any) {
 	m.logf("%s: "+format, append([]any{op.step}, args...)...)
 }
 
-// createCluster writes a new cluster's spec to the state store (no --yes).
+// createCluster writes a new cluster's spec to the state store (no --yes),
+// with this stack's owner mark in its first write: no kill between this
+// step and the next leaves the cluster unmarked.
 func (m *Manager) createCluster(ctx context.Context, op *operation) error {
 	if note := GossipNote(op.d); note != "" {
 		m.warnf("%s", note)
 	}
 	flags := createClusterFlags(op.d)
+	if m.Owner.Stack != "" {
+		flags = append(flags, markOnCreate(m.Owner.Stack)...)
+	}
 	if op.d.SSHPublicKey != "" {
 		// kops reads the key from a file; the desired cluster carries its content.
 		key, err := writeTemp("kops-ssh-key-*.pub", []byte(op.d.SSHPublicKey))

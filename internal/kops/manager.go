@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kopsrelease"
+	"github.com/kopscalico/kopscalico/internal/lease"
 )
 
 // Manager drives one kops cluster through its lifecycles (lifecycle.go) over
@@ -32,8 +34,14 @@ type Manager struct {
 	// nodes behind the Kubernetes version make the run an upgrade that
 	// finishes the job, and the skew policy is checked against them.
 	Nodes []NodeVersion
+	// Leases opens the lease store of a state store (s3lease.Open): Lock
+	// takes the cluster's lease there. nil: no lease is taken (tests of
+	// other behaviour over a scripted runner).
+	Leases func(ctx context.Context, stateStore, region string) (lease.Store, error)
 	// Logf and Warnf report progress; nil: silent.
 	Logf, Warnf func(format string, args ...any)
+
+	held *lease.Lease // the lease Lock took, renewed before each command
 }
 
 // Outcome says what a lifecycle call did.
@@ -80,11 +88,51 @@ func (m *Manager) run(ctx context.Context, d Desired, s Step, stdin []byte, flag
 	if m.Kubeconfig != "" {
 		env["KUBECONFIG"] = m.Kubeconfig
 	}
+	if m.held != nil {
+		// The lease outlives this command's timeout, whatever happens to this run.
+		if err := m.held.Renew(ctx, string(s), def.bound.of(m.Timeouts)+leaseGrace); err != nil {
+			return nil, stepError(s, d, err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, def.bound.of(m.Timeouts))
 	defer cancel()
 	m.logf("%s: $ kops %s", s, strings.Join(args, " "))
 	out, err := m.Runner.Run(ctx, Command{Args: args, Env: env, Stdin: stdin, QuietStdout: def.stdout == stdoutData})
 	return out, stepError(s, d, err)
+}
+
+// leaseGrace is how long a lease outlives the timeout of the kops command
+// it was last renewed for: time for the run to renew or release it.
+const leaseGrace = 5 * time.Minute
+
+// Lock takes cluster d's lease in its state store for operation (create,
+// update, delete), or returns the *lease.HeldError naming the run that
+// holds it. Until unlock, which releases it (the run's context may have
+// ended: unlock has a minute of its own), every kops command renews it.
+func (m *Manager) Lock(ctx context.Context, d Desired, operation string) (unlock func(), err error) {
+	if m.Leases == nil {
+		return func() {}, nil
+	}
+	store, err := m.Leases(ctx, d.StateStore, d.Region)
+	if err != nil {
+		return nil, fmt.Errorf("kops cluster %s: %w", d.Name, err)
+	}
+	l, err := lease.Acquire(ctx, store, lease.Request{Cluster: d.Name, StateStore: d.StateStore, Region: d.Region,
+		Stack: m.Owner.Stack, Operation: operation, TTL: boundCommand.of(m.Timeouts) + leaseGrace})
+	if err != nil {
+		return nil, err
+	}
+	m.held = l
+	m.logf("kops cluster %s: lease %s taken for %s (%s)", d.Name, l.Holder().ID, operation, store.Address(lease.Key(d.Name)))
+	return func() {
+		m.held = nil
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := l.Release(ctx); err != nil {
+			m.warnf("kops cluster %s: releasing lease %s: %v; it goes stale at %s, or break it: `%s`", d.Name, l.Holder().ID, err,
+				l.Holder().Expires.Format(time.RFC3339), lease.BreakCommand(d.StateStore, d.Name, d.Region, l.Holder().ID))
+		}
+	}, nil
 }
 
 // isNotFound reports whether a failed command says that this cluster is not
@@ -154,6 +202,34 @@ func (m *Manager) Observe(ctx context.Context, d Desired) (Observed, bool, error
 		return Observed{}, true, err
 	}
 	return Observed{Spec: spec, InstanceGroups: igs}, true, nil
+}
+
+// Unapplied asks kops, changing nothing, what the state store holds that the
+// cluster does not run: changes `update cluster --yes` has not applied (a run
+// stopped after `replace`), or instances a roll has not replaced (stopped
+// after the update). Refresh records it, so the next up finishes the work
+// rather than taking the store's spec for the running cluster. It needs
+// m.Kubeconfig (exported when missing) for the roll's plan.
+func (m *Manager) Unapplied(ctx context.Context, d Desired) ([]string, error) {
+	out, err := m.run(ctx, d, StepPlanUpdate, nil, "--name", d.Name)
+	if err != nil {
+		return nil, err
+	}
+	if pending, err := UpdatePending(string(out)); err != nil || pending {
+		return []string{"changes `kops update cluster --yes` has not applied"}, err
+	}
+	if _, err := m.OperationKubeconfig(ctx, d); err != nil {
+		return nil, err
+	}
+	out, err = m.run(ctx, d, StepPlanRoll, nil, "--name", d.Name)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := ParseRollingUpdate(string(out))
+	if err != nil || !plan.NeedsRoll() {
+		return nil, err
+	}
+	return []string{"instance groups `kops rolling-update cluster --yes` has not rolled: " + strings.Join(plan.Pending(), ", ")}, nil
 }
 
 // ListClusters names every cluster in a state store (`kops get clusters`),

@@ -67,7 +67,8 @@ func TestEnsureCreates(t *testing.T) {
 	want := []string{
 		"version",
 		"get cluster --name demo.example.com -o yaml",
-		strings.Join(create, " ") + " --ssh-public-key " + keyFile,
+		// The mark goes in with kops's first write of the spec.
+		strings.Join(create, " ") + " --set metadata.annotations=kopscalico.io/owner=org/p/stack-a --ssh-public-key " + keyFile,
 		"get cluster --name demo.example.com -o yaml",
 		"replace -f -",
 		"get instancegroups --name demo.example.com -o yaml",
@@ -406,6 +407,44 @@ func TestCreateTakesBackItsOwnCluster(t *testing.T) {
 		wrote := slices.ContainsFunc(k.Commands(), func(c string) bool { return strings.HasPrefix(c, "replace") })
 		if wrote == tc.wantExists {
 			t.Errorf("mark %q: commands %q", tc.mark, k.Commands())
+		}
+	}
+}
+
+// TestUnappliedNamesWhatARunLeftUndone: a spec written but not applied, or
+// applied but not rolled, is reported; neither is a clean cluster; nothing
+// mutating runs.
+func TestUnappliedNamesWhatARunLeftUndone(t *testing.T) {
+	t.Parallel()
+	d := kopstest.Desired("1.34")
+	for _, c := range []struct {
+		name, update, roll string
+		want               string
+	}{
+		{name: "update pending", update: "Will modify resources:\n\nMust specify --yes to apply changes\n", want: "changes `kops update cluster --yes` has not applied"},
+		{name: "roll pending", update: "\nNo changes need to be applied\n", roll: "rolling-update-needed.txt", want: "has not rolled: "},
+		{name: "clean", update: "\nNo changes need to be applied\n", roll: "rolling-update-not-needed.txt"},
+	} {
+		k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+			"update cluster --name demo.example.com": kopstest.OK(c.update),
+			"export kubecfg":                         kopstest.OK(""),
+		}}
+		if c.roll != "" {
+			k.Set("rolling-update cluster --name demo.example.com", kopstest.OK(string(kopstest.Fixture(t, c.roll))))
+		}
+		m := newManager(t, k)
+		k.Set("export kubecfg", exportWrites(t, m, "kubeconfig"))
+		got, err := m.Unapplied(context.Background(), d)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if c.want == "" && len(got) > 0 || c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)) {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+		for _, cmd := range k.Commands() {
+			if strings.Contains(cmd, "--yes") {
+				t.Errorf("%s: ran kops %s", c.name, cmd)
+			}
 		}
 	}
 }

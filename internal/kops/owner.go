@@ -13,6 +13,14 @@ func StackMark(organization, project, stack string) string {
 	return organization + "/" + project + "/" + stack
 }
 
+// markOnCreate is the `kops create cluster` flag that puts the owner mark
+// in the spec kops first stores (cmd/kops/create_cluster.go --set, through
+// commands.SetClusterFields: a map entry is KEY=VALUE, cut at the first
+// "="; a stack's mark holds no "=" or ",").
+func markOnCreate(mark string) []string {
+	return []string{"--set", "metadata.annotations=" + OwnerAnnotation + "=" + mark}
+}
+
 // Ownership is what a run knows about a cluster's owner mark
 // (OwnerAnnotation): the mark it writes, the mark its state recorded, and
 // another stack's mark the config lets it take over.

@@ -261,21 +261,6 @@ func (r *specRewrite) kubernetesVersion(d Desired) error {
 	return nil
 }
 
-// IsCalicoCrossSubnet reports whether a cluster spec already runs Calico
-// cross-subnet as desired, with no other provider.
-func IsCalicoCrossSubnet(in []byte, d Desired) (bool, error) {
-	c, err := ConvertClusterSpec(in, d)
-	if err != nil {
-		return false, err
-	}
-	for _, ch := range c.Changes {
-		if strings.HasPrefix(ch, "networking") {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
 // isDowngrade reports whether moving a cluster from Kubernetes version have
 // to want goes back. Versions that are not plain x.y.z (kops also takes a URL
 // of a custom build) are not compared.

@@ -128,10 +128,6 @@ func TestConvert17CrossSubnetSpec(t *testing.T) {
 		d.AdminAccess = config.MustParseAccessList("0.0.0.0/0")
 		d.SSHAccess = config.MustParseAccessList("0.0.0.0/0")
 		d.AllowWorldAccess = true
-		ok, err := kops.IsCalicoCrossSubnet(in, d)
-		if err != nil || !ok {
-			t.Errorf("IsCalicoCrossSubnet = %v, %v; want true", ok, err)
-		}
 		conv, err := kops.ConvertClusterSpec(in, d)
 		if err != nil || conv.Changed() {
 			t.Errorf("changes %v, err %v; want none", conv.Changes, err)

@@ -96,7 +96,7 @@ type stepDef struct {
 
 // steps is the one table of what each step runs and the time it gets.
 var steps = map[Step]stepDef{
-	StepVersion:              {[]string{"version"}, boundCommand, stdoutProgress, "checking the kops version"},
+	StepVersion:              {[]string{"version"}, boundCommand, stdoutProgress, "checking the kops version for cluster %[1]s"},
 	StepGetCluster:           {[]string{"get", "cluster"}, boundCommand, stdoutData, "reading cluster %[1]s"},
 	StepCreateCluster:        {[]string{"create", "cluster"}, boundCommand, stdoutProgress, "creating cluster %[1]s"},
 	StepReadSpec:             {[]string{"get", "cluster"}, boundCommand, stdoutData, "reading the created cluster %[1]s"},

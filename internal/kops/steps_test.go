@@ -177,3 +177,14 @@ func TestStepErrorsNameTheStep(t *testing.T) {
 		t.Errorf("control-plane count change: err = %v", err)
 	}
 }
+
+// Every step's failure names what it was doing without fmt's complaints.
+func TestStepErrorsWordTheirStep(t *testing.T) {
+	d := kops.Desired{Name: "c.example.com", StateStore: "s3://store"}
+	for _, s := range kops.AllSteps() {
+		err := kops.StepErrorOf(s, d, errors.New("boom"))
+		if msg := err.Error(); strings.Contains(msg, "%!") || !strings.Contains(msg, string(s)) {
+			t.Errorf("step %s fails as %q", s, msg)
+		}
+	}
+}

@@ -7,13 +7,16 @@ package kubeapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -91,4 +94,39 @@ func (c Client) do(ctx context.Context, method, path, contentType string, body [
 		return nil, fmt.Errorf("%s %s: %s (%w): %s", method, path, resp.Status, ErrNotFound, strings.TrimSpace(string(out)))
 	}
 	return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(out)))
+}
+
+// MaxNodes bounds a list of the nodes: a cluster with more is an error,
+// not a partial list.
+const MaxNodes = 2000
+
+// maxNodeList bounds the body of one list of MaxNodes nodes.
+const maxNodeList = 64 << 20
+
+// ListNodes lists the nodes of the cluster the kubeconfig reaches, within
+// timeout (the exec credential plugin included).
+func ListNodes(ctx context.Context, kubeconfig string, timeout time.Duration) ([]corev1.Node, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client, err := New(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return client.Nodes(ctx)
+}
+
+// Nodes lists the cluster's Node objects, at most MaxNodes.
+func (c Client) Nodes(ctx context.Context) ([]corev1.Node, error) {
+	body, err := c.GetUpTo(ctx, fmt.Sprintf("/api/v1/nodes?limit=%d", MaxNodes), maxNodeList)
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	var list corev1.NodeList
+	if err := json.Unmarshal(body, &list); err != nil {
+		return nil, fmt.Errorf("list nodes: decode: %w", err)
+	}
+	if list.Continue != "" {
+		return nil, fmt.Errorf("list nodes: the cluster has more than %d nodes", MaxNodes)
+	}
+	return list.Items, nil
 }

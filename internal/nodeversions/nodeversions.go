@@ -6,7 +6,6 @@ package nodeversions
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -16,13 +15,6 @@ import (
 	"github.com/kopscalico/kopscalico/internal/kops"
 	"github.com/kopscalico/kopscalico/internal/kubeapi"
 )
-
-// MaxNodes bounds one read: a cluster with more nodes is an error, not a
-// partial count.
-const MaxNodes = 2000
-
-// maxList bounds the body of one list of MaxNodes nodes.
-const maxList = 64 << 20
 
 // DefaultTimeout bounds one read, the exec credential plugin included.
 const DefaultTimeout = 2 * time.Minute
@@ -38,24 +30,11 @@ func (r Reader) NodeVersions(ctx context.Context, kubeconfig string) ([]kops.Nod
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	client, err := kubeapi.New(kubeconfig)
+	nodes, err := kubeapi.ListNodes(ctx, kubeconfig, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("read node versions: %w", err)
 	}
-	body, err := client.GetUpTo(ctx, fmt.Sprintf("/api/v1/nodes?limit=%d", MaxNodes), maxList)
-	if err != nil {
-		return nil, fmt.Errorf("read node versions: %w", err)
-	}
-	var list corev1.NodeList
-	if err := json.Unmarshal(body, &list); err != nil {
-		return nil, fmt.Errorf("read node versions: decode: %w", err)
-	}
-	if list.Continue != "" {
-		return nil, fmt.Errorf("read node versions: the cluster has more than %d nodes", MaxNodes)
-	}
-	return Count(list.Items), nil
+	return Count(nodes), nil
 }
 
 // Count counts nodes by instance group and kubelet version, sorted; a node

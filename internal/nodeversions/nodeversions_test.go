@@ -41,7 +41,7 @@ func TestCount(t *testing.T) {
 }
 
 // The reader lists nodes through the API server the kubeconfig names, asks
-// for at most MaxNodes, and refuses a longer list rather than count part.
+// for at most kubeapi.MaxNodes, and refuses a longer list rather than count part.
 func TestReaderOverHTTP(t *testing.T) {
 	t.Parallel()
 	more := false

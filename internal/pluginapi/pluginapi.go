@@ -84,6 +84,10 @@ type ClusterState struct {
 	// run (the Node objects): nodes behind the Kubernetes version show in
 	// the preview and make the next update finish the upgrade.
 	NodeVersions []kops.NodeVersion `json:"nodeVersions,omitempty" wire:"unknown"`
+	// Unapplied is what refresh found in the state store that the cluster
+	// does not run (kops.Manager.Unapplied: a run stopped after `replace`, or
+	// before the roll): Diff makes it an update, which finishes the work.
+	Unapplied []string `json:"unapplied,omitempty" wire:"unknown"`
 }
 
 // SecurityGroupCheckArgs are the SecurityGroupCheck's inputs: which cluster
@@ -148,7 +152,11 @@ type ProbeVerdictsState struct {
 	ProbeRun
 	// Verdicts are the observed outcomes by probe name.
 	Verdicts map[string]string `json:"verdicts" wire:"unknown"`
-	// Table is expected against observed for every probe.
+	// Zones are the nodes by zone when the verdicts were read (what the
+	// table's first line says of the subnets crossed comes from them).
+	Zones probe.Zones `json:"zones,omitempty" wire:"unknown"`
+	// Table is the nodes' statement, then expected against observed for
+	// every probe.
 	Table string `json:"table" wire:"unknown"`
 }
 

@@ -84,7 +84,7 @@ func TestCompareDisagreeing(t *testing.T) {
 	for _, want := range []string{
 		"1 of 2 probes disagree with the network policies",
 		"PROBE", "FROM", "TO", "EXPECTED", "OBSERVED",
-		"probe-stranger-to-http-echo  ns-1 app=stranger  http-echo.ns-1.svc.cluster.local:80  any (one zone: crosses no subnet)  -              blocked   allowed   <- differs",
+		"probe-stranger-to-http-echo  ns-1 app=stranger  http-echo.ns-1.svc.cluster.local:80  any (not placed by zone)  -              blocked   allowed   <- differs",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)

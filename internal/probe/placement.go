@@ -17,8 +17,8 @@ const ZoneLabel = "topology.kubernetes.io/zone"
 type Placement string
 
 const (
-	// AnyZone: no constraint, on a cluster of one zone, where no probe can
-	// cross a subnet (the table says so).
+	// AnyZone: no constraint, where the config lists one zone; whether the
+	// probes crossed a subnet is for the nodes as read to say (Zones).
 	AnyZone Placement = ""
 	// OtherZone: required pod anti-affinity to the target's pods by zone, so
 	// the connection crosses subnets (IP-in-IP or VXLAN, and the
@@ -37,13 +37,14 @@ func (p Placement) Describe() string {
 	case SameZone:
 		return "same zone as target"
 	}
-	return "any (one zone: crosses no subnet)"
+	return "any (not placed by zone)"
 }
 
-// Place pins the probes to zones: on a cluster of two or more zones each
-// probe runs twice, from another zone than its target and from the same
-// one (named <probe>-cross-zone and <probe>-same-zone); on one zone the
-// probes stay as planned and say that they cross no subnet.
+// Place pins the probes to zones: on a cluster of two or more zones (as the
+// config lists them: the program reads no node) each probe runs twice, from
+// another zone than its target and from the same one (named
+// <probe>-cross-zone and <probe>-same-zone); on one zone the probes stay as
+// planned. The verdicts' table says, from the nodes, what was crossed.
 func Place(probes []Probe, zones []string) ([]Probe, error) {
 	if len(zones) < 2 {
 		return probes, nil

@@ -221,20 +221,20 @@ func Job(p Probe, revision string) batchv1.Job {
 // a timeout: busybox wget reports "download timed out" when -T expires
 // (connect or read): the policy dropped the packets; "server returned error"
 // means an HTTP answer came back: connected. UDP is a DNS query through the
-// pod's resolver (the cluster DNS): an answer, even "can't find" (NXDOMAIN),
-// came back; "timed out" or "no servers could be reached" is dropped.
-// Anything else is an error, with the command's last line as detail.
+// pod's resolver (the cluster DNS), read by udpVerdict. Anything else is an
+// error, with the command's line saying "refused", else its last, as detail.
 func Script(p Probe) string {
 	variable, value := "url", p.To.URL()
 	attempt := fmt.Sprintf(`wget -q -T %d -O- --post-data "probe=$name" "$url"`, TimeoutSeconds)
-	answered, dropped := `*"server returned error"*`, `*"timed out"*`
+	verdictOf := tcpVerdict
 	if p.To.Protocol == string(corev1.ProtocolUDP) {
 		variable, value = "host", p.To.Host
 		attempt = `nslookup "$host"`
-		answered, dropped = `*"can't find"*|*NXDOMAIN*`, `*"timed out"*|*"no servers could be reached"*`
+		verdictOf = udpVerdict
 	}
 	return fmt.Sprintf(`name=%s
 %s=%s
+%s
 verdict=error
 detail=
 i=0
@@ -243,15 +243,48 @@ while [ "$i" -lt %d ]; do
   if out=$(%s 2>&1); then
     verdict=allowed; detail=; break
   fi
-  case "$out" in
-    %s) verdict=allowed; detail=; break ;;
-    %s) verdict=blocked; detail= ;;
-    *) verdict=error; detail=$(printf '%%s\n' "$out" | tail -n 1) ;;
+  verdict=$(verdict_of "$out")
+  case "$verdict" in
+    allowed) detail=; break ;;
+    blocked) detail= ;;
+    *) detail=$(printf '%%s\n' "$out" | grep -m 1 'refused' || printf '%%s\n' "$out" | tail -n 1) ;;
   esac
   [ "$i" -lt %d ] && sleep 1
 done
 echo "%s $name $verdict $detail"
-`, shellQuote(p.Name), variable, shellQuote(value), Attempts, attempt, answered, dropped, Attempts, ResultPrefix)
+`, shellQuote(p.Name), variable, shellQuote(value), verdictOf, Attempts, attempt, Attempts, ResultPrefix)
 }
+
+// tcpVerdict is the shell function reading a failed wget's messages.
+const tcpVerdict = `verdict_of() {
+  case "$1" in
+    *"server returned error"*) echo allowed ;;
+    *"timed out"*) echo blocked ;;
+    *) echo error ;;
+  esac
+}`
+
+// udpVerdict is the shell function reading a failed nslookup's messages, of
+// busybox's two implementations (networking/nslookup.c). From 1.28 busybox
+// queries the server itself: "** server can't find <name>: NXDOMAIN" (or
+// SERVFAIL, REFUSED) and "*** Can't find <name>: No answer" are answers,
+// ";; connection timed out; no servers could be reached" is a drop, and
+// "read: Connection refused" (nothing listens) an error, as for TCP. Before,
+// it asks libc: "can't resolve '<name>'", with gai_strerror's reason when
+// built verbose ("Try again", "Temporary failure in name resolution": a
+// timeout; "Name does not resolve", "Name or service not known": an answer),
+// and otherwise told apart by the "Server:" block's "Address 1:" line, which
+// names the server only when it answered the reverse lookup.
+const udpVerdict = `verdict_of() {
+  case "$1" in
+    *"Connection refused"*) echo error ;;
+    *"timed out"*|*"no servers could be reached"*|*"Try again"*|*"Temporary failure in name resolution"*) echo blocked ;;
+    *"can't find"*|*"Can't find"*|*NXDOMAIN*|*SERVFAIL*|*REFUSED*|*"Name does not resolve"*|*"Name or service not known"*) echo allowed ;;
+    *"can't resolve"*)
+      set -- $(printf '%s\n' "$1" | sed -n '/^Address 1:/{p;q;}')
+      if [ "$#" -ge 4 ]; then echo allowed; else echo blocked; fi ;;
+    *) echo error ;;
+  esac
+}`
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

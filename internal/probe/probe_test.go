@@ -121,14 +121,19 @@ func TestJobImpersonatesItsSource(t *testing.T) {
 	}
 }
 
-// TestScript runs the probe script with a stand-in wget that plays busybox's
-// messages, and checks the verdict line it prints. The logs it writes are the
+// TestScript runs the probe script with stand-ins for wget and nslookup that
+// play busybox's messages (nslookup's recorded, of both implementations),
+// and checks the verdict line it prints. The logs it writes are the
 // recorded outputs in testdata that the comparison tests read.
 func TestScript(t *testing.T) {
 	t.Parallel()
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		t.Skip("no sh")
+	}
+	testdata, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
 	}
 	fakes := map[string]string{}
 	for _, cmd := range []string{"wget", "nslookup"} {
@@ -167,6 +172,18 @@ func TestScript(t *testing.T) {
 		{"DNS answers over UDP", dns[0], "answer", "PROBE probe-busybox-to-kube-dns allowed ", 1, "busybox-to-kube-dns-allowed.log"},
 		{"DNS NXDOMAIN is an answer", dns[0], "nxdomain", "PROBE probe-busybox-to-kube-dns allowed ", 1, ""},
 		{"DNS dropped", dns[0], "timeout timeout timeout", "PROBE probe-busybox-to-kube-dns blocked ", 3, "busybox-to-kube-dns-blocked.log"},
+		// busybox 1.28 and later, as the image the probes run (demo.BusyboxImage).
+		{"DNS SERVFAIL is an answer", dns[0], "servfail", "PROBE probe-busybox-to-kube-dns allowed ", 1, ""},
+		{"DNS: one query unanswered, another answered", dns[0], "no-answer", "PROBE probe-busybox-to-kube-dns allowed ", 1, ""},
+		{"DNS refused is not blocked", dns[0], "refused refused refused", "PROBE probe-busybox-to-kube-dns error nslookup: read: Connection refused", 3, ""},
+		{"DNS dropped, then answered", dns[0], "timeout answer", "PROBE probe-busybox-to-kube-dns allowed ", 2, ""},
+		// busybox before 1.28 (libc's resolver), plain and verbose.
+		{"old busybox: answer", dns[0], "old-answer", "PROBE probe-busybox-to-kube-dns allowed ", 1, ""},
+		{"old busybox: the server named, the name not", dns[0], "old-nxdomain", "PROBE probe-busybox-to-kube-dns allowed ", 1, ""},
+		{"old busybox: nothing answered", dns[0], "old-timeout old-timeout old-timeout", "PROBE probe-busybox-to-kube-dns blocked ", 3, ""},
+		{"old busybox, verbose: no such name", dns[0], "old-verbose-nxdomain", "PROBE probe-busybox-to-kube-dns allowed ", 1, ""},
+		{"old busybox, verbose glibc: timed out", dns[0], "old-verbose-timeout old-verbose-timeout old-verbose-timeout", "PROBE probe-busybox-to-kube-dns blocked ", 3, ""},
+		{"old busybox, verbose musl: timed out", dns[0], "old-musl-verbose-timeout old-musl-verbose-timeout old-musl-verbose-timeout", "PROBE probe-busybox-to-kube-dns blocked ", 3, ""},
 		{"DNS failure", busybox, "dns dns dns", "PROBE probe-busybox-to-http-echo error wget: bad address 'http-echo.ns-1.svc.cluster.local'", 3, "busybox-dns-error.log"},
 	}
 	// The recordings of every DNS probe the demo plans, on one zone and on
@@ -203,7 +220,7 @@ func TestScript(t *testing.T) {
 				}
 			}
 			cmd := exec.Command(sh, "-c", Script(tt.probe))
-			cmd.Env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "FAKE_DIR=" + dir, "FAKE_OUTCOMES=" + tt.outcomes}
+			cmd.Env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "FAKE_DIR=" + dir, "FAKE_OUTCOMES=" + tt.outcomes, "FAKE_TESTDATA=" + testdata}
 			out, err := cmd.Output()
 			if err != nil {
 				t.Fatalf("script failed (it must always exit 0): %v\n%s", err, out)

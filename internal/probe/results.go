@@ -8,11 +8,13 @@ import (
 )
 
 // ResultReader reads the raw output (log or termination message) of each
-// finished probe, keyed by probe name. The real one (probelog.KubeReader)
-// reads the probe pods through the Kubernetes API; tests give recorded
-// outputs. A probe it cannot read has no entry, and the error says why.
+// finished probe, keyed by probe name, and the cluster's nodes by zone. The
+// real one (probelog.KubeReader) reads the probe pods and the nodes through
+// the Kubernetes API; tests give recorded outputs. A probe it cannot read
+// has no entry, and the error says why.
 type ResultReader interface {
 	ReadResults(ctx context.Context, kubeconfig string, namespace string, probeNames []string) (map[string]string, error)
+	NodeZones(ctx context.Context, kubeconfig string) (Zones, error)
 }
 
 // ErrNoPod is wrapped in a ResultReader's error when a probe's Job has no pod

@@ -228,9 +228,10 @@ func (c calicoDataplaneCheck) read(ctx context.Context, req plugin.ReadRequest) 
 }
 
 // refuseOverlayMigration refuses, before anything runs, a change of
-// encapsulation on a cluster whose recorded spec runs the other overlay:
-// kops would switch calico_backend and roll calico-node while the IP pools
-// keep the old overlay. The error names the steps by hand.
+// encapsulation on a cluster whose recorded kops spec has the other overlay.
+// The spec is what kops renders calico_backend from, so it says what kops
+// would switch; the pools are Calico's, which CalicoDataplane reads. The
+// error names the steps by hand.
 func refuseOverlayMigration(state pluginapi.ClusterState, d kops.Desired) error {
 	if state.Spec == "" {
 		return nil
@@ -240,7 +241,7 @@ func refuseOverlayMigration(state pluginapi.ClusterState, d kops.Desired) error 
 	if err != nil || (from != config.EncapIPIP && from != config.EncapVXLAN) || from == d.Encapsulation {
 		return nil
 	}
-	return fmt.Errorf("kops cluster %s runs Calico with %s: refusing to switch it to %s (%s=%s), as kops would switch calico_backend and roll calico-node while the IP pools keep %s. "+
+	return fmt.Errorf("kops cluster %s has Calico encapsulationMode %s in its spec: refusing to switch it to %s (%s=%s), as kops would switch calico_backend and roll calico-node while the IP pools keep theirs (%s, unless changed by hand). "+
 		"Revert %s, or migrate by hand: %s",
 		state.Name, from, d.Encapsulation, config.FullKey(config.KeyEncapsulation), d.Encapsulation, from,
 		config.FullKey(config.KeyEncapsulation), dataplane.MigrationSteps(from, d.Encapsulation))

@@ -211,12 +211,12 @@ func TestClusterDiffRefusesAnOverlayMigration(t *testing.T) {
 		asked      config.Encapsulation
 		wantInStep []string
 	}{
-		{"ipip to vxlan", ipipSpec, config.EncapVXLAN, []string{"runs Calico with ipip: refusing to switch it to vxlan (kopscalico:encapsulation=vxlan)",
+		{"ipip to vxlan", ipipSpec, config.EncapVXLAN, []string{"has Calico encapsulationMode ipip in its spec: refusing to switch it to vxlan (kopscalico:encapsulation=vxlan)",
 			`1. the pool, while BIRD carries both: kubectl patch ippools.crd.projectcalico.org default-ipv4-ippool --type=merge -p '{"spec":{"ipipMode":"Never","vxlanMode":"CrossSubnet"}}'`,
-			"2. the backend: kops edit cluster: spec.networking.calico.encapsulationMode: vxlan", "3. pulumi refresh, then kopscalico:encapsulation=vxlan"}},
-		{"vxlan to ipip", vxlanSpec, config.EncapIPIP, []string{"runs Calico with vxlan: refusing to switch it to ipip",
+			"2. the backend: kops edit cluster: spec.networking.calico.encapsulationMode: vxlan", "3. pulumi refresh, then kopscalico:encapsulation=vxlan", dataplane.OverlayDocs}},
+		{"vxlan to ipip", vxlanSpec, config.EncapIPIP, []string{"has Calico encapsulationMode vxlan in its spec: refusing to switch it to ipip",
 			"1. the backend (BIRD carries the VXLAN pool meanwhile): kops edit cluster: spec.networking.calico.encapsulationMode: ipip",
-			`2. the pool: kubectl patch ippools.crd.projectcalico.org default-ipv4-ippool --type=merge -p '{"spec":{"ipipMode":"CrossSubnet","vxlanMode":"Never"}}'`}},
+			`2. the pool: kubectl patch ippools.crd.projectcalico.org default-ipv4-ippool --type=merge -p '{"spec":{"ipipMode":"CrossSubnet","vxlanMode":"Never"}}'`, dataplane.OverlayDocs}},
 		{"ipip kept", ipipSpec, config.EncapIPIP, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,7 +30,7 @@ func (c *cluster) manager(ctx context.Context, urn resource.URN, kubeconfig stri
 			info("%s", line)
 		}
 	})
-	return &kops.Manager{Runner: runner, Timeouts: cfg.timeouts(), Kubeconfig: kubeconfig, Logf: info, Warnf: warn}
+	return &kops.Manager{Runner: runner, Timeouts: cfg.timeouts(), Kubeconfig: kubeconfig, Leases: c.p.deps.Leases, Logf: info, Warnf: warn}
 }
 
 // workdir is a private directory for one operation's kubeconfig.
@@ -95,6 +95,9 @@ func (c *cluster) diff(ctx context.Context, req plugin.DiffRequest) (plugin.Diff
 		for _, k := range drift(state, news.Desired) {
 			d.add(k, false, false)
 		}
+		if len(state.Unapplied) > 0 {
+			d.add(wireName(&state, &state.Unapplied), false, false)
+		}
 		if err := c.upgradeDiff(ctx, req.URN, state, news.Desired, &d); err != nil {
 			return plugin.DiffResponse{}, err
 		}
@@ -156,6 +159,11 @@ func (c *cluster) create(ctx context.Context, req plugin.CreateRequest) (plugin.
 	m := c.manager(ctx, req.URN, kubeconfig)
 	m.Owner = own
 	d := args.Desired
+	unlock, err := m.Lock(ctx, d, "create")
+	if err != nil {
+		return plugin.CreateResponse{}, err
+	}
+	defer unlock()
 	outcome, ensureErr := m.Create(ctx, d, args.AdoptExisting)
 	var exists *kops.ExistsError
 	if errors.As(ensureErr, &exists) {
@@ -334,6 +342,16 @@ func (c *cluster) read(ctx context.Context, req plugin.ReadRequest) (plugin.Read
 		return plugin.ReadResponse{}, err
 	}
 	newState.NodeVersions = c.nodeVersions(ctx, req.URN, kc, state.NodeVersions)
+	if !importing {
+		// Kops unable to tell is recorded as such: the next up asks again,
+		// and a refresh (repair's) still records what it read.
+		if newState.Unapplied, err = m.Unapplied(ctx, args.Desired); err != nil {
+			newState.Unapplied = []string{"kops could not tell whether everything is applied: " + err.Error()}
+		}
+		for _, u := range newState.Unapplied {
+			c.p.logf(ctx, diag.Warning, req.URN, "kops cluster %s: %s: the next up finishes it", args.Name, u)
+		}
+	}
 	if note := upgradeNote(newState); note != "" {
 		c.p.logf(ctx, diag.Warning, req.URN, "%s", note)
 	}
@@ -415,6 +433,11 @@ func (c *cluster) update(ctx context.Context, req plugin.UpdateRequest) (plugin.
 	}
 	m := c.manager(ctx, req.URN, kubeconfig)
 	m.Owner = own
+	unlock, err := m.Lock(ctx, args.Desired, "update")
+	if err != nil {
+		return plugin.UpdateResponse{}, err
+	}
+	defer unlock()
 	m.Nodes = c.nodeVersions(ctx, req.URN, old.Kubeconfig, old.NodeVersions)
 	outcome, ensureErr := m.Ensure(ctx, args.Desired)
 	if ensureErr != nil && !outcome.Mutated() {
@@ -442,6 +465,12 @@ func (c *cluster) delete(ctx context.Context, req plugin.DeleteRequest) (plugin.
 	}
 	defer cleanup()
 	m := c.manager(ctx, req.URN, kubeconfig)
+	m.Owner = c.ownership(state.Owner)
+	unlock, err := m.Lock(ctx, state.Desired, "delete")
+	if err != nil {
+		return plugin.DeleteResponse{}, err
+	}
+	defer unlock()
 	// A cluster already gone is left to Delete, which says so and succeeds.
 	if owner, found, err := m.LiveOwner(ctx, state.Desired); err != nil {
 		return plugin.DeleteResponse{}, err

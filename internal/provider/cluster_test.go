@@ -248,10 +248,10 @@ func TestClusterRead(t *testing.T) {
 	inputs := clusterInputs(t, nil)
 	state := recordedState(t, inputs, string(kopstest.Fixture(t, "calico-1.34.yaml")))
 	opened := strings.Replace(markedFixture(t, "calico-1.34.yaml", testStack), "  kubernetesApiAccess:\n", "  sshAccess:\n  - 0.0.0.0/0\n  kubernetesApiAccess:\n", 1)
-	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+	k := appliedRunner(t, map[string]kopstest.Answer{
 		"get cluster":        kopstest.OK(opened),
 		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
-	}}
+	})
 	res, err := newClusterProvider(t, k).Read(context.Background(), plugin.ReadRequest{URN: clusterURN, Type: pluginapi.ClusterType,
 		ID: "demo.example.com", Inputs: inputs, State: state})
 	if err != nil || res.Outputs == nil {
@@ -263,12 +263,58 @@ func TestClusterRead(t *testing.T) {
 	if res.Outputs["kubeconfig"].StringValue() != "kubeconfig" || res.Outputs["owner"].StringValue() != testStack {
 		t.Errorf("refresh lost recorded outputs: %v", res.Outputs)
 	}
+	if _, ok := res.Outputs["unapplied"]; ok {
+		t.Errorf("an applied cluster read as unapplied: %v", res.Outputs["unapplied"])
+	}
 
 	gone := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{"get cluster": kopstest.Fail(1, `Error: cluster not found "demo.example.com"`)}}
 	res, err = newClusterProvider(t, gone).Read(context.Background(), plugin.ReadRequest{URN: clusterURN, Type: pluginapi.ClusterType,
 		ID: "demo.example.com", Inputs: inputs, State: state})
 	if err != nil || res.Outputs != nil {
 		t.Errorf("a deleted cluster: %+v, %v", res, err)
+	}
+}
+
+// appliedRunner answers answers, and the dry runs with nothing left to
+// apply or roll.
+func appliedRunner(t *testing.T, answers map[string]kopstest.Answer) *kopstest.Runner {
+	t.Helper()
+	answers["update cluster --name demo.example.com"] = kopstest.OK("\nNo changes need to be applied\n")
+	answers["export kubecfg"] = kopstest.OK("")
+	answers["rolling-update cluster --name demo.example.com"] = kopstest.OK(string(kopstest.Fixture(t, "rolling-update-not-needed.txt")))
+	return &kopstest.Runner{T: t, Answers: answers, Kubeconfig: "kubeconfig"}
+}
+
+// A refresh after a run stopped between `replace` and `update --yes` (the
+// store holds the desired spec, the cloud runs the old one) records what is
+// unapplied, and Diff makes it an update with the same inputs.
+func TestClusterReadRecordsWhatIsUnapplied(t *testing.T) {
+	t.Parallel()
+	inputs := clusterInputs(t, nil)
+	state := recordedState(t, inputs, markedFixture(t, "calico-1.34.yaml", testStack))
+	k := appliedRunner(t, map[string]kopstest.Answer{
+		"get cluster":        kopstest.OK(markedFixture(t, "calico-1.34.yaml", testStack)),
+		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
+	})
+	k.Set("update cluster --name demo.example.com", kopstest.OK("Will modify resources:\n\nMust specify --yes to apply changes\n"))
+	p := newClusterProvider(t, k)
+	res, err := p.Read(context.Background(), plugin.ReadRequest{URN: clusterURN, Type: pluginapi.ClusterType,
+		ID: "demo.example.com", Inputs: inputs, State: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Outputs["unapplied"]; !got.IsArray() || len(got.ArrayValue()) != 1 {
+		t.Fatalf("unapplied %v", got)
+	}
+	for _, c := range k.Commands() {
+		if strings.Contains(c, "--yes") || strings.HasPrefix(c, "replace") {
+			t.Errorf("refresh ran kops %s", c)
+		}
+	}
+	diff, err := p.Diff(context.Background(), plugin.DiffRequest{URN: clusterURN, Type: pluginapi.ClusterType, ID: "demo.example.com",
+		OldInputs: res.Inputs, OldOutputs: res.Outputs, NewInputs: res.Inputs})
+	if err != nil || diff.Changes != plugin.DiffSome || len(diff.ChangedKeys) != 1 || diff.ChangedKeys[0] != "unapplied" {
+		t.Errorf("diff after the refresh: %+v, %v", diff, err)
 	}
 }
 
@@ -339,10 +385,10 @@ func TestClusterReadsFormerInputNames(t *testing.T) {
 		t.Errorf("update preview: %v", preview.Properties)
 	}
 
-	k := &kopstest.Runner{T: t, Answers: map[string]kopstest.Answer{
+	k := appliedRunner(t, map[string]kopstest.Answer{
 		"get cluster":        kopstest.OK(markedFixture(t, "calico-1.34.yaml", testStack)),
 		"get instancegroups": kopstest.OK(string(kopstest.Fixture(t, "instancegroups-1.34.yaml"))),
-	}}
+	})
 	read, err := newClusterProvider(t, k).Read(context.Background(), plugin.ReadRequest{URN: clusterURN, Type: pluginapi.ClusterType,
 		ID: "demo.example.com", Inputs: oldInputs, State: oldState})
 	if err != nil {

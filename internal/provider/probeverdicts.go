@@ -88,12 +88,16 @@ func (v *probeVerdicts) run(ctx context.Context, urn resource.URN, inputs, old r
 		return "", nil, fmt.Errorf("probes: %w\nOnce the cluster enforces the policies, run the differing probes again (their Jobs keep the verdicts they printed):\n  %s\nIf this cluster's CNI does not enforce NetworkPolicies, set %s=false.",
 			err, replaceCommand(args.Jobs, differing), config.FullKey(config.KeyProbes))
 	}
-	v.p.logf(ctx, diag.Info, urn, "probes agree with the network policies:\n%s", table)
+	// Whether the probes crossed subnets is the nodes' to say, as they are
+	// now, not the config's zones; nodes that cannot be listed are said so.
+	zones, zerr := v.p.deps.ProbeReader.NodeZones(ctx, args.Kubeconfig)
+	text := fmt.Sprintf("nodes: %s\n%s", zones.Statement(probe.Placed(args.Probes), zerr), table)
+	v.p.logf(ctx, diag.Info, urn, "probes agree with the network policies:\n%s", text)
 	verdicts := make(map[string]string, len(table))
 	for _, r := range table {
 		verdicts[r.Probe] = r.Observed
 	}
-	props, err := pluginapi.Encode(pluginapi.ProbeVerdictsState{ProbeRun: args.ProbeRun, Verdicts: verdicts, Table: table.String()})
+	props, err := pluginapi.Encode(pluginapi.ProbeVerdictsState{ProbeRun: args.ProbeRun, Verdicts: verdicts, Zones: zones, Table: text})
 	return resource.ID(args.Namespace), props, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -162,6 +163,48 @@ func TestProbeVerdictsRecordsAgreeingVerdicts(t *testing.T) {
 	}
 }
 
+// The table's first line is the nodes' to say, as read with the verdicts:
+// one zone says no subnet was crossed, whatever the config listed; nodes
+// that cannot be listed are said so, and the verdicts still recorded.
+func TestProbeVerdictsSayWhatTheNodesCrossed(t *testing.T) {
+	t.Parallel()
+	node := func(name, zone string) corev1.Node {
+		n := corev1.Node{}
+		n.Name, n.Labels = name, map[string]string{probe.ZoneLabel: zone}
+		return n
+	}
+	for _, tc := range []struct {
+		name  string
+		nodes []corev1.Node
+		err   error
+		want  string
+		zones probe.Zones
+	}{
+		{"one zone", []corev1.Node{node("a", "us-east-1a"), node("b", "us-east-1a")}, nil,
+			"nodes: 2 nodes, in one zone, us-east-1a (us-east-1a: 2): no probe crossed a subnet", probe.Zones{"us-east-1a": 2}},
+		{"two zones, probes not placed", []corev1.Node{node("a", "us-east-1a"), node("b", "us-east-1b")}, nil,
+			"nodes: 2 nodes in 2 zones (us-east-1a: 1, us-east-1b: 1), but the probes are not placed by zone", probe.Zones{"us-east-1a": 1, "us-east-1b": 1}},
+		{"unreadable", nil, errors.New("403 Forbidden"), "nodes: the nodes' zones were not read (403 Forbidden)", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, reader, _ := newProbeProvider(ranProbes(), agreeing())
+			reader.Nodes = func(context.Context) ([]corev1.Node, error) { return tc.nodes, tc.err }
+			resp, err := createVerdicts(p, pvInputs(t, "rev-1"), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := verdictsState(t, resp.Properties)
+			if !strings.HasPrefix(s.Table, tc.want) {
+				t.Errorf("table starts %q, want %q", strings.SplitN(s.Table, "\n", 2)[0], tc.want)
+			}
+			if !reflect.DeepEqual(s.Zones, tc.zones) {
+				t.Errorf("zones = %v, want %v", s.Zones, tc.zones)
+			}
+		})
+	}
+}
+
 func TestProbeVerdictsDisagreeingFailsWithTheTable(t *testing.T) {
 	t.Parallel()
 	logs := agreeing()
@@ -174,7 +217,7 @@ func TestProbeVerdictsDisagreeingFailsWithTheTable(t *testing.T) {
 	msg := err.Error()
 	for _, want := range []string{
 		"1 of 2 probes disagree with the network policies",
-		pvStranger + "  ns-1 app=stranger  http-echo.ns-1.svc.cluster.local:80  any (one zone: crosses no subnet)  -              blocked   allowed",
+		pvStranger + "  ns-1 app=stranger  http-echo.ns-1.svc.cluster.local:80  any (not placed by zone)  -              blocked   allowed",
 		"<- differs",
 		"pulumi up --replace '" + jobURN + pvStranger + "'\n",
 		"kopscalico:probes=false",

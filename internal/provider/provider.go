@@ -22,6 +22,7 @@ import (
 
 	"github.com/kopscalico/kopscalico/internal/config"
 	"github.com/kopscalico/kopscalico/internal/kops"
+	"github.com/kopscalico/kopscalico/internal/lease"
 	"github.com/kopscalico/kopscalico/internal/pluginapi"
 	"github.com/kopscalico/kopscalico/internal/probe"
 	"github.com/kopscalico/kopscalico/internal/sgcheck"
@@ -47,6 +48,10 @@ type Deps struct {
 	// NodeReader reads the kubelet versions of the cluster's nodes; nil:
 	// not read (nothing is recorded).
 	NodeReader NodeReader
+	// Leases opens the lease store of a kops state store (s3lease.Open):
+	// a Cluster's create, update and delete hold the cluster's lease. nil:
+	// none is taken.
+	Leases func(ctx context.Context, stateStore, region string) (lease.Store, error)
 }
 
 // NodeReader counts the cluster's nodes by instance group and kubelet
@@ -69,6 +74,8 @@ type Provider struct {
 	// served apart from the engine (PULUMI_DEBUG_PROVIDERS) outlives the run.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// running counts the engine calls in progress (Stop waits for them).
+	running sync.WaitGroup
 }
 
 var _ plugin.GrpcProvider = (*Provider)(nil)
@@ -112,8 +119,25 @@ func (p *Provider) operation(ctx context.Context) (context.Context, context.Canc
 	p.mu.Lock()
 	running := p.ctx
 	p.mu.Unlock()
+	p.running.Add(1)
 	stop := context.AfterFunc(running, cancel)
-	return op, func() { stop(); cancel() }
+	return op, func() { stop(); cancel(); p.running.Done() }
+}
+
+// Stop is the plugin's answer to SIGTERM: the running operations are
+// cancelled as by SignalCancellation (their kops commands stopped) and get
+// up to wait to return, each releasing its cluster's lease on the way; it
+// reports whether they all returned.
+func (p *Provider) Stop(wait time.Duration) bool {
+	_ = p.SignalCancellation(context.Background())
+	done := make(chan struct{})
+	go func() { p.running.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(wait):
+		return false
+	}
 }
 
 func (p *Provider) configured() Config {

@@ -81,17 +81,11 @@ func Read(ctx context.Context, api Getter) (dataplane.Observed, error) {
 	o.Backend = cm.Data[dataplane.BackendKey]
 
 	var felix struct {
-		Spec struct {
-			AWSSrcDstCheck string `json:"awsSrcDstCheck"`
-			IPIPEnabled    *bool  `json:"ipipEnabled"`
-			VXLANEnabled   *bool  `json:"vxlanEnabled"`
-		} `json:"spec"`
+		Spec map[string]any `json:"spec"`
 	}
-	felixFound, err := get(ctx, api, felixPath, &felix)
-	if err != nil {
+	if _, err := get(ctx, api, felixPath, &felix); err != nil {
 		return o, err
 	}
-	o.IPIPEnabled, o.VXLANEnabled = boolString(felix.Spec.IPIPEnabled), boolString(felix.Spec.VXLANEnabled)
 
 	var ds appsv1.DaemonSet
 	dsFound, err := get(ctx, api, daemonSetPath, &ds)
@@ -109,25 +103,32 @@ func Read(ctx context.Context, api Getter) (dataplane.Observed, error) {
 			o.NodeEnv[name] = v.Value
 		}
 	}
-	o.AWSSrcDstCheck = srcDstCheck(env, felixFound, felix.Spec.AWSSrcDstCheck)
+	o.Felix = make(map[string]dataplane.Setting, len(dataplane.FelixSettings))
+	for _, fs := range dataplane.FelixSettings {
+		o.Felix[fs.Field] = felixSetting(fs, env, cm, felix.Spec)
+	}
 	return o, nil
 }
 
-// srcDstCheck is Felix's effective awsSrcDstCheck: calico-node's
-// environment wins over the FelixConfiguration, which wins over Felix's
-// default, DoNothing.
-func srcDstCheck(env map[string]corev1.EnvVar, felixFound bool, felixValue string) dataplane.Setting {
-	if v, ok := env[dataplane.EnvAWSSrcDstCheck]; ok {
-		source := "env " + dataplane.EnvAWSSrcDstCheck + " of ds/" + dataplane.DaemonSetName
-		if v.ValueFrom != nil {
-			return dataplane.Setting{Source: source + ", from a reference not read"}
+// felixSetting is Felix's effective value of a setting: calico-node's
+// environment (a literal, or calico-config's key it names) wins over the
+// FelixConfiguration, which wins over Felix's default.
+func felixSetting(fs dataplane.FelixSetting, env map[string]corev1.EnvVar, cm corev1.ConfigMap, spec map[string]any) dataplane.Setting {
+	if v, ok := env[fs.Env]; ok {
+		source := fmt.Sprintf("%s %s of ds/%s", dataplane.SourceEnv, fs.Env, dataplane.DaemonSetName)
+		switch ref := v.ValueFrom; {
+		case ref == nil:
+			return dataplane.Setting{Value: v.Value, Source: source}
+		case ref.ConfigMapKeyRef != nil && ref.ConfigMapKeyRef.Name == dataplane.ConfigMapName:
+			key := ref.ConfigMapKeyRef.Key
+			return dataplane.Setting{Value: cm.Data[key], Source: fmt.Sprintf("%s, from %s %s", source, dataplane.ConfigMapName, key)}
 		}
-		return dataplane.Setting{Value: v.Value, Source: source}
+		return dataplane.Setting{Source: source + ", from a reference not read"}
 	}
-	if felixFound && felixValue != "" {
-		return dataplane.Setting{Value: felixValue, Source: "FelixConfiguration " + dataplane.FelixConfigName}
+	if v, ok := spec[fs.Field]; ok && v != nil {
+		return dataplane.Setting{Value: fmt.Sprint(v), Source: dataplane.SourceFelix + " " + dataplane.FelixConfigName}
 	}
-	return dataplane.Setting{Value: "DoNothing", Source: "Felix's default"}
+	return dataplane.Setting{Value: fs.Default, Source: dataplane.SourceDefault}
 }
 
 // nodeEnv is the environment of the calico-node container by name.
@@ -142,13 +143,6 @@ func nodeEnv(ds appsv1.DaemonSet) map[string]corev1.EnvVar {
 		}
 	}
 	return env
-}
-
-func boolString(b *bool) string {
-	if b == nil {
-		return ""
-	}
-	return fmt.Sprint(*b)
 }
 
 // get decodes the object at path into v; found is false when it does not

@@ -37,11 +37,7 @@ const maxLogBytes = 64 << 10
 // ReadResults reads each probe's log (see Read) through the API server the
 // kubeconfig names.
 func (r KubeReader) ReadResults(ctx context.Context, kubeconfig, namespace string, probeNames []string) (map[string]string, error) {
-	timeout := r.Timeout
-	if timeout == 0 {
-		timeout = DefaultReadTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, r.timeout())
 	defer cancel()
 
 	client, err := kubeapi.New(kubeconfig)
@@ -50,6 +46,23 @@ func (r KubeReader) ReadResults(ctx context.Context, kubeconfig, namespace strin
 	}
 	api := kubeAPI{client}
 	return Read(ctx, api, namespace, probeNames)
+}
+
+// NodeZones counts the cluster's nodes by zone (at most kubeapi.MaxNodes),
+// through the API server the kubeconfig names.
+func (r KubeReader) NodeZones(ctx context.Context, kubeconfig string) (probe.Zones, error) {
+	nodes, err := kubeapi.ListNodes(ctx, kubeconfig, r.timeout())
+	if err != nil {
+		return nil, fmt.Errorf("read the nodes' zones: %w", err)
+	}
+	return probe.CountZones(nodes), nil
+}
+
+func (r KubeReader) timeout() time.Duration {
+	if r.Timeout == 0 {
+		return DefaultReadTimeout
+	}
+	return r.Timeout
 }
 
 // PodSource is where Read finds the probe pods and their logs: the

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +43,12 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	const prefix = "/api/v1/namespaces/ns-1/pods"
 	switch {
+	case r.URL.Path == "/api/v1/nodes" && r.URL.Query().Get("limit") == "2000":
+		var list corev1.NodeList
+		for name, zone := range f.zones {
+			list.Items = append(list.Items, corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{probe.ZoneLabel: zone}}})
+		}
+		json.NewEncoder(w).Encode(list)
 	case strings.HasPrefix(r.URL.Path, "/api/v1/nodes/"):
 		name := strings.TrimPrefix(r.URL.Path, "/api/v1/nodes/")
 		zone, ok := f.zones[name]
@@ -147,6 +154,12 @@ func TestKubeReaderReadsTheNewestFinishedPodOfEachJob(t *testing.T) {
 	}
 	if want := "/api/v1/namespaces/ns-1/pods?labelSelector=job-name%3Dprobe-busybox-to-http-echo"; api.requests[0] != want {
 		t.Errorf("first request = %q, want %q", api.requests[0], want)
+	}
+	api.zones["node-x"] = "us-east-1a"
+	api.zones["node-y"] = ""
+	zones, err := KubeReader{}.NodeZones(context.Background(), kubeconfigFor(t, srv))
+	if want := (probe.Zones{"us-east-1a": 2, "": 1}); err != nil || !reflect.DeepEqual(zones, want) {
+		t.Errorf("NodeZones = %v, %v; want %v", zones, err, want)
 	}
 }
 

@@ -6,6 +6,7 @@ package probetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,6 +27,8 @@ type Reader struct {
 	Pods func(ctx context.Context, namespace, job string) ([]corev1.Pod, error)
 	// Zones gives a node's zone; nil: every zone is "".
 	Zones func(ctx context.Context, node string) (string, error)
+	// Nodes lists the cluster's nodes, for NodeZones; nil: an error.
+	Nodes func(ctx context.Context) ([]corev1.Node, error)
 
 	mu      sync.Mutex
 	logs    map[string]string // probe name -> recorded log file
@@ -67,6 +70,19 @@ func (r *Reader) ReadResults(ctx context.Context, kubeconfig, namespace string, 
 	r.configs = append(r.configs, kubeconfig)
 	r.mu.Unlock()
 	return probelog.Read(ctx, source{r}, namespace, probeNames)
+}
+
+// NodeZones implements probe.ResultReader: the nodes Nodes lists, counted
+// as the real reader counts them.
+func (r *Reader) NodeZones(ctx context.Context, _ string) (probe.Zones, error) {
+	if r.Nodes == nil {
+		return nil, errors.New("the test lists no nodes")
+	}
+	nodes, err := r.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return probe.CountZones(nodes), nil
 }
 
 type source struct{ r *Reader }

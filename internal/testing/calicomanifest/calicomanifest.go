@@ -7,6 +7,7 @@ package calicomanifest
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"text/template"
@@ -25,6 +26,9 @@ type Spec struct {
 	VXLANMode         string
 	AWSSrcDstCheck    string
 	ClusterCIDR       string // kops's kubeControllerManager.clusterCIDR
+	// Set sets more fields of kops's CalicoNetworkingSpec, by their Go
+	// name, to values of their type (pointer fields take the value).
+	Set map[string]any
 }
 
 // calicoFields are the fields of kops's CalicoNetworkingSpec the template
@@ -45,6 +49,9 @@ type calicoFields struct {
 func Render(t testing.TB, spec Spec) []*unstructured.Unstructured {
 	t.Helper()
 	c := calicoFields{EncapsulationMode: spec.EncapsulationMode, AWSSrcDstCheck: spec.AWSSrcDstCheck}
+	for name, value := range spec.Set {
+		set(t, &c, name, value)
+	}
 	// The pool modes as kops's template functions compute them
 	// (upup/pkg/fi/cloudup/template_functions.go; TestKopsTemplateContract
 	// holds this to that source).
@@ -99,6 +106,26 @@ func Render(t testing.TB, spec Spec) []*unstructured.Unstructured {
 	return objs
 }
 
+// set sets the field of c named name to value, through a pointer for a
+// pointer field.
+func set(t testing.TB, c *calicoFields, name string, value any) {
+	t.Helper()
+	f := reflect.ValueOf(c).Elem().FieldByName(name)
+	v := reflect.ValueOf(value)
+	switch {
+	case !f.IsValid():
+		t.Fatalf("the template's Calico fields have no %s", name)
+	case f.Kind() == reflect.Pointer && v.Type().AssignableTo(f.Type().Elem()):
+		p := reflect.New(f.Type().Elem())
+		p.Elem().Set(v)
+		f.Set(p)
+	case v.Type().AssignableTo(f.Type()):
+		f.Set(v)
+	default:
+		t.Fatalf("Calico field %s is a %s, not a %T", name, f.Type(), value)
+	}
+}
+
 // Find returns the object of kind and name among objs.
 func Find(t testing.TB, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
 	t.Helper()
@@ -111,10 +138,12 @@ func Find(t testing.TB, objs []*unstructured.Unstructured, kind, name string) *u
 	return nil
 }
 
-// NodeEnv is the literal environment of the calico-node container of the
-// rendered calico-node DaemonSet.
+// NodeEnv is the environment of the calico-node container of the rendered
+// calico-node DaemonSet: its literal values, and those it takes from
+// calico-config.
 func NodeEnv(t testing.TB, objs []*unstructured.Unstructured) map[string]string {
 	t.Helper()
+	cm, _, _ := unstructured.NestedStringMap(Find(t, objs, "ConfigMap", "calico-config").Object, "data")
 	ds := Find(t, objs, "DaemonSet", "calico-node")
 	containers, _, _ := unstructured.NestedSlice(ds.Object, "spec", "template", "spec", "containers")
 	env := map[string]string{}
@@ -128,6 +157,9 @@ func NodeEnv(t testing.TB, objs []*unstructured.Unstructured) map[string]string 
 			e, _ := e.(map[string]any)
 			if v, ok := e["value"].(string); ok {
 				env[fmt.Sprint(e["name"])] = v
+			}
+			if ref, ok, _ := unstructured.NestedStringMap(e, "valueFrom", "configMapKeyRef"); ok && ref["name"] == "calico-config" {
+				env[fmt.Sprint(e["name"])] = cm[ref["key"]]
 			}
 		}
 	}

@@ -7,7 +7,8 @@
 // "no such entity" for single reads) plus the few things every region has:
 // regions, zones, public images, instance types, the caller's identity, and
 // the Route53 zones a test adds. Every other call is recorded and refused,
-// so a dry run that mutates shows up in Calls.
+// so a dry run that mutates shows up in Calls; but S3 objects, which the
+// fake keeps with S3's conditional writes (s3.go).
 package fakeaws
 
 import (
@@ -28,7 +29,7 @@ const Account = "123456789012"
 
 // Call is one AWS API request the fake answered.
 type Call struct {
-	Service string     // SigV4 signing name: ec2, iam, sts, autoscaling, elasticloadbalancing, route53, sqs, events, ssm
+	Service string     // SigV4 signing name: ec2, iam, sts, autoscaling, elasticloadbalancing, route53, sqs, events, ssm, s3
 	Action  string     // API operation, e.g. DescribeVpcs
 	Params  url.Values // query parameters, or the JSON body as "body"
 	Refused bool       // not a read: answered with an error
@@ -46,6 +47,7 @@ type Server struct {
 	calls       []Call
 	hostedZones []hostedZone
 	groups      []AutoScalingGroup
+	objects     map[string]s3Object // S3, by bucket/key
 }
 
 // Start starts the fake; it stops when the test ends.
@@ -190,6 +192,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		req.params = url.Values{"body": {string(body)}}
 	case "route53":
 		req.action, req.params = route53Operation(r)
+	case "s3":
+		s.serveS3(w, r, body)
+		return
 	default:
 		fmt.Fprintf(os.Stderr, "fakeaws: request for unknown service %q: %s %s\n", service, r.Method, r.URL)
 		http.Error(w, "fakeaws: unknown service "+service, http.StatusBadRequest)

@@ -11,9 +11,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
@@ -132,4 +135,62 @@ func TestFetchChild(t *testing.T) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	os.Stdout.WriteString("\n" + resp.Status[:3] + " " + string(b) + "\n")
+}
+
+// The fake's S3 is held to S3's conditional writes through the SDK's own
+// client: a second PutObject with If-None-Match: * is refused 412
+// PreconditionFailed, as is an If-Match of an old ETag, and a conditional
+// delete of a changed object.
+func TestS3ConditionalWritesThroughTheSDK(t *testing.T) {
+	s := Start(t)
+	client := s3.NewFromConfig(sdkConfig(t, s, "us-east-1"))
+	ctx := context.Background()
+	put := func(body string, opt func(*s3.PutObjectInput)) (*s3.PutObjectOutput, error) {
+		in := &s3.PutObjectInput{Bucket: aws.String("store"), Key: aws.String("p/.kopscalico-leases/c.json"), Body: strings.NewReader(body)}
+		opt(in)
+		return client.PutObject(ctx, in)
+	}
+	first, err := put("one", func(in *s3.PutObjectInput) { in.IfNoneMatch = aws.String("*") })
+	if err != nil {
+		t.Fatalf("first conditional put: %v", err)
+	}
+	preconditionFailed := func(what string, err error) {
+		t.Helper()
+		var re *awshttp.ResponseError
+		var api smithy.APIError
+		if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusPreconditionFailed || !errors.As(err, &api) || api.ErrorCode() != "PreconditionFailed" {
+			t.Errorf("%s: %v; want 412 PreconditionFailed", what, err)
+		}
+	}
+	_, err = put("two", func(in *s3.PutObjectInput) { in.IfNoneMatch = aws.String("*") })
+	preconditionFailed("second put with If-None-Match: *", err)
+	if got, _ := s.S3Object("store", "p/.kopscalico-leases/c.json"); string(got) != "one" {
+		t.Errorf("after the refused put the object is %q, want %q", got, "one")
+	}
+	second, err := put("three", func(in *s3.PutObjectInput) { in.IfMatch = first.ETag })
+	if err != nil || aws.ToString(second.ETag) == aws.ToString(first.ETag) {
+		t.Fatalf("put with If-Match of the current ETag: %v (ETag %v)", err, second)
+	}
+	_, err = put("four", func(in *s3.PutObjectInput) { in.IfMatch = first.ETag })
+	preconditionFailed("put with If-Match of an old ETag", err)
+	got, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("store"), Key: aws.String("p/.kopscalico-leases/c.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(got.Body); string(b) != "three" || aws.ToString(got.ETag) != aws.ToString(second.ETag) {
+		t.Errorf("get: %q %s, want %q %s", b, aws.ToString(got.ETag), "three", aws.ToString(second.ETag))
+	}
+	_, err = client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("store"), Key: aws.String("p/.kopscalico-leases/c.json"), IfMatch: first.ETag})
+	preconditionFailed("delete with If-Match of an old ETag", err)
+	if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("store"), Key: aws.String("p/.kopscalico-leases/c.json"), IfMatch: second.ETag}); err != nil {
+		t.Fatalf("delete with If-Match of the current ETag: %v", err)
+	}
+	_, err = client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("store"), Key: aws.String("p/.kopscalico-leases/c.json")})
+	var nsk *s3types.NoSuchKey
+	if !errors.As(err, &nsk) {
+		t.Errorf("get after delete: %v, want NoSuchKey", err)
+	}
+	if _, err := put("five", func(in *s3.PutObjectInput) { in.IfNoneMatch = aws.String("*") }); err != nil {
+		t.Errorf("conditional put after the delete: %v", err)
+	}
 }

@@ -245,3 +245,51 @@ func (s *Store) RunStdin(t testing.TB, env []string, stdin []byte, args ...strin
 	}
 	return o.String(), e.String(), exit
 }
+
+// PauseAfter arms the stop after the nth call (from 1, counted in the call
+// log, which ResetCalls empties) made by a program named parent; see
+// PauseFile.
+func (s *Store) PauseAfter(t testing.TB, parent string, n int) {
+	t.Helper()
+	_ = os.Remove(s.control(PausedFile))
+	if err := writeJSON(s.control(PauseFile), Pause{Parent: parent, After: n}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Disarm takes back a Pause that has not stopped a call yet.
+func (s *Store) Disarm(t testing.TB) {
+	t.Helper()
+	if err := os.Remove(s.control(PauseFile)); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+}
+
+// WaitPaused waits until a call stopped at the armed Pause and returns it;
+// ok is false when done closed or timeout passed first.
+func (s *Store) WaitPaused(t testing.TB, done <-chan struct{}, timeout time.Duration) (p Paused, ok bool) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		if err := readJSON(s.control(PausedFile), &p); err == nil {
+			return p, true
+		} else if !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		select {
+		case <-done:
+			return p, false
+		case <-deadline:
+			return p, false
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Release lets the stopped call exit as it would have.
+func (s *Store) Release(t testing.TB) {
+	t.Helper()
+	if err := os.Remove(s.control(PausedFile)); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+}

@@ -464,3 +464,50 @@ func TestUpgradeHoldsNodesBackFrom131(t *testing.T) {
 		t.Errorf("kops 1.30 reconcile: exit %d, %s", code, e)
 	}
 }
+
+// TestPauseAfterTheNthCallOfAParent: the armed call stops after its work,
+// recorded, until released; calls of another parent are not counted, and
+// the pause fires once.
+func TestPauseAfterTheNthCallOfAParent(t *testing.T) {
+	t.Parallel()
+	s := NewStore(t, "")
+	self := filepath.Base(os.Args[0])
+	s.PauseAfter(t, self, 2)
+	other := exec.Command("/bin/sh", "-c", `"$0" version; true`, s.Bin) // parent: sh
+	other.Env = append(os.Environ(), "KOPS_STATE_STORE="+s.URL())
+	if out, err := other.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	mustRun(t, s, nil, "version")
+
+	cmd := exec.Command(s.Bin, "create", "cluster", "--name", name, "--cloud", "aws", "--zones", "eu-west-1a")
+	cmd.Env = append(os.Environ(), "KOPS_STATE_STORE="+s.URL())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(done) }()
+	p, ok := s.WaitPaused(t, done, time.Minute)
+	if !ok {
+		t.Fatalf("the second call of %s did not pause (exit %v)", self, waitErr)
+	}
+	if p.N != 2 || p.PID != cmd.Process.Pid || p.PPID != os.Getpid() || !strings.HasPrefix(p.String(), "create cluster") || !s.Exists(name) {
+		t.Errorf("paused %+v; cluster made %v", p, s.Exists(name))
+	}
+	select {
+	case <-done:
+		t.Fatal("the paused call exited before its release")
+	case <-time.After(200 * time.Millisecond):
+	}
+	s.Release(t)
+	<-done
+	if waitErr != nil {
+		t.Errorf("released call: %v", waitErr)
+	}
+	mustRun(t, s, nil, "get", "cluster", "--name", name) // the pause fired once
+	calls := s.Calls(t)
+	if len(calls) != 4 || calls[0].Parent != "sh" || calls[3].Parent != self {
+		t.Errorf("calls %v", Commands(calls))
+	}
+}

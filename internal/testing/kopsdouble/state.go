@@ -15,6 +15,8 @@
 //	<dir>/.kopsdouble/failures.json          injected failures ([]Failure)
 //	<dir>/.kopsdouble/calls.jsonl            every call: args, exit code (one JSON object a line)
 //	<dir>/.kopsdouble/rolling-update-delay   how long a --yes roll takes per instance (a test knob)
+//	<dir>/.kopsdouble/pause.json             stop after the Nth call of a parent (Pause; a test knob)
+//	<dir>/.kopsdouble/paused.json            the call stopped there, until a test removes the file
 //
 // Real kops ignores the .kopsdouble directory (it is no cluster), so the same
 // store could be pointed at by real kops.
@@ -40,6 +42,32 @@ const RollingUpdateDelayFile = "rolling-update-delay"
 // NodeRegistrationFile, in ControlDir, turns on Store.SetNodeRegistration.
 const NodeRegistrationFile = "register-nodes"
 
+// PauseFile and PausedFile, in ControlDir: a call that completes as the
+// Pause's After-th call of its Parent writes Paused to PausedFile (and
+// removes PauseFile) and waits, its work done, until PausedFile is removed,
+// so a test can kill a process at that exact point.
+const (
+	PauseFile  = "pause.json"
+	PausedFile = "paused.json"
+)
+
+// Pause arms the stop after a numbered call.
+type Pause struct {
+	// Parent is the base name of the calling program (argv[0] of the
+	// double's parent process, e.g. "pulumi-resource-kopscalico").
+	Parent string `json:"parent"`
+	// After counts that parent's calls in the call log, from 1.
+	After int `json:"after"`
+}
+
+// Paused is the call that stopped.
+type Paused struct {
+	Call
+	N    int `json:"n"`    // its number among Parent's calls
+	PID  int `json:"pid"`  // the double's process
+	PPID int `json:"ppid"` // its parent, the caller
+}
+
 // Failure makes matching calls fail before they change anything.
 type Failure struct {
 	// Command is the command path, as in "update cluster", "rolling-update
@@ -62,6 +90,8 @@ type Call struct {
 	// Env is the environment the double was started with ("KEY=value"), so
 	// a test can assert what kops sees.
 	Env []string `json:"env,omitempty"`
+	// Parent is the base name of the caller's argv[0].
+	Parent string `json:"parent,omitempty"`
 }
 
 // Command is the call's command path ("update cluster") and the rest.

@@ -47,6 +47,7 @@ type createOptions struct {
 	encryptEtcdStorage   bool
 	target               string
 	kubernetesFeatureGts []string
+	sets                 []string
 }
 
 func (d *double) createCommand() *cobra.Command {
@@ -97,6 +98,8 @@ func (d *double) createCommand() *cobra.Command {
 	f.StringVar(&o.authorization, "authorization", "RBAC", "Authorization mode: AlwaysAllow or RBAC")
 	f.StringVar(&o.containerRuntime, "container-runtime", "", "Container runtime to use: containerd, docker")
 	f.StringVar(&o.cloudLabels, "cloud-labels", "", "A list of key/value pairs used to tag all instance groups")
+	// cmd/kops/create_cluster.go: --set, applied by commands.SetClusterFields.
+	f.StringSliceVar(&o.sets, "set", nil, "Directly set values in the spec")
 	f.BoolVar(&o.encryptEtcdStorage, "encrypt-etcd-storage", true, "Generate key in AWS KMS and use it for encrypt etcd volumes")
 	if d.ver.AtLeast(kopsrelease.ControlPlaneFlags) {
 		f.Int32Var(&o.controlPlaneCount, "control-plane-count", 0, "Number of control-plane nodes. Defaults to one control-plane node per control-plane-zone")
@@ -118,6 +121,31 @@ func (d *double) createCommand() *cobra.Command {
 	}
 	create.AddCommand(cmd, d.createKeypairCommand())
 	return create
+}
+
+// setClusterFields applies --set values of the one field the program sets,
+// metadata.annotations=KEY=VALUE, as kops's map[string]string setter does
+// (util/pkg/reflectutils SetString: the value cut at its first "=");
+// any other field is refused, as one kops does not know would be.
+func setClusterFields(cluster map[string]any, sets []string) error {
+	for _, field := range sets {
+		path, value, ok := strings.Cut(field, "=")
+		if !ok {
+			return fmt.Errorf("unhandled field: %q", field)
+		}
+		if strings.TrimPrefix(path, "cluster.") != "metadata.annotations" {
+			return fmt.Errorf("the kops test double sets only metadata.annotations, not %s", path)
+		}
+		meta := cluster["metadata"].(map[string]any)
+		annotations, _ := meta["annotations"].(map[string]any)
+		if annotations == nil {
+			annotations = map[string]any{}
+		}
+		k, v, _ := strings.Cut(value, "=")
+		annotations[k] = v
+		meta["annotations"] = annotations
+	}
+	return nil
 }
 
 // stableKubernetes is the Kubernetes version channels/stable (as shipped
@@ -232,6 +260,9 @@ func (d *double) createCluster(o *createOptions, args []string) error {
 	}
 	c, err := d.newCluster(o, name)
 	if err != nil {
+		return err
+	}
+	if err := setClusterFields(c.cluster, o.sets); err != nil {
 		return err
 	}
 	dir := d.clusterDir(name)

@@ -92,6 +92,7 @@ func (d *double) main(args []string) int {
 		}
 	}
 	d.record(args, code)
+	d.pauseIfArmed(args, code)
 	return code
 }
 
@@ -120,8 +121,73 @@ func (d *double) record(args []string, code int) {
 		return
 	}
 	defer f.Close()
-	b, _ := json.Marshal(kopsdouble.Call{Args: args, Exit: code, Env: os.Environ()})
+	b, _ := json.Marshal(kopsdouble.Call{Args: args, Exit: code, Env: os.Environ(), Parent: parentName()})
 	f.Write(append(b, '\n'))
+}
+
+// parentName is the base name of the parent process's argv[0] ("" when
+// /proc cannot tell).
+func parentName() string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", os.Getppid()))
+	if err != nil {
+		return ""
+	}
+	argv0, _, _ := strings.Cut(string(b), "\x00")
+	return filepath.Base(argv0)
+}
+
+// pauseIfArmed stops a call that completed as the armed Pause's After-th
+// call of its parent: it says so in PausedFile (once: the Pause is
+// disarmed) and waits, its work done and recorded, until the test removes
+// the file, or kills a process and with it this one.
+func (d *double) pauseIfArmed(args []string, code int) {
+	if d.control == "" {
+		return
+	}
+	var p kopsdouble.Pause
+	if err := kopsdoubleRead(filepath.Join(d.control, kopsdouble.PauseFile), &p); err != nil {
+		return
+	}
+	parent := parentName()
+	if parent != p.Parent {
+		return
+	}
+	n := 0
+	for _, c := range d.recordedCalls() {
+		if c.Parent == parent {
+			n++
+		}
+	}
+	if n != p.After || os.Remove(filepath.Join(d.control, kopsdouble.PauseFile)) != nil {
+		return
+	}
+	paused := filepath.Join(d.control, kopsdouble.PausedFile)
+	b, _ := json.Marshal(kopsdouble.Paused{Call: kopsdouble.Call{Args: args, Exit: code, Parent: parent}, N: n, PID: os.Getpid(), PPID: os.Getppid()})
+	if os.WriteFile(paused+".tmp", b, 0o644) != nil || os.Rename(paused+".tmp", paused) != nil {
+		return
+	}
+	for {
+		if _, err := os.Stat(paused); os.IsNotExist(err) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// recordedCalls reads the call log.
+func (d *double) recordedCalls() []kopsdouble.Call {
+	b, err := os.ReadFile(filepath.Join(d.control, "calls.jsonl"))
+	if err != nil {
+		return nil
+	}
+	var calls []kopsdouble.Call
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var c kopsdouble.Call
+		if json.Unmarshal([]byte(line), &c) == nil {
+			calls = append(calls, c)
+		}
+	}
+	return calls
 }
 
 // inject fails the call when a matching failure is configured, before the
