@@ -1,7 +1,8 @@
 # Targets: plugin (the provider plugin into bin/), tools (pinned tools into
-# .tools/bin), unit (fast tests), e2e (end-to-end tests only), test (tools +
-# every test), up / preview / destroy / refresh (the stack STACK, default dev,
-# through cmd/kopscalico; up and destroy show the preview and ask first).
+# .tools/bin), unit (fast tests), e2e (end-to-end tests only), test (the
+# tools, then every test, real kops building beside them: tools/test.sh),
+# up / preview / destroy / refresh (the stack STACK, default dev, through
+# cmd/kopscalico; up and destroy show the preview and ask first).
 # ARGS goes to the operation: make up ARGS=--yes applies without asking,
 # make up ARGS=--skip-preflight leaves out the kops and AWS checks.
 SHELL := /bin/bash
@@ -27,8 +28,8 @@ unit:
 e2e: tools
 	KOPSCALICO_E2E=1 go test $(GO_TEST_FLAGS) ./e2e/...
 
-test: tools
-	KOPSCALICO_E2E=1 go test $(GO_TEST_FLAGS) ./...
+test:
+	tools/test.sh $(GO_TEST_FLAGS)
 
 # The pulumi CLI: the one on PATH, else built from source into .tools/bin.
 pulumi-cli:
