@@ -28,7 +28,8 @@ import (
 )
 
 // envKillMatrix set to "full" runs every cell, to "mutating" the cells of
-// every command that writes; unset, the picked cells of each column.
+// every command that writes, to "readonly" the others (full in two halves);
+// unset, the picked cells of each column.
 const envKillMatrix = "KOPSCALICO_KILL_MATRIX"
 
 // kopscalicoPlugin is the plugin's program name, the parent of the kops
@@ -167,6 +168,8 @@ func (op killOp) runs(mode, command string, target killTarget) bool {
 		return true
 	case "mutating":
 		return kopsdouble.Call{Args: []string{command}}.Mutating()
+	case "readonly":
+		return !kopsdouble.Call{Args: []string{command}}.Mutating()
 	}
 	for _, p := range op.picked {
 		if p.target == target && strings.HasPrefix(command, p.command) {
