@@ -45,8 +45,8 @@ func TestControlPlaneSchedulesAndDeletes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("server version: %v", err)
 	}
-	if v.GitVersion != "v1.36.3" || v.Major != "1" || v.Minor != "36" {
-		t.Errorf("server version = %+v, want v1.36.3 (1.36): the kube-* binaries need their -ldflags version", v)
+	if v.GitVersion != "v1.36.4" || v.Major != "1" || v.Minor != "36" {
+		t.Errorf("server version = %+v, want v1.36.4 (1.36): the kube-* binaries need their -ldflags version", v)
 	}
 
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "harness"}}

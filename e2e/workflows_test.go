@@ -413,8 +413,8 @@ func TestWorkflowsCacheGoAndTools(t *testing.T) {
 	for _, f := range workflowFiles(t) {
 		for name, j := range readWorkflow(t, f).Jobs {
 			for _, s := range j.uses("actions/setup-go") {
-				if s.with("cache") == "false" || !strings.Contains(s.with("cache-dependency-path"), "tools/*/go.sum") {
-					t.Errorf("%s: job %s: setup-go must cache, keyed by go.sum and tools/*/go.sum: %v", filepath.Base(f), name, s.With)
+				if s.with("cache") == "false" || !strings.Contains(s.with("cache-dependency-path"), "tools/**/go.sum") {
+					t.Errorf("%s: job %s: setup-go must cache, keyed by go.sum and tools/**/go.sum: %v", filepath.Base(f), name, s.With)
 				}
 			}
 		}

@@ -2,9 +2,10 @@
 # Builds the pinned tools the end-to-end tests need into .tools/bin (repo root).
 # Each tool is skipped when its stamp (.tools/stamps/<tool>) matches the tool's
 # recipe (version, flags, go.sum hash, Go version), so a bump rebuilds it.
-# The stale tools' modules are fetched all at once in the background, and the
-# tools build TOOLS_BUILD_JOBS at a time (default 2), longest first; each
-# build's output goes to .tools/logs/<tool>.log, shown when it fails.
+# The stale tools' modules are fetched all at once in the background. Tools
+# from one module build one after another as one job, and the jobs run
+# TOOLS_BUILD_JOBS at a time (default 2), longest first; each build's output
+# goes to .tools/logs/<unit>.log, shown when it fails.
 # Usage: tools/build.sh [tool...]   (default: all)
 # Needs only Go and the Go module proxy.
 set -euo pipefail
@@ -25,7 +26,7 @@ JOBS="${TOOLS_BUILD_JOBS:-2}"
 PULUMI_VERSION=v3.274.1
 K8S_PROVIDER_MODULE=v4.0.0-20260115033456-f47bc2d6f199  # github.com/pulumi/pulumi-kubernetes/provider/v4
 K8S_PROVIDER_VERSION=4.32.0   # what the provider reports; = the program's pulumi-kubernetes sdk
-KUBE_VERSION=v1.36.3
+KUBE_VERSION=v1.36.4
 ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 ACTIONLINT_VERSION=v1.7.12
@@ -33,11 +34,13 @@ KOPS_VERSION=v1.36.2   # real kops: contract and differential tests of the kops 
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
-# stamp_of <dir> <extra...>: what a built tool depends on.
+# stamp_of <dir> <extra...>: what a built tool depends on (the module in dir,
+# nested modules left out).
 stamp_of() {
   local dir="$1"; shift
   { go env GOVERSION; echo "$*"; cat "$dir/go.mod" "$dir/go.sum" 2>/dev/null; \
-    find "$dir" -name '*.go' -print0 2>/dev/null | sort -z | xargs -0 cat 2>/dev/null; } | sha256sum | cut -d' ' -f1
+    find "$dir" -mindepth 1 -type d -exec test -e '{}/go.mod' ';' -prune -o -name '*.go' -print0 2>/dev/null \
+      | sort -z | xargs -0 cat 2>/dev/null; } | sha256sum | cut -d' ' -f1
 }
 
 # pinned <module dir> <module> <version>: fail when the tool module's go.mod
@@ -55,8 +58,12 @@ go_mod_dir() { (cd "$1" && go list -m -f '{{.Dir}}' "$2"); }
 # Each recipe_<unit> sets DIR (the tool module), RECIPE (for the log), OUTS
 # (the binaries it writes into $BIN) and CMD (run in DIR); post_<unit>, when
 # defined, runs after CMD.
+# pulumi, the control plane and actionlint come from one module, tools/
+# (tools.go): the packages they share compile once, and tools/align keeps its
+# versions equal to the root module's, so the test builds reuse them too. Each
+# is its own go build, so make up builds pulumi alone.
 recipe_pulumi() {
-  DIR="$TOOLS/pulumi"; pinned "$DIR" github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"
+  DIR="$TOOLS"; pinned "$DIR" github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"
   RECIPE="pulumi $PULUMI_VERSION"; OUTS=(pulumi)
   CMD=(go build -p "$PARALLEL" -o "$BIN/pulumi" \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
@@ -76,12 +83,12 @@ recipe_k8sprovider() {
     ' "$K8S_PROVIDER_VERSION" "$PARALLEL" "$BIN")
 }
 
-# The control plane e2e/controlplane starts, in one module and one go build:
-# the packages the five commands share compile once, the links run in parallel.
+# The control plane e2e/controlplane starts, in one go build: the links run in
+# parallel.
 recipe_controlplane() {
   local vp=k8s.io/component-base/version
   local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
-  DIR="$TOOLS/controlplane"
+  DIR="$TOOLS"
   pinned "$DIR" k8s.io/kubernetes "$KUBE_VERSION"
   pinned "$DIR" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
   pinned "$DIR" sigs.k8s.io/kwok "$KWOK_VERSION"
@@ -97,7 +104,7 @@ recipe_controlplane() {
 # lease, pods get IPs and run. Copied so tests need no module cache.
 post_controlplane() {
   local src share="$ROOT/.tools/share/kwok"
-  src="$(go_mod_dir "$TOOLS/controlplane" sigs.k8s.io/kwok)/kustomize/stage"
+  src="$(go_mod_dir "$TOOLS" sigs.k8s.io/kwok)/kustomize/stage"
   rm -rf "$share" && mkdir -p "$share"
   cp -f "$src"/node/fast/node-initialize.yaml "$src"/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
     "$src"/pod/fast/pod-*.yaml "$share"/
@@ -105,7 +112,7 @@ post_controlplane() {
 }
 
 recipe_actionlint() {
-  DIR="$TOOLS/actionlint"; pinned "$DIR" github.com/rhysd/actionlint "$ACTIONLINT_VERSION"
+  DIR="$TOOLS"; pinned "$DIR" github.com/rhysd/actionlint "$ACTIONLINT_VERSION"
   RECIPE="actionlint $ACTIONLINT_VERSION"; OUTS=(actionlint)
   CMD=(go build -p "$PARALLEL" -o "$BIN/actionlint" \
     -ldflags "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" \
@@ -113,6 +120,8 @@ recipe_actionlint() {
 }
 
 recipe_kops() {
+  # its own module: kops 1.36.2 fails to start with pulumi's OpenTelemetry
+  # ("conflicting Schema URL"), so it keeps the versions it was released with.
   DIR="$TOOLS/kops"; pinned "$DIR" k8s.io/kops "$KOPS_VERSION"
   local v="${KOPS_VERSION#v}"
   RECIPE="kops $KOPS_VERSION"; OUTS=(kops)
@@ -148,7 +157,7 @@ build() {
 
 # Units in cold-build order, longest first (cold CPU seconds: k8sprovider about
 # 1,330 and kops 705 from their wall times; pulumi 875; controlplane 1,343).
-UNITS=(k8sprovider pulumi controlplane kops actionlint)
+UNITS=(k8sprovider pulumi controlplane actionlint kops)
 ALL=(pulumi pulumi-resource-kubernetes etcd kube-apiserver kube-controller-manager kube-scheduler kwok actionlint kops)
 unit_of() {
   case "$1" in
@@ -179,34 +188,50 @@ stop_all() { local p; for p in "${pids[@]}"; do kill -- -"$p" 2>/dev/null || tru
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-total=$SECONDS
+# Units from one module make one job, built one after another: each reuses
+# what the one before compiled instead of compiling it at the same time.
+declare -A job_of=()
+jobs=()
 for u in "${stale[@]}"; do
   "recipe_$u"
-  ( cd "$DIR" && go mod download ) >"$LOGS/$u.download.log" 2>&1 &
+  if [[ -n "${job_of[$DIR]:-}" ]]; then jobs[${job_of[$DIR]}]+=" $u"; else job_of[$DIR]=${#jobs[@]}; jobs+=("$u"); fi
+done
+
+# run_job <unit...>: builds the units in order, logging each; stops at the
+# first failure, showing its log.
+run_job() {
+  local u start user sys
+  for u in "$@"; do
+    "recipe_$u"; log "${OUTS[*]}: building ($RECIPE)"; start=$SECONDS
+    if ! ( build "$u" ); then
+      log "${OUTS[*]}: FAILED ($LOGS/$u.log):"; cat "$LOGS/$u.log" >&2
+      return 1
+    fi
+    read -r _ user sys < "$LOGS/$u.time"
+    log "${OUTS[*]}: built in $((SECONDS - start))s (cpu ${user}s user ${sys}s sys), $(cd "$BIN" && du -ch "${OUTS[@]}" | tail -1 | cut -f1)"
+  done
+}
+
+total=$SECONDS
+for d in "${!job_of[@]}"; do
+  ( cd "$d" && go mod download ) >"$LOGS/$(basename "$d").download.log" 2>&1 &
   pids+=($!)
 done
 
-job_unit=() job_start=()   # by pid
-queue=("${stale[@]}")
-while [[ ${#queue[@]} -gt 0 || ${#job_unit[@]} -gt 0 ]]; do
-  while [[ ${#queue[@]} -gt 0 && ${#job_unit[@]} -lt $JOBS ]]; do
-    u="${queue[0]}"; queue=("${queue[@]:1}")
-    "recipe_$u"; log "${OUTS[*]}: building ($RECIPE)"
-    build "$u" &
-    pids+=($!); job_unit[$!]="$u"; job_start[$!]=$SECONDS
+running=()   # pids of the jobs under way
+queue=("${jobs[@]}")
+while [[ ${#queue[@]} -gt 0 || ${#running[@]} -gt 0 ]]; do
+  while [[ ${#queue[@]} -gt 0 && ${#running[@]} -lt $JOBS ]]; do
+    # shellcheck disable=SC2086 # a job is a list of unit names
+    run_job ${queue[0]} &
+    pids+=($!); running+=($!); queue=("${queue[@]:1}")
   done
-  for p in "${!job_unit[@]}"; do
-    kill -0 "$p" 2>/dev/null && continue
-    u="${job_unit[$p]}"; "recipe_$u"
-    if wait "$p"; then
-      read -r _ user sys < "$LOGS/$u.time"
-      log "${OUTS[*]}: built in $((SECONDS - ${job_start[$p]}))s (cpu ${user}s user ${sys}s sys), $(cd "$BIN" && du -ch "${OUTS[@]}" | tail -1 | cut -f1)"
-    else
-      log "${OUTS[*]}: FAILED ($LOGS/$u.log):"; cat "$LOGS/$u.log" >&2
-      exit 1   # the EXIT trap stops the other builds
-    fi
-    unset "job_unit[$p]"
+  still=()
+  for p in "${running[@]}"; do
+    if kill -0 "$p" 2>/dev/null; then still+=("$p"); continue; fi
+    wait "$p" || exit 1   # the EXIT trap stops the other builds
   done
-  [[ ${#job_unit[@]} -eq 0 ]] || sleep 1
+  running=("${still[@]}")
+  [[ ${#running[@]} -eq 0 ]] || sleep 1
 done
 log "all requested tools ready in $((SECONDS - total))s: $BIN"
