@@ -4,7 +4,6 @@ go 1.26.6
 
 require (
 	github.com/pulumi/pulumi/pkg/v3 v3.274.1
-	github.com/rhysd/actionlint v1.7.12
 	go.etcd.io/etcd/server/v3 v3.6.16
 	golang.org/x/mod v0.42.0
 	k8s.io/kubernetes v1.36.4
@@ -12,9 +11,7 @@ require (
 )
 
 require (
-	github.com/bmatcuk/doublestar/v4 v4.10.0 // indirect
 	github.com/fatih/color v1.19.0 // indirect
-	github.com/mattn/go-shellwords v1.0.12 // indirect
 	github.com/onsi/gomega v1.40.0 // indirect
 )
 
