@@ -34,7 +34,7 @@ func main() {
 	}
 	root := filepath.Dir(tools)
 	// Each bump can raise what the bumped module requires, so repeat until
-	// the two lists agree; a few rounds always suffice for MVS.
+	// the two lists agree, five rounds at most.
 	for round := 0; round < 5; round++ {
 		diffs, err := differences(root, tools)
 		if err != nil {
@@ -51,7 +51,7 @@ func main() {
 			for _, d := range diffs {
 				fmt.Fprintf(os.Stderr, "  %s\n", d)
 			}
-			fmt.Fprintln(os.Stderr, "fix: (cd tools && go run ./align), then run the tests")
+			fmt.Fprintln(os.Stderr, "fix: (cd tools && go run ./align), then go build ./... (a module only one side compiles may need a go get by hand)")
 			os.Exit(1)
 		}
 		for _, d := range diffs {
