@@ -61,7 +61,7 @@ func main() {
 			}
 		}
 		for _, dir := range []string{root, tools} {
-			if err := gocmd(dir, "mod", "tidy", "-e"); err != nil {
+			if _, err := goOutput(dir, "mod", "tidy", "-e"); err != nil {
 				fail(err)
 			}
 		}
@@ -93,7 +93,7 @@ func (d diff) apply(root, tools string) error {
 		if side.m.replaced {
 			edit = "-replace=" + d.path + "=" + d.path + "@" + d.want
 		}
-		if err := gocmd(side.dir, "mod", "edit", edit); err != nil {
+		if _, err := goOutput(side.dir, "mod", "edit", edit); err != nil {
 			return err
 		}
 	}
@@ -160,6 +160,8 @@ func buildList(dir string, tools bool) (map[string]module, error) {
 	return list, nil
 }
 
+// goOutput runs go in dir (-mod=mod, no workspace),
+// returning its stdout; its stderr is in the error.
 func goOutput(dir string, args ...string) (string, error) {
 	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
@@ -171,16 +173,6 @@ func goOutput(dir string, args ...string) (string, error) {
 		return "", fmt.Errorf("go %s in %s: %v: %s", strings.Join(args, " "), dir, err, stderr.String())
 	}
 	return string(out), nil
-}
-
-func gocmd(dir string, args ...string) error {
-	cmd := exec.Command("go", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go %s in %s: %v: %s", strings.Join(args, " "), dir, err, out)
-	}
-	return nil
 }
 
 func fail(err error) {
